@@ -1,0 +1,53 @@
+import type { Context } from 'hono'
+import { configFromEnv, type WxaBindings, type WxaConfig } from './config'
+import { type DefaultUser, type UserHooks, base64url, defaultHooks } from './hooks'
+
+/**
+ * Options shared by the middleware, the routes and `createApp`.
+ * The hooks default to {@link DefaultUser}, which needs no user store.
+ */
+export interface WxaAuthOptions<User extends { id: string } = DefaultUser> extends UserHooks<User> {
+  /**
+   * Builds the configuration from the Worker's env. Called per request, so
+   * cache inside it (the default caches per env object).
+   * @default configFromEnv
+   */
+  config?: (env: WxaBindings) => WxaConfig
+  /** The current time, unix seconds. Tests pass a clock; nothing else should. @default Date.now */
+  now?: () => number
+}
+
+/** The options with every default filled in. @internal */
+export interface ResolvedOptions<User extends { id: string }> {
+  config: (c: Context) => WxaConfig
+  hooks: Required<UserHooks<User>>
+  now: () => number
+}
+
+/** @internal */
+export function resolveOptions<User extends { id: string }>(
+  options: WxaAuthOptions<User> = {},
+): ResolvedOptions<User> {
+  const { config = configFromEnv, now = () => Math.floor(Date.now() / 1000), ...hooks } = options
+  const defaults = defaultHooks as unknown as Required<UserHooks<User>>
+  return {
+    config: (c) => config(c.env as WxaBindings),
+    hooks: {
+      findOrCreateUser: hooks.findOrCreateUser ?? defaults.findOrCreateUser,
+      userToClaims: hooks.userToClaims ?? defaults.userToClaims,
+      claimsToUser: hooks.claimsToUser ?? defaults.claimsToUser,
+    },
+    now,
+  }
+}
+
+/** KV holds only this hash of a session id, so read access to KV yields no live ids. */
+export async function hashSessionId(sid: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(sid))
+  return base64url(new Uint8Array(digest))
+}
+
+/** A fresh session id: 256 random bits, base64url. */
+export function newSessionId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)))
+}

@@ -1,0 +1,177 @@
+import { DurableObject } from 'cloudflare:workers'
+import { Hono } from 'hono'
+import type { WxaBindings } from '../config'
+import { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from './stub'
+
+export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
+export const RATE_LIMIT = 100 // code2Session calls per user per minute
+export const DEFAULT_HANG_MS = 30_000
+
+type Fault = 'busy' | 'hang' | 'html'
+
+interface EmulatedUser {
+  openid: string
+  unionid?: string
+  sessionKey: string
+  blocked: boolean
+  fault?: { mode: Fault; times: number | null; hangMs: number }
+  window: { minute: number; calls: number }
+  /** code2Session calls answered for this user, all outcomes. */
+  calls: number
+}
+
+interface IssuedCode {
+  openid: string
+  issuedAt: number
+  used: boolean
+}
+
+const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n))
+const newSessionKey = () => btoa(String.fromCharCode(...randomBytes(16)))
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+const newCode = () => Array.from(randomBytes(32), (b) => ALPHABET[b % ALPHABET.length]).join('')
+const rid = () => Array.from(randomBytes(6), (b) => b.toString(16).padStart(2, '0')).join('')
+
+/** WeChat answers this API with a JSON body labelled text/plain. */
+const wx = (body: object) =>
+  new Response(JSON.stringify(body), { headers: { 'content-type': 'text/plain' } })
+const wxError = (errcode: number, errmsg: string) => wx({ errcode, errmsg: `${errmsg} rid: ${rid()}` })
+
+const OPENID = /^[\w-]{1,64}$/
+
+/**
+ * A stand-in for api.weixin.qq.com, for development and tests only. It speaks
+ * WeChat's request and response shapes and error codes, and keeps per-user
+ * state (session_key, single-use codes, rate windows, faults) in its storage.
+ * `/__emulator/*` is its control surface; see the README.
+ */
+export class WeChatEmulator extends DurableObject<WxaBindings> {
+  readonly #app = new Hono()
+
+  constructor(ctx: DurableObjectState, env: WxaBindings) {
+    super(ctx, env)
+    const app = this.#app
+    const storage = ctx.storage
+    const now = () => Math.floor(Date.now() / 1000)
+    const getUser = (openid: string) => storage.get<EmulatedUser>(`user:${openid}`)
+    const putUser = (user: EmulatedUser) => storage.put(`user:${user.openid}`, user)
+    const appId = env.WECHAT_APP_ID ?? EMULATOR_APP_ID
+
+    async function ensureUser(openid: string): Promise<EmulatedUser> {
+      const user = (await getUser(openid)) ?? {
+        openid,
+        sessionKey: newSessionKey(),
+        blocked: false,
+        window: { minute: 0, calls: 0 },
+        calls: 0,
+      }
+      await putUser(user)
+      return user
+    }
+
+    async function body(req: Request): Promise<Record<string, unknown>> {
+      try {
+        const parsed: unknown = await req.json()
+        return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {}
+      } catch {
+        return {}
+      }
+    }
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
+    app.get('/sns/jscode2session', async (c) => {
+      const q = c.req.query()
+      if (q.appid !== appId) return wxError(40013, 'invalid appid')
+      if (q.secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+      if (q.grant_type !== 'authorization_code') return wxError(40002, 'invalid grant_type')
+      if (!q.js_code) return wxError(41008, 'missing code')
+      const issued = await storage.get<IssuedCode>(`code:${q.js_code}`)
+      if (!issued) return wxError(40029, 'invalid code')
+      const user = await getUser(issued.openid)
+      if (!user) return wxError(40029, 'invalid code')
+      user.calls++
+      const fault = user.fault
+      if (fault) {
+        if (fault.times !== null && --fault.times <= 0) delete user.fault
+        await putUser(user)
+        if (fault.mode === 'busy') return wxError(-1, 'system error')
+        if (fault.mode === 'html') {
+          return c.html('<html><body><h1>502 Bad Gateway</h1></body></html>', 502)
+        }
+        await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
+        return wxError(-1, 'system error')
+      }
+      const minute = Math.floor(now() / 60)
+      if (user.window.minute !== minute) user.window = { minute, calls: 0 }
+      user.window.calls++
+      await putUser(user)
+      if (user.window.calls > RATE_LIMIT) return wxError(45011, 'api minute-quota reach limit')
+      if (issued.used) return wxError(40163, 'code been used')
+      if (now() - issued.issuedAt > CODE_TTL) return wxError(40029, 'invalid code')
+      if (user.blocked) return wxError(40226, 'invalid scope, high risk user')
+      await storage.put(`code:${q.js_code}`, { ...issued, used: true })
+      return wx({
+        session_key: user.sessionKey,
+        openid: user.openid,
+        ...(user.unionid ? { unionid: user.unionid } : {}),
+      })
+    })
+
+    app.post('/__emulator/code', async (c) => {
+      const { openid, unionid, age, rotateSessionKey } = await body(c.req.raw)
+      if (typeof openid !== 'string' || !OPENID.test(openid)) {
+        return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
+      }
+      const user = await ensureUser(openid)
+      if (typeof unionid === 'string') user.unionid = unionid
+      if (rotateSessionKey === true) user.sessionKey = newSessionKey()
+      await putUser(user)
+      const code = newCode()
+      const issuedAt = now() - (typeof age === 'number' ? age : 0)
+      await storage.put(`code:${code}`, { openid, issuedAt, used: false } satisfies IssuedCode)
+      return c.json({ code })
+    })
+
+    app.post('/__emulator/users/:openid', async (c) => {
+      const openid = c.req.param('openid')
+      if (!OPENID.test(openid)) return c.json({ error: 'bad openid' }, 400)
+      const { blocked, unionid, fault, times, hangMs } = await body(c.req.raw)
+      const user = await ensureUser(openid)
+      if (typeof blocked === 'boolean') user.blocked = blocked
+      if (typeof unionid === 'string') user.unionid = unionid
+      if (unionid === null) delete user.unionid
+      if (fault === 'busy' || fault === 'hang' || fault === 'html') {
+        user.fault = {
+          mode: fault,
+          times: typeof times === 'number' ? times : null,
+          hangMs: typeof hangMs === 'number' ? hangMs : DEFAULT_HANG_MS,
+        }
+      }
+      if (fault === null || fault === 'none') delete user.fault
+      await putUser(user)
+      const { sessionKey: _secret, ...visible } = user
+      return c.json(visible)
+    })
+
+    app.post('/__emulator/users/:openid/rotate-session-key', async (c) => {
+      const user = await getUser(c.req.param('openid'))
+      if (!user) return c.json({ error: 'no such user' }, 404)
+      user.sessionKey = newSessionKey()
+      await putUser(user)
+      return c.json({ ok: true })
+    })
+
+    app.get('/__emulator/users/:openid', async (c) => {
+      const user = await getUser(c.req.param('openid'))
+      if (!user) return c.json({ error: 'no such user' }, 404)
+      const { sessionKey: _secret, ...visible } = user
+      return c.json(visible)
+    })
+
+    app.notFound((c) => wxError(404, `emulator: no route ${c.req.method} ${new URL(c.req.url).pathname}`))
+  }
+
+  override fetch(request: Request): Response | Promise<Response> {
+    return this.#app.fetch(request)
+  }
+}

@@ -1,0 +1,2 @@
+export * from './emulator'
+export * from './stub'

@@ -1,0 +1,73 @@
+import type { Context } from 'hono'
+import type { TokenClaims } from './token/jwt'
+
+/** Who WeChat says the user is, after code2Session. */
+export interface WeChatIdentity {
+  appId: string
+  openid: string
+  unionid?: string
+}
+
+/** The user wxa-auth builds when no hooks are given: nothing beyond the session. */
+export interface DefaultUser {
+  /** Opaque and stable per (appid, openid); not the openid. */
+  id: string
+  openid: string
+  unionid?: string
+}
+
+/**
+ * The hooks that make the user model pluggable (the successors of
+ * django-jwt-session-auth's USER_TO_PAYLOAD / PAYLOAD_TO_USER).
+ */
+export interface UserHooks<User extends { id: string }> {
+  /**
+   * Called on every login with the identity WeChat vouched for. Returns the
+   * user; its `id` becomes the token's `sub` and keys the sessions.
+   * @default a {@link DefaultUser} derived from the identity, stored nowhere
+   */
+  findOrCreateUser?: (identity: WeChatIdentity, c: Context) => User | Promise<User>
+  /**
+   * Extra claims for the token. Keep them small and public: the token is
+   * readable by the client. Reserved claims (`sub`, `sid`, `exp`, …) are ignored.
+   * @default no extra claims
+   */
+  userToClaims?: (user: User) => Record<string, unknown> | Promise<Record<string, unknown>>
+  /**
+   * Rebuilds the user on each authenticated request, after the session is
+   * loaded (`c.var.session`). Return null to treat the request as anonymous.
+   * @default a {@link DefaultUser} from the token's `sub` and the session
+   */
+  claimsToUser?: (claims: TokenClaims, c: Context) => User | null | Promise<User | null>
+}
+
+/** The opaque user id of the default user model: sha256(appid, openid), base64url. */
+export async function defaultUserId(appId: string, openid: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    'SHA-256',
+    new TextEncoder().encode(`wxa-auth:user:${appId}:${openid}`),
+  )
+  return `u_${base64url(new Uint8Array(digest).subarray(0, 18))}`
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+export const defaultHooks: Required<UserHooks<DefaultUser>> = {
+  async findOrCreateUser({ appId, openid, unionid }) {
+    return { id: await defaultUserId(appId, openid), openid, ...(unionid ? { unionid } : {}) }
+  },
+  userToClaims: () => ({}),
+  claimsToUser(claims, c) {
+    const session = c.get('session')
+    if (!session?.openid) return null
+    return {
+      id: claims.sub,
+      openid: session.openid,
+      ...(session.unionid ? { unionid: session.unionid } : {}),
+    }
+  },
+}

@@ -1,0 +1,2 @@
+export * from './require-login'
+export * from './session'

@@ -1,0 +1,78 @@
+import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
+import { WxaAuthError } from '../errors'
+import type { KeyRing } from './keys'
+
+/** Claims wxa-auth sets itself; hook claims cannot override them. */
+export const RESERVED_CLAIMS = ['sub', 'sid', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti'] as const
+
+const ALGORITHM = 'HS256'
+const CLOCK_TOLERANCE = 5 // seconds
+
+/** The claims of a verified wxa-auth token. */
+export interface TokenClaims extends JWTPayload {
+  sub: string
+  sid: string
+  iat: number
+  exp: number
+}
+
+export interface TokenOptions {
+  issuer: string
+  audience: string
+  /** Current time, unix seconds. */
+  now: number
+}
+
+/** Signs a token with the newest key of the ring, naming it in `kid`. */
+export async function signToken(
+  ring: KeyRing,
+  claims: Record<string, unknown> & { sub: string; sid: string; exp: number },
+  { issuer, audience, now }: TokenOptions,
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: ring.current.kid })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt(now)
+    .sign(ring.current.key)
+}
+
+/**
+ * Verifies `token`: HS256 only, a `kid` from the ring, `iss`, `aud`, `exp`,
+ * `nbf`, an `iat` not in the future, and the `sub` and `sid` claims present.
+ *
+ * @throws WxaAuthError `TOKEN_EXPIRED` or `TOKEN_INVALID`
+ */
+export async function verifyToken(
+  ring: KeyRing,
+  token: string,
+  { issuer, audience, now }: TokenOptions,
+): Promise<TokenClaims> {
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = typeof header.kid === 'string' ? ring.byKid.get(header.kid) : undefined
+        if (!key) throw new errors.JWKSNoMatchingKey()
+        return key
+      },
+      {
+        algorithms: [ALGORITHM],
+        issuer,
+        audience,
+        currentDate: new Date(now * 1000),
+        clockTolerance: CLOCK_TOLERANCE,
+        requiredClaims: ['sub', 'sid', 'iat', 'exp'],
+      },
+    ))
+  } catch (cause) {
+    const code = cause instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID'
+    throw new WxaAuthError(code, undefined, { cause })
+  }
+  const { sub, sid, iat } = payload
+  if (typeof sub !== 'string' || typeof sid !== 'string' || (iat as number) > now + CLOCK_TOLERANCE) {
+    throw new WxaAuthError('TOKEN_INVALID', undefined, { cause: new Error('bad sub, sid or iat') })
+  }
+  return payload as TokenClaims
+}

@@ -1,0 +1,88 @@
+import { env, exports } from 'cloudflare:workers'
+import { expect } from 'vitest'
+import type { WxaBindings } from '../src/config'
+
+export const testEnv = env as unknown as WxaBindings
+
+type Fetcher = { fetch: (input: string | Request, init?: RequestInit) => Promise<Response> }
+const worker = (exports as unknown as { default: Fetcher }).default
+
+export interface Reply<T = any> {
+  status: number
+  headers: Headers
+  body: T
+  text: string
+}
+
+/** Sends a request to the deployable Worker (or `app`) the way a client does. */
+export async function call<T = any>(
+  method: string,
+  path: string,
+  options: { json?: unknown; body?: string; token?: string; headers?: Record<string, string> } = {},
+  app: Fetcher = worker,
+): Promise<Reply<T>> {
+  const headers = new Headers(options.headers)
+  if (options.token) headers.set('Authorization', `JWT ${options.token}`)
+  let body = options.body
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json)
+    headers.set('Content-Type', 'application/json')
+  }
+  const res = await app.fetch(`http://wxa.test${path}`, { method, headers, body })
+  const text = await res.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text }
+}
+
+/** A fresh test user's openid, unique per call so test files never share state. */
+export const newOpenid = (tag = 'u') => `${tag}-${crypto.randomUUID().slice(0, 13)}`
+
+/** A fresh single-use code for `openid` from the emulator's control surface. */
+export async function codeFor(openid: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await call<{ code: string }>('POST', '/__emulator/code', { json: { openid, ...extra } })
+  expect(res.status).toBe(200)
+  return res.body.code
+}
+
+/** Changes an emulated user (block, fault, unionid). */
+export async function emulate(openid: string, change: Record<string, unknown>) {
+  const res = await call('POST', `/__emulator/users/${openid}`, { json: change })
+  expect(res.status).toBe(200)
+  return res.body
+}
+
+/** Logs `openid` in through `POST /auth/login` and returns the reply body. */
+export async function login(openid = newOpenid(), app?: Fetcher) {
+  const code = await codeFor(openid)
+  const res = await call<{ token: string; tokenType: string; expiresAt: string; user: any }>(
+    'POST',
+    '/auth/login',
+    { json: { code } },
+    app,
+  )
+  expect(res.status, res.text).toBe(200)
+  return { openid, ...res.body }
+}
+
+/** Every KV key under `prefix`, with its expiration. */
+export async function kvKeys(prefix: string) {
+  const keys: { name: string; expiration?: number }[] = []
+  let cursor: string | undefined
+  do {
+    const page = await testEnv.SESSIONS.list({ prefix, ...(cursor ? { cursor } : {}) })
+    keys.push(...page.keys)
+    cursor = page.list_complete ? undefined : page.cursor
+  } while (cursor)
+  return keys
+}
+
+export function expectError(res: Reply, status: number, code: string) {
+  expect(res.status, res.text).toBe(status)
+  expect(res.body).toEqual({ error: { code, message: expect.any(String) } })
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+}
