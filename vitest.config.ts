@@ -1,6 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import type { Reporter } from 'vitest/node'
+
+/** Ends the run with a plain `N passed, N failed, N skipped` line that any CI can read. */
+const summary: Reporter = {
+  onTestRunEnd(modules) {
+    const counts = { passed: 0, failed: 0, skipped: 0, pending: 0 }
+    for (const module of modules) {
+      for (const test of module.children.allTests()) counts[test.result().state]++
+    }
+    console.log(
+      `vitest: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`,
+    )
+  },
+}
 
 export default defineConfig({
   plugins: [
@@ -18,6 +32,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', summary],
     testTimeout: 20_000,
   },
 })

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { configFromEnv, type WxaBindings, type WxaConfig } from './config'
-import { type DefaultUser, type UserHooks, base64url, defaultHooks } from './hooks'
+import { base64url, type DefaultUser, defaultHooks, type UserHooks } from './hooks'
 
 /**
  * Options shared by the middleware, the routes and `createApp`.

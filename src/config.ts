@@ -1,7 +1,7 @@
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
 import { WxaAuthError } from './errors'
-import { MIN_TTL, type SessionStore, kvSessionStore } from './session/store'
-import { type SigningSecret, parseSecrets } from './token/keys'
+import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
+import { parseSecrets, type SigningSecret } from './token/keys'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
@@ -79,7 +79,6 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   const emulated = env.WECHAT_EMULATOR !== undefined && !env.WECHAT_APP_SECRET
   const appId = emulated ? (env.WECHAT_APP_ID ?? EMULATOR_APP_ID) : required(env, 'WECHAT_APP_ID')
   const appSecret = emulated ? EMULATOR_APP_SECRET : required(env, 'WECHAT_APP_SECRET')
-  const stub = emulated ? emulatorStub(env) : undefined
   const config: WxaConfig = {
     appId,
     secrets: parseSecrets(env),
@@ -92,7 +91,8 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
       appSecret,
       timeoutMs: whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS),
       ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
-      ...(stub ? { fetch: (input, init) => stub.fetch(input, init) } : {}),
+      // A stub belongs to the request that made it: one per call.
+      ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
     }),
   }
   cache.set(env, config)

@@ -40,8 +40,8 @@ export function validate(schema: JsonSchema, value: unknown, path = 'body'): str
     if (schema.maxLength !== undefined && value.length > schema.maxLength)
       return `${path} must be at most ${schema.maxLength} characters`
     if (schema.pattern !== undefined) {
-      let re = patterns.get(schema.pattern)
-      if (!re) patterns.set(schema.pattern, (re = new RegExp(schema.pattern, 'u')))
+      const re = patterns.get(schema.pattern) ?? new RegExp(schema.pattern, 'u')
+      patterns.set(schema.pattern, re)
       if (!re.test(value)) return `${path} has an invalid format`
     }
     return null

@@ -2,10 +2,41 @@ import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import type { WxaBindings } from '../src/config'
 
-export const testEnv = env as unknown as WxaBindings
+export const testEnv = env as unknown as WxaBindings & { JWT_SECRET: string }
 
-type Fetcher = { fetch: (input: string | Request, init?: RequestInit) => Promise<Response> }
-const worker = (exports as unknown as { default: Fetcher }).default
+export type Fetcher = { fetch: (input: string, init?: RequestInit) => Promise<Response> }
+/** The deployable Worker, as a client reaches it. */
+export const worker = (exports as unknown as { default: Fetcher }).default
+
+/** A Hono app other than the Worker, run with the test env. */
+export const served = (app: {
+  request: (input: string, init: RequestInit, env: WxaBindings) => Response | Promise<Response>
+}): Fetcher => ({ fetch: async (input, init = {}) => app.request(input, init, testEnv) })
+
+/** KV with its calls counted: the real namespace underneath, nothing simulated. */
+export function countingKv(kv: KVNamespace) {
+  const counts = { get: 0, put: 0, delete: 0, list: 0 }
+  const counted = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (prop in counts) counts[prop as keyof typeof counts]++
+        return value.apply(target, args)
+      }
+    },
+  })
+  return { kv: counted, counts }
+}
+
+/** Decodes a JWT's header and payload without verifying it. */
+export function decodeJwt(token: string) {
+  const [header, payload] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(atob((part ?? '').replace(/-/g, '+').replace(/_/g, '/'))))
+  return { header, payload }
+}
 
 export interface Reply<T = any> {
   status: number
@@ -43,8 +74,13 @@ export async function call<T = any>(
 export const newOpenid = (tag = 'u') => `${tag}-${crypto.randomUUID().slice(0, 13)}`
 
 /** A fresh single-use code for `openid` from the emulator's control surface. */
-export async function codeFor(openid: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await call<{ code: string }>('POST', '/__emulator/code', { json: { openid, ...extra } })
+export async function codeFor(
+  openid: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await call<{ code: string }>('POST', '/__emulator/code', {
+    json: { openid, ...extra },
+  })
   expect(res.status).toBe(200)
   return res.body.code
 }

@@ -1,23 +1,218 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_SESSION_TTL } from '../src/config'
+import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { defaultUserId } from '../src/hooks'
-import { call, codeFor, expectError, kvKeys, login, newOpenid } from './helpers'
+import {
+  call,
+  codeFor,
+  decodeJwt,
+  emulate,
+  expectError,
+  kvKeys,
+  login,
+  newOpenid,
+  testEnv,
+} from './helpers'
 
-describe('login and /me', () => {
-  it('logs in with a wx.login code and calls a protected route', async () => {
+const APP_ID = 'wx00000000emulator'
+
+async function emulatedSessionKey(openid: string): Promise<string> {
+  return runInDurableObject(emulatorStub(testEnv), async (_instance, state) => {
+    const user = await state.storage.get<{ sessionKey: string }>(`user:${openid}`)
+    return user?.sessionKey ?? ''
+  })
+}
+
+describe('POST /auth/login', () => {
+  it('exchanges a wx.login code for a token, a session and the user', async () => {
     const openid = newOpenid()
     const code = await codeFor(openid)
+    const before = Math.floor(Date.now() / 1000)
     const res = await call('POST', '/auth/login', { json: { code } })
     expect(res.status, res.text).toBe(200)
-    const uid = await defaultUserId('wx00000000emulator', openid)
+    const uid = await defaultUserId(APP_ID, openid)
     expect(res.body).toEqual({
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       tokenType: 'JWT',
-      expiresAt: expect.any(String),
+      expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       user: { id: uid, openid },
     })
-    const me = await call('GET', '/me', { token: res.body.token })
-    expect(me.status).toBe(200)
-    expect(me.body).toEqual({ user: { id: uid, openid }, session: {} })
-    expect(await kvKeys(`session:${uid}:`)).toHaveLength(1)
+    expect(res.headers.get('cache-control')).toBe('no-store')
+
+    const { header, payload } = decodeJwt(res.body.token)
+    expect(header).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'main' })
+    expect(payload).toEqual({
+      sub: uid,
+      sid: expect.stringMatching(/^[\w-]{43}$/),
+      iat: expect.any(Number),
+      exp: payload.iat + DEFAULT_SESSION_TTL,
+      iss: 'wxa-auth',
+      aud: APP_ID,
+    })
+    expect(payload.sub).not.toBe(openid)
+    expect(Date.parse(res.body.expiresAt) / 1000).toBe(payload.exp)
+
+    // One session under the user's prefix, keyed by a hash (never the sid itself),
+    // expiring with the token; one identity record.
+    const sessions = await kvKeys(`session:${uid}:`)
+    expect(sessions).toHaveLength(1)
+    expect(sessions[0]?.name).not.toContain(payload.sid)
+    expect(sessions[0]?.expiration).toBeGreaterThanOrEqual(before + DEFAULT_SESSION_TTL)
+    expect(sessions[0]?.expiration).toBeLessThanOrEqual(payload.exp + 1)
+    expect(await kvKeys(`identity:${APP_ID}:${openid}`)).toHaveLength(1)
+  })
+
+  it('keeps the unionid when WeChat sends one', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { unionid: 'union-42' })
+    const { user } = await login(openid)
+    expect(user).toEqual({ id: expect.any(String), openid, unionid: 'union-42' })
+  })
+
+  it('gives each login its own session', async () => {
+    const openid = newOpenid()
+    const first = await login(openid)
+    const second = await login(openid)
+    expect(decodeJwt(first.token).payload.sid).not.toBe(decodeJwt(second.token).payload.sid)
+    expect(await kvKeys(`session:${first.user.id}:`)).toHaveLength(2)
+    expect((await call('GET', '/me', { token: first.token })).status).toBe(200)
+    expect((await call('GET', '/me', { token: second.token })).status).toBe(200)
+  })
+
+  it('stores the newest session_key in the identity record', async () => {
+    const openid = newOpenid()
+    await login(openid)
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    await login(openid)
+    const record = await testEnv.SESSIONS.get<{ sessionKey: string }>(
+      `identity:${APP_ID}:${openid}`,
+      'json',
+    )
+    expect(record?.sessionKey).toBe(await emulatedSessionKey(openid))
+  })
+
+  it('never sends the session_key or the AppSecret to the client', async () => {
+    const openid = newOpenid()
+    const res = await login(openid)
+    const sessionKey = await emulatedSessionKey(openid)
+    expect(sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/)
+    const me = await call('GET', '/me', { token: res.token })
+    const exposed = [JSON.stringify(res), JSON.stringify(decodeJwt(res.token)), me.text]
+    for (const text of exposed) {
+      expect(text).not.toContain(sessionKey)
+      expect(text).not.toContain(EMULATOR_APP_SECRET)
+    }
+  })
+})
+
+describe('POST /auth/login with bad input', () => {
+  it('rejects a body that is not JSON', async () => {
+    expectError(await call('POST', '/auth/login', { body: '{"code":' }), 400, 'INVALID_JSON')
+    expectError(await call('POST', '/auth/login', { body: '' }), 400, 'INVALID_JSON')
+  })
+
+  it.each([
+    ['no code', {}],
+    ['a code that is a number', { code: 42 }],
+    ['an empty code', { code: '' }],
+    ['a code with spaces', { code: 'a b' }],
+    ['a code too long', { code: 'x'.repeat(129) }],
+    ['an array body', [1, 2]],
+    ['a null body', null],
+  ])('rejects %s', async (_name, json) => {
+    expectError(await call('POST', '/auth/login', { json }), 400, 'INVALID_REQUEST')
+  })
+
+  it('rejects a body over 16 KiB before reading it', async () => {
+    const res = await call('POST', '/auth/login', { json: { code: 'a', pad: 'x'.repeat(20_000) } })
+    expectError(res, 413, 'PAYLOAD_TOO_LARGE')
+  })
+})
+
+describe('POST /auth/login when WeChat says no', () => {
+  it('rejects a code used twice (40163)', async () => {
+    const code = await codeFor(newOpenid())
+    expect((await call('POST', '/auth/login', { json: { code } })).status).toBe(200)
+    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'WECHAT_CODE_USED')
+  })
+
+  it('rejects an unknown code (40029)', async () => {
+    const res = await call('POST', '/auth/login', { json: { code: 'not-a-code-we-issued' } })
+    expectError(res, 401, 'WECHAT_CODE_INVALID')
+  })
+
+  it('rejects a code older than 5 minutes (40029)', async () => {
+    const code = await codeFor(newOpenid(), { age: 301 })
+    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'WECHAT_CODE_INVALID')
+  })
+
+  it('rejects a user WeChat blocked (40226) with 403', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { blocked: true })
+    const code = await codeFor(openid)
+    expectError(await call('POST', '/auth/login', { json: { code } }), 403, 'WECHAT_USER_BLOCKED')
+  })
+
+  it('answers 429 with Retry-After past 100 code2Session calls a minute (45011)', async () => {
+    const openid = newOpenid()
+    const stub = emulatorStub(testEnv)
+    for (let i = 0; i < 100; i++) {
+      const code = await codeFor(openid)
+      const query = new URLSearchParams({
+        appid: APP_ID,
+        secret: EMULATOR_APP_SECRET,
+        js_code: code,
+        grant_type: 'authorization_code',
+      })
+      const res = await stub.fetch(`https://api.weixin.qq.com/sns/jscode2session?${query}`)
+      expect((await res.json()) as object).toHaveProperty('openid', openid)
+    }
+    const code = await codeFor(openid)
+    const res = await call('POST', '/auth/login', { json: { code } })
+    expectError(res, 429, 'WECHAT_RATE_LIMITED')
+    expect(res.headers.get('retry-after')).toBe('60')
+  })
+})
+
+describe('POST /auth/login when WeChat fails', () => {
+  const stats = async (openid: string) =>
+    (await call<{ calls: number }>('GET', `/__emulator/users/${openid}`)).body
+
+  it('retries errcode -1 and succeeds', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { fault: 'busy', times: 1 })
+    await login(openid)
+    expect((await stats(openid)).calls).toBe(2)
+  })
+
+  it('gives up on errcode -1 after bounded retries with 503 and writes no session', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { fault: 'busy' })
+    const code = await codeFor(openid)
+    const res = await call('POST', '/auth/login', { json: { code } })
+    expectError(res, 503, 'WECHAT_UNAVAILABLE')
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect((await stats(openid)).calls).toBe(3)
+    expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
+    expect(await kvKeys(`identity:${APP_ID}:${openid}`)).toEqual([])
+  })
+
+  it('answers 504 when WeChat hangs, and writes no session', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { fault: 'hang', hangMs: 3_000 })
+    const code = await codeFor(openid)
+    const res = await call('POST', '/auth/login', { json: { code } })
+    expectError(res, 504, 'WECHAT_TIMEOUT')
+    expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
+  })
+
+  it('answers 502 when WeChat returns an HTML page, and writes no session', async () => {
+    const openid = newOpenid()
+    await emulate(openid, { fault: 'html' })
+    const code = await codeFor(openid)
+    const res = await call('POST', '/auth/login', { json: { code } })
+    expectError(res, 502, 'WECHAT_BAD_RESPONSE')
+    expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 })

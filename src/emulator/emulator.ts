@@ -35,7 +35,8 @@ const rid = () => Array.from(randomBytes(6), (b) => b.toString(16).padStart(2, '
 /** WeChat answers this API with a JSON body labelled text/plain. */
 const wx = (body: object) =>
   new Response(JSON.stringify(body), { headers: { 'content-type': 'text/plain' } })
-const wxError = (errcode: number, errmsg: string) => wx({ errcode, errmsg: `${errmsg} rid: ${rid()}` })
+const wxError = (errcode: number, errmsg: string) =>
+  wx({ errcode, errmsg: `${errmsg} rid: ${rid()}` })
 
 const OPENID = /^[\w-]{1,64}$/
 
@@ -72,7 +73,9 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     async function body(req: Request): Promise<Record<string, unknown>> {
       try {
         const parsed: unknown = await req.json()
-        return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {}
+        return typeof parsed === 'object' && parsed !== null
+          ? (parsed as Record<string, unknown>)
+          : {}
       } catch {
         return {}
       }
@@ -96,7 +99,7 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
         await putUser(user)
         if (fault.mode === 'busy') return wxError(-1, 'system error')
         if (fault.mode === 'html') {
-          return c.html('<html><body><h1>502 Bad Gateway</h1></body></html>', 502)
+          return c.html('<html><body><h1>Service Unavailable</h1></body></html>')
         }
         await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
         return wxError(-1, 'system error')
@@ -168,7 +171,9 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       return c.json(visible)
     })
 
-    app.notFound((c) => wxError(404, `emulator: no route ${c.req.method} ${new URL(c.req.url).pathname}`))
+    app.notFound((c) =>
+      wxError(404, `emulator: no route ${c.req.method} ${new URL(c.req.url).pathname}`),
+    )
   }
 
   override fetch(request: Request): Response | Promise<Response> {

@@ -69,7 +69,11 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     const time = now()
     let claims: Awaited<ReturnType<typeof verifyToken>>
     try {
-      claims = await verifyToken(await importKeyRing(secrets), token, { issuer, audience, now: time })
+      claims = await verifyToken(await importKeyRing(secrets), token, {
+        issuer,
+        audience,
+        now: time,
+      })
     } catch (err) {
       if (!isWxaAuthError(err, 'TOKEN_INVALID', 'TOKEN_EXPIRED')) throw err
       c.set('authError', err.code)

@@ -1,11 +1,6 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import {
-  hashSessionId,
-  newSessionId,
-  resolveOptions,
-  type WxaAuthOptions,
-} from '../auth'
+import { hashSessionId, newSessionId, resolveOptions, type WxaAuthOptions } from '../auth'
 import { WxaAuthError } from '../errors'
 import type { DefaultUser } from '../hooks'
 import { requireLogin } from '../middleware/require-login'

@@ -71,7 +71,11 @@ export async function verifyToken(
     throw new WxaAuthError(code, undefined, { cause })
   }
   const { sub, sid, iat } = payload
-  if (typeof sub !== 'string' || typeof sid !== 'string' || (iat as number) > now + CLOCK_TOLERANCE) {
+  if (
+    typeof sub !== 'string' ||
+    typeof sid !== 'string' ||
+    (iat as number) > now + CLOCK_TOLERANCE
+  ) {
     throw new WxaAuthError('TOKEN_INVALID', undefined, { cause: new Error('bad sub, sid or iat') })
   }
   return payload as TokenClaims

@@ -44,7 +44,10 @@ export function parseSecrets(env: { JWT_SECRET?: string; JWT_SECRETS?: string })
   const seen = new Set<string>()
   for (const { kid, secret } of list) {
     if (!KID.test(kid) || seen.has(kid)) {
-      throw new WxaAuthError('CONFIG_INVALID', `${name}: each entry needs a unique kid (kid:secret).`)
+      throw new WxaAuthError(
+        'CONFIG_INVALID',
+        `${name}: each entry needs a unique kid (kid:secret).`,
+      )
     }
     if (secret.length < MIN_SECRET_LENGTH) {
       throw new WxaAuthError(

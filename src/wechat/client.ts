@@ -64,7 +64,9 @@ export function wechatError(body: WeChatErrorBody, api: string): WxaAuthError {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function isErrorBody(body: object): body is WeChatErrorBody {
-  return typeof (body as WeChatErrorBody).errcode === 'number' && (body as WeChatErrorBody).errcode !== 0
+  return (
+    typeof (body as WeChatErrorBody).errcode === 'number' && (body as WeChatErrorBody).errcode !== 0
+  )
 }
 
 /**
@@ -160,7 +162,12 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         unknown
       >
       const { openid, session_key, unionid } = body
-      if (typeof openid !== 'string' || !openid || typeof session_key !== 'string' || !session_key) {
+      if (
+        typeof openid !== 'string' ||
+        !openid ||
+        typeof session_key !== 'string' ||
+        !session_key
+      ) {
         throw new WxaAuthError('WECHAT_BAD_RESPONSE', undefined, {
           cause: new Error('code2Session: openid or session_key missing'),
         })

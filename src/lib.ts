@@ -1,0 +1,17 @@
+/**
+ * The library surface of wxa-auth, for Hono apps that mount it. The
+ * deployable Worker is `src/index.ts`.
+ */
+export { createApp } from './app'
+export type { WxaAuthOptions } from './auth'
+export { configFromEnv, DEFAULT_SESSION_TTL, type WxaBindings, type WxaConfig } from './config'
+export { ERROR_STATUS, isWxaAuthError, WxaAuthError, type WxaErrorCode } from './errors'
+export type { DefaultUser, UserHooks, WeChatIdentity } from './hooks'
+export { errorResponse, onError } from './middleware/on-error'
+export { requireLogin } from './middleware/require-login'
+export { readToken, type WxaEnv, type WxaVariables, wxaSession } from './middleware/session'
+export { authRoutes } from './routes/auth'
+export { Session } from './session/session'
+export { kvSessionStore, type SessionRecord, type SessionStore } from './session/store'
+export type { TokenClaims } from './token/jwt'
+export * from './wechat/client'

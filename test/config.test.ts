@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app'
+import { configFromEnv, type WxaBindings } from '../src/config'
+import { isWxaAuthError } from '../src/errors'
+import worker from '../src/index'
+import { parseSecrets } from '../src/token/keys'
+import { call, expectError, served, testEnv } from './helpers'
+
+const SECRET = 'a-jwt-secret-that-is-long-enough-0123456789'
+/** The production environment: no emulator, real bindings only. */
+const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
+  SESSIONS: testEnv.SESSIONS,
+  WECHAT_APP_ID: 'wx0123456789abcdef',
+  WECHAT_APP_SECRET: 'app-secret',
+  JWT_SECRET: SECRET,
+  ...vars,
+})
+
+function configError(env: WxaBindings): string {
+  try {
+    configFromEnv(env)
+  } catch (err) {
+    if (isWxaAuthError(err, 'CONFIG_INVALID')) return err.message
+    throw err
+  }
+  throw new Error('expected CONFIG_INVALID')
+}
+
+describe('configFromEnv', () => {
+  it('reads a complete production environment', () => {
+    const config = configFromEnv(production({ SESSION_TTL: '3600', JWT_ISSUER: 'me' }))
+    expect(config).toMatchObject({
+      appId: 'wx0123456789abcdef',
+      issuer: 'me',
+      audience: 'wx0123456789abcdef',
+      sessionTtl: 3600,
+      secrets: [{ kid: 'main', secret: SECRET }],
+    })
+  })
+
+  it.each([
+    ['WECHAT_APP_ID', { WECHAT_APP_ID: '' }],
+    ['WECHAT_APP_SECRET', { WECHAT_APP_SECRET: undefined }],
+    ['JWT_SECRET', { JWT_SECRET: undefined }],
+    ['SESSION_TTL', { SESSION_TTL: '59' }],
+    ['SESSION_TTL', { SESSION_TTL: 'a month' }],
+    ['JWT_SECRET', { JWT_SECRET: 'short' }],
+    ['JWT_SECRETS', { JWT_SECRETS: `a:${SECRET} a:${SECRET}` }],
+    ['SESSIONS', { SESSIONS: undefined as unknown as KVNamespace }],
+  ])('names %s when it is missing or wrong', (name, vars) => {
+    expect(configError(production(vars))).toContain(name)
+  })
+
+  it('parses a key ring newest first', () => {
+    expect(parseSecrets({ JWT_SECRETS: `new:${SECRET}1  old:${SECRET}2\n` })).toEqual([
+      { kid: 'new', secret: `${SECRET}1` },
+      { kid: 'old', secret: `${SECRET}2` },
+    ])
+  })
+
+  it('answers a clear JSON 500 naming the variable, not a stack', async () => {
+    const app = served(
+      createApp({ config: () => configFromEnv(production({ WECHAT_APP_SECRET: '' })) }),
+    )
+    const res = await call('POST', '/auth/login', { json: { code: 'abc' } }, app)
+    expectError(res, 500, 'CONFIG_INVALID')
+    expect(res.body.error.message).toContain('WECHAT_APP_SECRET')
+    expect(res.text).not.toContain('at ')
+  })
+
+  it('keeps the emulator off in production: /__emulator/* is 404', async () => {
+    const res = await worker.request(
+      '/__emulator/code',
+      { method: 'POST', body: '{"openid":"a"}' },
+      production(),
+    )
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'Not found.' } })
+  })
+})

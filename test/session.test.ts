@@ -1,0 +1,146 @@
+import { Hono } from 'hono'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { createApp } from '../src/app'
+import { configFromEnv } from '../src/config'
+import type { DefaultUser } from '../src/hooks'
+import { requireLogin } from '../src/middleware/require-login'
+import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
+import type { Session } from '../src/session/session'
+import { kvSessionStore } from '../src/session/store'
+import { call, countingKv, expectError, kvKeys, login, served, testEnv } from './helpers'
+
+describe('the session middleware', () => {
+  it('keeps session data set in one request for the next', async () => {
+    const { token } = await login()
+    const patch = await call('PATCH', '/me/session', {
+      token,
+      json: { cart: [1, 2], theme: 'dark' },
+    })
+    expect(patch.status, patch.text).toBe(200)
+    expect(patch.body).toEqual({ session: { cart: [1, 2], theme: 'dark' } })
+    const me = await call('GET', '/me', { token })
+    expect(me.body.session).toEqual({ cart: [1, 2], theme: 'dark' })
+
+    await call('PATCH', '/me/session', { token, json: { theme: null } })
+    expect((await call('GET', '/me', { token })).body.session).toEqual({ cart: [1, 2] })
+  })
+
+  it('writes nothing to KV on a read-only request, and reads once', async () => {
+    const { kv, counts } = countingKv(testEnv.SESSIONS)
+    const app = served(
+      createApp({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }),
+    )
+    const { token, user } = await login(undefined, app)
+    const before = await kvKeys(`session:${user.id}:`)
+    counts.get = counts.put = counts.delete = 0
+
+    expect((await call('GET', '/me', { token }, app)).status).toBe(200)
+    expect(counts).toEqual({ get: 1, put: 0, delete: 0, list: 0 })
+    // A write would have moved the expiration.
+    expect(await kvKeys(`session:${user.id}:`)).toEqual(before)
+
+    await call('PATCH', '/me/session', { token, json: {} }, app)
+    expect(counts.put).toBe(0)
+    await call('PATCH', '/me/session', { token, json: { a: 1 } }, app)
+    expect(counts.put).toBe(1)
+  })
+
+  it('logs in with 2 KV writes: the identity, then the session', async () => {
+    const { kv, counts } = countingKv(testEnv.SESSIONS)
+    const app = served(
+      createApp({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }),
+    )
+    await login(undefined, app)
+    expect(counts).toEqual({ get: 0, put: 2, delete: 0, list: 0 })
+  })
+
+  it('gives anonymous requests a null user and an empty session that is never written', async () => {
+    const { kv, counts } = countingKv(testEnv.SESSIONS)
+    const app = new Hono<WxaEnv>()
+    app.use(wxaSession({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }))
+    app.get('/', (c) => {
+      c.var.session.set('x', 1)
+      return c.json({ user: c.var.user, active: c.var.session.active })
+    })
+    const res = await call('GET', '/', {}, served(app))
+    expect(res.body).toEqual({ user: null, active: false })
+    expect(counts).toEqual({ get: 0, put: 0, delete: 0, list: 0 })
+  })
+
+  it('does not write the session back when the handler failed', async () => {
+    const { token } = await login()
+    const app = new Hono<WxaEnv>()
+    app.use(wxaSession())
+    app.get('/fail', (c) => {
+      c.var.session.set('half', 'done')
+      throw new Error('boom')
+    })
+    app.onError((_err, c) => c.json({ failed: true }, 500))
+    expect((await call('GET', '/fail', { token }, served(app))).status).toBe(500)
+    expect((await call('GET', '/me', { token })).body.session).toEqual({})
+  })
+
+  it('exports typed context variables', () => {
+    expectTypeOf<WxaVariables['user']>().toEqualTypeOf<DefaultUser | null>()
+    expectTypeOf<WxaVariables['session']>().toEqualTypeOf<Session>()
+    expectTypeOf<WxaEnv<{ id: string; name: string }>['Variables']['user']>().toEqualTypeOf<{
+      id: string
+      name: string
+    } | null>()
+  })
+})
+
+describe('POST /auth/logout', () => {
+  it('deletes the session: the token is dead afterwards', async () => {
+    const { token, user } = await login()
+    const other = await login(user.openid)
+    const res = await call('POST', '/auth/logout', { token })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ ok: true })
+    expectError(await call('GET', '/me', { token }), 401, 'SESSION_EXPIRED')
+    expectError(await call('POST', '/auth/logout', { token }), 401, 'SESSION_EXPIRED')
+    // The user's other device stays logged in.
+    expect((await call('GET', '/me', { token: other.token })).status).toBe(200)
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
+  })
+
+  it('needs a login', async () => {
+    expectError(await call('POST', '/auth/logout'), 401, 'AUTH_REQUIRED')
+  })
+})
+
+describe('requireLogin', () => {
+  it('answers anonymous requests with 401, a JSON error and a challenge; the handler never runs', async () => {
+    let ran = 0
+    const app = new Hono<WxaEnv>()
+    app.use(wxaSession())
+    app.get('/secret', requireLogin(), (c) => {
+      ran++
+      return c.text('secret')
+    })
+    app.onError((await import('../src/middleware/on-error')).onError)
+    const res = await call('GET', '/secret', {}, served(app))
+    expectError(res, 401, 'AUTH_REQUIRED')
+    expect(res.headers.get('www-authenticate')).toBe('JWT realm="wxa-auth"')
+    expect(ran).toBe(0)
+  })
+
+  it('fails closed without the session middleware', async () => {
+    const app = new Hono()
+    app.get('/secret', requireLogin(), (c) => c.text('secret'))
+    app.onError((await import('../src/middleware/on-error')).onError)
+    expectError(await call('GET', '/secret', {}, served(app)), 401, 'AUTH_REQUIRED')
+  })
+})
+
+describe('routes', () => {
+  it('answers /healthz', async () => {
+    const res = await call('GET', '/healthz')
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ ok: true })
+  })
+
+  it('answers unknown routes with a JSON 404', async () => {
+    expectError(await call('GET', '/nope'), 404, 'NOT_FOUND')
+  })
+})
