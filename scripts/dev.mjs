@@ -27,16 +27,8 @@ export const quietWranglerEnv = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 }
 
-const args = [
-  'dev',
-  '--env',
-  'dev',
-  '--ip',
-  '127.0.0.1',
-  '--port',
-  '8787',
-  ...process.argv.slice(2),
-]
+const port = process.env.PORT || '8787'
+const args = ['dev', '--env', 'dev', '--ip', '127.0.0.1', '--port', port, ...process.argv.slice(2)]
 const child = spawn('wrangler', args, { stdio: 'inherit', env: quietWranglerEnv })
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.on(signal, () => child.kill(signal))
