@@ -25,6 +25,7 @@ export default defineConfig({
         compatibilityFlags: ['nodejs_compat'],
         bindings: {
           JWT_SECRET: randomBytes(32).toString('base64url'),
+          STORAGE_SECRET: randomBytes(32).toString('base64url'),
           WECHAT_TIMEOUT_MS: '1000',
         },
       },

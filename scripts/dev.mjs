@@ -4,21 +4,23 @@
 // no download of the `Request.cf` object.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 
-if (!existsSync('.dev.vars')) {
-  writeFileSync(
-    '.dev.vars',
-    [
-      '# Made by `npm run dev` for local development. Git ignores it; never commit it.',
-      `JWT_SECRET=${randomBytes(32).toString('base64url')}`,
-      '# With a real AppSecret here, `npm run dev` talks to WeChat instead of the emulator:',
-      '# WECHAT_APP_ID=wx...',
-      '# WECHAT_APP_SECRET=...',
-      '',
-    ].join('\n'),
-  )
-  console.log('wxa-auth: wrote .dev.vars with a fresh JWT_SECRET.')
+// Secrets made on first run; an older .dev.vars gets the ones it lacks.
+const secrets = ['JWT_SECRET', 'STORAGE_SECRET']
+const existing = existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : null
+const missing = secrets.filter((name) => !new RegExp(`^${name}=`, 'm').test(existing ?? ''))
+if (missing.length) {
+  const lines = missing.map((name) => `${name}=${randomBytes(32).toString('base64url')}`)
+  const header = [
+    '# Made by `npm run dev` for local development. Git ignores it; never commit it.',
+    '# See .dev.vars.example. With a real AppSecret here, `npm run dev` talks to WeChat:',
+    '# WECHAT_APP_ID=wx...',
+    '# WECHAT_APP_SECRET=...',
+  ]
+  const text = existing === null ? [...header, ...lines, ''] : [existing.trimEnd(), ...lines, '']
+  writeFileSync('.dev.vars', text.join('\n'))
+  console.log(`wxa-auth: wrote ${missing.join(' and ')} to .dev.vars.`)
 }
 
 export const quietWranglerEnv = {

@@ -1,11 +1,13 @@
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
 import { WxaAuthError } from './errors'
+import { createCipher } from './session/cipher'
 import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
 import { parseSecrets, type SigningSecret } from './token/keys'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
+export const DEFAULT_MAX_SESSIONS = 10 // per user
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
@@ -25,6 +27,14 @@ export interface WxaBindings {
   JWT_AUDIENCE?: string
   /** Session lifetime in seconds. */
   SESSION_TTL?: string
+  /** Secret: the key of KV records (AES-GCM, derived with HKDF). */
+  STORAGE_SECRET?: string
+  /** Sessions a user may hold at once; the oldest goes first. */
+  MAX_SESSIONS?: string
+  /** Rate limiter for logins, keyed by client address (wrangler.toml `ratelimits`). */
+  LOGIN_RATE_LIMITER?: RateLimit
+  /** Rate limiter for per-user WeChat calls (decrypt, phone), keyed by user. */
+  USER_RATE_LIMITER?: RateLimit
   /** Present in the dev environment only: the WeChat emulator. */
   WECHAT_EMULATOR?: DurableObjectNamespace
 }
@@ -37,8 +47,12 @@ export interface WxaConfig {
   audience: string
   /** Seconds. */
   sessionTtl: number
+  /** Sessions a user may hold at once. */
+  maxSessions: number
   store: SessionStore
   wechat: WeChatClient
+  /** Workers Rate Limiting bindings; a missing one does not limit. */
+  rateLimits: { login?: RateLimit; user?: RateLimit }
 }
 
 function required(env: WxaBindings, name: 'WECHAT_APP_ID' | 'WECHAT_APP_SECRET'): string {
@@ -47,6 +61,17 @@ function required(env: WxaBindings, name: 'WECHAT_APP_ID' | 'WECHAT_APP_SECRET')
     throw new WxaAuthError(
       'CONFIG_INVALID',
       `${name} is not set. ${name === 'WECHAT_APP_SECRET' ? `Set it with \`wrangler secret put ${name}\`` : 'Set it in wrangler.toml [vars]'}.`,
+    )
+  }
+  return value
+}
+
+function secret(env: WxaBindings, name: 'STORAGE_SECRET'): string {
+  const value = env[name]
+  if (!value) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `${name} is not set. Set it with \`wrangler secret put ${name}\`.`,
     )
   }
   return value
@@ -85,7 +110,8 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     issuer: env.JWT_ISSUER || DEFAULT_ISSUER,
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
-    store: kvSessionStore(env.SESSIONS),
+    maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
+    store: kvSessionStore(env.SESSIONS, createCipher(secret(env, 'STORAGE_SECRET'))),
     wechat: createWeChatClient({
       appId,
       appSecret,
@@ -94,6 +120,10 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
       // A stub belongs to the request that made it: one per call.
       ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
     }),
+    rateLimits: {
+      ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
+      ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),
+    },
   }
   cache.set(env, config)
   return config

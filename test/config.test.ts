@@ -13,6 +13,7 @@ const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   WECHAT_APP_ID: 'wx0123456789abcdef',
   WECHAT_APP_SECRET: 'app-secret',
   JWT_SECRET: SECRET,
+  STORAGE_SECRET: `${SECRET}-storage`,
   ...vars,
 })
 
@@ -34,6 +35,7 @@ describe('configFromEnv', () => {
       issuer: 'me',
       audience: 'wx0123456789abcdef',
       sessionTtl: 3600,
+      maxSessions: 10,
       secrets: [{ kid: 'main', secret: SECRET }],
     })
   })
@@ -45,6 +47,9 @@ describe('configFromEnv', () => {
     ['SESSION_TTL', { SESSION_TTL: '59' }],
     ['SESSION_TTL', { SESSION_TTL: 'a month' }],
     ['JWT_SECRET', { JWT_SECRET: 'short' }],
+    ['STORAGE_SECRET', { STORAGE_SECRET: undefined }],
+    ['STORAGE_SECRET', { STORAGE_SECRET: 'short' }],
+    ['MAX_SESSIONS', { MAX_SESSIONS: '0' }],
     ['JWT_SECRETS', { JWT_SECRETS: `a:${SECRET} a:${SECRET}` }],
     ['SESSIONS', { SESSIONS: undefined as unknown as KVNamespace }],
   ])('names %s when it is missing or wrong', (name, vars) => {

@@ -1,6 +1,8 @@
 import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
-import type { WxaBindings } from '../src/config'
+import { configFromEnv, type WxaBindings } from '../src/config'
+import { createCipher } from '../src/session/cipher'
+import { kvSessionStore } from '../src/session/store'
 
 export const testEnv = env as unknown as WxaBindings & { JWT_SECRET: string }
 
@@ -12,6 +14,16 @@ export const worker = (exports as unknown as { default: Fetcher }).default
 export const served = (app: {
   request: (input: string, init: RequestInit, env: WxaBindings) => Response | Promise<Response>
 }): Fetcher => ({ fetch: async (input, init = {}) => app.request(input, init, testEnv) })
+
+/** The app's configuration with its KV calls counted (see {@link countingKv}). */
+export function countedConfig() {
+  const { kv, counts } = countingKv(testEnv.SESSIONS)
+  const config = (e: WxaBindings) => ({
+    ...configFromEnv(e),
+    store: kvSessionStore(kv, createCipher(e.STORAGE_SECRET as string)),
+  })
+  return { config, counts }
+}
 
 /** KV with its calls counted: the real namespace underneath, nothing simulated. */
 export function countingKv(kv: KVNamespace) {
@@ -53,6 +65,8 @@ export async function call<T = any>(
   app: Fetcher = worker,
 ): Promise<Reply<T>> {
   const headers = new Headers(options.headers)
+  // Every test client has its own address, as real ones do, for the login rate limit.
+  if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', randomAddress())
   if (options.token) headers.set('Authorization', `JWT ${options.token}`)
   let body = options.body
   if (options.json !== undefined) {
@@ -69,6 +83,10 @@ export async function call<T = any>(
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text }
 }
+
+/** A documentation-range IPv6 address (RFC 3849), random per call. */
+export const randomAddress = () =>
+  `2001:db8::${Array.from(crypto.getRandomValues(new Uint16Array(3)), (n) => n.toString(16)).join(':')}`
 
 /** A fresh test user's openid, unique per call so test files never share state. */
 export const newOpenid = (tag = 'u') => `${tag}-${crypto.randomUUID().slice(0, 13)}`

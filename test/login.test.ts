@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { defaultUserId } from '../src/hooks'
+import { createCipher } from '../src/session/cipher'
+import { kvSessionStore } from '../src/session/store'
 import {
   call,
   codeFor,
@@ -16,6 +18,7 @@ import {
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
+const store = () => kvSessionStore(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
 
 async function emulatedSessionKey(openid: string): Promise<string> {
   return runInDurableObject(emulatorStub(testEnv), async (_instance, state) => {
@@ -45,6 +48,7 @@ describe('POST /auth/login', () => {
     expect(payload).toEqual({
       sub: uid,
       sid: expect.stringMatching(/^[\w-]{43}$/),
+      gen: 0,
       iat: expect.any(Number),
       exp: payload.iat + DEFAULT_SESSION_TTL,
       iss: 'wxa-auth',
@@ -85,10 +89,7 @@ describe('POST /auth/login', () => {
     await login(openid)
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     await login(openid)
-    const record = await testEnv.SESSIONS.get<{ sessionKey: string }>(
-      `identity:${APP_ID}:${openid}`,
-      'json',
-    )
+    const record = await store().getIdentity(APP_ID, openid)
     expect(record?.sessionKey).toBe(await emulatedSessionKey(openid))
   })
 

@@ -143,7 +143,7 @@ describe('the token', () => {
   it('carries no session_key, AppSecret or openid', async () => {
     const { token, openid } = await login()
     const { header, payload } = decodeJwt(token)
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'sid', 'sub'])
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'gen', 'iat', 'iss', 'sid', 'sub'])
     expect(JSON.stringify({ header, payload })).not.toContain(openid)
     expect(payload.aud).toBe(APP_ID)
   })

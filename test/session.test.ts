@@ -7,7 +7,7 @@ import { requireLogin } from '../src/middleware/require-login'
 import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
 import type { Session } from '../src/session/session'
 import { kvSessionStore } from '../src/session/store'
-import { call, countingKv, expectError, kvKeys, login, served, testEnv } from './helpers'
+import { call, countedConfig, expectError, kvKeys, login, served, testEnv } from './helpers'
 
 describe('the session middleware', () => {
   it('keeps session data set in one request for the next', async () => {
@@ -26,13 +26,11 @@ describe('the session middleware', () => {
   })
 
   it('writes nothing to KV on a read-only request, and reads once', async () => {
-    const { kv, counts } = countingKv(testEnv.SESSIONS)
-    const app = served(
-      createApp({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }),
-    )
+    const { config, counts } = countedConfig()
+    const app = served(createApp({ config }))
     const { token, user } = await login(undefined, app)
     const before = await kvKeys(`session:${user.id}:`)
-    counts.get = counts.put = counts.delete = 0
+    Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
 
     expect((await call('GET', '/me', { token }, app)).status).toBe(200)
     expect(counts).toEqual({ get: 1, put: 0, delete: 0, list: 0 })
@@ -45,19 +43,20 @@ describe('the session middleware', () => {
     expect(counts.put).toBe(1)
   })
 
-  it('logs in with 2 KV writes: the identity, then the session', async () => {
-    const { kv, counts } = countingKv(testEnv.SESSIONS)
-    const app = served(
-      createApp({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }),
-    )
-    await login(undefined, app)
-    expect(counts).toEqual({ get: 0, put: 2, delete: 0, list: 0 })
+  it('logs in with 2 KV writes (identity, session), 1 read and 1 list', async () => {
+    const { config, counts } = countedConfig()
+    const app = served(createApp({ config }))
+    const { openid } = await login(undefined, app)
+    expect(counts).toEqual({ get: 1, put: 2, delete: 0, list: 1 })
+    // The same session_key again: the identity is not rewritten.
+    await login(openid, app)
+    expect(counts).toEqual({ get: 2, put: 3, delete: 0, list: 2 })
   })
 
   it('gives anonymous requests a null user and an empty session that is never written', async () => {
-    const { kv, counts } = countingKv(testEnv.SESSIONS)
+    const { config, counts } = countedConfig()
     const app = new Hono<WxaEnv>()
-    app.use(wxaSession({ config: (env) => ({ ...configFromEnv(env), store: kvSessionStore(kv) }) }))
+    app.use(wxaSession({ config }))
     app.get('/', (c) => {
       c.var.session.set('x', 1)
       return c.json({ user: c.var.user, active: c.var.session.active })

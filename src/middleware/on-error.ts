@@ -5,6 +5,7 @@ import { ERROR_STATUS, WxaAuthError, type WxaErrorCode } from '../errors'
 const REALM = 'wxa-auth'
 const CHALLENGE_ERROR: Partial<Record<WxaErrorCode, string>> = {
   TOKEN_INVALID: 'invalid_token',
+  TOKEN_REVOKED: 'invalid_token',
   TOKEN_EXPIRED: 'invalid_token',
   SESSION_EXPIRED: 'invalid_token',
 }

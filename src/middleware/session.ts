@@ -85,7 +85,13 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       c.set('authError', 'SESSION_EXPIRED')
       return next()
     }
-    const session = new Session(claims.sid, record)
+    // `>=`, not `===`: when a data write-back races a refresh and lands last,
+    // the refreshed token still works; older tokens stay rejected.
+    if (((claims.gen as number | undefined) ?? 0) < (record.gen ?? 0)) {
+      c.set('authError', 'TOKEN_REVOKED')
+      return next()
+    }
+    const session = new Session(claims.sid, sidHash, record)
     c.set('session', session)
     const user = await hooks.claimsToUser(claims, c)
     if (!user) {
@@ -98,6 +104,6 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     await next()
 
     const changed = c.error ? null : session.changedRecord()
-    if (changed) await store.putSession(sidHash, changed, changed.expiresAt - now())
+    if (changed) await store.putSession(sidHash, changed)
   })
 }

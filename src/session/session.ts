@@ -6,15 +6,22 @@ import type { SessionRecord } from './store'
  * changed. An anonymous request gets an empty session that is never written.
  */
 export class Session {
-  /** The session id from the token; null when anonymous. */
+  /** The session id from the token; null when anonymous. Secret: never show it. */
   readonly id: string | null
+  /** The public id (the hash of `id`, as in KV and the device list); null when anonymous. */
+  readonly publicId: string | null
   readonly #record: SessionRecord | null
   readonly #data: Record<string, unknown>
   readonly #original: string
   #ended = false
 
-  constructor(id: string | null = null, record: SessionRecord | null = null) {
+  constructor(
+    id: string | null = null,
+    publicId: string | null = null,
+    record: SessionRecord | null = null,
+  ) {
     this.id = id
+    this.publicId = publicId
     this.#record = record
     this.#data = record ? structuredClone(record.data) : {}
     this.#original = JSON.stringify(this.#data)
@@ -56,6 +63,11 @@ export class Session {
   /** Marks the session as ended (logout): it is not written back. */
   end(): void {
     this.#ended = true
+  }
+
+  /** The stored record with the current data. @internal */
+  record(): SessionRecord | null {
+    return this.#record && { ...this.#record, data: this.all() }
   }
 
   /** The record to write back, or null when nothing changed. @internal */

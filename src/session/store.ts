@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import type { Cipher } from './cipher'
 
 /** KV key prefixes; the README's storage schema lists them. */
 export const SESSION_PREFIX = 'session:'
@@ -6,7 +7,19 @@ export const IDENTITY_PREFIX = 'identity:'
 /** KV refuses an `expirationTtl` below 60 seconds. */
 export const MIN_TTL = 60
 
-/** A session as stored under `session:<uid>:<sha256(sid)>`. */
+/** Coarse device hints a client sends at login, shown in the device list. */
+export interface DeviceInfo {
+  platform?: string
+  system?: string
+  model?: string
+  brand?: string
+  /** WeChat version. */
+  version?: string
+  /** The User-Agent header of the login request, truncated. */
+  userAgent?: string
+}
+
+/** A session as stored under `session:<uid>:<sha256(sid)>`, sealed. */
 export interface SessionRecord {
   v: 1
   uid: string
@@ -15,28 +28,48 @@ export interface SessionRecord {
   unionid?: string
   /** Unix seconds. */
   createdAt: number
+  /** Unix seconds: the last refresh, or the login. */
+  refreshedAt: number
   /** Unix seconds; the record is dead afterwards even if KV still holds it. */
   expiresAt: number
+  /** Bumped by each refresh: tokens of an older generation are rejected. */
+  gen: number
+  device?: DeviceInfo
   /** What handlers keep in `c.var.session`. */
   data: Record<string, unknown>
 }
 
-/** The newest WeChat identity of (appid, openid), stored under `identity:<appid>:<openid>`. */
+/** What a device list shows of a session: the KV metadata, never the sealed record. */
+export interface SessionSummary {
+  /** The public id: the hash of the session id, as in the KV key. */
+  id: string
+  createdAt: number
+  refreshedAt: number
+  expiresAt: number
+  device?: DeviceInfo
+}
+
+/** The newest WeChat identity of (appid, openid), stored under `identity:<appid>:<openid>`, sealed. */
 export interface IdentityRecord {
   v: 1
   uid: string
   unionid?: string
-  /** The newest session_key: every login overwrites it. */
+  /** The newest session_key: every login that brings another one overwrites it. */
   sessionKey: string
   updatedAt: number
+  /** Unix seconds; the KV expiration. */
+  expiresAt: number
 }
 
 /** Where sessions and identities live. KV is one adapter ({@link kvSessionStore}). */
 export interface SessionStore {
   getSession(uid: string, sidHash: string): Promise<SessionRecord | null>
-  putSession(sidHash: string, record: SessionRecord, ttl: number): Promise<void>
+  putSession(sidHash: string, record: SessionRecord): Promise<void>
   deleteSession(uid: string, sidHash: string): Promise<void>
-  putIdentity(appId: string, openid: string, record: IdentityRecord, ttl: number): Promise<void>
+  /** The user's sessions, from KV metadata (a list, no reads). KV lists are eventually consistent. */
+  listSessions(uid: string): Promise<SessionSummary[]>
+  getIdentity(appId: string, openid: string): Promise<IdentityRecord | null>
+  putIdentity(appId: string, openid: string, record: IdentityRecord): Promise<void>
 }
 
 export const sessionKey = (uid: string, sidHash: string) =>
@@ -48,33 +81,84 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op()
   } catch (cause) {
+    // KV answers 429 past one write per second to a key: worth a quick retry by the client.
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`KV ${what} failed`, { cause }),
+      retryAfter: 1,
     })
   }
 }
 
+const ttlUntil = (expiresAt: number) => Math.max(MIN_TTL, Math.ceil(expiresAt - Date.now() / 1000))
+
+type Metadata = { c: number; r: number; e: number; d?: DeviceInfo }
+
 /**
- * Sessions in Workers KV. Every failure of KV is `STORAGE_UNAVAILABLE` (503).
+ * Sessions and identities in Workers KV, sealed with `cipher` (AES-GCM) so
+ * that KV values alone reveal neither session data nor session_keys. Device
+ * hints and times ride in plaintext KV metadata so that listing a user's
+ * devices needs one list and no reads. Every KV failure is
+ * `STORAGE_UNAVAILABLE` (503); a value that does not open is treated as absent.
  *
  * @param kv the namespace (binding `SESSIONS` in wrangler.toml)
+ * @param cipher from `createCipher(STORAGE_SECRET)`
  */
-export function kvSessionStore(kv: KVNamespace): SessionStore {
+export function kvSessionStore(kv: KVNamespace, cipher: Cipher): SessionStore {
+  async function read<T>(key: string): Promise<T | null> {
+    const sealed = await guard('get', () => kv.get(key))
+    if (sealed === null) return null
+    const plaintext = await cipher.open(sealed, key)
+    if (plaintext === null) {
+      console.warn(`wxa-auth: KV value of ${key.slice(0, key.indexOf(':') + 1)}… does not open`)
+      return null
+    }
+    return JSON.parse(plaintext) as T
+  }
+
+  async function write(key: string, record: object, expiresAt: number, metadata?: Metadata) {
+    const sealed = await cipher.seal(JSON.stringify(record), key)
+    await guard('put', () =>
+      kv.put(key, sealed, {
+        expirationTtl: ttlUntil(expiresAt),
+        ...(metadata ? { metadata } : {}),
+      }),
+    )
+  }
+
   return {
-    getSession: (uid, sidHash) =>
-      guard('get', () => kv.get<SessionRecord>(sessionKey(uid, sidHash), 'json')),
-    putSession: (sidHash, record, ttl) =>
-      guard('put', () =>
-        kv.put(sessionKey(record.uid, sidHash), JSON.stringify(record), {
-          expirationTtl: Math.max(MIN_TTL, Math.ceil(ttl)),
-        }),
-      ),
+    getSession: (uid, sidHash) => read<SessionRecord>(sessionKey(uid, sidHash)),
+    putSession: (sidHash, record) =>
+      write(sessionKey(record.uid, sidHash), record, record.expiresAt, {
+        c: record.createdAt,
+        r: record.refreshedAt,
+        e: record.expiresAt,
+        ...(record.device ? { d: record.device } : {}),
+      }),
     deleteSession: (uid, sidHash) => guard('delete', () => kv.delete(sessionKey(uid, sidHash))),
-    putIdentity: (appId, openid, record, ttl) =>
-      guard('put', () =>
-        kv.put(identityKey(appId, openid), JSON.stringify(record), {
-          expirationTtl: Math.max(MIN_TTL, Math.ceil(ttl)),
-        }),
-      ),
+    async listSessions(uid) {
+      const prefix = sessionKey(uid, '')
+      const sessions: SessionSummary[] = []
+      let cursor: string | undefined
+      do {
+        const page = await guard('list', () =>
+          kv.list<Metadata>({ prefix, ...(cursor ? { cursor } : {}) }),
+        )
+        for (const { name, metadata: m } of page.keys) {
+          if (!m) continue
+          sessions.push({
+            id: name.slice(prefix.length),
+            createdAt: m.c,
+            refreshedAt: m.r,
+            expiresAt: m.e,
+            ...(m.d ? { device: m.d } : {}),
+          })
+        }
+        cursor = page.list_complete ? undefined : page.cursor
+      } while (cursor)
+      return sessions
+    },
+    getIdentity: (appId, openid) => read<IdentityRecord>(identityKey(appId, openid)),
+    putIdentity: (appId, openid, record) =>
+      write(identityKey(appId, openid), record, record.expiresAt),
   }
 }

@@ -1,0 +1,109 @@
+import { WxaAuthError } from '../errors'
+import { base64url } from '../hooks'
+import { MIN_SECRET_LENGTH } from '../token/keys'
+
+/** Seals values for KV: AES-256-GCM, the KV key as additional data. */
+export interface Cipher {
+  seal(plaintext: string, aad: string): Promise<string>
+  /** The plaintext, or null when `sealed` was not sealed by this cipher for `aad`. */
+  open(sealed: string, aad: string): Promise<string | null>
+}
+
+const VERSION = 'v1'
+const OPENED_CACHE_SIZE = 1_000 // entries per isolate
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[\w-]*$/.test(text)) return null
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+  } catch {
+    return null
+  }
+}
+
+// HKDF turns a secret of any shape into a uniform 256-bit key; the info string
+// keeps this key apart from anything else derived from the same secret.
+// https://www.rfc-editor.org/rfc/rfc5869
+async function deriveKey(secret: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
+    'deriveKey',
+  ])
+  return crypto.subtle.deriveKey(
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: encoder.encode('wxa-auth'),
+      info: encoder.encode('wxa-auth kv records v1'),
+    },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  )
+}
+
+const ciphers = new Map<string, Cipher>()
+
+/**
+ * The cipher for `secret` (STORAGE_SECRET), made once per isolate. A value is
+ * `v1.<iv>.<ciphertext>` in base64url; opening a value already opened in this
+ * isolate is a map lookup (same bytes, same key: same plaintext).
+ *
+ * @throws WxaAuthError `CONFIG_INVALID` when the secret is too short
+ */
+export function createCipher(secret: string): Cipher {
+  const hit = ciphers.get(secret)
+  if (hit) return hit
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `STORAGE_SECRET must be at least ${MIN_SECRET_LENGTH} characters. Set it with \`wrangler secret put STORAGE_SECRET\`.`,
+    )
+  }
+  let key: Promise<CryptoKey> | undefined
+  const opened = new Map<string, string>()
+
+  const cipher: Cipher = {
+    async seal(plaintext, aad) {
+      key ??= deriveKey(secret)
+      const iv = crypto.getRandomValues(new Uint8Array(12))
+      const sealed = await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv, additionalData: encoder.encode(aad) },
+        await key,
+        encoder.encode(plaintext),
+      )
+      return `${VERSION}.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`
+    },
+
+    async open(sealed, aad) {
+      const cacheKey = `${aad}\n${sealed}`
+      const cached = opened.get(cacheKey)
+      if (cached !== undefined) return cached
+      const [version, ivText, dataText, extra] = sealed.split('.')
+      const iv = fromBase64url(ivText ?? '')
+      const data = fromBase64url(dataText ?? '')
+      if (version !== VERSION || extra !== undefined || !iv || iv.length !== 12 || !data)
+        return null
+      key ??= deriveKey(secret)
+      let plaintext: string
+      try {
+        const bytes = await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv, additionalData: encoder.encode(aad) },
+          await key,
+          data,
+        )
+        plaintext = decoder.decode(bytes)
+      } catch {
+        return null
+      }
+      if (opened.size >= OPENED_CACHE_SIZE) opened.delete(opened.keys().next().value as string)
+      opened.set(cacheKey, plaintext)
+      return plaintext
+    },
+  }
+  ciphers.set(secret, cipher)
+  return cipher
+}
