@@ -91,7 +91,7 @@ async function makeRoom({ store, maxSessions }: WxaConfig, uid: string) {
   const sessions = await store.listSessions(uid)
   const excess = sessions.length - maxSessions + 1
   if (excess <= 0) return
-  sessions.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  sessions.sort((a, b) => a.createdAtMs - b.createdAtMs)
   await Promise.all(sessions.slice(0, excess).map((s) => store.deleteSession(uid, s.id)))
 }
 
@@ -164,6 +164,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       openid,
       ...(unionid ? { unionid } : {}),
       createdAt: time,
+      createdAtMs: Date.now(),
       refreshedAt: time,
       expiresAt,
       gen: 0,
@@ -225,7 +226,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     return c.json({
       sessions: sessions
         .filter((s) => s.expiresAt > time)
-        .sort((a, b) => b.createdAt - a.createdAt)
+        .sort((a, b) => b.createdAtMs - a.createdAtMs)
         .map((s) => describeSession(s, session.publicId)),
     })
   })

@@ -28,6 +28,8 @@ export interface SessionRecord {
   unionid?: string
   /** Unix seconds. */
   createdAt: number
+  /** Milliseconds of the wall clock at login: orders sessions made in the same second. */
+  createdAtMs: number
   /** Unix seconds: the last refresh, or the login. */
   refreshedAt: number
   /** Unix seconds; the record is dead afterwards even if KV still holds it. */
@@ -44,6 +46,8 @@ export interface SessionSummary {
   /** The public id: the hash of the session id, as in the KV key. */
   id: string
   createdAt: number
+  /** Orders sessions made in the same second. */
+  createdAtMs: number
   refreshedAt: number
   expiresAt: number
   device?: DeviceInfo
@@ -91,7 +95,7 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
 
 const ttlUntil = (expiresAt: number) => Math.max(MIN_TTL, Math.ceil(expiresAt - Date.now() / 1000))
 
-type Metadata = { c: number; r: number; e: number; d?: DeviceInfo }
+type Metadata = { c: number; o: number; r: number; e: number; d?: DeviceInfo }
 
 /**
  * Sessions and identities in Workers KV, sealed with `cipher` (AES-GCM) so
@@ -130,6 +134,7 @@ export function kvSessionStore(kv: KVNamespace, cipher: Cipher): SessionStore {
     putSession: (sidHash, record) =>
       write(sessionKey(record.uid, sidHash), record, record.expiresAt, {
         c: record.createdAt,
+        o: record.createdAtMs,
         r: record.refreshedAt,
         e: record.expiresAt,
         ...(record.device ? { d: record.device } : {}),
@@ -148,6 +153,7 @@ export function kvSessionStore(kv: KVNamespace, cipher: Cipher): SessionStore {
           sessions.push({
             id: name.slice(prefix.length),
             createdAt: m.c,
+            createdAtMs: m.o,
             refreshedAt: m.r,
             expiresAt: m.e,
             ...(m.d ? { device: m.d } : {}),

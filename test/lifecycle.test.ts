@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app'
+import { configFromEnv, DEFAULT_SESSION_TTL } from '../src/config'
+import { createCipher } from '../src/session/cipher'
+import { kvSessionStore } from '../src/session/store'
+import {
+  call,
+  codeFor,
+  decodeJwt,
+  expectError,
+  kvKeys,
+  login,
+  newOpenid,
+  served,
+  testEnv,
+} from './helpers'
+
+const APP_ID = 'wx00000000emulator'
+const SECRET = 'rotation-secret-of-at-least-32-characters-'
+
+describe('devices', () => {
+  it('lists the user’s sessions with device hints, the current one marked', async () => {
+    const openid = newOpenid()
+    const phone = await call('POST', '/auth/login', {
+      json: { code: await codeFor(openid), device: { platform: 'ios', model: 'iPhone 15' } },
+      headers: { 'User-Agent': 'Mozilla/5.0 MicroMessenger/8.0.50 MiniProgramEnv/iOS' },
+    })
+    const laptop = await login(openid)
+    const res = await call('GET', '/auth/sessions', { token: phone.body.token })
+    expect(res.status).toBe(200)
+    expect(res.body.sessions).toEqual(
+      [
+        {
+          id: expect.stringMatching(/^[\w-]{43}$/),
+          current: false,
+          createdAt: expect.any(String),
+          refreshedAt: expect.any(String),
+          expiresAt: laptop.expiresAt,
+          device: {},
+        },
+        {
+          id: expect.stringMatching(/^[\w-]{43}$/),
+          current: true,
+          createdAt: expect.any(String),
+          refreshedAt: expect.any(String),
+          expiresAt: phone.body.expiresAt,
+          device: {
+            platform: 'ios',
+            model: 'iPhone 15',
+            userAgent: 'Mozilla/5.0 MicroMessenger/8.0.50 MiniProgramEnv/iOS',
+          },
+        },
+      ].sort((a, b) => Number(a.current) - Number(b.current)),
+    )
+    // The public id is not the session id of the token.
+    const sid = decodeJwt(phone.body.token).payload.sid
+    expect(JSON.stringify(res.body)).not.toContain(sid)
+  })
+
+  it('revokes one device by id; the others stay', async () => {
+    const openid = newOpenid()
+    const a = await login(openid)
+    const b = await login(openid)
+    const list = (await call('GET', '/auth/sessions', { token: a.token })).body.sessions
+    const other = list.find((s: { current: boolean }) => !s.current)
+    const res = await call('DELETE', `/auth/sessions/${other.id}`, { token: a.token })
+    expect(res.status).toBe(200)
+    expectError(await call('GET', '/me', { token: b.token }), 401, 'SESSION_EXPIRED')
+    expect((await call('GET', '/me', { token: a.token })).status).toBe(200)
+    expectError(
+      await call('DELETE', `/auth/sessions/${other.id}`, { token: a.token }),
+      404,
+      'SESSION_NOT_FOUND',
+    )
+  })
+
+  it('cannot reach another user’s session', async () => {
+    const mine = await login()
+    const theirs = await login()
+    const theirId = (await call('GET', '/auth/sessions', { token: theirs.token })).body.sessions[0]
+      .id
+    const res = await call('DELETE', `/auth/sessions/${theirId}`, { token: mine.token })
+    expectError(res, 404, 'SESSION_NOT_FOUND')
+    expect((await call('GET', '/me', { token: theirs.token })).status).toBe(200)
+  })
+
+  it('rejects malformed device hints', async () => {
+    const code = await codeFor(newOpenid())
+    for (const device of [{ platform: 'x'.repeat(65) }, { secret: 'a' }, 'ios', [1]]) {
+      const res = await call('POST', '/auth/login', { json: { code, device } })
+      expectError(res, 400, 'INVALID_REQUEST')
+    }
+  })
+
+  it('logs out everywhere', async () => {
+    const openid = newOpenid()
+    const tokens = [await login(openid), await login(openid), await login(openid)].map(
+      (l) => l.token,
+    )
+    const res = await call('POST', '/auth/logout-all', { token: tokens[1] })
+    expect(res.body).toEqual({ ok: true, loggedOut: 3 })
+    for (const token of tokens) {
+      expectError(await call('GET', '/me', { token }), 401, 'SESSION_EXPIRED')
+    }
+    expect(await kvKeys(`session:${decodeJwt(tokens[0] as string).payload.sub}:`)).toEqual([])
+  })
+
+  it('keeps at most MAX_SESSIONS per user, dropping the oldest', async () => {
+    const app = served(createApp({ config: (env) => configFromEnv({ ...env, MAX_SESSIONS: '3' }) }))
+    const openid = newOpenid()
+    const logins = []
+    for (let i = 0; i < 5; i++) logins.push(await login(openid, app))
+    const statuses = []
+    for (const { token } of logins) statuses.push((await call('GET', '/me', { token }, app)).status)
+    expect(statuses).toEqual([401, 401, 200, 200, 200])
+    expect(await kvKeys(`session:${logins[0]?.user.id}:`)).toHaveLength(3)
+  })
+})
+
+describe('refresh', () => {
+  it('returns a new token of the same session, and older tokens die', async () => {
+    const first = await login()
+    await call('PATCH', '/me/session', { token: first.token, json: { cart: [1] } })
+    const res = await call('POST', '/auth/refresh', { token: first.token })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body).toEqual({
+      token: expect.any(String),
+      tokenType: 'JWT',
+      expiresAt: first.expiresAt,
+      user: first.user,
+    })
+    const before = decodeJwt(first.token).payload
+    const after = decodeJwt(res.body.token).payload
+    expect(after).toMatchObject({ sid: before.sid, sub: before.sub, gen: 1 })
+
+    expectError(await call('GET', '/me', { token: first.token }), 401, 'TOKEN_REVOKED')
+    const me = await call('GET', '/me', { token: res.body.token })
+    expect(me.body.session).toEqual({ cart: [1] })
+
+    const again = await call('POST', '/auth/refresh', { token: res.body.token })
+    expect(decodeJwt(again.body.token).payload.gen).toBe(2)
+    expectError(await call('GET', '/me', { token: res.body.token }), 401, 'TOKEN_REVOKED')
+    expectError(await call('POST', '/auth/refresh', { token: first.token }), 401, 'TOKEN_REVOKED')
+  })
+
+  it('extends the session only past half its lifetime, with one KV write', async () => {
+    const openid = newOpenid()
+    const { token } = await login(openid)
+    const start = decodeJwt(token).payload.iat
+    const early = await call('POST', '/auth/refresh', { token })
+    expect(decodeJwt(early.body.token).payload.exp).toBe(start + DEFAULT_SESSION_TTL)
+
+    // Sixteen days later, the session is past half its lifetime.
+    const later = start + 16 * 24 * 60 * 60
+    const app = served(createApp({ now: () => later }))
+    const late = await call('POST', '/auth/refresh', { token: early.body.token }, app)
+    expect(late.status, late.text).toBe(200)
+    expect(decodeJwt(late.body.token).payload.exp).toBe(later + DEFAULT_SESSION_TTL)
+    const [key] = await kvKeys(`session:${decodeJwt(token).payload.sub}:`)
+    expect(key?.expiration).toBeGreaterThan(start + DEFAULT_SESSION_TTL + 15 * 24 * 60 * 60)
+  })
+})
+
+describe('secret rotation', () => {
+  const ring = (value: string) =>
+    served(createApp({ config: (env) => configFromEnv({ ...env, JWT_SECRETS: value }) }))
+
+  it('signs with the newest key, verifies retired-but-listed keys, rejects removed ones', async () => {
+    const before = ring(`2026-05:${SECRET}old`)
+    const during = ring(`2026-11:${SECRET}new 2026-05:${SECRET}old`)
+    const after = ring(`2026-11:${SECRET}new`)
+
+    const old = await login(undefined, before)
+    expect(decodeJwt(old.token).header.kid).toBe('2026-05')
+    const fresh = await login(undefined, during)
+    expect(decodeJwt(fresh.token).header.kid).toBe('2026-11')
+
+    expect((await call('GET', '/me', { token: old.token }, during)).status).toBe(200)
+    expect((await call('GET', '/me', { token: fresh.token }, after)).status).toBe(200)
+    expectError(await call('GET', '/me', { token: old.token }, after), 401, 'TOKEN_INVALID')
+
+    // A refresh during the rotation moves an old session onto the new key.
+    const moved = await call('POST', '/auth/refresh', { token: old.token }, during)
+    expect(decodeJwt(moved.body.token).header.kid).toBe('2026-11')
+    expect((await call('GET', '/me', { token: moved.body.token }, after)).status).toBe(200)
+  })
+})
+
+describe('encryption at rest', () => {
+  it('keeps session_key, session data and session ids out of KV values', async () => {
+    const openid = newOpenid()
+    const { token, user } = await login(openid)
+    await call('PATCH', '/me/session', { token, json: { secretNote: 'meet at noon' } })
+    const store = kvSessionStore(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
+    const identity = await store.getIdentity(APP_ID, openid)
+    expect(identity?.sessionKey).toMatch(/==$/)
+
+    const sid = decodeJwt(token).payload.sid
+    const [session] = await kvKeys(`session:${user.id}:`)
+    const raw = [
+      await testEnv.SESSIONS.get(session?.name as string),
+      await testEnv.SESSIONS.get(`identity:${APP_ID}:${openid}`),
+    ]
+    for (const value of raw) {
+      expect(value).toMatch(/^v1\.[\w-]{16}\.[\w-]+$/)
+      expect(value).not.toContain(identity?.sessionKey as string)
+      expect(value).not.toContain('meet at noon')
+      expect(value).not.toContain(openid)
+      expect(value).not.toContain(sid)
+    }
+    expect(session?.name).not.toContain(sid)
+  })
+
+  it('treats a record sealed under another STORAGE_SECRET as gone, not as a 500', async () => {
+    const { token } = await login()
+    const other = served(
+      createApp({
+        config: (env) => configFromEnv({ ...env, STORAGE_SECRET: `${SECRET}another-storage-key` }),
+      }),
+    )
+    expectError(await call('GET', '/me', { token }, other), 401, 'SESSION_EXPIRED')
+  })
+
+  it('does not open a record moved to another key', async () => {
+    const a = await login()
+    const b = await login()
+    const [keyA] = await kvKeys(`session:${a.user.id}:`)
+    const [keyB] = await kvKeys(`session:${b.user.id}:`)
+    await testEnv.SESSIONS.put(
+      keyB?.name as string,
+      (await testEnv.SESSIONS.get(keyA?.name as string)) as string,
+    )
+    expectError(await call('GET', '/me', { token: b.token }), 401, 'SESSION_EXPIRED')
+  })
+})
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After past the login limit of one address', async () => {
+    const headers = { 'CF-Connecting-IP': '2001:db8::429' }
+    const statuses: number[] = []
+    for (let i = 0; i < 31; i++) {
+      const code = await codeFor(newOpenid())
+      statuses.push((await call('POST', '/auth/login', { json: { code }, headers })).status)
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true)
+    const res = await call('POST', '/auth/login', { json: { code: 'x' }, headers })
+    expectError(res, 429, 'RATE_LIMITED')
+    expect(res.headers.get('retry-after')).toBe('60')
+    // Another address is not affected.
+    expect(
+      (await call('POST', '/auth/login', { json: { code: await codeFor(newOpenid()) } })).status,
+    ).toBe(200)
+  })
+})
