@@ -53,7 +53,7 @@ export function validate(schema: JsonSchema, value: unknown, path = 'body'): str
     if (record[key] === undefined) return `${path}.${key} is required`
   }
   for (const [key, item] of Object.entries(record)) {
-    const sub = schema.properties[key]
+    const sub = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined
     if (!sub) {
       if (schema.additionalProperties === false) return `${path}.${key} is not allowed`
       continue

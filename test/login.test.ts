@@ -121,6 +121,7 @@ describe('POST /auth/login with bad input', () => {
     ['a code too long', { code: 'x'.repeat(129) }],
     ['an array body', [1, 2]],
     ['a null body', null],
+    ['only a __proto__ key', JSON.parse('{"__proto__":{"code":"abc"}}')],
   ])('rejects %s', async (_name, json) => {
     expectError(await call('POST', '/auth/login', { json }), 400, 'INVALID_REQUEST')
   })

@@ -1,6 +1,8 @@
 import { base64url, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { call, decodeJwt, expectError, login, testEnv } from './helpers'
+import { createApp } from '../src/app'
+import { requireLogin } from '../src/middleware/require-login'
+import { call, decodeJwt, expectError, login, served, testEnv } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
 const secret = () => new TextEncoder().encode(testEnv.JWT_SECRET)
@@ -21,41 +23,61 @@ async function forge(
     .sign(change.key ?? secret())
 }
 
-function expectRejected(res: Awaited<ReturnType<typeof call>>, code = 'TOKEN_INVALID') {
+/** The Worker's app with a protected probe whose runs are counted. */
+let ran = 0
+const probeApp = createApp()
+probeApp.get('/probe', requireLogin(), (c) => {
+  ran++
+  return c.json({ user: c.var.user })
+})
+const probe = served(probeApp)
+
+/** Sends the attempt to the probe: a 401 with `code`, and the handler never ran. */
+async function expectRejected(
+  attempt: { token?: string; headers?: Record<string, string>; path?: string },
+  code = 'TOKEN_INVALID',
+) {
+  const before = ran
+  const res = await call('GET', attempt.path ?? '/probe', attempt, probe)
   expectError(res, 401, code)
-  expect(res.headers.get('www-authenticate')).toMatch(
-    /^JWT realm="wxa-auth", error="invalid_token"/,
-  )
+  if (code !== 'AUTH_REQUIRED') {
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^JWT realm="wxa-auth", error="invalid_token"/,
+    )
+  }
+  expect(ran, 'the handler ran').toBe(before)
 }
 
 describe('tokens that must be rejected', () => {
   it('accepts a forged token only when it is exactly like ours (control)', async () => {
-    expect((await call('GET', '/me', { token: await forge() })).status).toBe(200)
+    const before = ran
+    expect((await call('GET', '/probe', { token: await forge() }, probe)).status).toBe(200)
+    expect(ran).toBe(before + 1)
   })
 
   it('rejects an expired token', async () => {
     const token = await forge({ claims: { iat: now() - 7200, exp: now() - 3600 } })
-    expectRejected(await call('GET', '/me', { token }), 'TOKEN_EXPIRED')
+    await expectRejected({ token }, 'TOKEN_EXPIRED')
   })
 
   it('rejects a tampered payload', async () => {
     const [header, , signature] = (await forge()).split('.')
     const { payload } = decodeJwt(await forge())
     const tampered = base64url.encode(JSON.stringify({ ...payload, sub: 'u_someone_else' }))
-    expectRejected(await call('GET', '/me', { token: `${header}.${tampered}.${signature}` }))
+    await expectRejected({ token: `${header}.${tampered}.${signature}` })
   })
 
   it('rejects alg: none', async () => {
     const { payload } = decodeJwt(await forge())
     const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT', kid: 'main' }))
     const body = base64url.encode(JSON.stringify(payload))
-    expectRejected(await call('GET', '/me', { token: `${header}.${body}.` }))
-    expectRejected(await call('GET', '/me', { token: `${header}.${body}` }))
+    await expectRejected({ token: `${header}.${body}.` })
+    await expectRejected({ token: `${header}.${body}` })
   })
 
   it('rejects a token signed with another key', async () => {
     const key = new TextEncoder().encode('another-secret-that-is-long-enough-0123456789')
-    expectRejected(await call('GET', '/me', { token: await forge({ key }) }))
+    await expectRejected({ token: await forge({ key }) })
   })
 
   it('rejects an HMAC-signed token that claims RS256 (algorithm confusion)', async () => {
@@ -72,39 +94,70 @@ describe('tokens that must be rejected', () => {
     )
     const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input))
     const token = `${input}.${base64url.encode(new Uint8Array(mac))}`
-    expectRejected(await call('GET', '/me', { token }))
+    await expectRejected({ token })
   })
 
   it('rejects an unknown kid', async () => {
-    expectRejected(await call('GET', '/me', { token: await forge({ header: { kid: 'old' } }) }))
-    expectRejected(
-      await call('GET', '/me', { token: await forge({ header: { kid: "../main' OR 1=1" } }) }),
-    )
+    await expectRejected({ token: await forge({ header: { kid: 'old' } }) })
+    await expectRejected({ token: await forge({ header: { kid: "../main' OR 1=1" } }) })
   })
 
   it('rejects the wrong issuer or audience', async () => {
-    expectRejected(await call('GET', '/me', { token: await forge({ claims: { iss: 'evil' } }) }))
-    expectRejected(await call('GET', '/me', { token: await forge({ claims: { aud: 'wxother' } }) }))
+    await expectRejected({ token: await forge({ claims: { iss: 'evil' } }) })
+    await expectRejected({ token: await forge({ claims: { aud: 'wxother' } }) })
   })
 
   it('rejects nbf in the future and iat far in the future', async () => {
-    expectRejected(
-      await call('GET', '/me', { token: await forge({ claims: { nbf: now() + 600 } }) }),
-    )
-    expectRejected(
-      await call('GET', '/me', { token: await forge({ claims: { iat: now() + 600 } }) }),
-    )
+    await expectRejected({ token: await forge({ claims: { nbf: now() + 600 } }) })
+    await expectRejected({ token: await forge({ claims: { iat: now() + 600 } }) })
   })
 
   it('rejects a valid signature over a session that does not exist', async () => {
     const token = await forge({ claims: { sid: 'A'.repeat(43) } })
-    expectRejected(await call('GET', '/me', { token }), 'SESSION_EXPIRED')
+    await expectRejected({ token }, 'SESSION_EXPIRED')
   })
 
   it('rejects a session id that belongs to another user', async () => {
     const mine = decodeJwt((await login()).token).payload
     const token = await forge({ claims: { sid: mine.sid } })
-    expectRejected(await call('GET', '/me', { token }), 'SESSION_EXPIRED')
+    await expectRejected({ token }, 'SESSION_EXPIRED')
+  })
+})
+
+describe('tokens of ended sessions', () => {
+  it('rejects the token of a revoked device', async () => {
+    const mine = await login()
+    const other = await login(mine.user.openid)
+    const id = (await call('GET', '/auth/sessions', { token: other.token })).body.sessions.find(
+      (s: { current: boolean }) => s.current,
+    ).id
+    await call('DELETE', `/auth/sessions/${id}`, { token: mine.token })
+    await expectRejected({ token: other.token }, 'SESSION_EXPIRED')
+  })
+
+  it('rejects tokens after logout everywhere', async () => {
+    const a = await login()
+    const b = await login(a.user.openid)
+    await call('POST', '/auth/logout-all', { token: a.token })
+    await expectRejected({ token: a.token }, 'SESSION_EXPIRED')
+    await expectRejected({ token: b.token }, 'SESSION_EXPIRED')
+  })
+
+  it('rejects an older generation after a refresh', async () => {
+    const { token } = await login()
+    const refreshed = await call('POST', '/auth/refresh', { token })
+    await expectRejected({ token }, 'TOKEN_REVOKED')
+    expect((await call('GET', '/probe', { token: refreshed.body.token }, probe)).status).toBe(200)
+  })
+
+  it('rejects a token without gen once the session was refreshed', async () => {
+    const { token } = await login()
+    await call('POST', '/auth/refresh', { token })
+    const { payload } = decodeJwt(token)
+    const stripped = await new SignJWT({ ...payload, gen: undefined })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: 'main' })
+      .sign(secret())
+    await expectRejected({ token: stripped }, 'TOKEN_REVOKED')
   })
 })
 
@@ -125,17 +178,13 @@ describe('the Authorization header', () => {
     ['64 KiB of token', (t: string) => `JWT ${t}${'a'.repeat(64 * 1024)}`],
   ])('rejects %s', async (_name, header) => {
     const { token } = await login()
-    expectRejected(await call('GET', '/me', { headers: { Authorization: header(token) } }))
+    await expectRejected({ headers: { Authorization: header(token) } })
   })
 
   it('ignores a token in the query string or a cookie', async () => {
     const { token } = await login()
-    expectError(await call('GET', `/me?token=${token}`), 401, 'AUTH_REQUIRED')
-    expectError(
-      await call('GET', '/me', { headers: { Cookie: `token=${token}` } }),
-      401,
-      'AUTH_REQUIRED',
-    )
+    await expectRejected({ path: `/probe?token=${token}` }, 'AUTH_REQUIRED')
+    await expectRejected({ headers: { Cookie: `token=${token}` } }, 'AUTH_REQUIRED')
   })
 })
 

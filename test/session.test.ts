@@ -143,3 +143,17 @@ describe('routes', () => {
     expectError(await call('GET', '/nope'), 404, 'NOT_FOUND')
   })
 })
+
+describe('session data', () => {
+  it('keeps a key named __proto__ as plain data', async () => {
+    const { token } = await login()
+    const res = await call('PATCH', '/me/session', {
+      token,
+      body: '{"__proto__":{"admin":true},"a":1}',
+    })
+    expect(res.status).toBe(200)
+    const me = await call('GET', '/me', { token })
+    expect(me.text).toContain('"__proto__":{"admin":true}')
+    expect(me.body.session.a).toBe(1)
+  })
+})

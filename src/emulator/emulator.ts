@@ -7,7 +7,8 @@ export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
 export const RATE_LIMIT = 100 // code2Session calls per user per minute
 export const DEFAULT_HANG_MS = 30_000
 
-type Fault = 'busy' | 'hang' | 'html'
+const FAULTS = ['busy', 'hang', 'html', 'http500', 'truncated'] as const
+type Fault = (typeof FAULTS)[number]
 
 interface EmulatedUser {
   openid: string
@@ -101,6 +102,12 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
         if (fault.mode === 'html') {
           return c.html('<html><body><h1>Service Unavailable</h1></body></html>')
         }
+        if (fault.mode === 'http500') return c.text('Internal Server Error', 500)
+        if (fault.mode === 'truncated') {
+          return new Response(`{"openid":"${user.openid}","session_ke`, {
+            headers: { 'content-type': 'text/plain' },
+          })
+        }
         await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
         return wxError(-1, 'system error')
       }
@@ -143,9 +150,9 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       if (typeof blocked === 'boolean') user.blocked = blocked
       if (typeof unionid === 'string') user.unionid = unionid
       if (unionid === null) delete user.unionid
-      if (fault === 'busy' || fault === 'hang' || fault === 'html') {
+      if (typeof fault === 'string' && FAULTS.includes(fault as Fault)) {
         user.fault = {
-          mode: fault,
+          mode: fault as Fault,
           times: typeof times === 'number' ? times : null,
           hangMs: typeof hangMs === 'number' ? hangMs : DEFAULT_HANG_MS,
         }

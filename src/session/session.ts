@@ -50,7 +50,13 @@ export class Session {
   }
   /** Sets `key` to a JSON-serialisable value. */
   set(key: string, value: unknown): void {
-    this.#data[key] = value
+    // An own property even for `__proto__`: session data is client-influenced.
+    Object.defineProperty(this.#data, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   delete(key: string): void {
     delete this.#data[key]
