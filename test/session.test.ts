@@ -1,13 +1,11 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { createApp } from '../src/app'
-import { configFromEnv } from '../src/config'
 import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
 import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
 import type { Session } from '../src/session/session'
-import { kvSessionStore } from '../src/session/store'
-import { call, countedConfig, expectError, kvKeys, login, served, testEnv } from './helpers'
+import { call, countedConfig, expectError, kvKeys, login, served } from './helpers'
 
 describe('the session middleware', () => {
   it('keeps session data set in one request for the next', async () => {
