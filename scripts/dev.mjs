@@ -1,10 +1,9 @@
 // `npm run dev`: the Worker on http://127.0.0.1:8787 against the WeChat emulator.
-// Writes .dev.vars with a fresh JWT secret on first run (git-ignored; see
-// .dev.vars.example) and keeps wrangler from calling Cloudflare: no telemetry,
-// no download of the `Request.cf` object.
-import { spawn } from 'node:child_process'
+// Writes .dev.vars with fresh secrets on first run (git-ignored; see
+// .dev.vars.example).
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { wrangler } from './wrangler.mjs'
 
 // Secrets made on first run; an older .dev.vars gets the ones it lacks.
 const secrets = ['JWT_SECRET', 'STORAGE_SECRET']
@@ -23,16 +22,6 @@ if (missing.length) {
   console.log(`wxa-auth: wrote ${missing.join(' and ')} to .dev.vars.`)
 }
 
-export const quietWranglerEnv = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-}
-
 const port = process.env.PORT || '8787'
 const args = ['dev', '--env', 'dev', '--ip', '127.0.0.1', '--port', port, ...process.argv.slice(2)]
-const child = spawn('wrangler', args, { stdio: 'inherit', env: quietWranglerEnv })
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-  process.on(signal, () => child.kill(signal))
-}
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+process.exit(await wrangler(args))

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { createApp } from '../src/app'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { isWxaAuthError } from '../src/errors'
@@ -81,5 +81,11 @@ describe('configFromEnv', () => {
     )
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'Not found.' } })
+  })
+})
+
+describe('the Env that `wrangler types` generates from wrangler.toml', () => {
+  it('is what the Worker reads', () => {
+    expectTypeOf<Env>().toExtend<WxaBindings>()
   })
 })

@@ -1,0 +1,30 @@
+// wrangler, kept from calling Cloudflare on its own: no telemetry, no download
+// of the `Request.cf` object. `node scripts/wrangler.mjs <args>` runs it as is.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const quietEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+}
+
+/**
+ * Runs wrangler with `args`, sharing this process's terminal; resolves with its exit code.
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} [options]
+ * @returns {Promise<number>}
+ */
+export function wrangler(args, options = {}) {
+  const child = spawn('wrangler', args, { stdio: 'inherit', env: quietEnv, ...options })
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.on(signal, () => child.kill(signal))
+  }
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  )
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exit(await wrangler(process.argv.slice(2)))
+}
