@@ -1,24 +1,21 @@
 import { Hono } from 'hono'
 import type { WxaAuthOptions } from './auth'
+import { docsPage } from './docs-page'
 import { WxaAuthError } from './errors'
 import type { DefaultUser } from './hooks'
 import { onError } from './middleware/on-error'
-import { requireLogin } from './middleware/require-login'
 import { type WxaEnv, wxaSession } from './middleware/session'
-import { authRoutes, limitBody } from './routes/auth'
-import { readJson } from './schema'
+import { openApiDocument } from './openapi'
+import { authRoutes } from './routes/auth'
+import { ROUTE_DOCS } from './routes/docs'
+import { meRoutes } from './routes/me'
 
-/** `PATCH /me/session` body: keys to set; a null value deletes its key. */
-export const SessionPatchBody = {
-  type: 'object',
-  properties: {},
-  additionalProperties: true,
-  description: 'Keys to merge into the session data; null deletes a key.',
-} as const
+export const VERSION = '0.1.0'
 
 /**
- * The whole wxa-auth app: `/healthz`, `/auth/*`, and the protected examples
- * `GET /me` and `PATCH /me/session`. JSON errors everywhere.
+ * The whole wxa-auth app: `/healthz`, `/auth/*`, the protected examples
+ * `GET /me` and `PATCH /me/session`, the OpenAPI document at `/openapi.json`
+ * and its page at `/docs`. JSON errors everywhere.
  *
  * @example
  * ```ts
@@ -34,20 +31,15 @@ export function createApp<User extends { id: string } = DefaultUser>(
     throw new WxaAuthError('NOT_FOUND')
   })
 
+  let document: ReturnType<typeof openApiDocument> | undefined
+  const openapi = () =>
+    (document ??= openApiDocument(ROUTE_DOCS, { title: 'wxa-auth', version: VERSION }))
+  app.get('/openapi.json', (c) => c.json(openapi()))
+  app.get('/docs', (c) => c.html(docsPage(openapi())))
+
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.use(wxaSession(options))
   app.route('/auth', authRoutes(options))
-
-  app.get('/me', requireLogin(), (c) => c.json({ user: c.var.user, session: c.var.session.all() }))
-  app.patch('/me/session', requireLogin(), limitBody(), async (c) => {
-    const patch = (await readJson(c, SessionPatchBody)) as Record<string, unknown>
-    const session = c.var.session
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === null) session.delete(key)
-      else session.set(key, value)
-    }
-    return c.json({ session: session.all() })
-  })
-
+  app.route('/me', meRoutes<User>())
   return app
 }

@@ -1,0 +1,167 @@
+import { BODY_ERRORS, type DocSchema, type RouteDoc } from '../openapi'
+import { LoginBody } from './auth'
+import { SessionPatchBody } from './me'
+
+const user: DocSchema = {
+  type: 'object',
+  description: 'What findOrCreateUser / claimsToUser return; by default { id, openid, unionid? }.',
+  required: ['id'],
+  properties: { id: { type: 'string' }, openid: { type: 'string' }, unionid: { type: 'string' } },
+  additionalProperties: true,
+}
+const token: DocSchema = {
+  type: 'object',
+  required: ['token', 'tokenType', 'expiresAt', 'user'],
+  properties: {
+    token: { type: 'string', description: 'Send as `Authorization: JWT <token>`.' },
+    tokenType: { const: 'JWT' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    user,
+  },
+}
+const ok: DocSchema = { type: 'object', required: ['ok'], properties: { ok: { const: true } } }
+const data: DocSchema = { type: 'object', additionalProperties: true, description: 'Session data.' }
+const device: DocSchema = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['platform', 'system', 'model', 'brand', 'version', 'userAgent'].map((k) => [
+      k,
+      { type: 'string' },
+    ]),
+  ),
+}
+const session: DocSchema = {
+  type: 'object',
+  required: ['id', 'current', 'createdAt', 'refreshedAt', 'expiresAt', 'device'],
+  properties: {
+    id: { type: 'string', description: 'Public id; not the session id inside the token.' },
+    current: { type: 'boolean', description: 'The session of this request.' },
+    createdAt: { type: 'string', format: 'date-time' },
+    refreshedAt: { type: 'string', format: 'date-time' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    device,
+  },
+}
+
+/** Every route of `createApp()`, for the OpenAPI document and the docs page. */
+export const ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'meta',
+    summary: 'Liveness',
+    auth: false,
+    response: ok,
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/auth/login',
+    tag: 'auth',
+    summary: 'Log in with a wx.login() code',
+    description:
+      'Exchanges the code at WeChat (code2Session), makes a session (a device) and answers with a token.',
+    auth: false,
+    body: LoginBody,
+    response: token,
+    errors: [
+      ...BODY_ERRORS,
+      'RATE_LIMITED',
+      'WECHAT_CODE_INVALID',
+      'WECHAT_CODE_USED',
+      'WECHAT_USER_BLOCKED',
+      'WECHAT_RATE_LIMITED',
+      'WECHAT_UNAVAILABLE',
+      'WECHAT_TIMEOUT',
+      'WECHAT_BAD_RESPONSE',
+      'WECHAT_ERROR',
+      'WECHAT_CREDENTIALS_INVALID',
+      'STORAGE_UNAVAILABLE',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/auth/refresh',
+    tag: 'auth',
+    summary: 'A new token for the same session',
+    description:
+      'Older tokens of the session stop working; past half its lifetime the session is extended.',
+    auth: true,
+    response: token,
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/auth/logout',
+    tag: 'auth',
+    summary: 'End this session',
+    auth: true,
+    response: ok,
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/auth/logout-all',
+    tag: 'devices',
+    summary: 'End every session of the user',
+    auth: true,
+    response: {
+      type: 'object',
+      required: ['ok', 'loggedOut'],
+      properties: { ok: { const: true }, loggedOut: { type: 'integer' } },
+    },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/auth/sessions',
+    tag: 'devices',
+    summary: 'The user’s sessions (devices), newest first',
+    auth: true,
+    response: {
+      type: 'object',
+      required: ['sessions'],
+      properties: { sessions: { type: 'array', items: session } },
+    },
+    errors: [],
+  },
+  {
+    method: 'delete',
+    path: '/auth/sessions/{id}',
+    tag: 'devices',
+    summary: 'End one session (log a device out)',
+    auth: true,
+    parameters: [
+      {
+        name: 'id',
+        description: 'The public id from GET /auth/sessions.',
+        schema: { type: 'string' },
+      },
+    ],
+    response: ok,
+    errors: ['SESSION_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/me',
+    tag: 'example',
+    summary: 'The user and the session data (an example protected route)',
+    auth: true,
+    response: {
+      type: 'object',
+      required: ['user', 'session'],
+      properties: { user, session: data },
+    },
+    errors: [],
+  },
+  {
+    method: 'patch',
+    path: '/me/session',
+    tag: 'example',
+    summary: 'Change session data (an example of a session write)',
+    auth: true,
+    body: SessionPatchBody,
+    response: { type: 'object', required: ['session'], properties: { session: data } },
+    errors: BODY_ERRORS,
+  },
+]

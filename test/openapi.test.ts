@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app'
+import { ERROR_STATUS } from '../src/errors'
+import { ROUTE_DOCS } from '../src/routes/docs'
+import { call } from './helpers'
+
+describe('/openapi.json', () => {
+  it('documents every route of the app, and nothing else', () => {
+    const served = createApp()
+      .routes.filter((r) => r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      .filter((r) => !['GET /openapi.json', 'GET /docs'].includes(r))
+    const documented = ROUTE_DOCS.map((r) => `${r.method.toUpperCase()} ${r.path}`)
+    expect([...new Set(served)].sort()).toEqual(documented.sort())
+  })
+
+  it('uses the schemas that validate the requests', async () => {
+    const { body: doc } = await call('GET', '/openapi.json')
+    const login = doc.paths['/auth/login'].post
+    expect(login.requestBody.content['application/json'].schema).toEqual(
+      JSON.parse(JSON.stringify(ROUTE_DOCS.find((r) => r.path === '/auth/login')?.body)),
+    )
+    expect(login.requestBody.content['application/json'].schema.properties.code.maxLength).toBe(128)
+  })
+
+  it('names every error code of the project somewhere, with its status', async () => {
+    const { body: doc } = await call('GET', '/openapi.json')
+    const seen = new Map<string, string>()
+    for (const operations of Object.values<Record<string, any>>(doc.paths)) {
+      for (const op of Object.values<any>(operations)) {
+        for (const [status, response] of Object.entries<any>(op.responses)) {
+          if (status === '200') continue
+          for (const code of response.description.split(', ')) seen.set(code, status)
+        }
+      }
+    }
+    const unreachable = new Set(['NOT_FOUND']) // any unknown path, not a route
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      if (unreachable.has(code)) continue
+      expect(seen.get(code), code).toBe(String(status))
+    }
+  })
+})
+
+describe('/docs', () => {
+  it('is a page naming every route and error code', async () => {
+    const res = await call('GET', '/docs')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    for (const route of ROUTE_DOCS) {
+      expect(res.text).toContain(`<code>${route.method.toUpperCase()} ${route.path}</code>`)
+    }
+    expect(res.text).toContain('WECHAT_CODE_USED')
+  })
+})
