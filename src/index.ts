@@ -1,13 +1,20 @@
 import { createApp } from './app'
+import { PLAYGROUND_HTML } from './emulator/playground'
 import { emulatorStub } from './emulator/stub'
 import { WxaAuthError } from './errors'
 
 /**
  * The deployable Worker. In the dev environment (wrangler.toml `[env.dev]`)
- * the WeChat emulator is bound and its control surface answers on
- * `/__emulator/*`; elsewhere that path is a 404 like any unknown path.
+ * the WeChat emulator is bound: its control surface answers on
+ * `/__emulator/*` and the playground on `/`; elsewhere both are 404s like any
+ * unknown path.
  */
 const app = createApp()
+
+app.get('/', (c) => {
+  if (!c.env.WECHAT_EMULATOR) throw new WxaAuthError('NOT_FOUND')
+  return c.html(PLAYGROUND_HTML)
+})
 
 app.all('/__emulator/*', (c) => {
   if (!c.env.WECHAT_EMULATOR) throw new WxaAuthError('NOT_FOUND')

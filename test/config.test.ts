@@ -89,3 +89,13 @@ describe('the Env that `wrangler types` generates from wrangler.toml', () => {
     expectTypeOf<Env>().toExtend<WxaBindings>()
   })
 })
+
+describe('the playground', () => {
+  it('is served at / with the emulator on, and is a 404 in production', async () => {
+    const dev = await call('GET', '/')
+    expect(dev.status).toBe(200)
+    expect(dev.text).toContain('wxa-auth playground')
+    const prod = await worker.request('/', {}, production())
+    expect(prod.status).toBe(404)
+  })
+})

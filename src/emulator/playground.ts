@@ -1,0 +1,122 @@
+/**
+ * The dev playground at `/` (emulator on only): a page that plays the mini
+ * program against this Worker and the WeChat emulator, showing each request,
+ * its response and the token's claims.
+ */
+export const PLAYGROUND_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wxa-auth playground</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;display:grid;grid-template-columns:minmax(320px,420px) 1fr;min-height:100vh}
+aside{background:#f5f5f7;padding:1rem;border-right:1px solid #ddd}main{padding:1rem;overflow:auto}
+h1{font-size:1.2rem;margin:.2rem 0 1rem}h2{font-size:1rem;margin:1.2rem 0 .4rem}
+fieldset{border:1px solid #ddd;border-radius:8px;margin:0 0 .8rem;padding:.6rem}legend{font-weight:600}
+input,textarea{width:100%;box-sizing:border-box;font:13px ui-monospace,monospace;padding:.3rem;margin:.2rem 0}
+button{margin:.2rem .2rem .2rem 0;padding:.35rem .7rem;border-radius:6px;border:1px solid #07c;background:#07c;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#07c}pre{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem;overflow:auto;font:12px ui-monospace,monospace;margin:.3rem 0}
+.entry{border-bottom:1px solid #eee;padding:.4rem 0}.ok{color:#0a7}.err{color:#c33}#status{font-weight:600}
+</style></head><body>
+<aside>
+<h1>wxa-auth playground</h1>
+<p>Plays the mini program against this Worker and the WeChat emulator. Dev only.</p>
+<fieldset><legend>1. Log in</legend>
+<label>Test user (openid) <input id="openid" value="alice"></label>
+<button id="login">wx.login() + POST /auth/login</button>
+<p id="status">Logged out</p></fieldset>
+<fieldset><legend>2. Use the session</legend>
+<button id="me">GET /me</button><button id="refresh" class="secondary">POST /auth/refresh</button>
+<label>Session data (JSON; null deletes a key) <textarea id="session-data" rows="3">{"cart":["tea"]}</textarea></label>
+<button id="save-session">PATCH /me/session</button></fieldset>
+<fieldset><legend>3. WeChat data</legend>
+<label>User info to encrypt <textarea id="profile" rows="2">{"nickName":"Alice","avatarUrl":"https://example.com/a.png"}</textarea></label>
+<button id="decrypt">POST /auth/decrypt</button>
+<label>Phone number <input id="phone-number" value="13800138000"></label>
+<button id="phone">POST /auth/phone</button></fieldset>
+<fieldset><legend>4. Devices</legend>
+<button id="devices">GET /auth/sessions</button><div id="device-list"></div></fieldset>
+<fieldset><legend>5. Leave</legend>
+<button id="logout">POST /auth/logout</button><button id="logout-all" class="secondary">POST /auth/logout-all</button></fieldset>
+</aside>
+<main>
+<h2>Token claims</h2><pre id="claims">(no token)</pre>
+<h2>Requests</h2><div id="log"></div>
+</main>
+<script>
+let token = null
+const $ = (id) => document.getElementById(id)
+function decode(part) {
+  return JSON.parse(decodeURIComponent(escape(atob(part.replace(/-/g, '+').replace(/_/g, '/')))))
+}
+function show() {
+  $('status').textContent = token ? 'Logged in as ' + $('openid').value : 'Logged out'
+  $('claims').textContent = token
+    ? JSON.stringify({ header: decode(token.split('.')[0]), payload: decode(token.split('.')[1]) }, null, 2)
+    : '(no token)'
+}
+async function call(method, path, body) {
+  const headers = { 'Content-Type': 'application/json' }
+  if (token && !path.startsWith('/__emulator')) headers.Authorization = 'JWT ' + token
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  let data
+  try { data = JSON.parse(text) } catch { data = text }
+  const entry = document.createElement('div')
+  entry.className = 'entry'
+  entry.dataset.path = path
+  entry.dataset.status = res.status
+  entry.innerHTML = '<b class="' + (res.ok ? 'ok' : 'err') + '"></b><pre></pre>'
+  entry.querySelector('b').textContent = method + ' ' + path + ' → ' + res.status
+  entry.querySelector('pre').textContent =
+    (body === undefined ? '' : 'request: ' + JSON.stringify(body, null, 2) + '\\n') + 'response: ' + JSON.stringify(data, null, 2)
+  $('log').prepend(entry)
+  return { status: res.status, data }
+}
+const openid = () => $('openid').value.trim()
+async function login() {
+  const { data } = await call('POST', '/__emulator/code', { openid: openid() })
+  const res = await call('POST', '/auth/login', { code: data.code, device: { platform: 'devtools', model: navigator.platform } })
+  if (res.status === 200) token = res.data.token
+  show()
+}
+$('login').onclick = login
+$('me').onclick = () => call('GET', '/me')
+$('refresh').onclick = async () => {
+  const res = await call('POST', '/auth/refresh')
+  if (res.status === 200) token = res.data.token
+  show()
+}
+$('save-session').onclick = () => call('PATCH', '/me/session', JSON.parse($('session-data').value))
+$('decrypt').onclick = async () => {
+  const { data } = await call('POST', '/__emulator/user-data', { openid: openid(), data: JSON.parse($('profile').value) })
+  await call('POST', '/auth/decrypt', { encryptedData: data.encryptedData, iv: data.iv })
+}
+$('phone').onclick = async () => {
+  const { data } = await call('POST', '/__emulator/phone-code', { openid: openid(), phoneNumber: $('phone-number').value })
+  await call('POST', '/auth/phone', { code: data.code })
+}
+$('devices').onclick = async () => {
+  const { status, data } = await call('GET', '/auth/sessions')
+  const list = $('device-list')
+  list.textContent = ''
+  if (status !== 200) return
+  for (const s of data.sessions) {
+    const row = document.createElement('div')
+    row.className = 'device'
+    row.textContent = (s.current ? '★ ' : '') + (s.device.platform || 'unknown') + ' · since ' + s.createdAt + ' '
+    const revoke = document.createElement('button')
+    revoke.className = 'secondary revoke'
+    revoke.textContent = 'revoke'
+    revoke.onclick = async () => {
+      await call('DELETE', '/auth/sessions/' + s.id)
+      if (s.current) { token = null; show() }
+      $('devices').click()
+    }
+    row.append(revoke)
+    list.append(row)
+  }
+}
+$('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }
+$('logout-all').onclick = async () => { await call('POST', '/auth/logout-all'); token = null; show() }
+show()
+</script>
+</body></html>`
