@@ -1,10 +1,16 @@
 // wrangler, kept from calling Cloudflare on its own: no telemetry, no download
 // of the `Request.cf` object. `node scripts/wrangler.mjs <args>` runs it as is.
 import { spawn } from 'node:child_process'
+import { delimiter } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+// The project's own binaries first, so wrangler runs on the pinned Node even
+// when this script is started outside npm.
+const bin = fileURLToPath(new URL('../node_modules/.bin', import.meta.url))
 
 export const quietEnv = {
   ...process.env,
+  PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`,
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 }

@@ -127,7 +127,7 @@ export function openApiDocument(
     info: {
       ...info,
       description:
-        'WeChat Mini Program login and sessions on Cloudflare Workers. Errors are `{"error":{"code","message"}}`; branch on `code`.',
+        'WeChat Mini Program login and sessions on Cloudflare Workers. Every error is {"error":{"code","message"}}; branch on the code, not the message.',
     },
     paths,
     components: {

@@ -13,7 +13,7 @@ h1{font-size:1.2rem;margin:.2rem 0 1rem}h2{font-size:1rem;margin:1.2rem 0 .4rem}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:0 0 .8rem;padding:.6rem}legend{font-weight:600}
 input,textarea{width:100%;box-sizing:border-box;font:13px ui-monospace,monospace;padding:.3rem;margin:.2rem 0}
 button{margin:.2rem .2rem .2rem 0;padding:.35rem .7rem;border-radius:6px;border:1px solid #07c;background:#07c;color:#fff;cursor:pointer}
-button.secondary{background:#fff;color:#07c}pre{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem;overflow:auto;font:12px ui-monospace,monospace;margin:.3rem 0}
+button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem}pre{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem;overflow:auto;font:12px ui-monospace,monospace;margin:.3rem 0}
 .entry{border-bottom:1px solid #eee;padding:.4rem 0}.ok{color:#0a7}.err{color:#c33}#status{font-weight:600}
 </style></head><body>
 <aside>
