@@ -75,6 +75,14 @@ describe('tokens that must be rejected', () => {
     await expectRejected({ token: `${header}.${body}` })
   })
 
+  it('rejects another spelling of the same signature (non-canonical base64url)', async () => {
+    const token = await forge()
+    const last = token.at(-1) as string
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const twin = alphabet[alphabet.indexOf(last) + 1] as string // same 2 data bits, other padding bits
+    await expectRejected({ token: token.slice(0, -1) + twin })
+  })
+
   it('rejects a token signed with another key', async () => {
     const key = new TextEncoder().encode('another-secret-that-is-long-enough-0123456789')
     await expectRejected({ token: await forge({ key }) })

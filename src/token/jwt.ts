@@ -7,6 +7,7 @@ export const RESERVED_CLAIMS = ['sub', 'sid', 'iat', 'exp', 'nbf', 'iss', 'aud',
 
 const ALGORITHM = 'HS256'
 const CLOCK_TOLERANCE = 5 // seconds
+const CANONICAL_SIGNATURE = /\.[\w-]{42}[AEIMQUYcgkosw048]$/
 
 /** The claims of a verified wxa-auth token. */
 export interface TokenClaims extends JWTPayload {
@@ -48,6 +49,14 @@ export async function verifyToken(
   token: string,
   { issuer, audience, now }: TokenOptions,
 ): Promise<TokenClaims> {
+  // An HS256 signature is 32 bytes: 43 base64url characters whose last one
+  // carries 4 unused bits. Base64 decoders ignore those bits, so without this
+  // check 3 other spellings of every token would verify too.
+  if (!CANONICAL_SIGNATURE.test(token)) {
+    throw new WxaAuthError('TOKEN_INVALID', undefined, {
+      cause: new Error('non-canonical signature'),
+    })
+  }
   let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(
