@@ -13,9 +13,12 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 export interface WxaBindings {
   /** KV namespace for sessions and identities. */
   SESSIONS: KVNamespace
+  /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
   WECHAT_APP_ID?: string
-  /** Secret. */
+  /** Secret: the AppSecret of the one app. */
   WECHAT_APP_SECRET?: string
+  /** Secret: `appid:secret appid:secret …`, for several apps. */
+  WECHAT_APP_SECRETS?: string
   WECHAT_API_BASE?: string
   /** Milliseconds before a WeChat call is abandoned. */
   WECHAT_TIMEOUT_MS?: string
@@ -41,7 +44,10 @@ export interface WxaBindings {
 
 /** Everything wxa-auth needs at run time, resolved and checked. */
 export interface WxaConfig {
+  /** The default app: logins that name none are for it. */
   appId: string
+  /** The WeChat client of each app, by AppID. */
+  apps: ReadonlyMap<string, WeChatClient>
   secrets: SigningSecret[]
   issuer: string
   audience: string
@@ -50,20 +56,47 @@ export interface WxaConfig {
   /** Sessions a user may hold at once. */
   maxSessions: number
   store: SessionStore
-  wechat: WeChatClient
   /** Workers Rate Limiting bindings; a missing one does not limit. */
   rateLimits: { login?: RateLimit; user?: RateLimit }
 }
 
-function required(env: WxaBindings, name: 'WECHAT_APP_ID' | 'WECHAT_APP_SECRET'): string {
-  const value = env[name]?.trim()
-  if (!value) {
+const APP_ID = /^wx[\w-]{1,40}$/
+
+/** AppID -> AppSecret of every configured app, the default first. */
+function appSecrets(env: WxaBindings, emulated: boolean): Map<string, string> {
+  const ids = (env.WECHAT_APP_ID ?? '').trim().split(/\s+/).filter(Boolean)
+  if (emulated && ids.length === 0) ids.push(EMULATOR_APP_ID)
+  if (ids.length === 0) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      `${name} is not set. ${name === 'WECHAT_APP_SECRET' ? `Set it with \`wrangler secret put ${name}\`` : 'Set it in wrangler.toml [vars]'}.`,
+      'WECHAT_APP_ID is not set. Set it in wrangler.toml [vars].',
     )
   }
-  return value
+  const bad = ids.find((id) => !APP_ID.test(id))
+  if (bad) throw new WxaAuthError('CONFIG_INVALID', `WECHAT_APP_ID: "${bad}" is not an AppID.`)
+  if (emulated) return new Map(ids.map((id) => [id, EMULATOR_APP_SECRET]))
+  const pairs = new Map(
+    (env.WECHAT_APP_SECRETS ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(
+        (item) => [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)] as const,
+      ),
+  )
+  if (ids.length === 1 && env.WECHAT_APP_SECRET?.trim()) {
+    pairs.set(ids[0] as string, env.WECHAT_APP_SECRET.trim())
+  }
+  const missing = ids.find((id) => !pairs.get(id))
+  if (missing) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      ids.length === 1
+        ? 'WECHAT_APP_SECRET is not set. Set it with `wrangler secret put WECHAT_APP_SECRET`.'
+        : `WECHAT_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
+    )
+  }
+  return new Map(ids.map((id) => [id, pairs.get(id) as string]))
 }
 
 function secret(env: WxaBindings, name: 'STORAGE_SECRET'): string {
@@ -101,25 +134,32 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   if (!env.SESSIONS) {
     throw new WxaAuthError('CONFIG_INVALID', 'The KV binding SESSIONS is missing (wrangler.toml).')
   }
-  const emulated = env.WECHAT_EMULATOR !== undefined && !env.WECHAT_APP_SECRET
-  const appId = emulated ? (env.WECHAT_APP_ID ?? EMULATOR_APP_ID) : required(env, 'WECHAT_APP_ID')
-  const appSecret = emulated ? EMULATOR_APP_SECRET : required(env, 'WECHAT_APP_SECRET')
+  const emulated =
+    env.WECHAT_EMULATOR !== undefined && !env.WECHAT_APP_SECRET && !env.WECHAT_APP_SECRETS
+  const secrets = appSecrets(env, emulated)
+  const appId = secrets.keys().next().value as string
+  const timeoutMs = whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
   const config: WxaConfig = {
     appId,
+    apps: new Map(
+      [...secrets].map(([id, appSecret]) => [
+        id,
+        createWeChatClient({
+          appId: id,
+          appSecret,
+          timeoutMs,
+          ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
+          // A stub belongs to the request that made it: one per call.
+          ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
+        }),
+      ]),
+    ),
     secrets: parseSecrets(env),
     issuer: env.JWT_ISSUER || DEFAULT_ISSUER,
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
     maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
     store: kvSessionStore(env.SESSIONS, createCipher(secret(env, 'STORAGE_SECRET'))),
-    wechat: createWeChatClient({
-      appId,
-      appSecret,
-      timeoutMs: whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS),
-      ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
-      // A stub belongs to the request that made it: one per call.
-      ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
-    }),
     rateLimits: {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),

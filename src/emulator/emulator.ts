@@ -23,6 +23,8 @@ interface EmulatedUser {
 
 interface IssuedCode {
   openid: string
+  /** The app the code was issued for; it works for that app only. */
+  appId: string
   issuedAt: number
   used: boolean
 }
@@ -57,7 +59,8 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     const now = () => Math.floor(Date.now() / 1000)
     const getUser = (openid: string) => storage.get<EmulatedUser>(`user:${openid}`)
     const putUser = (user: EmulatedUser) => storage.put(`user:${user.openid}`, user)
-    const appId = env.WECHAT_APP_ID ?? EMULATOR_APP_ID
+    // It plays WeChat for every app the Worker is configured with.
+    const appIds = new Set((env.WECHAT_APP_ID ?? EMULATOR_APP_ID).trim().split(/\s+/))
 
     async function ensureUser(openid: string): Promise<EmulatedUser> {
       const user = (await getUser(openid)) ?? {
@@ -85,12 +88,12 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
     app.get('/sns/jscode2session', async (c) => {
       const q = c.req.query()
-      if (q.appid !== appId) return wxError(40013, 'invalid appid')
+      if (!appIds.has(q.appid ?? '')) return wxError(40013, 'invalid appid')
       if (q.secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
       if (q.grant_type !== 'authorization_code') return wxError(40002, 'invalid grant_type')
       if (!q.js_code) return wxError(41008, 'missing code')
       const issued = await storage.get<IssuedCode>(`code:${q.js_code}`)
-      if (!issued) return wxError(40029, 'invalid code')
+      if (!issued || issued.appId !== q.appid) return wxError(40029, 'invalid code')
       const user = await getUser(issued.openid)
       if (!user) return wxError(40029, 'invalid code')
       user.calls++
@@ -128,9 +131,13 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     })
 
     app.post('/__emulator/code', async (c) => {
-      const { openid, unionid, age, rotateSessionKey } = await body(c.req.raw)
+      const { openid, unionid, age, rotateSessionKey, appId } = await body(c.req.raw)
       if (typeof openid !== 'string' || !OPENID.test(openid)) {
         return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
+      }
+      const forApp = typeof appId === 'string' ? appId : (appIds.values().next().value as string)
+      if (!appIds.has(forApp)) {
+        return c.json({ error: `appId: not one of ${[...appIds].join(', ')}` }, 400)
       }
       const user = await ensureUser(openid)
       if (typeof unionid === 'string') user.unionid = unionid
@@ -138,7 +145,12 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       await putUser(user)
       const code = newCode()
       const issuedAt = now() - (typeof age === 'number' ? age : 0)
-      await storage.put(`code:${code}`, { openid, issuedAt, used: false } satisfies IssuedCode)
+      await storage.put(`code:${code}`, {
+        openid,
+        appId: forApp,
+        issuedAt,
+        used: false,
+      } satisfies IssuedCode)
       return c.json({ code })
     })
 

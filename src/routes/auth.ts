@@ -34,6 +34,12 @@ export const LoginBody = {
       pattern: '^[\\x21-\\x7e]+$',
       description: 'The code from wx.login(); single use, valid for 5 minutes.',
     },
+    appId: {
+      type: 'string',
+      maxLength: 64,
+      description:
+        'The mini program logging in, when this server serves several. @default the first',
+    },
     device: {
       type: 'object',
       description: 'Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).',
@@ -117,9 +123,13 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
   })
 
   routes.post('/login', loginLimit, limitBody(), async (c) => {
-    const { code, device } = await readJson(c, LoginBody)
+    const body = await readJson(c, LoginBody)
+    const { code, device } = body
     const settings = config(c)
-    const { appId, wechat, store, sessionTtl } = settings
+    const { store, sessionTtl } = settings
+    const appId = body.appId ?? settings.appId
+    const wechat = settings.apps.get(appId)
+    if (!wechat) throw new WxaAuthError('UNKNOWN_APP')
     await importKeyRing(settings.secrets) // a config error before WeChat spends the code
     const { openid, unionid, sessionKey } = await wechat.code2Session(code)
     const user = await hooks.findOrCreateUser({ appId, openid, ...(unionid ? { unionid } : {}) }, c)

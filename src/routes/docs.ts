@@ -66,6 +66,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     response: token,
     errors: [
       ...BODY_ERRORS,
+      'UNKNOWN_APP',
       'RATE_LIMITED',
       'WECHAT_CODE_INVALID',
       'WECHAT_CODE_USED',

@@ -34,6 +34,10 @@ export class Session {
   get userId(): string | null {
     return this.#record?.uid ?? null
   }
+  /** The mini program the session belongs to. */
+  get appId(): string | null {
+    return this.#record?.appId ?? null
+  }
   get openid(): string | null {
     return this.#record?.openid ?? null
   }
