@@ -3,7 +3,17 @@ import { WxaAuthError } from '../errors'
 import type { KeyRing } from './keys'
 
 /** Claims wxa-auth sets itself; hook claims cannot override them. */
-export const RESERVED_CLAIMS = ['sub', 'sid', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti'] as const
+export const RESERVED_CLAIMS = [
+  'sub',
+  'sid',
+  'gen',
+  'iat',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'jti',
+] as const
 
 const ALGORITHM = 'HS256'
 const CLOCK_TOLERANCE = 5 // seconds
