@@ -2,6 +2,7 @@ import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/s
 import { WxaAuthError } from './errors'
 import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
 import { parseSecrets, type SigningSecret } from './token/keys'
+import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
@@ -39,6 +40,8 @@ export interface WxaConfig {
   sessionTtl: number
   store: SessionStore
   wechat: WeChatClient
+  /** The stable access token, cached in KV (`wx:access_token:<appid>`). */
+  accessToken: AccessTokenCache
 }
 
 function required(env: WxaBindings, name: 'WECHAT_APP_ID' | 'WECHAT_APP_SECRET'): string {
@@ -79,6 +82,14 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   const emulated = env.WECHAT_EMULATOR !== undefined && !env.WECHAT_APP_SECRET
   const appId = emulated ? (env.WECHAT_APP_ID ?? EMULATOR_APP_ID) : required(env, 'WECHAT_APP_ID')
   const appSecret = emulated ? EMULATOR_APP_SECRET : required(env, 'WECHAT_APP_SECRET')
+  const wechat = createWeChatClient({
+    appId,
+    appSecret,
+    timeoutMs: whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS),
+    ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
+    // A stub belongs to the request that made it: one per call.
+    ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
+  })
   const config: WxaConfig = {
     appId,
     secrets: parseSecrets(env),
@@ -86,14 +97,8 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
     store: kvSessionStore(env.SESSIONS),
-    wechat: createWeChatClient({
-      appId,
-      appSecret,
-      timeoutMs: whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS),
-      ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
-      // A stub belongs to the request that made it: one per call.
-      ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
-    }),
+    wechat,
+    accessToken: accessTokenCache({ kv: env.SESSIONS, wechat, appId }),
   }
   cache.set(env, config)
   return config

@@ -1,4 +1,3 @@
-import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
@@ -8,6 +7,7 @@ import {
   codeFor,
   decodeJwt,
   emulate,
+  emulatedSessionKey,
   expectError,
   kvKeys,
   login,
@@ -16,13 +16,6 @@ import {
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
-
-async function emulatedSessionKey(openid: string): Promise<string> {
-  return runInDurableObject(emulatorStub(testEnv), async (_instance, state) => {
-    const user = await state.storage.get<{ sessionKey: string }>(`user:${openid}`)
-    return user?.sessionKey ?? ''
-  })
-}
 
 describe('POST /auth/login', () => {
   it('exchanges a wx.login code for a token, a session and the user', async () => {

@@ -37,6 +37,8 @@ export interface SessionStore {
   putSession(sidHash: string, record: SessionRecord, ttl: number): Promise<void>
   deleteSession(uid: string, sidHash: string): Promise<void>
   putIdentity(appId: string, openid: string, record: IdentityRecord, ttl: number): Promise<void>
+  /** The newest identity of (appid, openid), or null. */
+  getIdentity(appId: string, openid: string): Promise<IdentityRecord | null>
 }
 
 export const sessionKey = (uid: string, sidHash: string) =>
@@ -76,5 +78,7 @@ export function kvSessionStore(kv: KVNamespace): SessionStore {
           expirationTtl: Math.max(MIN_TTL, Math.ceil(ttl)),
         }),
       ),
+    getIdentity: (appId, openid) =>
+      guard('get', () => kv.get<IdentityRecord>(identityKey(appId, openid), 'json')),
   }
 }
