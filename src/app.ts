@@ -6,6 +6,7 @@ import { onError } from './middleware/on-error'
 import { requireLogin } from './middleware/require-login'
 import { type WxaEnv, wxaSession } from './middleware/session'
 import { authRoutes, limitBody } from './routes/auth'
+import { wechatDataRoutes } from './routes/wechat-data'
 import { readJson } from './schema'
 
 /** `PATCH /me/session` body: keys to set; a null value deletes its key. */
@@ -37,6 +38,7 @@ export function createApp<User extends { id: string } = DefaultUser>(
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.use(wxaSession(options))
   app.route('/auth', authRoutes(options))
+  app.route('/auth', wechatDataRoutes(options))
 
   app.get('/me', requireLogin(), (c) => c.json({ user: c.var.user, session: c.var.session.all() }))
   app.patch('/me/session', requireLogin(), limitBody(), async (c) => {

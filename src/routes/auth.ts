@@ -8,6 +8,7 @@ import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson } from '../schema'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
+import { UserInfoProperties, userInfoReader } from './user-info'
 
 export const MAX_BODY_SIZE = 16 * 1024 // bytes
 
@@ -22,6 +23,7 @@ export const LoginBody = {
       pattern: '^[\\x21-\\x7e]+$',
       description: 'The code from wx.login(); single use, valid for 5 minutes.',
     },
+    ...UserInfoProperties,
   },
   required: ['code'],
 } as const satisfies ObjectSchema
@@ -38,7 +40,8 @@ export const limitBody = () =>
 const USER_ID = /^[\w.@-]{1,128}$/
 
 /**
- * The `/auth` routes as a sub-app: `POST /login` and `POST /logout`.
+ * The `/auth` routes as a sub-app: `POST /login` (with optional user info
+ * verified and decrypted with the fresh session_key) and `POST /logout`.
  * Mount it behind `wxaSession()` with the same options.
  *
  * @example
@@ -54,10 +57,12 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
   const routes = new Hono<WxaEnv<User>>()
 
   routes.post('/login', limitBody(), async (c) => {
-    const { code } = await readJson(c, LoginBody)
+    const { code, ...data } = await readJson(c, LoginBody)
+    const readUserInfo = userInfoReader(data)
     const { appId, wechat, store, sessionTtl, secrets, issuer, audience } = config(c)
     const ring = await importKeyRing(secrets)
     const { openid, unionid, sessionKey } = await wechat.code2Session(code)
+    const userInfo = await readUserInfo(sessionKey, appId)
     const user = await hooks.findOrCreateUser({ appId, openid, ...(unionid ? { unionid } : {}) }, c)
     const uid = String(user?.id ?? '')
     if (!USER_ID.test(uid)) {
@@ -65,6 +70,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
         cause: new Error('findOrCreateUser returned a user without a usable id'),
       })
     }
+    if (userInfo) await hooks.onUserInfo(userInfo, user, c)
 
     const time = now()
     const expiresAt = time + sessionTtl
@@ -104,6 +110,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       tokenType: 'JWT' as const,
       expiresAt: new Date(expiresAt * 1000).toISOString(),
       user,
+      ...(userInfo ? { userInfo } : {}),
     })
   })
 
