@@ -10,7 +10,7 @@ export const DEFAULT_ISSUER = 'wxa-auth'
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
-  /** KV namespace for sessions and identities. */
+  /** KV namespace for sessions, identities and the WeChat access token. */
   SESSIONS: KVNamespace
   WECHAT_APP_ID?: string
   /** Secret. */

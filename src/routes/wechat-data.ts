@@ -9,12 +9,11 @@ import { decryptData } from '../wechat/crypto'
 import { limitBody } from './auth'
 import { EncryptedDataProperties, withoutWatermark } from './user-info'
 
-/** `POST /auth/decrypt` body. */
+/** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
 export const DecryptBody = {
   type: 'object',
   properties: EncryptedDataProperties,
   required: ['encryptedData', 'iv'],
-  additionalProperties: false,
 } as const satisfies ObjectSchema
 
 /** `POST /auth/phone` body. */
@@ -30,7 +29,6 @@ export const PhoneBody = {
     },
   },
   required: ['code'],
-  additionalProperties: false,
 } as const satisfies ObjectSchema
 
 /**
