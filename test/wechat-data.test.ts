@@ -65,12 +65,17 @@ async function seal(sessionKey: string, plaintext: string) {
   return { encryptedData: b64(data), iv: b64(iv) }
 }
 
+/** A fresh user's wx.login code, and the user data the mini program got after it. */
+async function codeWithUserData() {
+  const openid = newOpenid()
+  const code = await codeFor(openid)
+  return { openid, code, sealed: await userData(openid, profile) }
+}
+
 describe('POST /auth/login with user info', () => {
   it('verifies rawData, decrypts encryptedData, hands the profile to onUserInfo and returns it', async () => {
     const { app, userInfos } = hookedApp()
-    const openid = newOpenid()
-    const code = await codeFor(openid)
-    const sealed = await userData(openid, profile)
+    const { openid, code, sealed } = await codeWithUserData()
     expect(JSON.parse(sealed.rawData)).toEqual(profile)
     const res = await call('POST', '/auth/login', { json: { code, ...sealed } }, app)
     expect(res.status, res.text).toBe(200)
@@ -86,9 +91,8 @@ describe('POST /auth/login with user info', () => {
   })
 
   it('accepts rawData and signature alone, returning the signed profile', async () => {
-    const openid = newOpenid()
-    const code = await codeFor(openid)
-    const { rawData, signature } = await userData(openid, profile)
+    const { code, sealed } = await codeWithUserData()
+    const { rawData, signature } = sealed
     const res = await call('POST', '/auth/login', { json: { code, rawData, signature } })
     expect(res.status, res.text).toBe(200)
     expect(res.body.userInfo).toEqual(profile)
@@ -103,9 +107,7 @@ describe('POST /auth/login with user info', () => {
 describe('POST /auth/login with user info that must be rejected', () => {
   it('rejects a signature that does not match rawData, and writes no session', async () => {
     const { app, userInfos } = hookedApp()
-    const openid = newOpenid()
-    const code = await codeFor(openid)
-    const sealed = await userData(openid, profile)
+    const { openid, code, sealed } = await codeWithUserData()
     const rawData = JSON.stringify({ ...profile, nickName: 'admin' })
     const res = await call('POST', '/auth/login', { json: { code, ...sealed, rawData } }, app)
     expectError(res, 400, 'WECHAT_SIGNATURE_INVALID')

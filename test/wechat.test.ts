@@ -269,12 +269,22 @@ describe('the emulator’s checksession and resetusersessionkey', () => {
     return (await res.json()) as Record<string, unknown>
   }
 
-  it('wants the HMAC keyed with the base64 text, with sig_method hmac_sha256', async () => {
+  /** A user the emulator knows, their session_key, and a checksession query for them. */
+  async function signing() {
     const openid = newOpenid()
     await codeFor(openid)
     const { accessToken } = await client().stableToken()
     const key = await emulatedSessionKey(openid)
-    const query = { access_token: accessToken, openid, sig_method: 'hmac_sha256' }
+    return {
+      openid,
+      accessToken,
+      key,
+      query: { access_token: accessToken, openid, sig_method: 'hmac_sha256' },
+    }
+  }
+
+  it('wants the HMAC keyed with the base64 text, with sig_method hmac_sha256', async () => {
+    const { key, query } = await signing()
     const good = await sessionKeySignature(key)
     expect(await wx('/wxa/checksession', { ...query, signature: good })).toEqual({
       errcode: 0,
@@ -301,11 +311,7 @@ describe('the emulator’s checksession and resetusersessionkey', () => {
   })
 
   it('resets the session_key, which invalidates the old one', async () => {
-    const openid = newOpenid()
-    await codeFor(openid)
-    const { accessToken } = await client().stableToken()
-    const old = await emulatedSessionKey(openid)
-    const query = { access_token: accessToken, openid, sig_method: 'hmac_sha256' }
+    const { openid, accessToken, key: old, query } = await signing()
     const reset = await wx('/wxa/resetusersessionkey', {
       ...query,
       signature: await sessionKeySignature(old),

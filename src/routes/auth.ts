@@ -8,7 +8,7 @@ import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson } from '../schema'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
-import { UserInfoProperties, userInfoReader } from './user-info'
+import { codeField, UserInfoProperties, userInfoReader } from './wechat-fields'
 
 export const MAX_BODY_SIZE = 16 * 1024 // bytes
 
@@ -16,13 +16,7 @@ export const MAX_BODY_SIZE = 16 * 1024 // bytes
 export const LoginBody = {
   type: 'object',
   properties: {
-    code: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 128,
-      pattern: '^[\\x21-\\x7e]+$',
-      description: 'The code from wx.login(); single use, valid for 5 minutes.',
-    },
+    code: codeField('The code from wx.login(); single use, valid for 5 minutes.'),
     ...UserInfoProperties,
   },
   required: ['code'],

@@ -7,7 +7,7 @@ import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson } from '../schema'
 import { decryptData } from '../wechat/crypto'
 import { limitBody } from './auth'
-import { EncryptedDataProperties, withoutWatermark } from './user-info'
+import { codeField, EncryptedDataProperties, withoutWatermark } from './wechat-fields'
 
 /** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
 export const DecryptBody = {
@@ -20,13 +20,7 @@ export const DecryptBody = {
 export const PhoneBody = {
   type: 'object',
   properties: {
-    code: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 128,
-      pattern: '^[\\x21-\\x7e]+$',
-      description: 'The code from the phone-number button (bindgetphonenumber); single use.',
-    },
+    code: codeField('The code from the phone-number button (bindgetphonenumber); single use.'),
   },
   required: ['code'],
 } as const satisfies ObjectSchema

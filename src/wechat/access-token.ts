@@ -37,6 +37,7 @@ export interface AccessTokenCache {
 /** Fetches in flight in this isolate, by appid and the token they replace. */
 const inflight = new Map<string, Promise<string>>()
 
+/** The KV key of `appId`'s cached token; the appid is URI-encoded like every key part. */
 export const accessTokenKey = (appId: string) =>
   `${ACCESS_TOKEN_PREFIX}${encodeURIComponent(appId)}`
 

@@ -2,6 +2,19 @@ import { WxaAuthError } from '../errors'
 import type { StringSchema } from '../schema'
 import { decryptData, verifySignature } from '../wechat/crypto'
 
+/**
+ * A single-use code field (`wx.login`, the phone-number button): printable
+ * ASCII, no spaces, at most 128 characters.
+ */
+export const codeField = <D extends string>(description: D) =>
+  ({
+    type: 'string',
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[\\x21-\\x7e]+$',
+    description,
+  }) as const satisfies StringSchema
+
 /** Generous bounds: real encryptedData is a few hundred characters; bodies are capped anyway. */
 const MAX_ENCRYPTED_LENGTH = 12 * 1024 // characters
 const MAX_RAW_DATA_LENGTH = 8 * 1024 // characters
