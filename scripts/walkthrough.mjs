@@ -42,7 +42,13 @@ try {
   }
   const verbatim = script.replaceAll('http://127.0.0.1:8787', base)
   const output = execFileSync('bash', ['-euo', 'pipefail', '-c', verbatim], { encoding: 'utf8' })
-  const expected = ['"openid":"alice"', '{"ok":true}', '"code":"SESSION_EXPIRED"']
+  const expected = [
+    '"openid":"alice"',
+    '{"data":{"nickName":"Alice"}}',
+    '"purePhoneNumber":"13800138000"',
+    '{"ok":true}',
+    '"code":"SESSION_EXPIRED"',
+  ]
   let at = 0
   for (const text of expected) {
     const found = output.indexOf(text, at)

@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi'
 import { authRoutes } from './routes/auth'
 import { ROUTE_DOCS } from './routes/docs'
 import { meRoutes } from './routes/me'
+import { wechatDataRoutes } from './routes/wechat-data'
 
 export const VERSION = '0.1.0'
 
@@ -40,6 +41,7 @@ export function createApp<User extends { id: string } = DefaultUser>(
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.use(wxaSession(options))
   app.route('/auth', authRoutes(options))
+  app.route('/auth', wechatDataRoutes(options))
   app.route('/me', meRoutes<User>())
   return app
 }

@@ -36,6 +36,8 @@ export function resolveOptions<User extends { id: string }>(
       findOrCreateUser: hooks.findOrCreateUser ?? defaults.findOrCreateUser,
       userToClaims: hooks.userToClaims ?? defaults.userToClaims,
       claimsToUser: hooks.claimsToUser ?? defaults.claimsToUser,
+      onUserInfo: hooks.onUserInfo ?? defaults.onUserInfo,
+      onPhoneNumber: hooks.onPhoneNumber ?? defaults.onPhoneNumber,
     },
     now,
   }

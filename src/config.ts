@@ -3,6 +3,7 @@ import { WxaAuthError } from './errors'
 import { createCipher } from './session/cipher'
 import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
 import { parseSecrets, type SigningSecret } from './token/keys'
+import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
@@ -11,7 +12,7 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
-  /** KV namespace for sessions and identities. */
+  /** KV namespace for sessions, identities and the WeChat access token. */
   SESSIONS: KVNamespace
   /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
   WECHAT_APP_ID?: string
@@ -42,12 +43,20 @@ export interface WxaBindings {
   WECHAT_EMULATOR?: DurableObjectNamespace
 }
 
+/** One mini program: its WeChat client and its cached access token. */
+export interface WxaApp {
+  appId: string
+  wechat: WeChatClient
+  /** The stable access token, cached in KV (`wx:access_token:<appid>`). */
+  accessToken: AccessTokenCache
+}
+
 /** Everything wxa-auth needs at run time, resolved and checked. */
 export interface WxaConfig {
   /** The default app: logins that name none are for it. */
   appId: string
-  /** The WeChat client of each app, by AppID. */
-  apps: ReadonlyMap<string, WeChatClient>
+  /** Each app the deployment serves, by AppID. */
+  apps: ReadonlyMap<string, WxaApp>
   secrets: SigningSecret[]
   issuer: string
   audience: string
@@ -139,27 +148,35 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   const secrets = appSecrets(env, emulated)
   const appId = secrets.keys().next().value as string
   const timeoutMs = whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
+  const cipher = createCipher(secret(env, 'STORAGE_SECRET'))
   const config: WxaConfig = {
     appId,
     apps: new Map(
-      [...secrets].map(([id, appSecret]) => [
-        id,
-        createWeChatClient({
+      [...secrets].map(([id, appSecret]) => {
+        const wechat = createWeChatClient({
           appId: id,
           appSecret,
           timeoutMs,
           ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
           // A stub belongs to the request that made it: one per call.
           ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
-        }),
-      ]),
+        })
+        return [
+          id,
+          {
+            appId: id,
+            wechat,
+            accessToken: accessTokenCache({ kv: env.SESSIONS, wechat, appId: id, cipher }),
+          },
+        ]
+      }),
     ),
     secrets: parseSecrets(env),
     issuer: env.JWT_ISSUER || DEFAULT_ISSUER,
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
     maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
-    store: kvSessionStore(env.SESSIONS, createCipher(secret(env, 'STORAGE_SECRET'))),
+    store: kvSessionStore(env.SESSIONS, cipher),
     rateLimits: {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),

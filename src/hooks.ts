@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { TokenClaims } from './token/jwt'
+import type { PhoneNumber } from './wechat/client'
 
 /** Who WeChat says the user is, after code2Session. */
 export interface WeChatIdentity {
@@ -39,6 +40,29 @@ export interface UserHooks<User extends { id: string }> {
    * @default a {@link DefaultUser} from the token's `sub` and the session
    */
   claimsToUser?: (claims: TokenClaims, c: Context) => User | null | Promise<User | null>
+  /**
+   * Called when a login carried `rawData` + `signature` and/or `encryptedData`
+   * + `iv` that verified with the fresh session_key, after `findOrCreateUser`
+   * and before the session is written (throwing aborts the login). `userInfo`
+   * is the decrypted object without its `watermark`, or the parsed `rawData`
+   * when only that was sent. The same object goes back to the client.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onUserInfo: (info, user, c) => db(c).saveProfile(user.id, info.nickName, info.avatarUrl)
+   * ```
+   */
+  onUserInfo?: (userInfo: Record<string, unknown>, user: User, c: Context) => void | Promise<void>
+  /**
+   * Called by `POST /auth/phone` with the number WeChat returned for the
+   * logged-in user, before it goes back to the client.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onPhoneNumber: (phone, user, c) => db(c).setPhone(user.id, phone.purePhoneNumber)
+   * ```
+   */
+  onPhoneNumber?: (phone: PhoneNumber, user: User, c: Context) => void | Promise<void>
 }
 
 /** The opaque user id of the default user model: sha256(appid, openid), base64url. */
@@ -61,6 +85,8 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
     return { id: await defaultUserId(appId, openid), openid, ...(unionid ? { unionid } : {}) }
   },
   userToClaims: () => ({}),
+  onUserInfo: () => {},
+  onPhoneNumber: () => {},
   claimsToUser(claims, c) {
     const session = c.get('session')
     if (!session?.openid) return null

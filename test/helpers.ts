@@ -1,6 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { configFromEnv, type WxaBindings } from '../src/config'
+import { emulatorStub } from '../src/emulator/stub'
 import { createCipher } from '../src/session/cipher'
 import { kvSessionStore } from '../src/session/store'
 
@@ -123,6 +125,16 @@ export async function login(openid = newOpenid(), app?: Fetcher) {
   return { openid, ...res.body }
 }
 
+/** The cipher of KV records under the test STORAGE_SECRET. */
+export const testCipher = () => createCipher(testEnv.STORAGE_SECRET as string)
+
+/** A sealed KV record, opened and parsed; null when absent or not ours. */
+export async function openKv<T = any>(key: string): Promise<T | null> {
+  const sealed = await testEnv.SESSIONS.get(key)
+  const opened = sealed === null ? null : await testCipher().open(sealed, key)
+  return opened === null ? null : (JSON.parse(opened) as T)
+}
+
 /** Every KV key under `prefix`, with its expiration. */
 export async function kvKeys(prefix: string) {
   const keys: { name: string; expiration?: number }[] = []
@@ -139,4 +151,45 @@ export function expectError(res: Reply, status: number, code: string) {
   expect(res.status, res.text).toBe(status)
   expect(res.body).toEqual({ error: { code, message: expect.any(String) } })
   expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+}
+
+/** What the mini program receives for `data` (wx.getUserInfo and friends), from the emulator. */
+export async function userData(
+  openid: string,
+  data: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  const res = await call<{ encryptedData: string; iv: string; rawData: string; signature: string }>(
+    'POST',
+    '/__emulator/user-data',
+    { json: { openid, data, ...extra } },
+  )
+  expect(res.status, res.text).toBe(200)
+  return res.body
+}
+
+/** A single-use phone-number button code for `openid`, from the emulator. */
+export async function phoneCode(openid: string, phoneNumber: string, extra = {}) {
+  const res = await call<{ code: string }>('POST', '/__emulator/phone-code', {
+    json: { openid, phoneNumber, ...extra },
+  })
+  expect(res.status, res.text).toBe(200)
+  return res.body.code
+}
+
+/** How many times the emulator answered `/cgi-bin/stable_token`. */
+export async function stableTokenCalls(change?: Record<string, unknown>): Promise<number> {
+  const res = change
+    ? await call('POST', '/__emulator/access-token', { json: change })
+    : await call('GET', '/__emulator/access-token')
+  expect(res.status, res.text).toBe(200)
+  return res.body.stableTokenCalls
+}
+
+/** The session_key the emulator holds for `openid`: tests only, never on the control surface. */
+export async function emulatedSessionKey(openid: string): Promise<string> {
+  return runInDurableObject(emulatorStub(testEnv), async (_instance, state) => {
+    const user = await state.storage.get<{ sessionKey: string }>(`user:${openid}`)
+    return user?.sessionKey ?? ''
+  })
 }

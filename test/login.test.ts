@@ -1,4 +1,3 @@
-import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
@@ -10,6 +9,7 @@ import {
   codeFor,
   decodeJwt,
   emulate,
+  emulatedSessionKey,
   expectError,
   kvKeys,
   login,
@@ -19,13 +19,6 @@ import {
 
 const APP_ID = 'wx00000000emulator'
 const store = () => kvSessionStore(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
-
-async function emulatedSessionKey(openid: string): Promise<string> {
-  return runInDurableObject(emulatorStub(testEnv), async (_instance, state) => {
-    const user = await state.storage.get<{ sessionKey: string }>(`user:${openid}`)
-    return user?.sessionKey ?? ''
-  })
-}
 
 describe('POST /auth/login', () => {
   it('exchanges a wx.login code for a token, a session and the user', async () => {

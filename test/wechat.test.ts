@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { isWxaAuthError } from '../src/errors'
 import { createWeChatClient, type WeChatClientOptions } from '../src/wechat/client'
-import { call, codeFor, emulate, newOpenid, testEnv } from './helpers'
+import { sessionKeySignature } from '../src/wechat/crypto'
+import {
+  call,
+  codeFor,
+  emulate,
+  emulatedSessionKey,
+  newOpenid,
+  phoneCode,
+  stableTokenCalls,
+  testEnv,
+} from './helpers'
 
 /** The client, talking to the emulator over its fetch. */
 const client = (options: Partial<WeChatClientOptions> = {}) =>
@@ -170,5 +180,157 @@ describe('the emulator', () => {
     await codeFor(openid)
     const res = await call('GET', `/__emulator/users/${openid}`)
     expect(Object.keys(res.body)).not.toContain('sessionKey')
+  })
+})
+
+describe('stable token, phone number and checkSessionKey', () => {
+  it('gets the stable token without force_refresh: repeated calls return the same token', async () => {
+    const seen: unknown[] = []
+    const wechat = client({
+      fetch: async (input, init) => {
+        seen.push(JSON.parse(String(init?.body)))
+        return emulatorStub(testEnv).fetch(input, init)
+      },
+    })
+    const first = await wechat.stableToken()
+    expect(first).toEqual({ accessToken: expect.any(String), expiresIn: expect.any(Number) })
+    expect(first.expiresIn).toBeLessThanOrEqual(7200)
+    expect((await wechat.stableToken()).accessToken).toBe(first.accessToken)
+    expect(seen[0]).toEqual({
+      grant_type: 'client_credential',
+      appid: EMULATOR_APP_ID,
+      secret: EMULATOR_APP_SECRET,
+      force_refresh: false,
+    })
+  })
+
+  it('maps the access-token errcodes, and reads a wrong AppSecret as a config error', async () => {
+    for (const errcode of [40001, 40014, 42001]) {
+      const wechat = answering(() => Response.json({ errcode, errmsg: 'x' }))
+      const result = await failure(wechat.getPhoneNumber('t', 'c'))
+      expect(result.code, String(errcode)).toBe('WECHAT_ACCESS_TOKEN_INVALID')
+    }
+    const wrong = await failure(client({ appSecret: 'wrong' }).stableToken())
+    expect(wrong.code).toBe('WECHAT_CREDENTIALS_INVALID')
+    expect(JSON.stringify([wrong.err.message, String(wrong.err.cause)])).not.toContain('wrong')
+  })
+
+  it('treats a stable token answer without a usable token as a bad response', async () => {
+    const bodies = [
+      {},
+      { access_token: '', expires_in: 7200 },
+      { access_token: 'x'.repeat(513), expires_in: 7200 },
+      { access_token: 't', expires_in: 0 },
+      { access_token: 't', expires_in: '7200' },
+    ]
+    for (const body of bodies) {
+      const result = await failure(answering(() => Response.json(body)).stableToken())
+      expect(result.code, JSON.stringify(body)).toBe('WECHAT_BAD_RESPONSE')
+    }
+  })
+
+  it('gets a phone number once per code; 40029 is WECHAT_PHONE_CODE_INVALID, not a login error', async () => {
+    const openid = newOpenid()
+    await codeFor(openid)
+    const wechat = client()
+    const { accessToken } = await wechat.stableToken()
+    const code = await phoneCode(openid, '+8613700137000')
+    expect(await wechat.getPhoneNumber(accessToken, code)).toEqual({
+      phoneNumber: '+8613700137000',
+      purePhoneNumber: '13700137000',
+      countryCode: '86',
+    })
+    expect((await failure(wechat.getPhoneNumber(accessToken, code))).code).toBe(
+      'WECHAT_PHONE_CODE_INVALID',
+    )
+    const missing = answering(() => Response.json({ errcode: 0, errmsg: 'ok' }))
+    expect((await failure(missing.getPhoneNumber('t', 'c'))).code).toBe('WECHAT_BAD_RESPONSE')
+  })
+
+  it('checks a session_key: true for the current one, false (87009) for an old one', async () => {
+    const openid = newOpenid()
+    await codeFor(openid)
+    const wechat = client()
+    const { accessToken } = await wechat.stableToken()
+    const current = await emulatedSessionKey(openid)
+    expect(await wechat.checkSessionKey(accessToken, openid, current)).toBe(true)
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    expect(await wechat.checkSessionKey(accessToken, openid, current)).toBe(false)
+    const invalid = await failure(wechat.checkSessionKey('not-a-token', openid, current))
+    expect(invalid.code).toBe('WECHAT_ACCESS_TOKEN_INVALID')
+  })
+})
+
+describe('the emulator’s checksession and resetusersessionkey', () => {
+  const wx = async (path: string, query: Record<string, string>) => {
+    const res = await emulatorStub(testEnv).fetch(
+      `https://api.weixin.qq.com${path}?${new URLSearchParams(query)}`,
+    )
+    return (await res.json()) as Record<string, unknown>
+  }
+
+  /** A user the emulator knows, their session_key, and a checksession query for them. */
+  async function signing() {
+    const openid = newOpenid()
+    await codeFor(openid)
+    const { accessToken } = await client().stableToken()
+    const key = await emulatedSessionKey(openid)
+    return {
+      openid,
+      accessToken,
+      key,
+      query: { access_token: accessToken, openid, sig_method: 'hmac_sha256' },
+    }
+  }
+
+  it('wants the HMAC keyed with the base64 text, with sig_method hmac_sha256', async () => {
+    const { key, query } = await signing()
+    const good = await sessionKeySignature(key)
+    expect(await wx('/wxa/checksession', { ...query, signature: good })).toEqual({
+      errcode: 0,
+      errmsg: 'ok',
+    })
+    const decodedKey = Uint8Array.from(atob(key), (ch) => ch.charCodeAt(0))
+    const hmac = await crypto.subtle.importKey(
+      'raw',
+      decodedKey,
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
+    const wrong = Array.from(
+      new Uint8Array(await crypto.subtle.sign('HMAC', hmac, new Uint8Array(0))),
+      (b) => b.toString(16).padStart(2, '0'),
+    ).join('')
+    for (const bad of [{ signature: wrong }, { signature: good, sig_method: 'sha256' }]) {
+      expect(await wx('/wxa/checksession', { ...query, ...bad })).toMatchObject({ errcode: 87009 })
+    }
+    expect(await wx('/wxa/checksession', { ...query, access_token: '' })).toMatchObject({
+      errcode: 41001,
+    })
+  })
+
+  it('resets the session_key, which invalidates the old one', async () => {
+    const { openid, accessToken, key: old, query } = await signing()
+    const reset = await wx('/wxa/resetusersessionkey', {
+      ...query,
+      signature: await sessionKeySignature(old),
+    })
+    expect(reset).toEqual({
+      errcode: 0,
+      errmsg: 'ok',
+      openid,
+      session_key: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/),
+    })
+    expect(reset.session_key).not.toBe(old)
+    expect(await client().checkSessionKey(accessToken, openid, old)).toBe(false)
+  })
+
+  it('counts stable_token calls and never shows the token on its control surface', async () => {
+    const before = await stableTokenCalls()
+    const { accessToken } = await client().stableToken()
+    const res = await call('GET', '/__emulator/access-token')
+    expect(res.body).toEqual({ stableTokenCalls: before + 1 })
+    expect(res.text).not.toContain(accessToken)
   })
 })

@@ -6,6 +6,8 @@ import { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from './stub'
 export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
 export const RATE_LIMIT = 100 // code2Session calls per user per minute
 export const DEFAULT_HANG_MS = 30_000
+export const ACCESS_TOKEN_LIFETIME = 2 * 60 * 60 // seconds, as WeChat's expires_in
+export const PHONE_CODE_TTL = 5 * 60 // seconds
 
 const FAULTS = ['busy', 'hang', 'html', 'http500', 'truncated'] as const
 type Fault = (typeof FAULTS)[number]
@@ -41,7 +43,53 @@ const wx = (body: object) =>
 const wxError = (errcode: number, errmsg: string) =>
   wx({ errcode, errmsg: `${errmsg} rid: ${rid()}` })
 
+/** The stable access token the emulator currently honours, and its switches. */
+interface AccessTokenState {
+  current: string
+  expiresAt: number
+  /** Set by the `expire` switch: calls with `current` answer 42001. */
+  expired: boolean
+}
+
+interface PhoneCode {
+  openid: string
+  phoneNumber: string
+  issuedAt: number
+  used: boolean
+}
+
 const OPENID = /^[\w-]{1,64}$/
+const PHONE = /^\+?\d{5,20}$/
+const encoder = new TextEncoder()
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+const base64 = (bytes: ArrayBuffer | Uint8Array) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+
+/**
+ * What the mini program receives from wx.getUserInfo and friends, made the way
+ * WeChat makes it: AES-128-CBC/PKCS#7 under the session_key, a fresh iv, and
+ * `signature = hex(sha1(rawData + session_key))`.
+ */
+async function sealUserData(sessionKey: string, data: object, watermark: object) {
+  const keyBytes = Uint8Array.from(atob(sessionKey), (ch) => ch.charCodeAt(0))
+  const key = await crypto.subtle.importKey('raw', keyBytes, 'AES-CBC', false, ['encrypt'])
+  const iv = randomBytes(16)
+  const plain = encoder.encode(JSON.stringify({ ...data, watermark }))
+  const encrypted = await crypto.subtle.encrypt({ name: 'AES-CBC', iv }, key, plain)
+  const rawData = JSON.stringify(data)
+  const signature = hex(await crypto.subtle.digest('SHA-1', encoder.encode(rawData + sessionKey)))
+  return { encryptedData: base64(encrypted), iv: base64(iv), rawData, signature }
+}
+
+/** checkSessionKey's signature, computed here on its own: HMAC key = the base64 text. */
+async function expectedSignature(sessionKey: string): Promise<string> {
+  const hmac = { name: 'HMAC', hash: 'SHA-256' }
+  const key = await crypto.subtle.importKey('raw', encoder.encode(sessionKey), hmac, false, [
+    'sign',
+  ])
+  return hex(await crypto.subtle.sign('HMAC', key, new Uint8Array(0)))
+}
 
 /**
  * A stand-in for api.weixin.qq.com, for development and tests only. It speaks
@@ -129,6 +177,143 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
         ...(user.unionid ? { unionid: user.unionid } : {}),
       })
     })
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
+    app.post('/cgi-bin/stable_token', async (c) => {
+      const { grant_type, appid, secret, force_refresh } = await body(c.req.raw)
+      await storage.put(
+        'stableTokenCalls',
+        ((await storage.get<number>('stableTokenCalls')) ?? 0) + 1,
+      )
+      if (grant_type !== 'client_credential') return wxError(40002, 'invalid grant_type')
+      if (typeof appid !== 'string' || !appIds.has(appid)) return wxError(40013, 'invalid appid')
+      if (secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+      let state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+      if (force_refresh === true || !state || state.expired || now() >= state.expiresAt) {
+        const lifetime = (await storage.get<number>('accessTokenLifetime')) ?? ACCESS_TOKEN_LIFETIME
+        state = { current: `emu_${newCode()}`, expiresAt: now() + lifetime, expired: false }
+        await storage.put(`accessToken:${appid}`, state)
+      }
+      return wx({ access_token: state.current, expires_in: state.expiresAt - now() })
+    })
+
+    /** WeChat's answer to a call with a bad access token, or the app whose token it is. */
+    async function rejectToken(token: string | undefined): Promise<Response | { appid: string }> {
+      if (!token) return wxError(41001, 'access_token missing')
+      for (const appid of appIds) {
+        const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+        if (state?.current !== token) continue
+        if (state.expired || now() >= state.expiresAt) return wxError(42001, 'access_token expired')
+        return { appid }
+      }
+      return wxError(40001, 'invalid credential, access_token is invalid or not latest')
+    }
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+    app.post('/wxa/business/getuserphonenumber', async (c) => {
+      const token = await rejectToken(c.req.query('access_token'))
+      if (token instanceof Response) return token
+      const { code } = await body(c.req.raw)
+      if (typeof code !== 'string' || !code) return wxError(41008, 'missing code')
+      const issued = await storage.get<PhoneCode>(`phone:${code}`)
+      if (!issued || issued.used || now() - issued.issuedAt > PHONE_CODE_TTL) {
+        return wxError(40029, 'invalid code')
+      }
+      await storage.put(`phone:${code}`, { ...issued, used: true })
+      const pure = issued.phoneNumber.replace(/^\+86/, '')
+      return wx({
+        errcode: 0,
+        errmsg: 'ok',
+        phone_info: {
+          phoneNumber: issued.phoneNumber,
+          purePhoneNumber: pure,
+          countryCode: '86',
+          watermark: { timestamp: now(), appid: token.appid },
+        },
+      })
+    })
+
+    /** The user of a checksession-style call whose signature is right, or WeChat's refusal. */
+    async function signedUser(q: Record<string, string>): Promise<EmulatedUser | Response> {
+      const token = await rejectToken(q.access_token)
+      if (token instanceof Response) return token
+      const user = q.openid ? await getUser(q.openid) : undefined
+      if (!user) return wxError(40003, 'invalid openid')
+      if (
+        q.sig_method !== 'hmac_sha256' ||
+        q.signature !== (await expectedSignature(user.sessionKey))
+      ) {
+        return wxError(87009, 'invalid signature')
+      }
+      return user
+    }
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
+    app.get('/wxa/checksession', async (c) => {
+      const user = await signedUser(c.req.query())
+      return user instanceof Response ? user : wx({ errcode: 0, errmsg: 'ok' })
+    })
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/ResetUserSessionKey.html
+    app.get('/wxa/resetusersessionkey', async (c) => {
+      const user = await signedUser(c.req.query())
+      if (user instanceof Response) return user
+      user.sessionKey = newSessionKey()
+      await putUser(user)
+      return wx({ errcode: 0, errmsg: 'ok', openid: user.openid, session_key: user.sessionKey })
+    })
+
+    app.post('/__emulator/user-data', async (c) => {
+      const { openid, data, appid } = await body(c.req.raw)
+      const user = typeof openid === 'string' ? await getUser(openid) : undefined
+      if (!user) return c.json({ error: 'no such user: log in first' }, 404)
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        return c.json({ error: 'data: a JSON object' }, 400)
+      }
+      const watermark = {
+        timestamp: now(),
+        appid: typeof appid === 'string' ? appid : (appIds.values().next().value as string),
+      }
+      return c.json(await sealUserData(user.sessionKey, data, watermark))
+    })
+
+    app.post('/__emulator/phone-code', async (c) => {
+      const { openid, phoneNumber, age } = await body(c.req.raw)
+      const user = typeof openid === 'string' ? await getUser(openid) : undefined
+      if (!user) return c.json({ error: 'no such user: log in first' }, 404)
+      if (typeof phoneNumber !== 'string' || !PHONE.test(phoneNumber)) {
+        return c.json({ error: 'phoneNumber: 5 to 20 digits, optionally after +' }, 400)
+      }
+      const code = newCode()
+      const issuedAt = now() - (typeof age === 'number' ? age : 0)
+      await storage.put(`phone:${code}`, {
+        openid: user.openid,
+        phoneNumber,
+        issuedAt,
+        used: false,
+      } satisfies PhoneCode)
+      return c.json({ code })
+    })
+
+    const tokenStats = async () => ({
+      stableTokenCalls: (await storage.get<number>('stableTokenCalls')) ?? 0,
+    })
+
+    app.post('/__emulator/access-token', async (c) => {
+      const { invalidate, expire, lifetime } = await body(c.req.raw)
+      for (const appid of appIds) {
+        const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+        if (!state) continue
+        if (invalidate === true) state.current = `emu_${newCode()}`
+        if (expire === true) state.expired = true
+        await storage.put(`accessToken:${appid}`, state)
+      }
+      if (typeof lifetime === 'number') await storage.put('accessTokenLifetime', lifetime)
+      if (lifetime === null) await storage.delete('accessTokenLifetime')
+      return c.json(await tokenStats())
+    })
+
+    app.get('/__emulator/access-token', async (c) => c.json(await tokenStats()))
 
     app.post('/__emulator/code', async (c) => {
       const { openid, unionid, age, rotateSessionKey, appId } = await body(c.req.raw)

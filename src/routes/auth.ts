@@ -17,6 +17,7 @@ import { type ObjectSchema, readJson, type StringSchema } from '../schema'
 import type { DeviceInfo, SessionRecord, SessionSummary } from '../session/store'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
+import { codeField, UserInfoProperties, userInfoReader } from './wechat-fields'
 
 export const MAX_BODY_SIZE = 16 * 1024 // bytes
 const MAX_USER_AGENT = 200 // characters kept of the User-Agent
@@ -27,13 +28,7 @@ const hint = { type: 'string', maxLength: 64 } as const satisfies StringSchema
 export const LoginBody = {
   type: 'object',
   properties: {
-    code: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 128,
-      pattern: '^[\\x21-\\x7e]+$',
-      description: 'The code from wx.login(); single use, valid for 5 minutes.',
-    },
+    code: codeField('The code from wx.login(); single use, valid for 5 minutes.'),
     appId: {
       type: 'string',
       maxLength: 64,
@@ -46,6 +41,7 @@ export const LoginBody = {
       properties: { platform: hint, system: hint, model: hint, brand: hint, version: hint },
       additionalProperties: false,
     },
+    ...UserInfoProperties,
   },
   required: ['code'],
 } as const satisfies ObjectSchema
@@ -102,8 +98,9 @@ async function makeRoom({ store, maxSessions }: WxaConfig, uid: string) {
 }
 
 /**
- * The `/auth` routes as a sub-app: login, refresh, logout, logout-all and the
- * device list. Mount it behind `wxaSession()` with the same options.
+ * The `/auth` routes as a sub-app: login (with optional user info verified
+ * and decrypted with the fresh session_key), refresh, logout, logout-all and
+ * the device list. Mount it behind `wxaSession()` with the same options.
  *
  * @example
  * ```ts
@@ -123,15 +120,16 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
   })
 
   routes.post('/login', loginLimit, limitBody(), async (c) => {
-    const body = await readJson(c, LoginBody)
-    const { code, device } = body
+    const { code, device, appId: named, ...data } = await readJson(c, LoginBody)
+    const readUserInfo = userInfoReader(data)
     const settings = config(c)
     const { store, sessionTtl } = settings
-    const appId = body.appId ?? settings.appId
-    const wechat = settings.apps.get(appId)
-    if (!wechat) throw new WxaAuthError('UNKNOWN_APP')
+    const appId = named ?? settings.appId
+    const app = settings.apps.get(appId)
+    if (!app) throw new WxaAuthError('UNKNOWN_APP')
     await importKeyRing(settings.secrets) // a config error before WeChat spends the code
-    const { openid, unionid, sessionKey } = await wechat.code2Session(code)
+    const { openid, unionid, sessionKey } = await app.wechat.code2Session(code)
+    const userInfo = await readUserInfo(sessionKey, appId)
     const user = await hooks.findOrCreateUser({ appId, openid, ...(unionid ? { unionid } : {}) }, c)
     const uid = String(user?.id ?? '')
     if (!USER_ID.test(uid)) {
@@ -139,6 +137,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
         cause: new Error('findOrCreateUser returned a user without a usable id'),
       })
     }
+    if (userInfo) await hooks.onUserInfo(userInfo, user, c)
 
     const time = now()
     const expiresAt = time + sessionTtl
@@ -183,7 +182,11 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     }
     await store.putSession(await hashSessionId(sid), record)
     c.header('Cache-Control', 'no-store')
-    return c.json({ ...(await tokenFor(resolved, settings, user, sid, record, time)), user })
+    return c.json({
+      ...(await tokenFor(resolved, settings, user, sid, record, time)),
+      user,
+      ...(userInfo ? { userInfo } : {}),
+    })
   })
 
   routes.post('/refresh', requireLogin(), async (c) => {

@@ -1,6 +1,7 @@
 import { BODY_ERRORS, type DocSchema, type RouteDoc } from '../openapi'
 import { LoginBody } from './auth'
 import { SessionPatchBody } from './me'
+import { DecryptBody, PhoneBody } from './wechat-data'
 
 const user: DocSchema = {
   type: 'object',
@@ -43,6 +44,15 @@ const session: DocSchema = {
   },
 }
 
+/** What any call to WeChat can fail with. */
+const WECHAT_CALL_ERRORS = [
+  'WECHAT_UNAVAILABLE',
+  'WECHAT_TIMEOUT',
+  'WECHAT_BAD_RESPONSE',
+  'WECHAT_ERROR',
+  'WECHAT_CREDENTIALS_INVALID',
+] as const
+
 /** Every route of `createApp()`, for the OpenAPI document and the docs page. */
 export const ROUTE_DOCS: RouteDoc[] = [
   {
@@ -77,7 +87,66 @@ export const ROUTE_DOCS: RouteDoc[] = [
       'WECHAT_BAD_RESPONSE',
       'WECHAT_ERROR',
       'WECHAT_CREDENTIALS_INVALID',
+      'WECHAT_SIGNATURE_INVALID',
+      'WECHAT_DECRYPT_FAILED',
       'STORAGE_UNAVAILABLE',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/auth/decrypt',
+    tag: 'wechat',
+    summary: 'Decrypt encryptedData from the mini program',
+    description:
+      'With the newest session_key of the user. When that key is no longer valid at WeChat the answer is 409 WECHAT_SESSION_KEY_STALE: call wx.login, log in again and resend.',
+    auth: true,
+    body: DecryptBody,
+    response: {
+      type: 'object',
+      required: ['data'],
+      properties: {
+        data: { type: 'object', description: 'The decrypted object without its watermark.' },
+      },
+    },
+    errors: [
+      ...BODY_ERRORS,
+      'RATE_LIMITED',
+      'UNKNOWN_APP',
+      'WECHAT_DECRYPT_FAILED',
+      'WECHAT_SESSION_KEY_STALE',
+      'WECHAT_ACCESS_TOKEN_INVALID',
+      ...WECHAT_CALL_ERRORS,
+    ],
+  },
+  {
+    method: 'post',
+    path: '/auth/phone',
+    tag: 'wechat',
+    summary: 'The phone number behind a phone-number button code',
+    auth: true,
+    body: PhoneBody,
+    response: {
+      type: 'object',
+      required: ['phone'],
+      properties: {
+        phone: {
+          type: 'object',
+          required: ['phoneNumber', 'purePhoneNumber', 'countryCode'],
+          properties: {
+            phoneNumber: { type: 'string' },
+            purePhoneNumber: { type: 'string' },
+            countryCode: { type: 'string' },
+          },
+        },
+      },
+    },
+    errors: [
+      ...BODY_ERRORS,
+      'RATE_LIMITED',
+      'UNKNOWN_APP',
+      'WECHAT_PHONE_CODE_INVALID',
+      'WECHAT_ACCESS_TOKEN_INVALID',
+      ...WECHAT_CALL_ERRORS,
     ],
   },
   {

@@ -1,4 +1,5 @@
-import { WxaAuthError, type WxaErrorCode } from '../errors'
+import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
+import { sessionKeySignature } from './crypto'
 
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
 export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
@@ -20,6 +21,32 @@ export interface Code2SessionResult {
   sessionKey: string
 }
 
+/** `/cgi-bin/stable_token` on the wire. */
+export type StableTokenBody = { access_token: string; expires_in: number } | WeChatErrorBody
+
+/** A stable access token and the seconds it has left. Never send it to a client or a log. */
+export interface StableToken {
+  accessToken: string
+  expiresIn: number
+}
+
+/** `/wxa/business/getuserphonenumber` on the wire. */
+export type PhoneNumberBody =
+  | { errcode?: 0; errmsg?: string; phone_info: PhoneNumber & { watermark?: object } }
+  | WeChatErrorBody
+
+/** The user's phone number as WeChat returns it (`phone_info`, without its watermark). */
+export interface PhoneNumber {
+  /** With the country code for numbers outside mainland China. */
+  phoneNumber: string
+  /** Without the country code. */
+  purePhoneNumber: string
+  countryCode: string
+}
+
+/** The longest access token WeChat documents; anything longer is a bad response. */
+export const MAX_ACCESS_TOKEN_LENGTH = 512 // characters
+
 export interface WeChatClientOptions {
   appId: string
   appSecret: string
@@ -38,6 +65,23 @@ export interface WeChatClientOptions {
 export interface WeChatClient {
   /** Exchanges a `wx.login` code for the user's identity. */
   code2Session(code: string): Promise<Code2SessionResult>
+  /**
+   * The stable access token (`POST /cgi-bin/stable_token`, `force_refresh: false`:
+   * repeated calls return the same token, so other callers' tokens stay valid).
+   * Cache it: see `accessTokenCache`.
+   */
+  stableToken(): Promise<StableToken>
+  /**
+   * The phone number behind a code from the phone-number button.
+   * @throws WxaAuthError `WECHAT_PHONE_CODE_INVALID` for an invalid, expired or used
+   * code; `WECHAT_ACCESS_TOKEN_INVALID` when WeChat rejects `accessToken`
+   */
+  getPhoneNumber(accessToken: string, code: string): Promise<PhoneNumber>
+  /**
+   * Whether WeChat still holds `sessionKey` as the user's session_key
+   * (`/wxa/checksession`, `sig_method=hmac_sha256`): false on errcode 87009.
+   */
+  checkSessionKey(accessToken: string, openid: string, sessionKey: string): Promise<boolean>
 }
 
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
@@ -49,11 +93,27 @@ const ERRCODES: Record<number, { code: WxaErrorCode; retryAfter?: number }> = {
   40013: { code: 'WECHAT_CREDENTIALS_INVALID' },
   40125: { code: 'WECHAT_CREDENTIALS_INVALID' },
   [-1]: { code: 'WECHAT_UNAVAILABLE', retryAfter: 5 },
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
+  40001: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
+  40014: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
+  42001: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
 }
 
+/** Errcodes that mean something else on one API than on code2Session. */
+type Overrides = Record<number, { code: WxaErrorCode; retryAfter?: number }>
+
+// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+const PHONE_ERRCODES: Overrides = { 40029: { code: 'WECHAT_PHONE_CODE_INVALID' } }
+// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
+const CHECK_ERRCODES: Overrides = { 87009: { code: 'WECHAT_SESSION_KEY_STALE' } }
+
 /** Maps a WeChat `errcode` to the error wxa-auth reports. */
-export function wechatError(body: WeChatErrorBody, api: string): WxaAuthError {
-  const known = ERRCODES[body.errcode]
+export function wechatError(
+  body: WeChatErrorBody,
+  api: string,
+  overrides: Overrides = {},
+): WxaAuthError {
+  const known = overrides[body.errcode] ?? ERRCODES[body.errcode]
   const detail = `${api}: errcode ${body.errcode} ${body.errmsg ?? ''}`.trim()
   return new WxaAuthError(known?.code ?? 'WECHAT_ERROR', undefined, {
     cause: new Error(detail),
@@ -95,10 +155,19 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
   const base = baseUrl.replace(/\/+$/, '')
 
   /** One attempt: a parsed JSON object, or a WxaAuthError saying why not. */
-  async function attempt(api: string, url: string): Promise<object> {
+  async function attempt(api: string, url: string, json?: object): Promise<object> {
     let res: Response
     try {
-      res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+      res = await doFetch(url, {
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(json
+          ? {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(json),
+            }
+          : {}),
+      })
     } catch (cause) {
       const timedOut = cause instanceof Error && cause.name === 'TimeoutError'
       throw new WxaAuthError(timedOut ? 'WECHAT_TIMEOUT' : 'WECHAT_UNAVAILABLE', undefined, {
@@ -132,14 +201,24 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
     return body
   }
 
-  /** Calls `api`, retrying errcode -1 and network errors with bounded backoff. */
-  async function call(api: string, url: string): Promise<object> {
+  /**
+   * Calls `api` at `path` (GET, or POST of `json`), retrying errcode -1 and
+   * network errors with bounded backoff. Only `api` names the call in errors:
+   * the URL carries the AppSecret or the access token.
+   */
+  async function call(
+    api: string,
+    path: string,
+    query: Record<string, string>,
+    { json, overrides }: { json?: object; overrides?: Overrides } = {},
+  ): Promise<Record<string, unknown>> {
+    const url = `${base}${path}?${new URLSearchParams(query)}`
     for (let n = 0; ; n++) {
       let failure: WxaAuthError
       try {
-        const body = await attempt(api, url)
-        if (!isErrorBody(body)) return body
-        failure = wechatError(body, api)
+        const body = await attempt(api, url, json)
+        if (!isErrorBody(body)) return body as Record<string, unknown>
+        failure = wechatError(body, api, overrides)
       } catch (err) {
         if (!(err instanceof WxaAuthError)) throw err
         failure = err
@@ -149,33 +228,79 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
     }
   }
 
+  const badResponse = (detail: string) =>
+    new WxaAuthError('WECHAT_BAD_RESPONSE', undefined, { cause: new Error(detail) })
+  const text = (value: unknown): value is string => typeof value === 'string' && value !== ''
+
   return {
     async code2Session(code) {
-      const query = new URLSearchParams({
+      const { openid, session_key, unionid } = await call('code2Session', '/sns/jscode2session', {
         appid: appId,
         secret: appSecret,
         js_code: code,
         grant_type: 'authorization_code',
       })
-      const body = (await call('code2Session', `${base}/sns/jscode2session?${query}`)) as Record<
-        string,
-        unknown
-      >
-      const { openid, session_key, unionid } = body
-      if (
-        typeof openid !== 'string' ||
-        !openid ||
-        typeof session_key !== 'string' ||
-        !session_key
-      ) {
-        throw new WxaAuthError('WECHAT_BAD_RESPONSE', undefined, {
-          cause: new Error('code2Session: openid or session_key missing'),
-        })
+      if (!text(openid) || !text(session_key)) {
+        throw badResponse('code2Session: openid or session_key missing')
       }
       return {
         openid,
         sessionKey: session_key,
         ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
+      }
+    },
+
+    async stableToken() {
+      const json = {
+        grant_type: 'client_credential',
+        appid: appId,
+        secret: appSecret,
+        force_refresh: false, // true is limited to 20 a day and invalidates other callers' tokens
+      }
+      const body = await call('stableToken', '/cgi-bin/stable_token', {}, { json })
+      const { access_token, expires_in } = body
+      if (
+        !text(access_token) ||
+        access_token.length > MAX_ACCESS_TOKEN_LENGTH ||
+        typeof expires_in !== 'number' ||
+        !(expires_in > 0)
+      ) {
+        throw badResponse('stableToken: access_token or expires_in missing')
+      }
+      return { accessToken: access_token, expiresIn: expires_in }
+    },
+
+    async getPhoneNumber(accessToken, code) {
+      const { phone_info: info } = await call(
+        'getPhoneNumber',
+        '/wxa/business/getuserphonenumber',
+        { access_token: accessToken },
+        { json: { code }, overrides: PHONE_ERRCODES },
+      )
+      const { phoneNumber, purePhoneNumber, countryCode } = (info ?? {}) as Record<string, unknown>
+      if (!text(phoneNumber) || !text(purePhoneNumber)) {
+        throw badResponse('getPhoneNumber: phone_info missing')
+      }
+      return {
+        phoneNumber,
+        purePhoneNumber,
+        countryCode: String(countryCode ?? ''),
+      }
+    },
+
+    async checkSessionKey(accessToken, openid, sessionKey) {
+      const query = {
+        access_token: accessToken,
+        openid,
+        signature: await sessionKeySignature(sessionKey),
+        sig_method: 'hmac_sha256',
+      }
+      try {
+        await call('checkSessionKey', '/wxa/checksession', query, { overrides: CHECK_ERRCODES })
+        return true
+      } catch (err) {
+        if (isWxaAuthError(err, 'WECHAT_SESSION_KEY_STALE')) return false
+        throw err
       }
     },
   }

@@ -1,1 +1,3 @@
+export * from './access-token'
 export * from './client'
+export * from './crypto'

@@ -1,0 +1,92 @@
+import { type Context, Hono } from 'hono'
+import { resolveOptions, type WxaAuthOptions } from '../auth'
+import { isWxaAuthError, WxaAuthError } from '../errors'
+import type { DefaultUser } from '../hooks'
+import { rateLimit } from '../middleware/rate-limit'
+import { requireLogin } from '../middleware/require-login'
+import type { WxaEnv } from '../middleware/session'
+import { type ObjectSchema, readJson } from '../schema'
+import { decryptData } from '../wechat/crypto'
+import { limitBody } from './auth'
+import { codeField, EncryptedDataProperties, withoutWatermark } from './wechat-fields'
+
+/** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
+export const DecryptBody = {
+  type: 'object',
+  properties: EncryptedDataProperties,
+  required: ['encryptedData', 'iv'],
+} as const satisfies ObjectSchema
+
+/** `POST /auth/phone` body. */
+export const PhoneBody = {
+  type: 'object',
+  properties: {
+    code: codeField('The code from the phone-number button (bindgetphonenumber); single use.'),
+  },
+  required: ['code'],
+} as const satisfies ObjectSchema
+
+/**
+ * The WeChat data routes as a sub-app, for logged-in users:
+ * `POST /decrypt` (encryptedData with the newest session_key) and
+ * `POST /phone` (a phone-number button code, through the stable access token).
+ * Mount it behind `wxaSession()` with the same options.
+ *
+ * @example
+ * ```ts
+ * app.use(wxaSession(options))
+ * app.route('/auth', authRoutes(options))
+ * app.route('/auth', wechatDataRoutes(options))
+ * ```
+ */
+export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
+  options: WxaAuthOptions<User> = {},
+) {
+  const { config, hooks } = resolveOptions(options)
+  const routes = new Hono<WxaEnv<User>>()
+  // Each call costs a WeChat round trip (checksession, a billed phone lookup): per user.
+  const perUser = rateLimit({
+    limiter: (c) => config(c).rateLimits.user,
+    key: (c) => `user:${c.var.session.userId}`,
+  })
+  /** The app of the request's session. */
+  const appOf = (c: Context<WxaEnv<User>>) => {
+    const app = config(c).apps.get(c.var.session.appId as string)
+    if (!app) throw new WxaAuthError('UNKNOWN_APP')
+    return app
+  }
+
+  routes.post('/decrypt', requireLogin(), perUser, limitBody(), async (c) => {
+    const { encryptedData, iv } = await readJson(c, DecryptBody)
+    const { store } = config(c)
+    const { appId, wechat, accessToken } = appOf(c)
+    const openid = c.var.session.openid as string
+    const identity = await store.getIdentity(appId, openid)
+    if (!identity) throw new WxaAuthError('WECHAT_SESSION_KEY_STALE')
+    const { sessionKey } = identity
+    try {
+      const data = await decryptData({ encryptedData, iv, sessionKey, appId })
+      c.header('Cache-Control', 'no-store')
+      return c.json({ data: withoutWatermark(data) })
+    } catch (err) {
+      if (!isWxaAuthError(err, 'WECHAT_DECRYPT_FAILED')) throw err
+      // The usual cause: a later wx.login replaced the session_key at WeChat.
+      // Only WeChat knows, and its answer is the same whatever check failed.
+      const valid = await accessToken.withToken((token) =>
+        wechat.checkSessionKey(token, openid, sessionKey),
+      )
+      throw valid ? err : new WxaAuthError('WECHAT_SESSION_KEY_STALE')
+    }
+  })
+
+  routes.post('/phone', requireLogin(), perUser, limitBody(), async (c) => {
+    const { code } = await readJson(c, PhoneBody)
+    const { wechat, accessToken } = appOf(c)
+    const phone = await accessToken.withToken((token) => wechat.getPhoneNumber(token, code))
+    await hooks.onPhoneNumber(phone, c.var.user as User, c)
+    c.header('Cache-Control', 'no-store')
+    return c.json({ phone })
+  })
+
+  return routes
+}
