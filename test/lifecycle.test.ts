@@ -235,6 +235,28 @@ describe('encryption at rest', () => {
 })
 
 describe('rate limits', () => {
+  it('answers 429 past the per-user limit of WeChat data calls; another user is not affected', async () => {
+    const { token } = await login()
+    const statuses: number[] = []
+    for (let i = 0; i < 31; i++) {
+      const res = await call('POST', '/auth/decrypt', {
+        token,
+        json: { encryptedData: 'AAAA', iv: 'AAAA' },
+      })
+      statuses.push(res.status)
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 400)).toBe(true)
+    const res = await call('POST', '/auth/phone', { token, json: { code: 'x' } })
+    expectError(res, 429, 'RATE_LIMITED')
+    expect(res.headers.get('retry-after')).toBe('60')
+    const other = await login()
+    const ok = await call('POST', '/auth/decrypt', {
+      token: other.token,
+      json: { encryptedData: 'AAAA', iv: 'AAAA' },
+    })
+    expect(ok.status).toBe(400)
+  })
+
   it('answers 429 with Retry-After past the login limit of one address', async () => {
     const headers = { 'CF-Connecting-IP': '2001:db8::429' }
     const statuses: number[] = []

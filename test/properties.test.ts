@@ -1,6 +1,7 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app'
+import { configFromEnv } from '../src/config'
 import { ERROR_STATUS } from '../src/errors'
 import { requireLogin } from '../src/middleware/require-login'
 import { call, login, type Reply, served } from './helpers'
@@ -34,6 +35,10 @@ const b64urlSegment = fc.string({
 })
 
 describe('properties', () => {
+  // Thousands of refused inputs would each log a warning; the assertions are what count.
+  beforeAll(() => void vi.spyOn(console, 'warn').mockImplementation(() => {}))
+  afterAll(() => vi.restoreAllMocks())
+
   it('any Authorization header: 200 only for the real token, else a clean 401', async () => {
     const { token } = await login()
     const [h, p, s] = token.split('.') as [string, string, string]
@@ -97,6 +102,41 @@ describe('properties', () => {
         expect(res.status).toBeGreaterThanOrEqual(400)
       }),
       { numRuns: 1_000 },
+    )
+  })
+
+  it('any decrypt body: a clean 4xx', async () => {
+    // Without the per-user limit, so that every input reaches the decryption.
+    const unlimited = served(
+      createApp({ config: (env) => ({ ...configFromEnv(env), rateLimits: {} }) }),
+    )
+    const { token } = await login(undefined, unlimited)
+    const b64 = fc.string({
+      unit: fc.constantFrom(
+        ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= -_',
+      ),
+      maxLength: 120,
+    })
+    const body = fc.oneof(
+      fc.record({ encryptedData: b64, iv: b64 }),
+      fc.record(
+        { encryptedData: fc.jsonValue({ maxDepth: 1 }), iv: fc.jsonValue({ maxDepth: 1 }) },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue({ maxDepth: 2 }),
+    )
+    await fc.assert(
+      fc.asyncProperty(body, async (json) => {
+        const res = await call(
+          'POST',
+          '/auth/decrypt',
+          { token, body: JSON.stringify(json) },
+          unlimited,
+        )
+        expectCleanAnswer(res)
+        expect(res.status).toBeGreaterThanOrEqual(400)
+      }),
+      { numRuns: 500 },
     )
   })
 
