@@ -1,0 +1,108 @@
+// The deployable Worker plus bench-only pieces that never ship: KV call
+// counting, the hono/jwt stateless peer of GET /me, and in-isolate
+// micro-benchmarks. Built by bench/run.mjs with bench/wrangler.toml.
+import { Hono } from 'hono'
+import { jwt } from 'hono/jwt'
+import { createApp } from '../src/app'
+import { hashSessionId } from '../src/auth'
+import { configFromEnv, type WxaBindings, type WxaConfig } from '../src/config'
+import { emulatorStub } from '../src/emulator/stub'
+import { createCipher } from '../src/session/cipher'
+import { kvSessionStore } from '../src/session/store'
+import { verifyToken } from '../src/token/jwt'
+import { importKeyRing } from '../src/token/keys'
+import { decryptData } from '../src/wechat/crypto'
+
+const counts = { get: 0, put: 0, delete: 0, list: 0 }
+
+function counted(kv: KVNamespace): KVNamespace {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (prop in counts) counts[prop as keyof typeof counts]++
+        return value.apply(target, args)
+      }
+    },
+  })
+}
+
+const configs = new WeakMap<object, WxaConfig>()
+function config(env: WxaBindings): WxaConfig {
+  let hit = configs.get(env)
+  if (!hit) {
+    const base = configFromEnv(env)
+    hit = {
+      ...base,
+      store: kvSessionStore(counted(env.SESSIONS), createCipher(env.STORAGE_SECRET as string)),
+    }
+    configs.set(env, hit)
+  }
+  return hit
+}
+
+const app = new Hono<{ Bindings: WxaBindings & { JWT_SECRET: string } }>()
+
+app.get('/bench/counters', (c) => {
+  const snapshot = { ...counts }
+  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
+  return c.json(snapshot)
+})
+
+// The peer: the same handler shape as GET /me behind hono/jwt's stateless verify.
+app.get(
+  '/bench/stateless-me',
+  (c, next) => jwt({ secret: c.env.JWT_SECRET, alg: 'HS256' })(c, next),
+  (c) => {
+    const payload = c.get('jwtPayload') as { sub: string }
+    return c.json({ user: { id: payload.sub }, session: {} })
+  },
+)
+
+// In-isolate loops; the caller times the request from outside (workerd's
+// clocks do not advance during CPU work).
+app.post('/bench/micro/:op', async (c) => {
+  const op = c.req.param('op')
+  const n = Number(c.req.query('n') ?? 1000)
+  const { token } = (await c.req.json()) as { token: string }
+  const settings = config(c.env)
+  const ring = await importKeyRing(settings.secrets)
+  const options = {
+    issuer: settings.issuer,
+    audience: settings.audience,
+    now: Math.floor(Date.now() / 1000),
+  }
+  const claims = await verifyToken(ring, token, options)
+  const sidHash = await hashSessionId(claims.sid)
+  const record = await settings.store.getSession(claims.sub, sidHash)
+  if (!record) return c.json({ error: 'no session' }, 400)
+  const sealed = await emulatorStub(c.env)
+    .fetch('http://emulator/__emulator/user-data', {
+      method: 'POST',
+      body: JSON.stringify({ openid: record.openid, data: { nickName: 'bench' } }),
+    })
+    .then((r) => r.json<{ encryptedData: string; iv: string }>())
+  const identity = await settings.store.getIdentity(record.appId, record.openid)
+  for (let i = 0; i < n; i++) {
+    if (op === 'verify') await verifyToken(ring, token, options)
+    else if (op === 'load') await settings.store.getSession(claims.sub, sidHash)
+    else if (op === 'save') await settings.store.putSession(sidHash, { ...record, data: { i } })
+    else if (op === 'decrypt') {
+      await decryptData({
+        ...sealed,
+        sessionKey: identity?.sessionKey as string,
+        appId: record.appId,
+      })
+    } else return c.json({ error: 'unknown op' }, 400)
+  }
+  return c.json({ ok: true, n })
+})
+
+app.route('/', createApp({ config }))
+
+// The emulator's control surface, as in the dev Worker.
+app.all('/__emulator/*', (c) => emulatorStub(c.env).fetch(c.req.raw))
+
+export default app
+export { WeChatEmulator } from '../src/emulator/emulator'
