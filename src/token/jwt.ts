@@ -1,4 +1,5 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
+import { BoundedMap } from '../cache'
 import { WxaAuthError } from '../errors'
 import type { KeyRing } from './keys'
 
@@ -16,6 +17,7 @@ export const RESERVED_CLAIMS = [
 ] as const
 
 const ALGORITHM = 'HS256'
+const VERIFIED_CACHE_SIZE = 10_000 // tokens per key ring and isolate
 const CLOCK_TOLERANCE = 5 // seconds
 const CANONICAL_SIGNATURE = /\.[\w-]{42}[AEIMQUYcgkosw048]$/
 
@@ -55,6 +57,27 @@ export async function signToken(
  * @throws WxaAuthError `TOKEN_EXPIRED` or `TOKEN_INVALID`
  */
 export async function verifyToken(
+  ring: KeyRing,
+  token: string,
+  options: TokenOptions,
+): Promise<TokenClaims> {
+  // The same bytes under the same key ring verify the same way until `exp`:
+  // a token seen before costs a map lookup, not a WebCrypto call.
+  const verified =
+    verifiedTokens.get(ring) ?? new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE)
+  verifiedTokens.set(ring, verified)
+  const key = `${options.issuer}\n${options.audience}\n${token}`
+  const hit = verified.get(key)
+  if (hit && hit.exp > options.now - CLOCK_TOLERANCE) return hit
+  // Frozen: hooks see the same object on every request with this token.
+  const claims = Object.freeze(await verifyUncached(ring, token, options))
+  verified.set(key, claims)
+  return claims
+}
+
+const verifiedTokens = new WeakMap<KeyRing, BoundedMap<string, TokenClaims>>()
+
+async function verifyUncached(
   ring: KeyRing,
   token: string,
   { issuer, audience, now }: TokenOptions,

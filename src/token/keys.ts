@@ -78,11 +78,20 @@ function importSecret(secret: string): Promise<CryptoKey> {
   return key
 }
 
-/** Imports every secret once per isolate and returns the ring. */
-export async function importKeyRing(secrets: readonly SigningSecret[]): Promise<KeyRing> {
-  const keys = await Promise.all(secrets.map(({ secret }) => importSecret(secret)))
-  const byKid = new Map(secrets.map(({ kid }, i) => [kid, keys[i] as CryptoKey]))
-  const first = secrets[0]
-  if (!first) throw new WxaAuthError('CONFIG_INVALID', 'The key ring is empty.')
-  return { current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey }, byKid }
+const rings = new WeakMap<readonly SigningSecret[], Promise<KeyRing>>()
+
+/** Imports every secret once per isolate and returns the ring, the same object for the same list. */
+export function importKeyRing(secrets: readonly SigningSecret[]): Promise<KeyRing> {
+  let ring = rings.get(secrets)
+  if (!ring) {
+    ring = (async () => {
+      const keys = await Promise.all(secrets.map(({ secret }) => importSecret(secret)))
+      const byKid = new Map(secrets.map(({ kid }, i) => [kid, keys[i] as CryptoKey]))
+      const first = secrets[0]
+      if (!first) throw new WxaAuthError('CONFIG_INVALID', 'The key ring is empty.')
+      return { current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey }, byKid }
+    })()
+    rings.set(secrets, ring)
+  }
+  return ring
 }
