@@ -83,6 +83,7 @@ try {
   const scenarios = {
     'GET /healthz (floor)': { path: '/healthz' },
     'GET /me (verify + session)': { path: '/me', token },
+    'GET /me, session cache off (verify + KV read)': { path: '/nocache/me', token },
     'GET /me behind hono/jwt (stateless peer)': {
       path: '/bench/stateless-me',
       token,

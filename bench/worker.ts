@@ -7,8 +7,6 @@ import { createApp } from '../src/app'
 import { hashSessionId } from '../src/auth'
 import { configFromEnv, type WxaBindings, type WxaConfig } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
-import { createCipher } from '../src/session/cipher'
-import { kvSessionStore } from '../src/session/store'
 import { verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 import { decryptData } from '../src/wechat/crypto'
@@ -28,19 +26,22 @@ function counted(kv: KVNamespace): KVNamespace {
   })
 }
 
+// The deployable configuration, built from the env with its KV counted; and
+// the same with the in-isolate session cache off, to show what a KV read costs.
 const configs = new WeakMap<object, WxaConfig>()
-function config(env: WxaBindings): WxaConfig {
-  let hit = configs.get(env)
-  if (!hit) {
-    const base = configFromEnv(env)
-    hit = {
-      ...base,
-      store: kvSessionStore(counted(env.SESSIONS), createCipher(env.STORAGE_SECRET as string)),
+const uncachedConfigs = new WeakMap<object, WxaConfig>()
+function configured(memo: WeakMap<object, WxaConfig>, vars: Partial<WxaBindings>) {
+  return (env: WxaBindings): WxaConfig => {
+    let hit = memo.get(env)
+    if (!hit) {
+      hit = configFromEnv({ ...env, ...vars, SESSIONS: counted(env.SESSIONS) })
+      memo.set(env, hit)
     }
-    configs.set(env, hit)
+    return hit
   }
-  return hit
 }
+const config = configured(configs, {})
+const uncached = configured(uncachedConfigs, { SESSION_CACHE_SECONDS: '0' })
 
 const app = new Hono<{ Bindings: WxaBindings & { JWT_SECRET: string } }>()
 
@@ -99,6 +100,7 @@ app.post('/bench/micro/:op', async (c) => {
   return c.json({ ok: true, n })
 })
 
+app.route('/nocache', createApp({ config: uncached }))
 app.route('/', createApp({ config }))
 
 // The emulator's control surface, as in the dev Worker.

@@ -9,6 +9,7 @@ import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wec
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
 export const DEFAULT_MAX_SESSIONS = 10 // per user
+export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
@@ -35,6 +36,8 @@ export interface WxaBindings {
   STORAGE_SECRET?: string
   /** Sessions a user may hold at once; the oldest goes first. */
   MAX_SESSIONS?: string
+  /** Seconds an isolate reuses a session record it read; 0 = always ask KV. */
+  SESSION_CACHE_SECONDS?: string
   /** Rate limiter for logins, keyed by client address (wrangler.toml `ratelimits`). */
   LOGIN_RATE_LIMITER?: RateLimit
   /** Rate limiter for per-user WeChat calls (decrypt, phone), keyed by user. */
@@ -176,7 +179,14 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
     maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
-    store: kvSessionStore(env.SESSIONS, cipher),
+    store: kvSessionStore(env.SESSIONS, cipher, {
+      cacheSeconds: whole(
+        env.SESSION_CACHE_SECONDS,
+        'SESSION_CACHE_SECONDS',
+        0,
+        DEFAULT_SESSION_CACHE_SECONDS,
+      ),
+    }),
     rateLimits: {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),

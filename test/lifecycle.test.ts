@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
-import { configFromEnv, DEFAULT_SESSION_TTL } from '../src/config'
+import { configFromEnv, DEFAULT_SESSION_TTL, type WxaConfig } from '../src/config'
 import { createCipher } from '../src/session/cipher'
 import { kvSessionStore } from '../src/session/store'
 import {
@@ -222,15 +222,53 @@ describe('encryption at rest', () => {
   })
 
   it('does not open a record moved to another key', async () => {
-    const a = await login()
-    const b = await login()
+    const uncached = served(
+      createApp({ config: (env) => configFromEnv({ ...env, SESSION_CACHE_SECONDS: '0' }) }),
+    )
+    const a = await login(undefined, uncached)
+    const b = await login(undefined, uncached)
     const [keyA] = await kvKeys(`session:${a.user.id}:`)
     const [keyB] = await kvKeys(`session:${b.user.id}:`)
     await testEnv.SESSIONS.put(
       keyB?.name as string,
       (await testEnv.SESSIONS.get(keyA?.name as string)) as string,
     )
-    expectError(await call('GET', '/me', { token: b.token }), 401, 'SESSION_EXPIRED')
+    expectError(await call('GET', '/me', { token: b.token }, uncached), 401, 'SESSION_EXPIRED')
+  })
+})
+
+describe('the in-isolate session cache', () => {
+  /** An app with a configuration (and so a store and its cache) of its own, like an isolate. */
+  const isolate = (seconds: string) => {
+    let config: WxaConfig | undefined
+    return served(
+      createApp({
+        config: (env) => (config ??= configFromEnv({ ...env, SESSION_CACHE_SECONDS: seconds })),
+      }),
+    )
+  }
+
+  it('sees its own logout at once, another isolate’s within SESSION_CACHE_SECONDS', async () => {
+    const here = isolate('1')
+    const elsewhere = isolate('1')
+    const { token } = await login(undefined, here)
+    expect((await call('GET', '/me', { token }, elsewhere)).status).toBe(200)
+
+    await call('POST', '/auth/logout', { token }, here)
+    expectError(await call('GET', '/me', { token }, here), 401, 'SESSION_EXPIRED')
+    // The other isolate still holds the record it read, for at most a second here.
+    expect((await call('GET', '/me', { token }, elsewhere)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    expectError(await call('GET', '/me', { token }, elsewhere), 401, 'SESSION_EXPIRED')
+  })
+
+  it('with 0, asks KV on every request', async () => {
+    const here = isolate('0')
+    const elsewhere = isolate('0')
+    const { token } = await login(undefined, here)
+    expect((await call('GET', '/me', { token }, elsewhere)).status).toBe(200)
+    await call('POST', '/auth/logout', { token }, here)
+    expectError(await call('GET', '/me', { token }, elsewhere), 401, 'SESSION_EXPIRED')
   })
 })
 

@@ -1,3 +1,4 @@
+import { BoundedMap } from '../cache'
 import { WxaAuthError } from '../errors'
 import type { Cipher } from './cipher'
 
@@ -97,6 +98,17 @@ const ttlUntil = (expiresAt: number) => Math.max(MIN_TTL, Math.ceil(expiresAt - 
 
 type Metadata = { c: number; o: number; r: number; e: number; d?: DeviceInfo }
 
+export interface KvSessionStoreOptions {
+  /**
+   * Seconds a session record read in this isolate is reused without asking KV
+   * again; writes and deletes through this store update it at once. 0 turns
+   * it off. See the README on revocation. @default 0
+   */
+  cacheSeconds?: number
+}
+
+const CACHED_SESSIONS = 10_000 // records per store and isolate
+
 /**
  * Sessions and identities in Workers KV, sealed with `cipher` (AES-GCM) so
  * that KV values alone reveal neither session data nor session_keys. Device
@@ -107,7 +119,13 @@ type Metadata = { c: number; o: number; r: number; e: number; d?: DeviceInfo }
  * @param kv the namespace (binding `SESSIONS` in wrangler.toml)
  * @param cipher from `createCipher(STORAGE_SECRET)`
  */
-export function kvSessionStore(kv: KVNamespace, cipher: Cipher): SessionStore {
+export function kvSessionStore(
+  kv: KVNamespace,
+  cipher: Cipher,
+  { cacheSeconds = 0 }: KvSessionStoreOptions = {},
+): SessionStore {
+  const cached = new BoundedMap<string, { record: SessionRecord; until: number }>(CACHED_SESSIONS)
+
   async function read<T>(key: string): Promise<T | null> {
     const sealed = await guard('get', () => kv.get(key))
     if (sealed === null) return null
@@ -130,16 +148,33 @@ export function kvSessionStore(kv: KVNamespace, cipher: Cipher): SessionStore {
   }
 
   return {
-    getSession: (uid, sidHash) => read<SessionRecord>(sessionKey(uid, sidHash)),
-    putSession: (sidHash, record) =>
-      write(sessionKey(record.uid, sidHash), record, record.expiresAt, {
+    async getSession(uid, sidHash) {
+      const key = sessionKey(uid, sidHash)
+      const hit = cacheSeconds > 0 ? cached.get(key) : undefined
+      if (hit && hit.until > Date.now()) return hit.record
+      const record = await read<SessionRecord>(key)
+      if (record) Object.freeze(record)
+      if (record && cacheSeconds > 0)
+        cached.set(key, { record, until: Date.now() + cacheSeconds * 1000 })
+      return record
+    },
+    async putSession(sidHash, record) {
+      const key = sessionKey(record.uid, sidHash)
+      cached.delete(key)
+      await write(key, record, record.expiresAt, {
         c: record.createdAt,
         o: record.createdAtMs,
         r: record.refreshedAt,
         e: record.expiresAt,
         ...(record.device ? { d: record.device } : {}),
-      }),
-    deleteSession: (uid, sidHash) => guard('delete', () => kv.delete(sessionKey(uid, sidHash))),
+      })
+      if (cacheSeconds > 0) cached.set(key, { record, until: Date.now() + cacheSeconds * 1000 })
+    },
+    async deleteSession(uid, sidHash) {
+      const key = sessionKey(uid, sidHash)
+      cached.delete(key)
+      await guard('delete', () => kv.delete(key))
+    },
     async listSessions(uid) {
       const prefix = sessionKey(uid, '')
       const sessions: SessionSummary[] = []
