@@ -212,6 +212,8 @@ export function createClient<User = Record<string, unknown>>(
   }
 
   async function logout(): Promise<void> {
+    // A login still running would store its session after this logout.
+    await pendingLogin?.catch(() => undefined)
     const token = session()?.token
     wx.removeStorageSync(storageKey)
     if (!token) return

@@ -27,6 +27,9 @@ function miniProgram() {
   return { openid, wx, api, stored, trail }
 }
 
+/** Logged in, got a 401 on /me, logged in again: what comes next is the retry. */
+const RELOGGED_IN = ['POST /auth/login 200', 'GET /me 401', 'POST /auth/login 200']
+
 async function rejection(promise: Promise<unknown>): Promise<WxaClientError> {
   const error = await promise.then(
     () => expect.unreachable('resolved'),
@@ -102,12 +105,7 @@ describe('401: one re-login, then a clear error', () => {
     expect(res.statusCode).toBe(200)
     expect(res.data.user.openid).toBe(openid)
     expect(wx.logins).toBe(2)
-    expect(trail()).toEqual([
-      'POST /auth/login 200',
-      'GET /me 401',
-      'POST /auth/login 200',
-      'GET /me 200',
-    ])
+    expect(trail()).toEqual([...RELOGGED_IN, 'GET /me 200'])
     expect(stored()?.token).not.toBe(first.token)
     expect(wx.sent.at(-1)?.authorization).toBe(`JWT ${stored()?.token}`)
   })
@@ -146,12 +144,7 @@ describe('401: one re-login, then a clear error', () => {
     expect(error.serverCode).toBe('SESSION_EXPIRED')
     expect(error.message).toMatch(/again right after a fresh login/)
     expect(wx.logins).toBe(2)
-    expect(trail()).toEqual([
-      'POST /auth/login 200',
-      'GET /me 401',
-      'POST /auth/login 200',
-      'GET /me 401',
-    ])
+    expect(trail()).toEqual([...RELOGGED_IN, 'GET /me 401'])
     expect(stored()).toBeUndefined()
   })
 
@@ -234,6 +227,17 @@ describe('logout', () => {
 
     await api.request({ url: '/me' })
     expect(wx.logins).toBe(2)
+  })
+
+  it('waits for a login still running, then ends that session too', async () => {
+    const { api, stored, trail } = miniProgram()
+    const login = api.login()
+    await api.logout()
+    const { token } = await login
+    expect(stored()).toBeUndefined()
+    expect(trail()).toEqual(['POST /auth/login 200', 'POST /auth/logout 200'])
+    const me = await fetch(`${baseUrl}/me`, { headers: { authorization: `JWT ${token}` } })
+    expect(me.status).toBe(401)
   })
 
   it('forgets the token even when the server cannot be reached', async () => {

@@ -32,6 +32,9 @@ export function wxStandIn(baseUrl: string, openid: string): WxStandIn {
     storage,
     request({ url, method = 'GET', data, header = {}, success, fail }) {
       const headers = new Headers({ 'content-type': 'application/json', ...header })
+      if (method === 'GET' && data && typeof data === 'object' && !(data instanceof ArrayBuffer)) {
+        url += `?${new URLSearchParams(data as Record<string, string>)}`
+      }
       const body =
         method === 'GET' || data === undefined
           ? undefined
