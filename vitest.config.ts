@@ -17,23 +17,38 @@ const summary: Reporter = {
 }
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: './wrangler.toml', environment: 'dev' },
-      miniflare: {
-        // Secrets are made per run: none lives in the repo.
-        compatibilityFlags: ['nodejs_compat'],
-        bindings: {
-          JWT_SECRET: randomBytes(32).toString('base64url'),
-          STORAGE_SECRET: randomBytes(32).toString('base64url'),
-          WECHAT_TIMEOUT_MS: '1000',
-        },
-      },
-    }),
-  ],
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', summary],
     testTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml', environment: 'dev' },
+            miniflare: {
+              // Secrets are made per run: none lives in the repo.
+              compatibilityFlags: ['nodejs_compat'],
+              bindings: {
+                JWT_SECRET: randomBytes(32).toString('base64url'),
+                STORAGE_SECRET: randomBytes(32).toString('base64url'),
+                WECHAT_TIMEOUT_MS: '1000',
+              },
+            },
+          }),
+        ],
+        test: { name: 'worker', include: ['test/**/*.test.ts'] },
+      },
+      {
+        // The mini program SDK, in Node, against the real Worker (`npm run dev`).
+        extends: true,
+        test: {
+          name: 'client',
+          environment: 'node',
+          include: ['client/test/**/*.test.ts'],
+          globalSetup: ['client/test/global-setup.ts'],
+        },
+      },
+    ],
   },
 })

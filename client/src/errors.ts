@@ -1,0 +1,49 @@
+import type { WxaErrorCode } from '../../src/errors'
+
+/** Codes the SDK itself reports; the server's codes pass through as they are. */
+export type WxaClientOnlyCode =
+  /** `wx.request` failed: no network, DNS, TLS, timeout. */
+  | 'NETWORK_ERROR'
+  /** `wx.login` failed or gave no code. */
+  | 'WX_LOGIN_FAILED'
+  /** The server answered with something that is not wxa-auth's JSON. */
+  | 'BAD_RESPONSE'
+  /** Still 401 right after a fresh login: the SDK gives up instead of looping. */
+  | 'LOGIN_REJECTED'
+
+/** Every code a {@link WxaClientError} can carry; `switch (err.code)` narrows on it. */
+export type WxaClientErrorCode = WxaClientOnlyCode | WxaErrorCode
+
+/**
+ * The one error the SDK throws. `code` is stable: a server error code from
+ * wxa-auth's error table (`SESSION_EXPIRED`, `WECHAT_USER_BLOCKED`, …) or one
+ * of {@link WxaClientOnlyCode}. `status` is the HTTP status when there was an
+ * answer; `serverCode` is the server's code behind `LOGIN_REJECTED`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await api.request({ url: '/me' })
+ * } catch (err) {
+ *   if (err instanceof WxaClientError && err.code === 'NETWORK_ERROR') showOffline()
+ *   else throw err
+ * }
+ * ```
+ */
+export class WxaClientError extends Error {
+  override name = 'WxaClientError'
+  readonly code: WxaClientErrorCode
+  readonly status: number | undefined
+  readonly serverCode: string | undefined
+
+  constructor(
+    code: WxaClientErrorCode,
+    message: string,
+    options: { status?: number; serverCode?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.code = code
+    this.status = options.status
+    this.serverCode = options.serverCode
+  }
+}

@@ -1,0 +1,62 @@
+// Starts `npm run dev` (scripts/dev.mjs) on a free port and waits until the
+// Worker answers /healthz. Used by the README walkthrough and by the client
+// SDK tests, which both drive the real Worker with the WeChat emulator.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+
+export const DEFAULT_START_TIMEOUT = 60_000 // ms
+
+/** @returns {Promise<number>} a TCP port that was free a moment ago */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Runs the dev Worker in its own process group and resolves once it is up.
+ *
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<{ base: string, log: () => string, stop: () => void }>}
+ *   `base` is `http://127.0.0.1:<port>`; `log()` is everything wrangler
+ *   printed so far; `stop()` ends wrangler and its children.
+ */
+export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT } = {}) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const dev = spawn('node', ['scripts/dev.mjs'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, PORT: String(port) },
+  })
+  let log = ''
+  dev.stdout.on('data', (chunk) => (log += chunk))
+  dev.stderr.on('data', (chunk) => (log += chunk))
+  const stop = () => {
+    try {
+      // The whole group: wrangler starts workerd as a child of its own.
+      process.kill(-(dev.pid ?? 0), 'SIGTERM')
+    } catch {}
+  }
+
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) break
+      } catch {}
+      if (dev.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`wrangler dev did not start:\n${log}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } catch (error) {
+    stop()
+    throw error
+  }
+  return { base, log: () => log, stop }
+}
