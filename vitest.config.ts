@@ -40,12 +40,13 @@ export default defineConfig({
         test: { name: 'worker', include: ['test/**/*.test.ts'] },
       },
       {
-        // The mini program SDK, in Node, against the real Worker (`npm run dev`).
+        // Over HTTP against the real Worker (`npm run dev`): the mini program SDK,
+        // the OpenAPI document, the playground and /docs in Chromium.
         extends: true,
         test: {
-          name: 'client',
+          name: 'http',
           environment: 'node',
-          include: ['client/test/**/*.test.ts'],
+          include: ['client/test/**/*.test.ts', 'test/http/**/*.test.ts'],
           globalSetup: ['client/test/global-setup.ts'],
         },
       },

@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+// The playground and /docs in headless Chromium (Debian's package, which
+// .ci/run installs). Outside CI a machine without it skips this file, saying so.
+const CHROMIUM = '/usr/bin/chromium'
+const available = existsSync(CHROMIUM)
+if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs it`)
+if (!available) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
+
+const baseUrl = inject('baseUrl')
+let browser: Browser
+
+beforeAll(async () => {
+  if (!available) return
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+afterAll(() => browser?.close())
+
+/** Clicks `#id` and waits for the request to `path` it makes; its status. */
+async function click(page: Page, id: string, path: string): Promise<number> {
+  const entries = page.locator(`.entry[data-path="${path}"]`)
+  const before = await entries.count()
+  await page.click(`#${id}`)
+  await expect.poll(() => entries.count(), { timeout: 10_000 }).toBeGreaterThan(before)
+  return Number(await entries.first().getAttribute('data-status'))
+}
+
+describe.runIf(available)('the playground in a browser', () => {
+  it('walks the mini program flow: log in, use, change, decrypt, revoke, log out', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${baseUrl}/`)
+    await page.fill('#openid', `pw-${Date.now()}`)
+
+    expect(await click(page, 'login', '/auth/login')).toBe(200)
+    await expect.poll(() => page.textContent('#status')).toContain('Logged in as pw-')
+    expect(await page.textContent('#claims')).toContain('"sub"')
+
+    expect(await click(page, 'me', '/me')).toBe(200)
+    await page.fill('#session-data', '{"cart":["tea","cake"]}')
+    expect(await click(page, 'save-session', '/me/session')).toBe(200)
+    expect(await click(page, 'me', '/me')).toBe(200)
+    expect(await page.locator('.entry[data-path="/me"]').first().textContent()).toContain('cake')
+
+    expect(await click(page, 'decrypt', '/auth/decrypt')).toBe(200)
+    expect(await page.locator('.entry[data-path="/auth/decrypt"]').first().textContent()).toContain(
+      'Alice',
+    )
+    expect(await click(page, 'phone', '/auth/phone')).toBe(200)
+    expect(await page.locator('.entry[data-path="/auth/phone"]').first().textContent()).toContain(
+      '13800138000',
+    )
+
+    expect(await click(page, 'refresh', '/auth/refresh')).toBe(200)
+    expect(await click(page, 'devices', '/auth/sessions')).toBe(200)
+    await expect.poll(() => page.locator('.device').count()).toBe(1)
+    expect(await page.textContent('.device')).toContain('★')
+
+    expect(await click(page, 'logout', '/auth/logout')).toBe(200)
+    await expect.poll(() => page.textContent('#status')).toBe('Logged out')
+    expect(await click(page, 'me', '/me')).toBe(401)
+    await page.close()
+  })
+
+  it('loads /docs with every route and error code', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${baseUrl}/docs`)
+    const doc = await (await fetch(`${baseUrl}/openapi.json`)).json()
+    const routes = Object.values(doc.paths as Record<string, object>).reduce<number>(
+      (n, ops) => n + Object.keys(ops).length,
+      0,
+    )
+    expect(await page.locator('#routes li').count()).toBe(routes)
+    const text = (await page.textContent('body')) ?? ''
+    for (const code of doc.components.schemas.Error.properties.error.properties.code.enum) {
+      if (code !== 'NOT_FOUND') expect(text, code).toContain(code)
+    }
+    await page.close()
+  })
+})
