@@ -10,21 +10,10 @@ import { emulatorStub } from '../src/emulator/stub'
 import { verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 import { decryptData } from '../src/wechat/crypto'
+import { countingKv } from '../test/counting-kv'
 
 const counts = { get: 0, put: 0, delete: 0, list: 0 }
-
-function counted(kv: KVNamespace): KVNamespace {
-  return new Proxy(kv, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop)
-      if (typeof value !== 'function') return value
-      return (...args: unknown[]) => {
-        if (prop in counts) counts[prop as keyof typeof counts]++
-        return value.apply(target, args)
-      }
-    },
-  })
-}
+const counted = (kv: KVNamespace) => countingKv(kv, counts).kv
 
 // The deployable configuration, built from the env with its KV counted; and
 // the same with the in-isolate session cache off, to show what a KV read costs.

@@ -5,6 +5,9 @@ import { configFromEnv, type WxaBindings } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
 import { createCipher } from '../src/session/cipher'
 import { kvSessionStore } from '../src/session/store'
+import { countingKv } from './counting-kv'
+
+export { countingKv }
 
 export const testEnv = env as unknown as WxaBindings & { JWT_SECRET: string }
 
@@ -25,22 +28,6 @@ export function countedConfig() {
     store: kvSessionStore(kv, createCipher(e.STORAGE_SECRET as string)),
   })
   return { config, counts }
-}
-
-/** KV with its calls counted: the real namespace underneath, nothing simulated. */
-export function countingKv(kv: KVNamespace) {
-  const counts = { get: 0, put: 0, delete: 0, list: 0 }
-  const counted = new Proxy(kv, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop)
-      if (typeof value !== 'function') return value
-      return (...args: unknown[]) => {
-        if (prop in counts) counts[prop as keyof typeof counts]++
-        return value.apply(target, args)
-      }
-    },
-  })
-  return { kv: counted, counts }
 }
 
 /** Decodes a JWT's header and payload without verifying it. */
