@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { BoundedMap } from './cache'
 import { configFromEnv, type WxaBindings, type WxaConfig } from './config'
 import { base64url, type DefaultUser, defaultHooks, type UserHooks } from './hooks'
 

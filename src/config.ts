@@ -2,7 +2,7 @@ import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/s
 import { WxaAuthError } from './errors'
 import { createCipher } from './session/cipher'
 import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
-import { parseSecrets, type SigningSecret } from './token/keys'
+import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
 import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 
@@ -10,6 +10,8 @@ export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
 export const DEFAULT_MAX_SESSIONS = 10 // per user
 export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
+export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
+export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
@@ -21,6 +23,7 @@ export interface WxaBindings {
   WECHAT_APP_SECRET?: string
   /** Secret: `appid:secret appid:secret …`, for several apps. */
   WECHAT_APP_SECRETS?: string
+  /** Base URL of the WeChat API (a relay, the emulator): https, or http to localhost only. */
   WECHAT_API_BASE?: string
   /** Milliseconds before a WeChat call is abandoned. */
   WECHAT_TIMEOUT_MS?: string
@@ -30,8 +33,12 @@ export interface WxaBindings {
   JWT_SECRETS?: string
   JWT_ISSUER?: string
   JWT_AUDIENCE?: string
-  /** Session lifetime in seconds. */
+  /** Session lifetime in seconds; refresh extends it. */
   SESSION_TTL?: string
+  /** Seconds from login after which a session ends, however often it was refreshed. */
+  SESSION_MAX_AGE?: string
+  /** The most session data may weigh, serialized, in bytes. */
+  MAX_SESSION_BYTES?: string
   /** Secret: the key of KV records (AES-GCM, derived with HKDF). */
   STORAGE_SECRET?: string
   /** Sessions a user may hold at once; the oldest goes first. */
@@ -65,6 +72,10 @@ export interface WxaConfig {
   audience: string
   /** Seconds. */
   sessionTtl: number
+  /** Seconds from login: no refresh extends a session past it. */
+  sessionMaxAge: number
+  /** The most session data may weigh, serialized as JSON, in bytes of UTF-8. */
+  maxSessionBytes: number
   /** Sessions a user may hold at once. */
   maxSessions: number
   store: SessionStore
@@ -84,17 +95,29 @@ function appSecrets(env: WxaBindings, emulated: boolean): Map<string, string> {
       'WECHAT_APP_ID is not set. Set it in wrangler.toml [vars].',
     )
   }
-  const bad = ids.find((id) => !APP_ID.test(id))
-  if (bad) throw new WxaAuthError('CONFIG_INVALID', `WECHAT_APP_ID: "${bad}" is not an AppID.`)
+  const bad = ids.findIndex((id) => !APP_ID.test(id))
+  if (bad >= 0) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `WECHAT_APP_ID: entry ${bad + 1} is not an AppID (wx followed by letters and digits).`,
+    )
+  }
   if (emulated) return new Map(ids.map((id) => [id, EMULATOR_APP_SECRET]))
   const pairs = new Map(
     (env.WECHAT_APP_SECRETS ?? '')
       .trim()
       .split(/\s+/)
       .filter(Boolean)
-      .map(
-        (item) => [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)] as const,
-      ),
+      .map((item, i) => {
+        const at = item.indexOf(':')
+        if (at < 1 || at === item.length - 1) {
+          throw new WxaAuthError(
+            'CONFIG_INVALID',
+            `WECHAT_APP_SECRETS: entry ${i + 1} is not appid:secret (pairs separated by spaces).`,
+          )
+        }
+        return [item.slice(0, at), item.slice(at + 1)] as const
+      }),
   )
   if (ids.length === 1 && env.WECHAT_APP_SECRET?.trim()) {
     pairs.set(ids[0] as string, env.WECHAT_APP_SECRET.trim())
@@ -111,12 +134,30 @@ function appSecrets(env: WxaBindings, emulated: boolean): Map<string, string> {
   return new Map(ids.map((id) => [id, pairs.get(id) as string]))
 }
 
-function secret(env: WxaBindings, name: 'STORAGE_SECRET'): string {
-  const value = env[name]
-  if (!value) {
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/**
+ * The WeChat API base: https, or plain http to this machine (a local relay or
+ * emulator). Anything else would send the AppSecret in cleartext, or make
+ * fetch throw an error that quotes the secret-bearing URL.
+ */
+function apiBase(value: string | undefined): string | undefined {
+  if (!value) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  if (
+    !url ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
+  ) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      `${name} is not set. Set it with \`wrangler secret put ${name}\`.`,
+      'WECHAT_API_BASE must be an https:// URL without credentials or query (http:// only for localhost and 127.0.0.1).',
     )
   }
   return value
@@ -151,7 +192,8 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   const secrets = appSecrets(env, emulated)
   const appId = secrets.keys().next().value as string
   const timeoutMs = whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
-  const cipher = createCipher(secret(env, 'STORAGE_SECRET'))
+  const cipher = createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET))
+  const baseUrl = apiBase(env.WECHAT_API_BASE)
   const config: WxaConfig = {
     appId,
     apps: new Map(
@@ -160,7 +202,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
           appId: id,
           appSecret,
           timeoutMs,
-          ...(env.WECHAT_API_BASE ? { baseUrl: env.WECHAT_API_BASE } : {}),
+          ...(baseUrl ? { baseUrl } : {}),
           // A stub belongs to the request that made it: one per call.
           ...(emulated ? { fetch: (input, init) => emulatorStub(env).fetch(input, init) } : {}),
         })
@@ -178,6 +220,13 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     issuer: env.JWT_ISSUER || DEFAULT_ISSUER,
     audience: env.JWT_AUDIENCE || appId,
     sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
+    sessionMaxAge: whole(env.SESSION_MAX_AGE, 'SESSION_MAX_AGE', MIN_TTL, DEFAULT_SESSION_MAX_AGE),
+    maxSessionBytes: whole(
+      env.MAX_SESSION_BYTES,
+      'MAX_SESSION_BYTES',
+      2,
+      DEFAULT_MAX_SESSION_BYTES,
+    ),
     maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
     store: kvSessionStore(env.SESSIONS, cipher, {
       cacheSeconds: whole(

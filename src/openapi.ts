@@ -32,6 +32,7 @@ export const AUTH_ERRORS: readonly WxaErrorCode[] = [
   'TOKEN_EXPIRED',
   'TOKEN_REVOKED',
   'SESSION_EXPIRED',
+  'SESSION_TOO_LARGE',
   'STORAGE_UNAVAILABLE',
 ]
 /** Errors of every route with a JSON body. */

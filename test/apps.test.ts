@@ -66,7 +66,7 @@ describe('several mini programs on one deployment', () => {
     expect(config.appId).toBe('wxaaaaaaaaaaaaaaaa')
     expect([...config.apps.keys()]).toEqual(['wxaaaaaaaaaaaaaaaa', 'wxbbbbbbbbbbbbbbbb'])
     expect(error({ WECHAT_APP_ID: 'not-an-appid', WECHAT_APP_SECRET: 's' })).toContain(
-      'not-an-appid',
+      'WECHAT_APP_ID',
     )
   })
 })

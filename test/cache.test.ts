@@ -4,7 +4,7 @@ import { isWxaAuthError } from '../src/errors'
 import { signToken, verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 
-const SECRET = 'a-cache-test-secret-of-at-least-32-characters'
+const SECRET = 'cache-Zr8kQ2vN5xW1pL7tY4mB9cH3fJ6dG0sE'
 const options = (now: number) => ({ issuer: 'wxa-auth', audience: 'wxtest', now })
 
 async function code(promise: Promise<unknown>) {

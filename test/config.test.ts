@@ -6,7 +6,7 @@ import worker from '../src/index'
 import { parseSecrets } from '../src/token/keys'
 import { call, expectError, served, testEnv } from './helpers'
 
-const SECRET = 'a-jwt-secret-that-is-long-enough-0123456789'
+const SECRET = 'config-Hn4tR8wQ1zV6kP3mX9bL5cJ2fY7dS0gA'
 /** The production environment: no emulator, real bindings only. */
 const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   SESSIONS: testEnv.SESSIONS,

@@ -73,9 +73,9 @@ export async function call<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T, text }
 }
 
-/** A documentation-range IPv6 address (RFC 3849), random per call. */
+/** A documentation-range IPv6 address (RFC 3849) in a /64 of its own, random per call. */
 export const randomAddress = () =>
-  `2001:db8::${Array.from(crypto.getRandomValues(new Uint16Array(3)), (n) => n.toString(16)).join(':')}`
+  `2001:db8:${Array.from(crypto.getRandomValues(new Uint16Array(2)), (n) => n.toString(16)).join(':')}::1`
 
 /** A fresh test user's openid, unique per call so test files never share state. */
 export const newOpenid = (tag = 'u') => `${tag}-${crypto.randomUUID().slice(0, 13)}`

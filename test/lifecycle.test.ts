@@ -16,7 +16,7 @@ import {
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
-const SECRET = 'rotation-secret-of-at-least-32-characters-'
+const SECRET = 'rotation-Tq6wE1rY9uI3oP7aS2dF5gH8jK0lZ4x-'
 
 describe('devices', () => {
   it('lists the user’s sessions with device hints, the current one marked', async () => {

@@ -9,7 +9,11 @@ export const DEFAULT_HANG_MS = 30_000
 export const ACCESS_TOKEN_LIFETIME = 2 * 60 * 60 // seconds, as WeChat's expires_in
 export const PHONE_CODE_TTL = 5 * 60 // seconds
 
-const FAULTS = ['busy', 'hang', 'html', 'http500', 'truncated'] as const
+/**
+ * Per-user faults of code2Session and getuserphonenumber. `spend` uses the
+ * code and then answers 502, as a gateway does when WeChat's answer is lost.
+ */
+const FAULTS = ['busy', 'hang', 'html', 'http500', 'truncated', 'spend'] as const
 type Fault = (typeof FAULTS)[number]
 
 interface EmulatedUser {
@@ -122,6 +126,40 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       return user
     }
 
+    /** The user's fault, if one is set: its answer, after `spend` when it spends the code. */
+    async function injectFault(
+      user: EmulatedUser,
+      spend: () => Promise<void>,
+    ): Promise<Response | null> {
+      const fault = user.fault
+      if (!fault) return null
+      if (fault.times !== null && --fault.times <= 0) delete user.fault
+      await putUser(user)
+      switch (fault.mode) {
+        case 'busy':
+          return wxError(-1, 'system error')
+        case 'html':
+          return new Response('<html><body><h1>Service Unavailable</h1></body></html>', {
+            headers: { 'content-type': 'text/html' },
+          })
+        case 'http500':
+          return new Response('Internal Server Error', { status: 500 })
+        case 'truncated':
+          return new Response(`{"openid":"${user.openid}","session_ke`, {
+            headers: { 'content-type': 'text/plain' },
+          })
+        case 'spend':
+          await spend()
+          return new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', {
+            status: 502,
+            headers: { 'content-type': 'text/html' },
+          })
+        case 'hang':
+          await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
+          return wxError(-1, 'system error')
+      }
+    }
+
     async function body(req: Request): Promise<Record<string, unknown>> {
       try {
         const parsed: unknown = await req.json()
@@ -145,23 +183,10 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       const user = await getUser(issued.openid)
       if (!user) return wxError(40029, 'invalid code')
       user.calls++
-      const fault = user.fault
-      if (fault) {
-        if (fault.times !== null && --fault.times <= 0) delete user.fault
-        await putUser(user)
-        if (fault.mode === 'busy') return wxError(-1, 'system error')
-        if (fault.mode === 'html') {
-          return c.html('<html><body><h1>Service Unavailable</h1></body></html>')
-        }
-        if (fault.mode === 'http500') return c.text('Internal Server Error', 500)
-        if (fault.mode === 'truncated') {
-          return new Response(`{"openid":"${user.openid}","session_ke`, {
-            headers: { 'content-type': 'text/plain' },
-          })
-        }
-        await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
-        return wxError(-1, 'system error')
-      }
+      const failed = await injectFault(user, () =>
+        storage.put(`code:${q.js_code}`, { ...issued, used: true }),
+      )
+      if (failed) return failed
       const minute = Math.floor(now() / 60)
       if (user.window.minute !== minute) user.window = { minute, calls: 0 }
       user.window.calls++
@@ -219,6 +244,11 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       if (!issued || issued.used || now() - issued.issuedAt > PHONE_CODE_TTL) {
         return wxError(40029, 'invalid code')
       }
+      const owner = await getUser(issued.openid)
+      const failed =
+        owner &&
+        (await injectFault(owner, () => storage.put(`phone:${code}`, { ...issued, used: true })))
+      if (failed) return failed
       await storage.put(`phone:${code}`, { ...issued, used: true })
       const pure = issued.phoneNumber.replace(/^\+86/, '')
       return wx({

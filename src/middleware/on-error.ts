@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { ERROR_STATUS, WxaAuthError, type WxaErrorCode } from '../errors'
+import { redactUrl } from '../wechat/client'
 
 const REALM = 'wxa-auth'
 const CHALLENGE_ERROR: Partial<Record<WxaErrorCode, string>> = {
@@ -32,7 +33,7 @@ function describe(err: unknown): string {
   for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
     parts.push(e.message)
   }
-  return parts.join(' <- ')
+  return redactUrl(parts.join(' <- '))
 }
 
 /**
@@ -47,6 +48,6 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof HTTPException && err.status === 413) {
     return errorResponse(c, new WxaAuthError('PAYLOAD_TOO_LARGE'))
   }
-  console.error('wxa-auth INTERNAL_ERROR:', err)
+  console.error(`wxa-auth INTERNAL_ERROR: ${describe(err)}\n${redactUrl(err.stack ?? '')}`)
   return errorResponse(c, new WxaAuthError('INTERNAL_ERROR'))
 }

@@ -13,8 +13,48 @@ export interface RateLimitOptions {
   retryAfter?: number
 }
 
-/** The client's address as Cloudflare saw it. */
-export const clientAddress = (c: Context) => c.req.header('CF-Connecting-IP') ?? 'unknown'
+/**
+ * What a client address is counted as: an IPv4 address as it is, an IPv6
+ * address by its /64, since one subscriber holds a whole /64 and can pick a
+ * fresh address in it for every request.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped) return mapped[1] as string
+  if (!address.includes(':')) return address
+  const [head = '', tail = ''] = address.toLowerCase().split('::')
+  const left = head ? head.split(':') : []
+  const right = address.includes('::') ? (tail ? tail.split(':') : []) : []
+  const groups = [
+    ...left,
+    ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'),
+    ...right,
+  ]
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
+
+let warnedNoAddress = false
+
+/**
+ * The client's address as Cloudflare saw it (`CF-Connecting-IP`), keyed by
+ * {@link addressKey}. Without the header (outside Cloudflare: dev, tests, a
+ * proxy in front that drops it) every client shares one `unknown` bucket;
+ * that is said once per isolate in the log.
+ */
+export function clientAddress(c: Context): string {
+  const address = c.req.header('CF-Connecting-IP')
+  if (address) return addressKey(address)
+  if (!warnedNoAddress) {
+    warnedNoAddress = true
+    console.warn(
+      'wxa-auth: a request without CF-Connecting-IP; the login rate limit counts all such requests together',
+    )
+  }
+  return 'unknown'
+}
 
 /**
  * Counts requests with a Workers Rate Limiting binding and answers 429

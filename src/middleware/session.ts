@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import { hashSessionId, resolveOptions, type WxaAuthOptions } from '../auth'
 import type { WxaBindings } from '../config'
-import { isWxaAuthError, type WxaErrorCode } from '../errors'
+import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
 import type { DefaultUser } from '../hooks'
 import { Session } from '../session/session'
 import { verifyToken } from '../token/jwt'
@@ -23,6 +23,7 @@ export type WxaEnv<User = DefaultUser> = {
   Variables: WxaVariables<User>
 }
 
+const encoder = new TextEncoder()
 const MAX_TOKEN_LENGTH = 4096 // characters; ours are ~300
 const AUTHORIZATION = /^(?:JWT|Bearer) +([\w-]+\.[\w-]+\.[\w-]+)$/i
 
@@ -65,7 +66,7 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       return next()
     }
 
-    const { secrets, issuer, audience, store } = config(c)
+    const { secrets, issuer, audience, store, maxSessionBytes } = config(c)
     const time = now()
     let claims: Awaited<ReturnType<typeof verifyToken>>
     try {
@@ -104,6 +105,10 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     await next()
 
     const changed = c.error ? null : session.changedRecord()
-    if (changed) await store.putSession(sidHash, changed)
+    if (!changed) return
+    if (encoder.encode(JSON.stringify(changed.data)).length > maxSessionBytes) {
+      throw new WxaAuthError('SESSION_TOO_LARGE')
+    }
+    await store.putSession(sidHash, changed)
   })
 }

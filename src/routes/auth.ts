@@ -14,13 +14,13 @@ import { clientAddress, rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson, type StringSchema } from '../schema'
-import type { DeviceInfo, SessionRecord, SessionSummary } from '../session/store'
+import { deviceHints } from '../session/device'
+import type { SessionRecord, SessionSummary } from '../session/store'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
 import { codeField, UserInfoProperties, userInfoReader } from './wechat-fields'
 
 export const MAX_BODY_SIZE = 16 * 1024 // bytes
-const MAX_USER_AGENT = 200 // characters kept of the User-Agent
 
 const hint = { type: 'string', maxLength: 64 } as const satisfies StringSchema
 
@@ -127,6 +127,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     const appId = named ?? settings.appId
     const app = settings.apps.get(appId)
     if (!app) throw new WxaAuthError('UNKNOWN_APP')
+    const deviceInfo = deviceHints(device, c.req.header('User-Agent'))
     await importKeyRing(settings.secrets) // a config error before WeChat spends the code
     const { openid, unionid, sessionKey } = await app.wechat.code2Session(code)
     const userInfo = await readUserInfo(sessionKey, appId)
@@ -140,7 +141,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     if (userInfo) await hooks.onUserInfo(userInfo, user, c)
 
     const time = now()
-    const expiresAt = time + sessionTtl
+    const expiresAt = time + Math.min(sessionTtl, settings.sessionMaxAge)
     // Identity first: a session never exists without the identity it came from.
     // It is rewritten only when it changed or half its lifetime is gone, which
     // keeps logins at two KV writes and under KV's one write a second per key.
@@ -164,8 +165,6 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     await makeRoom(settings, uid)
 
     const sid = newSessionId()
-    const userAgent = c.req.header('User-Agent')?.slice(0, MAX_USER_AGENT)
-    const deviceInfo: DeviceInfo = { ...device, ...(userAgent ? { userAgent } : {}) }
     const record: SessionRecord = {
       v: 1,
       uid,
@@ -194,14 +193,16 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     const session = c.var.session
     const current = session.record() as SessionRecord
     const time = now()
+    const endOfLife = current.createdAt + settings.sessionMaxAge
+    if (time >= endOfLife) throw new WxaAuthError('SESSION_EXPIRED')
     const record: SessionRecord = {
       ...current,
       gen: (current.gen ?? 0) + 1,
       refreshedAt: time,
-      // Sliding expiry, at most one extension per half lifetime.
+      // Sliding expiry, at most one extension per half lifetime, never past SESSION_MAX_AGE.
       expiresAt:
         current.expiresAt - time < settings.sessionTtl / 2
-          ? time + settings.sessionTtl
+          ? Math.min(time + settings.sessionTtl, endOfLife)
           : current.expiresAt,
     }
     await settings.store.putSession(session.publicId as string, record)

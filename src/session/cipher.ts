@@ -1,6 +1,6 @@
-import { WxaAuthError } from '../errors'
+import { BoundedMap } from '../cache'
 import { base64url } from '../hooks'
-import { MIN_SECRET_LENGTH } from '../token/keys'
+import { checkSecret } from '../token/keys'
 
 /** Seals values for KV: AES-256-GCM, the KV key as additional data. */
 export interface Cipher {
@@ -11,6 +11,7 @@ export interface Cipher {
 
 const VERSION = 'v1'
 const OPENED_CACHE_SIZE = 1_000 // entries per isolate
+const OPENED_CACHE_BYTES = 4 * 1024 * 1024 // UTF-16 code units (~2 bytes each) per isolate
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -52,19 +53,17 @@ const ciphers = new Map<string, Cipher>()
  * `v1.<iv>.<ciphertext>` in base64url; opening a value already opened in this
  * isolate is a map lookup (same bytes, same key: same plaintext).
  *
- * @throws WxaAuthError `CONFIG_INVALID` when the secret is too short
+ * @throws WxaAuthError `CONFIG_INVALID` when the secret is too short or not random
  */
 export function createCipher(secret: string): Cipher {
   const hit = ciphers.get(secret)
   if (hit) return hit
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw new WxaAuthError(
-      'CONFIG_INVALID',
-      `STORAGE_SECRET must be at least ${MIN_SECRET_LENGTH} characters. Set it with \`wrangler secret put STORAGE_SECRET\`.`,
-    )
-  }
+  checkSecret('STORAGE_SECRET', secret)
   let key: Promise<CryptoKey> | undefined
-  const opened = new Map<string, string>()
+  const opened = new BoundedMap<string, string>(OPENED_CACHE_SIZE, {
+    maxBytes: OPENED_CACHE_BYTES,
+    sizeOf: (plaintext, cacheKey) => plaintext.length + cacheKey.length,
+  })
 
   const cipher: Cipher = {
     async seal(plaintext, aad) {
@@ -99,7 +98,6 @@ export function createCipher(secret: string): Cipher {
       } catch {
         return null
       }
-      if (opened.size >= OPENED_CACHE_SIZE) opened.delete(opened.keys().next().value as string)
       opened.set(cacheKey, plaintext)
       return plaintext
     },

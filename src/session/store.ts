@@ -108,6 +108,7 @@ export interface KvSessionStoreOptions {
 }
 
 const CACHED_SESSIONS = 10_000 // records per store and isolate
+const CACHED_SESSION_BYTES = 8 * 1024 * 1024 // UTF-16 code units of JSON per store and isolate
 
 /**
  * Sessions and identities in Workers KV, sealed with `cipher` (AES-GCM) so
@@ -124,9 +125,19 @@ export function kvSessionStore(
   cipher: Cipher,
   { cacheSeconds = 0 }: KvSessionStoreOptions = {},
 ): SessionStore {
-  const cached = new BoundedMap<string, { record: SessionRecord; until: number }>(CACHED_SESSIONS)
+  const cached = new BoundedMap<string, { record: SessionRecord; until: number; size: number }>(
+    CACHED_SESSIONS,
+    { maxBytes: CACHED_SESSION_BYTES, sizeOf: (entry) => entry.size },
+  )
+  const remember = (key: string, record: SessionRecord, size: number) => {
+    if (cacheSeconds > 0) cached.set(key, { record, size, until: Date.now() + cacheSeconds * 1000 })
+  }
 
   async function read<T>(key: string): Promise<T | null> {
+    return (await readSized<T>(key))?.value ?? null
+  }
+
+  async function readSized<T>(key: string): Promise<{ value: T; size: number } | null> {
     const sealed = await guard('get', () => kv.get(key))
     if (sealed === null) return null
     const plaintext = await cipher.open(sealed, key)
@@ -134,17 +145,19 @@ export function kvSessionStore(
       console.warn(`wxa-auth: KV value of ${key.slice(0, key.indexOf(':') + 1)}… does not open`)
       return null
     }
-    return JSON.parse(plaintext) as T
+    return { value: JSON.parse(plaintext) as T, size: plaintext.length }
   }
 
   async function write(key: string, record: object, expiresAt: number, metadata?: Metadata) {
-    const sealed = await cipher.seal(JSON.stringify(record), key)
+    const json = JSON.stringify(record)
+    const sealed = await cipher.seal(json, key)
     await guard('put', () =>
       kv.put(key, sealed, {
         expirationTtl: ttlUntil(expiresAt),
         ...(metadata ? { metadata } : {}),
       }),
     )
+    return json.length
   }
 
   return {
@@ -152,23 +165,23 @@ export function kvSessionStore(
       const key = sessionKey(uid, sidHash)
       const hit = cacheSeconds > 0 ? cached.get(key) : undefined
       if (hit && hit.until > Date.now()) return hit.record
-      const record = await read<SessionRecord>(key)
-      if (record) Object.freeze(record)
-      if (record && cacheSeconds > 0)
-        cached.set(key, { record, until: Date.now() + cacheSeconds * 1000 })
+      const read = await readSized<SessionRecord>(key)
+      if (!read) return null
+      const record = Object.freeze(read.value)
+      remember(key, record, read.size)
       return record
     },
     async putSession(sidHash, record) {
       const key = sessionKey(record.uid, sidHash)
       cached.delete(key)
-      await write(key, record, record.expiresAt, {
+      const size = await write(key, record, record.expiresAt, {
         c: record.createdAt,
         o: record.createdAtMs,
         r: record.refreshedAt,
         e: record.expiresAt,
         ...(record.device ? { d: record.device } : {}),
       })
-      if (cacheSeconds > 0) cached.set(key, { record, until: Date.now() + cacheSeconds * 1000 })
+      remember(key, record, size)
     },
     async deleteSession(uid, sidHash) {
       const key = sessionKey(uid, sidHash)
@@ -199,7 +212,8 @@ export function kvSessionStore(
       return sessions
     },
     getIdentity: (appId, openid) => read<IdentityRecord>(identityKey(appId, openid)),
-    putIdentity: (appId, openid, record) =>
-      write(identityKey(appId, openid), record, record.expiresAt),
+    async putIdentity(appId, openid, record) {
+      await write(identityKey(appId, openid), record, record.expiresAt)
+    },
   }
 }

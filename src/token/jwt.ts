@@ -18,6 +18,7 @@ export const RESERVED_CLAIMS = [
 
 const ALGORITHM = 'HS256'
 const VERIFIED_CACHE_SIZE = 10_000 // tokens per key ring and isolate
+const VERIFIED_CACHE_BYTES = 4 * 1024 * 1024 // UTF-16 code units per key ring and isolate
 const CLOCK_TOLERANCE = 5 // seconds
 const CANONICAL_SIGNATURE = /\.[\w-]{42}[AEIMQUYcgkosw048]$/
 
@@ -64,7 +65,12 @@ export async function verifyToken(
   // The same bytes under the same key ring verify the same way until `exp`:
   // a token seen before costs a map lookup, not a WebCrypto call.
   const verified =
-    verifiedTokens.get(ring) ?? new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE)
+    verifiedTokens.get(ring) ??
+    new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE, {
+      maxBytes: VERIFIED_CACHE_BYTES,
+      // The claims are the token's payload: about as long as the token again.
+      sizeOf: (_claims, key) => 2 * key.length,
+    })
   verifiedTokens.set(ring, verified)
   const key = `${options.issuer}\n${options.audience}\n${token}`
   const hit = verified.get(key)

@@ -15,49 +15,59 @@ export interface KeyRing {
 }
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/
+const MIN_DISTINCT = 10 // characters; `openssl rand -hex 16` has fewer only once in ~10,000 draws
+/** Words that mark a placeholder copied from documentation rather than a generated secret. */
+const PLACEHOLDER = /example|placeholder|change-?me|replace-?me|secret-of|your-|<|>/i
+
+/**
+ * Throws unless `value` looks like a generated secret: long enough, not one
+ * character repeated, not a placeholder from the docs. The message names
+ * `name`, never any part of the value.
+ *
+ * @throws WxaAuthError `CONFIG_INVALID`
+ */
+export function checkSecret(name: string, value: string | undefined): string {
+  const problem = !value
+    ? 'is not set'
+    : value.length < MIN_SECRET_LENGTH
+      ? `is shorter than ${MIN_SECRET_LENGTH} characters`
+      : new Set(value).size < MIN_DISTINCT || PLACEHOLDER.test(value)
+        ? 'does not look random (a placeholder, or too few distinct characters)'
+        : null
+  if (problem) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `${name} ${problem}. Generate one with \`openssl rand -base64 32\` and set it with \`wrangler secret put ${name.split(' ')[0]}\`.`,
+    )
+  }
+  return value as string
+}
 
 /**
  * Parses the key ring from the environment. `JWT_SECRETS` is a
  * whitespace-separated list of `kid:secret`, newest first (the first signs);
- * `JWT_SECRET` alone is a one-key ring with kid `main`.
+ * `JWT_SECRET` alone is a one-key ring with kid `main`. Errors name the
+ * variable and the entry's position, never a kid or a secret: a bare secret
+ * in `JWT_SECRETS` must not end up in a message (or, as a kid, in a token header).
  *
  * @throws WxaAuthError `CONFIG_INVALID` naming the variable at fault
  */
 export function parseSecrets(env: { JWT_SECRET?: string; JWT_SECRETS?: string }): SigningSecret[] {
-  const list = env.JWT_SECRETS?.trim()
-    ? env.JWT_SECRETS.trim()
-        .split(/\s+/)
-        .map((item) => {
-          const at = item.indexOf(':')
-          return { kid: item.slice(0, at), secret: item.slice(at + 1) }
-        })
-    : env.JWT_SECRET
-      ? [{ kid: 'main', secret: env.JWT_SECRET }]
-      : []
-  const name = env.JWT_SECRETS?.trim() ? 'JWT_SECRETS' : 'JWT_SECRET'
-  if (list.length === 0) {
-    throw new WxaAuthError(
-      'CONFIG_INVALID',
-      'JWT_SECRET is not set. Set it with `wrangler secret put JWT_SECRET`.',
-    )
-  }
+  const listed = env.JWT_SECRETS?.trim()
+  if (!listed) return [{ kid: 'main', secret: checkSecret('JWT_SECRET', env.JWT_SECRET) }]
   const seen = new Set<string>()
-  for (const { kid, secret } of list) {
-    if (!KID.test(kid) || seen.has(kid)) {
+  return listed.split(/\s+/).map((item, i) => {
+    const at = item.indexOf(':')
+    const kid = item.slice(0, at)
+    if (at < 1 || !KID.test(kid) || seen.has(kid)) {
       throw new WxaAuthError(
         'CONFIG_INVALID',
-        `${name}: each entry needs a unique kid (kid:secret).`,
-      )
-    }
-    if (secret.length < MIN_SECRET_LENGTH) {
-      throw new WxaAuthError(
-        'CONFIG_INVALID',
-        `${name}: the secret of kid "${kid}" is shorter than ${MIN_SECRET_LENGTH} characters.`,
+        `JWT_SECRETS: entry ${i + 1} is not kid:secret with a unique kid (letters, digits, . _ -).`,
       )
     }
     seen.add(kid)
-  }
-  return list
+    return { kid, secret: checkSecret(`JWT_SECRETS (entry ${i + 1})`, item.slice(at + 1)) }
+  })
 }
 
 const imported = new Map<string, Promise<CryptoKey>>()

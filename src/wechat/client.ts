@@ -3,7 +3,7 @@ import { sessionKeySignature } from './crypto'
 
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
 export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
-export const DEFAULT_RETRIES = 2 // after the first attempt, for errcode -1 and network errors
+export const DEFAULT_RETRIES = 2 // after the first attempt; see `call` for which failures
 export const DEFAULT_RETRY_DELAY_MS = 200 // doubled on each retry
 
 /** What WeChat answers when a call fails. Only errors carry a non-zero `errcode`. */
@@ -56,7 +56,10 @@ export interface WeChatClientOptions {
   fetch?: (input: Request | string | URL, init?: RequestInit) => Promise<Response>
   /** Milliseconds before one attempt is abandoned. @default 5000 */
   timeoutMs?: number
-  /** Retries after the first attempt for errcode -1 and network errors. @default 2 */
+  /**
+   * Retries after the first attempt: for errcode -1 on every API, and for
+   * network errors and HTTP 5xx on the APIs without a single-use code. @default 2
+   */
   retries?: number
   /** Delay before the first retry, doubled after each. @default 200 */
   retryDelayMs?: number
@@ -121,6 +124,15 @@ export function wechatError(
   })
 }
 
+const SECRET_PARAMS = /([?&](?:secret|access_token|js_code|code)=)[^&#\s"']*/gi
+
+/**
+ * `text` with the values of `secret`, `access_token`, `js_code` and `code`
+ * query parameters replaced: for anything that may quote a WeChat URL
+ * (a fetch error's message) on its way to a log.
+ */
+export const redactUrl = (text: string) => text.replace(SECRET_PARAMS, '$1[redacted]')
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function isErrorBody(body: object): body is WeChatErrorBody {
@@ -168,10 +180,12 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
             }
           : {}),
       })
-    } catch (cause) {
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError'
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === 'TimeoutError'
+      // Not the error itself as the cause: its message may quote the URL and its secret.
+      const detail = redactUrl(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
       throw new WxaAuthError(timedOut ? 'WECHAT_TIMEOUT' : 'WECHAT_UNAVAILABLE', undefined, {
-        cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'}`, { cause }),
+        cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'} (${detail})`),
       })
     }
     let text: string
@@ -202,28 +216,37 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
   }
 
   /**
-   * Calls `api` at `path` (GET, or POST of `json`), retrying errcode -1 and
-   * network errors with bounded backoff. Only `api` names the call in errors:
-   * the URL carries the AppSecret or the access token.
+   * Calls `api` at `path` (GET, or POST of `json`), retrying with bounded
+   * backoff: errcode -1 always (WeChat says the call did nothing), network
+   * errors and HTTP 5xx only when `singleUse` is false, since WeChat may have
+   * spent a single-use code before the answer was lost. Only `api` names the
+   * call in errors: the URL carries the AppSecret or the access token.
    */
   async function call(
     api: string,
     path: string,
     query: Record<string, string>,
-    { json, overrides }: { json?: object; overrides?: Overrides } = {},
+    {
+      json,
+      overrides,
+      singleUse = false,
+    }: { json?: object; overrides?: Overrides; singleUse?: boolean } = {},
   ): Promise<Record<string, unknown>> {
     const url = `${base}${path}?${new URLSearchParams(query)}`
     for (let n = 0; ; n++) {
       let failure: WxaAuthError
+      let busy = false
       try {
         const body = await attempt(api, url, json)
         if (!isErrorBody(body)) return body as Record<string, unknown>
+        busy = body.errcode === -1
         failure = wechatError(body, api, overrides)
       } catch (err) {
         if (!(err instanceof WxaAuthError)) throw err
         failure = err
       }
-      if (failure.code !== 'WECHAT_UNAVAILABLE' || n >= retries) throw failure
+      const retryable = busy || (!singleUse && failure.code === 'WECHAT_UNAVAILABLE')
+      if (!retryable || n >= retries) throw failure
       await sleep(retryDelayMs * 2 ** n)
     }
   }
@@ -234,12 +257,17 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
 
   return {
     async code2Session(code) {
-      const { openid, session_key, unionid } = await call('code2Session', '/sns/jscode2session', {
-        appid: appId,
-        secret: appSecret,
-        js_code: code,
-        grant_type: 'authorization_code',
-      })
+      const { openid, session_key, unionid } = await call(
+        'code2Session',
+        '/sns/jscode2session',
+        {
+          appid: appId,
+          secret: appSecret,
+          js_code: code,
+          grant_type: 'authorization_code',
+        },
+        { singleUse: true },
+      )
       if (!text(openid) || !text(session_key)) {
         throw badResponse('code2Session: openid or session_key missing')
       }
@@ -275,7 +303,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         'getPhoneNumber',
         '/wxa/business/getuserphonenumber',
         { access_token: accessToken },
-        { json: { code }, overrides: PHONE_ERRCODES },
+        { json: { code }, overrides: PHONE_ERRCODES, singleUse: true },
       )
       const { phoneNumber, purePhoneNumber, countryCode } = (info ?? {}) as Record<string, unknown>
       if (!text(phoneNumber) || !text(purePhoneNumber)) {
