@@ -1,7 +1,13 @@
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
 import { WxaAuthError } from './errors'
-import { createCipher } from './session/cipher'
-import { kvSessionStore, MIN_TTL, type SessionStore } from './session/store'
+import { durableAuthority, type SessionAuthority } from './session/authority'
+import { type IdentityStore, identityStore } from './session/identities'
+import type { UserSessions } from './session/object'
+import type { SessionPolicy } from './session/record'
+import { type SessionReplica, sessionReplica } from './session/replica'
+import { createCipher } from './storage/cipher'
+import { MIN_TTL } from './storage/keys'
+import { sealedKv } from './storage/sealed-kv'
 import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
 import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
@@ -15,8 +21,12 @@ export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, b
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
-  /** KV namespace for sessions, identities and the WeChat access token. */
+  /** KV namespace: the sessions' read replica, identities and the WeChat access token. */
   SESSIONS: KVNamespace
+  /** The session authority: one `UserSessions` Durable Object per user. */
+  USER_SESSIONS?: DurableObjectNamespace<UserSessions>
+  /** `edge` (default): reads from KV, the object on a miss; `strict`: every request asks the object. */
+  SESSION_CONSISTENCY?: string
   /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
   WECHAT_APP_ID?: string
   /** Secret: the AppSecret of the one app. */
@@ -72,13 +82,16 @@ export interface WxaConfig {
   audience: string
   /** Seconds. */
   sessionTtl: number
-  /** Seconds from login: no refresh extends a session past it. */
-  sessionMaxAge: number
-  /** The most session data may weigh, serialized as JSON, in bytes of UTF-8. */
-  maxSessionBytes: number
-  /** Sessions a user may hold at once. */
-  maxSessions: number
-  store: SessionStore
+  /** The session rules' numbers: lifetime, absolute lifetime, data size, the cap. */
+  policy: SessionPolicy
+  /** `edge`: read sessions from KV (the object on a miss); `strict`: from the object every time. */
+  consistency: 'edge' | 'strict'
+  /** The only writer of session state. */
+  authority: SessionAuthority
+  /** The edge's read path of sessions: isolate cache, then KV. */
+  replica: SessionReplica
+  /** The newest session_key per (appid, openid). */
+  identities: IdentityStore
   /** Workers Rate Limiting bindings; a missing one does not limit. */
   rateLimits: { login?: RateLimit; user?: RateLimit }
 }
@@ -192,7 +205,19 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   const secrets = appSecrets(env, emulated)
   const appId = secrets.keys().next().value as string
   const timeoutMs = whole(env.WECHAT_TIMEOUT_MS, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
+  if (!env.USER_SESSIONS) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'The Durable Object binding USER_SESSIONS is missing (wrangler.toml, class UserSessions).',
+    )
+  }
+  const consistency = env.SESSION_CONSISTENCY || 'edge'
+  if (consistency !== 'edge' && consistency !== 'strict') {
+    throw new WxaAuthError('CONFIG_INVALID', 'SESSION_CONSISTENCY must be edge or strict.')
+  }
   const cipher = createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET))
+  const kv = sealedKv(env.SESSIONS, cipher)
+  const sessionTtl = whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
   const baseUrl = apiBase(env.WECHAT_API_BASE)
   const config: WxaConfig = {
     appId,
@@ -211,7 +236,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
           {
             appId: id,
             wechat,
-            accessToken: accessTokenCache({ kv: env.SESSIONS, wechat, appId: id, cipher }),
+            accessToken: accessTokenCache({ kv, wechat, appId: id }),
           },
         ]
       }),
@@ -219,16 +244,16 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     secrets: parseSecrets(env),
     issuer: env.JWT_ISSUER || DEFAULT_ISSUER,
     audience: env.JWT_AUDIENCE || appId,
-    sessionTtl: whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL),
-    sessionMaxAge: whole(env.SESSION_MAX_AGE, 'SESSION_MAX_AGE', MIN_TTL, DEFAULT_SESSION_MAX_AGE),
-    maxSessionBytes: whole(
-      env.MAX_SESSION_BYTES,
-      'MAX_SESSION_BYTES',
-      2,
-      DEFAULT_MAX_SESSION_BYTES,
-    ),
-    maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
-    store: kvSessionStore(env.SESSIONS, cipher, {
+    sessionTtl,
+    policy: {
+      ttl: sessionTtl,
+      maxAge: whole(env.SESSION_MAX_AGE, 'SESSION_MAX_AGE', MIN_TTL, DEFAULT_SESSION_MAX_AGE),
+      maxBytes: whole(env.MAX_SESSION_BYTES, 'MAX_SESSION_BYTES', 2, DEFAULT_MAX_SESSION_BYTES),
+      maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
+    },
+    consistency,
+    authority: durableAuthority(env.USER_SESSIONS),
+    replica: sessionReplica(kv, {
       cacheSeconds: whole(
         env.SESSION_CACHE_SECONDS,
         'SESSION_CACHE_SECONDS',
@@ -236,6 +261,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
         DEFAULT_SESSION_CACHE_SECONDS,
       ),
     }),
+    identities: identityStore(kv),
     rateLimits: {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),

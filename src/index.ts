@@ -23,3 +23,4 @@ app.all('/__emulator/*', (c) => {
 
 export default app
 export { WeChatEmulator } from './emulator/emulator'
+export { UserSessions } from './session/object'

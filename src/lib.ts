@@ -22,9 +22,23 @@ export { authRoutes } from './routes/auth'
 export { ROUTE_DOCS } from './routes/docs'
 export { meRoutes } from './routes/me'
 export { wechatDataRoutes } from './routes/wechat-data'
-export { type Cipher, createCipher } from './session/cipher'
-export { Session } from './session/session'
-export { kvSessionStore, type SessionRecord, type SessionStore } from './session/store'
+export { durableAuthority, type SessionAuthority } from './session/authority'
+export { type IdentityRecord, type IdentityStore, identityStore } from './session/identities'
+export { UserSessions } from './session/object'
+export type {
+  DeviceInfo,
+  Outcome,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
+} from './session/record'
+export { type SessionReplica, sessionReplica } from './session/replica'
+export { rules as sessionRules, type SessionTable, type StoredSession } from './session/rules'
+export { type PresentedSession, Session } from './session/session'
+export { type Cipher, createCipher } from './storage/cipher'
+export { accessTokenKey, identityKey, sessionKey } from './storage/keys'
+export { type SealedKv, sealedKv } from './storage/sealed-kv'
 export type { TokenClaims } from './token/jwt'
 export * from './wechat/access-token'
 export * from './wechat/client'

@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { WxaAuthError } from '../src/errors'
-import { accessTokenCache, accessTokenKey } from '../src/wechat/access-token'
+import { accessTokenKey } from '../src/storage/keys'
+import { sealedKv } from '../src/storage/sealed-kv'
+import { accessTokenCache } from '../src/wechat/access-token'
 import type { StableToken } from '../src/wechat/client'
 import { kvKeys, openKv, testCipher, testEnv } from './helpers'
 
@@ -30,8 +32,7 @@ describe('accessTokenCache', () => {
     const { wechat, calls } = tokenSource()
     const appId = newAppId()
     const cache = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat,
       appId,
       now: () => 1_000,
@@ -48,8 +49,7 @@ describe('accessTokenCache', () => {
     })
     // Another isolate (a fresh cache object) reads KV instead of calling WeChat.
     const other = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat,
       appId,
       now: () => 1_000,
@@ -61,8 +61,7 @@ describe('accessTokenCache', () => {
   it('drops a rejected token, fetches a fresh one and retries once', async () => {
     const { wechat, calls } = tokenSource()
     const cache = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat,
       appId: newAppId(),
     })
@@ -83,8 +82,7 @@ describe('accessTokenCache', () => {
   it('gives up after the one retry, and passes other errors straight through', async () => {
     const { wechat, calls } = tokenSource()
     const cache = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat,
       appId: newAppId(),
     })
@@ -114,8 +112,7 @@ describe('accessTokenCache', () => {
     const short = tokenSource(300 + 30)
     const appId = newAppId()
     const cache = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat: short.wechat,
       appId,
     })
@@ -125,8 +122,7 @@ describe('accessTokenCache', () => {
     const { wechat, calls } = tokenSource()
     let time = 1_000
     const timed = accessTokenCache({
-      kv: testEnv.SESSIONS,
-      cipher: testCipher(),
+      kv: sealedKv(testEnv.SESSIONS, testCipher()),
       wechat,
       appId,
       now: () => time,

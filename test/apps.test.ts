@@ -45,6 +45,7 @@ describe('several mini programs on one deployment', () => {
   it('needs a secret for every app in production', () => {
     const env = {
       SESSIONS: testEnv.SESSIONS,
+      USER_SESSIONS: testEnv.USER_SESSIONS,
       JWT_SECRET: 'a-jwt-secret-that-is-long-enough-0123456789',
       STORAGE_SECRET: 'a-storage-secret-that-is-long-enough-0123456789',
       WECHAT_APP_ID: 'wxaaaaaaaaaaaaaaaa wxbbbbbbbbbbbbbbbb',

@@ -10,6 +10,7 @@ const SECRET = 'config-Hn4tR8wQ1zV6kP3mX9bL5cJ2fY7dS0gA'
 /** The production environment: no emulator, real bindings only. */
 const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   SESSIONS: testEnv.SESSIONS,
+  USER_SESSIONS: testEnv.USER_SESSIONS,
   WECHAT_APP_ID: 'wx0123456789abcdef',
   WECHAT_APP_SECRET: 'app-secret',
   JWT_SECRET: SECRET,
@@ -35,7 +36,8 @@ describe('configFromEnv', () => {
       issuer: 'me',
       audience: 'wx0123456789abcdef',
       sessionTtl: 3600,
-      maxSessions: 10,
+      policy: { ttl: 3600, maxAge: 90 * 24 * 60 * 60, maxBytes: 16 * 1024, maxSessions: 10 },
+      consistency: 'edge',
       secrets: [{ kid: 'main', secret: SECRET }],
     })
   })

@@ -1,9 +1,13 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { defaultUserId } from '../src/hooks'
-import { createCipher } from '../src/session/cipher'
-import { kvSessionStore } from '../src/session/store'
+import { identityStore } from '../src/session/identities'
+import type { UserSessions } from '../src/session/object'
+import { sessionReplica } from '../src/session/replica'
+import { createCipher } from '../src/storage/cipher'
+import { sealedKv } from '../src/storage/sealed-kv'
 import {
   call,
   codeFor,
@@ -12,8 +16,10 @@ import {
   kvKeys,
   login,
   newOpenid,
+  openKv,
   served,
   testEnv,
+  testIdentities,
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
@@ -39,91 +45,178 @@ function faultyKv(kv: KVNamespace) {
       }
     },
   })
+  return { wrapped, fault }
+}
+
+/** The Worker with its own KV calls (reads, identities) going through `faultyKv`. */
+function faultyWorker() {
+  const { wrapped, fault } = faultyKv(testEnv.SESSIONS)
   const app = served(
     createApp({
-      config: (env: WxaBindings) => ({
-        ...configFromEnv(env),
-        store: kvSessionStore(wrapped, createCipher(env.STORAGE_SECRET as string)),
-      }),
+      config: (env: WxaBindings) => {
+        const sealed = sealedKv(wrapped, createCipher(env.STORAGE_SECRET as string))
+        return {
+          ...configFromEnv(env),
+          replica: sessionReplica(sealed),
+          identities: identityStore(sealed),
+        }
+      },
     }),
   )
   return { app, fault }
 }
 
-describe('KV failing', () => {
-  it('login: a failed session write is a 503 with no token, and earlier sessions survive', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
-    const openid = newOpenid()
-    const earlier = await login(openid, app)
-    fault.failing = (method, key) => method === 'put' && key.startsWith('session:')
-    const res = await call('POST', '/auth/login', { json: { code: await codeFor(openid) } }, app)
-    expectError(res, 503, 'STORAGE_UNAVAILABLE')
-    expect(res.text).not.toContain('token')
-    expect(res.headers.get('retry-after')).toBe('1')
-    fault.failing = () => false
-    expect(await kvKeys(`session:${earlier.user.id}:`)).toHaveLength(1)
-    expect((await call('GET', '/me', { token: earlier.token }, app)).status).toBe(200)
-  })
+/** The Worker as a fresh isolate would run it: its own configuration and caches. */
+const freshApp = (vars: Partial<WxaBindings> = {}) => {
+  const env = { ...testEnv, ...vars }
+  return served(createApp({ config: () => configFromEnv(env) }))
+}
 
-  it('login: a failed identity write leaves no session behind', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
+const objectOf = (uid: string) =>
+  (testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>).get(
+    (testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>).idFromName(uid),
+  )
+
+/** Makes the KV replica writes of `uid`'s object fail while `fault.failing` says so. */
+async function faultyReplica(uid: string) {
+  const { wrapped, fault } = faultyKv(testEnv.SESSIONS)
+  await runInDurableObject(objectOf(uid), (instance: UserSessions) => {
+    instance.replicaKv = sealedKv(wrapped, createCipher(testEnv.STORAGE_SECRET as string))
+  })
+  return fault
+}
+
+describe("the Worker's KV failing", () => {
+  it('login: a failed identity write is a 503 and leaves no session behind', async () => {
+    const { app, fault } = faultyWorker()
     const openid = newOpenid()
     fault.failing = (method, key) => method === 'put' && key.startsWith('identity:')
+    const res = await call('POST', '/auth/login', { json: { code: await codeFor(openid) } }, app)
+    expectError(res, 503, 'STORAGE_UNAVAILABLE')
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect(
+      await objectOf(await defaultUserId(APP_ID, openid)).list(
+        await defaultUserId(APP_ID, openid),
+        0,
+      ),
+    ).toEqual([])
+  })
+
+  it('login: a failed identity read is a 503 and writes no session', async () => {
+    const { app, fault } = faultyWorker()
+    const openid = newOpenid()
+    fault.failing = (method) => method === 'get'
     const res = await call('POST', '/auth/login', { json: { code: await codeFor(openid) } }, app)
     expectError(res, 503, 'STORAGE_UNAVAILABLE')
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 
-  it.each(['get', 'list'] as const)(
-    'login: a failed %s is a 503 and writes no session',
-    async (failing) => {
-      const { app, fault } = faultyKv(testEnv.SESSIONS)
-      const openid = newOpenid()
-      fault.failing = (method) => method === failing
-      const res = await call('POST', '/auth/login', { json: { code: await codeFor(openid) } }, app)
-      expectError(res, 503, 'STORAGE_UNAVAILABLE')
-      expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
-    },
-  )
-
   it('an authenticated request: a failed read is a 503, not a 401 or a 500', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
+    const { app, fault } = faultyWorker()
     const { token } = await login(undefined, app)
     fault.failing = (method) => method === 'get'
     expectError(await call('GET', '/me', { token }, app), 503, 'STORAGE_UNAVAILABLE')
   })
+})
 
-  it('a session change whose write fails is a 503, and the data before it is kept', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
-    const { token } = await login(undefined, app)
-    await call('PATCH', '/me/session', { token, json: { step: 1 } }, app)
+describe('the KV replica failing after the object committed', () => {
+  it('login still succeeds; reads fall back to the object; the alarm writes the replica', async () => {
+    const openid = newOpenid()
+    const uid = await defaultUserId(APP_ID, openid)
+    // The object's first call adopts nothing; then its replica writes fail.
+    await objectOf(uid).list(uid, 0)
+    const fault = await faultyReplica(uid)
     fault.failing = (method) => method === 'put'
+    const { token, user } = await login(openid)
+    expect(await kvKeys(`session:${user.id}:`)).toEqual([])
+    // Another isolate misses in KV and asks the object.
+    expect((await call('GET', '/me', { token }, freshApp())).status).toBe(200)
+    fault.failing = () => false
+    expect(await runDurableObjectAlarm(objectOf(uid))).toBe(true)
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
+  })
+
+  it('a logout whose replica delete fails: 200, the session is over for the object, and the alarm deletes the copy', async () => {
+    const { token, user } = await login()
+    const fault = await faultyReplica(user.id)
+    fault.failing = (method) => method === 'delete'
+    expect((await call('POST', '/auth/logout', { token })).status).toBe(200)
+    // Strict mode asks the object: over at once. The edge may read the stale copy until the retry.
     expectError(
-      await call('PATCH', '/me/session', { token, json: { step: 2 } }, app),
-      503,
-      'STORAGE_UNAVAILABLE',
+      await call('GET', '/me', { token }, freshApp({ SESSION_CONSISTENCY: 'strict' })),
+      401,
+      'SESSION_EXPIRED',
+    )
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
+    // A write from an isolate that still reads the copy is refused by the object.
+    expectError(
+      await call('PATCH', '/me/session', { token, json: { back: 1 } }, freshApp()),
+      401,
+      'SESSION_EXPIRED',
     )
     fault.failing = () => false
-    expect((await call('GET', '/me', { token }, app)).body.session).toEqual({ step: 1 })
+    await runDurableObjectAlarm(objectOf(user.id))
+    expect(await kvKeys(`session:${user.id}:`)).toEqual([])
+    expectError(await call('GET', '/me', { token }, freshApp()), 401, 'SESSION_EXPIRED')
+  })
+})
+
+describe('the session object failing', () => {
+  /** USER_SESSIONS whose objects throw as an overloaded or unreachable object does. */
+  const broken = {
+    idFromName: (name: string) => testEnv.USER_SESSIONS?.idFromName(name),
+    get: () =>
+      new Proxy(
+        {},
+        {
+          get: () => () =>
+            Promise.reject(
+              new Error('Durable Object is overloaded. Requests queued for too long.'),
+            ),
+        },
+      ),
+  } as unknown as DurableObjectNamespace<UserSessions>
+
+  it('login: 503 STORAGE_UNAVAILABLE with Retry-After, no token, no session', async () => {
+    const openid = newOpenid()
+    const res = await call(
+      'POST',
+      '/auth/login',
+      { json: { code: await codeFor(openid) } },
+      freshApp({ USER_SESSIONS: broken }),
+    )
+    expectError(res, 503, 'STORAGE_UNAVAILABLE')
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect(res.text).not.toContain('token')
+    expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 
-  it('a logout whose delete fails is a 503, and the session stays whole', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
-    const { token } = await login(undefined, app)
-    fault.failing = (method) => method === 'delete'
-    expectError(await call('POST', '/auth/logout', { token }, app), 503, 'STORAGE_UNAVAILABLE')
-    fault.failing = () => false
-    expect((await call('GET', '/me', { token }, app)).status).toBe(200)
-    expect((await call('POST', '/auth/logout', { token }, app)).status).toBe(200)
+  it('a session change: 503, and the data before it is kept', async () => {
+    const { token } = await login()
+    await call('PATCH', '/me/session', { token, json: { step: 1 } })
+    const res = await call(
+      'PATCH',
+      '/me/session',
+      { token, json: { step: 2 } },
+      freshApp({ USER_SESSIONS: broken }),
+    )
+    expectError(res, 503, 'STORAGE_UNAVAILABLE')
+    expect((await call('GET', '/me', { token })).body.session).toEqual({ step: 1 })
   })
 
-  it('a refresh whose write fails is a 503, and the old token still works', async () => {
-    const { app, fault } = faultyKv(testEnv.SESSIONS)
-    const { token } = await login(undefined, app)
-    fault.failing = (method) => method === 'put'
-    expectError(await call('POST', '/auth/refresh', { token }, app), 503, 'STORAGE_UNAVAILABLE')
-    fault.failing = () => false
-    expect((await call('GET', '/me', { token }, app)).status).toBe(200)
+  it('logout and refresh: 503, and the session and its token stay as they were', async () => {
+    const { token } = await login()
+    const down = freshApp({ USER_SESSIONS: broken })
+    expectError(await call('POST', '/auth/logout', { token }, down), 503, 'STORAGE_UNAVAILABLE')
+    expectError(await call('POST', '/auth/refresh', { token }, down), 503, 'STORAGE_UNAVAILABLE')
+    expect((await call('GET', '/me', { token })).status).toBe(200)
+  })
+
+  it('a read-only request with the session in KV does not need the object', async () => {
+    const { token } = await login()
+    expect((await call('GET', '/me', { token }, freshApp({ USER_SESSIONS: broken }))).status).toBe(
+      200,
+    )
   })
 })
 
@@ -145,7 +238,7 @@ describe('WeChat failing', () => {
 })
 
 describe('concurrency', () => {
-  it('50 parallel logins of one user: 50 distinct sessions, then the cap, one identity', async () => {
+  it('50 parallel logins of one user: 50 tokens, exactly MAX_SESSIONS live sessions, one identity', async () => {
     const openid = newOpenid()
     const codes = await Promise.all(Array.from({ length: 50 }, () => codeFor(openid)))
     const replies = await Promise.all(
@@ -154,27 +247,34 @@ describe('concurrency', () => {
     expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200))
     const sids = new Set(replies.map((r) => JSON.parse(atob(r.body.token.split('.')[1])).sid))
     expect(sids.size).toBe(50)
-
-    const last = await login(openid)
-    const sessions = await kvKeys(`session:${last.user.id}:`)
-    expect(sessions).toHaveLength(10)
-    expect((await call('GET', '/me', { token: last.token })).status).toBe(200)
-    const store = kvSessionStore(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
-    expect(await store.getIdentity(APP_ID, openid)).toMatchObject({ uid: last.user.id })
+    const uid = replies[0]?.body.user.id
+    // Exact, with no login after them: the object applies the cap in the same step as the login.
+    expect(await kvKeys(`session:${uid}:`)).toHaveLength(10)
+    const live = await Promise.all(
+      replies.map((r) =>
+        call('GET', '/me', { token: r.body.token }, freshApp({ SESSION_CONSISTENCY: 'strict' })),
+      ),
+    )
+    expect(live.filter((r) => r.status === 200)).toHaveLength(10)
+    expect(await testIdentities().get(APP_ID, openid)).toMatchObject({ uid })
   })
 
-  it('parallel changes to one session: last write wins, nothing corrupt, no 5xx', async () => {
-    const { token } = await login()
+  it('parallel changes to different keys of one session all land', async () => {
+    const { token, user } = await login()
     await call('PATCH', '/me/session', { token, json: { base: true } })
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        call('PATCH', '/me/session', { token, json: { [`k${i}`]: i } }),
+        call('PATCH', '/me/session', { token, json: { [`k${i}`]: i } }, freshApp()),
       ),
     )
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200))
-    const { session } = (await call('GET', '/me', { token })).body
-    const candidates = replies.map((r) => JSON.stringify(r.body.session))
-    expect(candidates).toContain(JSON.stringify(session))
-    expect(session.base).toBe(true)
+    const expected = Object.fromEntries([
+      ['base', true],
+      ...Array.from({ length: 20 }, (_, i) => [`k${i}`, i]),
+    ])
+    const strict = freshApp({ SESSION_CONSISTENCY: 'strict' })
+    expect((await call('GET', '/me', { token }, strict)).body.session).toEqual(expected)
+    const [key] = await kvKeys(`session:${user.id}:`)
+    expect((await openKv(key?.name as string))?.data).toEqual(expected)
   })
 })

@@ -3,8 +3,10 @@ import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
-import { createCipher } from '../src/session/cipher'
-import { kvSessionStore } from '../src/session/store'
+import { identityStore } from '../src/session/identities'
+import { sessionReplica } from '../src/session/replica'
+import { createCipher } from '../src/storage/cipher'
+import { sealedKv } from '../src/storage/sealed-kv'
 import { countingKv } from './counting-kv'
 
 export { countingKv }
@@ -20,14 +22,34 @@ export const served = (app: {
   request: (input: string, init: RequestInit, env: WxaBindings) => Response | Promise<Response>
 }): Fetcher => ({ fetch: async (input, init = {}) => app.request(input, init, testEnv) })
 
-/** The app's configuration with its KV calls counted (see {@link countingKv}). */
+/**
+ * The app's configuration with the KV calls of the Worker itself counted (see
+ * {@link countingKv}) and the calls to the session authority counted in `objects`.
+ * The session objects' own KV writes (the replica) are not in `counts`.
+ */
 export function countedConfig() {
   const { kv, counts } = countingKv(testEnv.SESSIONS)
-  const config = (e: WxaBindings) => ({
-    ...configFromEnv(e),
-    store: kvSessionStore(kv, createCipher(e.STORAGE_SECRET as string)),
-  })
-  return { config, counts }
+  const objects = { calls: 0 }
+  const config = (e: WxaBindings) => {
+    const base = configFromEnv(e)
+    const sealed = sealedKv(kv, createCipher(e.STORAGE_SECRET as string))
+    const authority = new Proxy(base.authority, {
+      get(target, prop) {
+        const method = Reflect.get(target, prop) as (...args: unknown[]) => unknown
+        return (...args: unknown[]) => {
+          objects.calls++
+          return method.apply(target, args)
+        }
+      },
+    })
+    return {
+      ...base,
+      authority,
+      replica: sessionReplica(sealed),
+      identities: identityStore(sealed),
+    }
+  }
+  return { config, counts, objects }
 }
 
 /** Decodes a JWT's header and payload without verifying it. */
@@ -114,6 +136,9 @@ export async function login(openid = newOpenid(), app?: Fetcher) {
 
 /** The cipher of KV records under the test STORAGE_SECRET. */
 export const testCipher = () => createCipher(testEnv.STORAGE_SECRET as string)
+
+/** The identity records, read straight from the test KV. */
+export const testIdentities = () => identityStore(sealedKv(testEnv.SESSIONS, testCipher()))
 
 /** A sealed KV record, opened and parsed; null when absent or not ours. */
 export async function openKv<T = any>(key: string): Promise<T | null> {

@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { defaultUserId } from '../src/hooks'
-import { createCipher } from '../src/session/cipher'
-import { kvSessionStore } from '../src/session/store'
 import {
   call,
   codeFor,
@@ -15,10 +13,11 @@ import {
   login,
   newOpenid,
   testEnv,
+  testIdentities,
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
-const store = () => kvSessionStore(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
+const store = () => testIdentities()
 
 describe('POST /auth/login', () => {
   it('exchanges a wx.login code for a token, a session and the user', async () => {
@@ -82,7 +81,7 @@ describe('POST /auth/login', () => {
     await login(openid)
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     await login(openid)
-    const record = await store().getIdentity(APP_ID, openid)
+    const record = await store().get(APP_ID, openid)
     expect(record?.sessionKey).toBe(await emulatedSessionKey(openid))
   })
 

@@ -23,6 +23,7 @@ const KEY = 'Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu' // 32 characters, 32 distinct
 /** The production environment: no emulator. */
 const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   SESSIONS: testEnv.SESSIONS,
+  USER_SESSIONS: testEnv.USER_SESSIONS,
   WECHAT_APP_ID: 'wx0123456789abcdef',
   WECHAT_APP_SECRET: 'app-secret',
   JWT_SECRET: KEY,
@@ -309,7 +310,7 @@ describe('8. an absolute session lifetime', () => {
   })
 
   it('defaults to 90 days', () => {
-    expect(configFromEnv(production()).sessionMaxAge).toBe(90 * 24 * 60 * 60)
+    expect(configFromEnv(production()).policy.maxAge).toBe(90 * 24 * 60 * 60)
     expect(configError(production({ SESSION_MAX_AGE: '10' }))).toContain('SESSION_MAX_AGE')
   })
 })

@@ -5,7 +5,7 @@ import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
 import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
 import type { Session } from '../src/session/session'
-import { call, countedConfig, expectError, kvKeys, login, served } from './helpers'
+import { call, countedConfig, expectError, kvKeys, login, openKv, served } from './helpers'
 
 describe('the session middleware', () => {
   it('keeps session data set in one request for the next', async () => {
@@ -23,32 +23,41 @@ describe('the session middleware', () => {
     expect((await call('GET', '/me', { token })).body.session).toEqual({ cart: [1, 2] })
   })
 
-  it('writes nothing to KV on a read-only request, and reads once', async () => {
-    const { config, counts } = countedConfig()
+  it('a read-only request: one KV read, no write, no object call; a change: one object call', async () => {
+    const { config, counts, objects } = countedConfig()
     const app = served(createApp({ config }))
     const { token, user } = await login(undefined, app)
     const before = await kvKeys(`session:${user.id}:`)
     Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
+    objects.calls = 0
 
     expect((await call('GET', '/me', { token }, app)).status).toBe(200)
     expect(counts).toEqual({ get: 1, put: 0, delete: 0, list: 0 })
+    expect(objects.calls).toBe(0)
     // A write would have moved the expiration.
     expect(await kvKeys(`session:${user.id}:`)).toEqual(before)
 
     await call('PATCH', '/me/session', { token, json: {} }, app)
-    expect(counts.put).toBe(0)
+    expect(objects.calls).toBe(0)
     await call('PATCH', '/me/session', { token, json: { a: 1 } }, app)
-    expect(counts.put).toBe(1)
+    expect(objects.calls).toBe(1)
+    expect(counts.put).toBe(0) // the object writes the replica, not the Worker
+    const [key] = await kvKeys(`session:${user.id}:`)
+    expect((await openKv(key?.name as string))?.data).toEqual({ a: 1 })
   })
 
-  it('logs in with 2 KV writes (identity, session), 1 read and 1 list', async () => {
-    const { config, counts } = countedConfig()
+  it('logs in with 1 object call, 1 KV read and 1 KV write by the Worker (the identity)', async () => {
+    const { config, counts, objects } = countedConfig()
     const app = served(createApp({ config }))
-    const { openid } = await login(undefined, app)
-    expect(counts).toEqual({ get: 1, put: 2, delete: 0, list: 1 })
+    const { openid, user } = await login(undefined, app)
+    expect(counts).toEqual({ get: 1, put: 1, delete: 0, list: 0 })
+    expect(objects.calls).toBe(1)
+    // The object wrote the session's replica: the second of the login's two KV writes.
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
     // The same session_key again: the identity is not rewritten.
     await login(openid, app)
-    expect(counts).toEqual({ get: 2, put: 3, delete: 0, list: 2 })
+    expect(counts).toEqual({ get: 2, put: 1, delete: 0, list: 0 })
+    expect(objects.calls).toBe(2)
   })
 
   it('gives anonymous requests a null user and an empty session that is never written', async () => {

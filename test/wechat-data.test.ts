@@ -3,7 +3,7 @@ import { createApp } from '../src/app'
 import { EMULATOR_APP_ID } from '../src/emulator/stub'
 import type { DefaultUser } from '../src/hooks'
 import { defaultUserId } from '../src/hooks'
-import { accessTokenKey } from '../src/wechat/access-token'
+import { accessTokenKey } from '../src/storage/keys'
 import type { PhoneNumber } from '../src/wechat/client'
 import {
   call,

@@ -23,7 +23,6 @@ export type WxaEnv<User = DefaultUser> = {
   Variables: WxaVariables<User>
 }
 
-const encoder = new TextEncoder()
 const MAX_TOKEN_LENGTH = 4096 // characters; ours are ~300
 const AUTHORIZATION = /^(?:JWT|Bearer) +([\w-]+\.[\w-]+\.[\w-]+)$/i
 
@@ -40,8 +39,14 @@ export function readToken(header: string | undefined): string | null | false {
 /**
  * Puts the user and the session on the context. It never rejects a request:
  * without a valid token `c.var.user` is null and the session is empty; use
- * `requireLogin()` to turn that into a 401. After the handler, a changed
- * session is written back to KV (awaited); an unchanged one costs no write.
+ * `requireLogin()` to turn that into a 401.
+ *
+ * The session is read from this isolate's cache or the KV replica, and from
+ * the user's session object only on a KV miss (or on every request with
+ * `SESSION_CONSISTENCY=strict`). After the handler, what it changed in the
+ * session is sent to the object, which applies it to the session as it is
+ * then, or refuses it (the session ended, a newer token replaced this one):
+ * then the request answers 401 instead. An unchanged session costs no write.
  *
  * @example
  * ```ts
@@ -66,7 +71,8 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       return next()
     }
 
-    const { secrets, issuer, audience, store, maxSessionBytes } = config(c)
+    const settings = config(c)
+    const { secrets, issuer, audience, authority, replica } = settings
     const time = now()
     let claims: Awaited<ReturnType<typeof verifyToken>>
     try {
@@ -80,35 +86,47 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       c.set('authError', err.code)
       return next()
     }
-    const sidHash = await hashSessionId(claims.sid)
-    const record = await store.getSession(claims.sub, sidHash)
-    if (!record || record.uid !== claims.sub || record.expiresAt <= time) {
-      c.set('authError', 'SESSION_EXPIRED')
+    const uid = claims.sub
+    const id = await hashSessionId(claims.sid)
+    const gen = (claims.gen as number | undefined) ?? 0
+    const presented = { sid: claims.sid, id, uid, gen }
+    const anonymous = (why: WxaErrorCode, session = new Session()) => {
+      c.set('authError', why)
+      c.set('session', session)
       return next()
     }
-    // `>=`, not `===`: when a data write-back races a refresh and lands last,
-    // the refreshed token still works; older tokens stay rejected.
-    if (((claims.gen as number | undefined) ?? 0) < (record.gen ?? 0)) {
-      c.set('authError', 'TOKEN_REVOKED')
-      return next()
+
+    if (replica.isEnded(id, time)) return anonymous('SESSION_EXPIRED')
+    let record = settings.consistency === 'strict' ? null : await replica.get(uid, id)
+    // A miss is a session not yet replicated here, or one that is over; a
+    // replica older than the token missed a refresh. Only the object knows.
+    if (!record || record.gen < gen) {
+      record = await authority.read(uid, id, time)
+      if (!record) {
+        replica.ended(uid, id, claims.exp)
+        return anonymous('SESSION_EXPIRED')
+      }
+      if (settings.consistency === 'edge') replica.remember(id, record)
     }
-    const session = new Session(claims.sid, sidHash, record)
+    if (record.uid !== uid || record.expiresAt <= time) return anonymous('SESSION_EXPIRED')
+    // The refresh route tells reuse of a replaced token from a stale one by this session.
+    if (gen < record.gen) return anonymous('TOKEN_REVOKED', new Session(presented))
+    const session = new Session(presented, record)
     c.set('session', session)
     const user = await hooks.claimsToUser(claims, c)
-    if (!user) {
-      c.set('session', new Session())
-      c.set('authError', 'SESSION_EXPIRED')
-      return next()
-    }
+    if (!user) return anonymous('SESSION_EXPIRED')
     c.set('user', user)
 
     await next()
 
-    const changed = c.error ? null : session.changedRecord()
-    if (!changed) return
-    if (encoder.encode(JSON.stringify(changed.data)).length > maxSessionBytes) {
-      throw new WxaAuthError('SESSION_TOO_LARGE')
+    const change = c.error ? null : session.change()
+    if (!change) return
+    const outcome = await authority.write(uid, id, gen, change, settings.policy, now())
+    if (outcome.ok) {
+      if (settings.consistency === 'edge') replica.remember(id, outcome.record)
+      return
     }
-    await store.putSession(sidHash, changed)
+    if (outcome.refused !== 'SESSION_TOO_LARGE') replica.ended(uid, id, claims.exp)
+    throw new WxaAuthError(outcome.refused)
   })
 }

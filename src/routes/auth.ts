@@ -15,7 +15,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson, type StringSchema } from '../schema'
 import { deviceHints } from '../session/device'
-import type { SessionRecord, SessionSummary } from '../session/store'
+import type { SessionRecord, SessionSummary } from '../session/record'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
 import { codeField, UserInfoProperties, userInfoReader } from './wechat-fields'
@@ -88,19 +88,11 @@ async function tokenFor<User extends { id: string }>(
   return { token, tokenType: 'JWT' as const, expiresAt: iso(record.expiresAt) }
 }
 
-/** Drops the oldest sessions of `uid` so that one more fits under the cap. */
-async function makeRoom({ store, maxSessions }: WxaConfig, uid: string) {
-  const sessions = await store.listSessions(uid)
-  const excess = sessions.length - maxSessions + 1
-  if (excess <= 0) return
-  sessions.sort((a, b) => a.createdAtMs - b.createdAtMs)
-  await Promise.all(sessions.slice(0, excess).map((s) => store.deleteSession(uid, s.id)))
-}
-
 /**
  * The `/auth` routes as a sub-app: login (with optional user info verified
  * and decrypted with the fresh session_key), refresh, logout, logout-all and
- * the device list. Mount it behind `wxaSession()` with the same options.
+ * the device list. Each session change is one call to the user's session
+ * object. Mount it behind `wxaSession()` with the same options.
  *
  * @example
  * ```ts
@@ -118,12 +110,17 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     limiter: (c) => config(c).rateLimits.login,
     key: (c) => `login:${clientAddress(c)}`,
   })
+  /** The user id and public id of the request's live session. */
+  const current = (c: Context<WxaEnv<User>>) => {
+    const { userId, publicId } = c.var.session
+    return { uid: userId as string, id: publicId as string }
+  }
 
   routes.post('/login', loginLimit, limitBody(), async (c) => {
     const { code, device, appId: named, ...data } = await readJson(c, LoginBody)
     const readUserInfo = userInfoReader(data)
     const settings = config(c)
-    const { store, sessionTtl } = settings
+    const { identities, sessionTtl, policy } = settings
     const appId = named ?? settings.appId
     const app = settings.apps.get(appId)
     if (!app) throw new WxaAuthError('UNKNOWN_APP')
@@ -141,11 +138,11 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     if (userInfo) await hooks.onUserInfo(userInfo, user, c)
 
     const time = now()
-    const expiresAt = time + Math.min(sessionTtl, settings.sessionMaxAge)
+    const expiresAt = time + Math.min(sessionTtl, policy.maxAge)
     // Identity first: a session never exists without the identity it came from.
     // It is rewritten only when it changed or half its lifetime is gone, which
     // keeps logins at two KV writes and under KV's one write a second per key.
-    const identity = await store.getIdentity(appId, openid)
+    const identity = await identities.get(appId, openid)
     if (
       !identity ||
       identity.sessionKey !== sessionKey ||
@@ -153,7 +150,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       identity.unionid !== unionid ||
       identity.expiresAt - time < sessionTtl / 2
     ) {
-      await store.putIdentity(appId, openid, {
+      await identities.put(appId, openid, {
         v: 1,
         uid,
         ...(unionid ? { unionid } : {}),
@@ -162,9 +159,9 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
         expiresAt,
       })
     }
-    await makeRoom(settings, uid)
 
     const sid = newSessionId()
+    const id = await hashSessionId(sid)
     const record: SessionRecord = {
       v: 1,
       uid,
@@ -179,7 +176,10 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       ...(Object.keys(deviceInfo).length ? { device: deviceInfo } : {}),
       data: {},
     }
-    await store.putSession(await hashSessionId(sid), record)
+    // The object stores it and ends the oldest sessions past the cap, in one step.
+    const evicted = await settings.authority.login(uid, id, record, policy, time)
+    for (const old of evicted) settings.replica.ended(uid, old, expiresAt)
+    if (settings.consistency === 'edge') settings.replica.remember(id, record)
     c.header('Cache-Control', 'no-store')
     return c.json({
       ...(await tokenFor(resolved, settings, user, sid, record, time)),
@@ -188,74 +188,72 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     })
   })
 
-  routes.post('/refresh', requireLogin(), async (c) => {
-    const settings = config(c)
+  routes.post('/refresh', async (c) => {
     const session = c.var.session
-    const current = session.record() as SessionRecord
+    // A replaced token goes on to the object, which ends the session on its reuse.
+    const reused = c.var.authError === 'TOKEN_REVOKED' && session.publicId !== null
+    if (!session.active && !reused) throw new WxaAuthError(c.var.authError ?? 'AUTH_REQUIRED')
+    const settings = config(c)
+    const { uid, id } = current(c)
     const time = now()
-    const endOfLife = current.createdAt + settings.sessionMaxAge
-    if (time >= endOfLife) throw new WxaAuthError('SESSION_EXPIRED')
-    const record: SessionRecord = {
-      ...current,
-      gen: (current.gen ?? 0) + 1,
-      refreshedAt: time,
-      // Sliding expiry, at most one extension per half lifetime, never past SESSION_MAX_AGE.
-      expiresAt:
-        current.expiresAt - time < settings.sessionTtl / 2
-          ? Math.min(time + settings.sessionTtl, endOfLife)
-          : current.expiresAt,
+    const outcome = await settings.authority.refresh(
+      uid,
+      id,
+      session.gen ?? 0,
+      session.takeChange(),
+      settings.policy,
+      time,
+    )
+    if (!outcome.ok) {
+      if (outcome.refused !== 'SESSION_TOO_LARGE')
+        settings.replica.ended(uid, id, time + settings.policy.maxAge)
+      throw new WxaAuthError(outcome.refused)
     }
-    await settings.store.putSession(session.publicId as string, record)
-    session.end() // written above, with any data the handler chain changed
+    if (settings.consistency === 'edge') settings.replica.remember(id, outcome.record)
     c.header('Cache-Control', 'no-store')
     const user = c.var.user as User
     return c.json({
-      ...(await tokenFor(resolved, settings, user, session.id as string, record, time)),
+      ...(await tokenFor(resolved, settings, user, session.id as string, outcome.record, time)),
       user,
     })
   })
 
   routes.post('/logout', requireLogin(), async (c) => {
-    const session = c.var.session
-    await config(c).store.deleteSession(session.userId as string, session.publicId as string)
-    session.end()
+    const { authority, replica, policy } = config(c)
+    const { uid, id } = current(c)
+    const time = now()
+    await authority.end(uid, id, time)
+    replica.ended(uid, id, time + policy.maxAge)
+    c.var.session.end()
     return c.json({ ok: true as const })
   })
 
   routes.post('/logout-all', requireLogin(), async (c) => {
-    const { store } = config(c)
-    const session = c.var.session
-    const uid = session.userId as string
-    const sessions = await store.listSessions(uid)
-    const ids = new Set([...sessions.map((s) => s.id), session.publicId as string])
-    await Promise.all([...ids].map((id) => store.deleteSession(uid, id)))
-    session.end()
-    return c.json({ ok: true as const, loggedOut: ids.size })
+    const { authority, replica, policy } = config(c)
+    const { uid } = current(c)
+    const time = now()
+    const ended = await authority.endAll(uid, time)
+    for (const id of ended) replica.ended(uid, id, time + policy.maxAge)
+    c.var.session.end()
+    return c.json({ ok: true as const, loggedOut: ended.length })
   })
 
   routes.get('/sessions', requireLogin(), async (c: Context<WxaEnv<User>>) => {
-    const session = c.var.session
-    const sessions = await config(c).store.listSessions(session.userId as string)
-    const time = now()
-    return c.json({
-      sessions: sessions
-        .filter((s) => s.expiresAt > time)
-        .sort((a, b) => b.createdAtMs - a.createdAtMs)
-        .map((s) => describeSession(s, session.publicId)),
-    })
+    const { uid, id } = current(c)
+    const sessions = await config(c).authority.list(uid, now())
+    return c.json({ sessions: sessions.map((s) => describeSession(s, id)) })
   })
 
   routes.delete('/sessions/:id', requireLogin(), async (c) => {
-    const id = c.req.param('id')
-    const session = c.var.session
-    const uid = session.userId as string
-    const { store } = config(c)
-    // A read rather than the (eventually consistent) list: a session made a moment ago counts.
-    if (!SESSION_ID.test(id) || !(await store.getSession(uid, id))) {
+    const target = c.req.param('id')
+    const { authority, replica, policy } = config(c)
+    const { uid, id } = current(c)
+    const time = now()
+    if (!SESSION_ID.test(target) || !(await authority.end(uid, target, time))) {
       throw new WxaAuthError('SESSION_NOT_FOUND')
     }
-    await store.deleteSession(uid, id)
-    if (id === session.publicId) session.end()
+    replica.ended(uid, target, time + policy.maxAge)
+    if (target === id) c.var.session.end()
     return c.json({ ok: true as const })
   })
 

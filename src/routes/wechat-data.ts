@@ -58,10 +58,9 @@ export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
 
   routes.post('/decrypt', requireLogin(), perUser, limitBody(), async (c) => {
     const { encryptedData, iv } = await readJson(c, DecryptBody)
-    const { store } = config(c)
     const { appId, wechat, accessToken } = appOf(c)
     const openid = c.var.session.openid as string
-    const identity = await store.getIdentity(appId, openid)
+    const identity = await config(c).identities.get(appId, openid)
     if (!identity) throw new WxaAuthError('WECHAT_SESSION_KEY_STALE')
     const { sessionKey } = identity
     try {

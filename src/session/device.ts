@@ -1,5 +1,5 @@
 import { WxaAuthError } from '../errors'
-import type { DeviceInfo } from './store'
+import type { DeviceInfo } from './record'
 
 /**
  * The most the device hints of a session may weigh as JSON, in bytes of

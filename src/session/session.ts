@@ -1,30 +1,44 @@
-import type { SessionRecord } from './store'
+import type { SessionChange, SessionRecord } from './record'
+
+/** Whose session a request presented, as its token says. */
+export interface PresentedSession {
+  /** The session id from the token. Secret: never show it. */
+  sid: string
+  /** sha256(sid): the public id, as in KV and the device list. */
+  id: string
+  uid: string
+  /** The token's generation. */
+  gen: number
+}
+
+/** JSON text of a session value; `undefined` is stored as null. */
+const json = (value: unknown) => JSON.stringify(value) ?? 'null'
 
 /**
  * The session of one request, on `c.var.session`. Handlers read and change
- * its data; the middleware writes it back after the handler only if the data
- * changed. An anonymous request gets an empty session that is never written.
+ * its data; after the handler the middleware sends what changed (keys set,
+ * keys deleted) to the user's session object, which applies it to the
+ * session as it is then. An anonymous request gets an empty session that is
+ * never written.
  */
 export class Session {
   /** The session id from the token; null when anonymous. Secret: never show it. */
   readonly id: string | null
   /** The public id (the hash of `id`, as in KV and the device list); null when anonymous. */
   readonly publicId: string | null
+  /** The token's generation; null when anonymous. @internal */
+  readonly gen: number | null
+  readonly #uid: string | null
   readonly #record: SessionRecord | null
-  readonly #data: Record<string, unknown>
-  readonly #original: string
+  #data: Record<string, unknown> | null = null
   #ended = false
 
-  constructor(
-    id: string | null = null,
-    publicId: string | null = null,
-    record: SessionRecord | null = null,
-  ) {
-    this.id = id
-    this.publicId = publicId
+  constructor(presented: PresentedSession | null = null, record: SessionRecord | null = null) {
+    this.id = presented?.sid ?? null
+    this.publicId = presented?.id ?? null
+    this.gen = presented?.gen ?? null
+    this.#uid = presented?.uid ?? null
     this.#record = record
-    this.#data = record ? structuredClone(record.data) : {}
-    this.#original = JSON.stringify(this.#data)
   }
 
   /** Whether this request is authenticated and the session is live. */
@@ -32,7 +46,7 @@ export class Session {
     return this.#record !== null && !this.#ended
   }
   get userId(): string | null {
-    return this.#record?.uid ?? null
+    return this.#uid
   }
   /** The mini program the session belongs to. */
   get appId(): string | null {
@@ -49,13 +63,19 @@ export class Session {
     return this.#record?.expiresAt ?? null
   }
 
+  /** The data, copied from the record on first use. */
+  #own(): Record<string, unknown> {
+    this.#data ??= this.#record ? structuredClone(this.#record.data) : {}
+    return this.#data
+  }
+
   get<T = unknown>(key: string): T | undefined {
-    return this.#data[key] as T | undefined
+    return Object.hasOwn(this.#own(), key) ? (this.#own()[key] as T) : undefined
   }
   /** Sets `key` to a JSON-serialisable value. */
   set(key: string, value: unknown): void {
     // An own property even for `__proto__`: session data is client-influenced.
-    Object.defineProperty(this.#data, key, {
+    Object.defineProperty(this.#own(), key, {
       value,
       enumerable: true,
       writable: true,
@@ -63,28 +83,41 @@ export class Session {
     })
   }
   delete(key: string): void {
-    delete this.#data[key]
+    delete this.#own()[key]
   }
   /** A copy of all data. */
   all(): Record<string, unknown> {
-    return structuredClone(this.#data)
+    return structuredClone(this.#own())
   }
 
-  /** Marks the session as ended (logout): it is not written back. */
+  /** Marks the session as ended (logout): nothing more is written. */
   end(): void {
     this.#ended = true
   }
 
-  /** The stored record with the current data. @internal */
-  record(): SessionRecord | null {
-    return this.#record && { ...this.#record, data: this.all() }
+  /**
+   * What the handlers changed, key by key (a value changed in place counts
+   * too), or null when nothing did. @internal
+   */
+  change(): SessionChange | null {
+    if (!this.#record || this.#ended || this.#data === null) return null
+    const before = this.#record.data
+    const change: SessionChange = { set: [], delete: [] }
+    for (const [key, value] of Object.entries(this.#data)) {
+      if (!Object.hasOwn(before, key) || json(value) !== json(before[key])) {
+        change.set.push([key, JSON.parse(json(value))])
+      }
+    }
+    for (const key of Object.keys(before)) {
+      if (!Object.hasOwn(this.#data, key)) change.delete.push(key)
+    }
+    return change.set.length || change.delete.length ? change : null
   }
 
-  /** The record to write back, or null when nothing changed. @internal */
-  changedRecord(): SessionRecord | null {
-    if (!this.#record || this.#ended) return null
-    const data = JSON.stringify(this.#data)
-    if (data === this.#original) return null
-    return { ...this.#record, data: JSON.parse(data) }
+  /** The change, and no write-back after the handler: the caller sends it itself. @internal */
+  takeChange(): SessionChange | null {
+    const change = this.change()
+    this.#ended = true
+    return change
   }
 }

@@ -1,0 +1,70 @@
+/** Coarse device hints a client sends at login, shown in the device list. */
+export interface DeviceInfo {
+  platform?: string
+  system?: string
+  model?: string
+  brand?: string
+  /** WeChat version. */
+  version?: string
+  /** The User-Agent header of the login request, cut to fit. */
+  userAgent?: string
+}
+
+/** A live session: the user object's row, and its sealed KV replica `session:<uid>:<id>`. */
+export interface SessionRecord {
+  v: 1
+  uid: string
+  appId: string
+  openid: string
+  unionid?: string
+  /** Unix seconds. */
+  createdAt: number
+  /** Milliseconds of the wall clock at login: orders sessions made in the same second. */
+  createdAtMs: number
+  /** Unix seconds: the last refresh, or the login. */
+  refreshedAt: number
+  /** Unix seconds; the session is over then. */
+  expiresAt: number
+  /** Bumped by each refresh: tokens of an older generation are rejected. */
+  gen: number
+  device?: DeviceInfo
+  /** What handlers keep in `c.var.session`. */
+  data: Record<string, unknown>
+}
+
+/** What the device list shows of a session. */
+export interface SessionSummary {
+  /** The public id: sha256(sid), base64url, as in the KV key. */
+  id: string
+  createdAt: number
+  refreshedAt: number
+  expiresAt: number
+  device?: DeviceInfo
+}
+
+/**
+ * A change to session data, as a request's handlers made it: the keys set
+ * (pairs, so that `__proto__` stays a key) and the keys deleted.
+ */
+export interface SessionChange {
+  set: [string, unknown][]
+  delete: string[]
+}
+
+/** The rules' numbers, from the app's configuration. */
+export interface SessionPolicy {
+  /** Seconds a session lives from login or from a refresh past half of it. */
+  ttl: number
+  /** Seconds from login after which no refresh extends it. */
+  maxAge: number
+  /** The most session data may weigh, as UTF-8 JSON. */
+  maxBytes: number
+  /** Live sessions per user; a login past it ends the oldest. */
+  maxSessions: number
+}
+
+/** Why the session authority refused a change: each is the error the client gets. */
+export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
+
+/** The authority's answer to a change: the session as it now is, or why not. */
+export type Outcome = { ok: true; record: SessionRecord } | { ok: false; refused: Refusal }

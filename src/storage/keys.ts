@@ -1,0 +1,26 @@
+/**
+ * The KV keys of wxa-auth, all in one namespace (binding `SESSIONS`). The
+ * README's storage schema lists them. Key parts are URI-encoded.
+ */
+export const SESSION_PREFIX = 'session:'
+export const IDENTITY_PREFIX = 'identity:'
+export const ACCESS_TOKEN_PREFIX = 'wx:access_token:'
+
+/** KV refuses an `expirationTtl` below 60 seconds. */
+export const MIN_TTL = 60 // seconds
+
+/** `session:<uid>:<id>`, where `id` is the session's public id, sha256(sid). */
+export const sessionKey = (uid: string, id: string) =>
+  `${SESSION_PREFIX}${encodeURIComponent(uid)}:${id}`
+
+/** `identity:<appid>:<openid>`. */
+export const identityKey = (appId: string, openid: string) =>
+  `${IDENTITY_PREFIX}${encodeURIComponent(appId)}:${encodeURIComponent(openid)}`
+
+/** `wx:access_token:<appid>`. */
+export const accessTokenKey = (appId: string) =>
+  `${ACCESS_TOKEN_PREFIX}${encodeURIComponent(appId)}`
+
+/** The `expirationTtl` that makes a KV value live until `expiresAt` (unix seconds), at least {@link MIN_TTL}. */
+export const ttlUntil = (expiresAt: number, now = Date.now() / 1000) =>
+  Math.max(MIN_TTL, Math.ceil(expiresAt - now))
