@@ -42,7 +42,21 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'worker', include: ['test/**/*.test.ts'], exclude: ['test/http/**'] },
+        test: {
+          name: 'worker',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/http/**', 'test/isolates/**'],
+        },
+      },
+      {
+        // Several isolates of the bundled Worker in one Miniflare, sharing KV
+        // and the session objects: stale copies must not undo revocations.
+        extends: true,
+        test: {
+          name: 'isolates',
+          environment: 'node',
+          include: ['test/isolates/**/*.test.ts'],
+        },
       },
       {
         // Over HTTP against the real Worker (`npm run dev`): the mini program SDK,

@@ -34,7 +34,10 @@ const mf = new Miniflare({
   ],
   compatibilityDate: '2026-07-30',
   kvNamespaces: ['SESSIONS'],
-  durableObjects: { WECHAT_EMULATOR: 'WeChatEmulator' },
+  durableObjects: {
+    WECHAT_EMULATOR: { className: 'WeChatEmulator', useSQLite: true },
+    USER_SESSIONS: { className: 'BenchUserSessions', useSQLite: true },
+  },
   bindings: {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_SECRET: randomBytes(32).toString('base64url'),
@@ -84,6 +87,7 @@ try {
     'GET /healthz (floor)': { path: '/healthz' },
     'GET /me (verify + session)': { path: '/me', token },
     'GET /me, session cache off (verify + KV read)': { path: '/nocache/me', token },
+    'GET /me, strict mode (verify + object call)': { path: '/strict/me', token },
     'GET /me behind hono/jwt (stateless peer)': {
       path: '/bench/stateless-me',
       token,
@@ -112,6 +116,7 @@ try {
         reads: kv.get / result.requests,
         writes: (kv.put + kv.delete) / result.requests,
         lists: kv.list / result.requests,
+        objects: kv.objects / result.requests,
       })
       console.error(
         `round ${round + 1}: ${name}: ${Math.round(result.rps)} req/s, ${result.errors} errors`,
@@ -150,6 +155,7 @@ try {
       reads: median(r.map((x) => x.reads)),
       writes: median(r.map((x) => x.writes)),
       lists: median(r.map((x) => x.lists)),
+      objects: median(r.map((x) => x.objects)),
       errors: r.reduce((sum, x) => sum + x.errors, 0),
     }
   }
@@ -159,11 +165,11 @@ try {
   const lines = [
     `wxa-auth bench, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, workerd via Miniflare, autocannon 16 connections, median of ${ROUNDS} rounds`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | KV reads/req | KV writes/req | KV lists/req | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | KV reads/req | KV writes/req | KV lists/req | object calls/req | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...Object.entries(rows).map(
       ([name, r]) =>
-        `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.reads, 2)} | ${fmt(r.writes, 2)} | ${fmt(r.lists, 2)} | ${r.errors} |`,
+        `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.reads, 2)} | ${fmt(r.writes, 2)} | ${fmt(r.lists, 2)} | ${fmt(r.objects, 2)} | ${r.errors} |`,
     ),
     '',
   ]
@@ -181,7 +187,7 @@ try {
     ...[
       ['token verify (HS256, uncached)', 'verify'],
       ['session load (KV read, record opened before)', 'load'],
-      ['session save (AES-GCM seal + KV write)', 'save'],
+      ['session write (object call: rule + AES-GCM seal + KV write)', 'save'],
       ['decryptData (AES-128-CBC, WeChat user info)', 'decrypt'],
     ].map(([label, op]) => `| ${label} | ${fmt(micro[op] * 1000)} | ${fmt(1000 / micro[op])} |`),
   )

@@ -1,19 +1,28 @@
 // The deployable Worker plus bench-only pieces that never ship: KV call
-// counting, the hono/jwt stateless peer of GET /me, and in-isolate
-// micro-benchmarks. Built by bench/run.mjs with bench/wrangler.toml.
+// counting (the Worker's and the session objects'), session-object call
+// counting, the hono/jwt stateless peer of GET /me, strict mode, and
+// in-isolate micro-benchmarks. Built by bench/run.mjs with bench/wrangler.toml.
 import { Hono } from 'hono'
 import { jwt } from 'hono/jwt'
 import { createApp } from '../src/app'
 import { hashSessionId } from '../src/auth'
 import { configFromEnv, type WxaBindings, type WxaConfig } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
+import { UserSessions } from '../src/session/object'
 import { verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 import { decryptData } from '../src/wechat/crypto'
 import { countingKv } from '../test/counting-kv'
 
-const counts = { get: 0, put: 0, delete: 0, list: 0 }
+const counts = { get: 0, put: 0, delete: 0, list: 0, objects: 0 }
 const counted = (kv: KVNamespace) => countingKv(kv, counts).kv
+
+/** The session object with its KV replica writes counted with the Worker's. */
+export class BenchUserSessions extends UserSessions {
+  constructor(ctx: DurableObjectState, env: WxaBindings) {
+    super(ctx, { ...env, SESSIONS: counted(env.SESSIONS) })
+  }
+}
 
 // The deployable configuration, built from the env with its KV counted; and
 // the same with the in-isolate session cache off, to show what a KV read costs.
@@ -23,7 +32,17 @@ function configured(memo: WeakMap<object, WxaConfig>, vars: Partial<WxaBindings>
   return (env: WxaBindings): WxaConfig => {
     let hit = memo.get(env)
     if (!hit) {
-      hit = configFromEnv({ ...env, ...vars, SESSIONS: counted(env.SESSIONS) })
+      const base = configFromEnv({ ...env, ...vars, SESSIONS: counted(env.SESSIONS) })
+      const authority = new Proxy(base.authority, {
+        get(target, prop) {
+          const method = Reflect.get(target, prop) as (...args: unknown[]) => unknown
+          return (...args: unknown[]) => {
+            counts.objects++
+            return method.apply(target, args)
+          }
+        },
+      })
+      hit = { ...base, authority }
       memo.set(env, hit)
     }
     return hit
@@ -31,12 +50,13 @@ function configured(memo: WeakMap<object, WxaConfig>, vars: Partial<WxaBindings>
 }
 const config = configured(configs, {})
 const uncached = configured(uncachedConfigs, { SESSION_CACHE_SECONDS: '0' })
+const strict = configured(new WeakMap(), { SESSION_CONSISTENCY: 'strict' })
 
 const app = new Hono<{ Bindings: WxaBindings & { JWT_SECRET: string } }>()
 
 app.get('/bench/counters', (c) => {
   const snapshot = { ...counts }
-  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
+  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0, objects: 0 })
   return c.json(snapshot)
 })
 
@@ -53,7 +73,7 @@ app.get(
 // In-isolate loops; the caller times the request from outside (workerd's
 // clocks do not advance during CPU work). Each loop skips the caches that
 // would otherwise answer it: a fresh key-ring object for verify, the
-// uncached store for load.
+// uncached replica for load.
 app.post('/bench/micro/:op', async (c) => {
   const op = c.req.param('op')
   const n = Number(c.req.query('n') ?? 1000)
@@ -64,7 +84,7 @@ app.post('/bench/micro/:op', async (c) => {
   const options = { issuer: settings.issuer, audience: settings.audience, now }
   const claims = await verifyToken(ring, token, options)
   const sidHash = await hashSessionId(claims.sid)
-  const record = await settings.store.getSession(claims.sub, sidHash)
+  const record = await settings.replica.get(claims.sub, sidHash)
   if (!record) return c.json({ error: 'no session' }, 400)
   const sealed = await emulatorStub(c.env)
     .fetch('http://emulator/__emulator/user-data', {
@@ -72,19 +92,22 @@ app.post('/bench/micro/:op', async (c) => {
       body: JSON.stringify({ openid: record.openid, data: { nickName: 'bench' } }),
     })
     .then((r) => r.json<{ encryptedData: string; iv: string }>())
-  const identity = await settings.store.getIdentity(record.appId, record.openid)
+  const identity = await settings.identities.get(record.appId, record.openid)
   const sessionKey = identity?.sessionKey as string
   for (let i = 0; i < n; i++) {
     if (op === 'verify') await verifyToken({ ...ring }, token, options)
-    else if (op === 'load') await settings.store.getSession(claims.sub, sidHash)
-    else if (op === 'save') await settings.store.putSession(sidHash, { ...record, data: { i } })
-    else if (op === 'decrypt') await decryptData({ ...sealed, sessionKey, appId: record.appId })
+    else if (op === 'load') await settings.replica.get(claims.sub, sidHash)
+    else if (op === 'save') {
+      const change = { set: [['i', i]] as [string, unknown][], delete: [] }
+      await settings.authority.write(claims.sub, sidHash, record.gen, change, settings.policy, now)
+    } else if (op === 'decrypt') await decryptData({ ...sealed, sessionKey, appId: record.appId })
     else return c.json({ error: 'unknown op' }, 400)
   }
   return c.json({ ok: true, n })
 })
 
 app.route('/nocache', createApp({ config: uncached }))
+app.route('/strict', createApp({ config: strict }))
 app.route('/', createApp({ config }))
 
 // The emulator's control surface, as in the dev Worker.

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { BoundedMap } from './cache'
 import { configFromEnv, type WxaBindings, type WxaConfig } from './config'
 import { base64url, type DefaultUser, defaultHooks, type UserHooks } from './hooks'
 
@@ -43,10 +44,22 @@ export function resolveOptions<User extends { id: string }>(
   }
 }
 
-/** KV holds only this hash of a session id, so read access to KV yields no live ids. */
+const HASHED_SESSION_IDS = 10_000 // per isolate
+const hashed = new BoundedMap<string, string>(HASHED_SESSION_IDS)
+
+/**
+ * KV and the session objects hold only this hash of a session id, so read
+ * access to them yields no live ids. Remembered per isolate: the same sid
+ * always hashes the same, and a WebCrypto call costs a visible share of a
+ * cached request.
+ */
 export async function hashSessionId(sid: string): Promise<string> {
+  const hit = hashed.get(sid)
+  if (hit) return hit
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(sid))
-  return base64url(new Uint8Array(digest))
+  const id = base64url(new Uint8Array(digest))
+  hashed.set(sid, id)
+  return id
 }
 
 /** A fresh session id: 256 random bits, base64url. */

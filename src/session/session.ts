@@ -87,7 +87,7 @@ export class Session {
   }
   /** A copy of all data. */
   all(): Record<string, unknown> {
-    return structuredClone(this.#own())
+    return structuredClone(this.#data ?? this.#record?.data ?? {})
   }
 
   /** Marks the session as ended (logout): nothing more is written. */
