@@ -12,8 +12,8 @@ const errMsg = (api: string, error: unknown) => ({
 })
 
 /** WeChat's `wx`: callbacks only (`wx.request` returns a RequestTask, not a promise). */
-export function wxStandIn(phone: Device) {
-  const wx = {
+export function wxStandIn(phone: Device): CallbackApi {
+  return {
     request({ url, method = 'GET', data, header = {}, success, fail }) {
       phone.request(url, method, data, header).then(success, (e) => fail?.(errMsg('request', e)))
       return { abort() {} }
@@ -37,8 +37,7 @@ export function wxStandIn(phone: Device) {
     getStorageSync: phone.getStorage,
     setStorageSync: phone.setStorage,
     removeStorageSync: phone.removeStorage,
-  } satisfies CallbackApi
-  return wx as typeof wx & CallbackApi
+  }
 }
 
 /**
