@@ -23,7 +23,8 @@ export interface Me {
  * stand-in, a test clock, and the SDK over them.
  */
 export function miniProgram(
-  options: Partial<WxaClientOptions> & {
+  options: Omit<Partial<WxaClientOptions>, 'adapter'> & {
+    /** The runtime over the test device; default the `wx` stand-in. */
     adapter?: (phone: ReturnType<typeof device>) => WxaAdapter
   } = {},
 ) {
