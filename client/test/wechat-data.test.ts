@@ -94,7 +94,7 @@ describe('decrypt(getData)', () => {
     const error = await rejection(
       program.api.decrypt(async () => {
         const sealed = await source.getData()
-        return { ...sealed, encryptedData: sealed.encryptedData.replace(/\+/g, ' ') + 'AAAA' }
+        return { ...sealed, encryptedData: `${sealed.encryptedData.replace(/\+/g, ' ')}AAAA` }
       }),
     )
     expect(error.code).toBe('WECHAT_DECRYPT_FAILED')
