@@ -242,14 +242,17 @@ export function createClient<User = Record<string, unknown>>(
     if (token) header.Authorization = `JWT ${token}`
     for (let attempt = 0; ; attempt++) {
       const res = await queued(() =>
-        send(url, header).catch((cause: unknown) => {
-          const reason = (cause as { errMsg?: string; message?: string } | null) ?? {}
-          throw new WxaClientError(
-            'NETWORK_ERROR',
-            `${path}: ${reason.errMsg ?? reason.message ?? String(cause)}`,
-            { cause },
-          )
-        }),
+        // then(): a runtime that throws instead of failing is a network error too.
+        Promise.resolve()
+          .then(() => send(url, header))
+          .catch((cause: unknown) => {
+            const reason = (cause as { errMsg?: string; message?: string } | null) ?? {}
+            throw new WxaClientError(
+              'NETWORK_ERROR',
+              `${path}: ${reason.errMsg ?? reason.message ?? String(cause)}`,
+              { cause },
+            )
+          }),
       )
       const wait = retryAfter(res)
       if (wait === undefined || attempt >= tries || wait > maxRetryWait) return res
