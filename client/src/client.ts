@@ -295,12 +295,14 @@ export function createClient<User = Record<string, unknown>>(
     lastLogin = now()
     loginFailure = null
     try {
-      const code = await adapter.login().catch((cause: unknown) => {
-        const errMsg = (cause as { errMsg?: string } | null)?.errMsg
-        throw new WxaClientError('WX_LOGIN_FAILED', `wx.login failed: ${errMsg ?? cause}`, {
-          cause,
+      const code = await Promise.resolve()
+        .then(() => adapter.login())
+        .catch((cause: unknown) => {
+          const errMsg = (cause as { errMsg?: string } | null)?.errMsg
+          throw new WxaClientError('WX_LOGIN_FAILED', `wx.login failed: ${errMsg ?? cause}`, {
+            cause,
+          })
         })
-      })
       const sentAt = now()
       // Not retried: WeChat may have spent the code already.
       const res = await post(paths.login, { code, ...(appId ? { appId } : {}) }, undefined, 0)
