@@ -1,4 +1,5 @@
 import { createApp } from './app'
+import { devRoutes } from './emulator/dev-routes'
 import { PLAYGROUND_HTML } from './emulator/playground'
 import { emulatorStub } from './emulator/stub'
 import { WxaAuthError } from './errors'
@@ -6,8 +7,8 @@ import { WxaAuthError } from './errors'
 /**
  * The deployable Worker. In the dev environment (wrangler.toml `[env.dev]`)
  * the WeChat emulator is bound: its control surface answers on
- * `/__emulator/*` and the playground on `/`; elsewhere both are 404s like any
- * unknown path.
+ * `/__emulator/*`, the playground on `/` and the SDK's test routes on
+ * `/__dev/*`; elsewhere they are 404s like any unknown path.
  */
 const app = createApp()
 
@@ -20,6 +21,9 @@ app.all('/__emulator/*', (c) => {
   if (!c.env.WECHAT_EMULATOR) throw new WxaAuthError('NOT_FOUND')
   return emulatorStub(c.env).fetch(c.req.raw)
 })
+
+// Routes the client SDK's tests upload to, download from and fail on; dev only too.
+app.route('/__dev', devRoutes())
 
 export default app
 export { WeChatEmulator } from './emulator/emulator'

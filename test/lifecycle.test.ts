@@ -126,6 +126,7 @@ describe('refresh', () => {
       token: expect.any(String),
       tokenType: 'JWT',
       expiresAt: first.expiresAt,
+      expiresIn: expect.any(Number),
       user: first.user,
     })
     const before = decodeJwt(first.token).payload
@@ -147,7 +148,10 @@ describe('refresh', () => {
     const { token } = await login(openid)
     const start = decodeJwt(token).payload.iat
     const early = await call('POST', '/auth/refresh', { token })
-    expect(decodeJwt(early.body.token).payload.exp).toBe(start + DEFAULT_SESSION_TTL)
+    const { exp, iat } = decodeJwt(early.body.token).payload
+    expect(exp).toBe(start + DEFAULT_SESSION_TTL)
+    // Counted from the answer, not from the login: what is left of the session.
+    expect(early.body.expiresIn).toBe(exp - iat)
 
     // Sixteen days later, the session is past half its lifetime.
     const later = start + 16 * 24 * 60 * 60
@@ -155,6 +159,7 @@ describe('refresh', () => {
     const late = await call('POST', '/auth/refresh', { token: early.body.token }, app)
     expect(late.status, late.text).toBe(200)
     expect(decodeJwt(late.body.token).payload.exp).toBe(later + DEFAULT_SESSION_TTL)
+    expect(late.body.expiresIn).toBe(DEFAULT_SESSION_TTL)
     const [key] = await kvKeys(`session:${decodeJwt(token).payload.sub}:`)
     expect(key?.expiration).toBeGreaterThan(start + DEFAULT_SESSION_TTL + 15 * 24 * 60 * 60)
   })

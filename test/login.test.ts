@@ -31,6 +31,7 @@ describe('POST /auth/login', () => {
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       tokenType: 'JWT',
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      expiresIn: DEFAULT_SESSION_TTL,
       user: { id: uid, openid },
     })
     expect(res.headers.get('cache-control')).toBe('no-store')

@@ -85,6 +85,7 @@ describe('POST /auth/login with user info', () => {
       token: expect.any(String),
       tokenType: 'JWT',
       expiresAt: expect.any(String),
+      expiresIn: expect.any(Number),
       user: { id, openid },
       userInfo: profile,
     })

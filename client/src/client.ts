@@ -1,69 +1,81 @@
+import {
+  type AdapterResponse,
+  type CallbackApi,
+  type Method,
+  type RequestData,
+  type WxaAdapter,
+  wxAdapter,
+} from './adapters'
 import { WxaClientError } from './errors'
+import { limiter } from './queue'
+import { checkBaseUrl, joinUrl } from './url'
 
 export const DEFAULT_STORAGE_KEY = 'wxa-auth:session'
-export const DEFAULT_EXPIRY_MARGIN = 60 * 1000 // 1 minute, ms
-export const DEFAULT_LOGIN_PATH = '/auth/login'
-export const DEFAULT_LOGOUT_PATH = '/auth/logout'
-
-type Method = NonNullable<WechatMiniprogram.RequestOption['method']>
-type RequestData = WechatMiniprogram.RequestOption['data']
-
-/** What `wx.request` hands to `success`: any HTTP status, including 4xx and 5xx. */
-export type WxRequestResult = Pick<
-  WechatMiniprogram.RequestSuccessCallbackResult,
-  'statusCode' | 'data' | 'header'
->
-
-/**
- * The part of `wx` the SDK uses, with the types of `miniprogram-api-typings`.
- * The mini program's global `wx` is one; tests pass a stand-in.
- */
-export interface WxApi {
-  request(option: {
-    url: string
-    method?: Method
-    data?: RequestData
-    header?: Record<string, string>
-    dataType?: string
-    success?: (result: WxRequestResult) => void
-    fail?: (error: Pick<WechatMiniprogram.RequestFailCallbackErr, 'errMsg'>) => void
-  }): unknown
-  login(option: {
-    success?: (result: Pick<WechatMiniprogram.LoginSuccessCallbackResult, 'code'>) => void
-    fail?: (error: WechatMiniprogram.GeneralCallbackResult) => void
-  }): unknown
-  getStorageSync(key: string): unknown
-  setStorageSync(key: string, data: unknown): void
-  removeStorageSync(key: string): void
+export const DEFAULT_REFRESH_AFTER = 0.5 // of the token's lifetime
+export const DEFAULT_LOGIN_COOLDOWN = 10 * 1000 // 10 seconds, ms
+export const DEFAULT_MAX_CONCURRENT = 10 // network calls in flight: WeChat's limit
+export const DEFAULT_RETRIES = 2 // per call, on 429 / 503 with Retry-After
+export const DEFAULT_MAX_RETRY_WAIT = 10 * 1000 // ms; a longer Retry-After is not waited out
+export const DEFAULT_PATHS: WxaPaths = {
+  login: '/auth/login',
+  refresh: '/auth/refresh',
+  logout: '/auth/logout',
+  decrypt: '/auth/decrypt',
+  phone: '/auth/phone',
 }
 
-/** The answer of `POST /auth/login`, as kept in storage. */
+/** The server's routes the SDK calls. */
+export interface WxaPaths {
+  login: string
+  refresh: string
+  logout: string
+  decrypt: string
+  phone: string
+}
+
+/** A login's or refresh's answer, as kept in storage. */
 export interface WxaSession<User = Record<string, unknown>> {
   token: string
-  /** ISO 8601; the token and the server-side session end then. */
+  /** The server's ISO 8601 end of the token; shown, never compared with the device's clock. */
   expiresAt: string
+  /** Seconds the token had left when the server answered. */
+  expiresIn: number
+  /** The device's clock (ms) when the login or refresh was sent: the start of `expiresIn`. */
+  receivedAt: number
   user: User
 }
 
 export interface WxaClientOptions {
   /** Where wxa-auth runs, e.g. `https://api.example.com`; request URLs are paths below it. */
   baseUrl: string
-  /** The `wx` object; default: the mini program's global `wx`. */
-  wx?: WxApi
-  /** The `wx.setStorageSync` key of the session; default {@link DEFAULT_STORAGE_KEY}. */
+  /** The runtime: {@link wxAdapter} (default), `taroAdapter(Taro)` or `uniAdapter(uni)`. */
+  adapter?: WxaAdapter
+  /** Shorthand for `adapter: wxAdapter(wx)`, e.g. a stand-in in tests. */
+  wx?: CallbackApi
+  /** The AppID sent with each login, when the server serves several mini programs. */
+  appId?: string
+  /** The storage key of the session; default {@link DEFAULT_STORAGE_KEY}. */
   storageKey?: string
-  /** A stored token this close to `expiresAt` counts as absent; ms, default {@link DEFAULT_EXPIRY_MARGIN}. */
-  expiryMargin?: number
-  /** Default {@link DEFAULT_LOGIN_PATH}. */
-  loginPath?: string
-  /** Default {@link DEFAULT_LOGOUT_PATH}. */
-  logoutPath?: string
-  /** The clock in ms; for tests. Default `Date.now`. */
+  /** Fraction of a token's lifetime after which the next request refreshes it first; default 0.5. */
+  refreshAfter?: number
+  /** At most one login per this many ms; default {@link DEFAULT_LOGIN_COOLDOWN} (10 s). */
+  loginCooldown?: number
+  /** Network calls in flight at most; default {@link DEFAULT_MAX_CONCURRENT} (10). */
+  maxConcurrent?: number
+  /** Retries of a call answered 429 or 503 with `Retry-After`; default {@link DEFAULT_RETRIES}. */
+  retries?: number
+  /** A longer `Retry-After` (ms) is not waited out: the call rejects; default 10 s. */
+  maxRetryWait?: number
+  /** The server's routes, if not mounted where wxa-auth puts them; default {@link DEFAULT_PATHS}. */
+  paths?: Partial<WxaPaths>
+  /** The device's clock in ms; for tests. Default `Date.now`. */
   now?: () => number
+  /** Waits `ms`; for tests. Default `setTimeout`. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 export interface WxaRequestOptions {
-  /** A path below `baseUrl`, e.g. `/me`. */
+  /** A path below `baseUrl`, e.g. `/me`; anything else is `BAD_URL`. */
   url: string
   /** Default `GET`. */
   method?: Method
@@ -73,36 +85,80 @@ export interface WxaRequestOptions {
   header?: Record<string, string>
 }
 
+export interface WxaUploadOptions {
+  /** A path below `baseUrl`. */
+  url: string
+  /** A local file path, e.g. from `wx.chooseMedia`. */
+  filePath: string
+  /** The form field of the file. */
+  name: string
+  /** Other form fields. */
+  formData?: Record<string, string>
+  header?: Record<string, string>
+}
+
+export interface WxaDownloadOptions {
+  /** A path below `baseUrl`. */
+  url: string
+  header?: Record<string, string>
+}
+
 export interface WxaResponse<T> {
   statusCode: number
   data: T
   header: Record<string, string>
 }
 
+/** The answer of `POST /auth/phone`. */
+export interface WxaPhone {
+  phoneNumber: string
+  purePhoneNumber: string
+  countryCode: string
+}
+
 export interface WxaClient<User = Record<string, unknown>> {
   /**
-   * Sends a request with `Authorization: JWT <token>`, logging in first when
-   * there is no usable token. On a 401 it logs in again once and retries;
-   * a second 401 is `LOGIN_REJECTED`. Resolves with 2xx answers and rejects
+   * Sends a request with `Authorization: JWT <token>`. Logs in first when
+   * there is no token; refreshes it first when it is past `refreshAfter` of
+   * its lifetime. A 401 is answered with one refresh (or, if the session is
+   * gone, one login) and one retry. Resolves with 2xx answers and rejects
    * with a {@link WxaClientError} otherwise.
    */
   request<T = unknown>(options: WxaRequestOptions): Promise<WxaResponse<T>>
-  /** Logs in now (`wx.login` -> `POST /auth/login`); joins a login already running. */
+  /** `uploadFile` with the same auth, refresh and 401 handling; `data` is parsed JSON when it is JSON. */
+  uploadFile<T = unknown>(options: WxaUploadOptions): Promise<WxaResponse<T>>
+  /** `downloadFile` with the same auth, refresh and 401 handling. */
+  downloadFile(options: WxaDownloadOptions): Promise<{ statusCode: number; tempFilePath: string }>
+  /**
+   * Decrypts what `getData` returns (`{ encryptedData, iv }`, e.g. from
+   * `wx.getWeRunData`) at `POST /auth/decrypt`. Logs in before calling
+   * `getData`. On `WECHAT_SESSION_KEY_STALE` it logs in again, calls
+   * `getData` again and retries once.
+   */
+  decrypt<T = Record<string, unknown>>(
+    getData: () => Promise<{ encryptedData: string; iv: string }>,
+  ): Promise<T>
+  /** The phone number behind a phone-number button's code (`POST /auth/phone`). */
+  phone(code: string): Promise<WxaPhone>
+  /** Logs in now (`wx.login` -> `POST /auth/login`); joins a login or refresh already running. */
   login(): Promise<WxaSession<User>>
   /**
    * Ends the session on the server (`POST /auth/logout`) and forgets the token.
    * The token is forgotten even when the server cannot be reached; never rejects.
    */
   logout(): Promise<void>
-  /** The stored session, or null when there is none or it has (nearly) expired. */
+  /** The stored session, or null when there is none or its lifetime is over by the device's clock. */
   session(): WxaSession<User> | null
 }
 
+type Answer = AdapterResponse & { tempFilePath?: string }
+
 /**
- * A wxa-auth client for a mini program: `wx.request` with silent login.
+ * A wxa-auth client for a mini program: requests, uploads and downloads with
+ * silent login and refresh, for WeChat, Taro or uni-app.
  *
  * @param options.baseUrl where wxa-auth runs (required)
- * @param options.wx the `wx` object; default the global one
+ * @param options.adapter the runtime; default the global `wx`
  * @example
  * ```ts
  * const api = createClient({ baseUrl: 'https://api.example.com' })
@@ -114,135 +170,356 @@ export function createClient<User = Record<string, unknown>>(
   options: WxaClientOptions,
 ): WxaClient<User> {
   const {
+    appId,
     storageKey = DEFAULT_STORAGE_KEY,
-    expiryMargin = DEFAULT_EXPIRY_MARGIN,
-    loginPath = DEFAULT_LOGIN_PATH,
-    logoutPath = DEFAULT_LOGOUT_PATH,
+    refreshAfter = DEFAULT_REFRESH_AFTER,
+    loginCooldown = DEFAULT_LOGIN_COOLDOWN,
+    maxConcurrent = DEFAULT_MAX_CONCURRENT,
+    retries = DEFAULT_RETRIES,
+    maxRetryWait = DEFAULT_MAX_RETRY_WAIT,
     now = Date.now,
+    sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   } = options
-  const found = options.wx ?? (globalThis as { wx?: WxApi }).wx
-  if (!found) throw new TypeError('createClient: no `wx` (not in a mini program? pass options.wx)')
-  const wx: WxApi = found
   if (!options.baseUrl) throw new TypeError('createClient: options.baseUrl is required')
-  const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const base = checkBaseUrl(options.baseUrl)
+  const adapter = options.adapter ?? wxAdapter(options.wx)
+  const paths = { ...DEFAULT_PATHS, ...options.paths }
+  const queued = limiter(maxConcurrent)
 
-  let pendingLogin: Promise<WxaSession<User>> | null = null
+  /** The login or refresh running; every request waits for it. */
+  let running: Promise<WxaSession<User>> | null = null
+  let lastLogin = Number.NEGATIVE_INFINITY
+  let loginFailure: WxaClientError | null = null
+  let loginBlockedUntil = Number.NEGATIVE_INFINITY
+  let lastRefresh = Number.NEGATIVE_INFINITY
+
+  const since = (time: number) => now() - time
+  const recent = (time: number) => since(time) >= 0 && since(time) < loginCooldown
+
+  function read(): WxaSession<User> | null {
+    const stored = adapter.getStorage(storageKey) as Partial<WxaSession<User>> | null
+    if (!stored || typeof stored.token !== 'string' || !stored.token) return null
+    // A session stored by an older SDK, without a lifetime, is refreshed first.
+    const known = typeof stored.expiresIn === 'number' && typeof stored.receivedAt === 'number'
+    return known ? (stored as WxaSession<User>) : { ...(stored as WxaSession<User>), expiresIn: 0 }
+  }
+
+  const lifetime = (s: WxaSession<User>) => s.expiresIn * 1000
+  const due = (s: WxaSession<User>) =>
+    !(since(s.receivedAt) >= 0 && since(s.receivedAt) < lifetime(s) * refreshAfter)
 
   function session(): WxaSession<User> | null {
-    const stored = wx.getStorageSync(storageKey)
-    if (!isSession<User>(stored)) return null
-    return Date.parse(stored.expiresAt) - expiryMargin > now() ? stored : null
+    const s = read()
+    return s && since(s.receivedAt) >= 0 && since(s.receivedAt) < lifetime(s) ? s : null
   }
 
-  function send(request: WxaRequestOptions, token?: string): Promise<WxaResponse<unknown>> {
-    const header: Record<string, string> = { ...request.header }
-    for (const name of Object.keys(header)) {
-      if (name.toLowerCase() === 'authorization') delete header[name]
-    }
-    if (token) header.Authorization = `JWT ${token}`
-    return new Promise((resolve, reject) => {
-      wx.request({
-        url: baseUrl + request.url,
-        method: request.method ?? 'GET',
-        data: request.data,
-        header,
-        dataType: 'json',
-        success: ({ statusCode, data, header }) => resolve({ statusCode, data, header }),
-        fail: ({ errMsg }) =>
-          reject(new WxaClientError('NETWORK_ERROR', `${request.url}: ${errMsg}`)),
-      })
-    })
-  }
-
-  async function startLogin(): Promise<WxaSession<User>> {
-    const code = await new Promise<string>((resolve, reject) => {
-      const failed = (cause: unknown) =>
-        reject(new WxaClientError('WX_LOGIN_FAILED', 'wx.login failed', { cause }))
-      wx.login({
-        success: ({ code }) => (code ? resolve(code) : failed(new Error('wx.login gave no code'))),
-        fail: failed,
-      })
-    })
-    const res = await send({ url: loginPath, method: 'POST', data: { code } })
-    if (res.statusCode !== 200) throw errorFrom(res, loginPath)
-    const { token, expiresAt, user } = (res.data ?? {}) as Partial<WxaSession<User>>
-    const fresh = { token, expiresAt, user }
-    if (!isSession<User>(fresh)) {
-      throw new WxaClientError('BAD_RESPONSE', `${loginPath} answered without a token`, {
+  function keep(res: Answer, sentAt: number, path: string): WxaSession<User> {
+    const { token, expiresAt, expiresIn, user } = (res.data ?? {}) as Partial<WxaSession<User>>
+    if (typeof token !== 'string' || !token || typeof expiresIn !== 'number') {
+      throw new WxaClientError('BAD_RESPONSE', `${path} answered without a token and expiresIn`, {
         status: res.statusCode,
       })
     }
-    wx.setStorageSync(storageKey, fresh)
-    return fresh
+    const fresh = { token, expiresAt: String(expiresAt), expiresIn, receivedAt: sentAt, user }
+    adapter.setStorage(storageKey, fresh)
+    return fresh as WxaSession<User>
+  }
+
+  /** One network call through the queue; 429 and 503 with Retry-After are retried. */
+  async function call(
+    path: string,
+    send: (url: string, header: Record<string, string>) => Promise<Answer>,
+    token?: string,
+    extra?: Record<string, string>,
+    tries = retries,
+  ): Promise<Answer> {
+    const url = joinUrl(base, path)
+    const header: Record<string, string> = {}
+    const given = extra ?? {}
+    for (const name in given) {
+      if (name.toLowerCase() !== 'authorization') header[name] = given[name] as string
+    }
+    if (token) header.Authorization = `JWT ${token}`
+    for (let attempt = 0; ; attempt++) {
+      const res = await queued(() =>
+        // then(): a runtime that throws instead of failing is a network error too.
+        Promise.resolve()
+          .then(() => send(url, header))
+          .catch((cause: unknown) => {
+            const reason = (cause as { errMsg?: string; message?: string } | null) ?? {}
+            throw new WxaClientError(
+              'NETWORK_ERROR',
+              `${path}: ${reason.errMsg ?? reason.message ?? String(cause)}`,
+              { cause },
+            )
+          }),
+      )
+      const wait = retryAfter(res)
+      if (wait === undefined || attempt >= tries || wait > maxRetryWait) return res
+      await sleep(wait)
+    }
+  }
+
+  const post = (path: string, data?: RequestData, token?: string, tries?: number) =>
+    call(
+      path,
+      (url, header) => adapter.request({ url, method: 'POST', data, header }),
+      token,
+      {},
+      tries,
+    )
+
+  /** Throws when a login is not allowed yet: the last one's error, `rejected`, or LOGIN_COOLDOWN. */
+  function mayLogIn(rejected?: WxaClientError): void {
+    const wait = Math.max(lastLogin + loginCooldown, loginBlockedUntil) - now()
+    if (wait <= 0 || since(lastLogin) < 0) return
+    const retryAfter = Math.ceil(wait / 1000)
+    const last = loginFailure
+    if (last) {
+      throw new WxaClientError(last.code, `${last.message} (no new login for ${retryAfter} s)`, {
+        status: last.status,
+        serverCode: last.serverCode,
+        retryAfter,
+        cause: last,
+      })
+    }
+    throw (
+      rejected ??
+      new WxaClientError('LOGIN_COOLDOWN', `the last login was less than ${loginCooldown} ms ago`, {
+        retryAfter,
+      })
+    )
+  }
+
+  async function logIn(): Promise<WxaSession<User>> {
+    lastLogin = now()
+    loginFailure = null
+    try {
+      const code = await Promise.resolve()
+        .then(() => adapter.login())
+        .catch((cause: unknown) => {
+          const errMsg = (cause as { errMsg?: string } | null)?.errMsg
+          throw new WxaClientError('WX_LOGIN_FAILED', `wx.login failed: ${errMsg ?? cause}`, {
+            cause,
+          })
+        })
+      const sentAt = now()
+      // Not retried: WeChat may have spent the code already.
+      const res = await post(paths.login, { code, ...(appId ? { appId } : {}) }, undefined, 0)
+      if (res.statusCode !== 200) {
+        const wait = retryAfter(res)
+        if (wait !== undefined) loginBlockedUntil = now() + wait
+        throw errorFrom(res, paths.login)
+      }
+      return keep(res, sentAt, paths.login)
+    } catch (error) {
+      loginFailure = error as WxaClientError
+      throw error
+    }
+  }
+
+  /**
+   * A new token for `current`: POST /auth/refresh, or a login when the server
+   * says the session is gone. When `keepOnFailure`, a refresh that fails
+   * otherwise (offline, 5xx) leaves `current` in use.
+   */
+  async function refresh(
+    current: WxaSession<User>,
+    keepOnFailure: boolean,
+    rejected?: WxaClientError,
+  ): Promise<WxaSession<User>> {
+    lastRefresh = now()
+    const sentAt = now()
+    let res: Answer
+    try {
+      res = await post(paths.refresh, undefined, current.token)
+    } catch (error) {
+      if (keepOnFailure) return current
+      throw error
+    }
+    if (res.statusCode === 200) return keep(res, sentAt, paths.refresh)
+    if (res.statusCode === 401) {
+      mayLogIn(rejected)
+      return logIn()
+    }
+    if (keepOnFailure) return current
+    throw errorFrom(res, paths.refresh)
+  }
+
+  function single(run: () => Promise<WxaSession<User>>): Promise<WxaSession<User>> {
+    running ??= run().finally(() => {
+      running = null
+    })
+    return running
   }
 
   function login(): Promise<WxaSession<User>> {
-    pendingLogin ??= startLogin().finally(() => {
-      pendingLogin = null
-    })
-    return pendingLogin
-  }
-
-  /** A new session in place of `stale`, unless another request already got one. */
-  function renew(stale: string): Promise<WxaSession<User>> {
-    const current = session()
-    if (current && current.token !== stale) return Promise.resolve(current)
-    wx.removeStorageSync(storageKey)
-    return login()
-  }
-
-  async function request<T>(options: WxaRequestOptions): Promise<WxaResponse<T>> {
-    let current = session() ?? (await login())
-    let res = await send(options, current.token)
-    if (res.statusCode === 401) {
-      current = await renew(current.token)
-      res = await send(options, current.token)
-      if (res.statusCode === 401) {
-        if (session()?.token === current.token) wx.removeStorageSync(storageKey)
-        const serverCode = errorCode(res)
-        throw new WxaClientError(
-          'LOGIN_REJECTED',
-          `${options.url} answered 401 ${serverCode ?? ''} again right after a fresh login`,
-          { status: 401, ...(serverCode ? { serverCode } : {}) },
-        )
-      }
+    if (running) return running
+    try {
+      mayLogIn()
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (res.statusCode < 200 || res.statusCode > 299) throw errorFrom(res, options.url)
+    return single(logIn)
+  }
+
+  /** The session to send a request with: logged in, and refreshed when due. */
+  function ready(): Promise<WxaSession<User>> {
+    if (running) return running
+    const current = read()
+    if (!current) return login()
+    // A refresh that failed less than loginCooldown ago is not tried again yet.
+    if (!due(current) || recent(lastRefresh)) return Promise.resolve(current)
+    return single(() => refresh(current, true))
+  }
+
+  /** After a 401 to `sent`: a newer token, a refreshed one, or a new login. */
+  function recover(sent: WxaSession<User>, rejected: WxaClientError): Promise<WxaSession<User>> {
+    if (running) return running
+    const current = read()
+    if (current && current.token !== sent.token) return Promise.resolve(current)
+    // A token got or checked less than loginCooldown ago and still refused: the
+    // route refuses it, and neither a refresh nor a login would change that.
+    if (recent(sent.receivedAt) || recent(lastRefresh)) return Promise.reject(rejected)
+    return single(() => refresh(sent, false, rejected))
+  }
+
+  async function authed(
+    path: string,
+    send: (url: string, header: Record<string, string>) => Promise<Answer>,
+    extra?: Record<string, string>,
+  ): Promise<Answer> {
+    joinUrl(base, path) // BAD_URL before any login or token
+    let current = await ready()
+    let res = await call(path, send, current.token, extra)
+    if (res.statusCode === 401) {
+      current = await recover(current, rejectedBy(res, path))
+      res = await call(path, send, current.token, extra)
+      if (res.statusCode === 401) throw rejectedBy(res, path)
+    }
+    if (res.statusCode < 200 || res.statusCode > 299) throw errorFrom(res, path)
+    return res
+  }
+
+  function request<T>({ url, method = 'GET', data, header }: WxaRequestOptions) {
+    return authed(
+      url,
+      (to, h) => adapter.request({ url: to, method, data, header: h }),
+      header,
+    ) as Promise<WxaResponse<T>>
+  }
+
+  async function uploadFile<T>({ url, header, ...file }: WxaUploadOptions) {
+    const res = await authed(
+      url,
+      (to, h) => adapter.uploadFile({ ...file, url: to, header: h }).then(parsed),
+      header,
+    )
     return res as WxaResponse<T>
   }
 
+  async function downloadFile({ url, header }: WxaDownloadOptions) {
+    const { statusCode, tempFilePath } = await authed(
+      url,
+      (to, h) =>
+        adapter
+          .downloadFile({ url: to, header: h })
+          .then((res) => ({ ...res, data: undefined, header: {} })),
+      header,
+    )
+    return { statusCode, tempFilePath: tempFilePath as string }
+  }
+
+  const postData = <T>(path: string, data: RequestData) =>
+    request<T>({ url: path, method: 'POST', data }).then((res) => res.data)
+
+  async function decrypt<T>(getData: () => Promise<{ encryptedData: string; iv: string }>) {
+    // Logged in before the data is made: a later wx.login would make its key stale.
+    await ready()
+    const attempt = async () => {
+      const { encryptedData, iv } = await getData()
+      return (await postData<{ data: T }>(paths.decrypt, { encryptedData, iv })).data
+    }
+    try {
+      return await attempt()
+    } catch (error) {
+      if ((error as WxaClientError).code !== 'WECHAT_SESSION_KEY_STALE') throw error
+      await running?.catch(() => undefined)
+      const stale = read()
+      await login()
+      // The login made a new session; the one it replaces would linger as a device.
+      if (stale) await post(paths.logout, undefined, stale.token, 0).catch(() => undefined)
+      return attempt()
+    }
+  }
+
+  async function phone(code: string) {
+    return (await postData<{ phone: WxaPhone }>(paths.phone, { code })).phone
+  }
+
   async function logout(): Promise<void> {
-    // A login still running would store its session after this logout.
-    await pendingLogin?.catch(() => undefined)
-    const token = session()?.token
-    wx.removeStorageSync(storageKey)
+    // A login or refresh still running would store its session after this logout.
+    await running?.catch(() => undefined)
+    const token = read()?.token
+    adapter.removeStorage(storageKey)
     if (!token) return
     try {
-      await send({ url: logoutPath, method: 'POST' }, token)
+      await post(paths.logout, undefined, token, 0)
     } catch {
       // Offline: the server-side session still ends at its expiresAt.
     }
   }
 
-  return { request, login, logout, session }
+  return { request, uploadFile, downloadFile, decrypt, phone, login, logout, session }
 }
 
-function isSession<User>(value: unknown): value is WxaSession<User> {
-  const { token, expiresAt } = (value ?? {}) as Partial<WxaSession<User>>
-  return typeof token === 'string' && token !== '' && typeof expiresAt === 'string'
+/** An upload's body is text: JSON is parsed, anything else left as it is. */
+function parsed(res: AdapterResponse): AdapterResponse {
+  if (typeof res.data !== 'string') return res
+  try {
+    return { ...res, data: JSON.parse(res.data) }
+  } catch {
+    return res
+  }
 }
 
-function errorCode(res: WxaResponse<unknown>): string | undefined {
+/** Ms to wait before retrying a 429 or 503 that says so; `Retry-After` in seconds only. */
+function retryAfter(res: Answer): number | undefined {
+  if (res.statusCode !== 429 && res.statusCode !== 503) return undefined
+  for (const name in res.header) {
+    if (name.toLowerCase() !== 'retry-after') continue
+    const seconds = Number(res.header[name])
+    return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined
+  }
+  return undefined
+}
+
+function serverCode(res: Answer): string | undefined {
   const error = (res.data as { error?: { code?: unknown } } | null)?.error
   return typeof error?.code === 'string' ? error.code : undefined
 }
 
-function errorFrom(res: WxaResponse<unknown>, url: string): WxaClientError {
-  const code = errorCode(res)
+function errorFrom(res: Answer, path: string): WxaClientError {
+  const code = serverCode(res)
   const message = (res.data as { error?: { message?: unknown } } | null)?.error?.message
+  const wait = retryAfter(res)
   return new WxaClientError(
     (code ?? 'BAD_RESPONSE') as WxaClientError['code'],
-    typeof message === 'string' ? message : `${url} answered HTTP ${res.statusCode}`,
-    { status: res.statusCode, ...(code ? { serverCode: code } : {}) },
+    typeof message === 'string' ? message : `${path} answered HTTP ${res.statusCode}`,
+    {
+      status: res.statusCode,
+      ...(code ? { serverCode: code } : {}),
+      ...(wait === undefined ? {} : { retryAfter: wait / 1000 }),
+    },
+  )
+}
+
+/** The error of a 401 that a login or refresh did not (or may not) fix. */
+function rejectedBy(res: Answer, path: string): WxaClientError {
+  const code = serverCode(res)
+  return new WxaClientError(
+    'LOGIN_REJECTED',
+    `${path} answered 401 ${code ?? ''} to a fresh token: not logging in again`,
+    { status: 401, ...(code ? { serverCode: code } : {}) },
   )
 }

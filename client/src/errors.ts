@@ -1,24 +1,29 @@
-import type { WxaErrorCode } from '../../src/errors'
+import type { WxaServerCode } from './codes'
 
 /** Codes the SDK itself reports; the server's codes pass through as they are. */
 export type WxaClientOnlyCode =
-  /** `wx.request` failed: no network, DNS, TLS, timeout. */
+  /** The network call failed: no network, DNS, TLS, timeout. */
   | 'NETWORK_ERROR'
-  /** `wx.login` failed or gave no code. */
+  /** `wx.login` (or the framework's login) failed or gave no code. */
   | 'WX_LOGIN_FAILED'
   /** The server answered with something that is not wxa-auth's JSON. */
   | 'BAD_RESPONSE'
-  /** Still 401 right after a fresh login: the SDK gives up instead of looping. */
+  /** Still 401 after a fresh login or refresh, or within `loginCooldown` of one: not retried. */
   | 'LOGIN_REJECTED'
+  /** A login is needed, but the last one was less than `loginCooldown` ago. */
+  | 'LOGIN_COOLDOWN'
+  /** A request path that is not a plain path below `baseUrl`; nothing was sent. */
+  | 'BAD_URL'
 
 /** Every code a {@link WxaClientError} can carry; `switch (err.code)` narrows on it. */
-export type WxaClientErrorCode = WxaClientOnlyCode | WxaErrorCode
+export type WxaClientErrorCode = WxaClientOnlyCode | WxaServerCode
 
 /**
  * The one error the SDK throws. `code` is stable: a server error code from
  * wxa-auth's error table (`SESSION_EXPIRED`, `WECHAT_USER_BLOCKED`, …) or one
  * of {@link WxaClientOnlyCode}. `status` is the HTTP status when there was an
- * answer; `serverCode` is the server's code behind `LOGIN_REJECTED`.
+ * answer; `serverCode` is the server's code behind `LOGIN_REJECTED`;
+ * `retryAfter` is how many seconds to wait before trying again, when known.
  *
  * @example
  * ```ts
@@ -35,15 +40,17 @@ export class WxaClientError extends Error {
   readonly code: WxaClientErrorCode
   readonly status: number | undefined
   readonly serverCode: string | undefined
+  readonly retryAfter: number | undefined
 
   constructor(
     code: WxaClientErrorCode,
     message: string,
-    options: { status?: number; serverCode?: string; cause?: unknown } = {},
+    options: { status?: number; serverCode?: string; retryAfter?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause })
     this.code = code
     this.status = options.status
     this.serverCode = options.serverCode
+    this.retryAfter = options.retryAfter
   }
 }

@@ -1,2 +1,4 @@
+export * from './adapters'
 export * from './client'
+export type { WxaServerCode } from './codes'
 export * from './errors'

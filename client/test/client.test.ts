@@ -1,129 +1,117 @@
-import { randomUUID } from 'node:crypto'
-import { describe, expect, expectTypeOf, inject, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
+  type CallbackApi,
   createClient,
-  DEFAULT_STORAGE_KEY,
-  type WxApi,
-  WxaClientError,
-  type WxaSession,
+  DEFAULT_LOGIN_COOLDOWN,
+  type TaroApi,
+  type WxaClientError,
+  type WxaClientErrorCode,
 } from '../src'
-import { emulatorCode, endSession, wxStandIn } from './wx-stand-in'
+import { device, emulator, emulatorCode, endSession } from './device'
+import { baseUrl, DEAD_URL, type Me, miniProgram, rejection } from './helpers'
+import { wxStandIn } from './stand-ins'
 
-const baseUrl = inject('baseUrl')
-const DEAD_URL = 'http://127.0.0.1:9' // discard port: nothing listens
-
-interface Me {
-  user: { id: string; openid: string }
-  session: Record<string, unknown>
-}
-
-/** A mini program of its own: a fresh test user, an empty storage, the SDK. */
-function miniProgram() {
-  const openid = `sdk-${randomUUID()}`
-  const wx = wxStandIn(baseUrl, openid)
-  const api = createClient({ baseUrl, wx })
-  const stored = () => wx.storage.get(DEFAULT_STORAGE_KEY) as WxaSession | undefined
-  const trail = () => wx.sent.map(({ method, path, status }) => `${method} ${path} ${status}`)
-  return { openid, wx, api, stored, trail }
-}
-
-/** Logged in, got a 401 on /me, logged in again: what comes next is the retry. */
-const RELOGGED_IN = ['POST /auth/login 200', 'GET /me 401', 'POST /auth/login 200']
-
-async function rejection(promise: Promise<unknown>): Promise<WxaClientError> {
-  const error = await promise.then(
-    () => expect.unreachable('resolved'),
-    (error: unknown) => error,
-  )
-  expect(error).toBeInstanceOf(WxaClientError)
-  return error as WxaClientError
-}
+const COOLED = DEFAULT_LOGIN_COOLDOWN + 1000 // ms: past the login cooldown
 
 describe('silent login', () => {
   it('logs in on first use, then sends the token with every request', async () => {
-    const { openid, wx, api, stored, trail } = miniProgram()
+    const { openid, phone, api, stored, trail } = miniProgram()
     const res = await api.request<Me>({ url: '/me' })
     expect(res.statusCode).toBe(200)
     expect(res.data.user.openid).toBe(openid)
-    expect(wx.logins).toBe(1)
+    expect(phone.state.logins).toBe(1)
     expect(trail()).toEqual(['POST /auth/login 200', 'GET /me 200'])
 
     const session = stored()
     expect(session?.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
-    expect(Date.parse(session?.expiresAt ?? '')).toBeGreaterThan(Date.now())
+    expect(session?.expiresIn).toBe(30 * 24 * 60 * 60)
     expect(session?.user).toEqual(res.data.user)
-    expect(wx.sent[0]?.authorization).toBeNull()
-    expect(wx.sent[1]?.authorization).toBe(`JWT ${session?.token}`)
+    expect(phone.state.sent[0]?.authorization).toBeNull()
+    expect(phone.state.sent[1]?.authorization).toBe(`JWT ${session?.token}`)
 
     await api.request({ url: '/me' })
-    expect(wx.logins).toBe(1)
+    expect(phone.state.logins).toBe(1)
   })
 
   it('keeps the token in storage: a restarted mini program does not log in again', async () => {
-    const { wx, api } = miniProgram()
+    const { phone, api, again } = miniProgram()
     await api.login()
-    const restarted = createClient({ baseUrl, wx })
-    expect((await restarted.request({ url: '/me' })).statusCode).toBe(200)
-    expect(wx.logins).toBe(1)
-  })
-
-  it('treats a stored token past its expiresAt as absent and never sends it', async () => {
-    const { wx, api, trail } = miniProgram()
-    const old = await api.login()
-    const later = createClient({ baseUrl, wx, now: () => Date.parse(old.expiresAt) + 1000 })
-    expect(later.session()).toBeNull()
-    await later.request({ url: '/me' })
-    expect(wx.logins).toBe(2)
-    expect(trail()).toEqual(['POST /auth/login 200', 'POST /auth/login 200', 'GET /me 200'])
-    expect(wx.sent.some(({ authorization }) => authorization === `JWT ${old.token}`)).toBe(false)
+    expect((await again().request({ url: '/me' })).statusCode).toBe(200)
+    expect(phone.state.logins).toBe(1)
   })
 
   it('ten concurrent requests on first use share one login', async () => {
-    const { wx, api, trail } = miniProgram()
+    const { phone, api, calls } = miniProgram()
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => api.request<Me>({ url: '/me' })),
     )
     expect(answers.map((res) => res.statusCode)).toEqual(Array(10).fill(200))
-    expect(wx.logins).toBe(1)
-    expect(trail().filter((line) => line.startsWith('POST /auth/login'))).toHaveLength(1)
+    expect(phone.state.logins).toBe(1)
+    expect(calls('/auth/login')).toBe(1)
   })
 
   it('always sends its own Authorization header', async () => {
-    const { api } = miniProgram()
+    const { api, phone, stored } = miniProgram()
     const res = await api.request({ url: '/me', header: { authorization: 'JWT forged' } })
     expect(res.statusCode).toBe(200)
+    expect(phone.state.sent.at(-1)?.authorization).toBe(`JWT ${stored()?.token}`)
+  })
+
+  it('sends the AppID with the login when one is set', async () => {
+    const { api, phone } = miniProgram({ appId: 'wx0000000000second' })
+    const { data } = await api.request<Me>({ url: '/me' })
+    expect(data.user.openid).toBe(phone.state.openid)
+    // The code is the second app's, so the login worked only with its AppID;
+    // the same openid in the first app is another user.
+    const res = await fetch(`${baseUrl}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: await emulatorCode(baseUrl, phone.state.openid) }),
+    })
+    const { user } = (await res.json()) as Me
+    expect(user.openid).toBe(phone.state.openid)
+    expect(user.id).not.toBe(data.user.id)
   })
 })
 
-describe('401: one re-login, then a clear error', () => {
-  it('a 401 logs in again once and the retried request succeeds', async () => {
-    const { openid, wx, api, stored, trail } = miniProgram()
+describe('401: one refresh or login, then a clear error', () => {
+  it('a 401 to an older token: refresh cannot help, one login does, and the retry succeeds', async () => {
+    const { openid, phone, api, clock, stored, trail } = miniProgram()
     const first = await api.login()
     await endSession(baseUrl, first.token)
+    clock.advance(COOLED)
 
     const res = await api.request<Me>({ url: '/me' })
     expect(res.statusCode).toBe(200)
     expect(res.data.user.openid).toBe(openid)
-    expect(wx.logins).toBe(2)
-    expect(trail()).toEqual([...RELOGGED_IN, 'GET /me 200'])
+    expect(phone.state.logins).toBe(2)
+    expect(trail()).toEqual([
+      'POST /auth/login 200',
+      'GET /me 401',
+      'POST /auth/refresh 401',
+      'POST /auth/login 200',
+      'GET /me 200',
+    ])
     expect(stored()?.token).not.toBe(first.token)
-    expect(wx.sent.at(-1)?.authorization).toBe(`JWT ${stored()?.token}`)
+    expect(phone.state.sent.at(-1)?.authorization).toBe(`JWT ${stored()?.token}`)
   })
 
-  it('ten concurrent requests that all get 401 share one re-login', async () => {
-    const { wx, api, trail } = miniProgram()
+  it('ten concurrent requests that all get 401 share one refresh and one login', async () => {
+    const { phone, api, clock, trail, calls } = miniProgram()
     const first = await api.login()
     await endSession(baseUrl, first.token)
+    clock.advance(COOLED)
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => api.request({ url: '/me' })))
     expect(answers.map((res) => res.statusCode)).toEqual(Array(10).fill(200))
-    expect(wx.logins).toBe(2)
+    expect(phone.state.logins).toBe(2)
     expect(trail().filter((line) => line === 'GET /me 401')).toHaveLength(10)
-    expect(trail().filter((line) => line.startsWith('POST /auth/login'))).toHaveLength(2)
+    expect(calls('/auth/refresh')).toBe(1)
+    expect(calls('/auth/login')).toBe(2)
   })
 
-  it('a second 401 right after the re-login is LOGIN_REJECTED, with no third login', async () => {
-    const { wx, api, stored, trail } = miniProgram()
+  it('a 401 again after the login is LOGIN_REJECTED; the fresh token is kept', async () => {
+    const { phone, wx, api, clock, stored, trail } = miniProgram()
     // Every session the server opens is ended on the server before the SDK
     // sees its token (as a revocation racing the login would): the 401s below
     // are the Worker's own.
@@ -137,65 +125,83 @@ describe('401: one re-login, then a clear error', () => {
           endSession(baseUrl, token).then(() => option.success?.(result))
         },
       })
+    await api.login()
+    clock.advance(COOLED)
 
     const error = await rejection(api.request({ url: '/me' }))
     expect(error.code).toBe('LOGIN_REJECTED')
     expect(error.status).toBe(401)
     expect(error.serverCode).toBe('SESSION_EXPIRED')
-    expect(error.message).toMatch(/again right after a fresh login/)
-    expect(wx.logins).toBe(2)
-    expect(trail()).toEqual([...RELOGGED_IN, 'GET /me 401'])
-    expect(stored()).toBeUndefined()
+    expect(phone.state.logins).toBe(2)
+    expect(trail()).toEqual([
+      'POST /auth/login 200',
+      'GET /me 401',
+      'POST /auth/refresh 401',
+      'POST /auth/login 200',
+      'GET /me 401',
+    ])
+    const kept = stored()?.token
+    expect(kept).toBe(phone.state.sent.at(-1)?.authorization?.slice(4))
+
+    // The next request uses that token, and logs in no more within the cooldown.
+    const again = await rejection(api.request({ url: '/me' }))
+    expect(again.code).toBe('LOGIN_REJECTED')
+    expect(phone.state.logins).toBe(2)
+    expect(trail().at(-1)).toBe('GET /me 401')
+    expect(phone.state.sent.at(-1)?.authorization).toBe(`JWT ${kept}`)
   })
 
   it('a failed re-login surfaces the server code and is not retried', async () => {
-    const { openid, wx, api, trail } = miniProgram()
-    // wx.login hands out the same code twice: the second exchange is WeChat's 40163.
+    const { openid, phone, api, clock, trail } = miniProgram()
+    // The runtime hands out the same code twice: the second exchange is WeChat's 40163.
     const code = await emulatorCode(baseUrl, openid)
-    wx.login = ({ success }) => {
-      wx.logins++
-      success?.({ code })
+    phone.login = async () => {
+      phone.state.logins++
+      return code
     }
     const first = await api.login()
     await endSession(baseUrl, first.token)
+    clock.advance(COOLED)
 
     const error = await rejection(api.request({ url: '/me' }))
     expect(error.code).toBe('WECHAT_CODE_USED')
     expect(error.status).toBe(401)
-    expect(wx.logins).toBe(2)
-    expect(trail()).toEqual(['POST /auth/login 200', 'GET /me 401', 'POST /auth/login 401'])
+    expect(phone.state.logins).toBe(2)
+    expect(trail()).toEqual([
+      'POST /auth/login 200',
+      'GET /me 401',
+      'POST /auth/refresh 401',
+      'POST /auth/login 401',
+    ])
   })
 })
 
 describe('errors', () => {
   it('a login the server refuses rejects with its code, and nothing else is sent', async () => {
-    const { openid, wx, api, trail } = miniProgram()
-    await fetch(`${baseUrl}/__emulator/users/${openid}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ blocked: true }),
-    })
+    const { openid, phone, api, trail } = miniProgram()
+    await emulator(baseUrl, `users/${openid}`, { blocked: true })
     const error = await rejection(api.request({ url: '/me' }))
     expect(error.code).toBe('WECHAT_USER_BLOCKED')
     expect(error.status).toBe(403)
-    expect(wx.logins).toBe(1)
+    expect(phone.state.logins).toBe(1)
     expect(trail()).toEqual(['POST /auth/login 403'])
   })
 
-  it('only a 401 triggers a re-login: other errors reject with the server code', async () => {
-    const { wx, api, trail } = miniProgram()
+  it('only a 401 triggers a refresh or login: other errors reject with the server code', async () => {
+    const { phone, api, trail } = miniProgram()
     const error = await rejection(api.request({ url: '/no-such-route' }))
     expect(error.code).toBe('NOT_FOUND')
     expect(error.status).toBe(404)
-    expect(wx.logins).toBe(1)
+    expect(phone.state.logins).toBe(1)
     expect(trail()).toEqual(['POST /auth/login 200', 'GET /no-such-route 404'])
   })
 
-  it('an unreachable server is NETWORK_ERROR', async () => {
-    const { wx } = miniProgram()
+  it('an unreachable server is NETWORK_ERROR, with the runtime errMsg', async () => {
+    const wx = wxStandIn(device(baseUrl))
     const api = createClient({ baseUrl: DEAD_URL, wx })
     const error = await rejection(api.request({ url: '/me' }))
     expect(error.code).toBe('NETWORK_ERROR')
+    expect(error.message).toMatch(/request:fail/)
     expect(error.status).toBeUndefined()
   })
 
@@ -204,18 +210,24 @@ describe('errors', () => {
     wx.login = ({ fail }) => fail?.({ errMsg: 'login:fail network' })
     const error = await rejection(api.request({ url: '/me' }))
     expect(error.code).toBe('WX_LOGIN_FAILED')
+    expect(error.message).toMatch(/login:fail network/)
     expect(trail()).toEqual([])
   })
 
-  it('needs a wx and a baseUrl when it is made', () => {
+  it('needs a runtime and an http(s) baseUrl when it is made', () => {
+    const wx = wxStandIn(device(baseUrl))
     expect(() => createClient({ baseUrl })).toThrow(TypeError)
-    expect(() => createClient({ baseUrl: '', wx: wxStandIn(baseUrl, 'x') })).toThrow(TypeError)
+    expect(() => createClient({ baseUrl: '', wx })).toThrow(TypeError)
+    for (const bad of ['ftp://x.example', 'https://u@x.example', 'https://x.example?q', '//x']) {
+      expect(() => createClient({ baseUrl: bad, wx }), bad).toThrow(TypeError)
+    }
+    expect(() => createClient({ baseUrl: 'https://x.example/api/', wx })).not.toThrow()
   })
 })
 
 describe('logout', () => {
   it('ends the session on the server and forgets the token', async () => {
-    const { wx, api, stored, trail } = miniProgram()
+    const { phone, api, clock, stored, trail } = miniProgram()
     const { token } = await api.login()
     await api.logout()
     expect(stored()).toBeUndefined()
@@ -225,8 +237,9 @@ describe('logout', () => {
     expect(me.status).toBe(401)
     expect(await me.json()).toMatchObject({ error: { code: 'SESSION_EXPIRED' } })
 
+    clock.advance(COOLED)
     await api.request({ url: '/me' })
-    expect(wx.logins).toBe(2)
+    expect(phone.state.logins).toBe(2)
   })
 
   it('waits for a login still running, then ends that session too', async () => {
@@ -241,16 +254,19 @@ describe('logout', () => {
   })
 
   it('forgets the token even when the server cannot be reached', async () => {
-    const { wx, api, stored } = miniProgram()
+    const { api, again, stored } = miniProgram()
     await api.login()
-    await expect(createClient({ baseUrl: DEAD_URL, wx }).logout()).resolves.toBeUndefined()
+    await expect(again({ baseUrl: DEAD_URL }).logout()).resolves.toBeUndefined()
     expect(stored()).toBeUndefined()
   })
 })
 
 describe('types', () => {
   it("the mini program's own wx fits the SDK", () => {
-    expectTypeOf<WechatMiniprogram.Wx>().toExtend<WxApi>()
-    expectTypeOf<WxaClientError['code']>().toExtend<string>()
+    expectTypeOf<WechatMiniprogram.Wx>().toExtend<CallbackApi>()
+    expectTypeOf<TaroApi['login']>().returns.toEqualTypeOf<Promise<{ code?: string }>>()
+    expectTypeOf<'SESSION_EXPIRED'>().toExtend<WxaClientErrorCode>()
+    expectTypeOf<'BAD_URL'>().toExtend<WxaClientError['code']>()
+    expectTypeOf<'NOT_A_CODE'>().not.toExtend<WxaClientErrorCode>()
   })
 })

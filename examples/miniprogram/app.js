@@ -1,5 +1,5 @@
 // The SDK, bundled by `npm run example` (client/src -> lib/wxa-auth.js).
-const { createClient } = require('./lib/wxa-auth.js')
+const { createClient, wxAdapter } = require('./lib/wxa-auth.js')
 
 // Where wxa-auth runs. `npm run dev` serves it here; in the devtools, tick
 // "Does not verify valid domain names" (urlCheck is off in project.config.json).
@@ -14,6 +14,8 @@ const EMULATOR_OPENID = 'alice'
 function emulatorWx(openid) {
   return {
     request: (option) => wx.request(option),
+    uploadFile: (option) => wx.uploadFile(option),
+    downloadFile: (option) => wx.downloadFile(option),
     getStorageSync: (key) => wx.getStorageSync(key),
     setStorageSync: (key, data) => wx.setStorageSync(key, data),
     removeStorageSync: (key) => wx.removeStorageSync(key),
@@ -32,8 +34,11 @@ function emulatorWx(openid) {
 }
 
 App({
+  BASE_URL,
+  EMULATOR_OPENID,
   api: createClient({
     baseUrl: BASE_URL,
-    ...(EMULATOR_OPENID ? { wx: emulatorWx(EMULATOR_OPENID) } : {}),
+    // wxAdapter() alone uses the global wx; taroAdapter(Taro) and uniAdapter(uni) are the others.
+    adapter: wxAdapter(EMULATOR_OPENID ? emulatorWx(EMULATOR_OPENID) : wx),
   }),
 })

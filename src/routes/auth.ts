@@ -85,7 +85,13 @@ async function tokenFor<User extends { id: string }>(
     { ...claims, sub: record.uid, sid, gen: record.gen, exp: record.expiresAt },
     { issuer, audience, now },
   )
-  return { token, tokenType: 'JWT' as const, expiresAt: iso(record.expiresAt) }
+  return {
+    token,
+    tokenType: 'JWT' as const,
+    expiresAt: iso(record.expiresAt),
+    // Relative, so that a client can keep its own deadline without comparing its clock with ours.
+    expiresIn: record.expiresAt - now,
+  }
 }
 
 /**

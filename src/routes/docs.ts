@@ -12,11 +12,17 @@ const user: DocSchema = {
 }
 const token: DocSchema = {
   type: 'object',
-  required: ['token', 'tokenType', 'expiresAt', 'user'],
+  required: ['token', 'tokenType', 'expiresAt', 'expiresIn', 'user'],
   properties: {
     token: { type: 'string', description: 'Send as `Authorization: JWT <token>`.' },
     tokenType: { const: 'JWT' },
     expiresAt: { type: 'string', format: 'date-time' },
+    expiresIn: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'Seconds from this answer until the token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
+    },
     user,
   },
 }

@@ -1,28 +1,84 @@
-const { api } = getApp()
+const { api, BASE_URL, EMULATOR_OPENID } = getApp()
+
+/** A POST to the emulator's control surface (dev only), as a promise. */
+function emulator(path, data) {
+  return new Promise((resolve, reject) =>
+    wx.request({
+      url: `${BASE_URL}/__emulator/${path}`,
+      method: 'POST',
+      data,
+      success: ({ data }) => resolve(data),
+      fail: reject,
+    }),
+  )
+}
 
 Page({
-  data: { user: null, loading: false, error: '' },
+  data: { user: null, loading: false, error: '', result: '' },
 
   onLoad() {
     this.load()
   },
 
-  // The first request logs in silently (wx.login -> POST /auth/login).
-  async load() {
+  /** Runs `work`, showing its result or its WxaClientError (`code: message`). */
+  async run(work) {
     this.setData({ loading: true, error: '' })
     try {
-      const { data } = await api.request({ url: '/me' })
-      this.setData({ user: data.user })
+      const result = await work()
+      if (result !== undefined) this.setData({ result: JSON.stringify(result) })
     } catch (err) {
-      // err is a WxaClientError: err.code is the server's code or the SDK's.
-      this.setData({ user: null, error: `${err.code}: ${err.message}` })
+      this.setData({ error: `${err.code}: ${err.message}` })
     } finally {
       this.setData({ loading: false })
     }
   },
 
-  async logout() {
-    await api.logout()
-    this.setData({ user: null, error: '' })
+  // The first request logs in silently (wx.login -> POST /auth/login); later
+  // ones refresh the token past half its lifetime (POST /auth/refresh).
+  load() {
+    return this.run(async () => {
+      const { data } = await api.request({ url: '/me' })
+      this.setData({ user: data.user })
+    })
+  },
+
+  // Encrypted data, decrypted by the server with the user's session_key. On a
+  // stale key the SDK logs in again and calls getData once more. In a real mini
+  // program getData would be () => wx.getWeRunData(); the emulator makes data here.
+  decrypt() {
+    return this.run(() =>
+      api.decrypt(() =>
+        EMULATOR_OPENID
+          ? emulator('user-data', { openid: EMULATOR_OPENID, data: { stepInfoList: [] } })
+          : wx.getWeRunData(),
+      ),
+    )
+  },
+
+  // The phone-number button's code (<button open-type="getPhoneNumber">).
+  phone(event) {
+    const { code } = event.detail
+    if (!code) return this.setData({ error: 'no phone code (denied, or not available)' })
+    return this.run(() => api.phone(code))
+  },
+
+  // An upload with the same login and refresh (dev: /__dev/upload echoes it).
+  upload() {
+    return this.run(async () => {
+      const { tempFiles } = await wx.chooseMedia({ count: 1, mediaType: ['image'] })
+      const { data } = await api.uploadFile({
+        url: '/__dev/upload',
+        filePath: tempFiles[0].tempFilePath,
+        name: 'photo',
+      })
+      return data.files
+    })
+  },
+
+  logout() {
+    return this.run(async () => {
+      await api.logout()
+      this.setData({ user: null, result: '' })
+    })
   },
 })

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_LOGIN_COOLDOWN, DEFAULT_STORAGE_KEY } from '../src'
+import { endSession } from './device'
+import { baseUrl, type Me, miniProgram } from './helpers'
+
+const DAY = 24 * 60 * 60 * 1000 // ms
+const YEAR = 365 * DAY
+const COOLED = DEFAULT_LOGIN_COOLDOWN + 1000 // ms
+
+describe('refresh, not re-login', () => {
+  it('past half the lifetime, the next request refreshes first; no second login', async () => {
+    const { phone, api, clock, stored, trail } = miniProgram()
+    const first = await api.login()
+    clock.advance(14 * DAY)
+    await api.request({ url: '/me' })
+    expect(trail()).toEqual(['POST /auth/login 200', 'GET /me 200'])
+
+    clock.advance(2 * DAY) // 16 of 30 days
+    const res = await api.request<Me>({ url: '/me' })
+    expect(res.statusCode).toBe(200)
+    expect(trail().slice(2)).toEqual(['POST /auth/refresh 200', 'GET /me 200'])
+    expect(phone.state.logins).toBe(1)
+    const renewed = stored()
+    expect(renewed?.token).not.toBe(first.token)
+    expect(renewed?.receivedAt).toBe(clock.time)
+    expect(phone.state.sent.at(-1)?.authorization).toBe(`JWT ${renewed?.token}`)
+
+    // The older token is dead (a refresh bumps the generation); the new one is used from now on.
+    const old = await fetch(`${baseUrl}/me`, { headers: { authorization: `JWT ${first.token}` } })
+    expect(old.status).toBe(401)
+    await api.request({ url: '/me' })
+    expect(trail().at(-1)).toBe('GET /me 200')
+    expect(trail().filter((line) => line.startsWith('POST /auth/refresh'))).toHaveLength(1)
+  })
+
+  it('refreshAfter sets the point', async () => {
+    const { api, clock, calls } = miniProgram({ refreshAfter: 0.1 })
+    await api.login()
+    clock.advance(2 * DAY)
+    await api.request({ url: '/me' })
+    expect(calls('/auth/refresh')).toBe(0)
+    clock.advance(2 * DAY) // 4 of 30 days > 3
+    await api.request({ url: '/me' })
+    expect(calls('/auth/refresh')).toBe(1)
+  })
+
+  it('ten concurrent requests past half the lifetime share one refresh', async () => {
+    const { phone, api, clock, calls } = miniProgram()
+    await api.login()
+    clock.advance(20 * DAY)
+    const answers = await Promise.all(Array.from({ length: 10 }, () => api.request({ url: '/me' })))
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(10).fill(200))
+    expect(calls('/auth/refresh')).toBe(1)
+    expect(phone.state.logins).toBe(1)
+  })
+
+  it('a session the server ended: the refresh says 401, one login follows, the request is not 401', async () => {
+    const { phone, api, clock, trail } = miniProgram()
+    const { token } = await api.login()
+    await endSession(baseUrl, token)
+    clock.advance(20 * DAY)
+    expect((await api.request({ url: '/me' })).statusCode).toBe(200)
+    expect(phone.state.logins).toBe(2)
+    expect(trail()).toEqual([
+      'POST /auth/login 200',
+      'POST /auth/refresh 401',
+      'POST /auth/login 200',
+      'GET /me 200',
+    ])
+  })
+
+  it('a refresh that fails (offline, 5xx) leaves the token in use and is not retried within the cooldown', async () => {
+    const { wx, api, clock, trail } = miniProgram()
+    await api.login()
+    const request = wx.request.bind(wx)
+    let refreshDown = true
+    wx.request = (option) =>
+      refreshDown && option.url.endsWith('/auth/refresh')
+        ? option.fail?.({ errMsg: 'request:fail timeout' })
+        : request(option)
+    clock.advance(20 * DAY)
+    expect((await api.request({ url: '/me' })).statusCode).toBe(200)
+    expect((await api.request({ url: '/me' })).statusCode).toBe(200)
+    expect(trail()).toEqual(['POST /auth/login 200', 'GET /me 200', 'GET /me 200'])
+
+    refreshDown = false
+    clock.advance(COOLED)
+    await api.request({ url: '/me' })
+    expect(trail().slice(3)).toEqual(['POST /auth/refresh 200', 'GET /me 200'])
+  })
+
+  it('a session stored by the first SDK (no expiresIn) is refreshed, not logged in again', async () => {
+    const { phone, api, clock, again, calls } = miniProgram()
+    const { token, expiresAt, user } = await api.login()
+    phone.setStorage(DEFAULT_STORAGE_KEY, { token, expiresAt, user })
+    clock.advance(COOLED)
+    expect((await again().request({ url: '/me' })).statusCode).toBe(200)
+    expect(calls('/auth/refresh')).toBe(1)
+    expect(phone.state.logins).toBe(1)
+  })
+})
+
+describe('the device clock is never compared with the server', () => {
+  it('a clock five years ahead from the start: one login, no refresh, for twenty requests', async () => {
+    const { phone, api, clock, calls } = miniProgram()
+    clock.advance(5 * YEAR)
+    for (let i = 0; i < 20; i++) {
+      expect((await api.request({ url: '/me' })).statusCode).toBe(200)
+      clock.advance(60 * 1000)
+    }
+    expect(phone.state.logins).toBe(1)
+    expect(calls('/auth/login')).toBe(1)
+    expect(calls('/auth/refresh')).toBe(0)
+  })
+
+  it('a clock that jumps years ahead after login: one refresh, then calm', async () => {
+    const { phone, api, clock, calls } = miniProgram()
+    await api.login()
+    clock.advance(5 * YEAR)
+    for (let i = 0; i < 10; i++) await api.request({ url: '/me' })
+    expect(phone.state.logins).toBe(1)
+    expect(calls('/auth/refresh')).toBe(1)
+  })
+
+  it('a clock that jumps years back after login: one refresh, then calm', async () => {
+    const { phone, api, clock, calls } = miniProgram()
+    await api.login()
+    clock.advance(-5 * YEAR)
+    for (let i = 0; i < 10; i++) await api.request({ url: '/me' })
+    expect(phone.state.logins).toBe(1)
+    expect(calls('/auth/refresh')).toBe(1)
+  })
+
+  it('session() is null once the lifetime is over by the device clock', async () => {
+    const { api, clock } = miniProgram()
+    const session = await api.login()
+    expect(api.session()?.token).toBe(session.token)
+    clock.advance(session.expiresIn * 1000 + 1)
+    expect(api.session()).toBeNull()
+  })
+})

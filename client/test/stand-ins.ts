@@ -1,0 +1,137 @@
+import type { CallbackApi, TaroApi } from '../src'
+import type { Device } from './device'
+
+// Stand-ins for the three runtimes, and only for them: each gives the
+// device's real HTTP, login and storage the call shapes of its framework.
+// All three name the request headers `header` (not fetch's `headers`) and
+// fail with `{ errMsg: '<api>:fail <reason>' }`; a `headers` key is ignored,
+// as the frameworks ignore it.
+
+const errMsg = (api: string, error: unknown) => ({
+  errMsg: `${api}:fail ${error instanceof Error ? error.message : String(error)}`,
+})
+
+/** WeChat's `wx`: callbacks only (`wx.request` returns a RequestTask, not a promise). */
+export function wxStandIn(phone: Device): CallbackApi {
+  return {
+    request({ url, method = 'GET', data, header = {}, success, fail }) {
+      phone.request(url, method, data, header).then(success, (e) => fail?.(errMsg('request', e)))
+      return { abort() {} }
+    },
+    uploadFile({ url, filePath, name, formData, header = {}, success, fail }) {
+      phone
+        .upload(url, filePath, name, formData, header)
+        .then(success, (e) => fail?.(errMsg('uploadFile', e)))
+      return { abort() {} }
+    },
+    downloadFile({ url, header = {}, success, fail }) {
+      phone.download(url, header).then(success, (e) => fail?.(errMsg('downloadFile', e)))
+      return { abort() {} }
+    },
+    login({ success, fail }) {
+      phone.login().then(
+        (code) => success?.({ code, errMsg: 'login:ok' } as { code: string }),
+        (e) => fail?.(errMsg('login', e)),
+      )
+    },
+    getStorageSync: phone.getStorage,
+    setStorageSync: phone.setStorage,
+    removeStorageSync: phone.removeStorage,
+  }
+}
+
+/**
+ * Taro (`@tarojs/taro`): every call returns a promise that resolves with the
+ * success result and rejects with the fail result, `{ errMsg }`.
+ */
+export function taroStandIn(phone: Device) {
+  const settle = <T>(api: string, work: Promise<T>) =>
+    work.catch((e: unknown) => Promise.reject(errMsg(api, e)))
+  const taro = {
+    request: (option: Parameters<TaroApi['request']>[0]) =>
+      settle(
+        'request',
+        phone.request(option.url, option.method ?? 'GET', option.data, option.header ?? {}),
+      ),
+    uploadFile: (option: Parameters<TaroApi['uploadFile']>[0]) =>
+      settle(
+        'uploadFile',
+        phone.upload(
+          option.url,
+          option.filePath,
+          option.name,
+          option.formData,
+          option.header ?? {},
+        ),
+      ),
+    downloadFile: (option: Parameters<TaroApi['downloadFile']>[0]) =>
+      settle('downloadFile', phone.download(option.url, option.header ?? {})),
+    login: () =>
+      settle(
+        'login',
+        phone.login().then((code) => ({ code, errMsg: 'login:ok' })),
+      ),
+    getStorageSync: phone.getStorage,
+    setStorageSync: phone.setStorage,
+    removeStorageSync: phone.removeStorage,
+  } satisfies TaroApi
+  return taro
+}
+
+/**
+ * uni-app's `uni`: callbacks, or without any callback a promise that in
+ * Vue 2 projects resolves to `[error, result]` and never rejects (Vue 3
+ * projects resolve and reject); `uni.login` names its `provider`.
+ */
+export function uniStandIn(phone: Device) {
+  type Option<T> = {
+    success?: (result: T) => void
+    fail?: (error: { errMsg: string }) => void
+  }
+  const both = <T>(api: string, option: Option<T>, work: Promise<T>) => {
+    if (option.success || option.fail) {
+      work.then(option.success, (e) => option.fail?.(errMsg(api, e)))
+      return { abort() {} }
+    }
+    return work.then(
+      (result) => [null, result],
+      (e) => [errMsg(api, e), undefined],
+    )
+  }
+  /** The providers `uni.login` was called with. */
+  const providers: (string | undefined)[] = []
+  const uni = {
+    request: (option: Parameters<CallbackApi['request']>[0]) =>
+      both(
+        'request',
+        option,
+        phone.request(option.url, option.method ?? 'GET', option.data, option.header ?? {}),
+      ),
+    uploadFile: (option: Parameters<CallbackApi['uploadFile']>[0]) =>
+      both(
+        'uploadFile',
+        option,
+        phone.upload(
+          option.url,
+          option.filePath,
+          option.name,
+          option.formData,
+          option.header ?? {},
+        ),
+      ),
+    downloadFile: (option: Parameters<CallbackApi['downloadFile']>[0]) =>
+      both('downloadFile', option, phone.download(option.url, option.header ?? {})),
+    login: (option: Parameters<CallbackApi['login']>[0]) => {
+      providers.push(option.provider)
+      return both(
+        'login',
+        option,
+        phone.login().then((code) => ({ code, errMsg: 'login:ok' })),
+      )
+    },
+    getStorageSync: phone.getStorage,
+    setStorageSync: phone.setStorage,
+    removeStorageSync: phone.removeStorage,
+  } satisfies CallbackApi
+  return Object.assign(uni, { providers })
+}
