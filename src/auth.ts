@@ -22,6 +22,8 @@ export interface WxaAuthOptions<User extends { id: string } = DefaultUser> exten
 export interface ResolvedOptions<User extends { id: string }> {
   config: (c: Context) => WxaConfig
   hooks: Required<UserHooks<User>>
+  /** Whether the app brings its own `findOrCreateUser` (else: the default user, see `IDENTITY`). */
+  ownUsers: boolean
   now: () => number
 }
 
@@ -39,7 +41,9 @@ export function resolveOptions<User extends { id: string }>(
       claimsToUser: hooks.claimsToUser ?? defaults.claimsToUser,
       onUserInfo: hooks.onUserInfo ?? defaults.onUserInfo,
       onPhoneNumber: hooks.onPhoneNumber ?? defaults.onPhoneNumber,
+      onDeleteAccount: hooks.onDeleteAccount ?? defaults.onDeleteAccount,
     },
+    ownUsers: hooks.findOrCreateUser !== undefined,
     now,
   }
 }

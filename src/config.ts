@@ -27,6 +27,8 @@ export interface WxaBindings {
   USER_SESSIONS?: DurableObjectNamespace<UserSessions>
   /** `edge` (default): reads from KV, the object on a miss; `strict`: every request asks the object. */
   SESSION_CONSISTENCY?: string
+  /** `openid` (default): the default user is per (appid, openid); `unionid`: per unionid when there is one. */
+  IDENTITY?: string
   /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
   WECHAT_APP_ID?: string
   /** Secret: the AppSecret of the one app. */
@@ -90,8 +92,10 @@ export interface WxaConfig {
   authority: SessionAuthority
   /** The edge's read path of sessions: isolate cache, then KV. */
   replica: SessionReplica
-  /** The newest session_key per (appid, openid). */
+  /** The newest session_key per (appid, openid), and unionid links. */
   identities: IdentityStore
+  /** What keys the default user: `openid` (per app) or `unionid` (across apps, when there is one). */
+  identity: 'openid' | 'unionid'
   /** Workers Rate Limiting bindings; a missing one does not limit. */
   rateLimits: { login?: RateLimit; user?: RateLimit }
 }
@@ -215,6 +219,10 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
   if (consistency !== 'edge' && consistency !== 'strict') {
     throw new WxaAuthError('CONFIG_INVALID', 'SESSION_CONSISTENCY must be edge or strict.')
   }
+  const identity = env.IDENTITY || 'openid'
+  if (identity !== 'openid' && identity !== 'unionid') {
+    throw new WxaAuthError('CONFIG_INVALID', 'IDENTITY must be openid or unionid.')
+  }
   const cipher = createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET))
   const kv = sealedKv(env.SESSIONS, cipher)
   const sessionTtl = whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -262,6 +270,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
       ),
     }),
     identities: identityStore(kv),
+    identity,
     rateLimits: {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   WECHAT_SIGNATURE_INVALID: 400,
   WECHAT_SESSION_KEY_STALE: 409,
   WECHAT_PHONE_CODE_INVALID: 400,
+  WECHAT_PHONE_QUOTA_EXHAUSTED: 503,
+  REAUTH_REQUIRED: 403,
   WECHAT_ACCESS_TOKEN_INVALID: 502,
   STORAGE_UNAVAILABLE: 503,
   CONFIG_INVALID: 500,
@@ -70,6 +72,9 @@ const DEFAULT_MESSAGES: Record<WxaErrorCode, string> = {
   WECHAT_PHONE_CODE_INVALID:
     'The phone number code is invalid, expired or used; ask the user again.',
   WECHAT_ACCESS_TOKEN_INVALID: 'WeChat rejected the access token.',
+  WECHAT_PHONE_QUOTA_EXHAUSTED:
+    'The phone-number service of this mini program is used up; the operator must top it up.',
+  REAUTH_REQUIRED: 'Confirm with a fresh wx.login() code of this user.',
   STORAGE_UNAVAILABLE: 'Session storage is unavailable; try again later.',
   CONFIG_INVALID: 'The server is misconfigured.',
   INTERNAL_ERROR: 'Internal error.',

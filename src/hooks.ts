@@ -6,12 +6,18 @@ import type { PhoneNumber } from './wechat/client'
 export interface WeChatIdentity {
   appId: string
   openid: string
+  /** From code2Session, or else from the verified `encryptedData` of the login. */
   unionid?: string
+  /** The user's phone number, when the login carried a `phoneCode`. */
+  phone?: PhoneNumber
 }
 
 /** The user wxa-auth builds when no hooks are given: nothing beyond the session. */
 export interface DefaultUser {
-  /** Opaque and stable per (appid, openid); not the openid. */
+  /**
+   * Opaque; never the openid. Stable per (appid, openid), or with
+   * `IDENTITY=unionid` per unionid across the apps that share it.
+   */
   id: string
   openid: string
   unionid?: string
@@ -63,16 +69,31 @@ export interface UserHooks<User extends { id: string }> {
    * ```
    */
   onPhoneNumber?: (phone: PhoneNumber, user: User, c: Context) => void | Promise<void>
+  /**
+   * Called by `DELETE /auth/account` (注销) once the user proved it is them
+   * with a fresh `wx.login` code, before wxa-auth ends their sessions and
+   * deletes their identity. Delete what your app stores about the user here;
+   * throwing aborts the deletion, so the user can try again.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onDeleteAccount: (user, c) => db(c).deleteUser(user.id)
+   * ```
+   */
+  onDeleteAccount?: (user: User, c: Context) => void | Promise<void>
+}
+
+async function opaqueId(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+  return `u_${base64url(new Uint8Array(digest).subarray(0, 18))}`
 }
 
 /** The opaque user id of the default user model: sha256(appid, openid), base64url. */
-export async function defaultUserId(appId: string, openid: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    'SHA-256',
-    new TextEncoder().encode(`wxa-auth:user:${appId}:${openid}`),
-  )
-  return `u_${base64url(new Uint8Array(digest).subarray(0, 18))}`
-}
+export const defaultUserId = (appId: string, openid: string) =>
+  opaqueId(`wxa-auth:user:${appId}:${openid}`)
+
+/** The opaque id of a user first seen with a unionid (`IDENTITY=unionid`). */
+export const unionUserId = (unionid: string) => opaqueId(`wxa-auth:unionid:${unionid}`)
 
 export function base64url(bytes: Uint8Array): string {
   let binary = ''
@@ -87,6 +108,7 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
   userToClaims: () => ({}),
   onUserInfo: () => {},
   onPhoneNumber: () => {},
+  onDeleteAccount: () => {},
   claimsToUser(claims, c) {
     const session = c.get('session')
     if (!session?.openid) return null

@@ -238,11 +238,18 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     app.post('/wxa/business/getuserphonenumber', async (c) => {
       const token = await rejectToken(c.req.query('access_token'))
       if (token instanceof Response) return token
-      const { code } = await body(c.req.raw)
+      const { code, openid } = await body(c.req.raw)
       if (typeof code !== 'string' || !code) return wxError(41008, 'missing code')
+      if (await storage.get<boolean>('phoneQuotaExhausted')) {
+        return wxError(1400001, 'the phone number quota is exhausted')
+      }
       const issued = await storage.get<PhoneCode>(`phone:${code}`)
       if (!issued || issued.used || now() - issued.issuedAt > PHONE_CODE_TTL) {
         return wxError(40029, 'invalid code')
+      }
+      // WeChat documents no errcode of its own for a code of another user: it is not a valid code for this one.
+      if (openid !== undefined && openid !== issued.openid) {
+        return wxError(40029, 'invalid code, openid not match')
       }
       const owner = await getUser(issued.openid)
       const failed =
@@ -344,6 +351,13 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     })
 
     app.get('/__emulator/access-token', async (c) => c.json(await tokenStats()))
+
+    // The paid phone-number quota: `{"exhausted": true}` makes getuserphonenumber answer 1400001.
+    app.post('/__emulator/phone-quota', async (c) => {
+      const { exhausted } = await body(c.req.raw)
+      await storage.put('phoneQuotaExhausted', exhausted === true)
+      return c.json({ exhausted: exhausted === true })
+    })
 
     app.post('/__emulator/code', async (c) => {
       const { openid, unionid, age, rotateSessionKey, appId } = await body(c.req.raw)

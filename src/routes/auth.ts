@@ -8,13 +8,14 @@ import {
   type WxaAuthOptions,
 } from '../auth'
 import type { WxaConfig } from '../config'
-import { WxaAuthError } from '../errors'
+import { isWxaAuthError, WxaAuthError } from '../errors'
 import type { DefaultUser } from '../hooks'
 import { clientAddress, rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson, type StringSchema } from '../schema'
 import { deviceHints } from '../session/device'
+import { defaultUserIdFor } from '../session/identities'
 import type { SessionRecord, SessionSummary } from '../session/record'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
@@ -29,6 +30,9 @@ export const LoginBody = {
   type: 'object',
   properties: {
     code: codeField('The code from wx.login(); single use, valid for 5 minutes.'),
+    phoneCode: codeField(
+      'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
+    ),
     appId: {
       type: 'string',
       maxLength: 64,
@@ -42,6 +46,15 @@ export const LoginBody = {
       additionalProperties: false,
     },
     ...UserInfoProperties,
+  },
+  required: ['code'],
+} as const satisfies ObjectSchema
+
+/** `DELETE /auth/account` body. */
+export const AccountDeletionBody = {
+  type: 'object',
+  properties: {
+    code: codeField('A fresh code from wx.login() of the same user: confirms it is them.'),
   },
   required: ['code'],
 } as const satisfies ObjectSchema
@@ -123,7 +136,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
   }
 
   routes.post('/login', loginLimit, limitBody(), async (c) => {
-    const { code, device, appId: named, ...data } = await readJson(c, LoginBody)
+    const { code, phoneCode, device, appId: named, ...data } = await readJson(c, LoginBody)
     const readUserInfo = userInfoReader(data)
     const settings = config(c)
     const { identities, sessionTtl, policy } = settings
@@ -132,9 +145,28 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     if (!app) throw new WxaAuthError('UNKNOWN_APP')
     const deviceInfo = deviceHints(device, c.req.header('User-Agent'))
     await importKeyRing(settings.secrets) // a config error before WeChat spends the code
-    const { openid, unionid, sessionKey } = await app.wechat.code2Session(code)
+    const wechat = await app.wechat.code2Session(code)
+    const { openid, sessionKey } = wechat
     const userInfo = await readUserInfo(sessionKey, appId)
-    const user = await hooks.findOrCreateUser({ appId, openid, ...(unionid ? { unionid } : {}) }, c)
+    // A unionid from verified encryptedData counts when code2Session had none.
+    const unionid =
+      wechat.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : undefined)
+    // The phone code is checked against this user by WeChat and never retried once sent.
+    const phone = phoneCode
+      ? await app.accessToken.withToken((token) =>
+          app.wechat.getPhoneNumber(token, phoneCode, openid),
+        )
+      : undefined
+    const time = now()
+    const identity = await identities.get(appId, openid)
+    const who = { appId, openid, ...(unionid ? { unionid } : {}), ...(phone ? { phone } : {}) }
+    const user = resolved.ownUsers
+      ? await hooks.findOrCreateUser(who, c)
+      : ({
+          id: await defaultUserIdFor(who, identity, settings, time),
+          openid,
+          ...(unionid ? { unionid } : {}),
+        } as unknown as User)
     const uid = String(user?.id ?? '')
     if (!USER_ID.test(uid)) {
       throw new WxaAuthError('INTERNAL_ERROR', undefined, {
@@ -142,13 +174,12 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       })
     }
     if (userInfo) await hooks.onUserInfo(userInfo, user, c)
+    if (phone) await hooks.onPhoneNumber(phone, user, c)
 
-    const time = now()
     const expiresAt = time + Math.min(sessionTtl, policy.maxAge)
     // Identity first: a session never exists without the identity it came from.
     // It is rewritten only when it changed or half its lifetime is gone, which
     // keeps logins at two KV writes and under KV's one write a second per key.
-    const identity = await identities.get(appId, openid)
     if (
       !identity ||
       identity.sessionKey !== sessionKey ||
@@ -191,6 +222,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       ...(await tokenFor(resolved, settings, user, sid, record, time)),
       user,
       ...(userInfo ? { userInfo } : {}),
+      ...(phone ? { phone } : {}),
     })
   })
 
@@ -242,6 +274,40 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     for (const id of ended) replica.ended(uid, id, time + policy.maxAge)
     c.var.session.end()
     return c.json({ ok: true as const, loggedOut: ended.length })
+  })
+
+  routes.delete('/account', requireLogin(), limitBody(), async (c) => {
+    const { code } = await readJson(c, AccountDeletionBody)
+    const settings = config(c)
+    const session = c.var.session
+    const appId = session.appId as string
+    const app = settings.apps.get(appId)
+    if (!app) throw new WxaAuthError('UNKNOWN_APP')
+    // A code from wx.login a moment ago (codes live 5 minutes) of this very user.
+    let openid: string
+    try {
+      ;({ openid } = await app.wechat.code2Session(code))
+    } catch (err) {
+      if (isWxaAuthError(err, 'WECHAT_CODE_INVALID', 'WECHAT_CODE_USED')) {
+        throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+      }
+      throw err
+    }
+    if (openid !== session.openid) throw new WxaAuthError('REAUTH_REQUIRED')
+    // The app's data first: if that fails, nothing is gone and the user can try again.
+    await hooks.onDeleteAccount(c.var.user as User, c)
+    const { uid } = current(c)
+    const time = now()
+    const identity = await settings.identities.get(appId, openid)
+    for (const id of await settings.authority.endAll(uid, time)) {
+      settings.replica.ended(uid, id, time + settings.policy.maxAge)
+    }
+    await settings.identities.delete(appId, openid)
+    if (identity?.unionid && (await settings.identities.linked(identity.unionid)) === uid) {
+      await settings.identities.unlink(identity.unionid)
+    }
+    session.end()
+    return c.json({ ok: true as const })
   })
 
   routes.get('/sessions', requireLogin(), async (c: Context<WxaEnv<User>>) => {

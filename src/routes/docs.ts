@@ -1,5 +1,5 @@
 import { BODY_ERRORS, type DocSchema, type RouteDoc } from '../openapi'
-import { LoginBody } from './auth'
+import { AccountDeletionBody, LoginBody } from './auth'
 import { SessionPatchBody } from './me'
 import { DecryptBody, PhoneBody } from './wechat-data'
 
@@ -24,6 +24,15 @@ const token: DocSchema = {
         'Seconds from this answer until the token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
     },
     user,
+  },
+}
+const phone: DocSchema = {
+  type: 'object',
+  required: ['phoneNumber', 'purePhoneNumber', 'countryCode'],
+  properties: {
+    phoneNumber: { type: 'string' },
+    purePhoneNumber: { type: 'string' },
+    countryCode: { type: 'string' },
   },
 }
 const ok: DocSchema = { type: 'object', required: ['ok'], properties: { ok: { const: true } } }
@@ -79,7 +88,13 @@ export const ROUTE_DOCS: RouteDoc[] = [
       'Exchanges the code at WeChat (code2Session), makes a session (a device) and answers with a token.',
     auth: false,
     body: LoginBody,
-    response: token,
+    response: {
+      ...token,
+      properties: {
+        ...(token as { properties: Record<string, DocSchema> }).properties,
+        phone: { ...phone, description: 'When the login carried a phoneCode.' },
+      },
+    },
     errors: [
       ...BODY_ERRORS,
       'UNKNOWN_APP',
@@ -95,6 +110,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
       'WECHAT_CREDENTIALS_INVALID',
       'WECHAT_SIGNATURE_INVALID',
       'WECHAT_DECRYPT_FAILED',
+      'WECHAT_PHONE_CODE_INVALID',
+      'WECHAT_PHONE_QUOTA_EXHAUSTED',
+      'WECHAT_ACCESS_TOKEN_INVALID',
       'STORAGE_UNAVAILABLE',
     ],
   },
@@ -131,26 +149,13 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: 'The phone number behind a phone-number button code',
     auth: true,
     body: PhoneBody,
-    response: {
-      type: 'object',
-      required: ['phone'],
-      properties: {
-        phone: {
-          type: 'object',
-          required: ['phoneNumber', 'purePhoneNumber', 'countryCode'],
-          properties: {
-            phoneNumber: { type: 'string' },
-            purePhoneNumber: { type: 'string' },
-            countryCode: { type: 'string' },
-          },
-        },
-      },
-    },
+    response: { type: 'object', required: ['phone'], properties: { phone } },
     errors: [
       ...BODY_ERRORS,
       'RATE_LIMITED',
       'UNKNOWN_APP',
       'WECHAT_PHONE_CODE_INVALID',
+      'WECHAT_PHONE_QUOTA_EXHAUSTED',
       'WECHAT_ACCESS_TOKEN_INVALID',
       ...WECHAT_CALL_ERRORS,
     ],
@@ -174,6 +179,29 @@ export const ROUTE_DOCS: RouteDoc[] = [
     auth: true,
     response: ok,
     errors: [],
+  },
+  {
+    method: 'delete',
+    path: '/auth/account',
+    tag: 'auth',
+    summary: 'Delete the account (注销)',
+    description:
+      'With a fresh wx.login() code of the same user: calls onDeleteAccount, ends every session of the user and deletes the identity (session_key).',
+    auth: true,
+    body: AccountDeletionBody,
+    response: ok,
+    errors: [
+      ...BODY_ERRORS,
+      'UNKNOWN_APP',
+      'REAUTH_REQUIRED',
+      'WECHAT_USER_BLOCKED',
+      'WECHAT_RATE_LIMITED',
+      'WECHAT_UNAVAILABLE',
+      'WECHAT_TIMEOUT',
+      'WECHAT_BAD_RESPONSE',
+      'WECHAT_ERROR',
+      'WECHAT_CREDENTIALS_INVALID',
+    ],
   },
   {
     method: 'post',

@@ -1,11 +1,13 @@
 import { type Context, Hono } from 'hono'
 import { resolveOptions, type WxaAuthOptions } from '../auth'
+import type { WxaConfig } from '../config'
 import { isWxaAuthError, WxaAuthError } from '../errors'
 import type { DefaultUser } from '../hooks'
 import { rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { type ObjectSchema, readJson } from '../schema'
+import type { IdentityRecord } from '../session/identities'
 import { decryptData } from '../wechat/crypto'
 import { limitBody } from './auth'
 import { codeField, EncryptedDataProperties, withoutWatermark } from './wechat-fields'
@@ -25,6 +27,26 @@ export const PhoneBody = {
   },
   required: ['code'],
 } as const satisfies ObjectSchema
+
+/**
+ * A unionid WeChat vouched for in encrypted data: kept in the identity, and
+ * with `IDENTITY=unionid` linked to the session's user unless it already
+ * belongs to one, so the user's other apps find the same user.
+ */
+async function linkUnionid(
+  { identities, identity: mode }: WxaConfig,
+  appId: string,
+  openid: string,
+  identity: IdentityRecord,
+  unionid: string,
+  uid: string,
+) {
+  const now = Math.floor(Date.now() / 1000)
+  await identities.put(appId, openid, { ...identity, unionid, updatedAt: now })
+  if (mode === 'unionid' && !(await identities.linked(unionid))) {
+    await identities.link(unionid, uid, now)
+  }
+}
 
 /**
  * The WeChat data routes as a sub-app, for logged-in users:
@@ -65,6 +87,17 @@ export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
     const { sessionKey } = identity
     try {
       const data = await decryptData({ encryptedData, iv, sessionKey, appId })
+      const unionid = data.unionId
+      if (typeof unionid === 'string' && unionid && identity.unionid !== unionid) {
+        await linkUnionid(
+          config(c),
+          appId,
+          openid,
+          identity,
+          unionid,
+          c.var.session.userId as string,
+        )
+      }
       c.header('Cache-Control', 'no-store')
       return c.json({ data: withoutWatermark(data) })
     } catch (err) {
@@ -81,7 +114,8 @@ export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
   routes.post('/phone', requireLogin(), perUser, limitBody(), async (c) => {
     const { code } = await readJson(c, PhoneBody)
     const { wechat, accessToken } = appOf(c)
-    const phone = await accessToken.withToken((token) => wechat.getPhoneNumber(token, code))
+    const openid = c.var.session.openid as string
+    const phone = await accessToken.withToken((token) => wechat.getPhoneNumber(token, code, openid))
     await hooks.onPhoneNumber(phone, c.var.user as User, c)
     c.header('Cache-Control', 'no-store')
     return c.json({ phone })

@@ -5,6 +5,7 @@
 export const SESSION_PREFIX = 'session:'
 export const IDENTITY_PREFIX = 'identity:'
 export const ACCESS_TOKEN_PREFIX = 'wx:access_token:'
+export const UNIONID_PREFIX = 'unionid:'
 
 /** KV refuses an `expirationTtl` below 60 seconds. */
 export const MIN_TTL = 60 // seconds
@@ -16,6 +17,9 @@ export const sessionKey = (uid: string, id: string) =>
 /** `identity:<appid>:<openid>`. */
 export const identityKey = (appId: string, openid: string) =>
   `${IDENTITY_PREFIX}${encodeURIComponent(appId)}:${encodeURIComponent(openid)}`
+
+/** `unionid:<unionid>`: the user a unionid is linked to (`IDENTITY=unionid`). */
+export const unionidKey = (unionid: string) => `${UNIONID_PREFIX}${encodeURIComponent(unionid)}`
 
 /** `wx:access_token:<appid>`. */
 export const accessTokenKey = (appId: string) =>

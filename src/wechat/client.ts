@@ -75,16 +75,27 @@ export interface WeChatClient {
    */
   stableToken(): Promise<StableToken>
   /**
-   * The phone number behind a code from the phone-number button.
+   * The phone number behind a code from the phone-number button. With
+   * `openid`, WeChat checks that the code was issued to that user. Never
+   * retried after a failure that may have spent the code.
    * @throws WxaAuthError `WECHAT_PHONE_CODE_INVALID` for an invalid, expired or used
-   * code; `WECHAT_ACCESS_TOKEN_INVALID` when WeChat rejects `accessToken`
+   * code (or one of another user); `WECHAT_PHONE_QUOTA_EXHAUSTED` (errcode 1400001)
+   * when the app's paid quota is used up; `WECHAT_ACCESS_TOKEN_INVALID` when
+   * WeChat rejects `accessToken`
    */
-  getPhoneNumber(accessToken: string, code: string): Promise<PhoneNumber>
+  getPhoneNumber(accessToken: string, code: string, openid?: string): Promise<PhoneNumber>
   /**
    * Whether WeChat still holds `sessionKey` as the user's session_key
    * (`/wxa/checksession`, `sig_method=hmac_sha256`): false on errcode 87009.
    */
   checkSessionKey(accessToken: string, openid: string, sessionKey: string): Promise<boolean>
+  /**
+   * Makes WeChat issue the user a new session_key (`/wxa/resetusersessionkey`),
+   * signed with the current one, and returns it. Use it when a session_key may
+   * have leaked; store the new one in the user's identity.
+   * @throws WxaAuthError `WECHAT_SESSION_KEY_STALE` (87009) when `sessionKey` is not the current one
+   */
+  resetSessionKey(accessToken: string, openid: string, sessionKey: string): Promise<string>
 }
 
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
@@ -106,7 +117,12 @@ const ERRCODES: Record<number, { code: WxaErrorCode; retryAfter?: number }> = {
 type Overrides = Record<number, { code: WxaErrorCode; retryAfter?: number }>
 
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
-const PHONE_ERRCODES: Overrides = { 40029: { code: 'WECHAT_PHONE_CODE_INVALID' } }
+// 1400001: the phone-number API is billed per success since 2023-08-28; past the
+// free quota an account without a paid balance gets this.
+const PHONE_ERRCODES: Overrides = {
+  40029: { code: 'WECHAT_PHONE_CODE_INVALID' },
+  1400001: { code: 'WECHAT_PHONE_QUOTA_EXHAUSTED' },
+}
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
 const CHECK_ERRCODES: Overrides = { 87009: { code: 'WECHAT_SESSION_KEY_STALE' } }
 
@@ -132,6 +148,14 @@ const SECRET_PARAMS = /([?&](?:secret|access_token|js_code|code)=)[^&#\s"']*/gi
  * (a fetch error's message) on its way to a log.
  */
 export const redactUrl = (text: string) => text.replace(SECRET_PARAMS, '$1[redacted]')
+
+/** The query of checkSessionKey and resetUserSessionKey: signed with the session_key. */
+const signedQuery = async (accessToken: string, openid: string, sessionKey: string) => ({
+  access_token: accessToken,
+  openid,
+  signature: await sessionKeySignature(sessionKey),
+  sig_method: 'hmac_sha256',
+})
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -298,12 +322,16 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       return { accessToken: access_token, expiresIn: expires_in }
     },
 
-    async getPhoneNumber(accessToken, code) {
+    async getPhoneNumber(accessToken, code, openid) {
       const { phone_info: info } = await call(
         'getPhoneNumber',
         '/wxa/business/getuserphonenumber',
         { access_token: accessToken },
-        { json: { code }, overrides: PHONE_ERRCODES, singleUse: true },
+        {
+          json: { code, ...(openid ? { openid } : {}) },
+          overrides: PHONE_ERRCODES,
+          singleUse: true,
+        },
       )
       const { phoneNumber, purePhoneNumber, countryCode } = (info ?? {}) as Record<string, unknown>
       if (!text(phoneNumber) || !text(purePhoneNumber)) {
@@ -317,12 +345,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
     },
 
     async checkSessionKey(accessToken, openid, sessionKey) {
-      const query = {
-        access_token: accessToken,
-        openid,
-        signature: await sessionKeySignature(sessionKey),
-        sig_method: 'hmac_sha256',
-      }
+      const query = await signedQuery(accessToken, openid, sessionKey)
       try {
         await call('checkSessionKey', '/wxa/checksession', query, { overrides: CHECK_ERRCODES })
         return true
@@ -330,6 +353,16 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         if (isWxaAuthError(err, 'WECHAT_SESSION_KEY_STALE')) return false
         throw err
       }
+    },
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/ResetUserSessionKey.html
+    async resetSessionKey(accessToken, openid, sessionKey) {
+      const query = await signedQuery(accessToken, openid, sessionKey)
+      const { session_key } = await call('resetSessionKey', '/wxa/resetusersessionkey', query, {
+        overrides: CHECK_ERRCODES,
+      })
+      if (!text(session_key)) throw badResponse('resetSessionKey: session_key missing')
+      return session_key
     },
   }
 }
