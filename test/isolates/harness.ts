@@ -18,10 +18,10 @@ export interface Reply {
 
 let bundled: Promise<string> | undefined
 
-/** src/index.ts bundled as wrangler would, once per test run. */
+/** The dev Worker (the deployable one plus the emulator) bundled as wrangler would, once per test run. */
 function bundle(): Promise<string> {
   bundled ??= build({
-    entryPoints: ['src/index.ts'],
+    entryPoints: ['src/dev.ts'],
     bundle: true,
     format: 'esm',
     platform: 'neutral',

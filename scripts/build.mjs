@@ -1,0 +1,29 @@
+// `npm run build`: bundles the production Worker into dist/ as `wrangler
+// deploy` would (without deploying), checks that no development code is in
+// it, and prints its size.
+import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import { wrangler } from './wrangler.mjs'
+
+export const GZIP_BUDGET = 45 * 1024 // bytes
+
+const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', 'dist'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+if (code !== 0) process.exit(code)
+
+const bundle = readFileSync('dist/index.js')
+const text = bundle.toString('utf8')
+// What only the dev entry (src/dev.ts) may carry: the emulator, the playground, the SDK test routes.
+const devOnly = ['class WeChatEmulator', 'wxa-auth playground', '/__emulator/', '/__dev']
+const found = devOnly.filter((marker) => text.includes(marker))
+if (found.length) {
+  console.error(`the production bundle carries development code: ${found.join(', ')}`)
+  process.exit(1)
+}
+const gzip = gzipSync(bundle).length
+const kib = (n) => (n / 1024).toFixed(1)
+console.log(
+  `production bundle (dist/index.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,
+)
+if (gzip > GZIP_BUDGET) process.exit(1)

@@ -1,2 +1,0 @@
-export * from './emulator'
-export * from './stub'
