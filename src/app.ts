@@ -1,14 +1,15 @@
 import { Hono } from 'hono'
 import type { WxaAuthOptions } from './auth'
-import { docsPage } from './docs-page'
 import { WxaAuthError } from './errors'
 import type { DefaultUser } from './hooks'
 import { onError } from './middleware/on-error'
 import { type WxaEnv, wxaSession } from './middleware/session'
-import { openApiDocument } from './openapi'
+import { describe } from './openapi/describe'
+import { type OpenApiDocument, openApiDocument } from './openapi/document'
+import { docsPage } from './openapi/page'
 import { authRoutes } from './routes/auth'
-import { ROUTE_DOCS } from './routes/docs'
 import { meRoutes } from './routes/me'
+import { HealthResponse } from './routes/schemas'
 import { wechatDataRoutes } from './routes/wechat-data'
 
 export const VERSION = '0.1.0'
@@ -32,13 +33,22 @@ export function createApp<User extends { id: string } = DefaultUser>(
     throw new WxaAuthError('NOT_FOUND')
   })
 
-  let document: ReturnType<typeof openApiDocument> | undefined
-  const openapi = () =>
-    (document ??= openApiDocument(ROUTE_DOCS, { title: 'wxa-auth', version: VERSION }))
+  let document: OpenApiDocument | undefined
+  const openapi = () => (document ??= openApiDocument(app, { title: 'wxa-auth', version: VERSION }))
   app.get('/openapi.json', (c) => c.json(openapi()))
   app.get('/docs', (c) => c.html(docsPage(openapi())))
 
-  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get(
+    '/healthz',
+    describe({
+      tag: 'health',
+      summary: 'Liveness',
+      auth: false,
+      response: HealthResponse,
+      errors: [],
+    }),
+    (c) => c.json({ ok: true as const }),
+  )
   app.use(wxaSession(options))
   app.route('/auth', authRoutes(options))
   app.route('/auth', wechatDataRoutes(options))

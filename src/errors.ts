@@ -1,84 +1,85 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
 /**
- * Every error wxa-auth reports, with the HTTP status it maps to.
- * The codes are stable: clients may branch on them. Messages may change.
+ * Every error wxa-auth reports: its HTTP status and its default message, in
+ * one table. The codes are stable: clients may branch on them. Messages may
+ * change. The README's error table is checked against this one by a test.
  */
-export const ERROR_STATUS = {
-  INVALID_JSON: 400,
-  INVALID_REQUEST: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  SESSION_TOO_LARGE: 413,
-  UNKNOWN_APP: 400,
-  NOT_FOUND: 404,
-  RATE_LIMITED: 429,
-  SESSION_NOT_FOUND: 404,
-  AUTH_REQUIRED: 401,
-  TOKEN_INVALID: 401,
-  TOKEN_EXPIRED: 401,
-  SESSION_EXPIRED: 401,
-  TOKEN_REVOKED: 401,
-  WECHAT_CODE_INVALID: 401,
-  WECHAT_CODE_USED: 401,
-  WECHAT_USER_BLOCKED: 403,
-  WECHAT_RATE_LIMITED: 429,
-  WECHAT_UNAVAILABLE: 503,
-  WECHAT_TIMEOUT: 504,
-  WECHAT_BAD_RESPONSE: 502,
-  WECHAT_ERROR: 502,
-  WECHAT_CREDENTIALS_INVALID: 500,
-  WECHAT_DECRYPT_FAILED: 400,
-  WECHAT_SIGNATURE_INVALID: 400,
-  WECHAT_SESSION_KEY_STALE: 409,
-  WECHAT_PHONE_CODE_INVALID: 400,
-  WECHAT_PHONE_QUOTA_EXHAUSTED: 503,
-  REAUTH_REQUIRED: 403,
-  WECHAT_ACCESS_TOKEN_INVALID: 502,
-  STORAGE_UNAVAILABLE: 503,
-  CONFIG_INVALID: 500,
-  INTERNAL_ERROR: 500,
-} as const satisfies Record<string, ContentfulStatusCode>
+export const ERRORS = {
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  INVALID_REQUEST: { status: 400, message: 'The request is not valid.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  SESSION_TOO_LARGE: {
+    status: 413,
+    message: 'The session data would exceed its size limit; nothing was stored.',
+  },
+  UNKNOWN_APP: { status: 400, message: 'This server does not serve that AppID.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  AUTH_REQUIRED: { status: 401, message: 'Log in to use this route.' },
+  TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
+  TOKEN_EXPIRED: { status: 401, message: 'The token has expired; log in again.' },
+  SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
+  TOKEN_REVOKED: { status: 401, message: 'A newer token of this session replaced this one.' },
+  WECHAT_CODE_INVALID: {
+    status: 401,
+    message: 'The login code is invalid or expired; call wx.login again.',
+  },
+  WECHAT_CODE_USED: {
+    status: 401,
+    message: 'The login code was already used; call wx.login again.',
+  },
+  WECHAT_USER_BLOCKED: { status: 403, message: 'WeChat blocked this user as high-risk.' },
+  WECHAT_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many logins for this user; try again in a minute.',
+  },
+  WECHAT_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; try again later.' },
+  WECHAT_TIMEOUT: { status: 504, message: 'WeChat did not answer in time; try again later.' },
+  WECHAT_BAD_RESPONSE: { status: 502, message: 'WeChat sent an answer that could not be read.' },
+  WECHAT_ERROR: { status: 502, message: 'WeChat rejected the request.' },
+  WECHAT_CREDENTIALS_INVALID: { status: 500, message: 'The server is misconfigured.' },
+  WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted data could not be decrypted.' },
+  WECHAT_SIGNATURE_INVALID: { status: 400, message: 'rawData does not match its signature.' },
+  WECHAT_SESSION_KEY_STALE: {
+    status: 409,
+    message:
+      'The session_key changed at WeChat: call wx.login, log in again, then send the data again.',
+  },
+  WECHAT_PHONE_CODE_INVALID: {
+    status: 400,
+    message: 'The phone number code is invalid, expired or used; ask the user again.',
+  },
+  WECHAT_PHONE_QUOTA_EXHAUSTED: {
+    status: 503,
+    message:
+      'The phone-number service of this mini program is used up; the operator must top it up.',
+  },
+  REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh wx.login() code of this user.' },
+  WECHAT_ACCESS_TOKEN_INVALID: { status: 502, message: 'WeChat rejected the access token.' },
+  STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
+  CONFIG_INVALID: { status: 500, message: 'The server is misconfigured.' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal error.' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>
 
 /** The union of all error codes; `switch (err.code)` narrows on it. */
-export type WxaErrorCode = keyof typeof ERROR_STATUS
+export type WxaErrorCode = keyof typeof ERRORS
 
-const DEFAULT_MESSAGES: Record<WxaErrorCode, string> = {
-  INVALID_JSON: 'The request body is not valid JSON.',
-  INVALID_REQUEST: 'The request is not valid.',
-  PAYLOAD_TOO_LARGE: 'The request body is too large.',
-  SESSION_TOO_LARGE: 'The session data would exceed its size limit; nothing was stored.',
-  UNKNOWN_APP: 'This server does not serve that AppID.',
-  NOT_FOUND: 'Not found.',
-  RATE_LIMITED: 'Too many requests; try again later.',
-  SESSION_NOT_FOUND: 'No such session.',
-  AUTH_REQUIRED: 'Log in to use this route.',
-  TOKEN_INVALID: 'The token is not valid.',
-  TOKEN_EXPIRED: 'The token has expired; log in again.',
-  SESSION_EXPIRED: 'The session has ended; log in again.',
-  TOKEN_REVOKED: 'A newer token of this session replaced this one.',
-  WECHAT_CODE_INVALID: 'The login code is invalid or expired; call wx.login again.',
-  WECHAT_CODE_USED: 'The login code was already used; call wx.login again.',
-  WECHAT_USER_BLOCKED: 'WeChat blocked this user as high-risk.',
-  WECHAT_RATE_LIMITED: 'Too many logins for this user; try again in a minute.',
-  WECHAT_UNAVAILABLE: 'WeChat is unavailable; try again later.',
-  WECHAT_TIMEOUT: 'WeChat did not answer in time; try again later.',
-  WECHAT_BAD_RESPONSE: 'WeChat sent an answer that could not be read.',
-  WECHAT_ERROR: 'WeChat rejected the request.',
-  WECHAT_CREDENTIALS_INVALID: 'The server is misconfigured.',
-  WECHAT_DECRYPT_FAILED: 'The encrypted data could not be decrypted.',
-  WECHAT_SIGNATURE_INVALID: 'rawData does not match its signature.',
-  WECHAT_SESSION_KEY_STALE:
-    'The session_key changed at WeChat: call wx.login, log in again, then send the data again.',
-  WECHAT_PHONE_CODE_INVALID:
-    'The phone number code is invalid, expired or used; ask the user again.',
-  WECHAT_ACCESS_TOKEN_INVALID: 'WeChat rejected the access token.',
-  WECHAT_PHONE_QUOTA_EXHAUSTED:
-    'The phone-number service of this mini program is used up; the operator must top it up.',
-  REAUTH_REQUIRED: 'Confirm with a fresh wx.login() code of this user.',
-  STORAGE_UNAVAILABLE: 'Session storage is unavailable; try again later.',
-  CONFIG_INVALID: 'The server is misconfigured.',
-  INTERNAL_ERROR: 'Internal error.',
+/** The HTTP status of each code (from {@link ERRORS}). */
+export const ERROR_STATUS = Object.fromEntries(
+  Object.entries(ERRORS).map(([code, { status }]) => [code, status]),
+) as { [C in WxaErrorCode]: (typeof ERRORS)[C]['status'] }
+
+const REALM = 'wxa-auth'
+/** RFC 6750 error of a 401, for `WWW-Authenticate`. */
+const CHALLENGE_ERROR: Partial<Record<WxaErrorCode, string>> = {
+  TOKEN_INVALID: 'invalid_token',
+  TOKEN_REVOKED: 'invalid_token',
+  TOKEN_EXPIRED: 'invalid_token',
+  SESSION_EXPIRED: 'invalid_token',
 }
+const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`
 
 /**
  * The one error class of wxa-auth. `code` is stable, `message` is safe to show
@@ -104,13 +105,40 @@ export class WxaAuthError extends Error {
     message?: string,
     options?: { cause?: unknown; retryAfter?: number },
   ) {
-    super(message ?? DEFAULT_MESSAGES[code], { cause: options?.cause })
+    super(message ?? ERRORS[code].message, { cause: options?.cause })
     this.code = code
     this.retryAfter = options?.retryAfter
   }
 
   get status(): ContentfulStatusCode {
-    return ERROR_STATUS[this.code]
+    return ERRORS[this.code].status
+  }
+
+  /**
+   * The JSON error response `{ "error": { "code", "message" } }` with its
+   * status, `WWW-Authenticate` on a 401, `Retry-After` when there is one, and
+   * `Cache-Control: no-store`. A host app without wxa-auth's `onError` can
+   * return it from its own error handler.
+   *
+   * @example
+   * ```ts
+   * app.onError((err) => (err instanceof WxaAuthError ? err.getResponse() : myError(err)))
+   * ```
+   */
+  getResponse(): Response {
+    const headers = new Headers({ 'Cache-Control': 'no-store' })
+    if (this.status === 401) {
+      const error = CHALLENGE_ERROR[this.code]
+      headers.set(
+        'WWW-Authenticate',
+        `JWT realm=${quote(REALM)}${error ? `, error=${quote(error)}, error_description=${quote(this.message)}` : ''}`,
+      )
+    }
+    if (this.retryAfter !== undefined) headers.set('Retry-After', String(this.retryAfter))
+    return Response.json(
+      { error: { code: this.code, message: this.message } },
+      { status: this.status, headers },
+    )
   }
 }
 

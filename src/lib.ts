@@ -11,15 +11,15 @@ export {
   type WxaBindings,
   type WxaConfig,
 } from './config'
-export { ERROR_STATUS, isWxaAuthError, WxaAuthError, type WxaErrorCode } from './errors'
+export { ERROR_STATUS, ERRORS, isWxaAuthError, WxaAuthError, type WxaErrorCode } from './errors'
 export type { DefaultUser, UserHooks, WeChatIdentity } from './hooks'
-export { errorResponse, onError } from './middleware/on-error'
+export { errorHandler, type Logger, onError } from './middleware/on-error'
 export { clientAddress, rateLimit } from './middleware/rate-limit'
 export { requireLogin } from './middleware/require-login'
 export { readToken, type WxaEnv, type WxaVariables, wxaSession } from './middleware/session'
-export { openApiDocument, type RouteDoc } from './openapi'
+export { describe as describeWxaRoute, type RouteSpec } from './openapi/describe'
+export { type OpenApiDocument, openApiDocument } from './openapi/document'
 export { authRoutes } from './routes/auth'
-export { ROUTE_DOCS } from './routes/docs'
 export { meRoutes } from './routes/me'
 export { wechatDataRoutes } from './routes/wechat-data'
 export { durableAuthority, type SessionAuthority } from './session/authority'
@@ -40,6 +40,32 @@ export { type Cipher, createCipher } from './storage/cipher'
 export { accessTokenKey, identityKey, sessionKey } from './storage/keys'
 export { type SealedKv, sealedKv } from './storage/sealed-kv'
 export type { TokenClaims } from './token/jwt'
-export * from './wechat/access-token'
-export * from './wechat/client'
-export * from './wechat/crypto'
+export {
+  type AccessTokenCache,
+  type AccessTokenCacheOptions,
+  type AccessTokenRecord,
+  accessTokenCache,
+  DEFAULT_ACCESS_TOKEN_MARGIN,
+} from './wechat/access-token'
+export {
+  type Code2SessionResult,
+  createWeChatClient,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_TIMEOUT_MS,
+  type PhoneNumber,
+  redactUrl,
+  type StableToken,
+  WECHAT_API_BASE,
+  type WeChatClient,
+  type WeChatClientOptions,
+  type WeChatErrorBody,
+  wechatError,
+} from './wechat/client'
+export {
+  type DecryptDataInput,
+  decryptData,
+  sessionKeySignature,
+  type VerifySignatureInput,
+  verifySignature,
+} from './wechat/crypto'

@@ -157,6 +157,7 @@ describe('session data', () => {
     const res = await call('PATCH', '/me/session', {
       token,
       body: '{"__proto__":{"admin":true},"a":1}',
+      headers: { 'Content-Type': 'application/json' },
     })
     expect(res.status).toBe(200)
     const me = await call('GET', '/me', { token })

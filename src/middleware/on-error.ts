@@ -1,34 +1,13 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { ERROR_STATUS, WxaAuthError, type WxaErrorCode } from '../errors'
+import { WxaAuthError } from '../errors'
 import { redactUrl } from '../wechat/client'
 
-const REALM = 'wxa-auth'
-const CHALLENGE_ERROR: Partial<Record<WxaErrorCode, string>> = {
-  TOKEN_INVALID: 'invalid_token',
-  TOKEN_REVOKED: 'invalid_token',
-  TOKEN_EXPIRED: 'invalid_token',
-  SESSION_EXPIRED: 'invalid_token',
-}
+/** Where wxa-auth sends detail for operators. `console` by default. */
+export type Logger = Pick<Console, 'error' | 'warn'>
 
-const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`
-
-/** The JSON error response: `{ "error": { "code", "message" } }`. */
-export function errorResponse(c: Context, err: WxaAuthError): Response {
-  const status = ERROR_STATUS[err.code]
-  if (status === 401) {
-    const error = CHALLENGE_ERROR[err.code]
-    c.header(
-      'WWW-Authenticate',
-      `JWT realm=${quote(REALM)}${error ? `, error=${quote(error)}, error_description=${quote(err.message)}` : ''}`,
-    )
-  }
-  if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter))
-  c.header('Cache-Control', 'no-store')
-  return c.json({ error: { code: err.code, message: err.message } }, status)
-}
-
-function describe(err: unknown): string {
+/** The error chain's messages, innermost last, with secret-bearing URL parameters redacted. */
+export function describeError(err: unknown): string {
   const parts: string[] = []
   for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
     parts.push(e.message)
@@ -36,18 +15,31 @@ function describe(err: unknown): string {
   return redactUrl(parts.join(' <- '))
 }
 
+/** The JSON error response of `err` for the request `c`. */
+export const errorResponse = (_c: Context, err: WxaAuthError): Response => err.getResponse()
+
 /**
  * The `onError` of wxa-auth apps: known errors become their JSON error, any
- * other error a generic 500. Detail goes to the log, never to the client.
+ * other error a generic 500. Detail goes to `log` (5xx as errors), never to
+ * the client.
+ *
+ * @param options.log where detail goes @default console
  */
-export function onError(err: Error, c: Context): Response {
-  if (err instanceof WxaAuthError) {
-    if (err.status >= 500) console.error(`wxa-auth ${err.code}: ${describe(err.cause ?? err)}`)
-    return errorResponse(c, err)
+export function errorHandler({ log = console }: { log?: Logger } = {}) {
+  return function onError(err: Error, _c: Context): Response {
+    if (err instanceof WxaAuthError) {
+      if (err.status >= 500) log.error(`wxa-auth ${err.code}: ${describeError(err.cause ?? err)}`)
+      return err.getResponse()
+    }
+    if (err instanceof HTTPException) {
+      // Hono's own: the body limit (413) and the JSON validator's unparsable body (400).
+      if (err.status === 413) return new WxaAuthError('PAYLOAD_TOO_LARGE').getResponse()
+      if (err.status === 400) return new WxaAuthError('INVALID_JSON').getResponse()
+    }
+    log.error(`wxa-auth INTERNAL_ERROR: ${describeError(err)}\n${redactUrl(err.stack ?? '')}`)
+    return new WxaAuthError('INTERNAL_ERROR').getResponse()
   }
-  if (err instanceof HTTPException && err.status === 413) {
-    return errorResponse(c, new WxaAuthError('PAYLOAD_TOO_LARGE'))
-  }
-  console.error(`wxa-auth INTERNAL_ERROR: ${describe(err)}\n${redactUrl(err.stack ?? '')}`)
-  return errorResponse(c, new WxaAuthError('INTERNAL_ERROR'))
 }
+
+/** {@link errorHandler} with its defaults: `app.onError(onError)`. */
+export const onError = errorHandler()

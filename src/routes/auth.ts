@@ -13,51 +13,24 @@ import type { DefaultUser } from '../hooks'
 import { clientAddress, rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { type ObjectSchema, readJson, type StringSchema } from '../schema'
+import { describe, json, WECHAT_CALL_ERRORS } from '../openapi/describe'
 import { deviceHints } from '../session/device'
 import { defaultUserIdFor } from '../session/identities'
 import type { SessionRecord, SessionSummary } from '../session/record'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
-import { codeField, UserInfoProperties, userInfoReader } from './wechat-fields'
+import { userInfoReader } from '../wechat/user-info'
+import {
+  AccountDeletionBody,
+  LoginBody,
+  LoginResponse,
+  LogoutAllResponse,
+  Ok,
+  SessionsResponse,
+  TokenResponse,
+} from './schemas'
 
 export const MAX_BODY_SIZE = 16 * 1024 // bytes
-
-const hint = { type: 'string', maxLength: 64 } as const satisfies StringSchema
-
-/** `POST /auth/login` body. */
-export const LoginBody = {
-  type: 'object',
-  properties: {
-    code: codeField('The code from wx.login(); single use, valid for 5 minutes.'),
-    phoneCode: codeField(
-      'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
-    ),
-    appId: {
-      type: 'string',
-      maxLength: 64,
-      description:
-        'The mini program logging in, when this server serves several. @default the first',
-    },
-    device: {
-      type: 'object',
-      description: 'Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).',
-      properties: { platform: hint, system: hint, model: hint, brand: hint, version: hint },
-      additionalProperties: false,
-    },
-    ...UserInfoProperties,
-  },
-  required: ['code'],
-} as const satisfies ObjectSchema
-
-/** `DELETE /auth/account` body. */
-export const AccountDeletionBody = {
-  type: 'object',
-  properties: {
-    code: codeField('A fresh code from wx.login() of the same user: confirms it is them.'),
-  },
-  required: ['code'],
-} as const satisfies ObjectSchema
 
 /** Rejects bodies over {@link MAX_BODY_SIZE} with 413 before they are read. */
 export const limitBody = () =>
@@ -135,199 +108,302 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
     return { uid: userId as string, id: publicId as string }
   }
 
-  routes.post('/login', loginLimit, limitBody(), async (c) => {
-    const { code, phoneCode, device, appId: named, ...data } = await readJson(c, LoginBody)
-    const readUserInfo = userInfoReader(data)
-    const settings = config(c)
-    const { identities, sessionTtl, policy } = settings
-    const appId = named ?? settings.appId
-    const app = settings.apps.get(appId)
-    if (!app) throw new WxaAuthError('UNKNOWN_APP')
-    const deviceInfo = deviceHints(device, c.req.header('User-Agent'))
-    await importKeyRing(settings.secrets) // a config error before WeChat spends the code
-    const wechat = await app.wechat.code2Session(code)
-    const { openid, sessionKey } = wechat
-    const userInfo = await readUserInfo(sessionKey, appId)
-    // A unionid from verified encryptedData counts when code2Session had none.
-    const unionid =
-      wechat.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : undefined)
-    // The phone code is checked against this user by WeChat and never retried once sent.
-    const phone = phoneCode
-      ? await app.accessToken.withToken((token) =>
-          app.wechat.getPhoneNumber(token, phoneCode, openid),
-        )
-      : undefined
-    const time = now()
-    const identity = await identities.get(appId, openid)
-    const who = { appId, openid, ...(unionid ? { unionid } : {}), ...(phone ? { phone } : {}) }
-    const user = resolved.ownUsers
-      ? await hooks.findOrCreateUser(who, c)
-      : ({
-          id: await defaultUserIdFor(who, identity, settings, time),
-          openid,
-          ...(unionid ? { unionid } : {}),
-        } as unknown as User)
-    const uid = String(user?.id ?? '')
-    if (!USER_ID.test(uid)) {
-      throw new WxaAuthError('INTERNAL_ERROR', undefined, {
-        cause: new Error('findOrCreateUser returned a user without a usable id'),
-      })
-    }
-    if (userInfo) await hooks.onUserInfo(userInfo, user, c)
-    if (phone) await hooks.onPhoneNumber(phone, user, c)
+  routes.post(
+    '/login',
+    describe({
+      tag: 'auth',
+      summary: 'Log in with a wx.login() code',
+      description:
+        'Exchanges the code at WeChat (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too.',
+      auth: false,
+      body: true,
+      response: LoginResponse,
+      errors: [
+        'UNKNOWN_APP',
+        'RATE_LIMITED',
+        'WECHAT_CODE_INVALID',
+        'WECHAT_CODE_USED',
+        'WECHAT_USER_BLOCKED',
+        'WECHAT_RATE_LIMITED',
+        ...WECHAT_CALL_ERRORS,
+        'WECHAT_SIGNATURE_INVALID',
+        'WECHAT_DECRYPT_FAILED',
+        'WECHAT_PHONE_CODE_INVALID',
+        'WECHAT_PHONE_QUOTA_EXHAUSTED',
+        'WECHAT_ACCESS_TOKEN_INVALID',
+        'STORAGE_UNAVAILABLE',
+      ],
+    }),
+    loginLimit,
+    limitBody(),
+    json(LoginBody),
+    async (c) => {
+      const { code, phoneCode, device, appId: named, ...data } = c.req.valid('json')
+      const readUserInfo = userInfoReader(data)
+      const settings = config(c)
+      const { identities, sessionTtl, policy } = settings
+      const appId = named ?? settings.appId
+      const app = settings.apps.get(appId)
+      if (!app) throw new WxaAuthError('UNKNOWN_APP')
+      const deviceInfo = deviceHints(device, c.req.header('User-Agent'))
+      await importKeyRing(settings.secrets) // a config error before WeChat spends the code
+      const wechat = await app.wechat.code2Session(code)
+      const { openid, sessionKey } = wechat
+      const userInfo = await readUserInfo(sessionKey, appId)
+      // A unionid from verified encryptedData counts when code2Session had none.
+      const unionid =
+        wechat.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : undefined)
+      // The phone code is checked against this user by WeChat and never retried once sent.
+      const phone = phoneCode
+        ? await app.accessToken.withToken((token) =>
+            app.wechat.getPhoneNumber(token, phoneCode, openid),
+          )
+        : undefined
+      const time = now()
+      const identity = await identities.get(appId, openid)
+      const who = { appId, openid, ...(unionid ? { unionid } : {}), ...(phone ? { phone } : {}) }
+      const user = resolved.ownUsers
+        ? await hooks.findOrCreateUser(who, c)
+        : ({
+            id: await defaultUserIdFor(who, identity, settings, time),
+            openid,
+            ...(unionid ? { unionid } : {}),
+          } as unknown as User)
+      const uid = String(user?.id ?? '')
+      if (!USER_ID.test(uid)) {
+        throw new WxaAuthError('INTERNAL_ERROR', undefined, {
+          cause: new Error('findOrCreateUser returned a user without a usable id'),
+        })
+      }
+      if (userInfo) await hooks.onUserInfo(userInfo, user, c)
+      if (phone) await hooks.onPhoneNumber(phone, user, c)
 
-    const expiresAt = time + Math.min(sessionTtl, policy.maxAge)
-    // Identity first: a session never exists without the identity it came from.
-    // It is rewritten only when it changed or half its lifetime is gone, which
-    // keeps logins at two KV writes and under KV's one write a second per key.
-    if (
-      !identity ||
-      identity.sessionKey !== sessionKey ||
-      identity.uid !== uid ||
-      identity.unionid !== unionid ||
-      identity.expiresAt - time < sessionTtl / 2
-    ) {
-      await identities.put(appId, openid, {
+      const expiresAt = time + Math.min(sessionTtl, policy.maxAge)
+      // Identity first: a session never exists without the identity it came from.
+      // It is rewritten only when it changed or half its lifetime is gone, which
+      // keeps logins at two KV writes and under KV's one write a second per key.
+      if (
+        !identity ||
+        identity.sessionKey !== sessionKey ||
+        identity.uid !== uid ||
+        identity.unionid !== unionid ||
+        identity.expiresAt - time < sessionTtl / 2
+      ) {
+        await identities.put(appId, openid, {
+          v: 1,
+          uid,
+          ...(unionid ? { unionid } : {}),
+          sessionKey,
+          updatedAt: time,
+          expiresAt,
+        })
+      }
+
+      const sid = newSessionId()
+      const id = await hashSessionId(sid)
+      const record: SessionRecord = {
         v: 1,
         uid,
+        appId,
+        openid,
         ...(unionid ? { unionid } : {}),
-        sessionKey,
-        updatedAt: time,
+        createdAt: time,
+        createdAtMs: Date.now(),
+        refreshedAt: time,
         expiresAt,
-      })
-    }
-
-    const sid = newSessionId()
-    const id = await hashSessionId(sid)
-    const record: SessionRecord = {
-      v: 1,
-      uid,
-      appId,
-      openid,
-      ...(unionid ? { unionid } : {}),
-      createdAt: time,
-      createdAtMs: Date.now(),
-      refreshedAt: time,
-      expiresAt,
-      gen: 0,
-      ...(Object.keys(deviceInfo).length ? { device: deviceInfo } : {}),
-      data: {},
-    }
-    // The object stores it and ends the oldest sessions past the cap, in one step.
-    const evicted = await settings.authority.login(uid, id, record, policy, time)
-    for (const old of evicted) settings.replica.ended(uid, old, expiresAt)
-    if (settings.consistency === 'edge') settings.replica.remember(id, record)
-    c.header('Cache-Control', 'no-store')
-    return c.json({
-      ...(await tokenFor(resolved, settings, user, sid, record, time)),
-      user,
-      ...(userInfo ? { userInfo } : {}),
-      ...(phone ? { phone } : {}),
-    })
-  })
-
-  routes.post('/refresh', async (c) => {
-    const session = c.var.session
-    // A replaced token goes on to the object, which ends the session on its reuse.
-    const reused = c.var.authError === 'TOKEN_REVOKED' && session.publicId !== null
-    if (!session.active && !reused) throw new WxaAuthError(c.var.authError ?? 'AUTH_REQUIRED')
-    const settings = config(c)
-    const { uid, id } = current(c)
-    const time = now()
-    const outcome = await settings.authority.refresh(
-      uid,
-      id,
-      session.gen ?? 0,
-      session.takeChange(),
-      settings.policy,
-      time,
-    )
-    if (!outcome.ok) {
-      if (outcome.refused !== 'SESSION_TOO_LARGE')
-        settings.replica.ended(uid, id, time + settings.policy.maxAge)
-      throw new WxaAuthError(outcome.refused)
-    }
-    if (settings.consistency === 'edge') settings.replica.remember(id, outcome.record)
-    c.header('Cache-Control', 'no-store')
-    const user = c.var.user as User
-    return c.json({
-      ...(await tokenFor(resolved, settings, user, session.id as string, outcome.record, time)),
-      user,
-    })
-  })
-
-  routes.post('/logout', requireLogin(), async (c) => {
-    const { authority, replica, policy } = config(c)
-    const { uid, id } = current(c)
-    const time = now()
-    await authority.end(uid, id, time)
-    replica.ended(uid, id, time + policy.maxAge)
-    c.var.session.end()
-    return c.json({ ok: true as const })
-  })
-
-  routes.post('/logout-all', requireLogin(), async (c) => {
-    const { authority, replica, policy } = config(c)
-    const { uid } = current(c)
-    const time = now()
-    const ended = await authority.endAll(uid, time)
-    for (const id of ended) replica.ended(uid, id, time + policy.maxAge)
-    c.var.session.end()
-    return c.json({ ok: true as const, loggedOut: ended.length })
-  })
-
-  routes.delete('/account', requireLogin(), limitBody(), async (c) => {
-    const { code } = await readJson(c, AccountDeletionBody)
-    const settings = config(c)
-    const session = c.var.session
-    const appId = session.appId as string
-    const app = settings.apps.get(appId)
-    if (!app) throw new WxaAuthError('UNKNOWN_APP')
-    // A code from wx.login a moment ago (codes live 5 minutes) of this very user.
-    let openid: string
-    try {
-      ;({ openid } = await app.wechat.code2Session(code))
-    } catch (err) {
-      if (isWxaAuthError(err, 'WECHAT_CODE_INVALID', 'WECHAT_CODE_USED')) {
-        throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+        gen: 0,
+        ...(Object.keys(deviceInfo).length ? { device: deviceInfo } : {}),
+        data: {},
       }
-      throw err
-    }
-    if (openid !== session.openid) throw new WxaAuthError('REAUTH_REQUIRED')
-    // The app's data first: if that fails, nothing is gone and the user can try again.
-    await hooks.onDeleteAccount(c.var.user as User, c)
-    const { uid } = current(c)
-    const time = now()
-    const identity = await settings.identities.get(appId, openid)
-    for (const id of await settings.authority.endAll(uid, time)) {
-      settings.replica.ended(uid, id, time + settings.policy.maxAge)
-    }
-    await settings.identities.delete(appId, openid)
-    if (identity?.unionid && (await settings.identities.linked(identity.unionid)) === uid) {
-      await settings.identities.unlink(identity.unionid)
-    }
-    session.end()
-    return c.json({ ok: true as const })
-  })
+      // The object stores it and ends the oldest sessions past the cap, in one step.
+      const evicted = await settings.authority.login(uid, id, record, policy, time)
+      for (const old of evicted) settings.replica.ended(uid, old, expiresAt)
+      if (settings.consistency === 'edge') settings.replica.remember(id, record)
+      c.header('Cache-Control', 'no-store')
+      return c.json({
+        ...(await tokenFor(resolved, settings, user, sid, record, time)),
+        user,
+        ...(userInfo ? { userInfo } : {}),
+        ...(phone ? { phone } : {}),
+      })
+    },
+  )
 
-  routes.get('/sessions', requireLogin(), async (c: Context<WxaEnv<User>>) => {
-    const { uid, id } = current(c)
-    const sessions = await config(c).authority.list(uid, now())
-    return c.json({ sessions: sessions.map((s) => describeSession(s, id)) })
-  })
+  routes.post(
+    '/refresh',
+    describe({
+      tag: 'auth',
+      summary: 'A new token for the same session',
+      description:
+        'Older tokens of the session stop working; past half its lifetime the session is extended. A replaced token presented here ends the session (reuse).',
+      auth: true,
+      response: TokenResponse,
+      errors: [],
+    }),
+    async (c) => {
+      const session = c.var.session
+      // A replaced token goes on to the object, which ends the session on its reuse.
+      const reused = c.var.authError === 'TOKEN_REVOKED' && session.publicId !== null
+      if (!session.active && !reused) throw new WxaAuthError(c.var.authError ?? 'AUTH_REQUIRED')
+      const settings = config(c)
+      const { uid, id } = current(c)
+      const time = now()
+      const outcome = await settings.authority.refresh(
+        uid,
+        id,
+        session.gen ?? 0,
+        session.takeChange(),
+        settings.policy,
+        time,
+      )
+      if (!outcome.ok) {
+        if (outcome.refused !== 'SESSION_TOO_LARGE')
+          settings.replica.ended(uid, id, time + settings.policy.maxAge)
+        throw new WxaAuthError(outcome.refused)
+      }
+      if (settings.consistency === 'edge') settings.replica.remember(id, outcome.record)
+      c.header('Cache-Control', 'no-store')
+      const user = c.var.user as User
+      return c.json({
+        ...(await tokenFor(resolved, settings, user, session.id as string, outcome.record, time)),
+        user,
+      })
+    },
+  )
 
-  routes.delete('/sessions/:id', requireLogin(), async (c) => {
-    const target = c.req.param('id')
-    const { authority, replica, policy } = config(c)
-    const { uid, id } = current(c)
-    const time = now()
-    if (!SESSION_ID.test(target) || !(await authority.end(uid, target, time))) {
-      throw new WxaAuthError('SESSION_NOT_FOUND')
-    }
-    replica.ended(uid, target, time + policy.maxAge)
-    if (target === id) c.var.session.end()
-    return c.json({ ok: true as const })
-  })
+  routes.post(
+    '/logout',
+    describe({ tag: 'auth', summary: 'End this session', auth: true, response: Ok, errors: [] }),
+    requireLogin(),
+    async (c) => {
+      const { authority, replica, policy } = config(c)
+      const { uid, id } = current(c)
+      const time = now()
+      await authority.end(uid, id, time)
+      replica.ended(uid, id, time + policy.maxAge)
+      c.var.session.end()
+      return c.json({ ok: true as const })
+    },
+  )
+
+  routes.post(
+    '/logout-all',
+    describe({
+      tag: 'devices',
+      summary: 'End every session of the user',
+      auth: true,
+      response: LogoutAllResponse,
+      errors: [],
+    }),
+    requireLogin(),
+    async (c) => {
+      const { authority, replica, policy } = config(c)
+      const { uid } = current(c)
+      const time = now()
+      const ended = await authority.endAll(uid, time)
+      for (const id of ended) replica.ended(uid, id, time + policy.maxAge)
+      c.var.session.end()
+      return c.json({ ok: true as const, loggedOut: ended.length })
+    },
+  )
+
+  routes.delete(
+    '/account',
+    describe({
+      tag: 'auth',
+      summary: 'Delete the account (注销)',
+      description:
+        'With a fresh wx.login() code of the same user: calls onDeleteAccount, ends every session of the user and deletes the identity (session_key).',
+      auth: true,
+      body: true,
+      response: Ok,
+      errors: [
+        'UNKNOWN_APP',
+        'REAUTH_REQUIRED',
+        'WECHAT_USER_BLOCKED',
+        'WECHAT_RATE_LIMITED',
+        ...WECHAT_CALL_ERRORS,
+      ],
+    }),
+    requireLogin(),
+    limitBody(),
+    json(AccountDeletionBody),
+    async (c) => {
+      const { code } = c.req.valid('json')
+      const settings = config(c)
+      const session = c.var.session
+      const appId = session.appId as string
+      const app = settings.apps.get(appId)
+      if (!app) throw new WxaAuthError('UNKNOWN_APP')
+      // A code from wx.login a moment ago (codes live 5 minutes) of this very user.
+      let openid: string
+      try {
+        ;({ openid } = await app.wechat.code2Session(code))
+      } catch (err) {
+        if (isWxaAuthError(err, 'WECHAT_CODE_INVALID', 'WECHAT_CODE_USED')) {
+          throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+        }
+        throw err
+      }
+      if (openid !== session.openid) throw new WxaAuthError('REAUTH_REQUIRED')
+      // The app's data first: if that fails, nothing is gone and the user can try again.
+      await hooks.onDeleteAccount(c.var.user as User, c)
+      const { uid } = current(c)
+      const time = now()
+      const identity = await settings.identities.get(appId, openid)
+      for (const id of await settings.authority.endAll(uid, time)) {
+        settings.replica.ended(uid, id, time + settings.policy.maxAge)
+      }
+      await settings.identities.delete(appId, openid)
+      if (identity?.unionid && (await settings.identities.linked(identity.unionid)) === uid) {
+        await settings.identities.unlink(identity.unionid)
+      }
+      session.end()
+      return c.json({ ok: true as const })
+    },
+  )
+
+  routes.get(
+    '/sessions',
+    describe({
+      tag: 'devices',
+      summary: 'The user’s sessions (devices), newest first',
+      auth: true,
+      response: SessionsResponse,
+      errors: [],
+    }),
+    requireLogin(),
+    async (c: Context<WxaEnv<User>>) => {
+      const { uid, id } = current(c)
+      const sessions = await config(c).authority.list(uid, now())
+      return c.json({ sessions: sessions.map((s) => describeSession(s, id)) })
+    },
+  )
+
+  routes.delete(
+    '/sessions/:id',
+    describe({
+      tag: 'devices',
+      summary: 'End one session (log a device out)',
+      auth: true,
+      parameters: [{ name: 'id', description: 'The public id from GET /auth/sessions.' }],
+      response: Ok,
+      errors: ['SESSION_NOT_FOUND'],
+    }),
+    requireLogin(),
+    async (c) => {
+      const target = c.req.param('id')
+      const { authority, replica, policy } = config(c)
+      const { uid, id } = current(c)
+      const time = now()
+      if (!SESSION_ID.test(target) || !(await authority.end(uid, target, time))) {
+        throw new WxaAuthError('SESSION_NOT_FOUND')
+      }
+      replica.ended(uid, target, time + policy.maxAge)
+      if (target === id) c.var.session.end()
+      return c.json({ ok: true as const })
+    },
+  )
 
   return routes
 }

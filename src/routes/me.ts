@@ -2,29 +2,49 @@ import { Hono } from 'hono'
 import type { DefaultUser } from '../hooks'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { readJson } from '../schema'
+import { describe, json } from '../openapi/describe'
 import { limitBody } from './auth'
-
-/** `PATCH /me/session` body: keys to set; a null value deletes its key. */
-export const SessionPatchBody = {
-  type: 'object',
-  properties: {},
-  additionalProperties: true,
-  description: 'Keys to merge into the session data; null deletes a key.',
-} as const
+import { MeResponse, SessionPatchBody, SessionResponse } from './schemas'
 
 /** The example protected routes: `GET /me` and `PATCH /me/session`. */
 export function meRoutes<User extends { id: string } = DefaultUser>() {
   const routes = new Hono<WxaEnv<User>>()
-  routes.get('/', requireLogin(), (c) => c.json({ user: c.var.user, session: c.var.session.all() }))
-  routes.patch('/session', requireLogin(), limitBody(), async (c) => {
-    const patch = (await readJson(c, SessionPatchBody)) as Record<string, unknown>
-    const session = c.var.session
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === null) session.delete(key)
-      else session.set(key, value)
-    }
-    return c.json({ session: session.all() })
-  })
+  routes.get(
+    '/',
+    describe({
+      tag: 'example',
+      summary: 'The user and the session data (an example protected route)',
+      auth: true,
+      response: MeResponse,
+      errors: [],
+    }),
+    requireLogin(),
+    (c) => c.json({ user: c.var.user, session: c.var.session.all() }),
+  )
+  routes.patch(
+    '/session',
+    describe({
+      tag: 'example',
+      summary: 'Change session data (an example of a session write)',
+      auth: true,
+      body: true,
+      response: SessionResponse,
+      errors: [],
+    }),
+    requireLogin(),
+    limitBody(),
+    json(SessionPatchBody),
+    async (c) => {
+      const session = c.var.session
+      // The body as parsed, not as validated: validation drops a `__proto__`
+      // key, which here is plain session data like any other.
+      const patch = (await c.req.json()) as Record<string, unknown>
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) session.delete(key)
+        else session.set(key, value)
+      }
+      return c.json({ session: session.all() })
+    },
+  )
   return routes
 }

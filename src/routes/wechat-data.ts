@@ -6,27 +6,12 @@ import type { DefaultUser } from '../hooks'
 import { rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { type ObjectSchema, readJson } from '../schema'
+import { describe, json, WECHAT_CALL_ERRORS } from '../openapi/describe'
 import type { IdentityRecord } from '../session/identities'
 import { decryptData } from '../wechat/crypto'
+import { withoutWatermark } from '../wechat/user-info'
 import { limitBody } from './auth'
-import { codeField, EncryptedDataProperties, withoutWatermark } from './wechat-fields'
-
-/** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
-export const DecryptBody = {
-  type: 'object',
-  properties: EncryptedDataProperties,
-  required: ['encryptedData', 'iv'],
-} as const satisfies ObjectSchema
-
-/** `POST /auth/phone` body. */
-export const PhoneBody = {
-  type: 'object',
-  properties: {
-    code: codeField('The code from the phone-number button (bindgetphonenumber); single use.'),
-  },
-  required: ['code'],
-} as const satisfies ObjectSchema
+import { DecryptBody, DecryptResponse, PhoneBody, PhoneResponse } from './schemas'
 
 /**
  * A unionid WeChat vouched for in encrypted data: kept in the identity, and
@@ -78,48 +63,98 @@ export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
     return app
   }
 
-  routes.post('/decrypt', requireLogin(), perUser, limitBody(), async (c) => {
-    const { encryptedData, iv } = await readJson(c, DecryptBody)
-    const { appId, wechat, accessToken } = appOf(c)
-    const openid = c.var.session.openid as string
-    const identity = await config(c).identities.get(appId, openid)
-    if (!identity) throw new WxaAuthError('WECHAT_SESSION_KEY_STALE')
-    const { sessionKey } = identity
-    try {
-      const data = await decryptData({ encryptedData, iv, sessionKey, appId })
-      const unionid = data.unionId
-      if (typeof unionid === 'string' && unionid && identity.unionid !== unionid) {
-        await linkUnionid(
-          config(c),
-          appId,
-          openid,
-          identity,
-          unionid,
-          c.var.session.userId as string,
+  routes.post(
+    '/decrypt',
+    describe({
+      tag: 'wechat',
+      summary: 'Decrypt encryptedData from the mini program',
+      description:
+        'With the newest session_key of the user. When that key is no longer valid at WeChat the answer is 409 WECHAT_SESSION_KEY_STALE: call wx.login, log in again and resend.',
+      auth: true,
+      body: true,
+      response: DecryptResponse,
+      errors: [
+        'RATE_LIMITED',
+        'UNKNOWN_APP',
+        'WECHAT_DECRYPT_FAILED',
+        'WECHAT_SESSION_KEY_STALE',
+        'WECHAT_ACCESS_TOKEN_INVALID',
+        ...WECHAT_CALL_ERRORS,
+      ],
+    }),
+    requireLogin(),
+    perUser,
+    limitBody(),
+    json(DecryptBody),
+    async (c) => {
+      const { encryptedData, iv } = c.req.valid('json')
+      const { appId, wechat, accessToken } = appOf(c)
+      const openid = c.var.session.openid as string
+      const identity = await config(c).identities.get(appId, openid)
+      if (!identity) throw new WxaAuthError('WECHAT_SESSION_KEY_STALE')
+      const { sessionKey } = identity
+      try {
+        const data = await decryptData({ encryptedData, iv, sessionKey, appId })
+        const unionid = data.unionId
+        if (typeof unionid === 'string' && unionid && identity.unionid !== unionid) {
+          await linkUnionid(
+            config(c),
+            appId,
+            openid,
+            identity,
+            unionid,
+            c.var.session.userId as string,
+          )
+        }
+        c.header('Cache-Control', 'no-store')
+        return c.json({ data: withoutWatermark(data) })
+      } catch (err) {
+        if (!isWxaAuthError(err, 'WECHAT_DECRYPT_FAILED')) throw err
+        // The usual cause: a later wx.login replaced the session_key at WeChat.
+        // Only WeChat knows, and its answer is the same whatever check failed.
+        const valid = await accessToken.withToken((token) =>
+          wechat.checkSessionKey(token, openid, sessionKey),
         )
+        throw valid ? err : new WxaAuthError('WECHAT_SESSION_KEY_STALE')
       }
-      c.header('Cache-Control', 'no-store')
-      return c.json({ data: withoutWatermark(data) })
-    } catch (err) {
-      if (!isWxaAuthError(err, 'WECHAT_DECRYPT_FAILED')) throw err
-      // The usual cause: a later wx.login replaced the session_key at WeChat.
-      // Only WeChat knows, and its answer is the same whatever check failed.
-      const valid = await accessToken.withToken((token) =>
-        wechat.checkSessionKey(token, openid, sessionKey),
-      )
-      throw valid ? err : new WxaAuthError('WECHAT_SESSION_KEY_STALE')
-    }
-  })
+    },
+  )
 
-  routes.post('/phone', requireLogin(), perUser, limitBody(), async (c) => {
-    const { code } = await readJson(c, PhoneBody)
-    const { wechat, accessToken } = appOf(c)
-    const openid = c.var.session.openid as string
-    const phone = await accessToken.withToken((token) => wechat.getPhoneNumber(token, code, openid))
-    await hooks.onPhoneNumber(phone, c.var.user as User, c)
-    c.header('Cache-Control', 'no-store')
-    return c.json({ phone })
-  })
+  routes.post(
+    '/phone',
+    describe({
+      tag: 'wechat',
+      summary: 'The phone number behind a phone-number button code',
+      description:
+        'WeChat checks that the code was issued to this user; a code is never retried after a failure that may have spent it.',
+      auth: true,
+      body: true,
+      response: PhoneResponse,
+      errors: [
+        'RATE_LIMITED',
+        'UNKNOWN_APP',
+        'WECHAT_PHONE_CODE_INVALID',
+        'WECHAT_PHONE_QUOTA_EXHAUSTED',
+        'WECHAT_ACCESS_TOKEN_INVALID',
+        ...WECHAT_CALL_ERRORS,
+      ],
+    }),
+    requireLogin(),
+    perUser,
+    limitBody(),
+    json(PhoneBody),
+    async (c) => {
+      const { code } = c.req.valid('json')
+      const { wechat, accessToken } = appOf(c)
+      const openid = c.var.session.openid as string
+      const phone = await accessToken.withToken((token) =>
+        wechat.getPhoneNumber(token, code, openid),
+      )
+      await hooks.onPhoneNumber(phone, c.var.user as User, c)
+      c.header('Cache-Control', 'no-store')
+      return c.json({ phone })
+    },
+  )
 
   return routes
 }

@@ -1,6 +1,6 @@
-import type { openApiDocument } from './openapi'
+import type { OpenApiDocument } from './document'
 
-type Document = ReturnType<typeof openApiDocument>
+type Document = OpenApiDocument
 type Operation = {
   summary: string
   description?: string

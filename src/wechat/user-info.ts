@@ -1,56 +1,5 @@
 import { WxaAuthError } from '../errors'
-import type { StringSchema } from '../schema'
-import { decryptData, verifySignature } from '../wechat/crypto'
-
-/**
- * A single-use code field (`wx.login`, the phone-number button): printable
- * ASCII, no spaces, at most 128 characters.
- */
-export const codeField = <D extends string>(description: D) =>
-  ({
-    type: 'string',
-    minLength: 1,
-    maxLength: 128,
-    pattern: '^[\\x21-\\x7e]+$',
-    description,
-  }) as const satisfies StringSchema
-
-/** Generous bounds: real encryptedData is a few hundred characters; bodies are capped anyway. */
-const MAX_ENCRYPTED_LENGTH = 12 * 1024 // characters
-const MAX_RAW_DATA_LENGTH = 8 * 1024 // characters
-
-/** The body fields that carry what `wx.getUserInfo` and friends give the mini program. */
-export const EncryptedDataProperties = {
-  encryptedData: {
-    type: 'string',
-    minLength: 1,
-    maxLength: MAX_ENCRYPTED_LENGTH,
-    description: 'encryptedData from the mini program, base64 (standard alphabet, padded).',
-  },
-  iv: {
-    type: 'string',
-    minLength: 1,
-    maxLength: 64,
-    description: 'iv from the mini program, base64 of 16 bytes.',
-  },
-} as const satisfies Record<string, StringSchema>
-
-/** Optional `POST /auth/login` fields: a signed profile and/or encrypted user info. */
-export const UserInfoProperties = {
-  rawData: {
-    type: 'string',
-    minLength: 1,
-    maxLength: MAX_RAW_DATA_LENGTH,
-    description: 'rawData from wx.getUserInfo; needs signature.',
-  },
-  signature: {
-    type: 'string',
-    minLength: 1,
-    maxLength: 64,
-    description: 'hex sha1(rawData + session_key) from wx.getUserInfo.',
-  },
-  ...EncryptedDataProperties,
-} as const satisfies Record<string, StringSchema>
+import { decryptData, verifySignature } from './crypto'
 
 /** The decrypted object without WeChat's watermark: what hooks and clients get. */
 export function withoutWatermark(data: Record<string, unknown>): Record<string, unknown> {

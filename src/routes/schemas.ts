@@ -1,0 +1,167 @@
+import * as v from 'valibot'
+
+/**
+ * The request and response schemas of every route, in valibot (a Standard
+ * Schema library). The same objects validate the requests, type the
+ * handlers and make the OpenAPI document (`describeRoute` + `resolver`).
+ */
+
+/**
+ * A single-use code field (`wx.login`, the phone-number button): printable
+ * ASCII, no spaces, at most 128 characters.
+ */
+const code = (description: string) =>
+  v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.maxLength(128),
+    v.regex(/^[\x21-\x7e]+$/),
+    v.description(description),
+  )
+
+/** Generous bounds: real encryptedData is a few hundred characters; bodies are capped anyway. */
+const MAX_ENCRYPTED_LENGTH = 12 * 1024 // characters
+const MAX_RAW_DATA_LENGTH = 8 * 1024 // characters
+const HINT_LENGTH = 64 // characters
+
+const text = (min: number, max: number, description: string) =>
+  v.pipe(v.string(), v.minLength(min), v.maxLength(max), v.description(description))
+const hint = v.optional(v.pipe(v.string(), v.maxLength(HINT_LENGTH)))
+
+/** What `wx.getUserInfo` and friends give the mini program, encrypted. */
+const encryptedData = text(
+  1,
+  MAX_ENCRYPTED_LENGTH,
+  'encryptedData from the mini program, base64 (standard alphabet, padded).',
+)
+const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
+
+/** `POST /auth/login` body. */
+export const LoginBody = v.object({
+  code: code('The code from wx.login(); single use, valid for 5 minutes.'),
+  phoneCode: v.optional(
+    code(
+      'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
+    ),
+  ),
+  appId: v.optional(
+    text(
+      1,
+      64,
+      'The mini program logging in, when this server serves several. Default: the first.',
+    ),
+  ),
+  device: v.optional(
+    v.pipe(
+      v.strictObject({ platform: hint, system: hint, model: hint, brand: hint, version: hint }),
+      v.description('Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).'),
+    ),
+  ),
+  rawData: v.optional(
+    text(1, MAX_RAW_DATA_LENGTH, 'rawData from wx.getUserInfo; needs signature.'),
+  ),
+  signature: v.optional(text(1, 64, 'hex sha1(rawData + session_key) from wx.getUserInfo.')),
+  encryptedData: v.optional(encryptedData),
+  iv: v.optional(iv),
+})
+
+/** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
+export const DecryptBody = v.object({ encryptedData, iv })
+
+/** `POST /auth/phone` body. */
+export const PhoneBody = v.object({
+  code: code('The code from the phone-number button (bindgetphonenumber); single use.'),
+})
+
+/** `DELETE /auth/account` body. */
+export const AccountDeletionBody = v.object({
+  code: code('A fresh code from wx.login() of the same user: confirms it is them.'),
+})
+
+/** `PATCH /me/session` body: keys to set; a null value deletes its key. */
+export const SessionPatchBody = v.pipe(
+  v.looseObject({}),
+  v.description('Keys to merge into the session data; null deletes a key.'),
+)
+
+const isoTime = v.pipe(v.string(), v.isoTimestamp())
+
+const User = v.pipe(
+  v.looseObject({
+    id: v.string(),
+    openid: v.optional(v.string()),
+    unionid: v.optional(v.string()),
+  }),
+  v.description(
+    'What findOrCreateUser / claimsToUser return; by default { id, openid, unionid? }.',
+  ),
+)
+
+const Phone = v.object({
+  phoneNumber: v.string(),
+  purePhoneNumber: v.string(),
+  countryCode: v.string(),
+})
+
+/** The answer of `POST /auth/refresh` (and the core of the login's). */
+export const TokenResponse = v.object({
+  token: v.pipe(v.string(), v.description('Send as `Authorization: JWT <token>`.')),
+  tokenType: v.literal('JWT'),
+  expiresAt: isoTime,
+  expiresIn: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(0),
+    v.description(
+      'Seconds from this answer until the token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
+    ),
+  ),
+  user: User,
+})
+
+export const LoginResponse = v.object({
+  ...TokenResponse.entries,
+  userInfo: v.optional(
+    v.pipe(
+      v.looseObject({}),
+      v.description('The verified profile, when the login carried user info.'),
+    ),
+  ),
+  phone: v.optional(v.pipe(Phone, v.description('When the login carried a phoneCode.'))),
+})
+
+export const PhoneResponse = v.object({ phone: Phone })
+
+export const DecryptResponse = v.object({
+  data: v.pipe(v.looseObject({}), v.description('The decrypted object without its watermark.')),
+})
+
+export const Ok = v.object({ ok: v.literal(true) })
+
+export const LogoutAllResponse = v.object({ ok: v.literal(true), loggedOut: v.number() })
+
+const SessionSummary = v.object({
+  id: v.pipe(v.string(), v.description('Public id; not the session id inside the token.')),
+  current: v.pipe(v.boolean(), v.description('The session of this request.')),
+  createdAt: isoTime,
+  refreshedAt: isoTime,
+  expiresAt: isoTime,
+  device: v.object({
+    platform: v.optional(v.string()),
+    system: v.optional(v.string()),
+    model: v.optional(v.string()),
+    brand: v.optional(v.string()),
+    version: v.optional(v.string()),
+    userAgent: v.optional(v.string()),
+  }),
+})
+
+export const SessionsResponse = v.object({ sessions: v.array(SessionSummary) })
+
+const SessionData = v.pipe(v.looseObject({}), v.description('Session data.'))
+
+export const MeResponse = v.object({ user: User, session: SessionData })
+
+export const SessionResponse = v.object({ session: SessionData })
+
+export const HealthResponse = v.object({ ok: v.literal(true) })
