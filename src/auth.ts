@@ -39,6 +39,9 @@ export function resolveOptions<User extends { id: string }>(
       claimsToUser: hooks.claimsToUser ?? defaults.claimsToUser,
       onUserInfo: hooks.onUserInfo ?? defaults.onUserInfo,
       onPhoneNumber: hooks.onPhoneNumber ?? defaults.onPhoneNumber,
+      onAuthorizationRevoked: hooks.onAuthorizationRevoked ?? defaults.onAuthorizationRevoked,
+      onAccountCancelled: hooks.onAccountCancelled ?? defaults.onAccountCancelled,
+      onUserInfoModified: hooks.onUserInfoModified ?? defaults.onUserInfoModified,
     },
     now,
   }

@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   WECHAT_SESSION_KEY_STALE: 409,
   WECHAT_PHONE_CODE_INVALID: 400,
   WECHAT_ACCESS_TOKEN_INVALID: 502,
+  WECHAT_EVENT_SIGNATURE_INVALID: 401,
   STORAGE_UNAVAILABLE: 503,
   CONFIG_INVALID: 500,
   INTERNAL_ERROR: 500,
@@ -70,6 +71,8 @@ const DEFAULT_MESSAGES: Record<WxaErrorCode, string> = {
   WECHAT_PHONE_CODE_INVALID:
     'The phone number code is invalid, expired or used; ask the user again.',
   WECHAT_ACCESS_TOKEN_INVALID: 'WeChat rejected the access token.',
+  WECHAT_EVENT_SIGNATURE_INVALID:
+    'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
   STORAGE_UNAVAILABLE: 'Session storage is unavailable; try again later.',
   CONFIG_INVALID: 'The server is misconfigured.',
   INTERNAL_ERROR: 'Internal error.',

@@ -16,9 +16,20 @@ export interface RouteDoc {
   auth: boolean
   /** The schema that validates the request body (the same object the route uses). */
   body?: JsonSchema
-  parameters?: { name: string; description: string; schema: DocSchema }[]
+  /** A body that is not this API's JSON (WeChat's pushes): a schema per media type. */
+  content?: Record<string, DocSchema>
+  /** Path parameters, and query parameters (`in: 'query'`, optional unless `required`). */
+  parameters?: {
+    name: string
+    description: string
+    schema: DocSchema
+    in?: 'path' | 'query'
+    required?: boolean
+  }[]
   /** The 200 response. */
   response: DocSchema
+  /** The media type of the 200 response. @default application/json */
+  responseType?: string
   /** Every error code the route can answer with, beyond those all routes share. */
   errors: readonly WxaErrorCode[]
 }
@@ -79,7 +90,10 @@ export function openApiDocument(
       byStatus.set(status, [...(byStatus.get(status) ?? []), code])
     }
     const responses: Record<string, unknown> = {
-      200: { description: 'OK', content: { 'application/json': { schema: route.response } } },
+      200: {
+        description: 'OK',
+        content: { [route.responseType ?? 'application/json']: { schema: route.response } },
+      },
     }
     for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
       responses[status] = {
@@ -109,14 +123,23 @@ export function openApiDocument(
       security: route.auth ? [{ token: [] }] : [],
       ...(route.parameters
         ? {
-            parameters: route.parameters.map((p) => ({ ...p, in: 'path', required: true })),
+            parameters: route.parameters.map(({ in: where = 'path', required, ...p }) => ({
+              ...p,
+              in: where,
+              required: where === 'path' || required === true,
+            })),
           }
         : {}),
-      ...(route.body
+      ...(route.body || route.content
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: route.body } },
+              content: {
+                ...(route.body ? { 'application/json': { schema: route.body } } : {}),
+                ...Object.fromEntries(
+                  Object.entries(route.content ?? {}).map(([type, schema]) => [type, { schema }]),
+                ),
+              },
             },
           }
         : {}),

@@ -59,6 +59,53 @@ const WECHAT_CALL_ERRORS = [
   'WECHAT_CREDENTIALS_INVALID',
 ] as const
 
+/** The query of WeChat's URL check and pushes. */
+const pushQuery = (
+  extra: NonNullable<RouteDoc['parameters']> = [],
+): NonNullable<RouteDoc['parameters']> => [
+  {
+    name: 'signature',
+    in: 'query',
+    required: true,
+    description: 'hex sha1 of the sorted concatenation of Token, timestamp and nonce.',
+    schema: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+  },
+  {
+    name: 'timestamp',
+    in: 'query',
+    required: true,
+    description: 'Unix seconds; more than 5 minutes from the server clock is refused.',
+    schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+  },
+  {
+    name: 'nonce',
+    in: 'query',
+    required: true,
+    description: 'WeChat’s nonce.',
+    schema: { type: 'string' },
+  },
+  ...extra,
+]
+const pushFields: DocSchema = {
+  type: 'object',
+  description:
+    'WeChat’s message: ToUserName, FromUserName (WeChat’s push account), CreateTime, MsgType "event", Event, OpenID (the user), AppID, RevokeInfo?; or, encrypted, {ToUserName, Encrypt}.',
+  properties: {
+    MsgType: { type: 'string' },
+    Event: {
+      type: 'string',
+      description:
+        'user_authorization_revoke and user_authorization_cancellation end the user’s sessions; user_info_modified calls its hook; others are acknowledged and ignored.',
+    },
+    OpenID: { type: 'string' },
+    AppID: { type: 'string' },
+    CreateTime: { type: ['integer', 'string'] },
+    RevokeInfo: { type: 'string' },
+    Encrypt: { type: 'string', description: 'Safe and compatible mode: base64 of AES-256-CBC.' },
+  },
+}
+const PUSH_ERRORS = ['NOT_FOUND', 'WECHAT_EVENT_SIGNATURE_INVALID'] as const
+
 /** Every route of `createApp()`, for the OpenAPI document and the docs page. */
 export const ROUTE_DOCS: RouteDoc[] = [
   {
@@ -69,6 +116,55 @@ export const ROUTE_DOCS: RouteDoc[] = [
     auth: false,
     response: ok,
     errors: [],
+  },
+  {
+    method: 'get',
+    path: '/wechat/events',
+    tag: 'wechat',
+    summary: 'WeChat’s URL check of the message push settings',
+    description:
+      'Answers echostr as it is (text/plain) when the signature is right. 404 without WECHAT_EVENT_TOKEN.',
+    auth: false,
+    parameters: pushQuery([
+      {
+        name: 'echostr',
+        in: 'query',
+        required: true,
+        description: 'Echoed back.',
+        schema: { type: 'string', maxLength: 256 },
+      },
+    ]),
+    response: { type: 'string', description: 'echostr' },
+    responseType: 'text/plain',
+    errors: [...PUSH_ERRORS, 'INVALID_REQUEST'],
+  },
+  {
+    method: 'post',
+    path: '/wechat/events',
+    tag: 'wechat',
+    summary: 'An authorization event pushed by WeChat',
+    description:
+      'JSON or XML, plain or encrypted (encrypt_type=aes with msg_signature). A revoke or account cancellation ends all of the user’s sessions and deletes their identity, then calls its hook; each push is handled once. Answers success (text/plain). 404 without WECHAT_EVENT_TOKEN.',
+    auth: false,
+    parameters: pushQuery([
+      {
+        name: 'encrypt_type',
+        in: 'query',
+        description: '`aes` in safe and compatible mode.',
+        schema: { enum: ['aes', 'raw'] },
+      },
+      {
+        name: 'msg_signature',
+        in: 'query',
+        description:
+          'Encrypted pushes: hex sha1 of the sorted Token, timestamp, nonce and Encrypt.',
+        schema: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+      },
+    ]),
+    content: { 'application/json': pushFields, 'text/xml': pushFields },
+    response: { const: 'success' },
+    responseType: 'text/plain',
+    errors: [...PUSH_ERRORS, ...BODY_ERRORS, 'UNKNOWN_APP', 'STORAGE_UNAVAILABLE'],
   },
   {
     method: 'post',

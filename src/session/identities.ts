@@ -17,6 +17,8 @@ export interface IdentityRecord {
 export interface IdentityStore {
   get(appId: string, openid: string): Promise<IdentityRecord | null>
   put(appId: string, openid: string, record: IdentityRecord): Promise<void>
+  /** Forgets the identity (and its session_key): the user withdrew authorization or left WeChat. */
+  delete(appId: string, openid: string): Promise<void>
 }
 
 export function identityStore(kv: SealedKv): IdentityStore {
@@ -26,5 +28,6 @@ export function identityStore(kv: SealedKv): IdentityStore {
     async put(appId, openid, record) {
       await kv.put(identityKey(appId, openid), record, ttlUntil(record.expiresAt))
     },
+    delete: (appId, openid) => kv.delete(identityKey(appId, openid)),
   }
 }
