@@ -22,6 +22,7 @@ if (found.length) {
   process.exit(1)
 }
 const gzip = gzipSync(bundle).length
+/** @param {number} n */
 const kib = (n) => (n / 1024).toFixed(1)
 console.log(
   `production bundle (dist/index.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,

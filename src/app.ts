@@ -11,13 +11,15 @@ import { authRoutes } from './routes/auth'
 import { meRoutes } from './routes/me'
 import { HealthResponse } from './routes/schemas'
 import { wechatDataRoutes } from './routes/wechat-data'
+import { wechatEventRoutes } from './routes/wechat-events'
 
 export const VERSION = '0.1.0'
 
 /**
  * The whole wxa-auth app: `/healthz`, `/auth/*`, the protected examples
- * `GET /me` and `PATCH /me/session`, the OpenAPI document at `/openapi.json`
- * and its page at `/docs`. JSON errors everywhere.
+ * `GET /me` and `PATCH /me/session`, WeChat's message push at
+ * `/wechat/events` (with `WECHAT_EVENT_TOKEN`), the OpenAPI document at
+ * `/openapi.json` and its page at `/docs`. JSON errors everywhere.
  *
  * @example
  * ```ts
@@ -49,6 +51,9 @@ export function createApp<User extends { id: string } = DefaultUser>(
     }),
     (c) => c.json({ ok: true as const }),
   )
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  // WeChat's pushes carry no token: mounted before the session middleware.
+  app.route('/wechat', wechatEventRoutes(options))
   app.use(wxaSession(options))
   app.route('/auth', authRoutes(options))
   app.route('/auth', wechatDataRoutes(options))

@@ -7,10 +7,12 @@ import type { SessionPolicy } from './session/record'
 import { type SessionReplica, sessionReplica } from './session/replica'
 import { createCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
-import { sealedKv } from './storage/sealed-kv'
+import { type SealedKv, sealedKv } from './storage/sealed-kv'
 import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
 import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
+import { type EventMarkers, eventMarkers } from './wechat/event-markers'
+import { encodingAesKeyBytes, importPushKey, type PushKey } from './wechat/push'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
@@ -39,6 +41,10 @@ export interface WxaBindings {
   WECHAT_API_BASE?: string
   /** Milliseconds before a WeChat call is abandoned. */
   WECHAT_TIMEOUT_MS?: string
+  /** Secret: the Token of the message push settings (消息推送); unset = no `/wechat/events`. */
+  WECHAT_EVENT_TOKEN?: string
+  /** Secret: the EncodingAESKey of those settings (43 characters); needed for encrypted pushes. */
+  WECHAT_EVENT_AES_KEY?: string
   /** Secret: one HS256 secret, kid `main`. */
   JWT_SECRET?: string
   /** Secret: `kid:secret kid:secret …`, newest first; wins over JWT_SECRET. */
@@ -73,6 +79,16 @@ export interface WxaApp {
   accessToken: AccessTokenCache
 }
 
+/** WeChat's message push to `/wechat/events`: the Token, the AES key and the replay markers. */
+export interface WxaEventsConfig {
+  /** Signs the URL check and every push. */
+  token: string
+  /** The EncodingAESKey, imported once; null when not set (plain mode only). */
+  key(): Promise<PushKey | null>
+  /** Pushes already handled (`wx:event:<appid>:<id>`). */
+  markers: EventMarkers
+}
+
 /** Everything wxa-auth needs at run time, resolved and checked. */
 export interface WxaConfig {
   /** The default app: logins that name none are for it. */
@@ -98,6 +114,8 @@ export interface WxaConfig {
   identity: 'openid' | 'unionid'
   /** Workers Rate Limiting bindings; a missing one does not limit. */
   rateLimits: { login?: RateLimit; user?: RateLimit }
+  /** The message push endpoint; null (its routes answer 404) without WECHAT_EVENT_TOKEN. */
+  events: WxaEventsConfig | null
 }
 
 const APP_ID = /^wx[\w-]{1,40}$/
@@ -178,6 +196,46 @@ function apiBase(value: string | undefined): string | undefined {
     )
   }
   return value
+}
+
+// WeChat's rule for the Token of the message push settings.
+const EVENT_TOKEN = /^[A-Za-z0-9]{3,32}$/
+
+/** The message push settings, or null when WECHAT_EVENT_TOKEN is not set. */
+function eventsConfig(env: WxaBindings, kv: SealedKv): WxaEventsConfig | null {
+  const token = env.WECHAT_EVENT_TOKEN?.trim()
+  const aesKey = env.WECHAT_EVENT_AES_KEY?.trim()
+  if (!token) {
+    if (aesKey) {
+      throw new WxaAuthError(
+        'CONFIG_INVALID',
+        'WECHAT_EVENT_AES_KEY is set but WECHAT_EVENT_TOKEN is not: set both (message push settings).',
+      )
+    }
+    return null
+  }
+  if (!EVENT_TOKEN.test(token)) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'WECHAT_EVENT_TOKEN must be the Token of the message push settings: 3 to 32 letters or digits.',
+    )
+  }
+  if (aesKey && !encodingAesKeyBytes(aesKey)) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'WECHAT_EVENT_AES_KEY must be the EncodingAESKey of the message push settings: 43 base64 characters that decode to 32 bytes.',
+    )
+  }
+  let key: Promise<PushKey> | undefined
+  return {
+    token,
+    async key() {
+      if (!aesKey) return null
+      key ??= importPushKey(aesKey)
+      return key
+    },
+    markers: eventMarkers(kv, { secret: token }),
+  }
 }
 
 function whole(value: string | undefined, name: string, min: number, fallback: number): number {
@@ -275,6 +333,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),
     },
+    events: eventsConfig(env, kv),
   }
   cache.set(env, config)
   return config

@@ -58,6 +58,11 @@ export const ERRORS = {
   },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh wx.login() code of this user.' },
   WECHAT_ACCESS_TOKEN_INVALID: { status: 502, message: 'WeChat rejected the access token.' },
+  WECHAT_EVENT_SIGNATURE_INVALID: {
+    status: 401,
+    message:
+      'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
+  },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
   CONFIG_INVALID: { status: 500, message: 'The server is misconfigured.' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error.' },

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { TokenClaims } from './token/jwt'
 import type { PhoneNumber } from './wechat/client'
+import type { AuthorizationEvent } from './wechat/events'
 
 /** Who WeChat says the user is, after code2Session. */
 export interface WeChatIdentity {
@@ -81,6 +82,54 @@ export interface UserHooks<User extends { id: string }> {
    * ```
    */
   onDeleteAccount?: (user: User, c: Context) => void | Promise<void>
+  /**
+   * Called by `POST /wechat/events` when the user withdrew an authorization
+   * (`user_authorization_revoke`; `event.revokeInfo` says which). By then the
+   * user's sessions are ended; the identity (and its session_key) is deleted
+   * once this returns. WeChat's rules expect you to delete the withdrawn
+   * data. `event.uid` may be null (see {@link AuthorizationEvent}). Answer
+   * within WeChat's 5 seconds: hand slow work to `c.executionCtx.waitUntil`.
+   * Throwing answers 500 and WeChat retries the push; the hook runs again.
+   * Each push is handled once, but keep it idempotent (see the README).
+   * @default does nothing
+   * @example
+   * ```ts
+   * onAuthorizationRevoked: (event, c) => db(c).forgetProfile(event.appId, event.openid)
+   * ```
+   */
+  onAuthorizationRevoked?: (
+    event: AuthorizationEvent<'user_authorization_revoke'>,
+    c: Context,
+  ) => void | Promise<void>
+  /**
+   * Called by `POST /wechat/events` when the user deleted their WeChat account
+   * (`user_authorization_cancellation`): sessions ended, identity deleted once
+   * this returns, as for {@link UserHooks.onAuthorizationRevoked}. The rules
+   * expect you to delete the user's personal data.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onAccountCancelled: (event, c) => db(c).deleteUser(event.appId, event.openid)
+   * ```
+   */
+  onAccountCancelled?: (
+    event: AuthorizationEvent<'user_authorization_cancellation'>,
+    c: Context,
+  ) => void | Promise<void>
+  /**
+   * Called by `POST /wechat/events` when WeChat cleaned up the user's profile
+   * (`user_info_modified`): refresh or clear the nickname and avatar you
+   * keep. Sessions are left alone.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onUserInfoModified: (event, c) => db(c).clearAvatar(event.appId, event.openid)
+   * ```
+   */
+  onUserInfoModified?: (
+    event: AuthorizationEvent<'user_info_modified'>,
+    c: Context,
+  ) => void | Promise<void>
 }
 
 async function opaqueId(text: string): Promise<string> {
@@ -109,6 +158,9 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
   onUserInfo: () => {},
   onPhoneNumber: () => {},
   onDeleteAccount: () => {},
+  onAuthorizationRevoked: () => {},
+  onAccountCancelled: () => {},
+  onUserInfoModified: () => {},
   claimsToUser(claims, c) {
     const session = c.get('session')
     if (!session?.openid) return null

@@ -10,6 +10,7 @@ export {
   type WxaApp,
   type WxaBindings,
   type WxaConfig,
+  type WxaEventsConfig,
 } from './config'
 export { ERROR_STATUS, ERRORS, isWxaAuthError, WxaAuthError, type WxaErrorCode } from './errors'
 export type { DefaultUser, UserHooks, WeChatIdentity } from './hooks'
@@ -22,6 +23,7 @@ export { type OpenApiDocument, openApiDocument } from './openapi/document'
 export { authRoutes } from './routes/auth'
 export { meRoutes } from './routes/me'
 export { wechatDataRoutes } from './routes/wechat-data'
+export { DEFAULT_EVENT_TOLERANCE, wechatEventRoutes } from './routes/wechat-events'
 export { durableAuthority, type SessionAuthority } from './session/authority'
 export { type IdentityRecord, type IdentityStore, identityStore } from './session/identities'
 export { UserSessions } from './session/object'
@@ -37,7 +39,7 @@ export { type SessionReplica, sessionReplica } from './session/replica'
 export { rules as sessionRules, type SessionTable, type StoredSession } from './session/rules'
 export { type PresentedSession, Session } from './session/session'
 export { type Cipher, createCipher } from './storage/cipher'
-export { accessTokenKey, identityKey, sessionKey } from './storage/keys'
+export { accessTokenKey, eventKey, identityKey, sessionKey } from './storage/keys'
 export { type SealedKv, sealedKv } from './storage/sealed-kv'
 export type { TokenClaims } from './token/jwt'
 export {
@@ -69,3 +71,29 @@ export {
   type VerifySignatureInput,
   verifySignature,
 } from './wechat/crypto'
+export {
+  DEFAULT_EVENT_MARKER_TTL,
+  type EventMarkers,
+  type EventMarkersOptions,
+  eventMarkers,
+} from './wechat/event-markers'
+export {
+  AUTHORIZATION_EVENTS,
+  type AuthorizationEvent,
+  type AuthorizationEventName,
+  authorizationEvent,
+  type EventFields,
+  type PushBody,
+  type PushFields,
+  readPushBody,
+} from './wechat/events'
+export {
+  decryptPush,
+  encodingAesKeyBytes,
+  importPushKey,
+  type OpenedPush,
+  type PushKey,
+  pushSignature,
+  verifyPushSignature,
+} from './wechat/push'
+export { parseWeChatXml, type XmlField, XmlShapeError } from './wechat/xml'

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import type { WxaBindings } from '../config'
+import { buildPush, type PushFormat, type PushMode } from './push'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from './stub'
 
 export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
@@ -63,6 +64,10 @@ interface PhoneCode {
 }
 
 const OPENID = /^[\w-]{1,64}$/
+const EVENT_NAME = /^\w{1,64}$/
+/** The mini program's original id (ToUserName) and WeChat's push account (FromUserName). */
+export const PUSH_TO = 'gh_0000emulator0'
+export const PUSH_FROM = 'o-emulator-push-service'
 const PHONE = /^\+?\d{5,20}$/
 const encoder = new TextEncoder()
 const hex = (bytes: ArrayBuffer) =>
@@ -417,6 +422,60 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
       if (!user) return c.json({ error: 'no such user' }, 404)
       const { sessionKey: _secret, ...visible } = user
       return c.json(visible)
+    })
+
+    // A message push as WeChat would send it to /wechat/events, signed (and
+    // encrypted) with the Token and EncodingAESKey the Worker is configured with.
+    app.post('/__emulator/push', async (c) => {
+      const token = env.WECHAT_EVENT_TOKEN
+      if (!token) return c.json({ error: 'WECHAT_EVENT_TOKEN is not set' }, 409)
+      const input = await body(c.req.raw)
+      const { openid, revokeInfo, createTime, age } = input
+      const event = input.event ?? 'user_authorization_revoke'
+      const format = input.format ?? 'json'
+      const mode = input.mode ?? 'plain'
+      const appId = input.appId ?? (appIds.values().next().value as string)
+      if (typeof openid !== 'string' || !OPENID.test(openid)) {
+        return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
+      }
+      if (typeof event !== 'string' || !EVENT_NAME.test(event)) {
+        return c.json({ error: 'event: a WeChat event name' }, 400)
+      }
+      if (format !== 'json' && format !== 'xml')
+        return c.json({ error: 'format: json or xml' }, 400)
+      if (mode !== 'plain' && mode !== 'compatible' && mode !== 'safe') {
+        return c.json({ error: 'mode: plain, compatible or safe' }, 400)
+      }
+      if (typeof appId !== 'string' || !/^wx\w{1,40}$/.test(appId)) {
+        return c.json({ error: 'appId: an AppID' }, 400)
+      }
+      if (mode !== 'plain' && !env.WECHAT_EVENT_AES_KEY) {
+        return c.json({ error: 'WECHAT_EVENT_AES_KEY is not set' }, 409)
+      }
+      const timestamp = now() - (typeof age === 'number' ? age : 0)
+      const fields: Record<string, string | number> = {
+        ToUserName: PUSH_TO,
+        FromUserName: PUSH_FROM,
+        CreateTime: typeof createTime === 'number' ? createTime : timestamp,
+        MsgType: 'event',
+        Event: event,
+        OpenID: openid,
+        AppID: appId,
+        ...(typeof revokeInfo === 'string' ? { RevokeInfo: revokeInfo } : {}),
+      }
+      const settings = {
+        token,
+        ...(env.WECHAT_EVENT_AES_KEY ? { aesKey: env.WECHAT_EVENT_AES_KEY } : {}),
+      }
+      return c.json(
+        await buildPush(settings, {
+          fields,
+          appId,
+          format: format as PushFormat,
+          mode: mode as PushMode,
+          timestamp,
+        }),
+      )
     })
 
     app.notFound((c) =>

@@ -1,7 +1,7 @@
 /**
  * The dev playground at `/` (emulator on only): a page that plays the mini
  * program against this Worker and the WeChat emulator, showing each request,
- * its response and the token's claims.
+ * its response and the token's claims, and sends WeChat's authorization events.
  */
 export const PLAYGROUND_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -11,7 +11,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;display:grid;gri
 aside{background:#f5f5f7;padding:1rem;border-right:1px solid #ddd}main{padding:1rem;overflow:auto}
 h1{font-size:1.2rem;margin:.2rem 0 1rem}h2{font-size:1rem;margin:1.2rem 0 .4rem}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:0 0 .8rem;padding:.6rem}legend{font-weight:600}
-input,textarea{width:100%;box-sizing:border-box;font:13px ui-monospace,monospace;padding:.3rem;margin:.2rem 0}
+input,textarea,select{width:100%;box-sizing:border-box;font:13px ui-monospace,monospace;padding:.3rem;margin:.2rem 0}
 button{margin:.2rem .2rem .2rem 0;padding:.35rem .7rem;border-radius:6px;border:1px solid #07c;background:#07c;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem}pre{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem;overflow:auto;font:12px ui-monospace,monospace;margin:.3rem 0}
 .entry{border-bottom:1px solid #eee;padding:.4rem 0}.ok{color:#0a7}.err{color:#c33}#status{font-weight:600}
@@ -36,6 +36,11 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 <button id="devices">GET /auth/sessions</button><div id="device-list"></div></fieldset>
 <fieldset><legend>5. Leave</legend>
 <button id="logout">POST /auth/logout</button><button id="logout-all" class="secondary">POST /auth/logout-all</button></fieldset>
+<fieldset><legend>6. WeChat events</legend>
+<p>WeChat pushes these to <code>/wechat/events</code> when the user withdraws authorization or deletes their account; the emulator signs and sends them.</p>
+<label>Format <select id="event-format"><option value="xml">XML</option><option value="json">JSON</option></select></label>
+<label>Mode <select id="event-mode"><option value="safe">safe (encrypted)</option><option value="compatible">compatible</option><option value="plain">plain</option></select></label>
+<button id="revoke-event">Revoke authorization (event)</button><button id="cancel-event" class="secondary">Account cancelled (event)</button><button id="info-event" class="secondary">User info modified (event)</button></fieldset>
 </aside>
 <main>
 <h2>Token claims</h2><pre id="claims">(no token)</pre>
@@ -115,6 +120,12 @@ $('devices').onclick = async () => {
     list.append(row)
   }
 }
+function pushEvent(event) {
+  return call('POST', '/__emulator/events', { openid: openid(), event, format: $('event-format').value, mode: $('event-mode').value })
+}
+$('revoke-event').onclick = () => pushEvent('user_authorization_revoke')
+$('cancel-event').onclick = () => pushEvent('user_authorization_cancellation')
+$('info-event').onclick = () => pushEvent('user_info_modified')
 $('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }
 $('logout-all').onclick = async () => { await call('POST', '/auth/logout-all'); token = null; show() }
 show()

@@ -41,9 +41,20 @@ export interface RouteSpec {
   body?: boolean
   /** The 200 answer. */
   response: v.GenericSchema
+  /** Its media type. @default 'application/json' */
+  responseType?: string
+  /** A body the route reads itself rather than through {@link json}: media type -> JSON Schema. */
+  content?: Record<string, Record<string, unknown>>
   /** Every error code the route can answer with, beyond those all routes share. */
   errors: readonly WxaErrorCode[]
-  parameters?: { name: string; description: string }[]
+  /** Path parameters, and query parameters with `in: 'query'`. */
+  parameters?: {
+    name: string
+    description: string
+    in?: 'path' | 'query'
+    required?: boolean
+    schema?: Record<string, unknown>
+  }[]
 }
 
 /** The error codes of a route, all of them, in the error table's order. */

@@ -5,17 +5,28 @@ type Operation = {
   summary: string
   description?: string
   security: unknown[]
-  parameters?: { name: string; description: string }[]
-  requestBody?: { content: { 'application/json': { schema: unknown } } }
-  responses: Record<
-    string,
-    { description: string; content: { 'application/json': { schema: unknown } } }
-  >
+  parameters?: { name: string; description: string; in: string }[]
+  requestBody?: { content: Record<string, { schema: unknown }> }
+  responses: Record<string, { description: string; content: Record<string, { schema: unknown }> }>
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 const json = (value: unknown) => `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`
+
+/** Each media type's schema; the type named when it is not JSON. */
+const bodies = (content: Record<string, { schema: unknown }> | undefined) =>
+  Object.entries(content ?? {})
+    .map(
+      ([type, { schema }]) =>
+        `${type === 'application/json' ? '' : `<p><code>${escapeHtml(type)}</code></p>`}${json(schema)}`,
+    )
+    .join('')
+
+const parameterList = (title: string, parameters: { name: string; description: string }[]) =>
+  parameters.length
+    ? `<h3>${title}</h3><ul>${parameters.map((p) => `<li><code>${escapeHtml(p.name)}</code>: ${escapeHtml(p.description)}</li>`).join('')}</ul>`
+    : ''
 
 /** The human page of the OpenAPI document: every route, body, response and error code. */
 export function docsPage(doc: Document): string {
@@ -38,9 +49,10 @@ export function docsPage(doc: Document): string {
 <h2><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>
 <p>${escapeHtml(op.summary)}${op.description ? `. ${escapeHtml(op.description)}` : ''}</p>
 <p class="auth">${op.security.length ? 'Needs <code>Authorization: JWT &lt;token&gt;</code>.' : 'No token needed.'}</p>
-${op.parameters ? `<h3>Path</h3><ul>${op.parameters.map((p) => `<li><code>${escapeHtml(p.name)}</code>: ${escapeHtml(p.description)}</li>`).join('')}</ul>` : ''}
-${op.requestBody ? `<h3>Body</h3>${json(op.requestBody.content['application/json'].schema)}` : ''}
-<h3>200</h3>${json(op.responses['200']?.content['application/json'].schema)}
+${parameterList('Path', op.parameters?.filter((p) => p.in === 'path') ?? [])}
+${parameterList('Query', op.parameters?.filter((p) => p.in === 'query') ?? [])}
+${op.requestBody ? `<h3>Body</h3>${bodies(op.requestBody.content)}` : ''}
+<h3>200</h3>${bodies(op.responses['200']?.content)}
 <h3>Errors</h3><table><tr><th>status</th><th>code</th></tr>${errors}</table>
 </section>`)
     }

@@ -42,6 +42,7 @@ export const limitBody = () =>
   })
 
 const USER_ID = /^[\w.@-]{1,128}$/
+const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds: how often a login may rewrite an unchanged identity
 const SESSION_ID = /^[\w-]{43}$/
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
@@ -179,15 +180,17 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       if (phone) await hooks.onPhoneNumber(phone, user, c)
 
       const expiresAt = time + Math.min(sessionTtl, policy.maxAge)
-      // Identity first: a session never exists without the identity it came from.
-      // It is rewritten only when it changed or half its lifetime is gone, which
-      // keeps logins at two KV writes and under KV's one write a second per key.
+      // Identity first: a session never exists without the identity it came from,
+      // and the identity outlives every session it vouches for (refreshes extend
+      // them up to SESSION_MAX_AGE). Rewritten only when it changed or at most
+      // once a day, which keeps logins at two KV writes and under KV's one write
+      // a second per key.
       if (
         !identity ||
         identity.sessionKey !== sessionKey ||
         identity.uid !== uid ||
         identity.unionid !== unionid ||
-        identity.expiresAt - time < sessionTtl / 2
+        identity.expiresAt - time < policy.maxAge
       ) {
         await identities.put(appId, openid, {
           v: 1,
@@ -195,7 +198,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
           ...(unionid ? { unionid } : {}),
           sessionKey,
           updatedAt: time,
-          expiresAt,
+          expiresAt: time + policy.maxAge + IDENTITY_SLACK,
         })
       }
 

@@ -1,2 +1,3 @@
 export * from './auth'
 export * from './wechat-data'
+export * from './wechat-events'

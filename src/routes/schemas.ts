@@ -165,3 +165,9 @@ export const MeResponse = v.object({ user: User, session: SessionData })
 export const SessionResponse = v.object({ session: SessionData })
 
 export const HealthResponse = v.object({ ok: v.literal(true) })
+
+/** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */
+export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
+
+/** `POST /wechat/events`: what WeChat expects back. */
+export const EventAnswer = v.literal('success')

@@ -1,3 +1,7 @@
 export * from './access-token'
 export * from './client'
 export * from './crypto'
+export * from './event-markers'
+export * from './events'
+export * from './push'
+export * from './xml'

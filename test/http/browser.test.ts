@@ -74,6 +74,25 @@ describe.runIf(available)('the playground in a browser', () => {
     await page.close()
   })
 
+  it('a WeChat authorization event, sent from the playground, ends the session', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${baseUrl}/`)
+    await page.fill('#openid', `pw-event-${Date.now()}`)
+    expect(await click(page, 'login', '/auth/login')).toBe(200)
+    expect(await click(page, 'me', '/me')).toBe(200)
+
+    await page.selectOption('#event-format', 'json')
+    await page.selectOption('#event-mode', 'safe')
+    expect(await click(page, 'revoke-event', '/__emulator/events')).toBe(200)
+    const sent = page.locator('.entry[data-path="/__emulator/events"]').first()
+    expect(await sent.textContent()).toContain('"answer": "success"')
+    expect(await click(page, 'me', '/me')).toBe(401)
+    expect(await page.locator('.entry[data-path="/me"]').first().textContent()).toContain(
+      'SESSION_EXPIRED',
+    )
+    await page.close()
+  })
+
   it('loads /docs with every route and error code', async () => {
     const page = await browser.newPage()
     await page.goto(`${baseUrl}/docs`)
