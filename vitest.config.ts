@@ -45,17 +45,18 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/http/**', 'test/isolates/**'],
+          exclude: ['test/http/**', 'test/isolates/**', 'test/docs/**'],
         },
       },
       {
-        // Several isolates of the bundled Worker in one Miniflare, sharing KV
-        // and the session objects: stale copies must not undo revocations.
+        // In Node: several isolates of the bundled Worker in one Miniflare,
+        // sharing KV and the session objects (stale copies must not undo
+        // revocations); the README's tables against the code.
         extends: true,
         test: {
-          name: 'isolates',
+          name: 'node',
           environment: 'node',
-          include: ['test/isolates/**/*.test.ts'],
+          include: ['test/isolates/**/*.test.ts', 'test/docs/**/*.test.ts'],
         },
       },
       {

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { WxaAuthOptions } from './auth'
 import { WxaAuthError } from './errors'
 import type { DefaultUser } from './hooks'
-import { onError } from './middleware/on-error'
+import { errorHandler } from './middleware/on-error'
 import { type WxaEnv, wxaSession } from './middleware/session'
 import { describe } from './openapi/describe'
 import { type OpenApiDocument, openApiDocument } from './openapi/document'
@@ -30,7 +30,7 @@ export function createApp<User extends { id: string } = DefaultUser>(
   options: WxaAuthOptions<User> = {},
 ) {
   const app = new Hono<WxaEnv<User>>()
-  app.onError(onError)
+  app.onError(errorHandler(options.log ? { log: options.log } : {}))
   app.notFound(() => {
     throw new WxaAuthError('NOT_FOUND')
   })

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { BoundedMap } from './cache'
 import { configFromEnv, type WxaBindings, type WxaConfig } from './config'
+import type { Logger } from './errors'
 import { base64url, type DefaultUser, defaultHooks, type UserHooks } from './hooks'
 
 /**
@@ -16,6 +17,11 @@ export interface WxaAuthOptions<User extends { id: string } = DefaultUser> exten
   config?: (env: WxaBindings) => WxaConfig
   /** The current time, unix seconds. Tests pass a clock; nothing else should. @default Date.now */
   now?: () => number
+  /**
+   * Where detail for operators goes (a 5xx's cause, WeChat's errcode, which
+   * check failed); wxa-auth writes nowhere else. Never secrets. @default console
+   */
+  log?: Logger
 }
 
 /** The options with every default filled in. @internal */
@@ -25,13 +31,19 @@ export interface ResolvedOptions<User extends { id: string }> {
   /** Whether the app brings its own `findOrCreateUser` (else: the default user, see `IDENTITY`). */
   ownUsers: boolean
   now: () => number
+  log: Logger
 }
 
 /** @internal */
 export function resolveOptions<User extends { id: string }>(
   options: WxaAuthOptions<User> = {},
 ): ResolvedOptions<User> {
-  const { config = configFromEnv, now = () => Math.floor(Date.now() / 1000), ...hooks } = options
+  const {
+    config = (env: WxaBindings) => configFromEnv(env, log ? { log } : {}),
+    now = () => Math.floor(Date.now() / 1000),
+    log,
+    ...hooks
+  } = options
   const defaults = defaultHooks as unknown as Required<UserHooks<User>>
   return {
     config: (c) => config(c.env as WxaBindings),
@@ -48,6 +60,7 @@ export function resolveOptions<User extends { id: string }>(
     },
     ownUsers: hooks.findOrCreateUser !== undefined,
     now,
+    log: log ?? console,
   }
 }
 

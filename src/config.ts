@@ -1,5 +1,5 @@
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
-import { WxaAuthError } from './errors'
+import { type Logger, WxaAuthError } from './errors'
 import { durableAuthority, type SessionAuthority } from './session/authority'
 import { type IdentityStore, identityStore } from './session/identities'
 import type { UserSessions } from './session/object'
@@ -256,8 +256,10 @@ const cache = new WeakMap<object, WxaConfig>()
  *
  * @throws WxaAuthError `CONFIG_INVALID`, naming the variable at fault
  */
-export function configFromEnv(env: WxaBindings): WxaConfig {
-  const hit = cache.get(env)
+export function configFromEnv(env: WxaBindings, { log }: { log?: Logger } = {}): WxaConfig {
+  // Cached per env object (one per isolate in a Worker); a custom log gets its own.
+  const memo = log ? undefined : cache
+  const hit = memo?.get(env)
   if (hit) return hit
   if (!env.SESSIONS) {
     throw new WxaAuthError('CONFIG_INVALID', 'The KV binding SESSIONS is missing (wrangler.toml).')
@@ -282,7 +284,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     throw new WxaAuthError('CONFIG_INVALID', 'IDENTITY must be openid or unionid.')
   }
   const cipher = createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET))
-  const kv = sealedKv(env.SESSIONS, cipher)
+  const kv = sealedKv(env.SESSIONS, cipher, log ? { log } : {})
   const sessionTtl = whole(env.SESSION_TTL, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
   const baseUrl = apiBase(env.WECHAT_API_BASE)
   const config: WxaConfig = {
@@ -302,7 +304,7 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
           {
             appId: id,
             wechat,
-            accessToken: accessTokenCache({ kv, wechat, appId: id }),
+            accessToken: accessTokenCache({ kv, wechat, appId: id, ...(log ? { log } : {}) }),
           },
         ]
       }),
@@ -335,6 +337,6 @@ export function configFromEnv(env: WxaBindings): WxaConfig {
     },
     events: eventsConfig(env, kv),
   }
-  cache.set(env, config)
+  memo?.set(env, config)
   return config
 }

@@ -15,13 +15,13 @@ export const ERRORS = {
   },
   UNKNOWN_APP: { status: 400, message: 'This server does not serve that AppID.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
-  RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
-  SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   AUTH_REQUIRED: { status: 401, message: 'Log in to use this route.' },
   TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired; log in again.' },
-  SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   TOKEN_REVOKED: { status: 401, message: 'A newer token of this session replaced this one.' },
+  SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
   WECHAT_CODE_INVALID: {
     status: 401,
     message: 'The login code is invalid or expired; call wx.login again.',
@@ -40,8 +40,8 @@ export const ERRORS = {
   WECHAT_BAD_RESPONSE: { status: 502, message: 'WeChat sent an answer that could not be read.' },
   WECHAT_ERROR: { status: 502, message: 'WeChat rejected the request.' },
   WECHAT_CREDENTIALS_INVALID: { status: 500, message: 'The server is misconfigured.' },
-  WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted data could not be decrypted.' },
   WECHAT_SIGNATURE_INVALID: { status: 400, message: 'rawData does not match its signature.' },
+  WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted data could not be decrypted.' },
   WECHAT_SESSION_KEY_STALE: {
     status: 409,
     message:
@@ -67,6 +67,9 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, message: 'The server is misconfigured.' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>
+
+/** Where wxa-auth sends detail for operators (the `log` option); `console` by default. */
+export type Logger = Pick<Console, 'error' | 'warn'>
 
 /** The union of all error codes; `switch (err.code)` narrows on it. */
 export type WxaErrorCode = keyof typeof ERRORS

@@ -12,9 +12,16 @@ export {
   type WxaConfig,
   type WxaEventsConfig,
 } from './config'
-export { ERROR_STATUS, ERRORS, isWxaAuthError, WxaAuthError, type WxaErrorCode } from './errors'
+export {
+  ERROR_STATUS,
+  ERRORS,
+  isWxaAuthError,
+  type Logger,
+  WxaAuthError,
+  type WxaErrorCode,
+} from './errors'
 export type { DefaultUser, UserHooks, WeChatIdentity } from './hooks'
-export { errorHandler, type Logger, onError } from './middleware/on-error'
+export { errorHandler, onError } from './middleware/on-error'
 export { clientAddress, rateLimit } from './middleware/rate-limit'
 export { requireLogin } from './middleware/require-login'
 export { readToken, type WxaEnv, type WxaVariables, wxaSession } from './middleware/session'

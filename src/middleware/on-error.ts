@@ -1,10 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { WxaAuthError } from '../errors'
+import { type Logger, WxaAuthError } from '../errors'
 import { redactUrl } from '../wechat/client'
-
-/** Where wxa-auth sends detail for operators. `console` by default. */
-export type Logger = Pick<Console, 'error' | 'warn'>
 
 /** The error chain's messages, innermost last, with secret-bearing URL parameters redacted. */
 export function describeError(err: unknown): string {
@@ -20,8 +17,9 @@ export const errorResponse = (_c: Context, err: WxaAuthError): Response => err.g
 
 /**
  * The `onError` of wxa-auth apps: known errors become their JSON error, any
- * other error a generic 500. Detail goes to `log` (5xx as errors), never to
- * the client.
+ * other error a generic 500. Detail goes to `log`, never to the client: a 5xx
+ * as an error, a 4xx that has a cause (WeChat's errcode, the decrypt check
+ * that failed) as a warning.
  *
  * @param options.log where detail goes @default console
  */
@@ -29,6 +27,7 @@ export function errorHandler({ log = console }: { log?: Logger } = {}) {
   return function onError(err: Error, _c: Context): Response {
     if (err instanceof WxaAuthError) {
       if (err.status >= 500) log.error(`wxa-auth ${err.code}: ${describeError(err.cause ?? err)}`)
+      else if (err.cause) log.warn(`wxa-auth ${err.code}: ${describeError(err.cause)}`)
       return err.getResponse()
     }
     if (err instanceof HTTPException) {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { WxaAuthError } from '../errors'
+import { type Logger, WxaAuthError } from '../errors'
 
 export const DEFAULT_RATE_LIMIT_PERIOD = 60 // seconds, as in wrangler.toml `ratelimits`
 
@@ -9,6 +9,8 @@ export interface RateLimitOptions {
   limiter: (c: Context) => RateLimit | undefined
   /** What to count by: a client address, a user id. */
   key: (c: Context) => string
+  /** Where a failing limiter is reported. @default console */
+  log?: Logger
   /** Seconds the client is told to wait (the binding's period). @default 60 */
   retryAfter?: number
 }
@@ -44,12 +46,12 @@ let warnedNoAddress = false
  * proxy in front that drops it) every client shares one `unknown` bucket;
  * that is said once per isolate in the log.
  */
-export function clientAddress(c: Context): string {
+export function clientAddress(c: Context, log: Logger = console): string {
   const address = c.req.header('CF-Connecting-IP')
   if (address) return addressKey(address)
   if (!warnedNoAddress) {
     warnedNoAddress = true
-    console.warn(
+    log.warn(
       'wxa-auth: a request without CF-Connecting-IP; the login rate limit counts all such requests together',
     )
   }
@@ -62,7 +64,7 @@ export function clientAddress(c: Context): string {
  * fails the request goes through: a broken counter must not lock users out.
  */
 export function rateLimit(options: RateLimitOptions) {
-  const { limiter, key, retryAfter = DEFAULT_RATE_LIMIT_PERIOD } = options
+  const { limiter, key, retryAfter = DEFAULT_RATE_LIMIT_PERIOD, log = console } = options
   return createMiddleware(async function rateLimit(c, next) {
     const binding = limiter(c)
     if (binding) {
@@ -70,7 +72,9 @@ export function rateLimit(options: RateLimitOptions) {
       try {
         allowed = (await binding.limit({ key: key(c) })).success
       } catch (err) {
-        console.warn('wxa-auth: rate limiter failed; request allowed', err)
+        log.warn(
+          `wxa-auth: rate limiter failed; request allowed: ${err instanceof Error ? err.message : err}`,
+        )
       }
       if (!allowed) throw new WxaAuthError('RATE_LIMITED', undefined, { retryAfter })
     }

@@ -101,7 +101,8 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
   const routes = new Hono<WxaEnv<User>>()
   const loginLimit = rateLimit({
     limiter: (c) => config(c).rateLimits.login,
-    key: (c) => `login:${clientAddress(c)}`,
+    key: (c) => `login:${clientAddress(c, resolved.log)}`,
+    log: resolved.log,
   })
   /** The user id and public id of the request's live session. */
   const current = (c: Context<WxaEnv<User>>) => {

@@ -49,12 +49,13 @@ async function linkUnionid(
 export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
   options: WxaAuthOptions<User> = {},
 ) {
-  const { config, hooks } = resolveOptions(options)
+  const { config, hooks, log } = resolveOptions(options)
   const routes = new Hono<WxaEnv<User>>()
   // Each call costs a WeChat round trip (checksession, a billed phone lookup): per user.
   const perUser = rateLimit({
     limiter: (c) => config(c).rateLimits.user,
     key: (c) => `user:${c.var.session.userId}`,
+    log,
   })
   /** The app of the request's session. */
   const appOf = (c: Context<WxaEnv<User>>) => {

@@ -60,11 +60,9 @@ const MAX_ECHOSTR = 256 // characters
 const TIMESTAMP = /^[0-9]{1,12}$/
 const NONCE = /^[\w.-]{1,64}$/
 
-/** Logs the failed check (no Token, no data) and returns the one error WeChat sees. */
-function rejected(check: string): WxaAuthError {
-  console.warn(`wxa-auth WECHAT_EVENT_SIGNATURE_INVALID: ${check}`)
-  return new WxaAuthError('WECHAT_EVENT_SIGNATURE_INVALID')
-}
+/** The one error WeChat sees; which check failed (no Token, no data) rides in `cause` for the log. */
+const rejected = (check: string) =>
+  new WxaAuthError('WECHAT_EVENT_SIGNATURE_INVALID', undefined, { cause: new Error(check) })
 
 /**
  * The query every push and URL check carries, checked: its signature is

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../config'
+import type { Logger } from '../errors'
 import { createCipher } from '../storage/cipher'
 import { sessionKey, ttlUntil } from '../storage/keys'
 import { type SealedKv, sealedKv } from '../storage/sealed-kv'
@@ -42,6 +43,8 @@ const stored = (row: Row): StoredSession => ({
  * it from your Worker's entry.
  */
 export class UserSessions extends DurableObject<WxaBindings> {
+  /** Where a failed replica write is reported; a subclass may send it elsewhere. */
+  protected log: Logger = console
   /** Where the KV replica is written. @internal tests swap it for a failing one */
   replicaKv: SealedKv
   readonly #sql: SqlStorage
@@ -238,7 +241,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
             await this.replicaKv.delete(key)
           }
         } catch (err) {
-          console.error(
+          this.log.error(
             `wxa-auth: KV replica write failed; retrying by alarm: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
           )
           return true

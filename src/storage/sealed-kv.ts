@@ -1,4 +1,4 @@
-import { WxaAuthError } from '../errors'
+import { type Logger, WxaAuthError } from '../errors'
 import type { Cipher } from './cipher'
 
 /** A JSON value read from KV, and its length in UTF-16 code units (for byte-bounded caches). */
@@ -41,14 +41,18 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
  * @param kv the namespace (binding `SESSIONS`)
  * @param cipher from `createCipher(STORAGE_SECRET)`
  */
-export function sealedKv(kv: KVNamespace, cipher: Cipher): SealedKv {
+export function sealedKv(
+  kv: KVNamespace,
+  cipher: Cipher,
+  { log = console }: { log?: Logger } = {},
+): SealedKv {
   return {
     async get<T>(key: string) {
       const sealed = await guard('get', () => kv.get(key))
       if (sealed === null) return null
       const plaintext = await cipher.open(sealed, key)
       if (plaintext === null) {
-        console.warn(`wxa-auth: KV value of ${key.slice(0, key.indexOf(':') + 1)}… does not open`)
+        log.warn(`wxa-auth: KV value of ${key.slice(0, key.indexOf(':') + 1)}… does not open`)
         return null
       }
       return { value: JSON.parse(plaintext) as T, size: plaintext.length }

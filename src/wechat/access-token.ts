@@ -1,4 +1,4 @@
-import { isWxaAuthError } from '../errors'
+import { isWxaAuthError, type Logger } from '../errors'
 import { accessTokenKey, MIN_TTL } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
 import type { WeChatClient } from './client'
@@ -21,6 +21,8 @@ export interface AccessTokenCacheOptions {
   appId: string
   /** Seconds before WeChat's expiry that the cache drops the token. @default 300 */
   margin?: number
+  /** Where a rejected cached token is reported. @default console */
+  log?: Logger
   /** The current time, unix seconds. @default Date.now */
   now?: () => number
 }
@@ -55,6 +57,7 @@ export function accessTokenCache(options: AccessTokenCacheOptions): AccessTokenC
     appId,
     margin = DEFAULT_ACCESS_TOKEN_MARGIN,
     now = () => Math.floor(Date.now() / 1000),
+    log = console,
   } = options
   const key = accessTokenKey(appId)
 
@@ -92,7 +95,7 @@ export function accessTokenCache(options: AccessTokenCacheOptions): AccessTokenC
         return await use(first)
       } catch (err) {
         if (!isWxaAuthError(err, 'WECHAT_ACCESS_TOKEN_INVALID')) throw err
-        console.warn('wxa-auth: WeChat rejected the cached access token; fetching a fresh one')
+        log.warn('wxa-auth: WeChat rejected the cached access token; fetching a fresh one')
         return use(await token(first))
       }
     },

@@ -32,11 +32,9 @@ function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0
 }
 
-/** Logs which check failed (no secret, no data) and returns the one error callers see. */
-function decryptFailed(check: string): WxaAuthError {
-  console.warn(`wxa-auth WECHAT_DECRYPT_FAILED: ${check}`)
-  return new WxaAuthError('WECHAT_DECRYPT_FAILED')
-}
+/** The one error callers see, whatever failed; which check it was (no secret, no data) rides in `cause` for the log. */
+const decryptFailed = (check: string) =>
+  new WxaAuthError('WECHAT_DECRYPT_FAILED', undefined, { cause: new Error(check) })
 
 export interface DecryptDataInput {
   /** `encryptedData` from the mini program, base64. */

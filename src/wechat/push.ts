@@ -89,11 +89,9 @@ export async function importPushKey(encodingAesKey: string): Promise<PushKey> {
   return { key, iv: bytes.slice(0, AES_BLOCK) }
 }
 
-/** Logs which check failed (no key, no data) and returns the one error callers see. */
-function pushRejected(check: string): WxaAuthError {
-  console.warn(`wxa-auth WECHAT_EVENT_SIGNATURE_INVALID: ${check}`)
-  return new WxaAuthError('WECHAT_EVENT_SIGNATURE_INVALID')
-}
+/** The one error callers see; which check failed (no key, no data) rides in `cause` for the log. */
+const pushRejected = (check: string) =>
+  new WxaAuthError('WECHAT_EVENT_SIGNATURE_INVALID', undefined, { cause: new Error(check) })
 
 /**
  * AES-256-CBC decryption without removing any padding: the raw plaintext.
