@@ -1,7 +1,6 @@
 import { Hono } from 'hono'
-import type { WxaAuthOptions } from './auth'
+import type { WxaAuthOptions } from './config'
 import { WxaAuthError } from './errors'
-import type { DefaultUser } from './hooks'
 import { errorHandler } from './middleware/on-error'
 import { type WxaEnv, wxaSession } from './middleware/session'
 import { describe } from './openapi/describe'
@@ -12,6 +11,7 @@ import { meRoutes } from './routes/me'
 import { HealthResponse } from './routes/schemas'
 import { wechatDataRoutes } from './routes/wechat-data'
 import { wechatEventRoutes } from './routes/wechat-events'
+import type { DefaultUser } from './user/hooks'
 
 export const VERSION = '0.1.0'
 

@@ -1,3 +1,4 @@
+import type { Context } from 'hono'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
 import { type Logger, WxaAuthError } from './errors'
 import { durableAuthority, type SessionAuthority } from './session/authority'
@@ -9,6 +10,7 @@ import { createCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
 import { type SealedKv, sealedKv } from './storage/sealed-kv'
 import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
+import { type DefaultUser, defaultHooks, type UserHooks } from './user/hooks'
 import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
 import { type EventMarkers, eventMarkers } from './wechat/event-markers'
@@ -339,4 +341,64 @@ export function configFromEnv(env: WxaBindings, { log }: { log?: Logger } = {}):
   }
   memo?.set(env, config)
   return config
+}
+
+/**
+ * Options shared by the middleware, the routes and `createApp`.
+ * The hooks default to {@link DefaultUser}, which needs no user store.
+ */
+export interface WxaAuthOptions<User extends { id: string } = DefaultUser> extends UserHooks<User> {
+  /**
+   * Builds the configuration from the Worker's env. Called per request, so
+   * cache inside it (the default caches per env object).
+   * @default configFromEnv
+   */
+  config?: (env: WxaBindings) => WxaConfig
+  /** The current time, unix seconds. Tests pass a clock; nothing else should. @default Date.now */
+  now?: () => number
+  /**
+   * Where detail for operators goes (a 5xx's cause, WeChat's errcode, which
+   * check failed); wxa-auth writes nowhere else. Never secrets. @default console
+   */
+  log?: Logger
+}
+
+/** The options with every default filled in. @internal */
+export interface ResolvedOptions<User extends { id: string }> {
+  config: (c: Context) => WxaConfig
+  hooks: Required<UserHooks<User>>
+  /** Whether the app brings its own `findOrCreateUser` (else: the default user, see `IDENTITY`). */
+  ownUsers: boolean
+  now: () => number
+  log: Logger
+}
+
+/** @internal */
+export function resolveOptions<User extends { id: string }>(
+  options: WxaAuthOptions<User> = {},
+): ResolvedOptions<User> {
+  const {
+    config = (env: WxaBindings) => configFromEnv(env, log ? { log } : {}),
+    now = () => Math.floor(Date.now() / 1000),
+    log,
+    ...hooks
+  } = options
+  const defaults = defaultHooks as unknown as Required<UserHooks<User>>
+  return {
+    config: (c) => config(c.env as WxaBindings),
+    hooks: {
+      findOrCreateUser: hooks.findOrCreateUser ?? defaults.findOrCreateUser,
+      userToClaims: hooks.userToClaims ?? defaults.userToClaims,
+      claimsToUser: hooks.claimsToUser ?? defaults.claimsToUser,
+      onUserInfo: hooks.onUserInfo ?? defaults.onUserInfo,
+      onPhoneNumber: hooks.onPhoneNumber ?? defaults.onPhoneNumber,
+      onDeleteAccount: hooks.onDeleteAccount ?? defaults.onDeleteAccount,
+      onAuthorizationRevoked: hooks.onAuthorizationRevoked ?? defaults.onAuthorizationRevoked,
+      onAccountCancelled: hooks.onAccountCancelled ?? defaults.onAccountCancelled,
+      onUserInfoModified: hooks.onUserInfoModified ?? defaults.onUserInfoModified,
+    },
+    ownUsers: hooks.findOrCreateUser !== undefined,
+    now,
+    log: log ?? console,
+  }
 }

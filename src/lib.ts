@@ -3,11 +3,11 @@
  * deployable Worker is `src/index.ts`.
  */
 export { createApp } from './app'
-export type { WxaAuthOptions } from './auth'
 export {
   configFromEnv,
   DEFAULT_SESSION_TTL,
   type WxaApp,
+  type WxaAuthOptions,
   type WxaBindings,
   type WxaConfig,
   type WxaEventsConfig,
@@ -20,7 +20,6 @@ export {
   WxaAuthError,
   type WxaErrorCode,
 } from './errors'
-export type { DefaultUser, UserHooks, WeChatIdentity } from './hooks'
 export { errorHandler, onError } from './middleware/on-error'
 export { clientAddress, rateLimit } from './middleware/rate-limit'
 export { requireLogin } from './middleware/require-login'
@@ -46,9 +45,16 @@ export { type SessionReplica, sessionReplica } from './session/replica'
 export { rules as sessionRules, type SessionTable, type StoredSession } from './session/rules'
 export { type PresentedSession, Session } from './session/session'
 export { type Cipher, createCipher } from './storage/cipher'
-export { accessTokenKey, eventKey, identityKey, sessionKey } from './storage/keys'
+export { accessTokenKey, eventKey, identityKey, sessionRecordKey } from './storage/keys'
 export { type SealedKv, sealedKv } from './storage/sealed-kv'
 export type { TokenClaims } from './token/jwt'
+export {
+  type DefaultUser,
+  defaultUserId,
+  type UserHooks,
+  unionUserId,
+  type WeChatIdentity,
+} from './user/hooks'
 export {
   type AccessTokenCache,
   type AccessTokenCacheOptions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BoundedMap } from '../src/cache'
 import { isWxaAuthError } from '../src/errors'
+import { BoundedMap } from '../src/storage/bounded-map'
 import { signToken, verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app'
-import type { WxaAuthOptions } from '../src/auth'
+import type { WxaAuthOptions } from '../src/config'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import type { BuiltPush } from '../src/emulator/push'
-import { defaultUserId } from '../src/hooks'
+import { defaultUserId } from '../src/user/hooks'
 import type { AuthorizationEvent } from '../src/wechat/events'
 // Made by node:crypto, not by our code: `node scripts/make-push-fixtures.mjs`.
 import fixtures from './fixtures/push.json'

@@ -2,12 +2,12 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
 import { configFromEnv, type WxaBindings } from '../src/config'
-import { defaultUserId } from '../src/hooks'
 import { identityStore } from '../src/session/identities'
 import type { UserSessions } from '../src/session/object'
 import { sessionReplica } from '../src/session/replica'
 import { createCipher } from '../src/storage/cipher'
 import { sealedKv } from '../src/storage/sealed-kv'
+import { defaultUserId } from '../src/user/hooks'
 import {
   call,
   codeFor,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
-import type { WeChatIdentity } from '../src/hooks'
+import type { WeChatIdentity } from '../src/user/hooks'
 import { call, decodeJwt, login, newOpenid, served } from './helpers'
 
 interface Member {

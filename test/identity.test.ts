@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/app'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
-import { defaultUserId, type WeChatIdentity } from '../src/hooks'
+import { defaultUserId, type WeChatIdentity } from '../src/user/hooks'
 import { createWeChatClient } from '../src/wechat/client'
 import {
   call,

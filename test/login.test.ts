@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
-import { defaultUserId } from '../src/hooks'
+import { defaultUserId } from '../src/user/hooks'
 import {
   call,
   codeFor,

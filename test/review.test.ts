@@ -1,9 +1,9 @@
 // The security review of 0.1: each describe is one finding, reproduced.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app'
-import { BoundedMap } from '../src/cache'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { addressKey } from '../src/middleware/rate-limit'
+import { BoundedMap } from '../src/storage/bounded-map'
 import { parseSecrets } from '../src/token/keys'
 import { createWeChatClient } from '../src/wechat/client'
 import {

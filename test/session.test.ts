@@ -1,10 +1,10 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { createApp } from '../src/app'
-import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
 import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
 import type { Session } from '../src/session/session'
+import type { DefaultUser } from '../src/user/hooks'
 import { call, countedConfig, expectError, kvKeys, login, openKv, served } from './helpers'
 
 describe('the session middleware', () => {

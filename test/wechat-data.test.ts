@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app'
 import { EMULATOR_APP_ID } from '../src/emulator/stub'
-import type { DefaultUser } from '../src/hooks'
-import { defaultUserId } from '../src/hooks'
 import { accessTokenKey } from '../src/storage/keys'
+import type { DefaultUser } from '../src/user/hooks'
+import { defaultUserId } from '../src/user/hooks'
 import type { PhoneNumber } from '../src/wechat/client'
 import {
   call,

@@ -1,11 +1,12 @@
 import { createMiddleware } from 'hono/factory'
-import { hashSessionId, resolveOptions, type WxaAuthOptions } from '../auth'
 import type { WxaBindings } from '../config'
+import { resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
-import type { DefaultUser } from '../hooks'
+import { hashSessionId } from '../session/ids'
 import { Session } from '../session/session'
 import { verifyToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
+import type { DefaultUser } from '../user/hooks'
 
 /** The context variables wxa-auth sets. */
 export type WxaVariables<User = DefaultUser> = {

@@ -1,24 +1,19 @@
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import {
-  hashSessionId,
-  newSessionId,
-  type ResolvedOptions,
-  resolveOptions,
-  type WxaAuthOptions,
-} from '../auth'
 import type { WxaConfig } from '../config'
+import { type ResolvedOptions, resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError } from '../errors'
-import type { DefaultUser } from '../hooks'
 import { clientAddress, rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, WECHAT_CALL_ERRORS } from '../openapi/describe'
 import { deviceHints } from '../session/device'
 import { defaultUserIdFor } from '../session/identities'
+import { hashSessionId, newSessionId } from '../session/ids'
 import type { SessionRecord, SessionSummary } from '../session/record'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
+import type { DefaultUser } from '../user/hooks'
 import { userInfoReader } from '../wechat/user-info'
 import {
   AccountDeletionBody,

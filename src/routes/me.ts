@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
-import type { DefaultUser } from '../hooks'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json } from '../openapi/describe'
+import type { DefaultUser } from '../user/hooks'
 import { limitBody } from './auth'
 import { MeResponse, SessionPatchBody, SessionResponse } from './schemas'
 

@@ -1,9 +1,9 @@
 import { type Context, Hono } from 'hono'
-import { resolveOptions, type WxaAuthOptions } from '../auth'
 import type { WxaConfig, WxaEventsConfig } from '../config'
+import { resolveOptions, type WxaAuthOptions } from '../config'
 import { WxaAuthError } from '../errors'
-import { type DefaultUser, defaultUserId } from '../hooks'
 import { describe } from '../openapi/describe'
+import { type DefaultUser, defaultUserId } from '../user/hooks'
 import {
   type AuthorizationEvent,
   authorizationEvent,

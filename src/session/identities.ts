@@ -1,6 +1,6 @@
-import { defaultUserId, unionUserId } from '../hooks'
 import { identityKey, ttlUntil, unionidKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
+import { defaultUserId, unionUserId } from '../user/hooks'
 
 /** The newest WeChat identity of (appid, openid), stored under `identity:<appid>:<openid>`, sealed. */
 export interface IdentityRecord {

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../config'
 import type { Logger } from '../errors'
 import { createCipher } from '../storage/cipher'
-import { sessionKey, ttlUntil } from '../storage/keys'
+import { sessionRecordKey, ttlUntil } from '../storage/keys'
 import { type SealedKv, sealedKv } from '../storage/sealed-kv'
 import { checkSecret } from '../token/keys'
 import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
@@ -184,7 +184,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.#meta('uid') === uid) return
       const now = Math.floor(Date.now() / 1000)
-      const prefix = sessionKey(uid, '')
+      const prefix = sessionRecordKey(uid, '')
       for (const key of await this.replicaKv.keys(prefix)) {
         const found = await this.replicaKv.get<SessionRecord>(key)
         const record = found?.value
@@ -233,7 +233,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
       if (owed.length === 0) return false
       for (const { id, version } of owed) {
         const record = this.#table.get(id)?.record
-        const key = sessionKey(uid, id)
+        const key = sessionRecordKey(uid, id)
         try {
           if (record && record.expiresAt > Date.now() / 1000) {
             await this.replicaKv.put(key, record, ttlUntil(record.expiresAt))

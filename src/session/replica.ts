@@ -1,5 +1,5 @@
-import { BoundedMap } from '../cache'
-import { sessionKey } from '../storage/keys'
+import { BoundedMap } from '../storage/bounded-map'
+import { sessionRecordKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
 import type { SessionRecord } from './record'
 
@@ -48,7 +48,7 @@ export function sessionReplica(
 
   return {
     async get(uid, id) {
-      const key = sessionKey(uid, id)
+      const key = sessionRecordKey(uid, id)
       const hit = cached.get(key)
       if (hit && hit.until > Date.now()) return hit.record
       const found = await kv.get<SessionRecord>(key)
@@ -59,13 +59,13 @@ export function sessionReplica(
     },
     remember(id, record) {
       keep(
-        sessionKey(record.uid, id),
+        sessionRecordKey(record.uid, id),
         Object.freeze(record),
         JSON.stringify(record.data).length + 300,
       )
     },
     ended(uid, id, until) {
-      cached.delete(sessionKey(uid, id))
+      cached.delete(sessionRecordKey(uid, id))
       over.set(id, until)
     },
     isEnded: (id, now) => (over.get(id) ?? 0) > now,

@@ -12,7 +12,7 @@ export const EVENT_PREFIX = 'wx:event:'
 export const MIN_TTL = 60 // seconds
 
 /** `session:<uid>:<id>`, where `id` is the session's public id, sha256(sid). */
-export const sessionKey = (uid: string, id: string) =>
+export const sessionRecordKey = (uid: string, id: string) =>
   `${SESSION_PREFIX}${encodeURIComponent(uid)}:${id}`
 
 /** `identity:<appid>:<openid>`. */

@@ -1,6 +1,6 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
-import { BoundedMap } from '../cache'
 import { WxaAuthError } from '../errors'
+import { BoundedMap } from '../storage/bounded-map'
 import type { KeyRing } from './keys'
 
 /** Claims wxa-auth sets itself; hook claims cannot override them. */

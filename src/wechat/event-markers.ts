@@ -1,4 +1,4 @@
-import { base64url } from '../hooks'
+import { base64url } from '../storage/base64url'
 import { eventKey, MIN_TTL } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
 

@@ -1,7 +1,8 @@
 import type { Context } from 'hono'
-import type { TokenClaims } from './token/jwt'
-import type { PhoneNumber } from './wechat/client'
-import type { AuthorizationEvent } from './wechat/events'
+import { base64url } from '../storage/base64url'
+import type { TokenClaims } from '../token/jwt'
+import type { PhoneNumber } from '../wechat/client'
+import type { AuthorizationEvent } from '../wechat/events'
 
 /** Who WeChat says the user is, after code2Session. */
 export interface WeChatIdentity {
@@ -143,12 +144,6 @@ export const defaultUserId = (appId: string, openid: string) =>
 
 /** The opaque id of a user first seen with a unionid (`IDENTITY=unionid`). */
 export const unionUserId = (unionid: string) => opaqueId(`wxa-auth:unionid:${unionid}`)
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
 
 export const defaultHooks: Required<UserHooks<DefaultUser>> = {
   async findOrCreateUser({ appId, openid, unionid }) {

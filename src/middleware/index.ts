@@ -1,2 +1,0 @@
-export * from './require-login'
-export * from './session'

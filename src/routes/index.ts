@@ -1,3 +1,0 @@
-export * from './auth'
-export * from './wechat-data'
-export * from './wechat-events'

@@ -1,2 +1,0 @@
-export * from './jwt'
-export * from './keys'

@@ -1,7 +1,0 @@
-export * from './access-token'
-export * from './client'
-export * from './crypto'
-export * from './event-markers'
-export * from './events'
-export * from './push'
-export * from './xml'
