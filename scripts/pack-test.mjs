@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { transformSync } from 'esbuild'
 import { freePort } from './dev-server.mjs'
 import { quietEnv } from './wrangler.mjs'
 
@@ -126,6 +127,18 @@ try {
   console.log(
     `pack: ${packed.filename}, ${kib(packed.size)} packed, ${kib(packed.unpackedSize)} unpacked, ${packed.entryCount} files`,
   )
+
+  // Mini programs run ES2017: esbuild finds nothing to lower in the SDK's builds.
+  for (const [file, format] of /** @type {const} */ ([
+    ['dist/client/index.js', 'esm'],
+    ['dist/client/index.cjs', 'cjs'],
+  ])) {
+    const code = readFileSync(file, 'utf8')
+    const lowered = transformSync(code, { target: 'es2017', format }).code
+    if (lowered !== transformSync(code, { target: 'esnext', format }).code) {
+      throw new Error(`${file} has syntax newer than ES2017`)
+    }
+  }
 
   // 2. The example, outside the repo, with the tarball as its wxa-auth.
   const app = join(temp, 'hono-worker')
