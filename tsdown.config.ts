@@ -19,7 +19,6 @@ export default defineConfig([
     target: 'es2022',
     format: 'esm',
     outDir: 'dist',
-    clean: false,
     dts: { tsgo },
     deps: { neverBundle: [/^cloudflare:/] },
   },
@@ -33,7 +32,6 @@ export default defineConfig([
     target: 'es2017',
     format: ['esm', 'cjs'],
     outDir: 'dist/client',
-    clean: false,
     dts: { tsgo },
   },
 ])
