@@ -1,18 +1,21 @@
-// `npm run build`: bundles the production Worker into dist/ as `wrangler
-// deploy` would (without deploying), checks that no development code is in
-// it, and prints its size.
+// `npm run build:worker` (part of `npm run build`): bundles the production
+// Worker into build/worker/ as `wrangler deploy` would (without deploying),
+// checks that no development code is in it, and prints its size. dist/ is the
+// npm package's (`npm run build:lib`).
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { wrangler } from './wrangler.mjs'
 
 export const GZIP_BUDGET = 45 * 1024 // bytes
+export const OUT_DIR = 'build/worker'
 
-const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', 'dist'], {
+const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', OUT_DIR], {
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 if (code !== 0) process.exit(code)
 
-const bundle = readFileSync('dist/index.js')
+const bundle = readFileSync(join(OUT_DIR, 'index.js'))
 const text = bundle.toString('utf8')
 // What only the dev entry (src/dev.ts) may carry: the emulator, the playground, the SDK test routes.
 const devOnly = ['class WeChatEmulator', 'wxa-auth playground', '/__emulator/', '/__dev']
@@ -22,9 +25,9 @@ if (found.length) {
   process.exit(1)
 }
 const gzip = gzipSync(bundle).length
-/** @param {number} n */
+/** @param {number} n bytes */
 const kib = (n) => (n / 1024).toFixed(1)
 console.log(
-  `production bundle (dist/index.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,
+  `production bundle (${OUT_DIR}/index.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,
 )
 if (gzip > GZIP_BUDGET) process.exit(1)

@@ -2,6 +2,7 @@ import { createApp } from './app'
 import { devRoutes } from './emulator/dev-routes'
 import { PLAYGROUND_HTML } from './emulator/playground'
 import type { BuiltPush } from './emulator/push'
+import { mountEmulator } from './emulator/routes'
 import { emulatorStub } from './emulator/stub'
 
 /**
@@ -36,7 +37,7 @@ app.post('/__emulator/events', async (c) => {
   return c.json({ status: delivered.status, answer: await delivered.text() })
 })
 
-app.all('/__emulator/*', (c) => emulatorStub(c.env).fetch(c.req.raw))
+mountEmulator(app)
 // Routes the client SDK's tests upload to, download from and fail on.
 app.route('/__dev', devRoutes())
 

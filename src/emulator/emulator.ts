@@ -117,7 +117,8 @@ export class WeChatEmulator extends DurableObject<WxaBindings> {
     const getUser = (openid: string) => storage.get<EmulatedUser>(`user:${openid}`)
     const putUser = (user: EmulatedUser) => storage.put(`user:${user.openid}`, user)
     // It plays WeChat for every app the Worker is configured with.
-    const appIds = new Set((env.WECHAT_APP_ID ?? EMULATOR_APP_ID).trim().split(/\s+/))
+    // As the config reads it: an empty WECHAT_APP_ID means the emulator's own AppID.
+    const appIds = new Set((env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID).split(/\s+/))
 
     async function ensureUser(openid: string): Promise<EmulatedUser> {
       const user = (await getUser(openid)) ?? {

@@ -1,0 +1,114 @@
+import { Hono } from 'hono'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import {
+  authRoutes,
+  onError,
+  requireLogin,
+  type WxaEnv,
+  wechatDataRoutes,
+  wxaSession,
+} from '../src/lib'
+import {
+  type EmulatorClient,
+  type EmulatorTarget,
+  emulatorClient,
+  loginCode,
+  mountEmulator,
+} from '../src/testing'
+import { call, expectError, newOpenid, served, testEnv } from './helpers'
+
+// `wxa-auth/testing` as a host app uses it: the emulator's control surface
+// mounted on its own Hono app, and login codes from emulatorClient().
+
+function hostApp(path?: string) {
+  const app = new Hono<WxaEnv>()
+  app.onError(onError)
+  app.use(wxaSession())
+  app.route('/auth', authRoutes())
+  app.route('/auth', wechatDataRoutes())
+  app.get('/orders', requireLogin(), (c) => c.json({ user: c.var.user }))
+  return mountEmulator(app, path === undefined ? {} : { path })
+}
+
+async function logIn(app: ReturnType<typeof served>, code: string) {
+  const res = await call('POST', '/auth/login', { json: { code } }, app)
+  expect(res.status, res.text).toBe(200)
+  const orders = await call('GET', '/orders', { token: res.body.token }, app)
+  expect(orders.status).toBe(200)
+  expect(orders.body.user.id).toBe(res.body.user.id)
+  return res.body
+}
+
+describe('wxa-auth/testing', () => {
+  it('mounts the control surface: a code from /__emulator/code logs in', async () => {
+    const app = served(hostApp())
+    const openid = newOpenid()
+    const res = await call('POST', '/__emulator/code', { json: { openid } }, app)
+    expect(res.status).toBe(200)
+    expect(res.body.code).toMatch(/^[A-Za-z0-9]{32}$/)
+    await logIn(app, res.body.code)
+  })
+
+  it('mounts it elsewhere, and the client follows with `path`', async () => {
+    const app = served(hostApp('/test/wechat/'))
+    const openid = newOpenid()
+    expect((await call('POST', '/__emulator/code', { json: { openid } }, app)).status).toBe(404)
+    const wechat = emulatorClient(
+      { fetch: (request) => app.fetch(request.url, request) },
+      { path: '/test/wechat' },
+    )
+    await logIn(app, await wechat.loginCode(openid))
+    expect(await wechat.getUser(openid)).toMatchObject({ openid, blocked: false, calls: 1 })
+  })
+
+  it('reaches the Durable Object straight from the env', async () => {
+    const app = served(hostApp())
+    const openid = newOpenid()
+    const body = await logIn(app, await loginCode(testEnv, openid))
+    const wechat = emulatorClient(testEnv)
+
+    const sealed = await wechat.userData(openid, { nickName: 'Alice' })
+    expect(Object.keys(sealed).sort()).toEqual(['encryptedData', 'iv', 'rawData', 'signature'])
+    const decrypted = await call('POST', '/auth/decrypt', { token: body.token, json: sealed }, app)
+    expect(decrypted.body).toEqual({ data: { nickName: 'Alice' } })
+
+    const phone = await wechat.phoneCode(openid, '13800138000')
+    const number = await call(
+      'POST',
+      '/auth/phone',
+      { token: body.token, json: { code: phone } },
+      app,
+    )
+    expect(number.body.phone.purePhoneNumber).toBe('13800138000')
+  })
+
+  it('sets faults and blocks, and says what the emulator refused', async () => {
+    const app = served(hostApp())
+    const wechat = emulatorClient(testEnv)
+    const openid = newOpenid()
+    expect(await wechat.getUser(openid)).toBeNull()
+    await wechat.setUser(openid, { blocked: true })
+    const res = await call(
+      'POST',
+      '/auth/login',
+      { json: { code: await wechat.loginCode(openid) } },
+      app,
+    )
+    expectError(res, 403, 'WECHAT_USER_BLOCKED')
+    await expect(wechat.loginCode('not an openid!')).rejects.toThrow(/answered 400/)
+    await expect(wechat.phoneCode(newOpenid(), '13800138000')).rejects.toThrow(/answered 404/)
+  })
+
+  it('answers 404 without the emulator binding, as in production', async () => {
+    const app = hostApp()
+    const { WECHAT_EMULATOR: _, ...production } = testEnv
+    const res = await app.request('/__emulator/code', { method: 'POST', body: '{}' }, production)
+    expect(res.status).toBe(404)
+  })
+
+  it('types its targets', () => {
+    expectTypeOf(emulatorClient).parameter(0).toEqualTypeOf<EmulatorTarget>()
+    expectTypeOf(emulatorClient(testEnv)).toEqualTypeOf<EmulatorClient>()
+    expectTypeOf(emulatorClient(testEnv).loginCode).returns.resolves.toBeString()
+  })
+})

@@ -1,0 +1,37 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'tsdown'
+
+// Declarations come from the project's own TypeScript 7 (its native `tsc`,
+// which rolldown-plugin-dts runs as it would run `tsgo`), then are bundled.
+const tsgo = { path: fileURLToPath(new URL('node_modules/typescript/bin/tsc', import.meta.url)) }
+
+export default defineConfig([
+  {
+    // `wxa-auth`, `wxa-auth/testing` and `wxa-auth/testing/client`: ESM for
+    // Workers, sharing chunks so that all see one WxaAuthError class.
+    entry: {
+      index: 'src/lib.ts',
+      testing: 'src/testing.ts',
+      'testing/client': 'src/testing-client.ts',
+    },
+    tsconfig: 'tsconfig.build.json',
+    platform: 'neutral',
+    target: 'es2022',
+    format: 'esm',
+    outDir: 'dist',
+    dts: { tsgo },
+    deps: { neverBundle: [/^cloudflare:/] },
+  },
+  {
+    // `wxa-auth/client`: the mini program SDK as ESM for bundlers (Taro,
+    // uni-app), and CommonJS for `wxa-auth/client/miniprogram`; ES2017 both,
+    // as mini programs run it.
+    entry: { index: 'client/src/index.ts' },
+    tsconfig: 'client/tsconfig.json',
+    platform: 'neutral',
+    target: 'es2017',
+    format: ['esm', 'cjs'],
+    outDir: 'dist/client',
+    dts: { tsgo },
+  },
+])
