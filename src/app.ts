@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { WxaAuthOptions } from './config'
 import { WxaAuthError } from './errors'
 import { errorHandler } from './middleware/on-error'

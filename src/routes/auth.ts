@@ -1,5 +1,6 @@
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { Hono } from 'hono/tiny'
 import type { WxaConfig } from '../config'
 import { type ResolvedOptions, resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError } from '../errors'

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json } from '../openapi/describe'

@@ -1,4 +1,5 @@
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { WxaConfig, WxaEventsConfig } from '../config'
 import { resolveOptions, type WxaAuthOptions } from '../config'
 import { WxaAuthError } from '../errors'
