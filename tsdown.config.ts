@@ -27,7 +27,7 @@ export default defineConfig([
     // uni-app), and CommonJS for `wxa-auth/client/miniprogram`; ES2017 both,
     // as mini programs run it.
     entry: { index: 'client/src/index.ts' },
-    tsconfig: 'client/tsconfig.json',
+    tsconfig: 'client/tsconfig.build.json',
     platform: 'neutral',
     target: 'es2017',
     format: ['esm', 'cjs'],
