@@ -89,9 +89,11 @@ export function tableRows(text: string, first: string): string[][] {
   return table.rows
 }
 
-/** The inline code spans (`code`) of the text outside fenced blocks, as they stand. */
+/** The inline code spans (`code`) of the text outside fenced blocks; a span may wrap, as a space. */
 export function codeSpans(text: string): string[] {
-  return [...prose(text).matchAll(/(`+)(.+?)\1/g)].map((match) => match[2]?.trim() ?? '')
+  return [...prose(text).matchAll(/(?<!`)(`+)(?!`)((?:(?!\n\s*\n)[\s\S])+?)(?<!`)\1(?!`)/g)].map(
+    (match) => match[2]?.replace(/\s+/g, ' ').trim() ?? '',
+  )
 }
 
 /** The fenced code blocks of the text: the info string (`sh`) and the body. */
