@@ -21,6 +21,7 @@ export const STEP_TIMEOUT = 5 * 60_000 // ms, any one command (npm install is th
 const REQUIRED = [
   'package.json',
   'README.md',
+  'README.zh-CN.md',
   'LICENSE',
   'dist/index.js',
   'dist/index.d.ts',
