@@ -12,9 +12,10 @@ import { UserSessions } from '../src/session/object'
 import { verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
 import { decryptData } from '../src/wechat/crypto'
-import { countingKv } from '../test/counting-kv'
+import { countingCalls, countingKv } from '../test/counting-kv'
 
-const counts = { get: 0, put: 0, delete: 0, list: 0, objects: 0 }
+const counts = { get: 0, put: 0, delete: 0, list: 0 }
+const objectCalls = { calls: 0 }
 const counted = (kv: KVNamespace) => countingKv(kv, counts).kv
 
 /** The session object with its KV replica writes counted with the Worker's. */
@@ -33,16 +34,7 @@ function configured(memo: WeakMap<object, WxaConfig>, vars: Partial<WxaBindings>
     let hit = memo.get(env)
     if (!hit) {
       const base = configFromEnv({ ...env, ...vars, SESSIONS: counted(env.SESSIONS) })
-      const authority = new Proxy(base.authority, {
-        get(target, prop) {
-          const method = Reflect.get(target, prop) as (...args: unknown[]) => unknown
-          return (...args: unknown[]) => {
-            counts.objects++
-            return method.apply(target, args)
-          }
-        },
-      })
-      hit = { ...base, authority }
+      hit = { ...base, authority: countingCalls(base.authority, objectCalls) }
       memo.set(env, hit)
     }
     return hit
@@ -55,8 +47,9 @@ const strict = configured(new WeakMap(), { SESSION_CONSISTENCY: 'strict' })
 const app = new Hono<{ Bindings: WxaBindings & { JWT_SECRET: string } }>()
 
 app.get('/bench/counters', (c) => {
-  const snapshot = { ...counts }
-  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0, objects: 0 })
+  const snapshot = { ...counts, objects: objectCalls.calls }
+  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
+  objectCalls.calls = 0
   return c.json(snapshot)
 })
 

@@ -1,3 +1,16 @@
+/** An object (the session authority) whose method calls add to `counts.calls`. */
+export function countingCalls<T extends object>(target: T, counts: { calls: number }): T {
+  return new Proxy(target, {
+    get(object, prop) {
+      const method = Reflect.get(object, prop) as (...args: unknown[]) => unknown
+      return (...args: unknown[]) => {
+        counts.calls++
+        return method.apply(object, args)
+      }
+    },
+  })
+}
+
 /** Counts of the calls made to a KV namespace. */
 export type KvCounts = { get: number; put: number; delete: number; list: number }
 

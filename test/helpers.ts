@@ -7,7 +7,7 @@ import { identityStore } from '../src/session/identities'
 import { sessionReplica } from '../src/session/replica'
 import { createCipher } from '../src/storage/cipher'
 import { sealedKv } from '../src/storage/sealed-kv'
-import { countingKv } from './counting-kv'
+import { countingCalls, countingKv } from './counting-kv'
 
 export { countingKv }
 
@@ -33,15 +33,7 @@ export function countedConfig() {
   const config = (e: WxaBindings) => {
     const base = configFromEnv(e)
     const sealed = sealedKv(kv, createCipher(e.STORAGE_SECRET as string))
-    const authority = new Proxy(base.authority, {
-      get(target, prop) {
-        const method = Reflect.get(target, prop) as (...args: unknown[]) => unknown
-        return (...args: unknown[]) => {
-          objects.calls++
-          return method.apply(target, args)
-        }
-      },
-    })
+    const authority = countingCalls(base.authority, objects)
     return {
       ...base,
       authority,

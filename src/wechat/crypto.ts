@@ -21,11 +21,12 @@ function strictBase64(text: string): Uint8Array | null {
   return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
 }
 
-const hex = (bytes: ArrayBuffer) =>
+/** Bytes as lowercase hex. */
+export const hex = (bytes: ArrayBuffer) =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
 
 /** Compares two strings in time that depends only on their length. */
-function timingSafeEqual(a: string, b: string): boolean {
+export function timingSafeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false
   let diff = 0
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)

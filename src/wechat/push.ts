@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { hex, timingSafeEqual } from './crypto'
 
 // The crypto of WeChat's message push (消息推送), for the URL check and for
 // pushes in plain, compatible and safe mode.
@@ -14,17 +15,6 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 const encoder = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-const hex = (bytes: ArrayBuffer) =>
-  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
-
-/** Compares two strings in time that depends only on their length. */
-function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
-}
 
 /**
  * WeChat's push signature: hex sha1 of the parts sorted as strings and
