@@ -2,10 +2,10 @@ import { createMiddleware } from 'hono/factory'
 import type { WxaBindings } from '../config'
 import { resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
-import { hashedSessionId, hashSessionId } from '../session/ids'
+import { hashSessionId } from '../session/ids'
 import { Session } from '../session/session'
-import { verifiedClaims, verifyToken } from '../token/jwt'
-import { importedKeyRing, importKeyRing } from '../token/keys'
+import { verifyToken } from '../token/jwt'
+import { importKeyRing } from '../token/keys'
 import type { DefaultUser } from '../user/hooks'
 
 /** The context variables wxa-auth sets. */
@@ -77,17 +77,18 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     const time = now()
     let claims: Awaited<ReturnType<typeof verifyToken>>
     try {
-      // Cached results first, without an await: this is every request's path.
-      const ring = importedKeyRing(secrets) ?? (await importKeyRing(secrets))
-      const options = { issuer, audience, now: time }
-      claims = verifiedClaims(ring, token, options) ?? (await verifyToken(ring, token, options))
+      claims = await verifyToken(await importKeyRing(secrets), token, {
+        issuer,
+        audience,
+        now: time,
+      })
     } catch (err) {
       if (!isWxaAuthError(err, 'TOKEN_INVALID', 'TOKEN_EXPIRED')) throw err
       c.set('authError', err.code)
       return next()
     }
     const uid = claims.sub
-    const id = hashedSessionId(claims.sid) ?? (await hashSessionId(claims.sid))
+    const id = await hashSessionId(claims.sid)
     const gen = (claims.gen as number | undefined) ?? 0
     const presented = { sid: claims.sid, id, uid, gen }
     const anonymous = (why: WxaErrorCode, session = new Session()) => {
@@ -97,10 +98,7 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     }
 
     if (replica.isEnded(id, time)) return anonymous('SESSION_EXPIRED')
-    let record =
-      settings.consistency === 'strict'
-        ? null
-        : (replica.cached(uid, id) ?? (await replica.get(uid, id)))
+    let record = settings.consistency === 'strict' ? null : await replica.get(uid, id)
     // A miss is a session not yet replicated here, or one that is over; a
     // replica older than the token missed a refresh. Only the object knows.
     if (!record || record.gen < gen) {

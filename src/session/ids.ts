@@ -19,9 +19,6 @@ export async function hashSessionId(sid: string): Promise<string> {
   return id
 }
 
-/** The hash of `sid` if this isolate computed it before; synchronous, for the hot path. @internal */
-export const hashedSessionId = (sid: string) => hashed.get(sid)
-
 /** A fresh session id: 256 random bits, base64url. */
 export function newSessionId(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(32)))

@@ -24,8 +24,6 @@ export interface SessionReplicaOptions {
 export interface SessionReplica {
   /** The record in this isolate's cache or in KV; null when neither has it. */
   get(uid: string, id: string): Promise<SessionRecord | null>
-  /** The record in this isolate's cache, if still fresh; synchronous, for the hot path. */
-  cached(uid: string, id: string): SessionRecord | undefined
   /** Caches what the authority answered. */
   remember(id: string, record: SessionRecord): void
   /** Forgets the cached record and notes the session as over until `until` (unix seconds). */
@@ -58,10 +56,6 @@ export function sessionReplica(
       const record = Object.freeze(found.value)
       keep(key, record, found.size)
       return record
-    },
-    cached(uid, id) {
-      const hit = cached.get(sessionRecordKey(uid, id))
-      return hit && hit.until > Date.now() ? hit.record : undefined
     },
     remember(id, record) {
       keep(

@@ -62,43 +62,23 @@ export async function verifyToken(
   token: string,
   options: TokenOptions,
 ): Promise<TokenClaims> {
-  const hit = verifiedClaims(ring, token, options)
-  if (hit) return hit
-  // Frozen: hooks see the same object on every request with this token.
-  const claims = Object.freeze(await verifyUncached(ring, token, options))
-  verifiedCache(ring).set(cacheKey(token, options), claims)
-  return claims
-}
-
-const cacheKey = (token: string, { issuer, audience }: TokenOptions) =>
-  `${issuer}\n${audience}\n${token}`
-
-function verifiedCache(ring: KeyRing) {
-  let verified = verifiedTokens.get(ring)
-  if (!verified) {
-    verified = new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE, {
+  // The same bytes under the same key ring verify the same way until `exp`:
+  // a token seen before costs a map lookup, not a WebCrypto call.
+  const verified =
+    verifiedTokens.get(ring) ??
+    new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE, {
       maxBytes: VERIFIED_CACHE_BYTES,
       // The claims are the token's payload: about as long as the token again.
       sizeOf: (_claims, key) => 2 * key.length,
     })
-    verifiedTokens.set(ring, verified)
-  }
-  return verified
-}
-
-/**
- * The claims of `token` if this isolate verified it under `ring` before and
- * it has not expired: the same bytes under the same keys verify the same way
- * until `exp`, so this costs a map lookup, not a WebCrypto call. Synchronous,
- * for the hot path. @internal
- */
-export function verifiedClaims(
-  ring: KeyRing,
-  token: string,
-  options: TokenOptions,
-): TokenClaims | undefined {
-  const hit = verifiedTokens.get(ring)?.get(cacheKey(token, options))
-  return hit && hit.exp > options.now - CLOCK_TOLERANCE ? hit : undefined
+  verifiedTokens.set(ring, verified)
+  const key = `${options.issuer}\n${options.audience}\n${token}`
+  const hit = verified.get(key)
+  if (hit && hit.exp > options.now - CLOCK_TOLERANCE) return hit
+  // Frozen: hooks see the same object on every request with this token.
+  const claims = Object.freeze(await verifyUncached(ring, token, options))
+  verified.set(key, claims)
+  return claims
 }
 
 const verifiedTokens = new WeakMap<KeyRing, BoundedMap<string, TokenClaims>>()

@@ -99,19 +99,9 @@ export function importKeyRing(secrets: readonly SigningSecret[]): Promise<KeyRin
       const byKid = new Map(secrets.map(({ kid }, i) => [kid, keys[i] as CryptoKey]))
       const first = secrets[0]
       if (!first) throw new WxaAuthError('CONFIG_INVALID', 'The key ring is empty.')
-      const imported = {
-        current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey },
-        byKid,
-      }
-      ready.set(secrets, imported)
-      return imported
+      return { current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey }, byKid }
     })()
     rings.set(secrets, ring)
   }
   return ring
 }
-
-const ready = new WeakMap<readonly SigningSecret[], KeyRing>()
-
-/** The ring of `secrets` once imported in this isolate; synchronous, for the hot path. @internal */
-export const importedKeyRing = (secrets: readonly SigningSecret[]) => ready.get(secrets)
