@@ -1,33 +1,11 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { createApp } from '../src/app'
 import { configFromEnv, type WxaBindings } from '../src/config'
-import { isWxaAuthError } from '../src/errors'
 import worker from '../src/index'
 import { parseSecrets } from '../src/token/keys'
-import { call, expectError, served, testEnv } from './helpers'
+import { call, configError, expectError, PRODUCTION_SECRET, production, served } from './helpers'
 
-const SECRET = 'config-Hn4tR8wQ1zV6kP3mX9bL5cJ2fY7dS0gA'
-/** The production environment: no emulator, real bindings only. */
-const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
-  SESSIONS: testEnv.SESSIONS,
-  USER_SESSIONS: testEnv.USER_SESSIONS,
-  WECHAT_APP_ID: 'wx0123456789abcdef',
-  WECHAT_APP_SECRET: 'app-secret',
-  JWT_SECRET: SECRET,
-  STORAGE_SECRET: `${SECRET}-storage`,
-  ...vars,
-})
-
-function configError(env: WxaBindings): string {
-  try {
-    configFromEnv(env)
-  } catch (err) {
-    if (isWxaAuthError(err, 'CONFIG_INVALID')) return err.message
-    throw err
-  }
-  throw new Error('expected CONFIG_INVALID')
-}
-
+const SECRET = PRODUCTION_SECRET
 describe('configFromEnv', () => {
   it('reads a complete production environment', () => {
     const config = configFromEnv(production({ SESSION_TTL: '3600', JWT_ISSUER: 'me' }))

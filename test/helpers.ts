@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { configFromEnv, type WxaBindings } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
+import { WxaAuthError } from '../src/errors'
 import { identityStore } from '../src/session/identities'
 import { sessionReplica } from '../src/session/replica'
 import { createCipher } from '../src/storage/cipher'
@@ -196,4 +197,29 @@ export async function emulatedSessionKey(openid: string): Promise<string> {
     const user = await state.storage.get<{ sessionKey: string }>(`user:${openid}`)
     return user?.sessionKey ?? ''
   })
+}
+
+/** A signing secret that passes the secret checks: 32 characters, 32 distinct. */
+export const PRODUCTION_SECRET = 'Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu'
+
+/** The production environment: no emulator, real bindings only, with `vars` on top. */
+export const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
+  SESSIONS: testEnv.SESSIONS,
+  USER_SESSIONS: testEnv.USER_SESSIONS,
+  WECHAT_APP_ID: 'wx0123456789abcdef',
+  WECHAT_APP_SECRET: 'app-secret',
+  JWT_SECRET: PRODUCTION_SECRET,
+  STORAGE_SECRET: `${PRODUCTION_SECRET}-storage`,
+  ...vars,
+})
+
+/** The message of the CONFIG_INVALID that `env` makes configFromEnv throw. */
+export function configError(env: WxaBindings): string {
+  try {
+    configFromEnv(env)
+  } catch (err) {
+    if (err instanceof WxaAuthError && err.code === 'CONFIG_INVALID') return err.message
+    throw err
+  }
+  throw new Error('expected CONFIG_INVALID')
 }

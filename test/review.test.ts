@@ -1,7 +1,7 @@
 // The security review of 0.1: each describe is one finding, reproduced.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../src/app'
-import { configFromEnv, type WxaBindings } from '../src/config'
+import { configFromEnv } from '../src/config'
 import { addressKey } from '../src/middleware/rate-limit'
 import { BoundedMap } from '../src/storage/bounded-map'
 import { parseSecrets } from '../src/token/keys'
@@ -9,38 +9,20 @@ import { createWeChatClient } from '../src/wechat/client'
 import {
   call,
   codeFor,
+  configError,
   decodeJwt,
   emulate,
   expectError,
   login,
   newOpenid,
+  PRODUCTION_SECRET,
   phoneCode,
+  production,
   served,
   testEnv,
 } from './helpers'
 
-const KEY = 'Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu' // 32 characters, 32 distinct
-/** The production environment: no emulator. */
-const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
-  SESSIONS: testEnv.SESSIONS,
-  USER_SESSIONS: testEnv.USER_SESSIONS,
-  WECHAT_APP_ID: 'wx0123456789abcdef',
-  WECHAT_APP_SECRET: 'app-secret',
-  JWT_SECRET: KEY,
-  STORAGE_SECRET: `${KEY}-storage`,
-  ...vars,
-})
-
-function configError(env: WxaBindings): string {
-  try {
-    configFromEnv(env)
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'CONFIG_INVALID') return err.message
-    throw err
-  }
-  throw new Error('expected CONFIG_INVALID')
-}
-
+const KEY = PRODUCTION_SECRET
 /** Every run of 8 characters of `value` that `text` contains. */
 const leaked = (text: string, value: string) => {
   const runs: string[] = []
