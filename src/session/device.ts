@@ -3,7 +3,8 @@ import type { DeviceInfo } from './record'
 
 /**
  * The most the device hints of a session may weigh as JSON, in bytes of
- * UTF-8: what KV metadata (1024 bytes) leaves after the session's times.
+ * UTF-8. They ride in every copy of the session record (the object's row,
+ * the KV replica, the device list), so they stay small whatever the client sends.
  */
 export const MAX_DEVICE_BYTES = 900
 export const MAX_USER_AGENT = 200 // characters kept of the User-Agent, at most
