@@ -64,7 +64,10 @@ export interface WxaClientOptions {
   maxConcurrent?: number
   /** Retries of a call answered 429 or 503 with `Retry-After`; default {@link DEFAULT_RETRIES}. */
   retries?: number
-  /** A longer `Retry-After` (ms) is not waited out: the call rejects; default 10 s. */
+  /**
+   * A longer `Retry-After` (ms) is not waited out: the call rejects; default 10 s.
+   * A login answered with `Retry-After` holds the next one back this long at most.
+   */
   maxRetryWait?: number
   /** The server's routes, if not mounted where wxa-auth puts them; default {@link DEFAULT_PATHS}. */
   paths?: Partial<WxaPaths>
@@ -307,8 +310,10 @@ export function createClient<User = Record<string, unknown>>(
       // Not retried: WeChat may have spent the code already.
       const res = await post(paths.login, { code, ...(appId ? { appId } : {}) }, undefined, 0)
       if (res.statusCode !== 200) {
+        // Held back for Retry-After, but not past maxRetryWait: a proxy's
+        // `Retry-After: 86400` must not lock the user out for a day.
         const wait = retryAfter(res)
-        if (wait !== undefined) loginBlockedUntil = now() + wait
+        if (wait !== undefined) loginBlockedUntil = now() + Math.min(wait, maxRetryWait)
         throw errorFrom(res, paths.login)
       }
       return keep(res, sentAt, paths.login)
