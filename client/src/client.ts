@@ -46,7 +46,10 @@ export interface WxaSession<User = Record<string, unknown>> {
 }
 
 export interface WxaClientOptions {
-  /** Where wxa-auth runs, e.g. `https://api.example.com`; request URLs are paths below it. */
+  /**
+   * Where wxa-auth runs, e.g. `https://api.example.com`; request URLs are paths
+   * below it. `http://` only for localhost, 127.0.0.1 and [::1].
+   */
   baseUrl: string
   /** The runtime: {@link wxAdapter} (default), `taroAdapter(Taro)` or `uniAdapter(uni)`. */
   adapter?: WxaAdapter
