@@ -16,6 +16,8 @@ export const DEFAULT_LOGIN_COOLDOWN = 10 * 1000 // 10 seconds, ms
 export const DEFAULT_MAX_CONCURRENT = 10 // network calls in flight: WeChat's limit
 export const DEFAULT_RETRIES = 2 // per call, on 429 / 503 with Retry-After
 export const DEFAULT_MAX_RETRY_WAIT = 10 * 1000 // ms; a longer Retry-After is not waited out
+/** Ms before retrying a logout whose failure gave no Retry-After; doubled each time. */
+const BACKOFF = 1000
 export const DEFAULT_PATHS: WxaPaths = {
   login: '/auth/login',
   refresh: '/auth/refresh',
@@ -65,11 +67,15 @@ export interface WxaClientOptions {
   loginCooldown?: number
   /** Network calls in flight at most; default {@link DEFAULT_MAX_CONCURRENT} (10). */
   maxConcurrent?: number
-  /** Retries of a call answered 429 or 503 with `Retry-After`; default {@link DEFAULT_RETRIES}. */
+  /**
+   * Retries of a call answered 429 or 503 with `Retry-After`, and of a logout
+   * answered 429 or 503 or not at all; default {@link DEFAULT_RETRIES}.
+   */
   retries?: number
   /**
    * A longer `Retry-After` (ms) is not waited out: the call rejects; default 10 s.
-   * A login answered with `Retry-After` holds the next one back this long at most.
+   * A login answered with `Retry-After` holds the next one back this long at most;
+   * a logout waits this long at most, then tries again.
    */
   maxRetryWait?: number
   /** The server's routes, if not mounted where wxa-auth puts them; default {@link DEFAULT_PATHS}. */
@@ -150,7 +156,9 @@ export interface WxaClient<User = Record<string, unknown>> {
   login(): Promise<WxaSession<User>>
   /**
    * Ends the session on the server (`POST /auth/logout`) and forgets the token.
-   * The token is forgotten even when the server cannot be reached; never rejects.
+   * A 429, a 503 or no answer is retried (`retries`, waiting `Retry-After` up to
+   * `maxRetryWait`, else 1 s, 2 s, …). The token is forgotten even when the
+   * server cannot be reached; never rejects.
    */
   logout(): Promise<void>
   /** The stored session, or null when there is none or its lifetime is over by the device's clock. */
@@ -471,10 +479,22 @@ export function createClient<User = Record<string, unknown>>(
     const token = read()?.token
     adapter.removeStorage(storageKey)
     if (!token) return
-    try {
-      await post(paths.logout, undefined, token, 0)
-    } catch {
-      // Offline: the server-side session still ends at its expiresAt.
+    // Logout is idempotent on the server, so it is retried where a login is
+    // not: on 429/503 (STORAGE_UNAVAILABLE, or STORAGE_OUTCOME_UNKNOWN: the
+    // session object was reached, the outcome is unknown) and with no answer.
+    // The status, not the code: codes.ts does not list STORAGE_OUTCOME_UNKNOWN
+    // yet. Given up after `retries`, the session still ends at its expiresAt.
+    for (let attempt = 0; ; attempt++) {
+      let wait: number | undefined
+      try {
+        const res = await post(paths.logout, undefined, token, 0)
+        if (res.statusCode !== 429 && res.statusCode !== 503) return
+        wait = retryAfter(res)
+      } catch (error) {
+        if ((error as WxaClientError).code !== 'NETWORK_ERROR') return
+      }
+      if (attempt >= retries) return
+      await sleep(Math.min(wait ?? BACKOFF * 2 ** attempt, maxRetryWait))
     }
   }
 
