@@ -7,11 +7,39 @@ import {
   type WxaClientError,
   type WxaClientErrorCode,
 } from '../src'
-import { device, emulator, emulatorCode, endSession } from './device'
+import { type Device, device, emulator, emulatorCode, endSession, type HttpAnswer } from './device'
 import { baseUrl, DEAD_URL, type Me, miniProgram, rejection } from './helpers'
 import { wxStandIn } from './stand-ins'
 
-const COOLED = DEFAULT_LOGIN_COOLDOWN + 1000 // ms: past the login cooldown
+const SECOND = 1000 // ms
+const COOLED = DEFAULT_LOGIN_COOLDOWN + SECOND // ms: past the login cooldown
+
+/**
+ * A proxy in front of the Worker that answers the first `times` logouts
+ * itself, with `answer` or (an Error) no answer at all; the rest pass.
+ * Returns how many it answered.
+ */
+function failLogouts(phone: Device, times: number, answer: HttpAnswer | Error) {
+  const request = phone.request
+  let failed = 0
+  phone.request = (url, ...rest) => {
+    if (!url.endsWith('/auth/logout') || failed >= times) return request(url, ...rest)
+    failed++
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)
+  }
+  return () => failed
+}
+
+/** A 503 as the Worker answers it, with `code` and, if given, `Retry-After`. */
+const unavailable = (code: string, retryAfter?: string): HttpAnswer => ({
+  statusCode: 503,
+  data: { error: { code, message: 'try again later' } },
+  header: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+})
+
+/** Whether the server still takes `token`. */
+const alive = async (token: string) =>
+  (await fetch(`${baseUrl}/me`, { headers: { authorization: `JWT ${token}` } })).status === 200
 
 describe('silent login', () => {
   it('logs in on first use, then sends the token with every request', async () => {
@@ -251,6 +279,78 @@ describe('logout', () => {
     expect(trail()).toEqual(['POST /auth/login 200', 'POST /auth/logout 200'])
     const me = await fetch(`${baseUrl}/me`, { headers: { authorization: `JWT ${token}` } })
     expect(me.status).toBe(401)
+  })
+
+  it('retries a logout the server answers 503 STORAGE_UNAVAILABLE, after its Retry-After', async () => {
+    const key = crypto.randomUUID()
+    const path = `/__dev/fail?key=${key}&code=STORAGE_UNAVAILABLE&times=2&retryAfter=1`
+    const { api, clock, stored, calls } = miniProgram({ paths: { logout: path } })
+    await api.login()
+    await expect(api.logout()).resolves.toBeUndefined()
+    expect(calls(path)).toBe(3)
+    expect(clock.slept).toEqual([SECOND, SECOND])
+    expect(stored()).toBeUndefined()
+  })
+
+  it('retries a 503 STORAGE_OUTCOME_UNKNOWN with a short backoff, and the session ends', async () => {
+    const { phone, api, clock, trail } = miniProgram()
+    const { token } = await api.login()
+    const failed = failLogouts(phone, 2, unavailable('STORAGE_OUTCOME_UNKNOWN'))
+    await api.logout()
+    expect(failed()).toBe(2)
+    expect(clock.slept).toEqual([SECOND, 2 * SECOND])
+    expect(trail()).toEqual(['POST /auth/login 200', 'POST /auth/logout 200'])
+    expect(await alive(token)).toBe(false)
+  })
+
+  it('retries a logout that got no answer, and the session ends', async () => {
+    const { phone, api, clock } = miniProgram()
+    const { token } = await api.login()
+    const failed = failLogouts(phone, 2, new Error('offline'))
+    await api.logout()
+    expect(failed()).toBe(2)
+    expect(clock.slept).toEqual([SECOND, 2 * SECOND])
+    expect(await alive(token)).toBe(false)
+  })
+
+  it('waits a long Retry-After only up to maxRetryWait', async () => {
+    const { phone, api, clock } = miniProgram({ maxRetryWait: 3 * SECOND })
+    const { token } = await api.login()
+    failLogouts(phone, 2, unavailable('STORAGE_UNAVAILABLE', '86400'))
+    await api.logout()
+    expect(clock.slept).toEqual([3 * SECOND, 3 * SECOND])
+    expect(await alive(token)).toBe(false)
+  })
+
+  it('gives up after `retries`, still forgetting the token and never rejecting', async () => {
+    const { phone, api, clock, stored } = miniProgram()
+    const { token } = await api.login()
+    const failed = failLogouts(phone, 10, unavailable('STORAGE_UNAVAILABLE', '1'))
+    await expect(api.logout()).resolves.toBeUndefined()
+    expect(failed()).toBe(3)
+    expect(clock.slept).toEqual([SECOND, SECOND])
+    expect(stored()).toBeUndefined()
+    expect(await alive(token)).toBe(true) // ends at its expiresAt
+
+    const once = miniProgram({ retries: 0 })
+    await once.api.login()
+    const tried = failLogouts(once.phone, 10, new Error('offline'))
+    await once.api.logout()
+    expect(tried()).toBe(1)
+    expect(once.clock.slept).toEqual([])
+  })
+
+  it('does not retry a logout answered with another error', async () => {
+    const { phone, api, clock } = miniProgram()
+    await api.login()
+    const failed = failLogouts(phone, 10, {
+      statusCode: 500,
+      data: { error: { code: 'INTERNAL_ERROR', message: 'Internal error.' } },
+      header: {},
+    })
+    await api.logout()
+    expect(failed()).toBe(1)
+    expect(clock.slept).toEqual([])
   })
 
   it('forgets the token even when the server cannot be reached', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LOGIN_COOLDOWN } from '../src'
+import { DEFAULT_LOGIN_COOLDOWN, DEFAULT_MAX_RETRY_WAIT } from '../src'
 import { emulator } from './device'
 import { baseUrl, miniProgram, rejection } from './helpers'
 
@@ -78,6 +78,43 @@ describe('the server down', () => {
     clock.advance(3 * SECOND)
     expect((await api.request({ url: '/me' })).statusCode).toBe(200)
     expect(phone.state.logins).toBe(2)
+    expect(calls('/auth/login')).toBe(2)
+  })
+
+  it('a Retry-After of a day holds the next login back for maxRetryWait at most', async () => {
+    const { phone, openid, api, clock, calls } = miniProgram({ loginCooldown: SECOND })
+    await emulator(baseUrl, `users/${openid}`, { fault: 'busy', times: 3 })
+    // A proxy in front of the Worker that turns its Retry-After: 5 into a day.
+    const request = phone.request
+    phone.request = async (...args) => {
+      const res = await request(...args)
+      if (!res.header['retry-after']) return res
+      return { ...res, header: { ...res.header, 'retry-after': String(24 * 60 * 60) } }
+    }
+    const first = await rejection(api.request({ url: '/me' }))
+    expect(first.code).toBe('WECHAT_UNAVAILABLE')
+    expect(first.retryAfter).toBe(24 * 60 * 60) // what the answer said
+
+    clock.advance(4 * SECOND)
+    const held = await rejection(api.request({ url: '/me' }))
+    expect(held.code).toBe('WECHAT_UNAVAILABLE')
+    expect(held.retryAfter).toBe(DEFAULT_MAX_RETRY_WAIT / SECOND - 4)
+    expect(calls('/auth/login')).toBe(1)
+
+    clock.advance(DEFAULT_MAX_RETRY_WAIT - 4 * SECOND)
+    expect((await api.request({ url: '/me' })).statusCode).toBe(200)
+    expect(calls('/auth/login')).toBe(2)
+  })
+
+  it('the login hold-back follows the maxRetryWait option', async () => {
+    const { openid, api, clock, calls } = miniProgram({
+      loginCooldown: SECOND,
+      maxRetryWait: 2 * SECOND,
+    })
+    await emulator(baseUrl, `users/${openid}`, { fault: 'busy', times: 3 })
+    expect((await rejection(api.request({ url: '/me' }))).retryAfter).toBe(5)
+    clock.advance(2 * SECOND) // within the answer's 5 s, past maxRetryWait
+    expect((await api.request({ url: '/me' })).statusCode).toBe(200)
     expect(calls('/auth/login')).toBe(2)
   })
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { miniProgram, rejection } from './helpers'
+import { createClient } from '../src'
+import { device } from './device'
+import { baseUrl, miniProgram, rejection } from './helpers'
+import { wxStandIn } from './stand-ins'
 
 // Paths that leave baseUrl's origin (or its path) once joined or parsed.
 const LEAVING = [
@@ -74,5 +77,43 @@ describe('safe URLs: BAD_URL, and nothing sent', () => {
     await api.request({ url: '/me?email=a@b.example&next=%2F%2Fx' })
     await api.request({ url: '/me#top' })
     expect(trail().slice(1)).toEqual(['GET /me?email=a@b.example&next=%2F%2Fx 200', 'GET /me 200'])
+  })
+})
+
+describe('baseUrl: https, or http to this machine only', () => {
+  const wx = wxStandIn(device(baseUrl))
+  const make = (url: string) => () => createClient({ baseUrl: url, wx })
+
+  it.each([
+    'http://api.example.com',
+    'http://api.example.com:8787/api',
+    'HTTP://API.EXAMPLE.COM',
+    'http://localhost.evil.example',
+    'http://localhost:8787.evil.example',
+    'http://127.0.0.1.nip.io',
+    'http://127.0.0.2',
+    'http://10.0.0.1:8787',
+    'http://[::2]',
+    'http://[::1].evil.example',
+    'http://evil.example/localhost',
+  ])('refuses %s: tokens would cross the network in the clear', (url) => {
+    expect(make(url)).toThrow(TypeError)
+    expect(make(url)).toThrow(/https/)
+  })
+
+  it.each([
+    'http://localhost',
+    'http://localhost:8787',
+    'http://LOCALHOST:8787/api/',
+    'http://127.0.0.1',
+    'http://127.0.0.1:8787/api',
+    'http://[::1]',
+    'http://[::1]:8787/',
+    'https://api.example.com',
+    'https://api.example.com:8443/api/',
+    'HTTPS://API.EXAMPLE.COM',
+    'https://10.0.0.1',
+  ])('takes %s', (url) => {
+    expect(make(url)).not.toThrow()
   })
 })
