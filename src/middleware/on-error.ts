@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { type Logger, WxaAuthError } from '../errors'
-import { redactUrl } from '../wechat/client'
+import { redact } from '../util/redact'
 
 /** The error chain's messages, innermost last, with secret-bearing URL parameters redacted. */
 export function describeError(err: unknown): string {
@@ -9,11 +9,8 @@ export function describeError(err: unknown): string {
   for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
     parts.push(e.message)
   }
-  return redactUrl(parts.join(' <- '))
+  return redact(parts.join(' <- '))
 }
-
-/** The JSON error response of `err` for the request `c`. */
-export const errorResponse = (_c: Context, err: WxaAuthError): Response => err.getResponse()
 
 /**
  * The `onError` of wxa-auth apps: known errors become their JSON error, any
@@ -35,7 +32,7 @@ export function errorHandler({ log = console }: { log?: Logger } = {}) {
       if (err.status === 413) return new WxaAuthError('PAYLOAD_TOO_LARGE').getResponse()
       if (err.status === 400) return new WxaAuthError('INVALID_JSON').getResponse()
     }
-    log.error(`wxa-auth INTERNAL_ERROR: ${describeError(err)}\n${redactUrl(err.stack ?? '')}`)
+    log.error(`wxa-auth INTERNAL_ERROR: ${describeError(err)}\n${redact(err.stack ?? '')}`)
     return new WxaAuthError('INTERNAL_ERROR').getResponse()
   }
 }

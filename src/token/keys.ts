@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { registerSecret } from '../util/redact'
 
 export const MIN_SECRET_LENGTH = 32 // characters; a shorter HS256 secret is guessable
 
@@ -31,15 +32,18 @@ export function checkSecret(name: string, value: string | undefined): string {
     ? 'is not set'
     : value.length < MIN_SECRET_LENGTH
       ? `is shorter than ${MIN_SECRET_LENGTH} characters`
-      : new Set(value).size < MIN_DISTINCT || PLACEHOLDER.test(value)
-        ? 'does not look random (a placeholder, or too few distinct characters)'
-        : null
+      : /\s/.test(value)
+        ? 'contains whitespace (a space or a line break pasted with it?)'
+        : new Set(value).size < MIN_DISTINCT || PLACEHOLDER.test(value)
+          ? 'does not look random (a placeholder, or too few distinct characters)'
+          : null
   if (problem) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
       `${name} ${problem}. Generate one with \`openssl rand -base64 32\` and set it with \`wrangler secret put ${name.split(' ')[0]}\`.`,
     )
   }
+  registerSecret(value)
   return value as string
 }
 

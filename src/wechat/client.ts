@@ -1,4 +1,5 @@
 import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
+import { redact, registerSecret } from '../util/redact'
 import { sessionKeySignature } from './crypto'
 
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
@@ -140,14 +141,8 @@ export function wechatError(
   })
 }
 
-const SECRET_PARAMS = /([?&](?:secret|access_token|js_code|code)=)[^&#\s"']*/gi
-
-/**
- * `text` with the values of `secret`, `access_token`, `js_code` and `code`
- * query parameters replaced: for anything that may quote a WeChat URL
- * (a fetch error's message) on its way to a log.
- */
-export const redactUrl = (text: string) => text.replace(SECRET_PARAMS, '$1[redacted]')
+/** @deprecated use the log redaction wxa-auth applies itself; kept for 0.2 callers. */
+export const redactUrl = redact
 
 /** The query of checkSessionKey and resetUserSessionKey: signed with the session_key. */
 const signedQuery = async (accessToken: string, openid: string, sessionKey: string) => ({
@@ -188,6 +183,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
   } = options
   if (!appId) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appId is required.')
   if (!appSecret) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appSecret is required.')
+  registerSecret(appSecret)
   const base = baseUrl.replace(/\/+$/, '')
 
   /** One attempt: a parsed JSON object, or a WxaAuthError saying why not. */
@@ -207,7 +203,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError'
       // Not the error itself as the cause: its message may quote the URL and its secret.
-      const detail = redactUrl(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+      const detail = redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
       throw new WxaAuthError(timedOut ? 'WECHAT_TIMEOUT' : 'WECHAT_UNAVAILABLE', undefined, {
         cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'} (${detail})`),
       })
