@@ -91,6 +91,8 @@ export async function buildPush(settings: PushSettings, options: PushOptions): P
     timestamp,
     nonce,
   })
+  // WeChat names the user in the query too (not signed): it must match the body.
+  if (typeof fields.OpenID === 'string') query.set('openid', fields.OpenID)
   const contentType = format === 'json' ? 'application/json' : 'text/xml'
   const message = serialize(fields, format)
   if (mode === 'plain') return { query: query.toString(), body: message, contentType }

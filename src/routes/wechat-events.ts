@@ -65,6 +65,29 @@ const NONCE = /^[\w.-]{1,64}$/
 const rejected = (check: string) =>
   new WxaAuthError('WECHAT_EVENT_SIGNATURE_INVALID', undefined, { cause: new Error(check) })
 
+/** The parts of a signed query that name it: the same in plain and safe mode, and in the URL check. */
+const queryId = (query: Record<string, string>) => [
+  query.timestamp ?? '',
+  query.nonce ?? '',
+  query.signature ?? '',
+]
+
+/**
+ * Claims the signed query for this body, before anything is done: a query
+ * seen with another body (or with the URL check) is a replay. In plain mode
+ * the signature covers the query only, so this is what binds it to one body.
+ */
+async function claimQuery(
+  events: WxaEventsConfig,
+  query: Record<string, string>,
+  body: string,
+  now: number,
+) {
+  if (!(await events.claims.query(queryId(query), `POST\n${body}`, now))) {
+    throw rejected('the signed query was already used with another body')
+  }
+}
+
 /**
  * The query every push and URL check carries, checked: its signature is
  * `signature` (plain) or `msg_signature` over `extra` (encrypted), and its
@@ -75,7 +98,7 @@ async function checkSigned(
   query: Record<string, string>,
   now: number,
   encrypted?: { encrypt: string },
-): Promise<{ timestamp: string; nonce: string; signature: string }> {
+): Promise<void> {
   const { timestamp = '', nonce = '' } = query
   const signature = (encrypted ? query.msg_signature : query.signature) ?? ''
   if (!TIMESTAMP.test(timestamp) || !NONCE.test(nonce)) {
@@ -88,7 +111,6 @@ async function checkSigned(
   if (Math.abs(now - Number(timestamp)) > DEFAULT_EVENT_TOLERANCE) {
     throw rejected('timestamp is more than 5 minutes from our clock')
   }
-  return { timestamp, nonce, signature }
 }
 
 /**
@@ -144,10 +166,16 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
     }),
     async (c) => {
       const [, events] = settings(c)
-      await checkSigned(events.token, c.req.query(), now())
+      const time = now()
+      const query = c.req.query()
+      await checkSigned(events.token, query, time)
       const echostr = c.req.query('echostr')
       if (!echostr || echostr.length > MAX_ECHOSTR) {
         throw new WxaAuthError('INVALID_REQUEST', 'echostr is missing or too long.')
+      }
+      // A URL check's query is used up by it: it can never carry a push.
+      if (!(await events.claims.query(queryId(query), 'GET', time))) {
+        throw rejected('the signed query was already used for a push')
       }
       c.header('Cache-Control', 'no-store')
       c.header('X-Content-Type-Options', 'nosniff')
@@ -192,6 +220,7 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
         'PAYLOAD_TOO_LARGE',
         'UNKNOWN_APP',
         'STORAGE_UNAVAILABLE',
+        'STORAGE_OUTCOME_UNKNOWN',
       ],
     }),
     limitBody(),
@@ -200,15 +229,24 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
       const query = c.req.query()
       const time = now()
       const text = await c.req.text()
+      // A URL check's query (it carries echostr) never carries a push.
+      if (query.echostr !== undefined) throw rejected('a push with the echostr of a URL check')
+      // With an EncodingAESKey, safe mode is the only mode: in plain mode the
+      // body is not signed, so a plain push proves nothing about its content.
+      const safeOnly = (await events.key()) !== null
+      if (safeOnly && (query.encrypt_type !== 'aes' || !query.msg_signature)) {
+        throw rejected('a plain push, and WECHAT_EVENT_AES_KEY is set (safe mode only)')
+      }
       let fields: PushFields
       let sealedFor: string | undefined
-      let signed: Awaited<ReturnType<typeof checkSigned>>
       if (query.encrypt_type === 'aes') {
         // Safe mode, and compatible mode (whose plain fields beside Encrypt are ignored).
         const encrypt = textField(readPushBody(text).fields, 'Encrypt')
+        if (!encrypt && safeOnly) throw rejected('an encrypted push without Encrypt')
         if (!encrypt)
           throw new WxaAuthError('INVALID_REQUEST', 'The encrypted push has no Encrypt.')
-        signed = await checkSigned(events.token, query, time, { encrypt })
+        await checkSigned(events.token, query, time, { encrypt })
+        await claimQuery(events, query, text, time)
         const key = await events.key()
         if (!key) {
           throw new WxaAuthError(
@@ -220,7 +258,8 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
         fields = readPushBody(opened.message).fields
         sealedFor = opened.appId
       } else if (query.encrypt_type === undefined || query.encrypt_type === 'raw') {
-        signed = await checkSigned(events.token, query, time)
+        await checkSigned(events.token, query, time)
+        await claimQuery(events, query, text, time)
         fields = readPushBody(text).fields
       } else {
         throw new WxaAuthError('INVALID_REQUEST', 'encrypt_type must be aes or absent.')
@@ -228,38 +267,41 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
 
       const found = authorizationEvent(fields)
       if (!found) return c.text('success')
+      if (query.openid !== undefined && query.openid !== found.openid) {
+        throw rejected('the openid of the query is not the OpenID of the push')
+      }
       const appId = sealedFor ?? found.appId
       if (sealedFor !== undefined && found.appId !== undefined && found.appId !== sealedFor) {
         throw rejected('the AppID field differs from the AppID sealed with it')
       }
       if (!appId || !all.apps.has(appId)) throw new WxaAuthError('UNKNOWN_APP')
 
-      // The event itself (WeChat's retries may come with a new nonce), and the
-      // signed query (in plain mode the signature does not cover the body: a
-      // query seen once must not carry another body).
-      const ids = [
-        [
-          'event',
-          found.event,
-          found.openid,
-          String(found.createTime),
-          found.revokeInfo ?? '',
-          found.pluginId ?? '',
-          found.openPid ?? '',
-        ],
-        ['query', signed.timestamp, signed.nonce, signed.signature],
+      // The event itself, whatever the query: WeChat's retries may come with a new nonce.
+      const id = [
+        appId,
+        found.event,
+        found.openid,
+        String(found.createTime),
+        found.revokeInfo ?? '',
+        found.pluginId ?? '',
+        found.openPid ?? '',
       ]
-      if (await events.markers.seen(appId, ids)) return c.text('success')
+      if (await events.claims.handled(id, time)) return c.text('success')
 
       const { identities, authority, replica, policy } = all
       const identity = await identities.get(appId, found.openid)
       const uid =
         identity?.uid ??
         (derivedUid && all.identity === 'openid' ? await defaultUserId(appId, found.openid) : null)
-      const ends = found.event !== 'user_info_modified'
       let sessionsEnded = 0
-      if (ends && uid) {
-        const ended = await authority.endAll(uid, time)
+      if (uid && found.event !== 'user_info_modified') {
+        // A cancellation: the WeChat account is gone, in every app; the user is forgotten
+        // (below, once the hook has run). A revoke: this app's authorization, this app's sessions.
+        const ended = await authority.endAll(
+          uid,
+          time,
+          found.event === 'user_authorization_cancellation' ? undefined : appId,
+        )
         for (const id of ended) replica.ended(uid, id, time + policy.maxAge)
         sessionsEnded = ended.length
       }
@@ -282,8 +324,12 @@ export function wechatEventRoutes<User extends { id: string } = DefaultUser>(
           break
       }
       // After the hook: when it throws, WeChat retries and the hook still gets the uid.
-      if (ends && identity) await identities.delete(appId, found.openid)
-      await events.markers.mark(appId, ids)
+      if (found.event === 'user_authorization_cancellation' && uid)
+        await authority.forget(uid, time)
+      if (found.event !== 'user_info_modified' && identity) {
+        await identities.delete(appId, found.openid)
+      }
+      await events.claims.markHandled(id, time)
       return c.text('success')
     },
   )
