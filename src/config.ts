@@ -1,20 +1,21 @@
 import type { Context } from 'hono'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './emulator/stub'
 import { type Logger, WxaAuthError } from './errors'
-import { durableAuthority, type SessionAuthority } from './session/authority'
+import { durableAuthority, durableClaims, type SessionAuthority } from './session/authority'
 import { type IdentityStore, identityStore } from './session/identities'
 import type { UserSessions } from './session/object'
 import type { SessionPolicy } from './session/record'
 import { type SessionReplica, sessionReplica } from './session/replica'
 import { createCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
-import { type SealedKv, sealedKv } from './storage/sealed-kv'
+import { sealedKv } from './storage/sealed-kv'
 import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
 import { type DefaultUser, defaultHooks, type UserHooks } from './user/hooks'
+import { registerSecret } from './util/redact'
 import { type AccessTokenCache, accessTokenCache } from './wechat/access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS, type WeChatClient } from './wechat/client'
-import { type EventMarkers, eventMarkers } from './wechat/event-markers'
 import { encodingAesKeyBytes, importPushKey, type PushKey } from './wechat/push'
+import { type PushClaims, pushClaims } from './wechat/push-claims'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
@@ -22,6 +23,7 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
 export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
 export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
+export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced token may still refresh
 
 /** The bindings and variables the deployable Worker reads (wrangler.toml, secrets). */
 export interface WxaBindings {
@@ -63,6 +65,8 @@ export interface WxaBindings {
   STORAGE_SECRET?: string
   /** Sessions a user may hold at once; the oldest goes first. */
   MAX_SESSIONS?: string
+  /** Seconds after a refresh in which the token it replaced may refresh again (a lost answer); 0 = none. */
+  REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask KV. */
   SESSION_CACHE_SECONDS?: string
   /** Rate limiter for logins, keyed by client address (wrangler.toml `ratelimits`). */
@@ -87,8 +91,8 @@ export interface WxaEventsConfig {
   token: string
   /** The EncodingAESKey, imported once; null when not set (plain mode only). */
   key(): Promise<PushKey | null>
-  /** Pushes already handled (`wx:event:<appid>:<id>`). */
-  markers: EventMarkers
+  /** Signed queries and events already seen, claimed atomically. */
+  claims: PushClaims
 }
 
 /** Everything wxa-auth needs at run time, resolved and checked. */
@@ -159,6 +163,12 @@ function appSecrets(env: WxaBindings, emulated: boolean): Map<string, string> {
   if (ids.length === 1 && env.WECHAT_APP_SECRET?.trim()) {
     pairs.set(ids[0] as string, env.WECHAT_APP_SECRET.trim())
   }
+  if ([...pairs.values()].some((secret) => /\s/.test(secret))) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'WECHAT_APP_SECRET contains whitespace (a space or a line break pasted with it?).',
+    )
+  }
   const missing = ids.find((id) => !pairs.get(id))
   if (missing) {
     throw new WxaAuthError(
@@ -200,11 +210,15 @@ function apiBase(value: string | undefined): string | undefined {
   return value
 }
 
-// WeChat's rule for the Token of the message push settings.
-const EVENT_TOKEN = /^[A-Za-z0-9]{3,32}$/
+// WeChat allows 3 to 32 letters and digits; we ask for all 32, generated: in
+// plain mode the Token is all that signs a push that can cancel an account.
+const EVENT_TOKEN = /^[A-Za-z0-9]{32}$/
 
 /** The message push settings, or null when WECHAT_EVENT_TOKEN is not set. */
-function eventsConfig(env: WxaBindings, kv: SealedKv): WxaEventsConfig | null {
+function eventsConfig(
+  env: WxaBindings,
+  namespace: NonNullable<WxaBindings['USER_SESSIONS']>,
+): WxaEventsConfig | null {
   const token = env.WECHAT_EVENT_TOKEN?.trim()
   const aesKey = env.WECHAT_EVENT_AES_KEY?.trim()
   if (!token) {
@@ -219,9 +233,11 @@ function eventsConfig(env: WxaBindings, kv: SealedKv): WxaEventsConfig | null {
   if (!EVENT_TOKEN.test(token)) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'WECHAT_EVENT_TOKEN must be the Token of the message push settings: 3 to 32 letters or digits.',
+      'WECHAT_EVENT_TOKEN must be the Token of the message push settings: 32 letters or digits, generated (`openssl rand -hex 16`).',
     )
   }
+  checkSecret('WECHAT_EVENT_TOKEN', token)
+  registerSecret(aesKey)
   if (aesKey && !encodingAesKeyBytes(aesKey)) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
@@ -236,7 +252,7 @@ function eventsConfig(env: WxaBindings, kv: SealedKv): WxaEventsConfig | null {
       key ??= importPushKey(aesKey)
       return key
     },
-    markers: eventMarkers(kv, { secret: token }),
+    claims: pushClaims(durableClaims(namespace), { secret: token }),
   }
 }
 
@@ -250,18 +266,32 @@ function whole(value: string | undefined, name: string, min: number, fallback: n
 }
 
 const cache = new WeakMap<object, WxaConfig>()
+const byLog = new WeakMap<Logger, WeakMap<object, WxaConfig>>()
+/** The configurations made with a custom `log`: its own, kept per env like the default's. */
+const memoOf = (log: Logger) => {
+  let memo = byLog.get(log)
+  if (!memo) {
+    memo = new WeakMap()
+    byLog.set(log, memo)
+  }
+  return memo
+}
 
 /**
  * Builds the configuration from the Worker's environment, once per `env`.
  * Without `WECHAT_APP_SECRET` and with the emulator bound (the dev
  * environment), WeChat is the emulator, reached through the same client.
  *
+ * @param options.memo where configurations are kept per env (a custom log
+ *   needs its own); default: one shared map
  * @throws WxaAuthError `CONFIG_INVALID`, naming the variable at fault
  */
-export function configFromEnv(env: WxaBindings, { log }: { log?: Logger } = {}): WxaConfig {
-  // Cached per env object (one per isolate in a Worker); a custom log gets its own.
-  const memo = log ? undefined : cache
-  const hit = memo?.get(env)
+export function configFromEnv(
+  env: WxaBindings,
+  { log, memo = cache }: { log?: Logger; memo?: WeakMap<object, WxaConfig> } = {},
+): WxaConfig {
+  // Cached per env object: one per isolate in a Worker.
+  const hit = memo.get(env)
   if (hit) return hit
   if (!env.SESSIONS) {
     throw new WxaAuthError('CONFIG_INVALID', 'The KV binding SESSIONS is missing (wrangler.toml).')
@@ -320,6 +350,7 @@ export function configFromEnv(env: WxaBindings, { log }: { log?: Logger } = {}):
       maxAge: whole(env.SESSION_MAX_AGE, 'SESSION_MAX_AGE', MIN_TTL, DEFAULT_SESSION_MAX_AGE),
       maxBytes: whole(env.MAX_SESSION_BYTES, 'MAX_SESSION_BYTES', 2, DEFAULT_MAX_SESSION_BYTES),
       maxSessions: whole(env.MAX_SESSIONS, 'MAX_SESSIONS', 1, DEFAULT_MAX_SESSIONS),
+      grace: whole(env.REFRESH_GRACE_SECONDS, 'REFRESH_GRACE_SECONDS', 0, DEFAULT_REFRESH_GRACE),
     },
     consistency,
     authority: durableAuthority(env.USER_SESSIONS),
@@ -337,9 +368,9 @@ export function configFromEnv(env: WxaBindings, { log }: { log?: Logger } = {}):
       ...(env.LOGIN_RATE_LIMITER ? { login: env.LOGIN_RATE_LIMITER } : {}),
       ...(env.USER_RATE_LIMITER ? { user: env.USER_RATE_LIMITER } : {}),
     },
-    events: eventsConfig(env, kv),
+    events: eventsConfig(env, env.USER_SESSIONS),
   }
-  memo?.set(env, config)
+  memo.set(env, config)
   return config
 }
 
@@ -378,7 +409,7 @@ export function resolveOptions<User extends { id: string }>(
   options: WxaAuthOptions<User> = {},
 ): ResolvedOptions<User> {
   const {
-    config = (env: WxaBindings) => configFromEnv(env, log ? { log } : {}),
+    config = (env: WxaBindings) => configFromEnv(env, log ? { log, memo: memoOf(log) } : {}),
     now = () => Math.floor(Date.now() / 1000),
     log,
     ...hooks

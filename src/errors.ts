@@ -64,6 +64,11 @@ export const ERRORS = {
       'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
   },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
+  STORAGE_OUTCOME_UNKNOWN: {
+    status: 503,
+    message:
+      'Session storage did not confirm the change; it may have been made. Retry if the call is idempotent.',
+  },
   CONFIG_INVALID: { status: 500, message: 'The server is misconfigured.' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>

@@ -30,7 +30,12 @@ export { authRoutes } from './routes/auth'
 export { meRoutes } from './routes/me'
 export { wechatDataRoutes } from './routes/wechat-data'
 export { DEFAULT_EVENT_TOLERANCE, wechatEventRoutes } from './routes/wechat-events'
-export { durableAuthority, type SessionAuthority } from './session/authority'
+export {
+  type ClaimStore,
+  durableAuthority,
+  durableClaims,
+  type SessionAuthority,
+} from './session/authority'
 export { type IdentityRecord, type IdentityStore, identityStore } from './session/identities'
 export { UserSessions } from './session/object'
 export type {
@@ -85,12 +90,6 @@ export {
   verifySignature,
 } from './wechat/crypto'
 export {
-  DEFAULT_EVENT_MARKER_TTL,
-  type EventMarkers,
-  type EventMarkersOptions,
-  eventMarkers,
-} from './wechat/event-markers'
-export {
   AUTHORIZATION_EVENTS,
   type AuthorizationEvent,
   type AuthorizationEventName,
@@ -109,4 +108,5 @@ export {
   pushSignature,
   verifyPushSignature,
 } from './wechat/push'
+export { DEFAULT_PUSH_CLAIM_TTL, type PushClaims, pushClaims } from './wechat/push-claims'
 export { parseWeChatXml, type XmlField, XmlShapeError } from './wechat/xml'

@@ -169,9 +169,13 @@ describe('the session object failing', () => {
       new Proxy(
         {},
         {
+          // As workerd flags it: the call never reached the object.
           get: () => () =>
             Promise.reject(
-              new Error('Durable Object is overloaded. Requests queued for too long.'),
+              Object.assign(
+                new Error('Durable Object is overloaded. Requests queued for too long.'),
+                { overloaded: true, retryable: true },
+              ),
             ),
         },
       ),

@@ -20,7 +20,6 @@ import {
   served,
   testEnv,
   testIdentities,
-  userData,
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
@@ -72,33 +71,6 @@ describe('IDENTITY=unionid', () => {
     expect(await kvKeys(`unionid:${unionid}`)).toHaveLength(1)
   })
 
-  it('takes the unionid from verified encryptedData at login', async () => {
-    const unionid = `union-${crypto.randomUUID()}`
-    const a = newOpenid('a')
-    await loginTo(unionApp, APP_ID, a) // the emulated user exists, without a unionid
-    const code = await codeFor(a)
-    const sealed = await userData(a, { nickName: 'A', unionId: unionid })
-    const res = await call('POST', '/auth/login', { json: { code, ...pick(sealed) } }, unionApp)
-    expect(res.status, res.text).toBe(200)
-    expect(res.body.user.unionid).toBe(unionid)
-    const b = newOpenid('b')
-    await emulate(b, { unionid })
-    expect((await loginTo(unionApp, SECOND, b)).user.id).toBe(res.body.user.id)
-  })
-
-  it('takes the unionid from verified encryptedData in /auth/decrypt', async () => {
-    const unionid = `union-${crypto.randomUUID()}`
-    const a = newOpenid('a')
-    const { token, user } = await loginTo(unionApp, APP_ID, a)
-    const sealed = await userData(a, { nickName: 'A', unionId: unionid })
-    const res = await call('POST', '/auth/decrypt', { token, json: pick(sealed) }, unionApp)
-    expect(res.status, res.text).toBe(200)
-    expect((await testIdentities().get(APP_ID, a))?.unionid).toBe(unionid)
-    const b = newOpenid('b')
-    await emulate(b, { unionid })
-    expect((await loginTo(unionApp, SECOND, b)).user.id).toBe(user.id)
-  })
-
   it('hands findOrCreateUser the identity as before', async () => {
     const seen: WeChatIdentity[] = []
     const app = appWith(
@@ -119,11 +91,6 @@ describe('IDENTITY=unionid', () => {
   it('refuses an unknown IDENTITY', () => {
     expect(() => configFromEnv({ ...testEnv, IDENTITY: 'email' })).toThrow(/IDENTITY/)
   })
-})
-
-const pick = ({ encryptedData, iv }: { encryptedData: string; iv: string }) => ({
-  encryptedData,
-  iv,
 })
 
 describe('phone-number login in one request', () => {

@@ -3,6 +3,7 @@ import type { WxaBindings } from '../config'
 import { resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
 import { hashSessionId } from '../session/ids'
+import { exceedsShape, MAX_SESSION_DEPTH } from '../session/limits'
 import { Session } from '../session/session'
 import { verifyToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
@@ -59,7 +60,7 @@ export function readToken(header: string | undefined): string | null | false {
 export function wxaSession<User extends { id: string } = DefaultUser>(
   options: WxaAuthOptions<User> = {},
 ) {
-  const { config, hooks, now } = resolveOptions(options)
+  const { config, hooks, now, log } = resolveOptions(options)
 
   return createMiddleware<WxaEnv<User>>(async function wxaSession(c, next) {
     c.set('user', null)
@@ -90,7 +91,7 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     const uid = claims.sub
     const id = await hashSessionId(claims.sid)
     const gen = (claims.gen as number | undefined) ?? 0
-    const presented = { sid: claims.sid, id, uid, gen }
+    const presented = { sid: claims.sid, id, uid, gen, claims }
     const anonymous = (why: WxaErrorCode, session = new Session()) => {
       c.set('authError', why)
       c.set('session', session)
@@ -105,6 +106,14 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       record = await authority.read(uid, id, time)
       if (!record) {
         replica.ended(uid, id, claims.exp)
+        return anonymous('SESSION_EXPIRED')
+      }
+      if (record.gen < gen) {
+        // We minted that generation: the object lost what it had acknowledged. Fail closed.
+        log.error(
+          `wxa-auth: a token's generation (${gen}) is newer than its session object's (${record.gen}); refused`,
+        )
+        replica.forget(uid, id)
         return anonymous('SESSION_EXPIRED')
       }
       if (settings.consistency === 'edge') replica.remember(id, record)
@@ -122,12 +131,18 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
 
     const change = c.error ? null : session.change()
     if (!change) return
+    // Checked here too: data nested thousands deep would not even cross to the object.
+    if (change.set.some(([, value]) => exceedsShape(value, MAX_SESSION_DEPTH - 1))) {
+      throw new WxaAuthError('SESSION_TOO_LARGE')
+    }
     const outcome = await authority.write(uid, id, gen, change, settings.policy, now())
     if (outcome.ok) {
       if (settings.consistency === 'edge') replica.remember(id, outcome.record)
       return
     }
-    if (outcome.refused !== 'SESSION_TOO_LARGE') replica.ended(uid, id, claims.exp)
+    // Only "the session is over" is remembered as over; a stale write just drops the copy.
+    if (outcome.over) replica.ended(uid, id, claims.exp)
+    else replica.forget(uid, id)
     throw new WxaAuthError(outcome.refused)
   })
 }

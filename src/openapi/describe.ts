@@ -14,6 +14,7 @@ const AUTH_ERRORS: readonly WxaErrorCode[] = [
   'SESSION_EXPIRED',
   'SESSION_TOO_LARGE',
   'STORAGE_UNAVAILABLE',
+  'STORAGE_OUTCOME_UNKNOWN',
 ]
 /** Errors of every route with a JSON body. */
 const BODY_ERRORS: readonly WxaErrorCode[] = [

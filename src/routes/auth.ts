@@ -12,6 +12,7 @@ import { deviceHints } from '../session/device'
 import { defaultUserIdFor } from '../session/identities'
 import { hashSessionId, newSessionId } from '../session/ids'
 import type { SessionRecord, SessionSummary } from '../session/record'
+import { Session } from '../session/session'
 import { RESERVED_CLAIMS, signToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
 import type { DefaultUser } from '../user/hooks'
@@ -130,6 +131,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
         'WECHAT_PHONE_QUOTA_EXHAUSTED',
         'WECHAT_ACCESS_TOKEN_INVALID',
         'STORAGE_UNAVAILABLE',
+        'STORAGE_OUTCOME_UNKNOWN',
       ],
     }),
     loginLimit,
@@ -148,9 +150,9 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       const wechat = await app.wechat.code2Session(code)
       const { openid, sessionKey } = wechat
       const userInfo = await readUserInfo(sessionKey, appId)
-      // A unionid from verified encryptedData counts when code2Session had none.
-      const unionid =
-        wechat.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : undefined)
+      // From code2Session only: AES-CBC is malleable, so encryptedData's first
+      // block (where unionId may sit) is not proof of anything.
+      const unionid = wechat.unionid
       // The phone code is checked against this user by WeChat and never retried once sent.
       const phone = phoneCode
         ? await app.accessToken.withToken((token) =>
@@ -235,7 +237,7 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       tag: 'auth',
       summary: 'A new token for the same session',
       description:
-        'Older tokens of the session stop working; past half its lifetime the session is extended. A replaced token presented here ends the session (reuse).',
+        'Older tokens of the session stop working; past half its lifetime the session is extended. The token the last refresh replaced, within REFRESH_GRACE_SECONDS (30 s) of it, gets a token of the current generation (a lost answer retried); any other replaced token presented here ends the session (reuse).',
       auth: true,
       response: TokenResponse,
       errors: [],
@@ -257,15 +259,28 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
         time,
       )
       if (!outcome.ok) {
-        if (outcome.refused !== 'SESSION_TOO_LARGE')
-          settings.replica.ended(uid, id, time + settings.policy.maxAge)
+        if (outcome.over) settings.replica.ended(uid, id, time + settings.policy.maxAge)
+        else settings.replica.forget(uid, id)
         throw new WxaAuthError(outcome.refused)
       }
       if (settings.consistency === 'edge') settings.replica.remember(id, outcome.record)
       c.header('Cache-Control', 'no-store')
-      const user = c.var.user as User
+      // A replaced token refreshed within the grace: its user, as a live request would have it.
+      let user = c.var.user as User | null
+      if (!user && session.presented?.claims) {
+        c.set('session', new Session(session.presented, outcome.record))
+        user = await hooks.claimsToUser(session.presented.claims, c)
+        if (!user) throw new WxaAuthError('SESSION_EXPIRED')
+      }
       return c.json({
-        ...(await tokenFor(resolved, settings, user, session.id as string, outcome.record, time)),
+        ...(await tokenFor(
+          resolved,
+          settings,
+          user as User,
+          session.id as string,
+          outcome.record,
+          time,
+        )),
         user,
       })
     },
@@ -273,15 +288,27 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
 
   routes.post(
     '/logout',
-    describe({ tag: 'auth', summary: 'End this session', auth: true, response: Ok, errors: [] }),
-    requireLogin(),
+    describe({
+      tag: 'auth',
+      summary: 'End this session',
+      description:
+        'Idempotent: a token of a session already over (or replaced by a refresh) answers ok too, so a client may retry.',
+      auth: true,
+      response: Ok,
+      errors: [],
+    }),
     async (c) => {
+      const session = c.var.session
+      // Our token, of a session that is over: the logout already happened.
+      if (c.var.authError === 'SESSION_EXPIRED') return c.json({ ok: true as const })
+      const replaced = c.var.authError === 'TOKEN_REVOKED' && session.publicId !== null
+      if (!session.active && !replaced) throw new WxaAuthError(c.var.authError ?? 'AUTH_REQUIRED')
       const { authority, replica, policy } = config(c)
       const { uid, id } = current(c)
       const time = now()
       await authority.end(uid, id, time)
       replica.ended(uid, id, time + policy.maxAge)
-      c.var.session.end()
+      session.end()
       return c.json({ ok: true as const })
     },
   )
@@ -313,12 +340,13 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       tag: 'auth',
       summary: 'Delete the account (注销)',
       description:
-        'With a fresh wx.login() code of the same user: calls onDeleteAccount, ends every session of the user and deletes the identity (session_key).',
+        'With a fresh wx.login() code of the same user: calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
       auth: true,
       body: true,
       response: Ok,
       errors: [
         'UNKNOWN_APP',
+        'RATE_LIMITED',
         'REAUTH_REQUIRED',
         'WECHAT_USER_BLOCKED',
         'WECHAT_RATE_LIMITED',
@@ -326,6 +354,13 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       ],
     }),
     requireLogin(),
+    // Each call spends a code2Session: as many as logins from one address, and per user.
+    loginLimit,
+    rateLimit({
+      limiter: (c) => config(c).rateLimits.user,
+      key: (c) => `user:${c.var.session.userId}`,
+      log: resolved.log,
+    }),
     limitBody(),
     json(AccountDeletionBody),
     async (c) => {
@@ -350,14 +385,11 @@ export function authRoutes<User extends { id: string } = DefaultUser>(
       await hooks.onDeleteAccount(c.var.user as User, c)
       const { uid } = current(c)
       const time = now()
-      const identity = await settings.identities.get(appId, openid)
-      for (const id of await settings.authority.endAll(uid, time)) {
+      // Every session ends and every identity the user logged in with goes, in any app.
+      for (const id of await settings.authority.forget(uid, time)) {
         settings.replica.ended(uid, id, time + settings.policy.maxAge)
       }
       await settings.identities.delete(appId, openid)
-      if (identity?.unionid && (await settings.identities.linked(identity.unionid)) === uid) {
-        await settings.identities.unlink(identity.unionid)
-      }
       session.end()
       return c.json({ ok: true as const })
     },

@@ -1,38 +1,16 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
-import type { WxaConfig } from '../config'
 import { resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError } from '../errors'
 import { rateLimit } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, WECHAT_CALL_ERRORS } from '../openapi/describe'
-import type { IdentityRecord } from '../session/identities'
 import type { DefaultUser } from '../user/hooks'
 import { decryptData } from '../wechat/crypto'
 import { withoutWatermark } from '../wechat/user-info'
 import { limitBody } from './auth'
 import { DecryptBody, DecryptResponse, PhoneBody, PhoneResponse } from './schemas'
-
-/**
- * A unionid WeChat vouched for in encrypted data: kept in the identity, and
- * with `IDENTITY=unionid` linked to the session's user unless it already
- * belongs to one, so the user's other apps find the same user.
- */
-async function linkUnionid(
-  { identities, identity: mode }: WxaConfig,
-  appId: string,
-  openid: string,
-  identity: IdentityRecord,
-  unionid: string,
-  uid: string,
-) {
-  const now = Math.floor(Date.now() / 1000)
-  await identities.put(appId, openid, { ...identity, unionid, updatedAt: now })
-  if (mode === 'unionid' && !(await identities.linked(unionid))) {
-    await identities.link(unionid, uid, now)
-  }
-}
 
 /**
  * The WeChat data routes as a sub-app, for logged-in users:
@@ -96,18 +74,8 @@ export function wechatDataRoutes<User extends { id: string } = DefaultUser>(
       if (!identity) throw new WxaAuthError('WECHAT_SESSION_KEY_STALE')
       const { sessionKey } = identity
       try {
+        // A unionId inside is shown, never trusted: unionids come from code2Session only.
         const data = await decryptData({ encryptedData, iv, sessionKey, appId })
-        const unionid = data.unionId
-        if (typeof unionid === 'string' && unionid && identity.unionid !== unionid) {
-          await linkUnionid(
-            config(c),
-            appId,
-            openid,
-            identity,
-            unionid,
-            c.var.session.userId as string,
-          )
-        }
         c.header('Cache-Control', 'no-store')
         return c.json({ data: withoutWatermark(data) })
       } catch (err) {

@@ -2,13 +2,17 @@ import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../config'
 import type { Logger } from '../errors'
 import { createCipher } from '../storage/cipher'
-import { sessionRecordKey, ttlUntil } from '../storage/keys'
+import { identityKey, sessionRecordKey, ttlUntil, unionidKey } from '../storage/keys'
 import { type SealedKv, sealedKv } from '../storage/sealed-kv'
 import { checkSecret } from '../token/keys'
 import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
 import { rules, type SessionTable, type StoredSession } from './rules'
 
-export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled up to 10 minutes
+export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
+const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
+const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
+const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
+const ADOPTION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -19,6 +23,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY, if_uid TEXT);
+CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, tag TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `
 
 type Row = { id: string; record: string | null; expires_at: number; created_ms: number }
@@ -34,10 +41,16 @@ const stored = (row: Row): StoredSession => ({
  * The session authority of one user: the only writer of that user's
  * sessions (login, refresh, data changes, logout, revocation, the cap), one
  * SQLite-backed Durable Object per user id. Each rule runs as one synchronous
- * step on its SQLite table, so calls never interleave inside a rule. After a
- * change it writes the sealed record to KV (or deletes it): KV is the edge's
- * read replica. A failed KV write is owed in the `replica` table and retried
- * by an alarm; ended sessions stay as tombstones until their last expiry.
+ * step on its SQLite table, and the alarm that retries the KV replica is set
+ * in that same step, before any KV I/O: an object reset after a commit still
+ * retries. After a change it writes the sealed record to KV (or deletes it):
+ * KV is the edge's read replica. An ended session stays a tombstone until its
+ * KV delete is confirmed. The object also keeps an index of the user's
+ * identities (`identity:<appid>:<openid>`, `unionid:<unionid>`), so that
+ * forgetting the user deletes them all.
+ *
+ * Named `app:<appid>`, an object holds that app's claims of WeChat push
+ * queries instead (see {@link UserSessions.claim}): a user id never contains `:`.
  *
  * Bind it as `USER_SESSIONS` (wrangler.toml `new_sqlite_classes`) and export
  * it from your Worker's entry.
@@ -82,20 +95,32 @@ export class UserSessions extends DurableObject<WxaBindings> {
            ON CONFLICT(id) DO UPDATE SET version = version + 1`,
           s.id,
         )
+        if (s.record) this.#index(s.record)
       },
-      all: () => sql.exec<Row>('SELECT * FROM sessions').toArray().map(stored),
+      live: (now) =>
+        sql
+          .exec<Row>('SELECT * FROM sessions WHERE record IS NOT NULL AND expires_at > ?', now)
+          .toArray()
+          .map(stored)
+          .filter((s) => (s.record?.expiresAt ?? 0) > now),
     }
+    // Owed KV work outlives a reset: make sure an alarm will do it.
+    void ctx.blockConcurrencyWhile(async () => {
+      if (this.#owed() && (await ctx.storage.getAlarm()) === null) {
+        await ctx.storage.setAlarm(Date.now())
+      }
+    })
   }
 
   async login(uid: string, id: string, record: SessionRecord, policy: SessionPolicy, now: number) {
-    await this.#ready(uid)
+    await this.#ready(uid, now)
     const changed = rules.login(this.#table, id, record, policy, now)
-    await this.#settle()
-    return changed.slice(1)
+    return (await this.#settle(changed.slice(1))) as string[]
   }
 
   async read(uid: string, id: string, now: number): Promise<SessionRecord | null> {
-    await this.#ready(uid)
+    await this.#ready(uid, now)
+    await this.#adopt(uid, id, now)
     return rules.read(this.#table, id, now)
   }
 
@@ -107,10 +132,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
     policy: SessionPolicy,
     now: number,
   ): Promise<Outcome> {
-    await this.#ready(uid)
-    const outcome = rules.write(this.#table, id, gen, change, policy, now)
-    await this.#settle()
-    return outcome
+    await this.#ready(uid, now)
+    await this.#adopt(uid, id, now)
+    return this.#settle(rules.write(this.#table, id, gen, change, policy, now))
   }
 
   async refresh(
@@ -121,48 +145,98 @@ export class UserSessions extends DurableObject<WxaBindings> {
     policy: SessionPolicy,
     now: number,
   ): Promise<Outcome> {
-    await this.#ready(uid)
-    const outcome = rules.refresh(this.#table, id, gen, change, policy, now)
-    await this.#settle()
-    return outcome
+    await this.#ready(uid, now)
+    await this.#adopt(uid, id, now)
+    return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
   }
 
   async end(uid: string, id: string, now: number): Promise<boolean> {
-    await this.#ready(uid)
-    const ended = rules.end(this.#table, id, now)
-    await this.#settle()
-    return ended
+    await this.#ready(uid, now)
+    await this.#adopt(uid, id, now)
+    return this.#settle(rules.end(this.#table, id, now))
   }
 
-  async endAll(uid: string, now: number): Promise<string[]> {
-    await this.#ready(uid)
+  /** Ends the user's sessions (of one app, with `appId`), and sweeps their KV keys. */
+  async endAll(uid: string, now: number, appId?: string): Promise<string[]> {
+    await this.#ready(uid, now)
+    const ended = rules.endAll(this.#table, now, appId)
+    if (appId === undefined) this.#setMeta('sweep', '1')
+    return this.#settle(ended)
+  }
+
+  /**
+   * Forgets the user (account deletion, WeChat's cancellation): ends every
+   * session, sweeps `session:<uid>:` in KV, and deletes every identity and
+   * unionid link the user logged in with, in any app. Owed deletes are
+   * retried by the alarm until they land.
+   */
+  async forget(uid: string, now: number): Promise<string[]> {
+    await this.#ready(uid, now)
     const ended = rules.endAll(this.#table, now)
-    await this.#settle()
-    return ended
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO owed_deletes (key, if_uid)
+       SELECT key, CASE WHEN key LIKE 'unionid:%' THEN ? ELSE NULL END FROM identities`,
+      uid,
+    )
+    this.#sql.exec('DELETE FROM identities')
+    this.#setMeta('sweep', '1')
+    return this.#settle(ended)
   }
 
   async list(uid: string, now: number): Promise<SessionSummary[]> {
-    await this.#ready(uid)
+    await this.#ready(uid, now)
     return rules.list(this.#table, now)
   }
 
-  /** Drops rows past their expiry, retries owed KV writes, and wakes again when needed. */
+  /**
+   * Claims `id` with `tag` for `ttl` seconds, atomically: null when it was
+   * free, else the tag it already carries. An app's object (`app:<appid>`)
+   * uses it so that a signed push query carries at most one body.
+   */
+  async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
+    const row = this.#sql
+      .exec<{ tag: string; expires_at: number }>('SELECT * FROM claims WHERE id = ?', id)
+      .toArray()[0]
+    if (row && row.expires_at > now) return row.tag
+    this.#sql.exec(
+      'INSERT OR REPLACE INTO claims (id, tag, expires_at) VALUES (?, ?, ?)',
+      id,
+      tag,
+      now + ttl,
+    )
+    this.#arm()
+    return null
+  }
+
+  /** The tag `id` is claimed with, or null. */
+  async peek(id: string, now: number): Promise<string | null> {
+    return (
+      this.#sql
+        .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
+        .toArray()[0]?.tag ?? null
+    )
+  }
+
+  /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
   override async alarm() {
     const now = Math.floor(Date.now() / 1000)
     const gone = this.#sql
       .exec<{ id: string }>('DELETE FROM sessions WHERE expires_at <= ? RETURNING id', now)
       .toArray()
     for (const { id } of gone) this.#sql.exec('DELETE FROM replica WHERE id = ?', id)
-    const rows = this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM sessions').one().n
-    if (rows === 0) {
-      // Nothing left to keep: the object's storage goes, as if it never existed.
-      await this.ctx.storage.deleteAll()
-      this.#uid = undefined
-      this.#sql.exec(SCHEMA)
-      return
-    }
+    this.#sql.exec('DELETE FROM claims WHERE expires_at <= ?', now)
     this.#uid ??= this.#meta('uid')
-    await this.#settle()
+    if (this.#empty()) {
+      const emptiedAt = Number(this.#meta('emptied') ?? 0)
+      if (emptiedAt && Date.now() - emptiedAt >= EMPTY_GRACE_MS) {
+        // Nothing left to keep: the object's storage goes, as if it never existed.
+        await this.ctx.storage.deleteAll()
+        this.#uid = undefined
+        this.#sql.exec(SCHEMA)
+        return
+      }
+    }
+    await this.#settle(null)
   }
 
   #meta(key: string): string | undefined {
@@ -171,83 +245,208 @@ export class UserSessions extends DurableObject<WxaBindings> {
       .toArray()[0]?.value
   }
 
+  #setMeta(key: string, value: string | null) {
+    if (value === null) this.#sql.exec('DELETE FROM meta WHERE key = ?', key)
+    else this.#sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value)
+  }
+
+  /** Unix seconds of the object's first call by this version. */
+  #born(): number {
+    return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
+  }
+
+  #index(record: SessionRecord) {
+    this.#sql.exec(
+      'INSERT OR IGNORE INTO identities (key) VALUES (?)',
+      identityKey(record.appId, record.openid),
+    )
+    if (record.unionid) {
+      this.#sql.exec(
+        'INSERT OR IGNORE INTO identities (key) VALUES (?)',
+        unionidKey(record.unionid),
+      )
+    }
+  }
+
+  #count(table: string): number {
+    return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+  }
+
+  /** Whether KV work is owed: replica writes, deletes, a sweep. */
+  #owed(): boolean {
+    return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
+  }
+
+  #empty(): boolean {
+    return this.#count('sessions') + this.#count('claims') === 0 && !this.#owed()
+  }
+
   /**
-   * On the first call, remembers whose object this is and adopts the user's
-   * sessions that are in KV but not here: those an earlier version (0.1, with
-   * KV as the only store) made. Nothing else runs meanwhile.
+   * On the first call, remembers whose object this is and when it was born,
+   * and adopts the user's sessions that are in KV but not here: those an
+   * earlier version (0.1, with KV as the only store) made. Nothing else runs meanwhile.
    */
-  async #ready(uid: string) {
+  async #ready(uid: string, now: number) {
     this.#uid ??= this.#meta('uid')
-    if (this.#uid === uid) return
+    if (this.#uid === uid) {
+      // An object of 0.2 has no birth yet: from now on its sessions are its own.
+      if (this.#meta('born') === undefined) this.#setMeta('born', String(now))
+      return
+    }
     if (this.#uid !== undefined)
       throw new Error('wxa-auth: a user object was called for another user')
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.#meta('uid') === uid) return
-      const now = Math.floor(Date.now() / 1000)
       const prefix = sessionRecordKey(uid, '')
       for (const key of await this.replicaKv.keys(prefix)) {
         const found = await this.replicaKv.get<SessionRecord>(key)
         const record = found?.value
         if (!record || record.uid !== uid || record.expiresAt <= now) continue
-        this.#sql.exec(
-          'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)',
-          key.slice(prefix.length),
-          JSON.stringify(record),
-          record.expiresAt,
-          record.createdAtMs ?? record.createdAt * 1000,
-        )
+        this.#insert(key.slice(prefix.length), record)
       }
-      this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('uid', ?)", uid)
+      this.#setMeta('uid', uid)
+      this.#setMeta('born', String(now))
     })
     this.#uid = uid
   }
 
-  /** Writes what the replica is owed, then sets the alarm for the next expiry or retry. */
-  async #settle() {
+  #insert(id: string, record: SessionRecord) {
+    this.#sql.exec(
+      'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)',
+      id,
+      JSON.stringify(record),
+      record.expiresAt,
+      record.createdAtMs ?? record.createdAt * 1000,
+    )
+    this.#index(record)
+  }
+
+  /**
+   * A session this object never heard of, found in KV: adopted when it is
+   * older than the object (an earlier version wrote it and the first list,
+   * eventually consistent, missed it). Anything younger is a copy this object
+   * wrote and then deleted: never trusted.
+   */
+  async #adopt(uid: string, id: string, now: number) {
+    if (this.#table.get(id)) return
+    const born = this.#born()
+    const found = await this.replicaKv.get<SessionRecord>(sessionRecordKey(uid, id))
+    const record = found?.value
+    if (!record || record.uid !== uid || record.expiresAt <= now) return
+    if (record.createdAt >= born - ADOPTION_MARGIN || this.#table.get(id)) return
+    this.#insert(id, record)
+  }
+
+  /** Sets the alarm for the next retry or expiry, in the step that made the work: no await before it. */
+  #arm() {
+    const next = this.#sql
+      .exec<{ at: number | null }>(
+        'SELECT MIN(at) AS at FROM (SELECT MIN(expires_at) AS at FROM sessions UNION ALL SELECT MIN(expires_at) FROM claims)',
+      )
+      .one().at
+    let wake = next === null ? Infinity : next * 1000
+    if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    if (this.#empty()) {
+      const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()
+      this.#setMeta('emptied', String(emptied))
+      wake = Math.min(wake, emptied + EMPTY_GRACE_MS)
+    } else {
+      this.#setMeta('emptied', null)
+    }
+    if (wake !== Infinity) {
+      this.ctx.storage.setAlarm(wake).catch((err: unknown) => {
+        this.log.error(`wxa-auth: setting the session object's alarm failed: ${err}`)
+      })
+    }
+  }
+
+  /**
+   * After a rule: arms the alarm (in the rule's step), then writes what KV is
+   * owed and arms it again for what remains.
+   */
+  async #settle<T>(result: T): Promise<T> {
+    this.#arm()
     this.#flushing ??= this.#drain().finally(() => {
       this.#flushing = null
     })
     const failed = await this.#flushing
-    const next = this.#sql
-      .exec<{ at: number | null }>('SELECT MIN(expires_at) AS at FROM sessions')
-      .one().at
-    const wake = Math.min(
-      next === null ? Infinity : next * 1000,
-      failed ? Date.now() + this.#retryMs : Infinity,
+    if (!failed) this.#retryMs = REPLICA_RETRY_MS
+    this.#arm()
+    if (failed) {
+      const deletes = this.#count('owed_deletes') > 0 || this.#owesDelete()
+      const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
+      this.#retryMs = Math.min(this.#retryMs * 2, cap)
+    }
+    return result
+  }
+
+  /** Whether an owed replica write is a delete (an ended or expired session). */
+  #owesDelete(): boolean {
+    return (
+      this.#sql
+        .exec<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
+           WHERE s.record IS NULL OR s.expires_at <= ?`,
+          Math.floor(Date.now() / 1000),
+        )
+        .one().n > 0
     )
-    if (failed) this.#retryMs = Math.min(this.#retryMs * 2, 10 * 60 * 1000)
-    else this.#retryMs = REPLICA_RETRY_MS
-    if (wake === Infinity) return
-    const current = await this.ctx.storage.getAlarm()
-    if (current === null || current > wake) await this.ctx.storage.setAlarm(wake)
   }
 
   /** One writer of the replica at a time, each key written as it is now: no stale write wins. */
   async #drain(): Promise<boolean> {
     const uid = this.#uid
     if (uid === undefined) return false
-    for (;;) {
-      const owed = this.#sql
-        .exec<{ id: string; version: number }>('SELECT * FROM replica')
-        .toArray()
-      if (owed.length === 0) return false
-      for (const { id, version } of owed) {
-        const record = this.#table.get(id)?.record
-        const key = sessionRecordKey(uid, id)
-        try {
+    try {
+      for (;;) {
+        const owed = this.#sql
+          .exec<{ id: string; version: number }>('SELECT * FROM replica')
+          .toArray()
+        if (owed.length === 0) break
+        for (const { id, version } of owed) {
+          const record = this.#table.get(id)?.record
+          const key = sessionRecordKey(uid, id)
           if (record && record.expiresAt > Date.now() / 1000) {
             await this.replicaKv.put(key, record, ttlUntil(record.expiresAt))
           } else {
             await this.replicaKv.delete(key)
+            // Confirmed gone from KV, so nothing can bring it back: the tombstone goes too,
+            // unless the session is older than the object (a stale KV read could be adopted).
+            this.#sql.exec(
+              `DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ?
+               AND EXISTS (SELECT 1 FROM replica WHERE id = ? AND version = ?)`,
+              id,
+              (this.#born() - ADOPTION_MARGIN) * 1000,
+              id,
+              version,
+            )
           }
-        } catch (err) {
-          this.log.error(
-            `wxa-auth: KV replica write failed; retrying by alarm: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
-          )
-          return true
+          this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
         }
-        this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
       }
+      for (const { key, if_uid } of this.#sql
+        .exec<{ key: string; if_uid: string | null }>('SELECT * FROM owed_deletes')
+        .toArray()) {
+        const linked = if_uid ? (await this.replicaKv.get<{ uid?: string }>(key))?.value : null
+        if (!if_uid || linked?.uid === if_uid) await this.replicaKv.delete(key)
+        this.#sql.exec('DELETE FROM owed_deletes WHERE key = ?', key)
+      }
+      if (this.#meta('sweep') === '1') {
+        // Whatever the first, eventually consistent list missed: nothing of the user's outlives this.
+        const prefix = sessionRecordKey(uid, '')
+        for (const key of await this.replicaKv.keys(prefix)) {
+          if (!this.#table.get(key.slice(prefix.length))?.record) {
+            await this.replicaKv.delete(key)
+          }
+        }
+        this.#setMeta('sweep', null)
+      }
+      return false
+    } catch (err) {
+      this.log.error(
+        `wxa-auth: KV replica write failed; retrying by alarm: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
+      )
+      return true
     }
   }
 }

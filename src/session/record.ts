@@ -61,10 +61,22 @@ export interface SessionPolicy {
   maxBytes: number
   /** Live sessions per user; a login past it ends the oldest. */
   maxSessions: number
+  /**
+   * Seconds after a refresh during which the token it replaced may refresh
+   * again and get a token of the current generation (a lost answer retried,
+   * two refreshes at once) instead of ending the session as reuse. 0 = none.
+   */
+  grace: number
 }
 
 /** Why the session authority refused a change: each is the error the client gets. */
 export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
 
-/** The authority's answer to a change: the session as it now is, or why not. */
-export type Outcome = { ok: true; record: SessionRecord } | { ok: false; refused: Refusal }
+/**
+ * The authority's answer to a change: the session as it now is, or why not.
+ * `over` says the session has ended (it never comes back); a refused stale
+ * write or an oversized change says nothing about the session's life.
+ */
+export type Outcome =
+  | { ok: true; record: SessionRecord }
+  | { ok: false; refused: Refusal; over: boolean }

@@ -28,6 +28,8 @@ export interface SessionReplica {
   remember(id: string, record: SessionRecord): void
   /** Forgets the cached record and notes the session as over until `until` (unix seconds). */
   ended(uid: string, id: string, until: number): void
+  /** Forgets the cached record: the next read asks KV (and the authority on a miss). */
+  forget(uid: string, id: string): void
   /** Whether this isolate knows the session is over. */
   isEnded(id: string, now: number): boolean
 }
@@ -67,6 +69,9 @@ export function sessionReplica(
     ended(uid, id, until) {
       cached.delete(sessionRecordKey(uid, id))
       over.set(id, until)
+    },
+    forget(uid, id) {
+      cached.delete(sessionRecordKey(uid, id))
     },
     isEnded: (id, now) => (over.get(id) ?? 0) > now,
   }

@@ -1,4 +1,12 @@
-import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
+import { exceedsShape } from './limits'
+import type {
+  Outcome,
+  Refusal,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
+} from './record'
 
 /**
  * One session as its authority keeps it: live with its record, or ended (a
@@ -22,18 +30,24 @@ export interface StoredSession {
 export interface SessionTable {
   get(id: string): StoredSession | undefined
   put(session: StoredSession): void
-  /** Every row, live and ended. */
-  all(): StoredSession[]
+  /** The rows whose session is live at `now` (not ended, not expired). */
+  live(now: number): StoredSession[]
 }
 
 const encoder = new TextEncoder()
 const bytes = (data: object) => encoder.encode(JSON.stringify(data)).length
 
-/** Over the limit and grown: deleting from a session already over it (the limit was lowered) still works. */
+/**
+ * Over a limit (bytes, nesting, keys) and changed for the worse: deleting
+ * from a session already over the byte limit (the limit was lowered) still works.
+ */
 function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
+  if (exceedsShape(data) && !exceedsShape(before)) return true
   const size = bytes(data)
   return size > maxBytes && size > bytes(before)
 }
+
+const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
 
 const live = (stored: StoredSession | undefined, now: number): SessionRecord | null =>
   stored?.record && stored.record.expiresAt > now ? stored.record : null
@@ -68,10 +82,7 @@ export const rules = {
     now: number,
   ) {
     table.put({ id, record, expiresAt: record.expiresAt, createdAtMs: record.createdAtMs })
-    const sessions = table
-      .all()
-      .filter((s) => live(s, now))
-      .sort((a, b) => b.createdAtMs - a.createdAtMs)
+    const sessions = table.live(now).sort((a, b) => b.createdAtMs - a.createdAtMs)
     const evicted = sessions.slice(policy.maxSessions)
     for (const s of evicted) endSession(table, s)
     return [id, ...evicted.map((s) => s.id)]
@@ -90,19 +101,23 @@ export const rules = {
   ): Outcome {
     const stored = table.get(id)
     const record = live(stored, now)
-    if (!stored || !record) return { ok: false, refused: 'SESSION_EXPIRED' }
-    if (gen < record.gen) return { ok: false, refused: 'TOKEN_REVOKED' }
+    if (!stored || !record) return refuse('SESSION_EXPIRED', true)
+    if (gen < record.gen) return refuse('TOKEN_REVOKED')
+    // Only a generation we minted and then lost can be ahead: fail closed.
+    if (gen > record.gen) return refuse('SESSION_EXPIRED')
     const data = applyChange(record.data, change)
-    if (tooLarge(data, record.data, policy)) return { ok: false, refused: 'SESSION_TOO_LARGE' }
+    if (tooLarge(data, record.data, policy)) return refuse('SESSION_TOO_LARGE')
     const next = { ...record, data }
     table.put({ ...stored, record: next })
     return { ok: true, record: next }
   },
 
   /**
-   * A new generation of the session. A token of an older generation is reuse
-   * (it was stolen, or replayed): the whole session ends, as OAuth 2.1 does
-   * with a reused refresh token.
+   * A new generation of the session. The token replaced by the last refresh,
+   * within `policy.grace` of it, gets the current generation back unchanged
+   * (its answer was lost, or two requests refreshed at once). Any other token
+   * of an older generation is reuse (it was stolen, or replayed): the whole
+   * session ends, as OAuth 2.1 does with a reused refresh token.
    */
   refresh(
     table: SessionTable,
@@ -114,16 +129,18 @@ export const rules = {
   ): Outcome {
     const stored = table.get(id)
     const record = live(stored, now)
-    if (!stored || !record) return { ok: false, refused: 'SESSION_EXPIRED' }
+    if (!stored || !record) return refuse('SESSION_EXPIRED', true)
     if (gen < record.gen) {
+      const justReplaced = gen === record.gen - 1 && now - record.refreshedAt < policy.grace
+      if (justReplaced) return change ? refuse('TOKEN_REVOKED') : { ok: true, record }
       endSession(table, stored)
-      return { ok: false, refused: 'TOKEN_REVOKED' }
+      return refuse('TOKEN_REVOKED', true)
     }
+    if (gen > record.gen) return refuse('SESSION_EXPIRED')
     const endOfLife = record.createdAt + policy.maxAge
-    if (now >= endOfLife) return { ok: false, refused: 'SESSION_EXPIRED' }
+    if (now >= endOfLife) return refuse('SESSION_EXPIRED', true)
     const data = change ? applyChange(record.data, change) : record.data
-    if (change && tooLarge(data, record.data, policy))
-      return { ok: false, refused: 'SESSION_TOO_LARGE' }
+    if (change && tooLarge(data, record.data, policy)) return refuse('SESSION_TOO_LARGE')
     // Sliding expiry, at most one extension per half lifetime, never past maxAge.
     const expiresAt =
       record.expiresAt - now < policy.ttl / 2
@@ -148,9 +165,9 @@ export const rules = {
     return true
   },
 
-  /** Ends every live session of the user; returns their ids. */
-  endAll(table: SessionTable, now: number): string[] {
-    const ended = table.all().filter((s) => live(s, now))
+  /** Ends every live session of the user (of one app, with `appId`); returns their ids. */
+  endAll(table: SessionTable, now: number, appId?: string): string[] {
+    const ended = table.live(now).filter((s) => appId === undefined || s.record?.appId === appId)
     for (const s of ended) endSession(table, s)
     return ended.map((s) => s.id)
   },
@@ -158,11 +175,8 @@ export const rules = {
   /** The live sessions, newest first. */
   list(table: SessionTable, now: number): SessionSummary[] {
     return table
-      .all()
-      .flatMap((s) => {
-        const record = live(s, now)
-        return record ? [{ s, record }] : []
-      })
+      .live(now)
+      .flatMap((s) => (s.record ? [{ s, record: s.record }] : []))
       .sort((a, b) => b.s.createdAtMs - a.s.createdAtMs)
       .map(({ s, record }) => ({
         id: s.id,

@@ -1,3 +1,4 @@
+import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 
 /** Whose session a request presented, as its token says. */
@@ -9,6 +10,8 @@ export interface PresentedSession {
   uid: string
   /** The token's generation. */
   gen: number
+  /** The token's verified claims. */
+  claims?: TokenClaims
 }
 
 /** JSON text of a session value; `undefined` is stored as null. */
@@ -28,6 +31,8 @@ export class Session {
   readonly publicId: string | null
   /** The token's generation; null when anonymous. @internal */
   readonly gen: number | null
+  /** Whose session the token named, as it said; null when anonymous. @internal */
+  readonly presented: PresentedSession | null
   readonly #uid: string | null
   readonly #record: SessionRecord | null
   #data: Record<string, unknown> | null = null
@@ -37,6 +42,7 @@ export class Session {
     this.id = presented?.sid ?? null
     this.publicId = presented?.id ?? null
     this.gen = presented?.gen ?? null
+    this.presented = presented
     this.#uid = presented?.uid ?? null
     this.#record = record
   }

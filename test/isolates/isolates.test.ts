@@ -109,13 +109,58 @@ describe('a stale isolate cannot bring back an older generation', () => {
 
   it('reuse of a replaced token for a refresh ends the whole session (OAuth 2.1 practice)', async () => {
     const { token: old } = await loginAt(a, openid())
-    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    const next = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: next })).body.token
+    // Two generations old: not the token the last refresh replaced, so no grace.
     const reuse = await b.fetch('/auth/refresh', { method: 'POST', token: old })
     expect(codeOf(reuse)).toBe('TOKEN_REVOKED')
     expect(codeOf(await strict.fetch('/me', { token: fresh }))).toBe('SESSION_EXPIRED')
     expect(codeOf(await c.fetch('/auth/refresh', { method: 'POST', token: fresh }))).toBe(
       'SESSION_EXPIRED',
     )
+  })
+
+  it('two refreshes of one token at once, in A and B: both answered, the session lives everywhere', async () => {
+    const { token } = await loginAt(a, openid())
+    expect((await c.fetch('/me', { token })).status).toBe(200)
+    const [one, two] = await Promise.all([
+      a.fetch('/auth/refresh', { method: 'POST', token }),
+      b.fetch('/auth/refresh', { method: 'POST', token }),
+    ])
+    expect([one.status, two.status]).toEqual([200, 200])
+    for (const isolate of [a, b, c, strict]) {
+      for (const next of [one.body.token, two.body.token]) {
+        expect((await isolate.fetch('/me', { token: next })).status, isolate.name).toBe(200)
+      }
+    }
+    // The replaced token still cannot write, anywhere.
+    for (const isolate of [a, b, c, strict]) {
+      const write = await isolate.fetch('/me/session', { method: 'PATCH', token, json: { x: 1 } })
+      expect(codeOf(write), isolate.name).toBe('TOKEN_REVOKED')
+    }
+  })
+
+  it('a refresh whose answer was lost, retried in B: a token of the current generation', async () => {
+    const { token } = await loginAt(a, openid())
+    const lost = await a.fetch('/auth/refresh', { method: 'POST', token })
+    const retried = await b.fetch('/auth/refresh', { method: 'POST', token })
+    expect(retried.status).toBe(200)
+    for (const next of [lost.body.token, retried.body.token]) {
+      expect((await strict.fetch('/me', { token: next })).status).toBe(200)
+    }
+  })
+
+  it('a stale write refused in B does not make B refuse the new token', async () => {
+    const { token: old } = await loginAt(a, openid())
+    expect((await b.fetch('/me', { token: old })).status).toBe(200) // B caches generation 0
+    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    // B still holds generation 0, so the old token's write reaches the object, which refuses it.
+    const stale = await b.fetch('/me/session', { method: 'PATCH', token: old, json: { x: 1 } })
+    expect(codeOf(stale)).toBe('TOKEN_REVOKED')
+    expect((await b.fetch('/me', { token: fresh })).status).toBe(200)
+    expect(
+      (await b.fetch('/me/session', { method: 'PATCH', token: fresh, json: { y: 1 } })).status,
+    ).toBe(200)
   })
 
   it('a refresh in B reaches C at once: C asks the object when its copy is older than the token', async () => {
