@@ -18,6 +18,8 @@ import { runWorkload } from './workload'
 const MAX_SESSIONS = 3
 const CACHE_SECONDS = 5 // what the checker assumes, and the servers run with unless broken
 const OPERATIONS = 1500
+/** The 503 codes that say a storage call failed and its outcome is unknown. */
+const UNKNOWN_OUTCOME_CODES = ['STORAGE_UNAVAILABLE']
 
 const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : randomInt(2 ** 31)
 const broken = process.env.CHAOS_BREAK ?? ''
@@ -50,6 +52,7 @@ it(`sessions stay safe through a crash (seed ${seed}${broken ? `, broken: ${brok
     maxSessions: MAX_SESSIONS,
     cacheSeconds: CACHE_SECONDS,
     graceSeconds,
+    unknownOutcomeCodes: UNKNOWN_OUTCOME_CODES,
   })
   const ends = history.ops.filter(
     (op) => ['logout', 'revoke', 'logout-all'].includes(op.kind) && acked(op),

@@ -31,6 +31,8 @@ export interface CheckOptions {
   crashWindowSeconds?: number
   /** The codes a 503 may carry: those meaning storage failed and the outcome is unknown. @default ['STORAGE_UNAVAILABLE'] */
   unknownOutcomeCodes?: readonly string[]
+  /** The codes of a 401 to a refresh that may mean reuse, which ends the session. @default ['TOKEN_REVOKED'] */
+  reuseCodes?: readonly string[]
 }
 
 export const CHECKS = {
@@ -91,7 +93,12 @@ export function check(history: History, options: CheckOptions): Violation[] {
     graceSeconds = 30,
     crashWindowSeconds = 5,
     unknownOutcomeCodes = ['STORAGE_UNAVAILABLE'],
+    reuseCodes = ['TOKEN_REVOKED'],
   } = options
+  const reuse = (op: Op) => {
+    const code = codeOf(op)
+    return statusOf(op) === 401 && code !== null && reuseCodes.includes(code)
+  }
   const margin = marginSeconds * 1000
   const ops = [...history.ops].sort((a, b) => a.start - b.start || a.id - b.id)
   const violations: Violation[] = []
@@ -170,7 +177,7 @@ export function check(history: History, options: CheckOptions): Violation[] {
         break
       case 'refresh':
         // Reuse (401 TOKEN_REVOKED) ends the session; so may a refresh with no answer.
-        if (own && (unknown(op) || codeOf(op) === 'TOKEN_REVOKED')) mayEnd(own, op.start, op)
+        if (own && (unknown(op) || reuse(op))) mayEnd(own, op.start, op)
         break
     }
   }
@@ -264,7 +271,7 @@ export function check(history: History, options: CheckOptions): Violation[] {
         }
       }
       // grace
-      if (op.kind === 'refresh' && codeOf(op) === 'TOKEN_REVOKED' && graceSeconds > 0) {
+      if (op.kind === 'refresh' && reuse(op) && graceSeconds > 0) {
         const first = replacers(s, gen, op.end, op)[0]
         // Only when nothing could have replaced the next generation too.
         const further = s.uses.some(
