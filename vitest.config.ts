@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/http/**', 'test/isolates/**', 'test/docs/**'],
+          exclude: ['test/http/**', 'test/isolates/**', 'test/docs/**', 'test/chaos/**'],
         },
       },
       {
@@ -57,6 +57,17 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/isolates/**/*.test.ts', 'test/docs/**/*.test.ts'],
+        },
+      },
+      {
+        // `npm run test:chaos`: a seeded random workload over several isolates
+        // that share KV and the session objects, killed halfway and restarted
+        // from disk, then checked for session safety; and the checker's tests.
+        extends: true,
+        test: {
+          name: 'chaos',
+          environment: 'node',
+          include: ['test/chaos/**/*.test.ts'],
         },
       },
       {

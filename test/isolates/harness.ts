@@ -19,7 +19,7 @@ export interface Reply {
 let bundled: Promise<string> | undefined
 
 /** The dev Worker (the deployable one plus the emulator) bundled as wrangler would, once per test run. */
-function bundle(): Promise<string> {
+export function bundle(): Promise<string> {
   bundled ??= build({
     entryPoints: ['src/dev.ts'],
     bundle: true,

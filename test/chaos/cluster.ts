@@ -1,0 +1,40 @@
+// What the chaos workload runs against: some edge endpoints and one strict
+// endpoint of the same app, sharing their storage, that can be killed all at
+// once and started again from what they persisted. The Miniflare cluster
+// (miniflare-cluster.ts) is one; the Node server of the same app with Redis,
+// as several processes, can be another.
+
+/** One server of the cluster, reached over HTTP. */
+export interface Endpoint {
+  /** As the history names it, e.g. `edge-0`. */
+  readonly name: string
+  /** Reads every session from its authority on every request (`SESSION_CONSISTENCY=strict`). */
+  readonly strict: boolean
+  /** Its base URL now; it may change across {@link Cluster.crash}. */
+  readonly url: string
+}
+
+/** What {@link Cluster.crash} did, on the clock of `performance.now()`. */
+export interface Crash {
+  /** When the kill was sent. */
+  killedAt: number
+  /** When every endpoint answered again. */
+  restartedAt: number
+  /** What was killed, for the log (e.g. `workerd 1234`). */
+  killed: string[]
+}
+
+export interface Cluster {
+  readonly edges: readonly Endpoint[]
+  readonly strict: Endpoint
+  /** The settings the servers run with, as the workload may need them. */
+  readonly settings: { maxSessions: number; cacheSeconds: number }
+  /**
+   * Kills every server and every session authority at once (SIGKILL: nothing
+   * gets to flush or answer), checks that they are gone, and starts them again
+   * from their persisted state. Requests in flight fail.
+   */
+  crash(): Promise<Crash>
+  /** Stops everything and removes what the cluster wrote on disk. */
+  dispose(): Promise<void>
+}
