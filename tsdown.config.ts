@@ -7,10 +7,13 @@ const tsgo = { path: fileURLToPath(new URL('node_modules/typescript/bin/tsc', im
 
 export default defineConfig([
   {
-    // `wxa-auth`, `wxa-auth/testing` and `wxa-auth/testing/client`: ESM for
-    // Workers, sharing chunks so that all see one WxaAuthError class.
+    // `wxa-auth` (runtime-neutral), `wxa-auth/cloudflare`, `wxa-auth/wechat`,
+    // `wxa-auth/testing` and `wxa-auth/testing/client`: ESM, sharing chunks so
+    // that all see one WxaAuthError class.
     entry: {
       index: 'src/lib.ts',
+      cloudflare: 'src/runtime/cloudflare/index.ts',
+      wechat: 'src/platforms/wechat/index.ts',
       testing: 'src/testing.ts',
       'testing/client': 'src/testing-client.ts',
     },

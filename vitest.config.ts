@@ -45,18 +45,29 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/http/**', 'test/isolates/**', 'test/docs/**', 'test/chaos/**'],
+          exclude: [
+            'test/http/**',
+            'test/isolates/**',
+            'test/docs/**',
+            'test/chaos/**',
+            'test/unit/**',
+          ],
         },
       },
       {
         // In Node: several isolates of the bundled Worker in one Miniflare,
         // sharing KV and the session objects (stale copies must not undo
-        // revocations); the README's tables against the code.
+        // revocations); the README's tables against the code; the session
+        // rules on the in-memory authority, in milliseconds.
         extends: true,
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/isolates/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: [
+            'test/isolates/**/*.test.ts',
+            'test/docs/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+          ],
         },
       },
       {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { wrangler } from './wrangler.mjs'
 
-export const GZIP_BUDGET = 45 * 1024 // bytes
+export const GZIP_BUDGET = 50 * 1024 // bytes
 export const OUT_DIR = 'build/worker'
 
 const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', OUT_DIR], {
@@ -18,7 +18,13 @@ if (code !== 0) process.exit(code)
 const bundle = readFileSync(join(OUT_DIR, 'index.js'))
 const text = bundle.toString('utf8')
 // What only the dev entry (src/dev.ts) may carry: the emulator, the playground, the SDK test routes.
-const devOnly = ['class WeChatEmulator', 'wxa-auth playground', '/__emulator/', '/__dev']
+const devOnly = [
+  'class WeChatEmulator',
+  'wxa-auth playground',
+  '/__emulator/',
+  '/__dev',
+  'emulator-app-secret-not-a-secret',
+]
 const found = devOnly.filter((marker) => text.includes(marker))
 if (found.length) {
   console.error(`the production bundle carries development code: ${found.join(', ')}`)

@@ -1,19 +1,16 @@
+import type { Env } from 'hono'
 import { Hono } from 'hono/tiny'
-import type { WxaAuthOptions } from './config'
+import { wxaAuth } from './auth'
 import { WxaAuthError } from './errors'
-import { errorHandler } from './middleware/on-error'
-import { type WxaEnv, wxaSession } from './middleware/session'
+import type { DefaultUser } from './hooks'
+import type { WxaEnv } from './middleware/session'
 import { describe } from './openapi/describe'
 import { type OpenApiDocument, openApiDocument } from './openapi/document'
 import { docsPage } from './openapi/page'
-import { authRoutes } from './routes/auth'
+import type { WxaAuthOptions } from './options'
 import { meRoutes } from './routes/me'
 import { HealthResponse } from './routes/schemas'
-import { wechatDataRoutes } from './routes/wechat-data'
-import { wechatEventRoutes } from './routes/wechat-events'
-import type { DefaultUser } from './user/hooks'
-
-export const VERSION = '0.1.0'
+import { VERSION } from './version'
 
 /**
  * The whole wxa-auth app: `/healthz`, `/auth/*`, the protected examples
@@ -23,14 +20,17 @@ export const VERSION = '0.1.0'
  *
  * @example
  * ```ts
- * export default createApp({ findOrCreateUser: async (identity, c) => ... })
+ * import { createApp } from 'wxa-auth'
+ * import { cloudflare } from 'wxa-auth/cloudflare'
+ * export default createApp({ runtime: cloudflare() })
  * ```
  */
-export function createApp<User extends { id: string } = DefaultUser>(
-  options: WxaAuthOptions<User> = {},
+export function createApp<User extends { id: string } = DefaultUser, E extends Env = Env>(
+  options: WxaAuthOptions<User, E>,
 ) {
-  const app = new Hono<WxaEnv<User>>()
-  app.onError(errorHandler(options.log ? { log: options.log } : {}))
+  const auth = wxaAuth(options)
+  const app = new Hono<WxaEnv<User, E>>()
+  app.onError(auth.onError)
   app.notFound(() => {
     throw new WxaAuthError('NOT_FOUND')
   })
@@ -51,12 +51,10 @@ export function createApp<User extends { id: string } = DefaultUser>(
     }),
     (c) => c.json({ ok: true as const }),
   )
-  app.get('/healthz', (c) => c.json({ ok: true }))
   // WeChat's pushes carry no token: mounted before the session middleware.
-  app.route('/wechat', wechatEventRoutes(options))
-  app.use(wxaSession(options))
-  app.route('/auth', authRoutes(options))
-  app.route('/auth', wechatDataRoutes(options))
-  app.route('/me', meRoutes<User>())
+  app.route('/wechat', auth.events as unknown as Hono<WxaEnv<User, E>>)
+  app.use(auth.middleware)
+  app.route('/auth', auth.routes)
+  app.route('/me', meRoutes<User>() as unknown as Hono<WxaEnv<User, E>>)
   return app
 }

@@ -4,21 +4,24 @@ import { PLAYGROUND_HTML } from './emulator/playground'
 import type { BuiltPush } from './emulator/push'
 import { mountEmulator } from './emulator/routes'
 import { emulatorStub } from './emulator/stub'
+import { emulatorUpstream } from './emulator/upstream'
+import { cloudflare } from './runtime/cloudflare/runtime'
 
 /**
  * The development Worker (`[env.dev]`: `npm run dev` and the tests): the
- * deployable Worker plus the WeChat emulator's control surface on
- * `/__emulator/*`, the playground on `/` and the SDK's test routes on
- * `/__dev/*`. The production entry (`src/index.ts`) imports none of them.
+ * deployable Worker with the emulators injected as its upstream, their
+ * control surface on `/__emulator/*`, the playground on `/` and the SDK's
+ * test routes on `/__dev/*`. The production entry (`src/index.ts`) imports
+ * none of them.
  */
-const app = createApp()
+const app = createApp({ runtime: cloudflare(), upstream: emulatorUpstream() })
 
 app.get('/', (c) => c.html(PLAYGROUND_HTML))
 
 // The emulator builds a push as WeChat would; the Worker delivers it to its own
 // /wechat/events (an object cannot call the Worker that holds its binding).
 app.post('/__emulator/events', async (c) => {
-  const built = await emulatorStub(c.env).fetch('http://emulator/__emulator/push', {
+  const built = await emulatorStub(c.env as never).fetch('http://emulator/__emulator/push', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: await c.req.text(),
@@ -39,8 +42,8 @@ app.post('/__emulator/events', async (c) => {
 
 mountEmulator(app)
 // Routes the client SDK's tests upload to, download from and fail on.
-app.route('/__dev', devRoutes())
+app.route('/__dev', devRoutes() as never)
 
 export default app
 export { WeChatEmulator } from './emulator/emulator'
-export { UserSessions } from './session/object'
+export { UserSessions } from './runtime/cloudflare/object'

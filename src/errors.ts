@@ -15,6 +15,10 @@ export const ERRORS = {
   },
   UNKNOWN_APP: { status: 400, message: 'This server does not serve that AppID.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  NOT_OFFERED: {
+    status: 400,
+    message: 'The platform of this mini program does not offer that.',
+  },
   AUTH_REQUIRED: { status: 401, message: 'Log in to use this route.' },
   TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired; log in again.' },
@@ -22,32 +26,37 @@ export const ERRORS = {
   SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
-  WECHAT_CODE_INVALID: {
+  CODE_INVALID: {
     status: 401,
-    message: 'The login code is invalid or expired; call wx.login again.',
+    message: 'The login code is invalid or expired; log in again (wx.login, tt.login, qq.login).',
   },
-  WECHAT_CODE_USED: {
-    status: 401,
-    message: 'The login code was already used; call wx.login again.',
-  },
-  WECHAT_USER_BLOCKED: { status: 403, message: 'WeChat blocked this user as high-risk.' },
-  WECHAT_RATE_LIMITED: {
+  CODE_USED: { status: 401, message: 'The login code was already used; log in again.' },
+  USER_BLOCKED: { status: 403, message: 'The platform blocked this user as high-risk.' },
+  UPSTREAM_RATE_LIMITED: {
     status: 429,
     message: 'Too many logins for this user; try again in a minute.',
   },
-  WECHAT_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; try again later.' },
-  WECHAT_TIMEOUT: { status: 504, message: 'WeChat did not answer in time; try again later.' },
-  WECHAT_BAD_RESPONSE: { status: 502, message: 'WeChat sent an answer that could not be read.' },
-  WECHAT_ERROR: { status: 502, message: 'WeChat rejected the request.' },
-  WECHAT_CREDENTIALS_INVALID: { status: 500, message: 'The server is misconfigured.' },
-  WECHAT_SIGNATURE_INVALID: { status: 400, message: 'rawData does not match its signature.' },
-  WECHAT_DECRYPT_FAILED: { status: 400, message: 'The encrypted data could not be decrypted.' },
-  WECHAT_SESSION_KEY_STALE: {
-    status: 409,
-    message:
-      'The session_key changed at WeChat: call wx.login, log in again, then send the data again.',
+  UPSTREAM_UNAVAILABLE: {
+    status: 503,
+    message: 'The mini program platform is unavailable; try again later.',
   },
-  WECHAT_PHONE_CODE_INVALID: {
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    message: 'The mini program platform did not answer in time; try again later.',
+  },
+  UPSTREAM_BAD_RESPONSE: {
+    status: 502,
+    message: 'The mini program platform sent an answer that could not be read.',
+  },
+  UPSTREAM_ERROR: { status: 502, message: 'The mini program platform rejected the request.' },
+  APP_CREDENTIALS_INVALID: { status: 500, message: 'The server is misconfigured.' },
+  SIGNATURE_INVALID: { status: 400, message: 'rawData does not match its signature.' },
+  DECRYPT_FAILED: { status: 400, message: 'The encrypted data could not be decrypted.' },
+  SESSION_KEY_STALE: {
+    status: 409,
+    message: 'The session_key changed at the platform: log in again, then send the data again.',
+  },
+  PHONE_CODE_INVALID: {
     status: 400,
     message: 'The phone number code is invalid, expired or used; ask the user again.',
   },
@@ -56,8 +65,8 @@ export const ERRORS = {
     message:
       'The phone-number service of this mini program is used up; the operator must top it up.',
   },
-  REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh wx.login() code of this user.' },
-  WECHAT_ACCESS_TOKEN_INVALID: { status: 502, message: 'WeChat rejected the access token.' },
+  REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh login code of this user.' },
+  ACCESS_TOKEN_INVALID: { status: 502, message: 'The platform rejected the access token.' },
   WECHAT_EVENT_SIGNATURE_INVALID: {
     status: 401,
     message:
@@ -72,6 +81,41 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, message: 'The server is misconfigured.' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>
+
+/**
+ * The codes of 0.2 that 0.3 renamed (they were WeChat's names for what every
+ * platform has), and what they are now. Until 0.4 an error carries its old
+ * code as `alias`, and {@link isWxaAuthError} matches either.
+ * @deprecated use the new codes
+ */
+export const ERROR_ALIASES = {
+  WECHAT_CODE_INVALID: 'CODE_INVALID',
+  WECHAT_CODE_USED: 'CODE_USED',
+  WECHAT_USER_BLOCKED: 'USER_BLOCKED',
+  WECHAT_RATE_LIMITED: 'UPSTREAM_RATE_LIMITED',
+  WECHAT_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  WECHAT_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  WECHAT_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+  WECHAT_ERROR: 'UPSTREAM_ERROR',
+  WECHAT_CREDENTIALS_INVALID: 'APP_CREDENTIALS_INVALID',
+  WECHAT_SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  WECHAT_DECRYPT_FAILED: 'DECRYPT_FAILED',
+  WECHAT_SESSION_KEY_STALE: 'SESSION_KEY_STALE',
+  WECHAT_PHONE_CODE_INVALID: 'PHONE_CODE_INVALID',
+  WECHAT_ACCESS_TOKEN_INVALID: 'ACCESS_TOKEN_INVALID',
+} as const satisfies Record<string, keyof typeof ERRORS>
+
+/** A code of 0.2 that 0.3 renamed. @deprecated */
+export type LegacyErrorCode = keyof typeof ERROR_ALIASES
+
+/** The 0.2 name of each renamed code. */
+const ALIAS_OF = Object.fromEntries(
+  Object.entries(ERROR_ALIASES).map(([legacy, code]) => [code, legacy]),
+) as Partial<Record<keyof typeof ERRORS, LegacyErrorCode>>
+
+/** The current code of `code`, which may be a 0.2 name. */
+const current = (code: WxaErrorCode | LegacyErrorCode): WxaErrorCode =>
+  (ERROR_ALIASES as Record<string, WxaErrorCode>)[code] ?? (code as WxaErrorCode)
 
 /** Where wxa-auth sends detail for operators (the `log` option); `console` by default. */
 export type Logger = Pick<Console, 'error' | 'warn'>
@@ -101,9 +145,9 @@ const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`
  *
  * @example
  * ```ts
- * try { await wechat.code2Session(code) }
+ * try { await app.code2Session({ code }) }
  * catch (err) {
- *   if (err instanceof WxaAuthError && err.code === 'WECHAT_CODE_USED') { ... }
+ *   if (err instanceof WxaAuthError && err.code === 'CODE_USED') { ... }
  * }
  * ```
  */
@@ -114,13 +158,19 @@ export class WxaAuthError extends Error {
   readonly retryAfter: number | undefined
 
   constructor(
-    code: WxaErrorCode,
+    code: WxaErrorCode | LegacyErrorCode,
     message?: string,
     options?: { cause?: unknown; retryAfter?: number },
   ) {
-    super(message ?? ERRORS[code].message, { cause: options?.cause })
-    this.code = code
+    const now = current(code)
+    super(message ?? ERRORS[now].message, { cause: options?.cause })
+    this.code = now
     this.retryAfter = options?.retryAfter
+  }
+
+  /** The 0.2 name of this error's code, when 0.3 renamed it. @deprecated until 0.4 */
+  get alias(): LegacyErrorCode | undefined {
+    return ALIAS_OF[this.code]
   }
 
   get status(): ContentfulStatusCode {
@@ -128,7 +178,7 @@ export class WxaAuthError extends Error {
   }
 
   /**
-   * The JSON error response `{ "error": { "code", "message" } }` with its
+   * The JSON error response `{ "error": { "code", "message", "alias"? } }` with its
    * status, `WWW-Authenticate` on a 401, `Retry-After` when there is one, and
    * `Cache-Control: no-store`. A host app without wxa-auth's `onError` can
    * return it from its own error handler.
@@ -148,14 +198,21 @@ export class WxaAuthError extends Error {
       )
     }
     if (this.retryAfter !== undefined) headers.set('Retry-After', String(this.retryAfter))
+    const alias = this.alias
     return Response.json(
-      { error: { code: this.code, message: this.message } },
+      { error: { code: this.code, message: this.message, ...(alias ? { alias } : {}) } },
       { status: this.status, headers },
     )
   }
 }
 
-/** Whether `err` is a {@link WxaAuthError}, optionally with one of `codes`. */
-export function isWxaAuthError(err: unknown, ...codes: WxaErrorCode[]): err is WxaAuthError {
-  return err instanceof WxaAuthError && (codes.length === 0 || codes.includes(err.code))
+/** Whether `err` is a {@link WxaAuthError}, optionally with one of `codes` (0.2 names match too). */
+export function isWxaAuthError(
+  err: unknown,
+  ...codes: (WxaErrorCode | LegacyErrorCode)[]
+): err is WxaAuthError {
+  return (
+    err instanceof WxaAuthError &&
+    (codes.length === 0 || codes.some((c) => current(c) === err.code))
+  )
 }

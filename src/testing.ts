@@ -1,14 +1,14 @@
 /**
  * `wxa-auth/testing`: the WeChat emulator for a host app's development
- * Worker and its tests. Bind the `WeChatEmulator` Durable Object as
- * `WECHAT_EMULATOR` (and set no AppSecret), and wxa-auth talks to it instead
- * of WeChat; `mountEmulator()` serves its control surface and
- * `emulatorClient()` drives it (login codes, phone codes, faults). Nothing
- * here belongs in a production entry. Tests that run in Node rather than
- * workerd import the client alone from `wxa-auth/testing/client`.
+ * Worker and its tests, and the in-memory runtime. Bind the `WeChatEmulator`
+ * Durable Object as `WECHAT_EMULATOR`, pass `upstream: emulatorUpstream()` in
+ * the development entry, and wxa-auth talks to it instead of WeChat;
+ * `mountEmulator()` serves its control surface and `emulatorClient()` drives
+ * it (login codes, phone codes, faults). `memoryRuntime(vars)` runs wxa-auth
+ * with no store at all, for tests of the rules in milliseconds. Nothing here
+ * belongs in a production entry. Tests that run in Node rather than workerd
+ * import the client alone from `wxa-auth/testing/client`.
  */
-
-export { devRoutes } from './emulator/dev-routes'
 export {
   ACCESS_TOKEN_LIFETIME,
   CODE_TTL,
@@ -16,5 +16,6 @@ export {
   WeChatEmulator,
 } from './emulator/emulator'
 export { emulatorRoutes, mountEmulator } from './emulator/routes'
-export { emulatorStub } from './emulator/stub'
+export { emulatorUpstream } from './emulator/upstream'
+export { memoryAuthority, memoryClaims, memoryKv, memoryRuntime } from './runtime/memory/index'
 export * from './testing-client'

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest'
 import { WxaAuthError } from '../src/errors'
+import { accessTokenCache } from '../src/platforms/wechat/access-token'
+import type { StableToken } from '../src/platforms/wechat/client'
+import { workersKv } from '../src/runtime/cloudflare/kv'
 import { accessTokenKey } from '../src/storage/keys'
 import { sealedKv } from '../src/storage/sealed-kv'
-import { accessTokenCache } from '../src/wechat/access-token'
-import type { StableToken } from '../src/wechat/client'
 import { kvKeys, openKv, testCipher, testEnv } from './helpers'
 
 /**
@@ -25,14 +26,14 @@ function tokenSource(expiresIn = 7200) {
 }
 
 const newAppId = () => `wxunit${crypto.randomUUID().slice(0, 8)}`
-const rejected = () => new WxaAuthError('WECHAT_ACCESS_TOKEN_INVALID')
+const rejected = () => new WxaAuthError('ACCESS_TOKEN_INVALID')
 
 describe('accessTokenCache', () => {
   it('fetches once for many concurrent callers and caches in KV below expires_in', async () => {
     const { wechat, calls } = tokenSource()
     const appId = newAppId()
     const cache = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat,
       appId,
       now: () => 1_000,
@@ -49,7 +50,7 @@ describe('accessTokenCache', () => {
     })
     // Another isolate (a fresh cache object) reads KV instead of calling WeChat.
     const other = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat,
       appId,
       now: () => 1_000,
@@ -61,7 +62,7 @@ describe('accessTokenCache', () => {
   it('drops a rejected token, fetches a fresh one and retries once', async () => {
     const { wechat, calls } = tokenSource()
     const cache = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat,
       appId: newAppId(),
     })
@@ -82,7 +83,7 @@ describe('accessTokenCache', () => {
   it('gives up after the one retry, and passes other errors straight through', async () => {
     const { wechat, calls } = tokenSource()
     const cache = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat,
       appId: newAppId(),
     })
@@ -93,7 +94,7 @@ describe('accessTokenCache', () => {
         attempts++
         throw rejected()
       }),
-    ).rejects.toMatchObject({ code: 'WECHAT_ACCESS_TOKEN_INVALID' })
+    ).rejects.toMatchObject({ code: 'ACCESS_TOKEN_INVALID' })
     warn.mockRestore()
     expect(attempts).toBe(2)
     expect(calls()).toBe(2)
@@ -102,9 +103,9 @@ describe('accessTokenCache', () => {
     await expect(
       cache.withToken(async () => {
         attempts++
-        throw new WxaAuthError('WECHAT_PHONE_CODE_INVALID')
+        throw new WxaAuthError('PHONE_CODE_INVALID')
       }),
-    ).rejects.toMatchObject({ code: 'WECHAT_PHONE_CODE_INVALID' })
+    ).rejects.toMatchObject({ code: 'PHONE_CODE_INVALID' })
     expect(attempts).toBe(1)
   })
 
@@ -112,7 +113,7 @@ describe('accessTokenCache', () => {
     const short = tokenSource(300 + 30)
     const appId = newAppId()
     const cache = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat: short.wechat,
       appId,
     })
@@ -122,7 +123,7 @@ describe('accessTokenCache', () => {
     const { wechat, calls } = tokenSource()
     let time = 1_000
     const timed = accessTokenCache({
-      kv: sealedKv(testEnv.SESSIONS, testCipher()),
+      kv: sealedKv(workersKv(testEnv.SESSIONS), testCipher()),
       wechat,
       appId,
       now: () => time,

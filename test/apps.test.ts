@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { configFromEnv } from '../src/config'
 import { isWxaAuthError } from '../src/errors'
-import { call, codeFor, decodeJwt, expectError, kvKeys, newOpenid, testEnv } from './helpers'
+import {
+  call,
+  codeFor,
+  configFromEnv,
+  decodeJwt,
+  expectError,
+  kvKeys,
+  newOpenid,
+  testEnv,
+} from './helpers'
 
 // The dev environment serves two mini programs (wrangler.toml [env.dev.vars]).
 const FIRST = 'wx00000000emulator'
@@ -33,7 +41,7 @@ describe('several mini programs on one deployment', () => {
   it('rejects a code of one app presented for another (40029)', async () => {
     const code = await codeFor(newOpenid(), { appId: SECOND })
     const res = await call('POST', '/auth/login', { json: { code } })
-    expectError(res, 401, 'WECHAT_CODE_INVALID')
+    expectError(res, 401, 'CODE_INVALID')
   })
 
   it('rejects an AppID it does not serve', async () => {
@@ -64,7 +72,7 @@ describe('several mini programs on one deployment', () => {
       ...env,
       WECHAT_APP_SECRETS: 'wxaaaaaaaaaaaaaaaa:s1 wxbbbbbbbbbbbbbbbb:s2',
     })
-    expect(config.appId).toBe('wxaaaaaaaaaaaaaaaa')
+    expect(config.defaultAppId).toBe('wxaaaaaaaaaaaaaaaa')
     expect([...config.apps.keys()]).toEqual(['wxaaaaaaaaaaaaaaaa', 'wxbbbbbbbbbbbbbbbb'])
     expect(error({ WECHAT_APP_ID: 'not-an-appid', WECHAT_APP_SECRET: 's' })).toContain(
       'WECHAT_APP_ID',

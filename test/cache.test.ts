@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { isWxaAuthError } from '../src/errors'
-import { BoundedMap } from '../src/storage/bounded-map'
 import { signToken, verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
+import { BoundedMap } from '../src/util/bounded-map'
 
 const SECRET = 'cache-Zr8kQ2vN5xW1pL7tY4mB9cH3fJ6dG0sE'
 const options = (now: number) => ({ issuer: 'wxa-auth', audience: 'wxtest', now })

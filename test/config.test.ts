@@ -1,21 +1,33 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, type WxaBindings } from '../src/config'
+import type { WxaBindings } from '../src/env'
 import worker from '../src/index'
 import { parseSecrets } from '../src/token/keys'
-import { call, configError, expectError, PRODUCTION_SECRET, production, served } from './helpers'
+import {
+  call,
+  configError,
+  configFromEnv,
+  expectError,
+  PRODUCTION_SECRET,
+  production,
+  served,
+  testApp,
+} from './helpers'
 
 const SECRET = PRODUCTION_SECRET
-describe('configFromEnv', () => {
+describe('the configuration', () => {
   it('reads a complete production environment', () => {
     const config = configFromEnv(production({ SESSION_TTL: '3600', JWT_ISSUER: 'me' }))
     expect(config).toMatchObject({
-      appId: 'wx0123456789abcdef',
+      defaultAppId: 'wx0123456789abcdef',
       issuer: 'me',
       audience: 'wx0123456789abcdef',
-      sessionTtl: 3600,
-      policy: { ttl: 3600, maxAge: 90 * 24 * 60 * 60, maxBytes: 16 * 1024, maxSessions: 10 },
-      consistency: 'edge',
+      policy: {
+        ttl: 3600,
+        maxAge: 90 * 24 * 60 * 60,
+        maxBytes: 16 * 1024,
+        maxSessions: 10,
+        grace: 30,
+      },
       secrets: [{ kid: 'main', secret: SECRET }],
     })
   })
@@ -44,9 +56,7 @@ describe('configFromEnv', () => {
   })
 
   it('answers a clear JSON 500 naming the variable, not a stack', async () => {
-    const app = served(
-      createApp({ config: () => configFromEnv(production({ WECHAT_APP_SECRET: '' })) }),
-    )
+    const app = served(testApp(), production({ WECHAT_APP_SECRET: '' }))
     const res = await call('POST', '/auth/login', { json: { code: 'abc' } }, app)
     expectError(res, 500, 'CONFIG_INVALID')
     expect(res.body.error.message).toContain('WECHAT_APP_SECRET')

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { isWxaAuthError } from '../src/errors'
-import { decryptData, sessionKeySignature, verifySignature } from '../src/wechat/crypto'
+import { decryptData, verifySignature } from '../src/platforms/data-crypto'
+import { sessionKeySignature } from '../src/platforms/wechat/client'
 // Made by node:crypto, not by our code: `node scripts/make-crypto-fixtures.mjs`.
 import fixtures from './fixtures/crypto.json'
 
@@ -41,7 +42,7 @@ describe('decryptData fails closed, with one code', () => {
     const err = await failure(decryptData({ sessionKey, iv, encryptedData, appId }))
     // The same code and message whatever failed: no padding or format oracle for the client.
     expect(err).toMatchObject({
-      code: 'WECHAT_DECRYPT_FAILED',
+      code: 'DECRYPT_FAILED',
       message: 'The encrypted data could not be decrypted.',
     })
     // The cause (for the log, never the client) says which check failed: no key, no data.
@@ -75,7 +76,7 @@ describe('decryptData fails closed, with one code', () => {
       { ...v, encryptedData: 42 },
     ]
     for (const input of inputs) {
-      expect((await failure(decryptData(input as never))).code).toBe('WECHAT_DECRYPT_FAILED')
+      expect((await failure(decryptData(input as never))).code).toBe('DECRYPT_FAILED')
     }
   })
 })

@@ -1,16 +1,23 @@
 import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv } from '../src/config'
 import { ERRORS, type Logger, WxaAuthError } from '../src/errors'
 import { requireLogin } from '../src/middleware/require-login'
-import { type WxaEnv, wxaSession } from '../src/middleware/session'
-import { call, codeFor, emulate, expectError, newOpenid, served, testEnv } from './helpers'
+import type { WxaEnv } from '../src/middleware/session'
+import {
+  call,
+  codeFor,
+  emulate,
+  expectError,
+  newOpenid,
+  served,
+  testApp,
+  testAuth,
+} from './helpers'
 
 describe('WxaAuthError.getResponse()', () => {
   it("answers the code's JSON error with its status and headers, for host apps without onError", async () => {
     const app = new Hono<WxaEnv>()
-    app.use(wxaSession())
+    app.use(testAuth().middleware)
     app.get('/private', requireLogin(), (c) => c.json({ ok: true }))
     // The host's own error handler, knowing nothing of wxa-auth's codes.
     app.onError((err) =>
@@ -44,7 +51,7 @@ describe('the log option', () => {
       vi.spyOn(console, level).mockImplementation(() => {}),
     )
     try {
-      const app = served(createApp({ config: () => configFromEnv(testEnv, { log }), log }))
+      const app = served(testApp({ log }))
       const openid = newOpenid()
       const code = await codeFor(openid)
       await emulate(openid, { fault: 'http500', times: 1 })
@@ -55,7 +62,7 @@ describe('the log option', () => {
         body: JSON.stringify({ code }),
       })
       expect(res.status).toBeGreaterThanOrEqual(500)
-      expect(lines.some((l) => l.startsWith('error wxa-auth WECHAT_'))).toBe(true)
+      expect(lines.some((l) => l.startsWith('error wxa-auth UPSTREAM_'))).toBe(true)
       expect(lines.some((l) => l.includes('CF-Connecting-IP'))).toBe(true)
       for (const spy of spies) expect(spy).not.toHaveBeenCalled()
     } finally {

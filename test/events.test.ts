@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
-import type { WxaAuthOptions } from '../src/config'
-import { configFromEnv, type WxaBindings } from '../src/config'
 import type { BuiltPush } from '../src/emulator/push'
-import { defaultUserId } from '../src/user/hooks'
-import type { AuthorizationEvent } from '../src/wechat/events'
+import type { WxaBindings } from '../src/env'
+import { defaultUserId } from '../src/hooks'
+import type { WxaAuthOptions } from '../src/options'
+import type { AuthorizationEvent } from '../src/platforms/wechat/events'
 // Made by node:crypto, not by our code: `node scripts/make-push-fixtures.mjs`.
 import fixtures from './fixtures/push.json'
 import {
@@ -16,6 +15,7 @@ import {
   newOpenid,
   type Reply,
   served,
+  testApp,
   testEnv,
   testIdentities,
 } from './helpers'
@@ -71,20 +71,20 @@ const PLAIN_ENV: WxaBindings = { ...testEnv, WECHAT_EVENT_AES_KEY: undefined }
  * The app with hooks that record the events they get. With `plain` it has no
  * EncodingAESKey (plain mode); else it has one and takes safe and compatible mode only.
  */
-function recordingApp(options: WxaAuthOptions<any> = {}, { plain = false } = {}) {
+function recordingApp(options: Partial<WxaAuthOptions<any>> = {}, { plain = false } = {}) {
   const events: Recorded[] = []
   const record = (hook: string) => (event: AuthorizationEvent) => {
     events.push({ ...event, hook })
   }
   const env = plain ? PLAIN_ENV : testEnv
   const app = served(
-    createApp({
-      config: () => configFromEnv(env),
+    testApp({
       onAuthorizationRevoked: record('onAuthorizationRevoked'),
       onAccountCancelled: record('onAccountCancelled'),
       onUserInfoModified: record('onUserInfoModified'),
       ...options,
     }),
+    env,
   )
   return { app, events }
 }
@@ -294,13 +294,13 @@ describe('POST /wechat/events: revoke and cancellation end the user’s sessions
     let fail = true
     const seen: (string | null)[] = []
     const app = served(
-      createApp({
-        config: () => configFromEnv(PLAIN_ENV),
+      testApp({
         onAccountCancelled: (event) => {
           seen.push(event.uid)
           if (fail) throw new Error('the database is down')
         },
       }),
+      PLAIN_ENV,
     )
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const alice = await loggedIn(app)
@@ -525,8 +525,7 @@ describe('pushes made by node:crypto (fixtures)', () => {
       WECHAT_EVENT_AES_KEY: fixture.name.endsWith('plain') ? undefined : fixtures.encodingAesKey,
     }
     const events: AuthorizationEvent[] = []
-    const app = createApp({
-      config: () => configFromEnv(env),
+    const app = testApp({
       now: () => fixture.now,
       onAuthorizationRevoked: (event) => {
         events.push(event)
@@ -557,7 +556,7 @@ describe('configuration', () => {
 
   it('without WECHAT_EVENT_TOKEN both routes are 404, and the rest works', async () => {
     const configless = env({ WECHAT_EVENT_TOKEN: undefined, WECHAT_EVENT_AES_KEY: undefined })
-    const app = served(createApp({ config: () => configFromEnv(configless) }))
+    const app = served(testApp(), configless)
     const query = await plainQuery()
     expectError(await call('GET', `/wechat/events?${query}&echostr=1`, {}, app), 404, 'NOT_FOUND')
     expectError(
@@ -577,7 +576,7 @@ describe('configuration', () => {
     ['WECHAT_EVENT_AES_KEY', { WECHAT_EVENT_TOKEN: '', WECHAT_EVENT_AES_KEY: AES_KEY }],
   ])('CONFIG_INVALID names %s and quotes none of its value', async (name, vars) => {
     const bad = env(vars)
-    const app = served(createApp({ config: () => configFromEnv(bad) }))
+    const app = served(testApp(), bad)
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const res = await call('POST', `/wechat/events?${await plainQuery()}`, { body: '{}' }, app)
     expectError(res, 500, 'CONFIG_INVALID')
@@ -589,7 +588,7 @@ describe('configuration', () => {
 
   it('an encrypted push without WECHAT_EVENT_AES_KEY is CONFIG_INVALID, after its signature', async () => {
     const plainOnly = env({ WECHAT_EVENT_AES_KEY: undefined })
-    const app = served(createApp({ config: () => configFromEnv(plainOnly) }))
+    const app = served(testApp(), plainOnly)
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const alice = await loggedIn(app)
     const push = await pushFor({ openid: alice.openid, mode: 'safe' })

@@ -1,14 +1,8 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import {
-  authRoutes,
-  onError,
-  requireLogin,
-  type WeChatIdentity,
-  type WxaAuthOptions,
-  type WxaEnv,
-  wxaSession,
-} from '../src/lib'
+import { type PlatformIdentity, type WxaEnv, wxaAuth } from '../src/lib'
+import { cloudflare, type WxaBindings } from '../src/runtime/cloudflare/index'
+import { emulatorUpstream } from '../src/testing'
 import { call, codeFor, expectError, newOpenid, served, testEnv } from './helpers'
 
 // An example of the library in use: a shop's own Hono app mounts wxa-auth
@@ -23,7 +17,7 @@ interface Shopper {
 
 const USERS = 'shop-user:' // the shop's own key prefix
 
-async function findOrCreateShopper({ openid }: WeChatIdentity): Promise<Shopper> {
+async function findOrCreateShopper({ openid }: PlatformIdentity): Promise<Shopper> {
   const key = `${USERS}${openid}`
   const known = await testEnv.SESSIONS.get<Shopper>(key, 'json')
   if (known) return known
@@ -32,7 +26,10 @@ async function findOrCreateShopper({ openid }: WeChatIdentity): Promise<Shopper>
   return shopper
 }
 
-const options: WxaAuthOptions<Shopper> = {
+type ShopEnv = WxaEnv<Shopper, { Bindings: WxaBindings }>
+const auth = wxaAuth<Shopper, ShopEnv>({
+  runtime: cloudflare(),
+  upstream: emulatorUpstream(),
   findOrCreateUser: findOrCreateShopper,
   userToClaims: (shopper) => ({ name: shopper.name, tier: shopper.tier }),
   claimsToUser: (claims) => ({
@@ -40,17 +37,17 @@ const options: WxaAuthOptions<Shopper> = {
     name: String(claims.name),
     tier: claims.tier === 'gold' ? 'gold' : 'basic',
   }),
-}
+})
 
-const shop = new Hono<WxaEnv<Shopper>>()
-shop.onError(onError)
-shop.use(wxaSession(options))
-shop.route('/api/auth', authRoutes(options))
-shop.get('/api/cart', requireLogin(), (c) => {
+const shop = new Hono<ShopEnv>()
+shop.onError(auth.onError)
+shop.use(auth.middleware)
+shop.route('/api/auth', auth.routes)
+shop.get('/api/cart', auth.requireLogin, (c) => {
   const cart = c.var.session.get<string[]>('cart') ?? []
   return c.json({ shopper: c.var.user, cart })
 })
-shop.post('/api/cart/:item', requireLogin(), (c) => {
+shop.post('/api/cart/:item', auth.requireLogin, (c) => {
   const cart = [...(c.var.session.get<string[]>('cart') ?? []), c.req.param('item')]
   c.var.session.set('cart', cart)
   return c.json({ cart })

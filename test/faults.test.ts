@@ -1,13 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, type WxaBindings } from '../src/config'
-import { identityStore } from '../src/session/identities'
-import type { UserSessions } from '../src/session/object'
-import { sessionReplica } from '../src/session/replica'
+import type { WxaBindings } from '../src/env'
+import { defaultUserId } from '../src/hooks'
+import { workersKv } from '../src/runtime/cloudflare/kv'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import { createCipher } from '../src/storage/cipher'
 import { sealedKv } from '../src/storage/sealed-kv'
-import { defaultUserId } from '../src/user/hooks'
 import {
   call,
   codeFor,
@@ -18,6 +16,7 @@ import {
   newOpenid,
   openKv,
   served,
+  testApp,
   testEnv,
   testIdentities,
 } from './helpers'
@@ -51,25 +50,15 @@ function faultyKv(kv: KVNamespace) {
 /** The Worker with its own KV calls (reads, identities) going through `faultyKv`. */
 function faultyWorker() {
   const { wrapped, fault } = faultyKv(testEnv.SESSIONS)
-  const app = served(
-    createApp({
-      config: (env: WxaBindings) => {
-        const sealed = sealedKv(wrapped, createCipher(env.STORAGE_SECRET as string))
-        return {
-          ...configFromEnv(env),
-          replica: sessionReplica(sealed),
-          identities: identityStore(sealed),
-        }
-      },
-    }),
-  )
+  // No isolate cache: every read reaches KV, as the faults need.
+  const app = served(testApp(), { ...testEnv, SESSIONS: wrapped, SESSION_CACHE_SECONDS: '0' })
   return { app, fault }
 }
 
 /** The Worker as a fresh isolate would run it: its own configuration and caches. */
 const freshApp = (vars: Partial<WxaBindings> = {}) => {
   const env = { ...testEnv, ...vars }
-  return served(createApp({ config: () => configFromEnv(env) }))
+  return served(testApp(), env)
 }
 
 const objectOf = (uid: string) =>
@@ -81,7 +70,10 @@ const objectOf = (uid: string) =>
 async function faultyReplica(uid: string) {
   const { wrapped, fault } = faultyKv(testEnv.SESSIONS)
   await runInDurableObject(objectOf(uid), (instance: UserSessions) => {
-    instance.replicaKv = sealedKv(wrapped, createCipher(testEnv.STORAGE_SECRET as string))
+    instance.replicaKv = sealedKv(
+      workersKv(wrapped),
+      createCipher(testEnv.STORAGE_SECRET as string),
+    )
   })
   return fault
 }
@@ -226,11 +218,11 @@ describe('the session object failing', () => {
 
 describe('WeChat failing', () => {
   it.each([
-    ['busy', 503, 'WECHAT_UNAVAILABLE'],
-    ['http500', 503, 'WECHAT_UNAVAILABLE'],
-    ['html', 502, 'WECHAT_BAD_RESPONSE'],
-    ['truncated', 502, 'WECHAT_BAD_RESPONSE'],
-    ['hang', 504, 'WECHAT_TIMEOUT'],
+    ['busy', 503, 'UPSTREAM_UNAVAILABLE'],
+    ['http500', 503, 'UPSTREAM_UNAVAILABLE'],
+    ['html', 502, 'UPSTREAM_BAD_RESPONSE'],
+    ['truncated', 502, 'UPSTREAM_BAD_RESPONSE'],
+    ['hang', 504, 'UPSTREAM_TIMEOUT'],
   ])('%s: a clear %i %s, and nothing written', async (fault, status, code) => {
     const openid = newOpenid()
     await emulate(openid, { fault, hangMs: 2_000 })

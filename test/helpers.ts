@@ -1,48 +1,117 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
+import type { Context } from 'hono'
 import { expect } from 'vitest'
-import { configFromEnv, type WxaBindings } from '../src/config'
+import { createApp } from '../src/app'
+import { wxaAuth } from '../src/auth'
+import type { WxaConfig } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
+import { emulatorUpstream } from '../src/emulator/upstream'
+import type { WxaBindings } from '../src/env'
 import { WxaAuthError } from '../src/errors'
+import type { DefaultUser } from '../src/hooks'
+import type { WxaEnv } from '../src/middleware/session'
+import type { WxaAuthOptions } from '../src/options'
+import { workersKv } from '../src/runtime/cloudflare/kv'
+import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import { identityStore } from '../src/session/identities'
-import { sessionReplica } from '../src/session/replica'
 import { createCipher } from '../src/storage/cipher'
 import { sealedKv } from '../src/storage/sealed-kv'
-import { countingCalls, countingKv } from './counting-kv'
+import { countingKv } from './counting-kv'
 
 export { countingKv }
 
-export const testEnv = env as unknown as WxaBindings & { JWT_SECRET: string }
+export const testEnv = env as unknown as WxaBindings & {
+  JWT_SECRET: string
+  WECHAT_EMULATOR: DurableObjectNamespace
+}
 
 export type Fetcher = { fetch: (input: string, init?: RequestInit) => Promise<Response> }
 /** The deployable Worker, as a client reaches it. */
 export const worker = (exports as unknown as { default: Fetcher }).default
 
-/** A Hono app other than the Worker, run with the test env. */
-export const served = (app: {
-  request: (input: string, init: RequestInit, env: WxaBindings) => Response | Promise<Response>
-}): Fetcher => ({ fetch: async (input, init = {}) => app.request(input, init, testEnv) })
+/** A Hono app other than the Worker, run with the test env (or `env`). */
+export const served = (
+  app: {
+    request: (input: string, init: RequestInit, env: WxaBindings) => Response | Promise<Response>
+  },
+  env: WxaBindings = testEnv,
+): Fetcher => ({ fetch: async (input, init = {}) => app.request(input, init, env) })
+
+/** Options of a test's app: any user model. */
+type TestOptions = Partial<WxaAuthOptions<any, any>>
+
+/** The app as the dev Worker makes it: Workers runtime, the emulators as upstream. */
+export const testApp = (options: TestOptions = {}) =>
+  createApp({ runtime: cloudflare(), upstream: emulatorUpstream(), ...options })
+
+/** The app as its own isolate (its own caches), with `vars` on top of the test env. */
+export const appWith = (vars: Partial<WxaBindings> = {}, options: TestOptions = {}) =>
+  served(testApp(options), { ...testEnv, ...vars } as WxaBindings)
+
+/** wxa-auth's factory as the dev Worker uses it, for a host app of a test's own. */
+export const testAuth = (options: Partial<WxaAuthOptions<DefaultUser, WxaEnv>> = {}) =>
+  wxaAuth<DefaultUser, WxaEnv>({
+    runtime: cloudflare() as never,
+    upstream: emulatorUpstream(),
+    ...options,
+  })
+
+const probe = testAuth()
+
+/** The configuration wxa-auth builds from `env` (as the dev Worker would), once per env object. */
+export const configFromEnv = (env: WxaBindings): WxaConfig =>
+  probe.config({ env } as unknown as Context)
+
+const AUTHORITY_METHODS = new Set([
+  'login',
+  'read',
+  'write',
+  'refresh',
+  'end',
+  'endAll',
+  'forget',
+  'list',
+])
 
 /**
- * The app's configuration with the KV calls of the Worker itself counted (see
- * {@link countingKv}) and the calls to the session authority counted in `objects`.
- * The session objects' own KV writes (the replica) are not in `counts`.
+ * The env with the KV calls of the Worker itself counted (see {@link countingKv})
+ * and the calls to the session objects counted in `objects`. The session
+ * objects' own KV writes (the replica) are not in `counts`.
  */
-export function countedConfig() {
+export function countedEnv() {
   const { kv, counts } = countingKv(testEnv.SESSIONS)
   const objects = { calls: 0 }
-  const config = (e: WxaBindings) => {
-    const base = configFromEnv(e)
-    const sealed = sealedKv(kv, createCipher(e.STORAGE_SECRET as string))
-    const authority = countingCalls(base.authority, objects)
-    return {
-      ...base,
-      authority,
-      replica: sessionReplica(sealed),
-      identities: identityStore(sealed),
-    }
-  }
-  return { config, counts, objects }
+  const namespace = testEnv.USER_SESSIONS
+  const sessions = new Proxy(namespace, {
+    get(target, prop) {
+      if (prop === 'get') {
+        return (id: DurableObjectId) => {
+          const stub = target.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>
+          return new Proxy(stub, {
+            get(object, method) {
+              const call = object[method as string]
+              if (typeof method !== 'string' || !AUTHORITY_METHODS.has(method)) return call
+              return (...args: unknown[]) => {
+                objects.calls++
+                return Reflect.apply(call as (...a: unknown[]) => unknown, object, args)
+              }
+            },
+          })
+        }
+      }
+      const value = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  // No isolate cache: each read shows in the counts.
+  const env = {
+    ...testEnv,
+    SESSIONS: kv,
+    USER_SESSIONS: sessions,
+    SESSION_CACHE_SECONDS: '0',
+  } as WxaBindings
+  return { env, counts, objects }
 }
 
 /** Decodes a JWT's header and payload without verifying it. */
@@ -131,7 +200,8 @@ export async function login(openid = newOpenid(), app?: Fetcher) {
 export const testCipher = () => createCipher(testEnv.STORAGE_SECRET as string)
 
 /** The identity records, read straight from the test KV. */
-export const testIdentities = () => identityStore(sealedKv(testEnv.SESSIONS, testCipher()))
+export const testIdentities = () =>
+  identityStore(sealedKv(workersKv(testEnv.SESSIONS), testCipher()))
 
 /** A sealed KV record, opened and parsed; null when absent or not ours. */
 export async function openKv<T = any>(key: string): Promise<T | null> {
@@ -154,7 +224,9 @@ export async function kvKeys(prefix: string) {
 
 export function expectError(res: Reply, status: number, code: string) {
   expect(res.status, res.text).toBe(status)
-  expect(res.body).toEqual({ error: { code, message: expect.any(String) } })
+  const { alias, ...error } = res.body?.error ?? {}
+  expect({ error }).toEqual({ error: { code, message: expect.any(String) } })
+  if (alias !== undefined) expect(alias).toMatch(/^WECHAT_/)
   expect(res.headers.get('content-type')).toMatch(/^application\/json/)
 }
 
@@ -213,7 +285,7 @@ export const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   ...vars,
 })
 
-/** The message of the CONFIG_INVALID that `env` makes configFromEnv throw. */
+/** The message of the CONFIG_INVALID that `env` makes the configuration throw. */
 export function configError(env: WxaBindings): string {
   try {
     configFromEnv(env)

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../src/app'
-import type { WeChatIdentity } from '../src/user/hooks'
-import { call, decodeJwt, login, newOpenid, served } from './helpers'
+import type { PlatformIdentity } from '../src/hooks'
+import { call, decodeJwt, login, newOpenid, served, testApp } from './helpers'
 
 interface Member {
   id: string
@@ -12,8 +11,8 @@ interface Member {
 /** A user store of the app's own, keyed by openid, reached only through the hooks. */
 function memberApp() {
   const members = new Map<string, Member>()
-  const seen: WeChatIdentity[] = []
-  const app = createApp<Member>({
+  const seen: PlatformIdentity[] = []
+  const app = testApp({
     findOrCreateUser(identity) {
       seen.push(identity)
       let member = members.get(identity.openid)
@@ -42,7 +41,7 @@ describe('user hooks', () => {
     const openid = newOpenid()
     const res = await login(openid, app)
     expect(res.user).toEqual({ id: 'm1', nickname: 'guest 1', role: 'member' })
-    expect(seen).toEqual([{ appId: 'wx00000000emulator', openid }])
+    expect(seen).toEqual([{ platform: 'wechat', appId: 'wx00000000emulator', openid }])
 
     const { payload } = decodeJwt(res.token)
     expect(payload).toMatchObject({ sub: 'm1', role: 'member', nick: 'guest 1' })

@@ -2,14 +2,14 @@
 // account deletion, resetUserSessionKey. Against workerd, KV, the session
 // objects and the emulator.
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, type WxaBindings } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
-import { defaultUserId, type WeChatIdentity } from '../src/user/hooks'
-import { createWeChatClient } from '../src/wechat/client'
+import type { WxaBindings } from '../src/env'
+import { defaultUserId, type WeChatIdentity } from '../src/hooks'
+import { createWeChatClient } from '../src/platforms/wechat/client'
 import {
   call,
   codeFor,
+  configFromEnv,
   emulate,
   emulatedSessionKey,
   expectError,
@@ -18,6 +18,7 @@ import {
   newOpenid,
   phoneCode,
   served,
+  testApp,
   testEnv,
   testIdentities,
 } from './helpers'
@@ -28,7 +29,7 @@ const SECOND = 'wx0000000000second'
 /** The Worker with `vars` on top of the test env, as its own isolate. */
 const appWith = (vars: Partial<WxaBindings> = {}, options = {}) => {
   const env = { ...testEnv, ...vars }
-  return served(createApp({ config: () => configFromEnv(env), ...options }))
+  return served(testApp({ ...options }), env)
 }
 
 async function loginTo(app: ReturnType<typeof appWith>, appId: string, openid: string, extra = {}) {
@@ -85,7 +86,7 @@ describe('IDENTITY=unionid', () => {
     const a = newOpenid('a')
     await emulate(a, { unionid: 'u-given' })
     await loginTo(app, APP_ID, a)
-    expect(seen).toEqual([{ appId: APP_ID, openid: a, unionid: 'u-given' }])
+    expect(seen).toEqual([{ platform: 'wechat', appId: APP_ID, openid: a, unionid: 'u-given' }])
   })
 
   it('refuses an unknown IDENTITY', () => {
@@ -131,14 +132,14 @@ describe('phone-number login in one request', () => {
     const res = await call('POST', '/auth/login', {
       json: { code: await codeFor(other), phoneCode: stolen },
     })
-    expectError(res, 400, 'WECHAT_PHONE_CODE_INVALID')
+    expectError(res, 400, 'PHONE_CODE_INVALID')
     // /auth/phone checks it too.
     const { token } = await login(other)
     const again = await phoneCode(owner, '13800138001')
     expectError(
       await call('POST', '/auth/phone', { token, json: { code: again } }),
       400,
-      'WECHAT_PHONE_CODE_INVALID',
+      'PHONE_CODE_INVALID',
     )
     // The owner can still use that code: a refused check did not spend it.
     const mine = await login(owner)
@@ -255,6 +256,6 @@ describe('resetSessionKey (resetUserSessionKey)', () => {
     expect(await emulatedSessionKey(openid)).toBe(next)
     expect(await wechat.checkSessionKey(accessToken, openid, current)).toBe(false)
     const stale = await wechat.resetSessionKey(accessToken, openid, current).catch((err) => err)
-    expect(stale.code).toBe('WECHAT_SESSION_KEY_STALE')
+    expect(stale.code).toBe('SESSION_KEY_STALE')
   })
 })

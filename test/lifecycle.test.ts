@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, DEFAULT_SESSION_TTL, type WxaConfig } from '../src/config'
+import { DEFAULT_SESSION_TTL } from '../src/config'
 import {
+  appWith,
   call,
   codeFor,
   decodeJwt,
@@ -10,6 +10,7 @@ import {
   login,
   newOpenid,
   served,
+  testApp,
   testEnv,
   testIdentities,
 } from './helpers'
@@ -105,7 +106,7 @@ describe('devices', () => {
   })
 
   it('keeps at most MAX_SESSIONS per user, dropping the oldest', async () => {
-    const app = served(createApp({ config: (env) => configFromEnv({ ...env, MAX_SESSIONS: '3' }) }))
+    const app = appWith({ MAX_SESSIONS: '3' })
     const openid = newOpenid()
     const logins = []
     for (let i = 0; i < 5; i++) logins.push(await login(openid, app))
@@ -155,7 +156,7 @@ describe('refresh', () => {
 
     // Sixteen days later, the session is past half its lifetime.
     const later = start + 16 * 24 * 60 * 60
-    const app = served(createApp({ now: () => later }))
+    const app = served(testApp({ now: () => later }))
     const late = await call('POST', '/auth/refresh', { token: early.body.token }, app)
     expect(late.status, late.text).toBe(200)
     expect(decodeJwt(late.body.token).payload.exp).toBe(later + DEFAULT_SESSION_TTL)
@@ -166,8 +167,7 @@ describe('refresh', () => {
 })
 
 describe('secret rotation', () => {
-  const ring = (value: string) =>
-    served(createApp({ config: (env) => configFromEnv({ ...env, JWT_SECRETS: value }) }))
+  const ring = (value: string) => appWith({ JWT_SECRETS: value })
 
   it('signs with the newest key, verifies retired-but-listed keys, rejects removed ones', async () => {
     const before = ring(`2026-05:${SECRET}old`)
@@ -218,20 +218,14 @@ describe('encryption at rest', () => {
   it('never trusts a record sealed under another STORAGE_SECRET: the session object answers', async () => {
     const { token } = await login()
     await call('PATCH', '/me/session', { token, json: { owner: 'me' } })
-    const other = served(
-      createApp({
-        config: (env) => configFromEnv({ ...env, STORAGE_SECRET: `${SECRET}another-storage-key` }),
-      }),
-    )
+    const other = appWith({ STORAGE_SECRET: `${SECRET}another-storage-key` })
     const res = await call('GET', '/me', { token }, other)
     expect(res.status, res.text).toBe(200)
     expect(res.body.session).toEqual({ owner: 'me' })
   })
 
   it('does not open a record moved to another key: the session object answers for its own', async () => {
-    const uncached = served(
-      createApp({ config: (env) => configFromEnv({ ...env, SESSION_CACHE_SECONDS: '0' }) }),
-    )
+    const uncached = appWith({ SESSION_CACHE_SECONDS: '0' })
     const a = await login(undefined, uncached)
     const b = await login(undefined, uncached)
     await call('PATCH', '/me/session', { token: a.token, json: { owner: 'a' } }, uncached)
@@ -249,14 +243,7 @@ describe('encryption at rest', () => {
 
 describe('the in-isolate session cache', () => {
   /** An app with a configuration (and so a store and its cache) of its own, like an isolate. */
-  const isolate = (seconds: string) => {
-    let config: WxaConfig | undefined
-    return served(
-      createApp({
-        config: (env) => (config ??= configFromEnv({ ...env, SESSION_CACHE_SECONDS: seconds })),
-      }),
-    )
-  }
+  const isolate = (seconds: string) => appWith({ SESSION_CACHE_SECONDS: seconds })
 
   it('sees its own logout at once, another isolate’s within SESSION_CACHE_SECONDS', async () => {
     const here = isolate('1')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
-import { defaultUserId } from '../src/user/hooks'
+import { defaultUserId } from '../src/hooks'
 import {
   call,
   codeFor,
@@ -129,24 +129,24 @@ describe('POST /auth/login when WeChat says no', () => {
   it('rejects a code used twice (40163)', async () => {
     const code = await codeFor(newOpenid())
     expect((await call('POST', '/auth/login', { json: { code } })).status).toBe(200)
-    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'WECHAT_CODE_USED')
+    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'CODE_USED')
   })
 
   it('rejects an unknown code (40029)', async () => {
     const res = await call('POST', '/auth/login', { json: { code: 'not-a-code-we-issued' } })
-    expectError(res, 401, 'WECHAT_CODE_INVALID')
+    expectError(res, 401, 'CODE_INVALID')
   })
 
   it('rejects a code older than 5 minutes (40029)', async () => {
     const code = await codeFor(newOpenid(), { age: 301 })
-    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'WECHAT_CODE_INVALID')
+    expectError(await call('POST', '/auth/login', { json: { code } }), 401, 'CODE_INVALID')
   })
 
   it('rejects a user WeChat blocked (40226) with 403', async () => {
     const openid = newOpenid()
     await emulate(openid, { blocked: true })
     const code = await codeFor(openid)
-    expectError(await call('POST', '/auth/login', { json: { code } }), 403, 'WECHAT_USER_BLOCKED')
+    expectError(await call('POST', '/auth/login', { json: { code } }), 403, 'USER_BLOCKED')
   })
 
   it('answers 429 with Retry-After past 100 code2Session calls a minute (45011)', async () => {
@@ -165,7 +165,7 @@ describe('POST /auth/login when WeChat says no', () => {
     }
     const code = await codeFor(openid)
     const res = await call('POST', '/auth/login', { json: { code } })
-    expectError(res, 429, 'WECHAT_RATE_LIMITED')
+    expectError(res, 429, 'UPSTREAM_RATE_LIMITED')
     expect(res.headers.get('retry-after')).toBe('60')
   })
 })
@@ -186,7 +186,7 @@ describe('POST /auth/login when WeChat fails', () => {
     await emulate(openid, { fault: 'busy' })
     const code = await codeFor(openid)
     const res = await call('POST', '/auth/login', { json: { code } })
-    expectError(res, 503, 'WECHAT_UNAVAILABLE')
+    expectError(res, 503, 'UPSTREAM_UNAVAILABLE')
     expect(res.headers.get('retry-after')).toBe('5')
     expect((await stats(openid)).calls).toBe(3)
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
@@ -198,7 +198,7 @@ describe('POST /auth/login when WeChat fails', () => {
     await emulate(openid, { fault: 'hang', hangMs: 3_000 })
     const code = await codeFor(openid)
     const res = await call('POST', '/auth/login', { json: { code } })
-    expectError(res, 504, 'WECHAT_TIMEOUT')
+    expectError(res, 504, 'UPSTREAM_TIMEOUT')
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 
@@ -207,7 +207,7 @@ describe('POST /auth/login when WeChat fails', () => {
     await emulate(openid, { fault: 'html' })
     const code = await codeFor(openid)
     const res = await call('POST', '/auth/login', { json: { code } })
-    expectError(res, 502, 'WECHAT_BAD_RESPONSE')
+    expectError(res, 502, 'UPSTREAM_BAD_RESPONSE')
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 })

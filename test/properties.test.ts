@@ -1,10 +1,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv } from '../src/config'
 import { ERROR_STATUS } from '../src/errors'
 import { requireLogin } from '../src/middleware/require-login'
-import { call, login, type Reply, served } from './helpers'
+import { appWith, call, login, type Reply, served, testApp } from './helpers'
 
 // Property-based tests: thousands of generated inputs; never a 5xx, and every
 // 4xx is a JSON error whose code is one of ours, with that code's status.
@@ -20,7 +18,7 @@ function expectCleanAnswer(res: Reply) {
   }
 }
 
-const app = createApp()
+const app = testApp()
 app.get('/probe', requireLogin(), (c) => c.json({ ok: true }))
 const probe = served(app)
 
@@ -107,9 +105,7 @@ describe('properties', () => {
 
   it('any decrypt body: a clean 4xx', async () => {
     // Without the per-user limit, so that every input reaches the decryption.
-    const unlimited = served(
-      createApp({ config: (env) => ({ ...configFromEnv(env), rateLimits: {} }) }),
-    )
+    const unlimited = appWith({ USER_RATE_LIMITER: undefined, LOGIN_RATE_LIMITER: undefined })
     const { token } = await login(undefined, unlimited)
     const b64 = fc.string({
       unit: fc.constantFrom(

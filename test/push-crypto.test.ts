@@ -7,8 +7,8 @@ import {
   importPushKey,
   pushSignature,
   verifyPushSignature,
-} from '../src/wechat/push'
-import { parseWeChatXml } from '../src/wechat/xml'
+} from '../src/platforms/wechat/push'
+import { parseWeChatXml } from '../src/platforms/wechat/xml'
 // Made by node:crypto, not by our code: `node scripts/make-push-fixtures.mjs`.
 import fixtures from './fixtures/push.json'
 

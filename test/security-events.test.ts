@@ -2,10 +2,9 @@
 // downgrade from safe mode to plain mode, in JSON and XML. In plain mode only
 // the query is signed; in safe mode msg_signature covers the body too.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, type WxaBindings } from '../src/config'
 import type { BuiltPush } from '../src/emulator/push'
-import type { AuthorizationEvent } from '../src/wechat/events'
+import type { WxaBindings } from '../src/env'
+import type { AuthorizationEvent } from '../src/platforms/wechat/events'
 import {
   call,
   expectError,
@@ -14,6 +13,7 @@ import {
   newOpenid,
   type Reply,
   served,
+  testApp,
   testEnv,
   testIdentities,
 } from './helpers'
@@ -86,12 +86,12 @@ function recordingApp({ plain = false }: { plain?: boolean } = {}) {
   }
   const env: WxaBindings = plain ? { ...testEnv, WECHAT_EVENT_AES_KEY: undefined } : testEnv
   const app = served(
-    createApp({
-      config: () => configFromEnv(env),
+    testApp({
       onAuthorizationRevoked: record('onAuthorizationRevoked'),
       onAccountCancelled: record('onAccountCancelled'),
       onUserInfoModified: record('onUserInfoModified'),
     }),
+    env,
   )
   return { app, events }
 }

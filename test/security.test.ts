@@ -1,8 +1,7 @@
 import { base64url, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createApp } from '../src/app'
 import { requireLogin } from '../src/middleware/require-login'
-import { call, decodeJwt, expectError, login, served, testEnv } from './helpers'
+import { call, decodeJwt, expectError, login, served, testApp, testEnv } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
 const secret = () => new TextEncoder().encode(testEnv.JWT_SECRET)
@@ -25,7 +24,7 @@ async function forge(
 
 /** The Worker's app with a protected probe whose runs are counted. */
 let ran = 0
-const probeApp = createApp()
+const probeApp = testApp()
 probeApp.get('/probe', requireLogin(), (c) => {
   ran++
   return c.json({ user: c.var.user })

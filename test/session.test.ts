@@ -1,11 +1,23 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { createApp } from '../src/app'
+import { wxaAuth } from '../src/auth'
+import { emulatorUpstream } from '../src/emulator/upstream'
+import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
-import { type WxaEnv, type WxaVariables, wxaSession } from '../src/middleware/session'
+import type { WxaEnv, WxaVariables } from '../src/middleware/session'
+import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import type { Session } from '../src/session/session'
-import type { DefaultUser } from '../src/user/hooks'
-import { call, countedConfig, expectError, kvKeys, login, openKv, served } from './helpers'
+import {
+  call,
+  countedEnv,
+  expectError,
+  kvKeys,
+  login,
+  openKv,
+  served,
+  testApp,
+  testAuth,
+} from './helpers'
 
 describe('the session middleware', () => {
   it('keeps session data set in one request for the next', async () => {
@@ -24,8 +36,8 @@ describe('the session middleware', () => {
   })
 
   it('a read-only request: one KV read, no write, no object call; a change: one object call', async () => {
-    const { config, counts, objects } = countedConfig()
-    const app = served(createApp({ config }))
+    const { env, counts, objects } = countedEnv()
+    const app = served(testApp(), env)
     const { token, user } = await login(undefined, app)
     const before = await kvKeys(`session:${user.id}:`)
     Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
@@ -47,8 +59,8 @@ describe('the session middleware', () => {
   })
 
   it('logs in with 1 object call, 1 KV read and 1 KV write by the Worker (the identity)', async () => {
-    const { config, counts, objects } = countedConfig()
-    const app = served(createApp({ config }))
+    const { env, counts, objects } = countedEnv()
+    const app = served(testApp(), env)
     const { openid, user } = await login(undefined, app)
     expect(counts).toEqual({ get: 1, put: 1, delete: 0, list: 0 })
     expect(objects.calls).toBe(1)
@@ -61,14 +73,14 @@ describe('the session middleware', () => {
   })
 
   it('gives anonymous requests a null user and an empty session that is never written', async () => {
-    const { config, counts } = countedConfig()
+    const { env, counts } = countedEnv()
     const app = new Hono<WxaEnv>()
-    app.use(wxaSession({ config }))
+    app.use(wxaAuth({ runtime: cloudflare() }).middleware)
     app.get('/', (c) => {
       c.var.session.set('x', 1)
       return c.json({ user: c.var.user, active: c.var.session.active })
     })
-    const res = await call('GET', '/', {}, served(app))
+    const res = await call('GET', '/', {}, served(app, env))
     expect(res.body).toEqual({ user: null, active: false })
     expect(counts).toEqual({ get: 0, put: 0, delete: 0, list: 0 })
   })
@@ -76,7 +88,7 @@ describe('the session middleware', () => {
   it('does not write the session back when the handler failed', async () => {
     const { token } = await login()
     const app = new Hono<WxaEnv>()
-    app.use(wxaSession())
+    app.use(wxaAuth({ runtime: cloudflare(), upstream: emulatorUpstream() }).middleware)
     app.get('/fail', (c) => {
       c.var.session.set('half', 'done')
       throw new Error('boom')
@@ -120,7 +132,7 @@ describe('requireLogin', () => {
   it('answers anonymous requests with 401, a JSON error and a challenge; the handler never runs', async () => {
     let ran = 0
     const app = new Hono<WxaEnv>()
-    app.use(wxaSession())
+    app.use(testAuth().middleware)
     app.get('/secret', requireLogin(), (c) => {
       ran++
       return c.text('secret')

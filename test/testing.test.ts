@@ -1,17 +1,12 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import {
-  authRoutes,
-  onError,
-  requireLogin,
-  type WxaEnv,
-  wechatDataRoutes,
-  wxaSession,
-} from '../src/lib'
+import { type WxaEnv, wxaAuth } from '../src/lib'
+import { cloudflare } from '../src/runtime/cloudflare/index'
 import {
   type EmulatorClient,
   type EmulatorTarget,
   emulatorClient,
+  emulatorUpstream,
   loginCode,
   mountEmulator,
 } from '../src/testing'
@@ -21,12 +16,12 @@ import { call, expectError, newOpenid, served, testEnv } from './helpers'
 // mounted on its own Hono app, and login codes from emulatorClient().
 
 function hostApp(path?: string) {
+  const auth = wxaAuth({ runtime: cloudflare(), upstream: emulatorUpstream() })
   const app = new Hono<WxaEnv>()
-  app.onError(onError)
-  app.use(wxaSession())
-  app.route('/auth', authRoutes())
-  app.route('/auth', wechatDataRoutes())
-  app.get('/orders', requireLogin(), (c) => c.json({ user: c.var.user }))
+  app.onError(auth.onError)
+  app.use(auth.middleware)
+  app.route('/auth', auth.routes)
+  app.get('/orders', auth.requireLogin, (c) => c.json({ user: c.var.user }))
   return mountEmulator(app, path === undefined ? {} : { path })
 }
 
@@ -94,7 +89,7 @@ describe('wxa-auth/testing', () => {
       { json: { code: await wechat.loginCode(openid) } },
       app,
     )
-    expectError(res, 403, 'WECHAT_USER_BLOCKED')
+    expectError(res, 403, 'USER_BLOCKED')
     await expect(wechat.loginCode('not an openid!')).rejects.toThrow(/answered 400/)
     await expect(wechat.phoneCode(newOpenid(), '13800138000')).rejects.toThrow(/answered 404/)
   })

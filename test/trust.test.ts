@@ -1,24 +1,26 @@
 // Trust under attack and faults (the review of 0.2): each describe is one
 // finding, reproduced against workerd, KV, the session objects and the emulator.
+
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
-import { configFromEnv, type WxaAuthOptions, type WxaBindings } from '../src/config'
+import type { WxaBindings } from '../src/env'
+import { defaultUserId } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
+import { workersKv } from '../src/runtime/cloudflare/kv'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import { hashSessionId, newSessionId } from '../src/session/ids'
-import type { UserSessions } from '../src/session/object'
 import type { SessionRecord } from '../src/session/record'
 import { createCipher } from '../src/storage/cipher'
 import { sessionRecordKey } from '../src/storage/keys'
 import { sealedKv } from '../src/storage/sealed-kv'
 import { signToken } from '../src/token/jwt'
 import { importKeyRing, parseSecrets } from '../src/token/keys'
-import { defaultUserId } from '../src/user/hooks'
-import { createWeChatClient } from '../src/wechat/client'
 import {
+  appWith,
   call,
   codeFor,
   configError,
+  configFromEnv,
   decodeJwt,
   emulate,
   expectError,
@@ -29,6 +31,7 @@ import {
   PRODUCTION_SECRET,
   production,
   served,
+  testApp,
   testEnv,
   testIdentities,
   userData,
@@ -41,12 +44,6 @@ afterEach(() => vi.restoreAllMocks())
 
 const namespace = () => testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
 const objectOf = (uid: string) => namespace().get(namespace().idFromName(uid))
-
-/** The Worker as its own isolate, with `vars` on top of the test env and `options`. */
-function appWith(vars: Partial<WxaBindings> = {}, options: WxaAuthOptions<any> = {}) {
-  const env = { ...testEnv, ...vars }
-  return served(createApp({ config: () => configFromEnv(env), ...options }))
-}
 
 /** A clock the test moves. */
 function clock() {
@@ -156,7 +153,7 @@ describe('4. a refused stale write is not an ended session', () => {
   /** The Worker with a route whose handler waits for `release` before changing the session. */
   function gatedApp(vars: Partial<WxaBindings>) {
     const env = { ...testEnv, ...vars }
-    const app = createApp({ config: () => configFromEnv(env) })
+    const app = testApp()
     let release: () => void = () => {}
     let entered: () => void = () => {}
     const gate = new Promise<void>((resolve) => (release = resolve))
@@ -167,7 +164,7 @@ describe('4. a refused stale write is not an ended session', () => {
       c.var.session.set('stale', true)
       return c.json({ ok: true })
     })
-    return { app: served(app), release: () => release(), inside }
+    return { app: served(app, env), release: () => release(), inside }
   }
 
   it.each(['edge', 'strict'])(
@@ -459,7 +456,7 @@ describe('7. the lower findings', () => {
       },
     })
     const env = { ...testEnv, SESSIONS: kv }
-    const app = createApp({ log: { error: () => {}, warn: () => {} } })
+    const app = testApp({ log: { error: () => {}, warn: () => {} } })
     const fetcher = {
       fetch: async (input: string, init: RequestInit = {}) => app.request(input, init, env),
     }
@@ -520,7 +517,10 @@ describe('7. the lower findings', () => {
         gen: 0,
         data: { from: '0.1' },
       }
-      const kv = sealedKv(testEnv.SESSIONS, createCipher(testEnv.STORAGE_SECRET as string))
+      const kv = sealedKv(
+        workersKv(testEnv.SESSIONS),
+        createCipher(testEnv.STORAGE_SECRET as string),
+      )
       await kv.put(sessionRecordKey(uid, id), record, 30 * 24 * 3600)
       const ring = await importKeyRing(parseSecrets(testEnv))
       const token = await signToken(
@@ -596,22 +596,17 @@ describe('7. the lower findings', () => {
     vi.spyOn(console, 'error').mockImplementation((...args) => void logged.push(args.join(' ')))
     vi.spyOn(console, 'warn').mockImplementation((...args) => void logged.push(args.join(' ')))
     const secret = 'f3a9c1d27be84e6a90c5d13f7a2b8e4c'
-    const env = production({ WECHAT_APP_SECRET: secret })
-    const app = createApp({
-      config: (e: WxaBindings) => {
-        const config = configFromEnv(e)
-        const wechat = createWeChatClient({
-          appId: config.appId,
+    const env = production({ WECHAT_APP_SECRET: undefined })
+    // A relay injected as the upstream, failing with an error that quotes the secret.
+    const app = testApp({
+      upstream: () => ({
+        wechat: {
           appSecret: secret,
           fetch: async () => {
             throw new Error(`connect ECONNREFUSED while sending ${secret} to the relay`)
           },
-          retries: 0,
-        })
-        const app0 = config.apps.get(config.appId)
-        if (!app0) throw new Error('no app')
-        return { ...config, apps: new Map([[config.appId, { ...app0, wechat }]]) }
-      },
+        },
+      }),
     })
     const res = await app.request(
       '/auth/login',

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp } from '../src/app'
 import { EMULATOR_APP_ID } from '../src/emulator/stub'
+import type { DefaultUser } from '../src/hooks'
+import { defaultUserId } from '../src/hooks'
+import type { PhoneNumber } from '../src/platforms/wechat/client'
 import { accessTokenKey } from '../src/storage/keys'
-import type { DefaultUser } from '../src/user/hooks'
-import { defaultUserId } from '../src/user/hooks'
-import type { PhoneNumber } from '../src/wechat/client'
 import {
   call,
   codeFor,
@@ -17,6 +16,7 @@ import {
   phoneCode,
   served,
   stableTokenCalls,
+  testApp,
   testEnv,
   userData,
 } from './helpers'
@@ -33,7 +33,7 @@ const profile = {
 function hookedApp() {
   const userInfos: [Record<string, unknown>, DefaultUser][] = []
   const phones: [PhoneNumber, DefaultUser][] = []
-  const app = createApp({
+  const app = testApp({
     onUserInfo: (info, user) => {
       userInfos.push([info, user])
     },
@@ -112,7 +112,7 @@ describe('POST /auth/login with user info that must be rejected', () => {
     const { openid, code, sealed } = await codeWithUserData()
     const rawData = JSON.stringify({ ...profile, nickName: 'admin' })
     const res = await call('POST', '/auth/login', { json: { code, ...sealed, rawData } }, app)
-    expectError(res, 400, 'WECHAT_SIGNATURE_INVALID')
+    expectError(res, 400, 'SIGNATURE_INVALID')
     expect(userInfos).toEqual([])
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
     expect(await kvKeys(`identity:${APP_ID}:${openid}`)).toEqual([])
@@ -125,7 +125,7 @@ describe('POST /auth/login with user info that must be rejected', () => {
     const code = await codeFor(openid, { rotateSessionKey: true })
     const { encryptedData, iv } = sealed
     const res = await call('POST', '/auth/login', { json: { code, encryptedData, iv } })
-    expectError(res, 400, 'WECHAT_DECRYPT_FAILED')
+    expectError(res, 400, 'DECRYPT_FAILED')
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 
@@ -199,7 +199,7 @@ describe('the stale session_key story, end to end', () => {
     const { encryptedData, iv } = await userData(openid, profile)
 
     const stale = await call('POST', '/auth/decrypt', { token, json: { encryptedData, iv } })
-    expectError(stale, 409, 'WECHAT_SESSION_KEY_STALE')
+    expectError(stale, 409, 'SESSION_KEY_STALE')
     // The token still works: the session is fine, only the key is old.
     expect((await call('GET', '/me', { token })).status).toBe(200)
 
@@ -221,7 +221,7 @@ describe('the stale session_key story, end to end', () => {
     expectError(
       await call('POST', '/auth/decrypt', { token, json: sealed }),
       409,
-      'WECHAT_SESSION_KEY_STALE',
+      'SESSION_KEY_STALE',
     )
   })
 
@@ -230,7 +230,7 @@ describe('the stale session_key story, end to end', () => {
     await testEnv.SESSIONS.delete(`identity:${APP_ID}:${openid}`)
     const { encryptedData, iv } = await userData(openid, profile)
     const res = await call('POST', '/auth/decrypt', { token, json: { encryptedData, iv } })
-    expectError(res, 409, 'WECHAT_SESSION_KEY_STALE')
+    expectError(res, 409, 'SESSION_KEY_STALE')
   })
 })
 
@@ -280,7 +280,7 @@ describe('POST /auth/decrypt with bad input: always 400 with a stable code, neve
   it.each(corruptions)('rejects %s', async (_name, corrupt) => {
     const json = corrupt(good)
     const res = await call('POST', '/auth/decrypt', { token: user.token, json })
-    expectError(res, 400, 'WECHAT_DECRYPT_FAILED')
+    expectError(res, 400, 'DECRYPT_FAILED')
   })
 
   it('rejects data under a wrong key', async () => {
@@ -289,7 +289,7 @@ describe('POST /auth/decrypt with bad input: always 400 with a stable code, neve
     expectError(
       await call('POST', '/auth/decrypt', { token: user.token, json }),
       400,
-      'WECHAT_DECRYPT_FAILED',
+      'DECRYPT_FAILED',
     )
   })
 
@@ -302,7 +302,7 @@ describe('POST /auth/decrypt with bad input: always 400 with a stable code, neve
     expectError(
       await call('POST', '/auth/decrypt', { token: user.token, json }),
       400,
-      'WECHAT_DECRYPT_FAILED',
+      'DECRYPT_FAILED',
     )
   })
 
@@ -314,7 +314,7 @@ describe('POST /auth/decrypt with bad input: always 400 with a stable code, neve
       token: user.token,
       json: { encryptedData, iv },
     })
-    expectError(res, 400, 'WECHAT_DECRYPT_FAILED')
+    expectError(res, 400, 'DECRYPT_FAILED')
   })
 
   it.each([
@@ -380,18 +380,18 @@ describe('POST /auth/phone', () => {
     expectError(
       await call('POST', '/auth/phone', { token, json: { code } }),
       400,
-      'WECHAT_PHONE_CODE_INVALID',
+      'PHONE_CODE_INVALID',
     )
     expectError(
       await call('POST', '/auth/phone', { token, json: { code: 'nope' } }),
       400,
-      'WECHAT_PHONE_CODE_INVALID',
+      'PHONE_CODE_INVALID',
     )
     const old = await phoneCode(openid, '13800138001', { age: 301 })
     expectError(
       await call('POST', '/auth/phone', { token, json: { code: old } }),
       400,
-      'WECHAT_PHONE_CODE_INVALID',
+      'PHONE_CODE_INVALID',
     )
   })
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { isWxaAuthError } from '../src/errors'
-import { createWeChatClient, type WeChatClientOptions } from '../src/wechat/client'
-import { sessionKeySignature } from '../src/wechat/crypto'
+import {
+  createWeChatClient,
+  sessionKeySignature,
+  type WeChatClientOptions,
+} from '../src/platforms/wechat/client'
 import {
   call,
   codeFor,
@@ -52,14 +55,14 @@ describe('code2Session', () => {
 
   it('maps each errcode to a stable code', async () => {
     const cases: [number, string][] = [
-      [40029, 'WECHAT_CODE_INVALID'],
-      [40163, 'WECHAT_CODE_USED'],
-      [40226, 'WECHAT_USER_BLOCKED'],
-      [45011, 'WECHAT_RATE_LIMITED'],
-      [40013, 'WECHAT_CREDENTIALS_INVALID'],
-      [40125, 'WECHAT_CREDENTIALS_INVALID'],
-      [-1, 'WECHAT_UNAVAILABLE'],
-      [12345, 'WECHAT_ERROR'],
+      [40029, 'CODE_INVALID'],
+      [40163, 'CODE_USED'],
+      [40226, 'USER_BLOCKED'],
+      [45011, 'UPSTREAM_RATE_LIMITED'],
+      [40013, 'APP_CREDENTIALS_INVALID'],
+      [40125, 'APP_CREDENTIALS_INVALID'],
+      [-1, 'UPSTREAM_UNAVAILABLE'],
+      [12345, 'UPSTREAM_ERROR'],
     ]
     for (const [errcode, code] of cases) {
       const wechat = answering(() => Response.json({ errcode, errmsg: 'x' }), { retries: 0 })
@@ -70,7 +73,7 @@ describe('code2Session', () => {
   it('reports a wrong AppSecret (40125) and a wrong appid (40013) from the emulator', async () => {
     const code = await codeFor(newOpenid())
     const wrongSecret = await failure(client({ appSecret: 'wrong' }).code2Session(code))
-    expect(wrongSecret.code).toBe('WECHAT_CREDENTIALS_INVALID')
+    expect(wrongSecret.code).toBe('APP_CREDENTIALS_INVALID')
     expect(String(wrongSecret.err.cause)).toContain('40125')
     const wrongApp = await failure(client({ appId: 'wxwrong' }).code2Session(code))
     expect(String(wrongApp.err.cause)).toContain('40013')
@@ -98,7 +101,7 @@ describe('code2Session', () => {
     ]
     for (const body of bodies) {
       const wechat = answering(() => new Response(body))
-      expect((await failure(wechat.code2Session('c'))).code, body).toBe('WECHAT_BAD_RESPONSE')
+      expect((await failure(wechat.code2Session('c'))).code, body).toBe('UPSTREAM_BAD_RESPONSE')
     }
   })
 
@@ -115,7 +118,7 @@ describe('code2Session', () => {
 
     // WeChat may have spent the code before the answer was lost: no retry.
     calls = 0
-    expect((await failure(flaky.code2Session('c'))).code).toBe('WECHAT_UNAVAILABLE')
+    expect((await failure(flaky.code2Session('c'))).code).toBe('UPSTREAM_UNAVAILABLE')
     expect(calls).toBe(1)
 
     calls = 0
@@ -126,7 +129,7 @@ describe('code2Session', () => {
       },
       { retries: 4 },
     )
-    expect((await failure(down.code2Session('c'))).code).toBe('WECHAT_UNAVAILABLE')
+    expect((await failure(down.code2Session('c'))).code).toBe('UPSTREAM_UNAVAILABLE')
     expect(calls).toBe(5)
   })
 
@@ -145,7 +148,7 @@ describe('code2Session', () => {
     await emulate(openid, { fault: 'hang', hangMs: 2_000 })
     const started = Date.now()
     const result = await failure(client({ timeoutMs: 200 }).code2Session(await codeFor(openid)))
-    expect(result.code).toBe('WECHAT_TIMEOUT')
+    expect(result.code).toBe('UPSTREAM_TIMEOUT')
     expect(Date.now() - started).toBeLessThan(1_900)
   })
 })
@@ -213,10 +216,10 @@ describe('stable token, phone number and checkSessionKey', () => {
     for (const errcode of [40001, 40014, 42001]) {
       const wechat = answering(() => Response.json({ errcode, errmsg: 'x' }))
       const result = await failure(wechat.getPhoneNumber('t', 'c'))
-      expect(result.code, String(errcode)).toBe('WECHAT_ACCESS_TOKEN_INVALID')
+      expect(result.code, String(errcode)).toBe('ACCESS_TOKEN_INVALID')
     }
     const wrong = await failure(client({ appSecret: 'wrong' }).stableToken())
-    expect(wrong.code).toBe('WECHAT_CREDENTIALS_INVALID')
+    expect(wrong.code).toBe('APP_CREDENTIALS_INVALID')
     expect(JSON.stringify([wrong.err.message, String(wrong.err.cause)])).not.toContain('wrong')
   })
 
@@ -230,7 +233,7 @@ describe('stable token, phone number and checkSessionKey', () => {
     ]
     for (const body of bodies) {
       const result = await failure(answering(() => Response.json(body)).stableToken())
-      expect(result.code, JSON.stringify(body)).toBe('WECHAT_BAD_RESPONSE')
+      expect(result.code, JSON.stringify(body)).toBe('UPSTREAM_BAD_RESPONSE')
     }
   })
 
@@ -246,10 +249,10 @@ describe('stable token, phone number and checkSessionKey', () => {
       countryCode: '86',
     })
     expect((await failure(wechat.getPhoneNumber(accessToken, code))).code).toBe(
-      'WECHAT_PHONE_CODE_INVALID',
+      'PHONE_CODE_INVALID',
     )
     const missing = answering(() => Response.json({ errcode: 0, errmsg: 'ok' }))
-    expect((await failure(missing.getPhoneNumber('t', 'c'))).code).toBe('WECHAT_BAD_RESPONSE')
+    expect((await failure(missing.getPhoneNumber('t', 'c'))).code).toBe('UPSTREAM_BAD_RESPONSE')
   })
 
   it('checks a session_key: true for the current one, false (87009) for an old one', async () => {
@@ -262,7 +265,7 @@ describe('stable token, phone number and checkSessionKey', () => {
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     expect(await wechat.checkSessionKey(accessToken, openid, current)).toBe(false)
     const invalid = await failure(wechat.checkSessionKey('not-a-token', openid, current))
-    expect(invalid.code).toBe('WECHAT_ACCESS_TOKEN_INVALID')
+    expect(invalid.code).toBe('ACCESS_TOKEN_INVALID')
   })
 })
 

@@ -25,7 +25,8 @@ export function serverCode(res: Answer): string | undefined {
 /** The error of an answer that is not the one wanted: the server's code, or BAD_RESPONSE. */
 export function errorFrom(res: Answer, path: string): WxaClientError {
   const code = serverCode(res)
-  const message = (res.data as { error?: { message?: unknown } } | null)?.error?.message
+  const error = (res.data as { error?: { message?: unknown; alias?: unknown } } | null)?.error
+  const message = error?.message
   const wait = retryAfter(res)
   return new WxaClientError(
     (code ?? 'BAD_RESPONSE') as WxaClientError['code'],
@@ -33,6 +34,7 @@ export function errorFrom(res: Answer, path: string): WxaClientError {
     {
       status: res.statusCode,
       ...(code ? { serverCode: code } : {}),
+      ...(typeof error?.alias === 'string' ? { alias: error.alias } : {}),
       ...(wait === undefined ? {} : { retryAfter: wait / 1000 }),
     },
   )

@@ -171,7 +171,7 @@ export function createClient<User = Record<string, unknown>>(
     try {
       return await attempt()
     } catch (error) {
-      if ((error as WxaClientError).code !== 'WECHAT_SESSION_KEY_STALE') throw error
+      if ((error as WxaClientError).code !== 'SESSION_KEY_STALE') throw error
       await idle()
       const stale = read()
       await login()

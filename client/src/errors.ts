@@ -20,10 +20,12 @@ export type WxaClientErrorCode = WxaClientOnlyCode | WxaServerCode
 
 /**
  * The one error the SDK throws. `code` is stable: a server error code from
- * wxa-auth's error table (`SESSION_EXPIRED`, `WECHAT_USER_BLOCKED`, …) or one
+ * wxa-auth's error table (`SESSION_EXPIRED`, `USER_BLOCKED`, …) or one
  * of {@link WxaClientOnlyCode}. `status` is the HTTP status when there was an
  * answer; `serverCode` is the server's code behind `LOGIN_REJECTED`;
  * `retryAfter` is how many seconds to wait before trying again, when known.
+ * `alias` is the code's 0.2 name when 0.3 renamed it (`WECHAT_CODE_INVALID`
+ * for `CODE_INVALID`), until 0.4; {@link WxaClientError.is} matches either.
  *
  * @example
  * ```ts
@@ -41,16 +43,30 @@ export class WxaClientError extends Error {
   readonly status: number | undefined
   readonly serverCode: string | undefined
   readonly retryAfter: number | undefined
+  /** The 0.2 name of the server's code, when 0.3 renamed it. @deprecated until 0.4 */
+  readonly alias: string | undefined
 
   constructor(
     code: WxaClientErrorCode,
     message: string,
-    options: { status?: number; serverCode?: string; retryAfter?: number; cause?: unknown } = {},
+    options: {
+      status?: number
+      serverCode?: string
+      retryAfter?: number
+      alias?: string
+      cause?: unknown
+    } = {},
   ) {
     super(message, { cause: options.cause })
     this.code = code
     this.status = options.status
     this.serverCode = options.serverCode
     this.retryAfter = options.retryAfter
+    this.alias = options.alias
+  }
+
+  /** Whether the code is `code`, or `code` is its 0.2 name. */
+  is(code: string): boolean {
+    return this.code === code || (this.alias !== undefined && this.alias === code)
   }
 }

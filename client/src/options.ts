@@ -135,7 +135,7 @@ export interface WxaClient<User = Record<string, unknown>> {
   /**
    * Decrypts what `getData` returns (`{ encryptedData, iv }`, e.g. from
    * `wx.getWeRunData`) at `POST /auth/decrypt`. Logs in before calling
-   * `getData`. On `WECHAT_SESSION_KEY_STALE` it logs in again, calls
+   * `getData`. On `SESSION_KEY_STALE` it logs in again, calls
    * `getData` again and retries once.
    */
   decrypt<T = Record<string, unknown>>(

@@ -192,7 +192,7 @@ describe('401: one refresh or login, then a clear error', () => {
     clock.advance(COOLED)
 
     const error = await rejection(api.request({ url: '/me' }))
-    expect(error.code).toBe('WECHAT_CODE_USED')
+    expect(error.code).toBe('CODE_USED')
     expect(error.status).toBe(401)
     expect(phone.state.logins).toBe(2)
     expect(trail()).toEqual([
@@ -209,7 +209,7 @@ describe('errors', () => {
     const { openid, phone, api, trail } = miniProgram()
     await emulator(baseUrl, `users/${openid}`, { blocked: true })
     const error = await rejection(api.request({ url: '/me' }))
-    expect(error.code).toBe('WECHAT_USER_BLOCKED')
+    expect(error.code).toBe('USER_BLOCKED')
     expect(error.status).toBe(403)
     expect(phone.state.logins).toBe(1)
     expect(trail()).toEqual(['POST /auth/login 403'])
@@ -368,5 +368,16 @@ describe('types', () => {
     expectTypeOf<'SESSION_EXPIRED'>().toExtend<WxaClientErrorCode>()
     expectTypeOf<'BAD_URL'>().toExtend<WxaClientError['code']>()
     expectTypeOf<'NOT_A_CODE'>().not.toExtend<WxaClientErrorCode>()
+  })
+})
+
+describe('codes renamed in 0.3', () => {
+  it('carry their 0.2 name as alias, and is() matches either', async () => {
+    const { phone, api } = miniProgram()
+    phone.login = async () => 'not-a-code-the-emulator-issued'
+    const failed = await rejection(api.request({ url: '/me' }))
+    expect([failed.code, failed.alias]).toEqual(['CODE_INVALID', 'WECHAT_CODE_INVALID'])
+    expect(failed.is('CODE_INVALID') && failed.is('WECHAT_CODE_INVALID')).toBe(true)
+    expect(failed.is('CODE_USED')).toBe(false)
   })
 })

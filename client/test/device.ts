@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
+import { inject } from 'vitest'
+import { recordAnswer } from './global-setup'
 
 /** WeChat lets a mini program have this many network calls in flight. */
 export const RUNTIME_MAX_IN_FLIGHT = 10
@@ -67,6 +69,16 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
       if (state.offline) throw new Error('offline')
       const answer = await run()
       entry.status = answer.statusCode
+      const data = (answer as { data?: unknown }).data
+      if (answer.statusCode >= 200 && answer.statusCode < 300 && typeof data === 'object') {
+        const { pathname } = new URL(url)
+        recordAnswer(inject('answersFile'), {
+          method,
+          path: pathname,
+          status: answer.statusCode,
+          body: data,
+        })
+      }
       return answer
     } finally {
       state.inFlight--

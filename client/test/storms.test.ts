@@ -60,18 +60,18 @@ describe('the server down', () => {
     expect(phone.state.logins).toBe(7)
   })
 
-  it('a login answered 503 WECHAT_UNAVAILABLE holds the next one back for its Retry-After', async () => {
+  it('a login answered 503 UPSTREAM_UNAVAILABLE holds the next one back for its Retry-After', async () => {
     const { phone, openid, api, clock, calls } = miniProgram({ loginCooldown: SECOND })
     // WeChat busy for the Worker's first attempt and its two retries: one 503.
     await emulator(baseUrl, `users/${openid}`, { fault: 'busy', times: 3 })
     const first = await rejection(api.request({ url: '/me' }))
-    expect(first.code).toBe('WECHAT_UNAVAILABLE')
+    expect(first.code).toBe('UPSTREAM_UNAVAILABLE')
     expect(first.status).toBe(503)
     expect(first.retryAfter).toBe(5)
 
     clock.advance(2 * SECOND) // past the cooldown, within Retry-After
     const held = await rejection(api.request({ url: '/me' }))
-    expect(held.code).toBe('WECHAT_UNAVAILABLE')
+    expect(held.code).toBe('UPSTREAM_UNAVAILABLE')
     expect(held.retryAfter).toBe(3)
     expect(calls('/auth/login')).toBe(1)
 
@@ -92,12 +92,12 @@ describe('the server down', () => {
       return { ...res, header: { ...res.header, 'retry-after': String(24 * 60 * 60) } }
     }
     const first = await rejection(api.request({ url: '/me' }))
-    expect(first.code).toBe('WECHAT_UNAVAILABLE')
+    expect(first.code).toBe('UPSTREAM_UNAVAILABLE')
     expect(first.retryAfter).toBe(24 * 60 * 60) // what the answer said
 
     clock.advance(4 * SECOND)
     const held = await rejection(api.request({ url: '/me' }))
-    expect(held.code).toBe('WECHAT_UNAVAILABLE')
+    expect(held.code).toBe('UPSTREAM_UNAVAILABLE')
     expect(held.retryAfter).toBe(DEFAULT_MAX_RETRY_WAIT / SECOND - 4)
     expect(calls('/auth/login')).toBe(1)
 
@@ -133,7 +133,7 @@ describe('the server down', () => {
 describe('Retry-After on 429 and 503', () => {
   it('waits it out and retries, a bounded number of times', async () => {
     const { api, clock, calls } = miniProgram()
-    const path = failing('WECHAT_UNAVAILABLE', 2, 1)
+    const path = failing('UPSTREAM_UNAVAILABLE', 2, 1)
     const res = await api.request<{ failed: number }>({ url: path })
     expect(res.data.failed).toBe(2)
     expect(calls(path)).toBe(3)
@@ -162,8 +162,8 @@ describe('Retry-After on 429 and 503', () => {
     expect((await rejection(api.request({ url: long }))).retryAfter).toBe(60)
     expect(calls(long)).toBe(1)
 
-    const bare = failing('WECHAT_UNAVAILABLE', 1)
-    expect((await rejection(api.request({ url: bare }))).code).toBe('WECHAT_UNAVAILABLE')
+    const bare = failing('UPSTREAM_UNAVAILABLE', 1)
+    expect((await rejection(api.request({ url: bare }))).code).toBe('UPSTREAM_UNAVAILABLE')
     expect(calls(bare)).toBe(1)
     expect(clock.slept).toEqual([])
   })

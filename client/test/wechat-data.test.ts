@@ -34,7 +34,7 @@ describe('decrypt(getData)', () => {
     expect(program.trail()).toEqual(['POST /auth/login 200', 'POST /auth/decrypt 200'])
   })
 
-  it('on WECHAT_SESSION_KEY_STALE logs in again, fetches the data anew and retries once', async () => {
+  it('on SESSION_KEY_STALE logs in again, fetches the data anew and retries once', async () => {
     const program = miniProgram()
     const { api, clock, trail } = program
     const old = await api.login()
@@ -82,13 +82,13 @@ describe('decrypt(getData)', () => {
         return source.getData()
       }),
     )
-    expect(error.code).toBe('WECHAT_SESSION_KEY_STALE')
+    expect(error.code).toBe('SESSION_KEY_STALE')
     expect(error.status).toBe(409)
     expect(calls).toBe(2)
     expect(program.phone.state.logins).toBe(2)
   })
 
-  it('bad data is WECHAT_DECRYPT_FAILED, and no login', async () => {
+  it('bad data is DECRYPT_FAILED, and no login', async () => {
     const program = miniProgram()
     const source = weRunData(program, STEPS)
     const error = await rejection(
@@ -97,7 +97,7 @@ describe('decrypt(getData)', () => {
         return { ...sealed, encryptedData: `${sealed.encryptedData.replace(/\+/g, ' ')}AAAA` }
       }),
     )
-    expect(error.code).toBe('WECHAT_DECRYPT_FAILED')
+    expect(error.code).toBe('DECRYPT_FAILED')
     expect(program.phone.state.logins).toBe(1)
   })
 })
@@ -118,7 +118,7 @@ describe('phone(code)', () => {
     expect(trail().at(-1)).toBe('POST /auth/phone 200')
 
     const used = await rejection(api.phone(code))
-    expect(used.code).toBe('WECHAT_PHONE_CODE_INVALID')
+    expect(used.code).toBe('PHONE_CODE_INVALID')
     expect(used.status).toBe(400)
   })
 })

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { ERROR_STATUS, WxaAuthError, type WxaErrorCode } from '../errors'
+import type { DefaultUser } from '../hooks'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 
@@ -18,9 +19,9 @@ const failures = new Map<string, number>()
  * code (and its `Retry-After`), and a slow echo.
  */
 export function devRoutes() {
-  const routes = new Hono<WxaEnv>()
+  const routes = new Hono<WxaEnv<DefaultUser, { Bindings: { WECHAT_EMULATOR?: unknown } }>>()
   routes.use(async function devOnly(c, next) {
-    if (!c.env.WECHAT_EMULATOR) throw new WxaAuthError('NOT_FOUND')
+    if (!c.env?.WECHAT_EMULATOR) throw new WxaAuthError('NOT_FOUND')
     await next()
   })
   routes.use(requireLogin())

@@ -1,3 +1,5 @@
+import { hex } from '../util/hex'
+
 // WeChat's side of the message push, for the emulator: it builds a push the
 // way WeChat does, independently of the Worker's code that checks it.
 // https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
@@ -31,8 +33,6 @@ export interface BuiltPush {
 
 const PUSH_BLOCK = 32 // bytes: WeChat pads to 32-byte blocks
 const encoder = new TextEncoder()
-const hex = (bytes: ArrayBuffer) =>
-  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
 const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
 
 const sha1Sorted = async (...parts: string[]) =>

@@ -1,12 +1,15 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { type Logger, WxaAuthError } from '../errors'
+import type { ResolvedOptions } from '../options'
+import type { RateLimiter } from '../runtime/runtime'
+import type { Session } from '../session/session'
 
 export const DEFAULT_RATE_LIMIT_PERIOD = 60 // seconds, as in wrangler.toml `ratelimits`
 
 export interface RateLimitOptions {
-  /** The Workers Rate Limiting binding; when it returns undefined nothing is limited. */
-  limiter: (c: Context) => RateLimit | undefined
+  /** The limiter (a Workers Rate Limiting binding, Redis); when it returns undefined nothing is limited. */
+  limiter: (c: Context) => RateLimiter | undefined
   /** What to count by: a client address, a user id. */
   key: (c: Context) => string
   /** Where a failing limiter is reported. @default console */
@@ -59,7 +62,7 @@ export function clientAddress(c: Context, log: Logger = console): string {
 }
 
 /**
- * Counts requests with a Workers Rate Limiting binding and answers 429
+ * Counts requests with a {@link RateLimiter} and answers 429
  * `RATE_LIMITED` with `Retry-After` past the limit. When the limiter itself
  * fails the request goes through: a broken counter must not lock users out.
  */
@@ -70,7 +73,7 @@ export function rateLimit(options: RateLimitOptions) {
     if (binding) {
       let allowed = true
       try {
-        allowed = (await binding.limit({ key: key(c) })).success
+        allowed = await binding.limit(key(c))
       } catch (err) {
         log.warn(
           `wxa-auth: rate limiter failed; request allowed: ${err instanceof Error ? err.message : err}`,
@@ -80,4 +83,21 @@ export function rateLimit(options: RateLimitOptions) {
     }
     await next()
   })
+}
+
+/** The login limit (per client address) and the per-user limit of the platform calls. */
+export function limits<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const { config, log } = resolved
+  return {
+    loginLimit: rateLimit({
+      limiter: (c) => config(c).rateLimits.login,
+      key: (c) => `login:${clientAddress(c, log)}`,
+      log,
+    }),
+    userLimit: rateLimit({
+      limiter: (c) => config(c).rateLimits.user,
+      key: (c) => `user:${(c.var as unknown as { session: Session }).session.userId}`,
+      log,
+    }),
+  }
 }

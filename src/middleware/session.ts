@@ -1,13 +1,13 @@
+import type { Env, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import type { WxaBindings } from '../config'
-import { resolveOptions, type WxaAuthOptions } from '../config'
 import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
+import type { DefaultUser } from '../hooks'
+import type { ResolvedOptions } from '../options'
 import { hashSessionId } from '../session/ids'
 import { exceedsShape, MAX_SESSION_DEPTH } from '../session/limits'
 import { Session } from '../session/session'
 import { verifyToken } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
-import type { DefaultUser } from '../user/hooks'
 
 /** The context variables wxa-auth sets. */
 export type WxaVariables<User = DefaultUser> = {
@@ -19,10 +19,19 @@ export type WxaVariables<User = DefaultUser> = {
   authError: WxaErrorCode | null
 }
 
-/** The Hono env of apps that use wxa-auth. */
-export type WxaEnv<User = DefaultUser> = {
-  Bindings: WxaBindings
-  Variables: WxaVariables<User>
+/**
+ * The Hono env of an app that uses wxa-auth: your own env (its `Bindings`,
+ * its `Variables`) with wxa-auth's variables added.
+ *
+ * @example
+ * ```ts
+ * type AppEnv = WxaEnv<MyUser, { Bindings: WxaBindings & { DB: D1Database } }>
+ * const app = new Hono<AppEnv>()
+ * ```
+ */
+export type WxaEnv<User = DefaultUser, E extends Env = { Bindings: object }> = {
+  Bindings: E extends { Bindings: infer B } ? B : object
+  Variables: (E extends { Variables: infer V } ? V : object) & WxaVariables<User>
 }
 
 const MAX_TOKEN_LENGTH = 4096 // characters; ours are ~300
@@ -41,27 +50,17 @@ export function readToken(header: string | undefined): string | null | false {
 /**
  * Puts the user and the session on the context. It never rejects a request:
  * without a valid token `c.var.user` is null and the session is empty; use
- * `requireLogin()` to turn that into a 401.
- *
- * The session is read from this isolate's cache or the KV replica, and from
- * the user's session object only on a KV miss (or on every request with
- * `SESSION_CONSISTENCY=strict`). After the handler, what it changed in the
- * session is sent to the object, which applies it to the session as it is
- * then, or refuses it (the session ended, a newer token replaced this one):
- * then the request answers 401 instead. An unchanged session costs no write.
- *
- * @example
- * ```ts
- * const app = new Hono<WxaEnv>()
- * app.use(wxaSession())
- * app.get('/me', requireLogin(), (c) => c.json(c.var.user))
- * ```
+ * `requireLogin()` to turn that into a 401. After the handler, what it
+ * changed in the session is sent to the session authority, which applies it
+ * to the session as it is then, or refuses it (the session ended, a newer
+ * token replaced this one): then the request answers 401 instead. An
+ * unchanged session costs no write. Made by {@link wxaAuth}.
+ * @internal
  */
-export function wxaSession<User extends { id: string } = DefaultUser>(
-  options: WxaAuthOptions<User> = {},
-) {
-  const { config, hooks, now, log } = resolveOptions(options)
-
+export function sessionMiddleware<User extends { id: string }>(
+  resolved: ResolvedOptions<User>,
+): MiddlewareHandler<WxaEnv<User>> {
+  const { config, hooks, now } = resolved
   return createMiddleware<WxaEnv<User>>(async function wxaSession(c, next) {
     c.set('user', null)
     c.set('session', new Session())
@@ -74,13 +73,12 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
     }
 
     const settings = config(c)
-    const { secrets, issuer, audience, authority, replica } = settings
     const time = now()
     let claims: Awaited<ReturnType<typeof verifyToken>>
     try {
-      claims = await verifyToken(await importKeyRing(secrets), token, {
-        issuer,
-        audience,
+      claims = await verifyToken(await importKeyRing(settings.secrets), token, {
+        issuer: settings.issuer,
+        audience: settings.audience,
         now: time,
       })
     } catch (err) {
@@ -88,40 +86,26 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
       c.set('authError', err.code)
       return next()
     }
-    const uid = claims.sub
-    const id = await hashSessionId(claims.sid)
     const gen = (claims.gen as number | undefined) ?? 0
-    const presented = { sid: claims.sid, id, uid, gen, claims }
+    const presented = {
+      sid: claims.sid,
+      id: await hashSessionId(claims.sid),
+      uid: claims.sub,
+      gen,
+      claims,
+    }
     const anonymous = (why: WxaErrorCode, session = new Session()) => {
       c.set('authError', why)
       c.set('session', session)
       return next()
     }
 
-    if (replica.isEnded(id, time)) return anonymous('SESSION_EXPIRED')
-    let record = settings.consistency === 'strict' ? null : await replica.get(uid, id)
-    // A miss is a session not yet replicated here, or one that is over; a
-    // replica older than the token missed a refresh. Only the object knows.
-    if (!record || record.gen < gen) {
-      record = await authority.read(uid, id, time)
-      if (!record) {
-        replica.ended(uid, id, claims.exp)
-        return anonymous('SESSION_EXPIRED')
-      }
-      if (record.gen < gen) {
-        // We minted that generation: the object lost what it had acknowledged. Fail closed.
-        log.error(
-          `wxa-auth: a token's generation (${gen}) is newer than its session object's (${record.gen}); refused`,
-        )
-        replica.forget(uid, id)
-        return anonymous('SESSION_EXPIRED')
-      }
-      if (settings.consistency === 'edge') replica.remember(id, record)
-    }
-    if (record.uid !== uid || record.expiresAt <= time) return anonymous('SESSION_EXPIRED')
-    // The refresh route tells reuse of a replaced token from a stale one by this session.
-    if (gen < record.gen) return anonymous('TOKEN_REVOKED', new Session(presented))
-    const session = new Session(presented, record)
+    const opened = await settings.sessions.open(presented, time)
+    // The refresh and logout flows tell a replaced token from a stale one by its session.
+    if (!opened.ok && opened.refused === 'TOKEN_REVOKED')
+      return anonymous('TOKEN_REVOKED', new Session(presented))
+    if (!opened.ok) return anonymous(opened.refused)
+    const session = new Session(presented, opened.record)
     c.set('session', session)
     const user = await hooks.claimsToUser(claims, c)
     if (!user) return anonymous('SESSION_EXPIRED')
@@ -131,18 +115,11 @@ export function wxaSession<User extends { id: string } = DefaultUser>(
 
     const change = c.error ? null : session.change()
     if (!change) return
-    // Checked here too: data nested thousands deep would not even cross to the object.
+    // Checked here too: data nested thousands deep would not even cross to the authority.
     if (change.set.some(([, value]) => exceedsShape(value, MAX_SESSION_DEPTH - 1))) {
       throw new WxaAuthError('SESSION_TOO_LARGE')
     }
-    const outcome = await authority.write(uid, id, gen, change, settings.policy, now())
-    if (outcome.ok) {
-      if (settings.consistency === 'edge') replica.remember(id, outcome.record)
-      return
-    }
-    // Only "the session is over" is remembered as over; a stale write just drops the copy.
-    if (outcome.over) replica.ended(uid, id, claims.exp)
-    else replica.forget(uid, id)
-    throw new WxaAuthError(outcome.refused)
+    const outcome = await settings.sessions.write(presented, change, now())
+    if (!outcome.ok) throw new WxaAuthError(outcome.refused)
   })
 }

@@ -22,18 +22,18 @@ const BODY_ERRORS: readonly WxaErrorCode[] = [
   'INVALID_REQUEST',
   'PAYLOAD_TOO_LARGE',
 ]
-/** What any call to WeChat can fail with. */
-export const WECHAT_CALL_ERRORS: readonly WxaErrorCode[] = [
-  'WECHAT_UNAVAILABLE',
-  'WECHAT_TIMEOUT',
-  'WECHAT_BAD_RESPONSE',
-  'WECHAT_ERROR',
-  'WECHAT_CREDENTIALS_INVALID',
+/** What any call to a platform can fail with. */
+export const UPSTREAM_CALL_ERRORS: readonly WxaErrorCode[] = [
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_BAD_RESPONSE',
+  'UPSTREAM_ERROR',
+  'APP_CREDENTIALS_INVALID',
 ]
 
 /** One route, as the OpenAPI document and the docs page show it. */
 export interface RouteSpec {
-  tag: 'auth' | 'wechat' | 'devices' | 'example' | 'health'
+  tag: 'auth' | 'data' | 'wechat' | 'devices' | 'example' | 'health'
   summary: string
   description?: string
   /** Whether the route needs a token. */

@@ -1,7 +1,7 @@
 import { toJsonSchema } from '@valibot/to-json-schema'
 import type { Hono } from 'hono'
 import type * as v from 'valibot'
-import { ERRORS } from '../errors'
+import { ERROR_ALIASES, ERRORS } from '../errors'
 import { BODY, errorResponses, type RouteSpec, SPEC } from './describe'
 
 const errorSchema = {
@@ -14,6 +14,11 @@ const errorSchema = {
       properties: {
         code: { type: 'string', enum: Object.keys(ERRORS) },
         message: { type: 'string', description: 'For people; may change. Branch on `code`.' },
+        alias: {
+          type: 'string',
+          enum: Object.keys(ERROR_ALIASES),
+          description: 'The code’s 0.2 name, when 0.3 renamed it; until 0.4.',
+        },
       },
     },
   },
@@ -71,11 +76,12 @@ export function openApiDocument(
       security: spec.auth ? [{ token: [] }] : [],
       ...(spec.parameters
         ? {
-            parameters: spec.parameters.map((p) => ({
+            parameters: spec.parameters.map(({ in: where = 'path', required, schema, ...p }) => ({
               ...p,
-              in: 'path',
-              required: true,
-              schema: { type: 'string' },
+              in: where,
+              // A path parameter is always required; a query parameter says so.
+              required: where === 'path' ? true : (required ?? false),
+              schema: schema ?? { type: 'string' },
             })),
           }
         : {}),
@@ -86,11 +92,22 @@ export function openApiDocument(
               content: { 'application/json': { schema: jsonSchema(body) } },
             },
           }
-        : {}),
+        : spec.content
+          ? {
+              requestBody: {
+                required: true,
+                content: Object.fromEntries(
+                  Object.entries(spec.content).map(([type, schema]) => [type, { schema }]),
+                ),
+              },
+            }
+          : {}),
       responses: {
         200: {
           description: 'OK',
-          content: { 'application/json': { schema: jsonSchema(spec.response) } },
+          content: {
+            [spec.responseType ?? 'application/json']: { schema: jsonSchema(spec.response) },
+          },
         },
         ...errorResponses({ ...spec, body: body !== undefined }),
       },
@@ -101,7 +118,7 @@ export function openApiDocument(
     info: {
       ...info,
       description:
-        'WeChat Mini Program login and sessions on Cloudflare Workers. Every error is {"error":{"code","message"}}; branch on the code, not the message.',
+        'Mini program login and sessions (WeChat). Every error is {"error":{"code","message"}} (with "alias", the 0.2 name, for renamed codes until 0.4); branch on the code, not the message.',
     },
     paths,
     components: {

@@ -1,6 +1,6 @@
-import { identityKey, ttlUntil, unionidKey } from '../storage/keys'
+import { defaultUserId, unionUserId } from '../hooks'
+import { identityKey, ttlUntil, UNIONID_PREFIX, unionidKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
-import { defaultUserId, unionUserId } from '../user/hooks'
 
 /** The newest WeChat identity of (appid, openid), stored under `identity:<appid>:<openid>`, sealed. */
 export interface IdentityRecord {
@@ -68,4 +68,19 @@ export async function defaultUserIdFor(
   const uid = existing?.uid ?? (await unionUserId(unionid))
   await identities.link(unionid, uid, now)
   return uid
+}
+
+/**
+ * Deletes a forgotten user's identities (`identity:…` keys) and unionid
+ * links (`unionid:…`, only while the link still names `uid`: another user may
+ * have taken the unionid since).
+ */
+export async function deleteIdentities(kv: SealedKv, uid: string, keys: string[]): Promise<void> {
+  for (const key of keys) {
+    if (key.startsWith(UNIONID_PREFIX)) {
+      const link = await kv.get<{ uid?: string }>(key)
+      if (link?.value.uid !== uid) continue
+    }
+    await kv.delete(key)
+  }
 }

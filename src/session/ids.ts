@@ -1,5 +1,5 @@
-import { base64url } from '../storage/base64url'
-import { BoundedMap } from '../storage/bounded-map'
+import { base64url } from '../util/base64url'
+import { BoundedMap } from '../util/bounded-map'
 
 const HASHED_SESSION_IDS = 10_000 // per isolate
 const hashed = new BoundedMap<string, string>(HASHED_SESSION_IDS)

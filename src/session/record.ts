@@ -1,3 +1,5 @@
+import type { PlatformName } from '../env'
+
 /** Coarse device hints a client sends at login, shown in the device list. */
 export interface DeviceInfo {
   platform?: string
@@ -14,6 +16,8 @@ export interface DeviceInfo {
 export interface SessionRecord {
   v: 1
   uid: string
+  /** The app's platform; absent in records of 0.2 (all WeChat). */
+  platform?: PlatformName
   appId: string
   openid: string
   unionid?: string
@@ -67,6 +71,16 @@ export interface SessionPolicy {
    * two refreshes at once) instead of ending the session as reuse. 0 = none.
    */
   grace: number
+}
+
+/**
+ * Who asks for a change to other sessions (logout everywhere, a device's
+ * revocation): the caller's own session, which must be live and current,
+ * checked in the same step. A dead or replaced token cannot end anything else.
+ */
+export interface Caller {
+  id: string
+  gen: number
 }
 
 /** Why the session authority refused a change: each is the error the client gets. */

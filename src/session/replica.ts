@@ -1,6 +1,6 @@
-import { BoundedMap } from '../storage/bounded-map'
 import { sessionRecordKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
+import { BoundedMap } from '../util/bounded-map'
 import type { SessionRecord } from './record'
 
 const CACHED_SESSIONS = 10_000 // records per replica and isolate

@@ -1,5 +1,6 @@
 import { exceedsShape } from './limits'
 import type {
+  Caller,
   Outcome,
   Refusal,
   SessionChange,
@@ -48,6 +49,10 @@ function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
 }
 
 const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
+
+/** Whether the caller's session is live and of the generation its token says. */
+const current = (table: SessionTable, { id, gen }: Caller, now: number) =>
+  live(table.get(id), now)?.gen === gen
 
 const live = (stored: StoredSession | undefined, now: number): SessionRecord | null =>
   stored?.record && stored.record.expiresAt > now ? stored.record : null
@@ -157,16 +162,24 @@ export const rules = {
     return { ok: true, record: next }
   },
 
-  /** Ends one session; false when it was not live. */
-  end(table: SessionTable, id: string, now: number): boolean {
+  /**
+   * Ends one session; false when it was not live, null when `by` (the
+   * caller's own session) is not live and current.
+   */
+  end(table: SessionTable, id: string, now: number, by?: Caller): boolean | null {
+    if (by && !current(table, by, now)) return null
     const stored = table.get(id)
     if (!stored || !live(stored, now)) return false
     endSession(table, stored)
     return true
   },
 
-  /** Ends every live session of the user (of one app, with `appId`); returns their ids. */
-  endAll(table: SessionTable, now: number, appId?: string): string[] {
+  /**
+   * Ends every live session of the user (of one app, with `appId`); returns
+   * their ids, or null when `by` (the caller's own session) is not live and current.
+   */
+  endAll(table: SessionTable, now: number, appId?: string, by?: Caller): string[] | null {
+    if (by && !current(table, by, now)) return null
     const ended = table.live(now).filter((s) => appId === undefined || s.record?.appId === appId)
     for (const s of ended) endSession(table, s)
     return ended.map((s) => s.id)

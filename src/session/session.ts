@@ -1,3 +1,4 @@
+import type { PlatformName } from '../env'
 import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 
@@ -26,9 +27,9 @@ const json = (value: unknown) => JSON.stringify(value) ?? 'null'
  */
 export class Session {
   /** The session id from the token; null when anonymous. Secret: never show it. */
+  readonly sid: string | null
+  /** The public id: sha256 of `sid`, as in the device list and the stores; null when anonymous. */
   readonly id: string | null
-  /** The public id (the hash of `id`, as in KV and the device list); null when anonymous. */
-  readonly publicId: string | null
   /** The token's generation; null when anonymous. @internal */
   readonly gen: number | null
   /** Whose session the token named, as it said; null when anonymous. @internal */
@@ -39,8 +40,8 @@ export class Session {
   #ended = false
 
   constructor(presented: PresentedSession | null = null, record: SessionRecord | null = null) {
-    this.id = presented?.sid ?? null
-    this.publicId = presented?.id ?? null
+    this.sid = presented?.sid ?? null
+    this.id = presented?.id ?? null
     this.gen = presented?.gen ?? null
     this.presented = presented
     this.#uid = presented?.uid ?? null
@@ -57,6 +58,10 @@ export class Session {
   /** The mini program the session belongs to. */
   get appId(): string | null {
     return this.#record?.appId ?? null
+  }
+  /** Its platform (`wechat`, …). */
+  get platform(): PlatformName | null {
+    return this.#record ? (this.#record.platform ?? 'wechat') : null
   }
   get openid(): string | null {
     return this.#record?.openid ?? null

@@ -1,6 +1,6 @@
 import { checkSecret } from '../token/keys'
-import { base64url } from './base64url'
-import { BoundedMap } from './bounded-map'
+import { base64url } from '../util/base64url'
+import { BoundedMap } from '../util/bounded-map'
 
 /** Seals values for KV: AES-256-GCM, the KV key as additional data. */
 export interface Cipher {

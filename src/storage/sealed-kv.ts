@@ -1,5 +1,6 @@
 import { type Logger, WxaAuthError } from '../errors'
 import type { Cipher } from './cipher'
+import type { KvStore } from './kv'
 
 /** A JSON value read from KV, and its length in UTF-16 code units (for byte-bounded caches). */
 export interface Sealed<T> {
@@ -34,15 +35,15 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The sealed-KV adapter that sessions, identities and the access-token cache
- * share. The KV key is the cipher's additional data, so a value copied to
- * another key does not open.
+ * Sealed records over a {@link KvStore}, shared by sessions, identities and
+ * the access-token cache. The key is the cipher's additional data, so a value
+ * copied to another key does not open.
  *
- * @param kv the namespace (binding `SESSIONS`)
+ * @param kv the store (Workers KV, Redis, memory)
  * @param cipher from `createCipher(STORAGE_SECRET)`
  */
 export function sealedKv(
-  kv: KVNamespace,
+  kv: KvStore,
   cipher: Cipher,
   { log = console }: { log?: Logger } = {},
 ): SealedKv {
@@ -60,19 +61,10 @@ export function sealedKv(
     async put(key, value, expirationTtl) {
       const json = JSON.stringify(value)
       const sealed = await cipher.seal(json, key)
-      await guard('put', () => kv.put(key, sealed, { expirationTtl }))
+      await guard('put', () => kv.put(key, sealed, expirationTtl))
       return json.length
     },
     delete: (key) => guard('delete', () => kv.delete(key)),
-    async keys(prefix) {
-      const names: string[] = []
-      let cursor: string | undefined
-      do {
-        const page = await guard('list', () => kv.list({ prefix, ...(cursor ? { cursor } : {}) }))
-        names.push(...page.keys.map((k) => k.name))
-        cursor = page.list_complete ? undefined : page.cursor
-      } while (cursor)
-      return names
-    },
+    keys: (prefix) => guard('list', () => kv.list(prefix)),
   }
 }

@@ -1,6 +1,6 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { WxaAuthError } from '../errors'
-import { BoundedMap } from '../storage/bounded-map'
+import { BoundedMap } from '../util/bounded-map'
 import type { KeyRing } from './keys'
 
 /** Claims wxa-auth sets itself; hook claims cannot override them. */

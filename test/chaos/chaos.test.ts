@@ -19,7 +19,7 @@ const MAX_SESSIONS = 3
 const CACHE_SECONDS = 5 // what the checker assumes, and the servers run with unless broken
 const OPERATIONS = 1500
 /** The 503 codes that say a storage call failed and its outcome is unknown. */
-const UNKNOWN_OUTCOME_CODES = ['STORAGE_UNAVAILABLE']
+const UNKNOWN_OUTCOME_CODES = ['STORAGE_UNAVAILABLE', 'STORAGE_OUTCOME_UNKNOWN']
 
 const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : randomInt(2 ** 31)
 const broken = process.env.CHAOS_BREAK ?? ''

@@ -37,7 +37,7 @@ export interface CheckOptions {
 
 export const CHECKS = {
   'end-never-undone':
-    'no read or write of an ended session answers 2xx after the end was acknowledged (reads at an edge endpoint: after the cache window)',
+    'no read or write of an ended session answers 2xx after the end was acknowledged (reads at an edge endpoint: after the cache window); a logout, idempotent, may',
   'final-ended': 'the final strict read of a session with an acknowledged end says SESSION_EXPIRED',
   'replaced-token-never-writes':
     'a session write with a token a refresh replaced, started after that refresh was acknowledged, is refused',
@@ -220,7 +220,8 @@ export function check(history: History, options: CheckOptions): Violation[] {
     if (s.ended) {
       const { at, by } = s.ended
       for (const op of s.uses) {
-        if (!acked(op) || op === by) continue
+        // A logout is idempotent: ok for a session already over, and it brings nothing back.
+        if (!acked(op) || op === by || op.kind === 'logout') continue
         const immediate = WRITES.has(op.kind) || op.strict
         const deadline = immediate ? at : at + cacheSeconds * 1000 + margin
         if ((WRITES.has(op.kind) || READS.has(op.kind)) && op.start > deadline) {

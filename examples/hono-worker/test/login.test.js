@@ -46,5 +46,7 @@ test('a login code works once', async () => {
   assert.equal((await call('POST', '/auth/login', { json: { code } })).status, 200)
   const again = await call('POST', '/auth/login', { json: { code } })
   assert.equal(again.status, 401)
-  assert.equal(again.body.error.code, 'WECHAT_CODE_USED')
+  assert.equal(again.body.error.code, 'CODE_USED')
+  // The code's 0.2 name, until 0.4.
+  assert.equal(again.body.error.alias, 'WECHAT_CODE_USED')
 })

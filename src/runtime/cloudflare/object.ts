@@ -1,41 +1,29 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { WxaBindings } from '../config'
-import type { Logger } from '../errors'
-import { createCipher } from '../storage/cipher'
-import { identityKey, sessionRecordKey, ttlUntil, unionidKey } from '../storage/keys'
-import { type SealedKv, sealedKv } from '../storage/sealed-kv'
-import { checkSecret } from '../token/keys'
-import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
-import { rules, type SessionTable, type StoredSession } from './rules'
+import type { WxaBindings } from '../../env'
+import type { Logger } from '../../errors'
+import { deleteIdentities } from '../../session/identities'
+import type {
+  Caller,
+  Outcome,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
+} from '../../session/record'
+import { rules, type SessionTable } from '../../session/rules'
+import { identityKeysOf } from '../../session/transactional'
+import { createCipher } from '../../storage/cipher'
+import { sessionRecordKey, ttlUntil } from '../../storage/keys'
+import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
+import { checkSecret } from '../../token/keys'
+import { workersKv } from './kv'
+import { countRows, readMeta, SCHEMA, sqlTable, writeMeta } from './sql'
 
 export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
 const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
 const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
 const ADOPTION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  record TEXT,
-  expires_at INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY, if_uid TEXT);
-CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, tag TEXT NOT NULL, expires_at INTEGER NOT NULL);
-`
-
-type Row = { id: string; record: string | null; expires_at: number; created_ms: number }
-
-const stored = (row: Row): StoredSession => ({
-  id: row.id,
-  record: row.record === null ? null : (JSON.parse(row.record) as SessionRecord),
-  expiresAt: row.expires_at,
-  createdAtMs: row.created_ms,
-})
 
 /**
  * The session authority of one user: the only writer of that user's
@@ -49,8 +37,8 @@ const stored = (row: Row): StoredSession => ({
  * identities (`identity:<appid>:<openid>`, `unionid:<unionid>`), so that
  * forgetting the user deletes them all.
  *
- * Named `app:<appid>`, an object holds that app's claims of WeChat push
- * queries instead (see {@link UserSessions.claim}): a user id never contains `:`.
+ * Named `claims:<scope>`, an object holds atomic claims instead (WeChat push
+ * queries, see {@link UserSessions.claim}): a user id never contains `:`.
  *
  * Bind it as `USER_SESSIONS` (wrangler.toml `new_sqlite_classes`) and export
  * it from your Worker's entry.
@@ -71,39 +59,10 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#sql = ctx.storage.sql
     this.#sql.exec(SCHEMA)
     this.replicaKv = sealedKv(
-      env.SESSIONS,
+      workersKv(env.SESSIONS),
       createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET)),
     )
-    const sql = this.#sql
-    this.#table = {
-      get: (id) => {
-        const row = sql.exec<Row>('SELECT * FROM sessions WHERE id = ?', id).toArray()[0]
-        return row && stored(row)
-      },
-      put: (s) => {
-        sql.exec(
-          `INSERT INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)
-           ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
-          s.id,
-          s.record === null ? null : JSON.stringify(s.record),
-          s.expiresAt,
-          s.createdAtMs,
-        )
-        // Every change is owed to the replica; the version tells a newer change from one written.
-        sql.exec(
-          `INSERT INTO replica (id, version) VALUES (?, 1)
-           ON CONFLICT(id) DO UPDATE SET version = version + 1`,
-          s.id,
-        )
-        if (s.record) this.#index(s.record)
-      },
-      live: (now) =>
-        sql
-          .exec<Row>('SELECT * FROM sessions WHERE record IS NOT NULL AND expires_at > ?', now)
-          .toArray()
-          .map(stored)
-          .filter((s) => (s.record?.expiresAt ?? 0) > now),
-    }
+    this.#table = sqlTable(this.#sql, (record) => this.#index(record))
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
       if (this.#owed() && (await ctx.storage.getAlarm()) === null) {
@@ -150,17 +109,17 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
   }
 
-  async end(uid: string, id: string, now: number): Promise<boolean> {
+  async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | null> {
     await this.#ready(uid, now)
     await this.#adopt(uid, id, now)
-    return this.#settle(rules.end(this.#table, id, now))
+    return this.#settle(rules.end(this.#table, id, now, by))
   }
 
   /** Ends the user's sessions (of one app, with `appId`), and sweeps their KV keys. */
-  async endAll(uid: string, now: number, appId?: string): Promise<string[]> {
+  async endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | null> {
     await this.#ready(uid, now)
-    const ended = rules.endAll(this.#table, now, appId)
-    if (appId === undefined) this.#setMeta('sweep', '1')
+    const ended = rules.endAll(this.#table, now, appId, by)
+    if (ended && appId === undefined) this.#setMeta('sweep', '1')
     return this.#settle(ended)
   }
 
@@ -172,12 +131,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
    */
   async forget(uid: string, now: number): Promise<string[]> {
     await this.#ready(uid, now)
-    const ended = rules.endAll(this.#table, now)
-    this.#sql.exec(
-      `INSERT OR IGNORE INTO owed_deletes (key, if_uid)
-       SELECT key, CASE WHEN key LIKE 'unionid:%' THEN ? ELSE NULL END FROM identities`,
-      uid,
-    )
+    const ended = rules.endAll(this.#table, now) ?? []
+    this.#sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
     this.#sql.exec('DELETE FROM identities')
     this.#setMeta('sweep', '1')
     return this.#settle(ended)
@@ -190,7 +145,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /**
    * Claims `id` with `tag` for `ttl` seconds, atomically: null when it was
-   * free, else the tag it already carries. An app's object (`app:<appid>`)
+   * free, else the tag it already carries. A claims object (`claims:<scope>`)
    * uses it so that a signed push query carries at most one body.
    */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
@@ -240,14 +195,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   #meta(key: string): string | undefined {
-    return this.#sql
-      .exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)
-      .toArray()[0]?.value
+    return readMeta(this.#sql, key)
   }
 
   #setMeta(key: string, value: string | null) {
-    if (value === null) this.#sql.exec('DELETE FROM meta WHERE key = ?', key)
-    else this.#sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value)
+    writeMeta(this.#sql, key, value)
   }
 
   /** Unix seconds of the object's first call by this version. */
@@ -256,20 +208,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   #index(record: SessionRecord) {
-    this.#sql.exec(
-      'INSERT OR IGNORE INTO identities (key) VALUES (?)',
-      identityKey(record.appId, record.openid),
-    )
-    if (record.unionid) {
-      this.#sql.exec(
-        'INSERT OR IGNORE INTO identities (key) VALUES (?)',
-        unionidKey(record.unionid),
-      )
+    for (const key of identityKeysOf(record)) {
+      this.#sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
     }
   }
 
-  #count(table: string): number {
-    return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims'): number {
+    return countRows(this.#sql, table)
   }
 
   /** Whether KV work is owed: replica writes, deletes, a sweep. */
@@ -424,11 +369,10 @@ export class UserSessions extends DurableObject<WxaBindings> {
           this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
         }
       }
-      for (const { key, if_uid } of this.#sql
-        .exec<{ key: string; if_uid: string | null }>('SELECT * FROM owed_deletes')
+      for (const { key } of this.#sql
+        .exec<{ key: string }>('SELECT key FROM owed_deletes')
         .toArray()) {
-        const linked = if_uid ? (await this.replicaKv.get<{ uid?: string }>(key))?.value : null
-        if (!if_uid || linked?.uid === if_uid) await this.replicaKv.delete(key)
+        await deleteIdentities(this.replicaKv, uid, [key])
         this.#sql.exec('DELETE FROM owed_deletes WHERE key = ?', key)
       }
       if (this.#meta('sweep') === '1') {

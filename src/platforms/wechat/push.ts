@@ -1,5 +1,6 @@
-import { WxaAuthError } from '../errors'
-import { hex, timingSafeEqual } from './crypto'
+import { WxaAuthError } from '../../errors'
+import { hex } from '../../util/hex'
+import { timingSafeEqual } from '../../util/timing-safe'
 
 // The crypto of WeChat's message push (消息推送), for the URL check and for
 // pushes in plain, compatible and safe mode.

@@ -1,5 +1,5 @@
-import type { ClaimStore } from '../session/authority'
-import { base64url } from '../storage/base64url'
+import type { ClaimStore } from '../../session/authority'
+import { base64url } from '../../util/base64url'
 
 /**
  * How long a claim on a push is kept. A push's timestamp is accepted from 5

@@ -1,7 +1,15 @@
 import { WxaAuthError } from '../errors'
-import { decryptData, verifySignature } from './crypto'
+import type { PlatformApp } from './platform'
 
-/** The decrypted object without WeChat's watermark: what hooks and clients get. */
+/** The optional user-info fields of a login, in pairs. */
+export interface UserInfoInput {
+  rawData?: string | undefined
+  signature?: string | undefined
+  encryptedData?: string | undefined
+  iv?: string | undefined
+}
+
+/** The decrypted object without the platform's watermark: what hooks and clients get. */
 export function withoutWatermark(data: Record<string, unknown>): Record<string, unknown> {
   const { watermark: _watermark, ...rest } = data
   return rest
@@ -9,38 +17,34 @@ export function withoutWatermark(data: Record<string, unknown>): Record<string, 
 
 /**
  * Checks that the optional user-info fields of a login come in pairs, before
- * the code is spent at WeChat, and returns the check to run with the
- * session_key code2Session yields: the rawData signature, then the decryption.
- * That check returns the profile (decrypted, or else the signed rawData), or
+ * the code is spent, and returns the check to run with the session_key
+ * code2Session yields: the rawData signature, then the decryption. That
+ * check returns the profile (decrypted, or else the signed rawData), or
  * undefined when none was sent.
  *
  * @throws WxaAuthError `INVALID_REQUEST` (a field without its partner) at once;
- * the returned check throws `WECHAT_SIGNATURE_INVALID` or `WECHAT_DECRYPT_FAILED`
- * @example
- * ```ts
- * const readUserInfo = userInfoReader(body)
- * const { sessionKey } = await wechat.code2Session(body.code)
- * const userInfo = await readUserInfo(sessionKey, appId)
- * ```
+ * the returned check throws `SIGNATURE_INVALID` or `DECRYPT_FAILED`
  */
-export function userInfoReader(body: {
-  rawData?: string
-  signature?: string
-  encryptedData?: string
-  iv?: string
-}): (sessionKey: string, appId: string) => Promise<Record<string, unknown> | undefined> {
-  const { rawData, signature, encryptedData, iv } = body
+export function readUserInfo({
+  rawData,
+  signature,
+  encryptedData,
+  iv,
+}: UserInfoInput): (
+  app: PlatformApp,
+  sessionKey: string,
+) => Promise<Record<string, unknown> | undefined> {
   if ((rawData === undefined) !== (signature === undefined)) {
     throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: send rawData with signature.')
   }
   if ((encryptedData === undefined) !== (iv === undefined)) {
     throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: send encryptedData with iv.')
   }
-  return async function readUserInfo(sessionKey, appId) {
+  return async function userInfo(app, sessionKey) {
     let profile: Record<string, unknown> | undefined
     if (rawData !== undefined && signature !== undefined) {
-      if (!(await verifySignature({ rawData, signature, sessionKey }))) {
-        throw new WxaAuthError('WECHAT_SIGNATURE_INVALID')
+      if (!(await app.verifyRawData({ rawData, signature, sessionKey }))) {
+        throw new WxaAuthError('SIGNATURE_INVALID')
       }
       profile = parseObject(rawData)
       if (!profile) {
@@ -48,7 +52,7 @@ export function userInfoReader(body: {
       }
     }
     if (encryptedData !== undefined && iv !== undefined) {
-      profile = withoutWatermark(await decryptData({ encryptedData, iv, sessionKey, appId }))
+      profile = withoutWatermark(await app.decrypt({ encryptedData, iv, sessionKey }))
     }
     return profile
   }

@@ -1,6 +1,7 @@
-import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../errors'
-import { redact, registerSecret } from '../util/redact'
-import { sessionKeySignature } from './crypto'
+import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../../errors'
+import { hex } from '../../util/hex'
+import { redact, registerSecret } from '../../util/redact'
+import type { PhoneNumber } from '../platform'
 
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
 export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
@@ -10,11 +11,6 @@ export const DEFAULT_RETRY_DELAY_MS = 200 // doubled on each retry
 /** What WeChat answers when a call fails. Only errors carry a non-zero `errcode`. */
 export type WeChatErrorBody = { errcode: number; errmsg?: string }
 
-/** `/sns/jscode2session` on the wire: success may omit `errcode` entirely. */
-export type Code2SessionBody =
-  | { openid: string; session_key: string; unionid?: string; errcode?: 0 }
-  | WeChatErrorBody
-
 /** The identity code2Session yields. `sessionKey` never leaves the server. */
 export interface Code2SessionResult {
   openid: string
@@ -22,28 +18,14 @@ export interface Code2SessionResult {
   sessionKey: string
 }
 
-/** `/cgi-bin/stable_token` on the wire. */
-export type StableTokenBody = { access_token: string; expires_in: number } | WeChatErrorBody
-
 /** A stable access token and the seconds it has left. Never send it to a client or a log. */
 export interface StableToken {
   accessToken: string
   expiresIn: number
 }
 
-/** `/wxa/business/getuserphonenumber` on the wire. */
-export type PhoneNumberBody =
-  | { errcode?: 0; errmsg?: string; phone_info: PhoneNumber & { watermark?: object } }
-  | WeChatErrorBody
-
 /** The user's phone number as WeChat returns it (`phone_info`, without its watermark). */
-export interface PhoneNumber {
-  /** With the country code for numbers outside mainland China. */
-  phoneNumber: string
-  /** Without the country code. */
-  purePhoneNumber: string
-  countryCode: string
-}
+export type { PhoneNumber }
 
 /** The longest access token WeChat documents; anything longer is a bad response. */
 export const MAX_ACCESS_TOKEN_LENGTH = 512 // characters
@@ -101,17 +83,17 @@ export interface WeChatClient {
 
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
 const ERRCODES: Record<number, { code: WxaErrorCode; retryAfter?: number }> = {
-  40029: { code: 'WECHAT_CODE_INVALID' },
-  40163: { code: 'WECHAT_CODE_USED' },
-  40226: { code: 'WECHAT_USER_BLOCKED' },
-  45011: { code: 'WECHAT_RATE_LIMITED', retryAfter: 60 },
-  40013: { code: 'WECHAT_CREDENTIALS_INVALID' },
-  40125: { code: 'WECHAT_CREDENTIALS_INVALID' },
-  [-1]: { code: 'WECHAT_UNAVAILABLE', retryAfter: 5 },
+  40029: { code: 'CODE_INVALID' },
+  40163: { code: 'CODE_USED' },
+  40226: { code: 'USER_BLOCKED' },
+  45011: { code: 'UPSTREAM_RATE_LIMITED', retryAfter: 60 },
+  40013: { code: 'APP_CREDENTIALS_INVALID' },
+  40125: { code: 'APP_CREDENTIALS_INVALID' },
+  [-1]: { code: 'UPSTREAM_UNAVAILABLE', retryAfter: 5 },
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
-  40001: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
-  40014: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
-  42001: { code: 'WECHAT_ACCESS_TOKEN_INVALID' },
+  40001: { code: 'ACCESS_TOKEN_INVALID' },
+  40014: { code: 'ACCESS_TOKEN_INVALID' },
+  42001: { code: 'ACCESS_TOKEN_INVALID' },
 }
 
 /** Errcodes that mean something else on one API than on code2Session. */
@@ -121,11 +103,11 @@ type Overrides = Record<number, { code: WxaErrorCode; retryAfter?: number }>
 // 1400001: the phone-number API is billed per success since 2023-08-28; past the
 // free quota an account without a paid balance gets this.
 const PHONE_ERRCODES: Overrides = {
-  40029: { code: 'WECHAT_PHONE_CODE_INVALID' },
+  40029: { code: 'PHONE_CODE_INVALID' },
   1400001: { code: 'WECHAT_PHONE_QUOTA_EXHAUSTED' },
 }
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
-const CHECK_ERRCODES: Overrides = { 87009: { code: 'WECHAT_SESSION_KEY_STALE' } }
+const CHECK_ERRCODES: Overrides = { 87009: { code: 'SESSION_KEY_STALE' } }
 
 /** Maps a WeChat `errcode` to the error wxa-auth reports. */
 export function wechatError(
@@ -135,14 +117,11 @@ export function wechatError(
 ): WxaAuthError {
   const known = overrides[body.errcode] ?? ERRCODES[body.errcode]
   const detail = `${api}: errcode ${body.errcode} ${body.errmsg ?? ''}`.trim()
-  return new WxaAuthError(known?.code ?? 'WECHAT_ERROR', undefined, {
+  return new WxaAuthError(known?.code ?? 'UPSTREAM_ERROR', undefined, {
     cause: new Error(detail),
     ...(known?.retryAfter ? { retryAfter: known.retryAfter } : {}),
   })
 }
-
-/** @deprecated use the log redaction wxa-auth applies itself; kept for 0.2 callers. */
-export const redactUrl = redact
 
 /** The query of checkSessionKey and resetUserSessionKey: signed with the session_key. */
 const signedQuery = async (accessToken: string, openid: string, sessionKey: string) => ({
@@ -204,7 +183,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const timedOut = err instanceof Error && err.name === 'TimeoutError'
       // Not the error itself as the cause: its message may quote the URL and its secret.
       const detail = redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
-      throw new WxaAuthError(timedOut ? 'WECHAT_TIMEOUT' : 'WECHAT_UNAVAILABLE', undefined, {
+      throw new WxaAuthError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', undefined, {
         cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'} (${detail})`),
       })
     }
@@ -212,12 +191,12 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
     try {
       text = await res.text()
     } catch (cause) {
-      throw new WxaAuthError('WECHAT_TIMEOUT', undefined, {
+      throw new WxaAuthError('UPSTREAM_TIMEOUT', undefined, {
         cause: new Error(`${api}: body not received`, { cause }),
       })
     }
     if (res.status >= 500) {
-      throw new WxaAuthError('WECHAT_UNAVAILABLE', undefined, {
+      throw new WxaAuthError('UPSTREAM_UNAVAILABLE', undefined, {
         cause: new Error(`${api}: HTTP ${res.status}`),
       })
     }
@@ -228,7 +207,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       body = undefined
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new WxaAuthError('WECHAT_BAD_RESPONSE', undefined, {
+      throw new WxaAuthError('UPSTREAM_BAD_RESPONSE', undefined, {
         cause: new Error(`${api}: HTTP ${res.status}, not a JSON object (${text.length} bytes)`),
       })
     }
@@ -265,14 +244,14 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         if (!(err instanceof WxaAuthError)) throw err
         failure = err
       }
-      const retryable = busy || (!singleUse && failure.code === 'WECHAT_UNAVAILABLE')
+      const retryable = busy || (!singleUse && failure.code === 'UPSTREAM_UNAVAILABLE')
       if (!retryable || n >= retries) throw failure
       await sleep(retryDelayMs * 2 ** n)
     }
   }
 
   const badResponse = (detail: string) =>
-    new WxaAuthError('WECHAT_BAD_RESPONSE', undefined, { cause: new Error(detail) })
+    new WxaAuthError('UPSTREAM_BAD_RESPONSE', undefined, { cause: new Error(detail) })
   const text = (value: unknown): value is string => typeof value === 'string' && value !== ''
 
   return {
@@ -346,7 +325,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         await call('checkSessionKey', '/wxa/checksession', query, { overrides: CHECK_ERRCODES })
         return true
       } catch (err) {
-        if (isWxaAuthError(err, 'WECHAT_SESSION_KEY_STALE')) return false
+        if (isWxaAuthError(err, 'SESSION_KEY_STALE')) return false
         throw err
       }
     },
@@ -361,4 +340,31 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       return session_key
     },
   }
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * The signature `checkSessionKey` and `resetUserSessionKey` expect:
+ * `hex(hmac_sha256(key, message))` where the key is the UTF-8 bytes of the
+ * base64 session_key **string**, not the 16 bytes it decodes to.
+ * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
+ *
+ * @param sessionKey the session_key as code2Session returned it
+ * @param message what to sign. @default '' (what checkSessionKey signs)
+ * @returns lowercase hex
+ * @example
+ * ```ts
+ * const signature = await sessionKeySignature(sessionKey)
+ * ```
+ */
+export async function sessionKeySignature(sessionKey: string, message = ''): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(sessionKey),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
+  return hex(await crypto.subtle.sign('HMAC', key, encoder.encode(message)))
 }

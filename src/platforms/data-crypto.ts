@@ -1,7 +1,11 @@
 import { WxaAuthError } from '../errors'
+import { hex } from '../util/hex'
+import { timingSafeEqual } from '../util/timing-safe'
 
+// The user data a mini program hands over, as WeChat, QQ and Douyin all seal it:
+// AES-128-CBC with PKCS#7 padding under the session_key; key, iv and data are base64,
+// the key and iv 16 bytes; and rawData signed as sha1(rawData + session_key).
 // https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/signature.html
-// AES-128-CBC with PKCS#7 padding; key, iv and data are base64, the key and iv 16 bytes.
 const AES_BLOCK = 16 // bytes
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const HEX_SHA1 = /^[0-9a-f]{40}$/
@@ -21,21 +25,9 @@ function strictBase64(text: string): Uint8Array | null {
   return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
 }
 
-/** Bytes as lowercase hex. */
-export const hex = (bytes: ArrayBuffer) =>
-  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
-
-/** Compares two strings in time that depends only on their length. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
-}
-
 /** The one error callers see, whatever failed; which check it was (no secret, no data) rides in `cause` for the log. */
 const decryptFailed = (check: string) =>
-  new WxaAuthError('WECHAT_DECRYPT_FAILED', undefined, { cause: new Error(check) })
+  new WxaAuthError('DECRYPT_FAILED', undefined, { cause: new Error(check) })
 
 export interface DecryptDataInput {
   /** `encryptedData` from the mini program, base64. */
@@ -135,29 +127,4 @@ export async function verifySignature(input: VerifySignatureInput): Promise<bool
   if (typeof signature !== 'string' || !HEX_SHA1.test(signature)) return false
   const digest = await crypto.subtle.digest('SHA-1', encoder.encode(rawData + sessionKey))
   return timingSafeEqual(hex(digest), signature)
-}
-
-/**
- * The signature `checkSessionKey` and `resetUserSessionKey` expect:
- * `hex(hmac_sha256(key, message))` where the key is the UTF-8 bytes of the
- * base64 session_key **string**, not the 16 bytes it decodes to.
- * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
- *
- * @param sessionKey the session_key as code2Session returned it
- * @param message what to sign. @default '' (what checkSessionKey signs)
- * @returns lowercase hex
- * @example
- * ```ts
- * const signature = await sessionKeySignature(sessionKey)
- * ```
- */
-export async function sessionKeySignature(sessionKey: string, message = ''): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    encoder.encode(sessionKey),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  )
-  return hex(await crypto.subtle.sign('HMAC', key, encoder.encode(message)))
 }

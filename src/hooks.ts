@@ -1,18 +1,23 @@
 import type { Context } from 'hono'
-import { base64url } from '../storage/base64url'
-import type { TokenClaims } from '../token/jwt'
-import type { PhoneNumber } from '../wechat/client'
-import type { AuthorizationEvent } from '../wechat/events'
+import type { PhoneNumber, PlatformName } from './platforms/platform'
+import type { AuthorizationEvent } from './platforms/wechat/events'
+import type { TokenClaims } from './token/jwt'
+import { base64url } from './util/base64url'
 
-/** Who WeChat says the user is, after code2Session. */
-export interface WeChatIdentity {
+/** Who the platform says the user is, after its code2Session. */
+export interface PlatformIdentity {
+  /** The mini program platform of the app. */
+  platform: PlatformName
   appId: string
   openid: string
-  /** From code2Session, or else from the verified `encryptedData` of the login. */
+  /** From code2Session only: the apps of one developer entity on one platform share it. */
   unionid?: string
   /** The user's phone number, when the login carried a `phoneCode`. */
   phone?: PhoneNumber
 }
+
+/** @deprecated the 0.2 name of {@link PlatformIdentity} */
+export type WeChatIdentity = PlatformIdentity
 
 /** The user wxa-auth builds when no hooks are given: nothing beyond the session. */
 export interface DefaultUser {
@@ -31,11 +36,11 @@ export interface DefaultUser {
  */
 export interface UserHooks<User extends { id: string }> {
   /**
-   * Called on every login with the identity WeChat vouched for. Returns the
+   * Called on every login with the identity the platform vouched for. Returns the
    * user; its `id` becomes the token's `sub` and keys the sessions.
    * @default a {@link DefaultUser} derived from the identity, stored nowhere
    */
-  findOrCreateUser?: (identity: WeChatIdentity, c: Context) => User | Promise<User>
+  findOrCreateUser?: (identity: PlatformIdentity, c: Context) => User | Promise<User>
   /**
    * Extra claims for the token. Keep them small and public: the token is
    * readable by the client. Reserved claims (`sub`, `sid`, `exp`, …) are ignored.
@@ -62,7 +67,7 @@ export interface UserHooks<User extends { id: string }> {
    */
   onUserInfo?: (userInfo: Record<string, unknown>, user: User, c: Context) => void | Promise<void>
   /**
-   * Called by `POST /auth/phone` with the number WeChat returned for the
+   * Called by `POST /auth/phone` with the number the platform returned for the
    * logged-in user, before it goes back to the client.
    * @default does nothing
    * @example

@@ -1,6 +1,6 @@
-import { isWxaAuthError, type Logger } from '../errors'
-import { accessTokenKey, MIN_TTL } from '../storage/keys'
-import type { SealedKv } from '../storage/sealed-kv'
+import { isWxaAuthError, type Logger } from '../../errors'
+import { accessTokenKey, MIN_TTL } from '../../storage/keys'
+import type { SealedKv } from '../../storage/sealed-kv'
 import type { WeChatClient } from './client'
 
 /** How long before WeChat's `expires_in` the cached token is dropped. */
@@ -94,7 +94,7 @@ export function accessTokenCache(options: AccessTokenCacheOptions): AccessTokenC
       try {
         return await use(first)
       } catch (err) {
-        if (!isWxaAuthError(err, 'WECHAT_ACCESS_TOKEN_INVALID')) throw err
+        if (!isWxaAuthError(err, 'ACCESS_TOKEN_INVALID')) throw err
         log.warn('wxa-auth: WeChat rejected the cached access token; fetching a fresh one')
         return use(await token(first))
       }

@@ -1,4 +1,4 @@
-import { WxaAuthError } from '../errors'
+import { WxaAuthError } from '../../errors'
 import { parseWeChatXml, XmlShapeError } from './xml'
 
 /**
@@ -53,9 +53,8 @@ export interface AuthorizationEvent<E extends AuthorizationEventName = Authoriza
   raw: PushFields
 }
 
-/** A push body read: its format and its fields. */
+/** A push body read: its fields. */
 export interface PushBody {
-  format: 'json' | 'xml'
   fields: PushFields
 }
 
@@ -77,11 +76,11 @@ export function readPushBody(text: string): PushBody {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw invalid('The push is not a JSON object.')
     }
-    return { format: 'json', fields: parsed as PushFields }
+    return { fields: parsed as PushFields }
   }
   if (first === '<') {
     try {
-      return { format: 'xml', fields: parseWeChatXml(text) }
+      return { fields: parseWeChatXml(text) }
     } catch (err) {
       if (err instanceof XmlShapeError) throw invalid('The push is not WeChat’s XML shape.')
       throw err

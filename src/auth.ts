@@ -1,0 +1,79 @@
+import type { Context, Env, Hono, MiddlewareHandler } from 'hono'
+import type { WxaConfig } from './config'
+import type { Logger } from './errors'
+import { resetSessionKey } from './flows/data'
+import type { DefaultUser } from './hooks'
+import { errorHandler } from './middleware/on-error'
+import { requireLogin } from './middleware/require-login'
+import { sessionMiddleware, type WxaEnv } from './middleware/session'
+import { resolveOptions, type WxaAuthOptions } from './options'
+import { authRoutes } from './routes/auth'
+import { dataRoutes } from './routes/data'
+import { eventRoutes } from './routes/events'
+import { flowOf } from './routes/flow'
+
+/** What {@link wxaAuth} makes: one set of options, resolved once, behind all of it. */
+export interface WxaAuth<User extends { id: string }, E extends Env> {
+  /** Puts `c.var.user` and `c.var.session` on every request; never rejects. */
+  middleware: MiddlewareHandler<WxaEnv<User, E>>
+  /** Turns an anonymous request into a 401 that says why. */
+  requireLogin: MiddlewareHandler<WxaEnv<User, E>>
+  /**
+   * `/login`, `/refresh`, `/logout`, `/logout-all`, `/account`, `/sessions`,
+   * `/sessions/:id`, `/decrypt`, `/phone`: mount them at `/auth`, behind `middleware`.
+   */
+  routes: Hono<WxaEnv<User, E>>
+  /** WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`, before `middleware`. */
+  events: Hono<E>
+  /** The `onError` that answers wxa-auth's JSON errors and logs the rest. */
+  onError: (err: Error, c: Context) => Response
+  /**
+   * Has the platform issue a user a new session_key (a leaked one decrypts
+   * everything the mini program sends) and keeps it. WeChat only.
+   */
+  resetSessionKey(c: Context<E>, user: { appId: string; openid: string }): Promise<void>
+  /** The configuration of a request's runtime. @internal */
+  config(c: Context<E>): WxaConfig
+  /** Where detail for operators goes. @internal */
+  log: Logger
+}
+
+/**
+ * wxa-auth for a Hono app: the session middleware, the guard, the `/auth`
+ * routes and WeChat's push routes, from one set of options resolved once.
+ * Generic over your app's env, so your own bindings and user type need no casts.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { wxaAuth, type WxaEnv } from 'wxa-auth'
+ * import { cloudflare, type WxaBindings } from 'wxa-auth/cloudflare'
+ *
+ * type AppEnv = WxaEnv<DefaultUser, { Bindings: WxaBindings }>
+ * const auth = wxaAuth<DefaultUser, AppEnv>({ runtime: cloudflare() })
+ * const app = new Hono<AppEnv>()
+ * app.onError(auth.onError)
+ * app.route('/wechat', auth.events)
+ * app.use(auth.middleware)
+ * app.route('/auth', auth.routes)
+ * app.get('/me', auth.requireLogin, (c) => c.json(c.var.user))
+ * ```
+ */
+export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env = Env>(
+  options: WxaAuthOptions<User, E>,
+): WxaAuth<User, E> {
+  const resolved = resolveOptions(options)
+  const routes = authRoutes(resolved)
+  routes.route('/', dataRoutes(resolved))
+  // Typed for the host's env at this edge; inside, wxa-auth reads only its own variables.
+  return {
+    middleware: sessionMiddleware(resolved) as unknown as MiddlewareHandler<WxaEnv<User, E>>,
+    requireLogin: requireLogin() as unknown as MiddlewareHandler<WxaEnv<User, E>>,
+    routes: routes as unknown as Hono<WxaEnv<User, E>>,
+    events: eventRoutes(resolved) as unknown as Hono<E>,
+    onError: errorHandler({ log: resolved.log }),
+    resetSessionKey: (c, user) => resetSessionKey(flowOf(resolved, c), user),
+    config: resolved.config,
+    log: resolved.log,
+  }
+}

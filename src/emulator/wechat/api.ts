@@ -1,0 +1,153 @@
+import type { Hono } from 'hono'
+import { EMULATOR_APP_SECRET } from '../stub'
+import {
+  ACCESS_TOKEN_LIFETIME,
+  type AccessTokenState,
+  CODE_TTL,
+  type EmulatedUser,
+  type EmulatorState,
+  expectedSignature,
+  type IssuedCode,
+  newCode,
+  newSessionKey,
+  PHONE_CODE_TTL,
+  type PhoneCode,
+  RATE_LIMIT,
+  wx,
+  wxError,
+} from './state'
+
+/**
+ * WeChat's face: the server API paths and shapes a Worker calls, with
+ * WeChat's error codes.
+ */
+export function wechatApi(app: Hono, state: EmulatorState) {
+  const { storage, now, getUser, putUser, appIds, injectFault, body } = state
+  app.get('/sns/jscode2session', async (c) => {
+    const q = c.req.query()
+    if (!appIds.has(q.appid ?? '')) return wxError(40013, 'invalid appid')
+    if (q.secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+    if (q.grant_type !== 'authorization_code') return wxError(40002, 'invalid grant_type')
+    if (!q.js_code) return wxError(41008, 'missing code')
+    const issued = await storage.get<IssuedCode>(`code:${q.js_code}`)
+    if (!issued || issued.appId !== q.appid) return wxError(40029, 'invalid code')
+    const user = await getUser(issued.openid)
+    if (!user) return wxError(40029, 'invalid code')
+    user.calls++
+    const failed = await injectFault(user, () =>
+      storage.put(`code:${q.js_code}`, { ...issued, used: true }),
+    )
+    if (failed) return failed
+    const minute = Math.floor(now() / 60)
+    if (user.window.minute !== minute) user.window = { minute, calls: 0 }
+    user.window.calls++
+    await putUser(user)
+    if (user.window.calls > RATE_LIMIT) return wxError(45011, 'api minute-quota reach limit')
+    if (issued.used) return wxError(40163, 'code been used')
+    if (now() - issued.issuedAt > CODE_TTL) return wxError(40029, 'invalid code')
+    if (user.blocked) return wxError(40226, 'invalid scope, high risk user')
+    await storage.put(`code:${q.js_code}`, { ...issued, used: true })
+    return wx({
+      session_key: user.sessionKey,
+      openid: user.openid,
+      ...(user.unionid ? { unionid: user.unionid } : {}),
+    })
+  })
+
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
+  app.post('/cgi-bin/stable_token', async (c) => {
+    const { grant_type, appid, secret, force_refresh } = await body(c.req.raw)
+    await storage.put(
+      'stableTokenCalls',
+      ((await storage.get<number>('stableTokenCalls')) ?? 0) + 1,
+    )
+    if (grant_type !== 'client_credential') return wxError(40002, 'invalid grant_type')
+    if (typeof appid !== 'string' || !appIds.has(appid)) return wxError(40013, 'invalid appid')
+    if (secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+    let state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+    if (force_refresh === true || !state || state.expired || now() >= state.expiresAt) {
+      const lifetime = (await storage.get<number>('accessTokenLifetime')) ?? ACCESS_TOKEN_LIFETIME
+      state = { current: `emu_${newCode()}`, expiresAt: now() + lifetime, expired: false }
+      await storage.put(`accessToken:${appid}`, state)
+    }
+    return wx({ access_token: state.current, expires_in: state.expiresAt - now() })
+  })
+
+  /** WeChat's answer to a call with a bad access token, or the app whose token it is. */
+  async function rejectToken(token: string | undefined): Promise<Response | { appid: string }> {
+    if (!token) return wxError(41001, 'access_token missing')
+    for (const appid of appIds) {
+      const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+      if (state?.current !== token) continue
+      if (state.expired || now() >= state.expiresAt) return wxError(42001, 'access_token expired')
+      return { appid }
+    }
+    return wxError(40001, 'invalid credential, access_token is invalid or not latest')
+  }
+
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+  app.post('/wxa/business/getuserphonenumber', async (c) => {
+    const token = await rejectToken(c.req.query('access_token'))
+    if (token instanceof Response) return token
+    const { code, openid } = await body(c.req.raw)
+    if (typeof code !== 'string' || !code) return wxError(41008, 'missing code')
+    if (await storage.get<boolean>('phoneQuotaExhausted')) {
+      return wxError(1400001, 'the phone number quota is exhausted')
+    }
+    const issued = await storage.get<PhoneCode>(`phone:${code}`)
+    if (!issued || issued.used || now() - issued.issuedAt > PHONE_CODE_TTL) {
+      return wxError(40029, 'invalid code')
+    }
+    // WeChat documents no errcode of its own for a code of another user: it is not a valid code for this one.
+    if (openid !== undefined && openid !== issued.openid) {
+      return wxError(40029, 'invalid code, openid not match')
+    }
+    const owner = await getUser(issued.openid)
+    const failed =
+      owner &&
+      (await injectFault(owner, () => storage.put(`phone:${code}`, { ...issued, used: true })))
+    if (failed) return failed
+    await storage.put(`phone:${code}`, { ...issued, used: true })
+    const pure = issued.phoneNumber.replace(/^\+86/, '')
+    return wx({
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: {
+        phoneNumber: issued.phoneNumber,
+        purePhoneNumber: pure,
+        countryCode: '86',
+        watermark: { timestamp: now(), appid: token.appid },
+      },
+    })
+  })
+
+  /** The user of a checksession-style call whose signature is right, or WeChat's refusal. */
+  async function signedUser(q: Record<string, string>): Promise<EmulatedUser | Response> {
+    const token = await rejectToken(q.access_token)
+    if (token instanceof Response) return token
+    const user = q.openid ? await getUser(q.openid) : undefined
+    if (!user) return wxError(40003, 'invalid openid')
+    if (
+      q.sig_method !== 'hmac_sha256' ||
+      q.signature !== (await expectedSignature(user.sessionKey))
+    ) {
+      return wxError(87009, 'invalid signature')
+    }
+    return user
+  }
+
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
+  app.get('/wxa/checksession', async (c) => {
+    const user = await signedUser(c.req.query())
+    return user instanceof Response ? user : wx({ errcode: 0, errmsg: 'ok' })
+  })
+
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/ResetUserSessionKey.html
+  app.get('/wxa/resetusersessionkey', async (c) => {
+    const user = await signedUser(c.req.query())
+    if (user instanceof Response) return user
+    user.sessionKey = newSessionKey()
+    await putUser(user)
+    return wx({ errcode: 0, errmsg: 'ok', openid: user.openid, session_key: user.sessionKey })
+  })
+}

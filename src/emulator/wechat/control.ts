@@ -1,0 +1,204 @@
+import type { Hono } from 'hono'
+import { buildPush, type PushFormat, type PushMode } from '../push'
+import {
+  type AccessTokenState,
+  DEFAULT_HANG_MS,
+  type EmulatorState,
+  EVENT_NAME,
+  FAULTS,
+  type Fault,
+  type IssuedCode,
+  newCode,
+  newSessionKey,
+  OPENID,
+  PHONE,
+  type PhoneCode,
+  PUSH_FROM,
+  PUSH_TO,
+  sealUserData,
+  wxError,
+} from './state'
+
+/**
+ * The control surface, `/__emulator/*`: login and phone codes, sealed user
+ * data, users' faults, the access token's switches, and pushes as WeChat
+ * would send them. See the README.
+ */
+export function controlSurface(app: Hono, state: EmulatorState) {
+  const { storage, env, now, getUser, putUser, appIds, ensureUser, body } = state
+  app.post('/__emulator/user-data', async (c) => {
+    const { openid, data, appid } = await body(c.req.raw)
+    const user = typeof openid === 'string' ? await getUser(openid) : undefined
+    if (!user) return c.json({ error: 'no such user: log in first' }, 404)
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      return c.json({ error: 'data: a JSON object' }, 400)
+    }
+    const watermark = {
+      timestamp: now(),
+      appid: typeof appid === 'string' ? appid : (appIds.values().next().value as string),
+    }
+    return c.json(await sealUserData(user.sessionKey, data, watermark))
+  })
+
+  app.post('/__emulator/phone-code', async (c) => {
+    const { openid, phoneNumber, age } = await body(c.req.raw)
+    const user = typeof openid === 'string' ? await getUser(openid) : undefined
+    if (!user) return c.json({ error: 'no such user: log in first' }, 404)
+    if (typeof phoneNumber !== 'string' || !PHONE.test(phoneNumber)) {
+      return c.json({ error: 'phoneNumber: 5 to 20 digits, optionally after +' }, 400)
+    }
+    const code = newCode()
+    const issuedAt = now() - (typeof age === 'number' ? age : 0)
+    await storage.put(`phone:${code}`, {
+      openid: user.openid,
+      phoneNumber,
+      issuedAt,
+      used: false,
+    } satisfies PhoneCode)
+    return c.json({ code })
+  })
+
+  const tokenStats = async () => ({
+    stableTokenCalls: (await storage.get<number>('stableTokenCalls')) ?? 0,
+  })
+
+  app.post('/__emulator/access-token', async (c) => {
+    const { invalidate, expire, lifetime } = await body(c.req.raw)
+    for (const appid of appIds) {
+      const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+      if (!state) continue
+      if (invalidate === true) state.current = `emu_${newCode()}`
+      if (expire === true) state.expired = true
+      await storage.put(`accessToken:${appid}`, state)
+    }
+    if (typeof lifetime === 'number') await storage.put('accessTokenLifetime', lifetime)
+    if (lifetime === null) await storage.delete('accessTokenLifetime')
+    return c.json(await tokenStats())
+  })
+
+  app.get('/__emulator/access-token', async (c) => c.json(await tokenStats()))
+
+  // The paid phone-number quota: `{"exhausted": true}` makes getuserphonenumber answer 1400001.
+  app.post('/__emulator/phone-quota', async (c) => {
+    const { exhausted } = await body(c.req.raw)
+    await storage.put('phoneQuotaExhausted', exhausted === true)
+    return c.json({ exhausted: exhausted === true })
+  })
+
+  app.post('/__emulator/code', async (c) => {
+    const { openid, unionid, age, rotateSessionKey, appId } = await body(c.req.raw)
+    if (typeof openid !== 'string' || !OPENID.test(openid)) {
+      return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
+    }
+    const forApp = typeof appId === 'string' ? appId : (appIds.values().next().value as string)
+    if (!appIds.has(forApp)) {
+      return c.json({ error: `appId: not one of ${[...appIds].join(', ')}` }, 400)
+    }
+    const user = await ensureUser(openid)
+    if (typeof unionid === 'string') user.unionid = unionid
+    if (rotateSessionKey === true) user.sessionKey = newSessionKey()
+    await putUser(user)
+    const code = newCode()
+    const issuedAt = now() - (typeof age === 'number' ? age : 0)
+    await storage.put(`code:${code}`, {
+      openid,
+      appId: forApp,
+      issuedAt,
+      used: false,
+    } satisfies IssuedCode)
+    return c.json({ code })
+  })
+
+  app.post('/__emulator/users/:openid', async (c) => {
+    const openid = c.req.param('openid')
+    if (!OPENID.test(openid)) return c.json({ error: 'bad openid' }, 400)
+    const { blocked, unionid, fault, times, hangMs } = await body(c.req.raw)
+    const user = await ensureUser(openid)
+    if (typeof blocked === 'boolean') user.blocked = blocked
+    if (typeof unionid === 'string') user.unionid = unionid
+    if (unionid === null) delete user.unionid
+    if (typeof fault === 'string' && FAULTS.includes(fault as Fault)) {
+      user.fault = {
+        mode: fault as Fault,
+        times: typeof times === 'number' ? times : null,
+        hangMs: typeof hangMs === 'number' ? hangMs : DEFAULT_HANG_MS,
+      }
+    }
+    if (fault === null || fault === 'none') delete user.fault
+    await putUser(user)
+    const { sessionKey: _secret, ...visible } = user
+    return c.json(visible)
+  })
+
+  app.post('/__emulator/users/:openid/rotate-session-key', async (c) => {
+    const user = await getUser(c.req.param('openid'))
+    if (!user) return c.json({ error: 'no such user' }, 404)
+    user.sessionKey = newSessionKey()
+    await putUser(user)
+    return c.json({ ok: true })
+  })
+
+  app.get('/__emulator/users/:openid', async (c) => {
+    const user = await getUser(c.req.param('openid'))
+    if (!user) return c.json({ error: 'no such user' }, 404)
+    const { sessionKey: _secret, ...visible } = user
+    return c.json(visible)
+  })
+
+  // A message push as WeChat would send it to /wechat/events, signed (and
+  // encrypted) with the Token and EncodingAESKey the Worker is configured with.
+  app.post('/__emulator/push', async (c) => {
+    const token = env.WECHAT_EVENT_TOKEN
+    if (!token) return c.json({ error: 'WECHAT_EVENT_TOKEN is not set' }, 409)
+    const input = await body(c.req.raw)
+    const { openid, revokeInfo, createTime, age } = input
+    const event = input.event ?? 'user_authorization_revoke'
+    const format = input.format ?? 'json'
+    const mode = input.mode ?? 'plain'
+    const appId = input.appId ?? (appIds.values().next().value as string)
+    if (typeof openid !== 'string' || !OPENID.test(openid)) {
+      return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
+    }
+    if (typeof event !== 'string' || !EVENT_NAME.test(event)) {
+      return c.json({ error: 'event: a WeChat event name' }, 400)
+    }
+    if (format !== 'json' && format !== 'xml') return c.json({ error: 'format: json or xml' }, 400)
+    if (mode !== 'plain' && mode !== 'compatible' && mode !== 'safe') {
+      return c.json({ error: 'mode: plain, compatible or safe' }, 400)
+    }
+    if (typeof appId !== 'string' || !/^wx\w{1,40}$/.test(appId)) {
+      return c.json({ error: 'appId: an AppID' }, 400)
+    }
+    if (mode !== 'plain' && !env.WECHAT_EVENT_AES_KEY) {
+      return c.json({ error: 'WECHAT_EVENT_AES_KEY is not set' }, 409)
+    }
+    const timestamp = now() - (typeof age === 'number' ? age : 0)
+    const fields: Record<string, string | number> = {
+      ToUserName: PUSH_TO,
+      FromUserName: PUSH_FROM,
+      CreateTime: typeof createTime === 'number' ? createTime : timestamp,
+      MsgType: 'event',
+      Event: event,
+      OpenID: openid,
+      AppID: appId,
+      ...(typeof revokeInfo === 'string' ? { RevokeInfo: revokeInfo } : {}),
+    }
+    const settings = {
+      token,
+      ...(env.WECHAT_EVENT_AES_KEY ? { aesKey: env.WECHAT_EVENT_AES_KEY } : {}),
+    }
+    return c.json(
+      await buildPush(settings, {
+        fields,
+        appId,
+        format: format as PushFormat,
+        mode: mode as PushMode,
+        timestamp,
+      }),
+    )
+  })
+
+  app.notFound((c) =>
+    wxError(404, `emulator: no route ${c.req.method} ${new URL(c.req.url).pathname}`),
+  )
+}

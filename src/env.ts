@@ -1,0 +1,66 @@
+// The configuration wxa-auth reads, as types: the variables every runtime
+// has (wrangler.toml `[vars]` and secrets on Workers, `process.env` on Node),
+// and the Worker's bindings. A leaf: it imports nothing.
+
+/** The configuration variables as a runtime hands them over (wrangler.toml `[vars]` and secrets, `process.env`). */
+export type Variables = Readonly<Record<string, unknown>>
+
+/** The mini program platforms wxa-auth serves. */
+export type PlatformName = 'wechat'
+
+/** The variables wxa-auth reads, with the same meaning on every runtime. All optional strings. */
+export interface WxaConfigVars {
+  /** `edge` (default): reads from the replica, the authority on a miss; `strict`: every request asks the authority. */
+  SESSION_CONSISTENCY?: string
+  /** `openid` (default): the default user is per (appid, openid); `unionid`: per unionid when there is one. */
+  IDENTITY?: string
+  /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
+  WECHAT_APP_ID?: string
+  /** Secret: the AppSecret of the one app. */
+  WECHAT_APP_SECRET?: string
+  /** Secret: `appid:secret appid:secret …`, for several apps. */
+  WECHAT_APP_SECRETS?: string
+  /** Base URL of the WeChat API (a relay, the emulator): https, or http to localhost only. */
+  WECHAT_API_BASE?: string
+  /** Milliseconds before a call to a platform is abandoned. */
+  WECHAT_TIMEOUT_MS?: string
+  /** Secret: the Token of the message push settings (消息推送); unset = no `/wechat/events`. */
+  WECHAT_EVENT_TOKEN?: string
+  /** Secret: the EncodingAESKey of those settings (43 characters); with it, safe mode only. */
+  WECHAT_EVENT_AES_KEY?: string
+  /** Secret: one HS256 secret, kid `main`. */
+  JWT_SECRET?: string
+  /** Secret: `kid:secret kid:secret …`, newest first; wins over JWT_SECRET. */
+  JWT_SECRETS?: string
+  JWT_ISSUER?: string
+  JWT_AUDIENCE?: string
+  /** Session lifetime in seconds; refresh extends it. */
+  SESSION_TTL?: string
+  /** Seconds from login after which a session ends, however often it was refreshed. */
+  SESSION_MAX_AGE?: string
+  /** The most session data may weigh, serialized, in bytes. */
+  MAX_SESSION_BYTES?: string
+  /** Secret: the key of stored records (AES-GCM, derived with HKDF). */
+  STORAGE_SECRET?: string
+  /** Sessions a user may hold at once; the oldest goes first. */
+  MAX_SESSIONS?: string
+  /** Seconds after a refresh in which the token it replaced may refresh again (a lost answer); 0 = none. */
+  REFRESH_GRACE_SECONDS?: string
+  /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
+  SESSION_CACHE_SECONDS?: string
+}
+
+/**
+ * The Worker's env: the variables, and the bindings of wrangler.toml. Extend
+ * it with your own: `type Bindings = WxaBindings & { DB: D1Database }`.
+ */
+export interface WxaBindings extends WxaConfigVars {
+  /** KV namespace: the sessions' read replica, identities and the access tokens. */
+  SESSIONS: KVNamespace
+  /** The session authority: class `UserSessions`, SQLite storage, one object per user. */
+  USER_SESSIONS: DurableObjectNamespace
+  /** Workers Rate Limiting: logins per client address. */
+  LOGIN_RATE_LIMITER?: RateLimit
+  /** Workers Rate Limiting: per-user calls to the platforms (decrypt, phone, account deletion). */
+  USER_RATE_LIMITER?: RateLimit
+}

@@ -1,0 +1,24 @@
+import type { Context } from 'hono'
+import type { WxaConfig } from '../config'
+import { WxaAuthError } from '../errors'
+import type { UserHooks } from '../hooks'
+import type { PlatformApp } from '../platforms/platform'
+
+/** What a flow runs with: the configuration, the hooks and the time. It knows nothing of HTTP. */
+export interface Flow<User extends { id: string }> {
+  config: WxaConfig
+  hooks: Required<UserHooks<User>>
+  /** Whether the app brings its own `findOrCreateUser`. */
+  ownUsers: boolean
+  /** Unix seconds, read once at the start. */
+  now: number
+  /** Handed to the hooks as it is (the request's context). */
+  c: Context
+}
+
+/** The app `appId` names, or `UNKNOWN_APP`. */
+export function appOf(config: WxaConfig, appId: string | null | undefined): PlatformApp {
+  const app = appId ? config.apps.get(appId) : undefined
+  if (!app) throw new WxaAuthError('UNKNOWN_APP')
+  return app
+}

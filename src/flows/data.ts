@@ -1,0 +1,64 @@
+import { isWxaAuthError, WxaAuthError } from '../errors'
+import type { PhoneNumber } from '../platforms/platform'
+import { withoutWatermark } from '../platforms/user-info'
+import type { Session } from '../session/session'
+import { appOf, type Flow } from './context'
+
+/**
+ * Decrypts data the mini program hands over with the user's newest
+ * session_key. When it fails because a later login replaced the key at the
+ * platform, `SESSION_KEY_STALE` says to log in again (asked of the platform
+ * where it can tell; WeChat can).
+ */
+export async function decrypt<User extends { id: string }>(
+  flow: Flow<User>,
+  session: Session,
+  input: { encryptedData: string; iv: string },
+): Promise<Record<string, unknown>> {
+  const app = appOf(flow.config, session.appId)
+  const openid = session.openid as string
+  const identity = await flow.config.identities.get(app.appId, openid)
+  if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
+  const { sessionKey } = identity
+  try {
+    // A unionId inside is shown, never trusted: unionids come from code2Session only.
+    return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
+  } catch (err) {
+    if (!isWxaAuthError(err, 'DECRYPT_FAILED') || !app.checkSessionKey) throw err
+    // The usual cause: a later login replaced the session_key at the platform.
+    // Only the platform knows, and its answer is the same whatever check failed.
+    throw (await app.checkSessionKey(openid, sessionKey))
+      ? err
+      : new WxaAuthError('SESSION_KEY_STALE')
+  }
+}
+
+/** The phone number behind a phone-number button's code, for the request's user. */
+export async function phone<User extends { id: string }>(
+  flow: Flow<User>,
+  session: Session,
+  user: User,
+  code: string,
+): Promise<PhoneNumber> {
+  const app = appOf(flow.config, session.appId)
+  if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
+  const number = await app.phone(code, session.openid as string)
+  await flow.hooks.onPhoneNumber(number, user, flow.c)
+  return number
+}
+
+/**
+ * Has the platform issue the user a new session_key (a leaked one decrypts
+ * everything the mini program sends) and keeps it in the identity.
+ */
+export async function resetSessionKey<User extends { id: string }>(
+  flow: Flow<User>,
+  { appId, openid }: { appId: string; openid: string },
+): Promise<void> {
+  const app = appOf(flow.config, appId)
+  if (!app.resetSessionKey) throw new WxaAuthError('NOT_OFFERED')
+  const identity = await flow.config.identities.get(appId, openid)
+  if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
+  const sessionKey = await app.resetSessionKey(openid, identity.sessionKey)
+  await flow.config.identities.put(appId, openid, { ...identity, sessionKey, updatedAt: flow.now })
+}

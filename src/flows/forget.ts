@@ -1,0 +1,49 @@
+import { isWxaAuthError, WxaAuthError } from '../errors'
+import type { Session } from '../session/session'
+import { appOf, type Flow } from './context'
+
+/**
+ * Deletes the account of the request's user (注销), confirmed by a fresh
+ * login code of the same user: the app's hook first (if it throws, nothing
+ * is gone and the user can try again), then every session and every identity
+ * and unionid link the user logged in with, in any app.
+ */
+export async function deleteAccount<User extends { id: string }>(
+  flow: Flow<User>,
+  session: Session,
+  user: User,
+  code: string,
+): Promise<void> {
+  const { config, hooks, c } = flow
+  const app = appOf(config, session.appId)
+  // A code from a login a moment ago (codes live 5 minutes) of this very user.
+  let openid: string
+  try {
+    ;({ openid } = await app.code2Session({ code }))
+  } catch (err) {
+    if (isWxaAuthError(err, 'CODE_INVALID', 'CODE_USED')) {
+      throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+    }
+    throw err
+  }
+  if (openid !== session.openid || !session.userId) throw new WxaAuthError('REAUTH_REQUIRED')
+  await hooks.onDeleteAccount(user, c)
+  await forgetUser(flow, session.userId, app.appId, openid)
+  session.end()
+}
+
+/**
+ * Forgets a user (account deletion, WeChat's cancellation): every session
+ * ends, every identity and unionid link goes (the authority keeps their
+ * index and owes the deletes), and the identity of (appId, openid) itself,
+ * whether indexed or not.
+ */
+export async function forgetUser<User extends { id: string }>(
+  flow: Flow<User>,
+  uid: string,
+  appId: string,
+  openid: string,
+): Promise<void> {
+  await flow.config.sessions.forget(uid, flow.now)
+  await flow.config.identities.delete(appId, openid)
+}

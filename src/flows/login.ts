@@ -1,0 +1,126 @@
+import { WxaAuthError } from '../errors'
+import type { PhoneNumber } from '../platforms/platform'
+import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
+import { deviceHints } from '../session/device'
+import { defaultUserIdFor } from '../session/identities'
+import { hashSessionId, newSessionId } from '../session/ids'
+import type { DeviceInfo, SessionRecord } from '../session/record'
+import { type IssuedToken, issueToken } from '../token/issue'
+import { importKeyRing } from '../token/keys'
+import { appOf, type Flow } from './context'
+
+const USER_ID = /^[\w.@-]{1,128}$/
+const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds: how often a login may rewrite an unchanged identity
+
+export interface LoginInput extends UserInfoInput {
+  /** The code from the platform's login (`wx.login`, `tt.login`, `qq.login`). */
+  code: string
+  /** The app logging in; default: the first configured. */
+  appId?: string | undefined
+  /** A phone-number button's code: the number comes back with the token. */
+  phoneCode?: string | undefined
+  device?: DeviceInfo | undefined
+  userAgent?: string | undefined
+}
+
+export type LoginResult<User> = IssuedToken & {
+  user: User
+  userInfo?: Record<string, unknown>
+  phone?: PhoneNumber
+}
+
+/**
+ * A login: the platform's code2Session, the optional user info checked with
+ * the fresh session_key, the user from the hooks, the identity (newest
+ * session_key) and then a new session (the cap applied by the authority),
+ * and last the token. No token exists without its session, no session
+ * without its identity.
+ */
+export async function login<User extends { id: string }>(
+  flow: Flow<User>,
+  input: LoginInput,
+): Promise<LoginResult<User>> {
+  const { config, hooks, now, c } = flow
+  const app = appOf(config, input.appId ?? config.defaultAppId)
+  const { appId } = app
+  // Everything that can refuse the request is checked before the code is spent.
+  const userInfo = readUserInfo(input)
+  const device = deviceHints(input.device, input.userAgent)
+  await importKeyRing(config.secrets)
+  const { openid, sessionKey, unionid } = await app.code2Session({ code: input.code })
+  const info = await userInfo(app, sessionKey)
+  // The phone code is checked against this user by the platform and never retried once sent.
+  let phone: PhoneNumber | undefined
+  if (input.phoneCode) {
+    if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
+    phone = await app.phone(input.phoneCode, openid)
+  }
+  const identity = await config.identities.get(appId, openid)
+  const who = {
+    platform: app.platform,
+    appId,
+    openid,
+    ...(unionid ? { unionid } : {}),
+    ...(phone ? { phone } : {}),
+  }
+  const user = flow.ownUsers
+    ? await hooks.findOrCreateUser(who, c)
+    : ({
+        id: await defaultUserIdFor(who, identity, config, now),
+        openid,
+        ...(unionid ? { unionid } : {}),
+      } as unknown as User)
+  const uid = String(user?.id ?? '')
+  if (!USER_ID.test(uid)) {
+    throw new WxaAuthError('INTERNAL_ERROR', undefined, {
+      cause: new Error('findOrCreateUser returned a user without a usable id'),
+    })
+  }
+  if (info) await hooks.onUserInfo(info, user, c)
+  if (phone) await hooks.onPhoneNumber(phone, user, c)
+
+  const { policy } = config
+  // Identity first; it outlives every session it vouches for (refreshes extend
+  // them up to SESSION_MAX_AGE). Rewritten only when it changed or at most
+  // once a day, which keeps logins at two writes and under KV's one write a
+  // second per key.
+  if (
+    !identity ||
+    identity.sessionKey !== sessionKey ||
+    identity.uid !== uid ||
+    identity.unionid !== unionid ||
+    identity.expiresAt - now < policy.maxAge
+  ) {
+    await config.identities.put(appId, openid, {
+      v: 1,
+      uid,
+      ...(unionid ? { unionid } : {}),
+      sessionKey,
+      updatedAt: now,
+      expiresAt: now + policy.maxAge + IDENTITY_SLACK,
+    })
+  }
+  const sid = newSessionId()
+  const record: SessionRecord = {
+    v: 1,
+    uid,
+    ...(app.platform === 'wechat' ? {} : { platform: app.platform }),
+    appId,
+    openid,
+    ...(unionid ? { unionid } : {}),
+    createdAt: now,
+    createdAtMs: Date.now(),
+    refreshedAt: now,
+    expiresAt: now + Math.min(policy.ttl, policy.maxAge),
+    gen: 0,
+    ...(Object.keys(device).length ? { device } : {}),
+    data: {},
+  }
+  await config.sessions.create(uid, await hashSessionId(sid), record, now)
+  return {
+    ...(await issueToken(config, await hooks.userToClaims(user), sid, record, now)),
+    user,
+    ...(info ? { userInfo: info } : {}),
+    ...(phone ? { phone } : {}),
+  }
+}

@@ -1,0 +1,5 @@
+import type { PlatformDefinition } from './platform'
+import { wechat } from './wechat/platform'
+
+/** Every platform wxa-auth serves: a new one is a folder and one line here. */
+export const PLATFORMS: readonly PlatformDefinition[] = [wechat]

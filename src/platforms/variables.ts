@@ -1,0 +1,115 @@
+import type { Variables } from '../env'
+import { WxaAuthError } from '../errors'
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** A variable as text: unset, empty and non-strings are undefined. */
+export function text(vars: Variables, name: string): string | undefined {
+  const value = vars[name]
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+}
+
+/** A whole number at least `min`, or `fallback` when unset. */
+export function whole(vars: Variables, name: string, min: number, fallback: number): number {
+  const value = text(vars, name)
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) {
+    throw new WxaAuthError('CONFIG_INVALID', `${name} must be a whole number >= ${min}.`)
+  }
+  return n
+}
+
+/**
+ * A platform API base (`WECHAT_API_BASE` and friends): https, or plain http to
+ * this machine (a local relay or emulator). Anything else would send the
+ * app secret in cleartext, or make fetch throw an error that quotes it.
+ */
+export function apiBase(vars: Variables, name: string): string | undefined {
+  const value = text(vars, name)
+  if (!value) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  if (
+    !url ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
+  ) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `${name} must be an https:// URL without credentials or query (http:// only for localhost and 127.0.0.1).`,
+    )
+  }
+  return value
+}
+
+/**
+ * The apps of one platform and their secrets, from its three variables:
+ * `<P>_APP_ID` (several separated by spaces; the first is the default),
+ * `<P>_APP_SECRET` (one app) or `<P>_APP_SECRETS` (`appid:secret …`).
+ * Messages name the variable and the entry, never a secret.
+ *
+ * @param prefix e.g. `WECHAT`
+ * @param pattern what an AppID of the platform looks like
+ * @param standIn the upstream's secret when in development (no secret configured)
+ */
+export function appSecrets(
+  vars: Variables,
+  prefix: string,
+  {
+    pattern,
+    shape,
+    standIn,
+    defaultAppId,
+  }: { pattern: RegExp; shape: string; standIn?: string; defaultAppId?: string | undefined },
+): Map<string, string> {
+  const ids = (text(vars, `${prefix}_APP_ID`) ?? defaultAppId ?? '').split(/\s+/).filter(Boolean)
+  const bad = ids.findIndex((id) => !pattern.test(id))
+  if (bad >= 0) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `${prefix}_APP_ID: entry ${bad + 1} is not an AppID (${shape}).`,
+    )
+  }
+  const pairs = new Map(
+    (text(vars, `${prefix}_APP_SECRETS`) ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((item, i) => {
+        const at = item.indexOf(':')
+        if (at < 1 || at === item.length - 1) {
+          throw new WxaAuthError(
+            'CONFIG_INVALID',
+            `${prefix}_APP_SECRETS: entry ${i + 1} is not appid:secret (pairs separated by spaces).`,
+          )
+        }
+        return [item.slice(0, at), item.slice(at + 1)] as const
+      }),
+  )
+  const single = vars[`${prefix}_APP_SECRET`]
+  if (ids.length === 1 && typeof single === 'string' && single.trim()) {
+    pairs.set(ids[0] as string, single.trim())
+  }
+  if ([...pairs.values()].some((secret) => /\s/.test(secret))) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `${prefix}_APP_SECRET contains whitespace (a space or a line break pasted with it?).`,
+    )
+  }
+  if (standIn !== undefined && pairs.size === 0) return new Map(ids.map((id) => [id, standIn]))
+  const missing = ids.find((id) => !pairs.get(id))
+  if (missing) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      ids.length === 1
+        ? `${prefix}_APP_SECRET is not set. Set it with \`wrangler secret put ${prefix}_APP_SECRET\`.`
+        : `${prefix}_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
+    )
+  }
+  return new Map(ids.map((id) => [id, pairs.get(id) as string]))
+}

@@ -1,0 +1,85 @@
+import { Hono } from 'hono/tiny'
+import { decrypt, phone } from '../flows/data'
+import { limitBody } from '../middleware/body-limit'
+import { limits } from '../middleware/rate-limit'
+import { requireLogin } from '../middleware/require-login'
+import type { WxaEnv } from '../middleware/session'
+import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
+import type { ResolvedOptions } from '../options'
+import { flowOf } from './flow'
+import { DecryptBody, DecryptResponse, PhoneBody, PhoneResponse } from './schemas'
+
+/**
+ * The data routes, for logged-in users: `POST /decrypt` (encryptedData with
+ * the newest session_key) and `POST /phone` (a phone-number button's code).
+ * @internal
+ */
+export function dataRoutes<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const routes = new Hono<WxaEnv<User>>()
+  // Each call costs the platform a round trip (checksession, a billed phone lookup): per user.
+  const { userLimit } = limits(resolved)
+
+  routes.post(
+    '/decrypt',
+    describe({
+      tag: 'data',
+      summary: 'Decrypt encryptedData from the mini program',
+      description:
+        'With the newest session_key of the user. When that key is no longer valid at the platform the answer is 409 SESSION_KEY_STALE: log in again and resend.',
+      auth: true,
+      body: true,
+      response: DecryptResponse,
+      errors: [
+        'RATE_LIMITED',
+        'UNKNOWN_APP',
+        'DECRYPT_FAILED',
+        'SESSION_KEY_STALE',
+        'ACCESS_TOKEN_INVALID',
+        ...UPSTREAM_CALL_ERRORS,
+      ],
+    }),
+    requireLogin(),
+    userLimit,
+    limitBody(),
+    json(DecryptBody),
+    async (c) => {
+      const data = await decrypt(flowOf(resolved, c), c.var.session, c.req.valid('json'))
+      c.header('Cache-Control', 'no-store')
+      return c.json({ data })
+    },
+  )
+
+  routes.post(
+    '/phone',
+    describe({
+      tag: 'data',
+      summary: 'The phone number behind a phone-number button code',
+      description:
+        'The platform checks that the code was issued to this user; a code is never retried after a failure that may have spent it.',
+      auth: true,
+      body: true,
+      response: PhoneResponse,
+      errors: [
+        'RATE_LIMITED',
+        'UNKNOWN_APP',
+        'NOT_OFFERED',
+        'PHONE_CODE_INVALID',
+        'WECHAT_PHONE_QUOTA_EXHAUSTED',
+        'ACCESS_TOKEN_INVALID',
+        ...UPSTREAM_CALL_ERRORS,
+      ],
+    }),
+    requireLogin(),
+    userLimit,
+    limitBody(),
+    json(PhoneBody),
+    async (c) => {
+      const { code } = c.req.valid('json')
+      const number = await phone(flowOf(resolved, c), c.var.session, c.var.user as User, code)
+      c.header('Cache-Control', 'no-store')
+      return c.json({ phone: number })
+    },
+  )
+
+  return routes
+}

@@ -1,0 +1,135 @@
+import { Hono } from 'hono/tiny'
+import { receivePush, urlCheck } from '../flows/events'
+import { limitBody } from '../middleware/body-limit'
+import { describe } from '../openapi/describe'
+import type { ResolvedOptions } from '../options'
+import { flowOf } from './flow'
+import { EchoAnswer, EventAnswer } from './schemas'
+
+/** The query every push and URL check carries. */
+const pushQuery = [
+  {
+    name: 'signature',
+    in: 'query' as const,
+    required: true,
+    description: 'hex sha1 of the sorted concatenation of Token, timestamp and nonce.',
+    schema: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+  },
+  {
+    name: 'timestamp',
+    in: 'query' as const,
+    required: true,
+    description: 'Unix seconds; more than 5 minutes from the server clock is refused.',
+    schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+  },
+  { name: 'nonce', in: 'query' as const, required: true, description: 'WeChat’s nonce.' },
+]
+
+/** What a push carries, in JSON or XML. */
+const pushFields = {
+  type: 'object',
+  description:
+    'WeChat’s message: ToUserName, FromUserName (WeChat’s push account), CreateTime, MsgType "event", Event, OpenID (the user), AppID, RevokeInfo?; or, encrypted, {ToUserName, Encrypt}.',
+  properties: {
+    MsgType: { type: 'string' },
+    Event: {
+      type: 'string',
+      description:
+        'user_authorization_revoke ends the user’s sessions in that app; user_authorization_cancellation forgets the user in every app; user_info_modified calls its hook; others are acknowledged and ignored.',
+    },
+    OpenID: { type: 'string' },
+    AppID: { type: 'string' },
+    CreateTime: { type: ['integer', 'string'] },
+    RevokeInfo: { type: 'string' },
+    Encrypt: { type: 'string', description: 'Safe and compatible mode: base64 of AES-256-CBC.' },
+  },
+}
+
+/**
+ * WeChat's message push (消息推送) for the authorization events of mini
+ * program users: `GET /events` answers WeChat's URL check and `POST /events`
+ * takes pushes, JSON or XML, in plain mode (without an EncodingAESKey) or
+ * safe and compatible mode. What each event does is the flow's event table.
+ * Without `WECHAT_EVENT_TOKEN` both routes answer 404. Mounted before the
+ * session middleware: pushes carry no token. @internal
+ */
+export function eventRoutes<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const routes = new Hono()
+
+  // https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
+  routes.get(
+    '/events',
+    describe({
+      tag: 'wechat',
+      summary: 'WeChat’s URL check of the message push settings',
+      description:
+        'Answers echostr as it is (text/plain) when the signature is right. 404 without WECHAT_EVENT_TOKEN.',
+      auth: false,
+      parameters: [
+        ...pushQuery,
+        {
+          name: 'echostr',
+          in: 'query',
+          required: true,
+          description: 'Echoed back.',
+          schema: { type: 'string', maxLength: 256 },
+        },
+      ],
+      response: EchoAnswer,
+      responseType: 'text/plain',
+      errors: ['NOT_FOUND', 'WECHAT_EVENT_SIGNATURE_INVALID', 'INVALID_REQUEST'],
+    }),
+    async (c) => {
+      const echostr = await urlCheck(flowOf(resolved, c), c.req.query())
+      c.header('Cache-Control', 'no-store')
+      c.header('X-Content-Type-Options', 'nosniff')
+      return c.text(echostr)
+    },
+  )
+
+  routes.post(
+    '/events',
+    describe({
+      tag: 'wechat',
+      summary: 'An authorization event pushed by WeChat',
+      description:
+        'JSON or XML; safe or compatible mode (encrypt_type=aes with msg_signature) when WECHAT_EVENT_AES_KEY is set, else plain. A signed query carries one body; each event is acted on once, as its row of the event table says. Answers success (text/plain). 404 without WECHAT_EVENT_TOKEN.',
+      auth: false,
+      parameters: [
+        ...pushQuery,
+        {
+          name: 'encrypt_type',
+          in: 'query',
+          required: false,
+          description: '`aes` in safe and compatible mode.',
+          schema: { enum: ['aes', 'raw'] },
+        },
+        {
+          name: 'msg_signature',
+          in: 'query',
+          required: false,
+          description:
+            'Encrypted pushes: hex sha1 of the sorted Token, timestamp, nonce and Encrypt.',
+          schema: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+        },
+      ],
+      content: { 'application/json': pushFields, 'text/xml': pushFields },
+      response: EventAnswer,
+      responseType: 'text/plain',
+      errors: [
+        'NOT_FOUND',
+        'WECHAT_EVENT_SIGNATURE_INVALID',
+        'INVALID_JSON',
+        'INVALID_REQUEST',
+        'PAYLOAD_TOO_LARGE',
+        'UNKNOWN_APP',
+        'STORAGE_UNAVAILABLE',
+        'STORAGE_OUTCOME_UNKNOWN',
+      ],
+    }),
+    limitBody(),
+    async (c) => c.text(await receivePush(flowOf(resolved, c), c.req.query(), await c.req.text())),
+  )
+
+  return routes
+}

@@ -1,0 +1,57 @@
+import { WxaAuthError } from '../../errors'
+import type { ClaimStore, SessionAuthority } from '../../session/authority'
+import type { UserSessions } from './object'
+
+/** Whether a Durable Object call failed before reaching the object: nothing was done. */
+const unreached = (err: unknown) =>
+  typeof err === 'object' && err !== null && (err as { overloaded?: boolean }).overloaded === true
+
+async function call<T>(what: string, op: () => Promise<T>, mutation: boolean): Promise<T> {
+  try {
+    return await op()
+  } catch (cause) {
+    const code = mutation && !unreached(cause) ? 'STORAGE_OUTCOME_UNKNOWN' : 'STORAGE_UNAVAILABLE'
+    throw new WxaAuthError(code, undefined, {
+      cause: new Error(`session object ${what} failed`, { cause }),
+      retryAfter: 1,
+    })
+  }
+}
+
+/**
+ * The session authority as one `UserSessions` Durable Object per user id.
+ * An object that is overloaded was not reached: `STORAGE_UNAVAILABLE` (503,
+ * `Retry-After: 1`), nothing written. Any other failure of a change (a
+ * network fault, a reset) may come after its commit: `STORAGE_OUTCOME_UNKNOWN`.
+ *
+ * @param namespace the `USER_SESSIONS` binding
+ */
+export function durableAuthority(binding: DurableObjectNamespace): SessionAuthority {
+  const namespace = binding as DurableObjectNamespace<UserSessions>
+  const object = (uid: string) => namespace.get(namespace.idFromName(uid))
+  return {
+    login: (uid, id, record, policy, now) =>
+      call('login', () => object(uid).login(uid, id, record, policy, now), true),
+    read: (uid, id, now) => call('read', () => object(uid).read(uid, id, now), false),
+    write: (uid, id, gen, change, policy, now) =>
+      call('write', () => object(uid).write(uid, id, gen, change, policy, now), true),
+    refresh: (uid, id, gen, change, policy, now) =>
+      call('refresh', () => object(uid).refresh(uid, id, gen, change, policy, now), true),
+    end: (uid, id, now, by) => call('end', () => object(uid).end(uid, id, now, by), true),
+    endAll: (uid, now, appId, by) =>
+      call('endAll', () => object(uid).endAll(uid, now, appId, by), true),
+    forget: (uid, now) => call('forget', () => object(uid).forget(uid, now), true),
+    list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
+  } as SessionAuthority
+}
+
+/** Claims in objects of the `USER_SESSIONS` namespace named `claims:<scope>`. */
+export function durableClaims(binding: DurableObjectNamespace): ClaimStore {
+  const namespace = binding as DurableObjectNamespace<UserSessions>
+  const object = (scope: string) => namespace.get(namespace.idFromName(`claims:${scope}`))
+  return {
+    claim: (scope, id, tag, ttl, now) =>
+      call('claim', () => object(scope).claim(id, tag, ttl, now), true),
+    peek: (scope, id, now) => call('peek', () => object(scope).peek(id, now), false),
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * `wxa-auth/cloudflare`: the Workers adapters of wxa-auth's ports. The
+ * runtime (`cloudflare()`), the session Durable Object your Worker exports,
+ * and the adapters it is made of.
+ */
+export type { WxaBindings } from '../../env'
+export { durableAuthority, durableClaims } from './authority'
+export { workersKv } from './kv'
+export { UserSessions } from './object'
+export { bindingLimiter } from './rate-limit'
+export { cloudflare } from './runtime'

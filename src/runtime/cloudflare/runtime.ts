@@ -1,0 +1,58 @@
+import type { Context } from 'hono'
+import type { WxaBindings } from '../../env'
+import { WxaAuthError } from '../../errors'
+import type { RuntimeParts, WxaRuntime } from '../runtime'
+import { durableAuthority, durableClaims } from './authority'
+import { workersKv } from './kv'
+import { bindingLimiter } from './rate-limit'
+
+/**
+ * Cloudflare Workers: sessions in the `UserSessions` Durable Object (binding
+ * `USER_SESSIONS`, one object per user, the only writer), their read replica,
+ * identities and access tokens in KV (binding `SESSIONS`), the rate limits
+ * from Workers Rate Limiting (`LOGIN_RATE_LIMITER`, `USER_RATE_LIMITER`), the
+ * variables from `[vars]` and secrets. Read once per env (per isolate).
+ *
+ * @example
+ * ```ts
+ * export default createApp({ runtime: cloudflare() })
+ * export { UserSessions } from 'wxa-auth/cloudflare'
+ * ```
+ */
+export function cloudflare<E extends { Bindings: WxaBindings }>(): WxaRuntime<E> {
+  const made = new WeakMap<object, RuntimeParts>()
+  return {
+    parts(c: Context<E>) {
+      const env = c.env as WxaBindings
+      let parts = made.get(env)
+      if (parts) return parts
+      if (!env?.SESSIONS) {
+        throw new WxaAuthError(
+          'CONFIG_INVALID',
+          'The KV binding SESSIONS is missing (wrangler.toml).',
+        )
+      }
+      if (!env.USER_SESSIONS) {
+        throw new WxaAuthError(
+          'CONFIG_INVALID',
+          'The Durable Object binding USER_SESSIONS is missing (wrangler.toml, class UserSessions).',
+        )
+      }
+      const authority = durableAuthority(env.USER_SESSIONS)
+      parts = {
+        key: env,
+        vars: env as unknown as RuntimeParts['vars'],
+        kv: workersKv(env.SESSIONS),
+        authority: () => authority,
+        claims: durableClaims(env.USER_SESSIONS),
+        rateLimits: {
+          login: bindingLimiter(env.LOGIN_RATE_LIMITER),
+          user: bindingLimiter(env.USER_RATE_LIMITER),
+        },
+        replica: true,
+      }
+      made.set(env, parts)
+      return parts
+    },
+  }
+}

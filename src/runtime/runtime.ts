@@ -1,0 +1,43 @@
+import type { Context, Env } from 'hono'
+import type { Variables } from '../env'
+import type { ClaimStore, SessionAuthority } from '../session/authority'
+import type { KvStore } from '../storage/kv'
+import type { SealedKv } from '../storage/sealed-kv'
+
+/** Counts requests by key: true while under the limit. */
+export interface RateLimiter {
+  limit(key: string): Promise<boolean>
+}
+
+/** What a runtime gives wxa-auth: its variables and its adapters of the core's ports. */
+export interface RuntimeParts {
+  /**
+   * Stays the same object while the parts do (the Worker's `env`, one per
+   * isolate): the configuration built from them is kept by it.
+   */
+  key: object
+  vars: Variables
+  /** Where sealed records live (identities, the access token, the session replica). */
+  kv: KvStore
+  /** The only writer of session state, given the sealed records (to delete identities it indexes). */
+  authority(sealed: SealedKv): SessionAuthority
+  /** Atomic claims (WeChat push queries). */
+  claims: ClaimStore
+  rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
+  /**
+   * Whether sessions have a read replica in `kv` (the Durable Object writes
+   * one to Workers KV): then `SESSION_CONSISTENCY=edge` reads it. Without one,
+   * every read asks the authority.
+   */
+  replica: boolean
+}
+
+/**
+ * A runtime: where the core finds its ports for a request.
+ * `cloudflare()` (`wxa-auth/cloudflare`) reads them from the Worker's bindings,
+ * `node()` (`wxa-auth/node`) from a Redis client, `memoryRuntime()`
+ * (`wxa-auth/testing`) keeps everything in memory.
+ */
+export interface WxaRuntime<E extends Env = Env> {
+  parts(c: Context<E>): RuntimeParts
+}

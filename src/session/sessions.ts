@@ -1,0 +1,133 @@
+import { type Logger, WxaAuthError } from '../errors'
+import type { SessionAuthority } from './authority'
+import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
+import type { SessionReplica } from './replica'
+
+/** Whose session a token names, as it says (verified). */
+export interface Presented {
+  uid: string
+  /** The public id: sha256(sid). */
+  id: string
+  /** The token's generation. */
+  gen: number
+}
+
+/** What a request's token opens: the live session, or why not (with the record a replaced token still names). */
+export type Opened =
+  | { ok: true; record: SessionRecord }
+  | { ok: false; refused: 'SESSION_EXPIRED' }
+  | { ok: false; refused: 'TOKEN_REVOKED'; record: SessionRecord }
+
+/**
+ * The sessions as the flows use them: each call asks the session authority
+ * and keeps the read replica's isolate cache honest, written here once. In
+ * `edge` consistency, reads come from the replica (the authority on a miss,
+ * or when the copy is older than the token); in `strict`, and without a
+ * replica, from the authority. Only "the session is over" is remembered as
+ * over; a refused stale write just drops the cached copy.
+ */
+export interface Sessions {
+  open(presented: Presented, now: number): Promise<Opened>
+  /** Stores a new session; the cap may end older ones. */
+  create(uid: string, id: string, record: SessionRecord, now: number): Promise<void>
+  write(presented: Presented, change: SessionChange, now: number): Promise<Outcome>
+  refresh(presented: Presented, change: SessionChange | null, now: number): Promise<Outcome>
+  /** Ends a session; with `by` (the caller's session, live and current), one of the caller's others. */
+  end(uid: string, id: string, now: number, by?: Presented): Promise<boolean>
+  /** Ends the user's sessions (of one app); with `by`, only when the caller's is live and current. */
+  endAll(uid: string, now: number, appId?: string, by?: Presented): Promise<string[]>
+  forget(uid: string, now: number): Promise<string[]>
+  list(uid: string, now: number): Promise<SessionSummary[]>
+}
+
+export interface SessionsOptions {
+  authority: SessionAuthority
+  /** The edge's copy of sessions; null when the runtime has none. */
+  replica: SessionReplica | null
+  consistency: 'edge' | 'strict'
+  policy: SessionPolicy
+  log: Logger
+}
+
+/** The {@link Sessions} of a configuration. */
+export function sessions({
+  authority,
+  replica,
+  consistency,
+  policy,
+  log,
+}: SessionsOptions): Sessions {
+  const edge = consistency === 'edge' ? replica : null
+  // Any token of a session expires by then: what is over is remembered that long.
+  const over = (uid: string, ids: string[], now: number) => {
+    for (const id of ids) replica?.ended(uid, id, now + policy.maxAge)
+  }
+  // The caller's own session is over or replaced: its copy here was stale.
+  const stale = (uid: string, by: Presented | undefined): never => {
+    if (by) replica?.forget(uid, by.id)
+    throw new WxaAuthError('SESSION_EXPIRED')
+  }
+  const settle = (uid: string, id: string, outcome: Outcome, now: number) => {
+    if (outcome.ok) edge?.remember(id, outcome.record)
+    else if (outcome.over) over(uid, [id], now)
+    else replica?.forget(uid, id)
+    return outcome
+  }
+  return {
+    async open({ uid, id, gen }, now) {
+      if (replica?.isEnded(id, now)) return { ok: false, refused: 'SESSION_EXPIRED' }
+      let record = edge ? await edge.get(uid, id) : null
+      // A miss is a session not yet replicated here, or one that is over; a
+      // copy older than the token missed a refresh. Only the authority knows.
+      if (!record || record.gen < gen) {
+        record = await authority.read(uid, id, now)
+        if (!record) {
+          over(uid, [id], now)
+          return { ok: false, refused: 'SESSION_EXPIRED' }
+        }
+        if (record.gen < gen) {
+          // We minted that generation: the authority lost what it had acknowledged. Fail closed.
+          log.error(
+            `wxa-auth: a token's generation (${gen}) is newer than its session authority's (${record.gen}); refused`,
+          )
+          replica?.forget(uid, id)
+          return { ok: false, refused: 'SESSION_EXPIRED' }
+        }
+        edge?.remember(id, record)
+      }
+      if (record.uid !== uid || record.expiresAt <= now)
+        return { ok: false, refused: 'SESSION_EXPIRED' }
+      if (gen < record.gen) return { ok: false, refused: 'TOKEN_REVOKED', record }
+      return { ok: true, record }
+    },
+    async create(uid, id, record, now) {
+      over(uid, await authority.login(uid, id, record, policy, now), now)
+      edge?.remember(id, record)
+    },
+    async write({ uid, id, gen }, change, now) {
+      return settle(uid, id, await authority.write(uid, id, gen, change, policy, now), now)
+    },
+    async refresh({ uid, id, gen }, change, now) {
+      return settle(uid, id, await authority.refresh(uid, id, gen, change, policy, now), now)
+    },
+    async end(uid, id, now, by) {
+      const ended = await authority.end(uid, id, now, by && { id: by.id, gen: by.gen })
+      if (ended === null) return stale(uid, by)
+      // Only what this user's authority ended: an id of someone else's session stays theirs.
+      if (ended) over(uid, [id], now)
+      return ended
+    },
+    async endAll(uid, now, appId, by) {
+      const ended = await authority.endAll(uid, now, appId, by && { id: by.id, gen: by.gen })
+      if (ended === null) return stale(uid, by)
+      over(uid, ended, now)
+      return ended
+    },
+    async forget(uid, now) {
+      const ended = await authority.forget(uid, now)
+      over(uid, ended, now)
+      return ended
+    },
+    list: (uid, now) => authority.list(uid, now),
+  }
+}

@@ -1,0 +1,65 @@
+import { identityKey, unionidKey } from '../storage/keys'
+import type { SessionAuthority } from './authority'
+import type { SessionRecord } from './record'
+import { rules, type SessionTable } from './rules'
+
+/** What an authority keeps of one user: the sessions, and the keys of the identities they came from. */
+export interface UserState {
+  table: SessionTable
+  /** KV keys of the user's identities and unionid links (`identity:…`, `unionid:…`). */
+  identities: Set<string>
+}
+
+/**
+ * Runs `step` on the state of user `uid` as one atomic step and commits what
+ * it changed: a lock, a transaction, or optimistic concurrency retried on
+ * conflict. `step` is synchronous and may run more than once (on a retry).
+ */
+export type Transact = <T>(uid: string, step: (state: UserState) => T) => Promise<T>
+
+/** The keys of the identities a session came from. */
+export function identityKeysOf(record: SessionRecord): string[] {
+  return [
+    identityKey(record.appId, record.openid),
+    ...(record.unionid ? [unionidKey(record.unionid)] : []),
+  ]
+}
+
+/**
+ * A {@link SessionAuthority} that runs the session rules inside `transact`:
+ * the memory store (`wxa-auth/testing`) and Redis (`wxa-auth/node`) are this,
+ * over their own `Transact`. The rules stay in `rules.ts`, written once.
+ *
+ * @param forgotten deletes what `forget` found in the index: identities, and
+ *   unionid links while they still name `uid` (see `deleteIdentities`)
+ */
+export function transactionalAuthority(
+  transact: Transact,
+  forgotten: (uid: string, keys: string[]) => Promise<void>,
+): SessionAuthority {
+  return {
+    login: (uid, id, record, policy, now) =>
+      transact(uid, ({ table, identities }) => {
+        for (const key of identityKeysOf(record)) identities.add(key)
+        return rules.login(table, id, record, policy, now).slice(1)
+      }),
+    read: (uid, id, now) => transact(uid, ({ table }) => rules.read(table, id, now)),
+    write: (uid, id, gen, change, policy, now) =>
+      transact(uid, ({ table }) => rules.write(table, id, gen, change, policy, now)),
+    refresh: (uid, id, gen, change, policy, now) =>
+      transact(uid, ({ table }) => rules.refresh(table, id, gen, change, policy, now)),
+    end: (uid, id, now, by) => transact(uid, ({ table }) => rules.end(table, id, now, by)),
+    endAll: (uid, now, appId, by) =>
+      transact(uid, ({ table }) => rules.endAll(table, now, appId, by)),
+    async forget(uid, now) {
+      // The identities go first: if that fails, nothing has ended and the user can try again.
+      const keys = await transact(uid, ({ identities }) => [...identities])
+      await forgotten(uid, keys)
+      return transact(uid, ({ table, identities }) => {
+        for (const key of keys) identities.delete(key)
+        return rules.endAll(table, now) ?? []
+      })
+    },
+    list: (uid, now) => transact(uid, ({ table }) => rules.list(table, now)),
+  }
+}

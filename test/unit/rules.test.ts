@@ -1,0 +1,135 @@
+// The session rules on the in-memory authority (`wxa-auth/testing`): the same
+// rules the Durable Object and Redis run, in milliseconds, with no workerd.
+import { describe, expect, it } from 'vitest'
+import { memoryAuthority } from '../../src/runtime/memory/authority'
+import { memoryKv } from '../../src/runtime/memory/kv'
+import type { SessionPolicy, SessionRecord } from '../../src/session/record'
+import { createCipher } from '../../src/storage/cipher'
+import { identityKey, unionidKey } from '../../src/storage/keys'
+import { sealedKv } from '../../src/storage/sealed-kv'
+
+const POLICY: SessionPolicy = {
+  ttl: 3600,
+  maxAge: 7200,
+  maxBytes: 1024,
+  maxSessions: 3,
+  grace: 30,
+}
+const NOW = 1_800_000_000
+
+const record = (uid: string, at = NOW, extra: Partial<SessionRecord> = {}): SessionRecord => ({
+  v: 1,
+  uid,
+  appId: 'wxapp',
+  openid: `o-${uid}`,
+  createdAt: at,
+  createdAtMs: at * 1000 + Math.random(),
+  refreshedAt: at,
+  expiresAt: at + POLICY.ttl,
+  gen: 0,
+  data: {},
+  ...extra,
+})
+
+const change = (key: string, value: unknown) => ({
+  set: [[key, value]] as [string, unknown][],
+  delete: [],
+})
+
+describe('the rules on the memory authority', () => {
+  it('keeps exactly maxSessions live, ending the oldest', async () => {
+    const authority = memoryAuthority()
+    const ended: string[] = []
+    for (let i = 0; i < 5; i++) {
+      ended.push(...(await authority.login('u', `s${i}`, record('u', NOW + i), POLICY, NOW + i)))
+    }
+    expect(ended).toEqual(['s0', 's1'])
+    expect((await authority.list('u', NOW + 5)).map((s) => s.id)).toEqual(['s4', 's3', 's2'])
+  })
+
+  it('refresh: a new generation; the replaced token within the grace gets it back, outside it ends the session', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 's', record('u'), POLICY, NOW)
+    const first = await authority.refresh('u', 's', 0, null, POLICY, NOW + 1)
+    expect(first).toMatchObject({ ok: true, record: { gen: 1 } })
+    const retried = await authority.refresh('u', 's', 0, null, POLICY, NOW + 20)
+    expect(retried).toMatchObject({ ok: true, record: { gen: 1 } })
+    const late = await authority.refresh('u', 's', 0, null, POLICY, NOW + 40)
+    expect(late).toEqual({ ok: false, refused: 'TOKEN_REVOKED', over: true })
+    expect(await authority.read('u', 's', NOW + 41)).toBeNull()
+  })
+
+  it('a write from a replaced token is refused and ends nothing', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 's', record('u'), POLICY, NOW)
+    await authority.refresh('u', 's', 0, null, POLICY, NOW + 1)
+    expect(await authority.write('u', 's', 0, change('a', 1), POLICY, NOW + 2)).toEqual({
+      ok: false,
+      refused: 'TOKEN_REVOKED',
+      over: false,
+    })
+    expect(await authority.write('u', 's', 1, change('a', 1), POLICY, NOW + 2)).toMatchObject({
+      ok: true,
+      record: { data: { a: 1 } },
+    })
+  })
+
+  it('refuses data over the size, depth or key limits', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 's', record('u'), POLICY, NOW)
+    const big = 'x'.repeat(2000)
+    let deep: unknown = 1
+    for (let i = 0; i < 40; i++) deep = { a: deep }
+    for (const value of [big, deep]) {
+      expect(await authority.write('u', 's', 0, change('v', value), POLICY, NOW)).toMatchObject({
+        ok: false,
+        refused: 'SESSION_TOO_LARGE',
+      })
+    }
+  })
+
+  it('a dead or replaced token cannot end the user’s other sessions', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 'a', record('u'), POLICY, NOW)
+    await authority.login('u', 'b', record('u', NOW + 1), POLICY, NOW + 1)
+    await authority.end('u', 'a', NOW + 2)
+    expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toBeNull()
+    expect(await authority.end('u', 'b', NOW + 3, { id: 'a', gen: 0 })).toBeNull()
+    expect(await authority.read('u', 'b', NOW + 3)).not.toBeNull()
+    expect(await authority.endAll('u', NOW + 3, undefined, { id: 'b', gen: 0 })).toEqual(['b'])
+  })
+
+  it('forget ends every session and deletes every identity and unionid link it indexed', async () => {
+    const kv = sealedKv(memoryKv(), createCipher('Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu-memory'))
+    const authority = memoryAuthority({ identities: kv })
+    const linked = record('u', NOW, { unionid: 'union-1' })
+    await kv.put(identityKey('wxapp', 'o-u'), { v: 1, uid: 'u' }, 3600)
+    await kv.put(unionidKey('union-1'), { v: 1, uid: 'u' }, 3600)
+    await kv.put(identityKey('wxother', 'o-u2'), { v: 1, uid: 'u' }, 3600)
+    await authority.login('u', 's', linked, POLICY, NOW)
+    await authority.login(
+      'u',
+      't',
+      record('u', NOW + 1, { appId: 'wxother', openid: 'o-u2' }),
+      POLICY,
+      NOW + 1,
+    )
+    expect((await authority.forget('u', NOW + 2)).sort()).toEqual(['s', 't'])
+    for (const key of [
+      identityKey('wxapp', 'o-u'),
+      unionidKey('union-1'),
+      identityKey('wxother', 'o-u2'),
+    ]) {
+      expect(await kv.get(key), key).toBeNull()
+    }
+  })
+
+  it('leaves a unionid link that another user took since', async () => {
+    const kv = sealedKv(memoryKv(), createCipher('Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu-memory'))
+    const authority = memoryAuthority({ identities: kv })
+    await authority.login('u', 's', record('u', NOW, { unionid: 'union-2' }), POLICY, NOW)
+    await kv.put(unionidKey('union-2'), { v: 1, uid: 'someone-else' }, 3600)
+    await authority.forget('u', NOW + 1)
+    expect((await kv.get<{ uid: string }>(unionidKey('union-2')))?.value.uid).toBe('someone-else')
+  })
+})
