@@ -1,8 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
-import { Hono } from 'hono'
-import { wechatApi } from './wechat/api'
-import { controlSurface } from './wechat/control'
-import { type EmulatorEnv, emulatorState } from './wechat/state'
+import type { Hono } from 'hono'
+import { emulatorApp } from './app'
+import type { EmulatorEnv } from './wechat/state'
 
 export { ACCESS_TOKEN_LIFETIME, CODE_TTL, PHONE_CODE_TTL } from './wechat/state'
 
@@ -13,13 +12,11 @@ export { ACCESS_TOKEN_LIFETIME, CODE_TTL, PHONE_CODE_TTL } from './wechat/state'
  * `/__emulator/*` is its control surface; see the README.
  */
 export class WeChatEmulator extends DurableObject<EmulatorEnv> {
-  readonly #app = new Hono()
+  readonly #app: Hono
 
   constructor(ctx: DurableObjectState, env: EmulatorEnv) {
     super(ctx, env)
-    const state = emulatorState(ctx.storage, env)
-    wechatApi(this.#app, state)
-    controlSurface(this.#app, state)
+    this.#app = emulatorApp(ctx.storage, env)
   }
 
   override fetch(request: Request): Response | Promise<Response> {

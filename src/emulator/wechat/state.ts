@@ -1,4 +1,5 @@
 import { hex } from '../../util/hex'
+import type { EmulatorStorage } from '../storage'
 import { EMULATOR_APP_ID } from '../stub'
 
 export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
@@ -111,7 +112,7 @@ export interface EmulatorEnv {
 }
 
 /** The emulator's state and the helpers both its faces use. */
-export function emulatorState(storage: DurableObjectStorage, env: EmulatorEnv) {
+export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
   const now = () => Math.floor(Date.now() / 1000)
   const getUser = (openid: string) => storage.get<EmulatedUser>(`user:${openid}`)
   const putUser = (user: EmulatedUser) => storage.put(`user:${user.openid}`, user)
