@@ -44,7 +44,7 @@ function counting(vars: Partial<WxaBindings>): WxaRuntime<BenchEnv> {
         parts = {
           ...inner,
           key: c.env,
-          authority: (sealed) => countingCalls(inner.authority(sealed), objectCalls),
+          authority: (deps) => countingCalls(inner.authority(deps), objectCalls),
         }
         made.set(c.env, parts)
       }

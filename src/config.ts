@@ -114,7 +114,7 @@ export function buildConfig(
     audience: text(vars, 'JWT_AUDIENCE') ?? defaultAppId,
     policy,
     sessions: sessions({
-      authority: parts.authority(kv),
+      authority: parts.authority({ sealed: kv, objects: parts.objects }),
       replica: parts.replica ? sessionReplica(kv, { cacheSeconds }) : null,
       consistency,
       policy,

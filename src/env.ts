@@ -63,4 +63,6 @@ export interface WxaBindings extends WxaConfigVars {
   LOGIN_RATE_LIMITER?: RateLimit
   /** Workers Rate Limiting: per-user calls to the platforms (decrypt, phone, account deletion). */
   USER_RATE_LIMITER?: RateLimit
+  /** R2 bucket of the users' avatars (`PUT /auth/profile`); unbound: avatars are not offered. */
+  AVATARS?: R2Bucket
 }

@@ -2,6 +2,7 @@ import type { Context, Env } from 'hono'
 import type { Variables } from '../env'
 import type { ClaimStore, SessionAuthority } from '../session/authority'
 import type { KvStore } from '../storage/kv'
+import type { ObjectStore } from '../storage/objects'
 import type { SealedKv } from '../storage/sealed-kv'
 
 /** Counts requests by key: true while under the limit. */
@@ -19,8 +20,14 @@ export interface RuntimeParts {
   vars: Variables
   /** Where sealed records live (identities, the access token, the session replica). */
   kv: KvStore
-  /** The only writer of session state, given the sealed records (to delete identities it indexes). */
-  authority(sealed: SealedKv): SessionAuthority
+  /**
+   * The only writer of session state (and of the profile), given the sealed
+   * records and the object store, so that it can delete the identities and
+   * avatars it lets go of.
+   */
+  authority(deps: { sealed: SealedKv; objects: ObjectStore | undefined }): SessionAuthority
+  /** Where avatars live; absent: avatars are not offered. */
+  objects?: ObjectStore | undefined
   /** Atomic claims (WeChat push queries). */
   claims: ClaimStore
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }

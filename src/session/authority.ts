@@ -1,3 +1,4 @@
+import type { ProfileRecord, ProfileUpdate } from './profile'
 import type {
   Caller,
   Outcome,
@@ -54,8 +55,18 @@ export interface SessionAuthority {
    * ids; null when `by`, the caller's own session, is not live and current.
    */
   endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | null>
-  /** Forgets the user: ends every session and deletes every identity it logged in with. */
+  /**
+   * Forgets the user: ends every session, deletes every identity it logged
+   * in with, and the profile with its avatar object.
+   */
   forget(uid: string, now: number): Promise<string[]>
+  /** The user's profile (nickname, avatar), or null. */
+  profile(uid: string, now: number): Promise<ProfileRecord | null>
+  /**
+   * Changes the profile in one step; an avatar it no longer uses (replaced,
+   * cleared, checked risky) is deleted from the object store, retried until it is.
+   */
+  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
   /** The live sessions, newest first. */
   list(uid: string, now: number): Promise<SessionSummary[]>
 }

@@ -1,13 +1,16 @@
 import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
+import { applyProfile, avatarObject, type ProfileRecord } from './profile'
 import type { SessionRecord } from './record'
 import { rules, type SessionTable } from './rules'
 
-/** What an authority keeps of one user: the sessions, and the keys of the identities they came from. */
+/** What an authority keeps of one user: the sessions, the keys of their identities, the profile. */
 export interface UserState {
   table: SessionTable
   /** KV keys of the user's identities and unionid links (`identity:…`, `unionid:…`). */
   identities: Set<string>
+  /** What the user filled in; null when nothing. A step may replace it. */
+  profile: ProfileRecord | null
 }
 
 /**
@@ -30,12 +33,17 @@ export function identityKeysOf(record: SessionRecord): string[] {
  * the memory store (`wxa-auth/testing`) and Redis (`wxa-auth/node`) are this,
  * over their own `Transact`. The rules stay in `rules.ts`, written once.
  *
- * @param forgotten deletes what `forget` found in the index: identities, and
- *   unionid links while they still name `uid` (see `deleteIdentities`)
+ * @param deletes what the authority lets go of, once its step committed:
+ *   `identities` (what `forget` found in the index: identities, and unionid
+ *   links while they still name `uid`, see `deleteIdentities`) and `objects`
+ *   (avatars, as `avatar:<key>`)
  */
 export function transactionalAuthority(
   transact: Transact,
-  forgotten: (uid: string, keys: string[]) => Promise<void>,
+  deletes: {
+    identities: (uid: string, keys: string[]) => Promise<void>
+    objects: (keys: string[]) => Promise<void>
+  },
 ): SessionAuthority {
   return {
     login: (uid, id, record, policy, now) =>
@@ -54,11 +62,25 @@ export function transactionalAuthority(
     async forget(uid, now) {
       // The identities go first: if that fails, nothing has ended and the user can try again.
       const keys = await transact(uid, ({ identities }) => [...identities])
-      await forgotten(uid, keys)
-      return transact(uid, ({ table, identities }) => {
-        for (const key of keys) identities.delete(key)
-        return rules.endAll(table, now) ?? []
+      await deletes.identities(uid, keys)
+      const [ended, dropped] = await transact(uid, (state) => {
+        for (const key of keys) state.identities.delete(key)
+        const avatar = state.profile?.avatar
+        state.profile = null
+        return [rules.endAll(state.table, now) ?? [], avatar ? [avatarObject(avatar)] : []] as const
       })
+      await deletes.objects(dropped)
+      return ended
+    },
+    profile: (uid) => transact(uid, ({ profile }) => profile),
+    async updateProfile(uid, update, now) {
+      const [profile, dropped] = await transact(uid, (state) => {
+        const next = applyProfile(state.profile, update, now)
+        state.profile = next.profile
+        return [next.profile, next.dropped] as const
+      })
+      await deletes.objects(dropped)
+      return profile
     },
     list: (uid, now) => transact(uid, ({ table }) => rules.list(table, now)),
   }

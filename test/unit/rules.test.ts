@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { memoryAuthority } from '../../src/runtime/memory/authority'
 import { memoryKv } from '../../src/runtime/memory/kv'
+import { memoryObjects } from '../../src/runtime/memory/objects'
 import type { SessionPolicy, SessionRecord } from '../../src/session/record'
 import { createCipher } from '../../src/storage/cipher'
 import { identityKey, unionidKey } from '../../src/storage/keys'
@@ -131,5 +132,45 @@ describe('the rules on the memory authority', () => {
     await kv.put(unionidKey('union-2'), { v: 1, uid: 'someone-else' }, 3600)
     await authority.forget('u', NOW + 1)
     expect((await kv.get<{ uid: string }>(unionidKey('union-2')))?.value.uid).toBe('someone-else')
+  })
+})
+
+describe('the profile on the memory authority', () => {
+  const avatar = (key: string, trace?: string) => ({
+    key,
+    type: 'image/png' as const,
+    bytes: 10,
+    check: 'pending' as const,
+    ...(trace ? { trace } : {}),
+  })
+
+  it('a new avatar drops the old object; a risky check drops the one it names', async () => {
+    const objects = memoryObjects()
+    const authority = memoryAuthority({ objects })
+    for (const key of ['a1', 'a2']) await objects.put(key, new Uint8Array([1]), 'image/png')
+    await authority.updateProfile('u', { avatar: avatar('a1', 't1') }, NOW)
+    await authority.updateProfile('u', { avatar: avatar('a2', 't2') }, NOW + 1)
+    expect(await objects.get('a1')).toBeNull()
+    // The result of the first check comes late: it names an avatar that is gone.
+    await authority.updateProfile('u', { avatarChecked: { trace: 't1', result: 'risky' } }, NOW + 2)
+    expect((await authority.profile('u', NOW + 2))?.avatar?.key).toBe('a2')
+    await authority.updateProfile('u', { avatarChecked: { trace: 't2', result: 'risky' } }, NOW + 3)
+    expect(await authority.profile('u', NOW + 3)).toBeNull()
+    expect(objects.size).toBe(0)
+  })
+
+  it('forget takes the profile and its avatar with the sessions', async () => {
+    const objects = memoryObjects()
+    const authority = memoryAuthority({ objects })
+    await objects.put('a1', new Uint8Array([1]), 'image/png')
+    await authority.login('u', 's', record('u'), POLICY, NOW)
+    await authority.updateProfile(
+      'u',
+      { nickname: { value: 'Alice', check: 'pass' }, avatar: avatar('a1') },
+      NOW,
+    )
+    await authority.forget('u', NOW + 1)
+    expect(await authority.profile('u', NOW + 1)).toBeNull()
+    expect(objects.size).toBe(0)
   })
 })

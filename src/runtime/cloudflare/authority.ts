@@ -41,6 +41,9 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
     endAll: (uid, now, appId, by) =>
       call('endAll', () => object(uid).endAll(uid, now, appId, by), true),
     forget: (uid, now) => call('forget', () => object(uid).forget(uid, now), true),
+    profile: (uid, now) => call('profile', () => object(uid).profile(uid, now), false),
+    updateProfile: (uid, update, now) =>
+      call('updateProfile', () => object(uid).updateProfile(uid, update, now), true),
     list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
   } as SessionAuthority
 }

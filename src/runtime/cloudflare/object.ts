@@ -2,6 +2,12 @@ import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../../env'
 import type { Logger } from '../../errors'
 import { deleteIdentities } from '../../session/identities'
+import {
+  applyProfile,
+  avatarObject,
+  type ProfileRecord,
+  type ProfileUpdate,
+} from '../../session/profile'
 import type {
   Caller,
   Outcome,
@@ -134,6 +140,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const ended = rules.endAll(this.#table, now) ?? []
     this.#sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
     this.#sql.exec('DELETE FROM identities')
+    const avatar = this.#profile()?.avatar
+    if (avatar) this.#owe(avatarObject(avatar))
+    this.#setMeta('profile', null)
     this.#setMeta('sweep', '1')
     return this.#settle(ended)
   }
@@ -141,6 +150,33 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async list(uid: string, now: number): Promise<SessionSummary[]> {
     await this.#ready(uid, now)
     return rules.list(this.#table, now)
+  }
+
+  async profile(uid: string, now: number): Promise<ProfileRecord | null> {
+    await this.#ready(uid, now)
+    return this.#profile()
+  }
+
+  /** Changes the profile in one step; a dropped avatar is an owed delete, retried until R2 has it. */
+  async updateProfile(
+    uid: string,
+    update: ProfileUpdate,
+    now: number,
+  ): Promise<ProfileRecord | null> {
+    await this.#ready(uid, now)
+    const next = applyProfile(this.#profile(), update, now)
+    this.#setMeta('profile', next.profile ? JSON.stringify(next.profile) : null)
+    for (const key of next.dropped) this.#owe(key)
+    return this.#settle(next.profile)
+  }
+
+  #profile(): ProfileRecord | null {
+    const text = this.#meta('profile')
+    return text ? (JSON.parse(text) as ProfileRecord) : null
+  }
+
+  #owe(key: string) {
+    this.#sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
   }
 
   /**
@@ -372,7 +408,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
       for (const { key } of this.#sql
         .exec<{ key: string }>('SELECT key FROM owed_deletes')
         .toArray()) {
-        await deleteIdentities(this.replicaKv, uid, [key])
+        if (key.startsWith('avatar:')) await this.env.AVATARS?.delete(key.slice('avatar:'.length))
+        else await deleteIdentities(this.replicaKv, uid, [key])
         this.#sql.exec('DELETE FROM owed_deletes WHERE key = ?', key)
       }
       if (this.#meta('sweep') === '1') {

@@ -4,6 +4,7 @@ import { WxaAuthError } from '../../errors'
 import type { RuntimeParts, WxaRuntime } from '../runtime'
 import { durableAuthority, durableClaims } from './authority'
 import { workersKv } from './kv'
+import { r2Objects } from './r2'
 import { bindingLimiter } from './rate-limit'
 
 /**
@@ -44,6 +45,7 @@ export function cloudflare<E extends { Bindings: WxaBindings }>(): WxaRuntime<E>
         vars: env as unknown as RuntimeParts['vars'],
         kv: workersKv(env.SESSIONS),
         authority: () => authority,
+        objects: env.AVATARS ? r2Objects(env.AVATARS) : undefined,
         claims: durableClaims(env.USER_SESSIONS),
         rateLimits: {
           login: bindingLimiter(env.LOGIN_RATE_LIMITER),

@@ -1,7 +1,9 @@
 import type { SessionAuthority } from '../../session/authority'
 import { deleteIdentities } from '../../session/identities'
+import type { ProfileRecord } from '../../session/profile'
 import type { StoredSession } from '../../session/rules'
-import { transactionalAuthority, type UserState } from '../../session/transactional'
+import { transactionalAuthority } from '../../session/transactional'
+import type { ObjectStore } from '../../storage/objects'
 import type { SealedKv } from '../../storage/sealed-kv'
 
 /**
@@ -10,30 +12,51 @@ import type { SealedKv } from '../../storage/sealed-kv'
  * millisecond tier, no workerd) and a single Node process without Redis.
  *
  * @param options.identities where identities live, so that forgetting a user deletes them
+ * @param options.objects where avatars live, so that a dropped one is deleted
  */
-export function memoryAuthority({ identities }: { identities?: SealedKv } = {}): SessionAuthority {
-  const users = new Map<string, { rows: Map<string, StoredSession>; identities: Set<string> }>()
-  const stateOf = (uid: string): UserState => {
+export function memoryAuthority({
+  identities,
+  objects,
+}: {
+  identities?: SealedKv
+  objects?: ObjectStore
+} = {}): SessionAuthority {
+  const users = new Map<
+    string,
+    { rows: Map<string, StoredSession>; identities: Set<string>; profile: ProfileRecord | null }
+  >()
+  const userOf = (uid: string) => {
     let user = users.get(uid)
     if (!user) {
-      user = { rows: new Map(), identities: new Set() }
+      user = { rows: new Map(), identities: new Set(), profile: null }
       users.set(uid, user)
     }
-    const { rows, identities } = user
-    return {
-      identities,
-      table: {
-        get: (id) => rows.get(id),
-        put: (s) => void rows.set(s.id, s),
-        live: (now) =>
-          [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
-      },
-    }
+    return user
   }
   return transactionalAuthority(
-    async (uid, step) => step(stateOf(uid)),
-    async (uid, keys) => {
-      if (identities) await deleteIdentities(identities, uid, keys)
+    async (uid, step) => {
+      const user = userOf(uid)
+      const state = {
+        identities: user.identities,
+        profile: user.profile,
+        table: {
+          get: (id: string) => user.rows.get(id),
+          put: (s: StoredSession) => void user.rows.set(s.id, s),
+          live: (now: number) =>
+            [...user.rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+        },
+      }
+      const result = step(state)
+      user.profile = state.profile
+      return result
+    },
+    {
+      identities: async (uid, keys) => {
+        if (identities) await deleteIdentities(identities, uid, keys)
+      },
+      objects: async (keys) => {
+        for (const key of keys) await objects?.delete(key.slice('avatar:'.length))
+      },
     },
   )
 }

@@ -1,4 +1,5 @@
 export { memoryAuthority } from './authority'
 export { memoryClaims } from './claims'
 export { memoryKv } from './kv'
+export { memoryObjects } from './objects'
 export { memoryRuntime } from './runtime'

@@ -3,6 +3,7 @@ import type { WxaRuntime } from '../runtime'
 import { memoryAuthority } from './authority'
 import { memoryClaims } from './claims'
 import { memoryKv } from './kv'
+import { memoryObjects } from './objects'
 
 /**
  * Everything in this process's memory: sessions, identities, claims. For
@@ -15,16 +16,18 @@ export function memoryRuntime(vars: Variables): WxaRuntime {
   const kv = memoryKv()
   const key = {}
   const claims = memoryClaims()
+  const objects = memoryObjects()
   let authority: ReturnType<typeof memoryAuthority> | undefined
   return {
     parts: () => ({
       key,
       vars,
       kv,
-      authority: (sealed) => {
-        authority ??= memoryAuthority({ identities: sealed })
+      authority: ({ sealed, objects: store }) => {
+        authority ??= memoryAuthority({ identities: sealed, ...(store ? { objects: store } : {}) })
         return authority
       },
+      objects,
       claims,
       rateLimits: {},
       replica: false,
