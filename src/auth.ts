@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
 import { eventRoutes } from './routes/events'
 import { flowOf } from './routes/flow'
+import { profileRoutes } from './routes/profile'
 
 /** What {@link wxaAuth} makes: one set of options, resolved once, behind all of it. */
 export interface WxaAuth<User extends { id: string }, E extends Env> {
@@ -65,6 +66,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
   const resolved = resolveOptions(options)
   const routes = authRoutes(resolved)
   routes.route('/', dataRoutes(resolved))
+  routes.route('/', profileRoutes(resolved))
   // Typed for the host's env at this edge; inside, wxa-auth reads only its own variables.
   return {
     middleware: sessionMiddleware(resolved) as unknown as MiddlewareHandler<WxaEnv<User, E>>,

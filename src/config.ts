@@ -1,15 +1,17 @@
 import { type Logger, WxaAuthError } from './errors'
 import { PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
-import { text, whole } from './platforms/variables'
+import { apiBase, text, whole } from './platforms/variables'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
+import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
 import { createCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
+import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
 import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
 
@@ -20,6 +22,7 @@ export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session 
 export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
 export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
 export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced token may still refresh
+export const DEFAULT_MAX_AVATAR_BYTES = 1024 * 1024 // 1 MiB; chooseAvatar's cropped images are ~20–300 KiB
 
 /** Everything wxa-auth needs at run time, resolved and checked, once per runtime key. */
 export interface WxaConfig {
@@ -41,10 +44,24 @@ export interface WxaConfig {
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
   /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
   events: PushSettings | null
+  /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
+  objects: ObjectStore | undefined
+  /** Pending image checks of avatars, by trace id. */
+  mediaChecks: MediaChecks
+  /** The most an avatar may weigh, bytes. */
+  maxAvatarBytes: number
+  /** Where the app is reached from the internet (`PUBLIC_URL`), for avatar URLs; default: the request's origin. */
+  publicUrl: string | undefined
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
 export type UpstreamOf = (platform: PlatformName) => Upstream | undefined
+
+/** `PUBLIC_URL`: an https origin (or http on localhost), without a path. */
+function publicUrl(vars: RuntimeParts['vars']): string | undefined {
+  const value = apiBase(vars, 'PUBLIC_URL')
+  return value?.replace(/\/+$/, '')
+}
 
 /** A secret as it was set, untrimmed: a pasted line break is refused, not hidden. */
 const raw = (vars: RuntimeParts['vars'], name: string) => {
@@ -124,5 +141,9 @@ export function buildConfig(
     identity: oneOf(text(vars, 'IDENTITY'), 'IDENTITY', ['openid', 'unionid']),
     rateLimits: parts.rateLimits,
     events: pushSettings(vars, parts.claims),
+    objects: parts.objects,
+    mediaChecks: mediaChecks(kv),
+    maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
+    publicUrl: publicUrl(vars),
   }
 }

@@ -14,6 +14,15 @@ import { cloudflare } from './runtime/cloudflare/runtime'
  * test routes on `/__dev/*`. The production entry (`src/index.ts`) imports
  * none of them.
  */
+/** Bytes as base64, in chunks: an avatar is too big for one spread. */
+function base64(bytes: Uint8Array): string {
+  let binary = ''
+  for (let i = 0; i < bytes.length; i += 8192) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 8192))
+  }
+  return btoa(binary)
+}
+
 const app = createApp({ runtime: cloudflare(), upstream: emulatorUpstream() })
 
 app.get('/', (c) => c.html(PLAYGROUND_HTML))
@@ -21,10 +30,17 @@ app.get('/', (c) => c.html(PLAYGROUND_HTML))
 // The emulator builds a push as WeChat would; the Worker delivers it to its own
 // /wechat/events (an object cannot call the Worker that holds its binding).
 app.post('/__emulator/events', async (c) => {
+  const input: Record<string, unknown> = await c.req
+    .json<Record<string, unknown>>()
+    .catch(() => ({}))
+  // As WeChat sends them to this Worker: encrypted once it has an EncodingAESKey.
+  const mode =
+    input.mode ??
+    ((c.env as { WECHAT_EVENT_AES_KEY?: string }).WECHAT_EVENT_AES_KEY ? 'safe' : 'plain')
   const built = await emulatorStub(c.env as never).fetch('http://emulator/__emulator/push', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: await c.req.text(),
+    body: JSON.stringify({ ...input, mode }),
   })
   if (!built.ok) return built
   const push = await built.json<BuiltPush>()
@@ -38,6 +54,42 @@ app.post('/__emulator/events', async (c) => {
     c.executionCtx,
   )
   return c.json({ status: delivered.status, answer: await delivered.text() })
+})
+
+// WeChat answers an image check by push, after fetching the image: here the
+// Worker fetches it from itself, the emulator judges the bytes, and the
+// verdict is delivered to /wechat/events, as WeChat would deliver it.
+app.post('/__emulator/media-checks', async (c) => {
+  const emulator = emulatorStub(c.env as never)
+  const { checks } = await (await emulator.fetch('http://emulator/__emulator/media-checks')).json<{
+    checks: { trace: string; mediaUrl: string }[]
+  }>()
+  const delivered = []
+  for (const { trace, mediaUrl } of checks) {
+    const image = await app.fetch(
+      new Request(new URL(new URL(mediaUrl).pathname, c.req.url)),
+      c.env,
+      c.executionCtx,
+    )
+    const bytes = image.ok ? new Uint8Array(await image.arrayBuffer()) : new Uint8Array()
+    const judged = await emulator.fetch(`http://emulator/__emulator/media-checks/${trace}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ bytes: base64(bytes) }),
+    })
+    const { suggest, push } = await judged.json<{ suggest: string; push: BuiltPush }>()
+    const answer = await app.fetch(
+      new Request(new URL(`/wechat/events?${push.query}`, c.req.url), {
+        method: 'POST',
+        headers: { 'Content-Type': push.contentType },
+        body: push.body,
+      }),
+      c.env,
+      c.executionCtx,
+    )
+    delivered.push({ trace, suggest, status: answer.status, answer: await answer.text() })
+  }
+  return c.json({ delivered })
 })
 
 mountEmulator(app)

@@ -48,6 +48,10 @@ export interface WxaConfigVars {
   REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
   SESSION_CACHE_SECONDS?: string
+  /** The most an avatar may weigh, bytes (default 1 MiB). */
+  MAX_AVATAR_BYTES?: string
+  /** Where the app is reached from the internet, for the avatar URLs WeChat fetches to check; default: the request's origin. */
+  PUBLIC_URL?: string
 }
 
 /**

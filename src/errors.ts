@@ -65,6 +65,19 @@ export const ERRORS = {
     message:
       'The phone-number service of this mini program is used up; the operator must top it up.',
   },
+  NICKNAME_INVALID: {
+    status: 400,
+    message: 'The nickname must be 1 to 32 characters, without control characters.',
+  },
+  NICKNAME_RISKY: {
+    status: 422,
+    message: 'The platform’s content check refused this nickname; choose another.',
+  },
+  AVATAR_INVALID: {
+    status: 415,
+    message: 'The avatar must be a PNG, JPEG or WebP image.',
+  },
+  AVATAR_TOO_LARGE: { status: 413, message: 'The avatar is too large.' },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh login code of this user.' },
   ACCESS_TOKEN_INVALID: { status: 502, message: 'The platform rejected the access token.' },
   WECHAT_EVENT_SIGNATURE_INVALID: {

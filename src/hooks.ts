@@ -90,10 +90,12 @@ export interface UserHooks<User extends { id: string }> {
   onDeleteAccount?: (user: User, c: Context) => void | Promise<void>
   /**
    * Called by `POST /wechat/events` when the user withdrew an authorization
-   * (`user_authorization_revoke`; `event.revokeInfo` says which). By then the
-   * user's sessions are ended; the identity (and its session_key) is deleted
-   * once this returns. WeChat's rules expect you to delete the withdrawn
-   * data. `event.uid` may be null (see {@link AuthorizationEvent}). Answer
+   * (`user_authorization_revoke`; `event.revokeInfo` says which). No session
+   * ends: a withdrawal is not a logout. wxa-auth has deleted what it keeps of
+   * the withdrawn data (`event.deleted`: the nickname for 6 and 19, the
+   * avatar for 6 and 20); WeChat's rules expect you to delete yours. Called
+   * for every code, Bluetooth (4) and location (13) too. `event.uid` may be
+   * null (see {@link AuthorizationEvent}). Answer
    * within WeChat's 5 seconds: hand slow work to `c.executionCtx.waitUntil`.
    * Throwing answers 500 and WeChat retries the push; the hook runs again.
    * Each push is handled once, but keep it idempotent (see the README).
@@ -104,6 +106,20 @@ export interface UserHooks<User extends { id: string }> {
    * ```
    */
   onAuthorizationRevoked?: (
+    event: AuthorizationEvent<'user_authorization_revoke'>,
+    c: Context,
+  ) => void | Promise<void>
+  /**
+   * Called by `POST /wechat/events` when the user withdrew the phone number
+   * (`user_authorization_revoke` with RevokeInfo 8): delete the number you
+   * keep. `onAuthorizationRevoked` is called too. wxa-auth keeps no numbers.
+   * @default does nothing
+   * @example
+   * ```ts
+   * onPhoneNumberRevoked: (event, c) => db(c).forgetPhone(event.appId, event.openid)
+   * ```
+   */
+  onPhoneNumberRevoked?: (
     event: AuthorizationEvent<'user_authorization_revoke'>,
     c: Context,
   ) => void | Promise<void>
@@ -124,8 +140,8 @@ export interface UserHooks<User extends { id: string }> {
   ) => void | Promise<void>
   /**
    * Called by `POST /wechat/events` when WeChat cleaned up the user's profile
-   * (`user_info_modified`): refresh or clear the nickname and avatar you
-   * keep. Sessions are left alone.
+   * (`user_info_modified`): wxa-auth has cleared the nickname and avatar it
+   * keeps; refresh or clear yours. Sessions are left alone.
    * @default does nothing
    * @example
    * ```ts
@@ -159,6 +175,7 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
   onPhoneNumber: () => {},
   onDeleteAccount: () => {},
   onAuthorizationRevoked: () => {},
+  onPhoneNumberRevoked: () => {},
   onAccountCancelled: () => {},
   onUserInfoModified: () => {},
   claimsToUser(claims, c) {

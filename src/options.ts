@@ -82,6 +82,7 @@ export function resolveOptions<User extends { id: string }, E extends Env = Env>
       onPhoneNumber: hooks.onPhoneNumber ?? defaults.onPhoneNumber,
       onDeleteAccount: hooks.onDeleteAccount ?? defaults.onDeleteAccount,
       onAuthorizationRevoked: hooks.onAuthorizationRevoked ?? defaults.onAuthorizationRevoked,
+      onPhoneNumberRevoked: hooks.onPhoneNumberRevoked ?? defaults.onPhoneNumberRevoked,
       onAccountCancelled: hooks.onAccountCancelled ?? defaults.onAccountCancelled,
       onUserInfoModified: hooks.onUserInfoModified ?? defaults.onUserInfoModified,
     },

@@ -80,6 +80,7 @@ function recordingApp(options: Partial<WxaAuthOptions<any>> = {}, { plain = fals
   const app = served(
     testApp({
       onAuthorizationRevoked: record('onAuthorizationRevoked'),
+      onPhoneNumberRevoked: record('onPhoneNumberRevoked'),
       onAccountCancelled: record('onAccountCancelled'),
       onUserInfoModified: record('onUserInfoModified'),
       ...options,
@@ -137,7 +138,7 @@ describe('GET /wechat/events: the URL check', () => {
   })
 })
 
-describe('POST /wechat/events: revoke and cancellation end the user’s sessions', () => {
+describe('POST /wechat/events: a cancellation forgets the user; a withdrawal ends no session', () => {
   const cases = FORMATS.flatMap((format) =>
     MODES.flatMap((mode) =>
       (['user_authorization_revoke', 'user_authorization_cancellation'] as const).map(
@@ -160,24 +161,34 @@ describe('POST /wechat/events: revoke and cancellation end the user’s sessions
     expect(res.text).toBe('success')
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
 
+    const cancelled = event === 'user_authorization_cancellation'
     for (const token of [alice.token, second.token]) {
-      expectError(await call('GET', '/me', { token }, app), 401, 'SESSION_EXPIRED')
+      const me = await call('GET', '/me', { token }, app)
+      if (cancelled) expectError(me, 401, 'SESSION_EXPIRED')
+      else expect(me.status).toBe(200)
     }
-    expect(await testIdentities().get(APP_ID, alice.openid)).toBeNull()
-    expect(events).toEqual([
-      {
-        hook:
-          event === 'user_authorization_revoke' ? 'onAuthorizationRevoked' : 'onAccountCancelled',
-        event,
-        appId: APP_ID,
-        openid: alice.openid,
-        createTime: expect.any(Number),
-        revokeInfo: '8',
-        uid: alice.user.id,
-        sessionsEnded: 2,
-        raw: expect.objectContaining({ Event: event, OpenID: alice.openid, AppID: APP_ID }),
-      },
-    ])
+    const identity = await testIdentities().get(APP_ID, alice.openid)
+    if (cancelled) expect(identity).toBeNull()
+    else expect(identity).not.toBeNull()
+    const seen = {
+      event,
+      appId: APP_ID,
+      openid: alice.openid,
+      createTime: expect.any(Number),
+      revokeInfo: '8',
+      uid: alice.user.id,
+      sessionsEnded: cancelled ? 2 : 0,
+      deleted: [],
+      raw: expect.objectContaining({ Event: event, OpenID: alice.openid, AppID: APP_ID }),
+    }
+    expect(events).toEqual(
+      cancelled
+        ? [{ hook: 'onAccountCancelled', ...seen }]
+        : [
+            { hook: 'onPhoneNumberRevoked', ...seen },
+            { hook: 'onAuthorizationRevoked', ...seen },
+          ],
+    )
     expect(Math.abs((events[0]?.createTime ?? 0) - Date.now() / 1000)).toBeLessThan(60)
   })
 
@@ -187,11 +198,11 @@ describe('POST /wechat/events: revoke and cancellation end the user’s sessions
     const res = await call('POST', '/__emulator/events', {
       json: {
         openid: alice.openid,
-        event: 'user_authorization_revoke',
+        event: 'user_authorization_cancellation',
         format: 'xml',
-        mode: 'safe',
       },
     })
+    // Without a mode, as this Worker takes them: safe, since it has an EncodingAESKey.
     expect(res.status, res.text).toBe(200)
     expect(res.body).toEqual({ status: 200, answer: 'success' })
     expectError(await call('GET', '/me', { token: alice.token }), 401, 'SESSION_EXPIRED')
@@ -212,7 +223,8 @@ describe('POST /wechat/events: revoke and cancellation end the user’s sessions
       app,
     )
     expect(there.status).toBe(200)
-    expect((await send(app, await pushFor({ openid }))).text).toBe('success')
+    const cancelled = await pushFor({ openid, event: 'user_authorization_cancellation' })
+    expect((await send(app, cancelled)).text).toBe('success')
     expectError(await call('GET', '/me', { token: here.token }, app), 401, 'SESSION_EXPIRED')
     expect((await call('GET', '/me', { token: there.body.token }, app)).status).toBe(200)
     expect(await testIdentities().get('wx0000000000second', openid)).not.toBeNull()
@@ -258,8 +270,9 @@ describe('POST /wechat/events: revoke and cancellation end the user’s sessions
     )
     const known = await loggedIn(app)
     const stranger = newOpenid('never')
-    expect((await send(app, await pushFor({ openid: stranger }))).text).toBe('success')
-    expect((await send(app, await pushFor({ openid: known.openid }))).text).toBe('success')
+    const event = 'user_authorization_cancellation'
+    expect((await send(app, await pushFor({ openid: stranger, event }))).text).toBe('success')
+    expect((await send(app, await pushFor({ openid: known.openid, event }))).text).toBe('success')
     expect(events.map((e) => [e.openid, e.uid, e.sessionsEnded])).toEqual([
       [stranger, null, 0],
       [known.openid, `member-${known.openid}`, 1],

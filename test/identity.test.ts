@@ -152,12 +152,18 @@ describe('phone-number login in one request', () => {
     const { openid, token } = await login()
     const code = await phoneCode(openid, '13800138000')
     await call('POST', '/__emulator/phone-quota', { json: { exhausted: true } })
+    const lines: string[] = []
+    const loud = served(
+      testApp({ log: { error: (...args) => void lines.push(args.join(' ')), warn: () => {} } }),
+    )
     try {
       expectError(
-        await call('POST', '/auth/phone', { token, json: { code } }),
+        await call('POST', '/auth/phone', { token, json: { code } }, loud),
         503,
         'WECHAT_PHONE_QUOTA_EXHAUSTED',
       )
+      // Loud: the operator must top the quota up; every user's phone login fails until then.
+      expect(lines.some((l) => l.startsWith('wxa-auth WECHAT_PHONE_QUOTA_EXHAUSTED'))).toBe(true)
       const res = await call('POST', '/auth/login', {
         json: { code: await codeFor(openid), phoneCode: await phoneCode(openid, '13800138000') },
       })

@@ -467,7 +467,7 @@ describe('7. the lower findings', () => {
   })
 
   describe('IDENTITY=unionid and pushes', () => {
-    it('a revoke in one app ends that app’s sessions only; a cancellation forgets the user everywhere', async () => {
+    it('a revoke ends no session in any app; a cancellation forgets the user everywhere', async () => {
       const app = appWith({ IDENTITY: 'unionid', WECHAT_EVENT_AES_KEY: undefined })
       const [a, b] = [newOpenid('a'), newOpenid('b')]
       const unionid = `union-${crypto.randomUUID()}`
@@ -489,7 +489,7 @@ describe('7. the lower findings', () => {
         )
       }
       expect((await push(a, APP_ID, 'user_authorization_revoke')).text).toBe('success')
-      expectError(await call('GET', '/me', { token: here.token }, app), 401, 'SESSION_EXPIRED')
+      expect((await call('GET', '/me', { token: here.token }, app)).status).toBe(200)
       expect((await call('GET', '/me', { token: there.token }, app)).status).toBe(200)
       expect(await testIdentities().get(SECOND, b)).not.toBeNull()
 

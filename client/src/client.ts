@@ -1,6 +1,6 @@
 // The request surface: createClient, its network calls through one queue
 // (429/503 retried after Retry-After), request/uploadFile/downloadFile,
-// decrypt, phone and logout. session.ts keeps the token.
+// decrypt, phone, profile and logout. session.ts keeps the token.
 import { type AdapterResponse, type RequestData, wxAdapter } from './adapters'
 import { type Answer, errorFrom, retryAfter } from './answers'
 import { WxaClientError } from './errors'
@@ -16,6 +16,8 @@ import {
   type WxaClientOptions,
   type WxaDownloadOptions,
   type WxaPhone,
+  type WxaProfile,
+  type WxaProfileChange,
   type WxaRequestOptions,
   type WxaResponse,
   type WxaUploadOptions,
@@ -185,6 +187,30 @@ export function createClient<User = Record<string, unknown>>(
     return (await postData<{ phone: WxaPhone }>(paths.phone, { code })).phone
   }
 
+  async function profile() {
+    return (await request<{ profile: WxaProfile }>({ url: paths.profile })).data.profile
+  }
+
+  async function setProfile({ avatarPath, nickname }: WxaProfileChange) {
+    if (avatarPath === undefined && nickname === undefined) {
+      throw new TypeError('setProfile: give avatarPath, nickname or both')
+    }
+    // wx.uploadFile sends POST only: the server takes POST as PUT.
+    const res = avatarPath
+      ? await uploadFile<{ profile: WxaProfile }>({
+          url: paths.profile,
+          filePath: avatarPath,
+          name: 'avatar',
+          ...(nickname === undefined ? {} : { formData: { nickname } }),
+        })
+      : await request<{ profile: WxaProfile }>({
+          url: paths.profile,
+          method: 'PUT',
+          data: { nickname },
+        })
+    return res.data.profile
+  }
+
   async function logout(): Promise<void> {
     // A login or refresh still running would store its session after this logout.
     await idle()
@@ -209,7 +235,18 @@ export function createClient<User = Record<string, unknown>>(
     }
   }
 
-  return { request, uploadFile, downloadFile, decrypt, phone, login, logout, session }
+  return {
+    request,
+    uploadFile,
+    downloadFile,
+    decrypt,
+    phone,
+    profile,
+    setProfile,
+    login,
+    logout,
+    session,
+  }
 }
 
 /** An upload's body is text: JSON is parsed, anything else left as it is. */

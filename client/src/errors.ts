@@ -14,6 +14,10 @@ export type WxaClientOnlyCode =
   | 'LOGIN_COOLDOWN'
   /** A request path that is not a plain path below `baseUrl`; nothing was sent. */
   | 'BAD_URL'
+  /** A privacy API failed with errno 104: the user has not agreed to the privacy guide. */
+  | 'PRIVACY_NOT_AGREED'
+  /** A privacy API failed with errno 112: the admin's privacy guide lacks the scope. */
+  | 'PRIVACY_SCOPE_MISSING'
 
 /** Every code a {@link WxaClientError} can carry; `switch (err.code)` narrows on it. */
 export type WxaClientErrorCode = WxaClientOnlyCode | WxaServerCode

@@ -15,6 +15,7 @@ export const DEFAULT_PATHS: WxaPaths = {
   logout: '/auth/logout',
   decrypt: '/auth/decrypt',
   phone: '/auth/phone',
+  profile: '/auth/profile',
 }
 
 /** The server's routes the SDK calls. */
@@ -24,6 +25,7 @@ export interface WxaPaths {
   logout: string
   decrypt: string
   phone: string
+  profile: string
 }
 
 /** A login's or refresh's answer, as kept in storage. */
@@ -112,6 +114,22 @@ export interface WxaResponse<T> {
   header: Record<string, string>
 }
 
+/** The user's profile, as the server keeps it (`GET /auth/profile`). */
+export interface WxaProfile {
+  /** What the user typed into `<input type="nickname">`, checked by WeChat; null when none. */
+  nickname: string | null
+  /** Where the server serves the avatar; null when none. */
+  avatarUrl: string | null
+}
+
+/** A profile change: either or both. */
+export interface WxaProfileChange {
+  /** The temporary file of `<button open-type="chooseAvatar">` (`event.detail.avatarUrl`). */
+  avatarPath?: string
+  /** The value of `<input type="nickname">`. */
+  nickname?: string
+}
+
 /** The answer of `POST /auth/phone`. */
 export interface WxaPhone {
   phoneNumber: string
@@ -143,6 +161,15 @@ export interface WxaClient<User = Record<string, unknown>> {
   ): Promise<T>
   /** The phone number behind a phone-number button's code (`POST /auth/phone`). */
   phone(code: string): Promise<WxaPhone>
+  /** The user's profile (`GET /auth/profile`). */
+  profile(): Promise<WxaProfile>
+  /**
+   * Sets the avatar, the nickname or both (`PUT /auth/profile`): an avatar is
+   * uploaded with the runtime's `uploadFile` (field `avatar`, the nickname as a
+   * form field), a nickname alone is sent as JSON. The same auth, refresh and
+   * queue as every call; resolves with the profile as stored.
+   */
+  setProfile(change: WxaProfileChange): Promise<WxaProfile>
   /** Logs in now (`wx.login` -> `POST /auth/login`); joins a login or refresh already running. */
   login(): Promise<WxaSession<User>>
   /**

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import type { EmulatorStorage } from './storage'
 import { wechatApi } from './wechat/api'
 import { controlSurface } from './wechat/control'
+import { securityApi } from './wechat/security'
 import { type EmulatorEnv, emulatorState } from './wechat/state'
 
 /**
@@ -13,6 +14,7 @@ export function emulatorApp(storage: EmulatorStorage, env: EmulatorEnv): Hono {
   const app = new Hono()
   const state = emulatorState(storage, env)
   wechatApi(app, state)
+  securityApi(app, state)
   controlSurface(app, state)
   return app
 }

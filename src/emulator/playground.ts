@@ -1,7 +1,8 @@
 /**
  * The dev playground at `/` (emulator on only): a page that plays the mini
  * program against this Worker and the WeChat emulator, showing each request,
- * its response and the token's claims, and sends WeChat's authorization events.
+ * its response and the token's claims, sets the profile, and sends WeChat's
+ * authorization events and image-check results.
  */
 export const PLAYGROUND_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -14,6 +15,7 @@ fieldset{border:1px solid #ddd;border-radius:8px;margin:0 0 .8rem;padding:.6rem}
 input,textarea,select{width:100%;box-sizing:border-box;font:13px ui-monospace,monospace;padding:.3rem;margin:.2rem 0}
 button{margin:.2rem .2rem .2rem 0;padding:.35rem .7rem;border-radius:6px;border:1px solid #07c;background:#07c;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem}pre{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem;overflow:auto;font:12px ui-monospace,monospace;margin:.3rem 0}
+#avatar-img{width:64px;height:64px;border-radius:8px;object-fit:cover;background:#ddd;vertical-align:middle;margin-right:.5rem}
 .entry{border-bottom:1px solid #eee;padding:.4rem 0}.ok{color:#0a7}.err{color:#c33}#status{font-weight:600}
 </style></head><body>
 <aside>
@@ -36,11 +38,19 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 <button id="devices">GET /auth/sessions</button><div id="device-list"></div></fieldset>
 <fieldset><legend>5. Leave</legend>
 <button id="logout">POST /auth/logout</button><button id="logout-all" class="secondary">POST /auth/logout-all</button></fieldset>
-<fieldset><legend>6. WeChat events</legend>
-<p>WeChat pushes these to <code>/wechat/events</code> when the user withdraws authorization or deletes their account; the emulator signs and sends them.</p>
+<fieldset><legend>6. Profile</legend>
+<p>As <code>&lt;button open-type="chooseAvatar"&gt;</code> and <code>&lt;input type="nickname"&gt;</code> give them; the nickname is checked at once, the avatar by a later push. A text or image with the word <code>risky</code> is risky to the emulator.</p>
+<label>Avatar (PNG, JPEG or WebP) <input id="avatar-file" type="file" accept="image/png,image/jpeg,image/webp"></label>
+<label>Nickname <input id="nickname" value="Alice"></label>
+<button id="set-profile">PUT /auth/profile</button><button id="get-profile" class="secondary">GET /auth/profile</button>
+<p><img id="avatar-img" alt="" hidden><span id="profile-view">(no profile)</span></p>
+<button id="media-checks" class="secondary">Deliver the image checks (push)</button></fieldset>
+<fieldset><legend>7. WeChat events</legend>
+<p>WeChat pushes these to <code>/wechat/events</code> when the user withdraws an authorization, WeChat cleans a profile, or the user deletes their account; the emulator signs and sends them.</p>
 <label>Format <select id="event-format"><option value="xml">XML</option><option value="json">JSON</option></select></label>
 <label>Mode <select id="event-mode"><option value="safe">safe (encrypted)</option><option value="compatible">compatible</option><option value="plain">plain</option></select></label>
-<button id="revoke-event">Revoke authorization (event)</button><button id="cancel-event" class="secondary">Account cancelled (event)</button><button id="info-event" class="secondary">User info modified (event)</button></fieldset>
+<label>RevokeInfo <select id="revoke-info"><option value="6">6 · nickname and avatar</option><option value="19">19 · nickname</option><option value="20">20 · avatar</option><option value="8">8 · phone number</option><option value="4">4 · Bluetooth</option><option value="13">13 · location</option></select></label>
+<button id="revoke-event">Revoke authorization (event)</button><button id="info-event" class="secondary">User info modified (event)</button><button id="cancel-event" class="secondary">Account cancelled (event)</button></fieldset>
 </aside>
 <main>
 <h2>Token claims</h2><pre id="claims">(no token)</pre>
@@ -59,9 +69,10 @@ function show() {
     : '(no token)'
 }
 async function call(method, path, body) {
-  const headers = { 'Content-Type': 'application/json' }
+  const form = body instanceof FormData
+  const headers = form ? {} : { 'Content-Type': 'application/json' }
   if (token && !path.startsWith('/__emulator')) headers.Authorization = 'JWT ' + token
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const res = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) })
   const text = await res.text()
   let data
   try { data = JSON.parse(text) } catch { data = text }
@@ -72,7 +83,7 @@ async function call(method, path, body) {
   entry.innerHTML = '<b class="' + (res.ok ? 'ok' : 'err') + '"></b><pre></pre>'
   entry.querySelector('b').textContent = method + ' ' + path + ' → ' + res.status
   entry.querySelector('pre').textContent =
-    (body === undefined ? '' : 'request: ' + JSON.stringify(body, null, 2) + '\\n') + 'response: ' + JSON.stringify(data, null, 2)
+    (body === undefined ? '' : 'request: ' + (form ? '(multipart form)' : JSON.stringify(body, null, 2)) + '\\n') + 'response: ' + JSON.stringify(data, null, 2)
   $('log').prepend(entry)
   return { status: res.status, data }
 }
@@ -120,10 +131,31 @@ $('devices').onclick = async () => {
     list.append(row)
   }
 }
-function pushEvent(event) {
-  return call('POST', '/__emulator/events', { openid: openid(), event, format: $('event-format').value, mode: $('event-mode').value })
+function showProfile(profile) {
+  const img = $('avatar-img')
+  img.hidden = !profile || !profile.avatarUrl
+  if (profile && profile.avatarUrl) img.src = profile.avatarUrl
+  $('profile-view').textContent = profile ? 'nickname: ' + (profile.nickname ?? '(none)') + ' · avatar: ' + (profile.avatarUrl ? 'yes' : '(none)') : '(no profile)'
 }
-$('revoke-event').onclick = () => pushEvent('user_authorization_revoke')
+async function loadProfile() {
+  const { status, data } = await call('GET', '/auth/profile')
+  showProfile(status === 200 ? data.profile : null)
+}
+$('get-profile').onclick = loadProfile
+$('set-profile').onclick = async () => {
+  const form = new FormData()
+  const file = $('avatar-file').files[0]
+  if (file) form.append('avatar', file)
+  if ($('nickname').value) form.append('nickname', $('nickname').value)
+  const { status, data } = await call('PUT', '/auth/profile', form)
+  if (status === 200) showProfile(data.profile)
+}
+$('media-checks').onclick = async () => { await call('POST', '/__emulator/media-checks'); await loadProfile() }
+async function pushEvent(event, extra) {
+  await call('POST', '/__emulator/events', { openid: openid(), event, format: $('event-format').value, mode: $('event-mode').value, ...extra })
+  await loadProfile()
+}
+$('revoke-event').onclick = () => pushEvent('user_authorization_revoke', { revokeInfo: $('revoke-info').value })
 $('cancel-event').onclick = () => pushEvent('user_authorization_cancellation')
 $('info-event').onclick = () => pushEvent('user_info_modified')
 $('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }

@@ -15,8 +15,8 @@ export interface PushSettings {
 }
 
 export interface PushOptions {
-  /** The message fields, in WeChat's order. Numbers stay numbers in JSON and bare in XML. */
-  fields: Record<string, string | number>
+  /** The message fields, in WeChat's order. Numbers stay numbers in JSON and bare in XML; a group is one level deep. */
+  fields: Record<string, PushValue>
   appId: string
   format: PushFormat
   mode: PushMode
@@ -40,12 +40,23 @@ const sha1Sorted = async (...parts: string[]) =>
 
 const cdata = (value: string) => `<![CDATA[${value.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`
 
-function serialize(fields: Record<string, string | number>, format: PushFormat): string {
+/** A field of a push: text, a number, or (one level down) a group of them. */
+export type PushValue = string | number | Record<string, string | number>
+
+const xmlValue = (value: string | number) =>
+  typeof value === 'number' ? String(value) : cdata(value)
+
+function serialize(fields: Record<string, PushValue>, format: PushFormat): string {
   if (format === 'json') return JSON.stringify(fields)
-  const items = Object.entries(fields).map(
-    ([name, value]) =>
-      `<${name}>${typeof value === 'number' ? String(value) : cdata(value)}</${name}>`,
-  )
+  const items = Object.entries(fields).map(([name, value]) => {
+    const inner =
+      typeof value === 'object'
+        ? Object.entries(value)
+            .map(([k, v]) => `<${k}>${xmlValue(v)}</${k}>`)
+            .join('')
+        : xmlValue(value)
+    return `<${name}>${inner}</${name}>`
+  })
   return `<xml>${items.join('')}</xml>`
 }
 
@@ -100,7 +111,7 @@ export async function buildPush(settings: PushSettings, options: PushOptions): P
   const encrypt = await sealPush(settings.aesKey, appId, message)
   query.set('encrypt_type', 'aes')
   query.set('msg_signature', await sha1Sorted(settings.token, timestamp, nonce, encrypt))
-  const envelope: Record<string, string | number> =
+  const envelope: Record<string, PushValue> =
     mode === 'safe'
       ? { ToUserName: String(fields.ToUserName ?? ''), Encrypt: encrypt }
       : { ...fields, Encrypt: encrypt }

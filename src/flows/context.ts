@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { WxaConfig } from '../config'
-import { WxaAuthError } from '../errors'
+import { type Logger, WxaAuthError } from '../errors'
 import type { UserHooks } from '../hooks'
 import type { PlatformApp } from '../platforms/platform'
 
@@ -14,6 +14,8 @@ export interface Flow<User extends { id: string }> {
   now: number
   /** Handed to the hooks as it is (the request's context). */
   c: Context
+  /** Where detail for operators goes. */
+  log: Logger
 }
 
 /** The app `appId` names, or `UNKNOWN_APP`. */

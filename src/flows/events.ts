@@ -6,6 +6,9 @@ import {
   type AuthorizationEvent,
   type AuthorizationEventName,
   authorizationEvent,
+  type EventFields,
+  type MediaCheckResult,
+  mediaCheckResult,
   type PushFields,
   readPushBody,
   textField,
@@ -21,40 +24,69 @@ const MAX_ECHOSTR = 256 // characters
 const TIMESTAMP = /^[0-9]{1,12}$/
 const NONCE = /^[\w.-]{1,64}$/
 
+// biome-ignore lint/suspicious/noExplicitAny: any user model's hooks
+type Hooks = Required<UserHooks<any>>
+type Hook<E extends AuthorizationEventName> = (
+  event: AuthorizationEvent<E>,
+  c: Context,
+) => void | Promise<void>
+type Deleted = AuthorizationEvent['deleted']
+
 /** What one kind of event does. A kind without a row is acknowledged and ignored. */
 interface EventRow<E extends AuthorizationEventName> {
-  /** Whose sessions end before the hook: this app's, every app's, or none. */
-  ends: 'app' | 'all' | 'none'
-  /** The hook that hears of it. */
-  hook: (
-    // biome-ignore lint/suspicious/noExplicitAny: any user model's hooks
-    hooks: Required<UserHooks<any>>,
-  ) => (event: AuthorizationEvent<E>, c: Context) => void | Promise<void>
-  /** What goes once the hook has run (when it throws, WeChat retries and nothing is gone yet). */
-  after: 'identity' | 'user' | 'nothing'
+  /** Whose sessions end first: every app's (the account is gone), or none. */
+  ends: 'all' | 'none'
+  /** What of the profile goes first. */
+  deletes: (event: EventFields) => Deleted
+  /** The hooks that hear of it, in order. */
+  hooks: (hooks: Hooks, event: EventFields) => Hook<E>[]
+  /** What goes once the hooks ran (when one throws, WeChat retries and this is not gone yet). */
+  after: 'user' | 'nothing'
 }
 
 /**
- * WeChat's authorization events and what each does.
+ * What a withdrawal names (RevokeInfo, WeChat's security guide 安全指引 →
+ * 授权用户信息变更) and what of the profile goes with it. Any other code
+ * (Bluetooth 4, location 13, …) deletes nothing of wxa-auth's.
+ */
+export const REVOKED: Readonly<Record<string, Deleted>> = {
+  '6': ['nickname', 'avatar'], // nickname and avatar
+  '19': ['nickname'], // the nickname chosen from the nickname keyboard
+  '20': ['avatar'], // the avatar chosen with the avatar component
+}
+/** RevokeInfo 8: the phone number, which wxa-auth does not keep; `onPhoneNumberRevoked` hears of it. */
+export const REVOKED_PHONE = '8'
+
+/** The codes of a RevokeInfo: one, or several separated by commas, spaces or bars. */
+export const revokedCodes = (event: EventFields) =>
+  (event.revokeInfo ?? '').split(/[\s,|]+/).filter(Boolean)
+
+/**
+ * WeChat's authorization events and what each does: a withdrawal deletes
+ * what it names and ends no session; a cleaned-up profile clears the
+ * nickname and avatar; a cancellation forgets the user.
  * https://developers.weixin.qq.com/miniprogram/dev/server/event_push/platform/authorized_user_information_changes
  */
 export const EVENT_TABLE: { [E in AuthorizationEventName]: EventRow<E> } = {
-  // The user withdrew this app's authorization: this app's sessions, this app's identity.
   user_authorization_revoke: {
-    ends: 'app',
-    hook: (hooks) => hooks.onAuthorizationRevoked,
-    after: 'identity',
+    ends: 'none',
+    deletes: (event) => [...new Set(revokedCodes(event).flatMap((code) => REVOKED[code] ?? []))],
+    hooks: (hooks, event) => [
+      ...(revokedCodes(event).includes(REVOKED_PHONE) ? [hooks.onPhoneNumberRevoked] : []),
+      hooks.onAuthorizationRevoked,
+    ],
+    after: 'nothing',
   },
-  // The WeChat account is gone, in every app: the user is forgotten.
   user_authorization_cancellation: {
     ends: 'all',
-    hook: (hooks) => hooks.onAccountCancelled,
+    deletes: () => [],
+    hooks: (hooks) => [hooks.onAccountCancelled],
     after: 'user',
   },
-  // WeChat cleaned up a risky profile: the app's hook refreshes what it keeps.
   user_info_modified: {
     ends: 'none',
-    hook: (hooks) => hooks.onUserInfoModified,
+    deletes: () => ['nickname', 'avatar'],
+    hooks: (hooks) => [hooks.onUserInfoModified],
     after: 'nothing',
   },
 }
@@ -197,16 +229,14 @@ export async function receivePush<User extends { id: string }>(
   const { config, hooks, now, c } = flow
   const push = settingsOf(flow)
   const { fields, sealedFor } = await openPush(flow, push, query, body)
+  const checked = mediaCheckResult(fields)
+  if (checked) return receiveMediaCheck(flow, push, checked, sealedFor)
   const found = authorizationEvent(fields)
   if (!found) return 'success'
   if (query.openid !== undefined && query.openid !== found.openid) {
     throw rejected('the openid of the query is not the OpenID of the push')
   }
-  if (sealedFor !== undefined && found.appId !== undefined && found.appId !== sealedFor) {
-    throw rejected('the AppID field differs from the AppID sealed with it')
-  }
-  const appId = sealedFor ?? found.appId
-  if (!appId || config.apps.get(appId)?.platform !== 'wechat') throw new WxaAuthError('UNKNOWN_APP')
+  const appId = pushedFor(config, sealedFor, found.appId)
 
   // The event itself, whatever the query: WeChat's retries may come with a new nonce.
   const id = [
@@ -229,14 +259,74 @@ export async function receivePush<User extends { id: string }>(
       ? await defaultUserId(appId, found.openid)
       : null)
   let sessionsEnded = 0
-  if (uid && row.ends !== 'none') {
-    const ended = await config.sessions.endAll(uid, now, row.ends === 'app' ? appId : undefined)
-    sessionsEnded = ended.length
+  if (uid && row.ends === 'all') sessionsEnded = (await config.sessions.endAll(uid, now)).length
+  const deleted = uid ? row.deletes(found) : []
+  if (uid && deleted.length) {
+    await config.sessions.updateProfile(
+      uid,
+      {
+        ...(deleted.includes('nickname') ? { nickname: null } : {}),
+        ...(deleted.includes('avatar') ? { avatar: null } : {}),
+      },
+      now,
+    )
   }
-  const event = { ...found, appId, uid, sessionsEnded, raw: Object.freeze({ ...fields }) }
-  await row.hook(hooks)(event as AuthorizationEvent, c)
+  const event = {
+    ...found,
+    appId,
+    uid,
+    sessionsEnded,
+    deleted,
+    raw: Object.freeze({ ...fields }),
+  } as AuthorizationEvent
+  for (const hook of row.hooks(hooks, found)) await hook(event, c)
   if (row.after === 'user' && uid) await forgetUser(flow, uid, appId, found.openid)
-  else if (row.after !== 'nothing' && identity) await config.identities.delete(appId, found.openid)
+  await push.claims.markHandled(id, now)
+  return 'success'
+}
+
+/** The app a push is for: sealed with it in safe mode, or named by its field; one of our WeChat apps. */
+function pushedFor(
+  config: Flow<{ id: string }>['config'],
+  sealedFor: string | undefined,
+  named: string | undefined,
+) {
+  if (sealedFor !== undefined && named !== undefined && named !== sealedFor) {
+    throw rejected('the AppID field differs from the AppID sealed with it')
+  }
+  const appId = sealedFor ?? named
+  if (!appId || config.apps.get(appId)?.platform !== 'wechat') throw new WxaAuthError('UNKNOWN_APP')
+  return appId
+}
+
+/**
+ * The verdict of an avatar's image check: a risky one deletes the avatar it
+ * names (a later avatar of the user is left alone); each verdict is acted on once.
+ */
+async function receiveMediaCheck<User extends { id: string }>(
+  flow: Flow<User>,
+  push: PushSettings,
+  checked: MediaCheckResult,
+  sealedFor: string | undefined,
+): Promise<'success'> {
+  const { config, now } = flow
+  const appId = pushedFor(config, sealedFor, checked.appId)
+  const id = [appId, 'wxa_media_check', checked.trace]
+  if (await push.claims.handled(id, now)) return 'success'
+  const pending = await config.mediaChecks.get(appId, checked.trace)
+  if (pending) {
+    await config.sessions.updateProfile(
+      pending.uid,
+      { avatarChecked: { trace: checked.trace, result: checked.suggest } },
+      now,
+    )
+    if (checked.suggest !== 'pass') {
+      flow.log.warn(
+        `wxa-auth: an avatar was checked ${checked.suggest} by WeChat${checked.suggest === 'risky' ? ' and deleted' : ''} (user ${pending.uid})`,
+      )
+    }
+    await config.mediaChecks.delete(appId, checked.trace)
+  }
   await push.claims.markHandled(id, now)
   return 'success'
 }

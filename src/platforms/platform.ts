@@ -52,6 +52,10 @@ export interface PlatformApp {
   checkSessionKey?(openid: string, sessionKey: string): Promise<boolean>
   /** Has the platform issue the user a new session_key, signed with the current one. */
   resetSessionKey?(openid: string, sessionKey: string): Promise<string>
+  /** The platform's check of text a user wrote into their profile (a nickname). */
+  checkText?(text: string, openid: string): Promise<'pass' | 'review' | 'risky'>
+  /** Starts the platform's asynchronous check of an image at `url`; its trace id. */
+  checkImage?(url: string, openid: string): Promise<string>
 }
 
 /** Where a platform's API is, when not its own servers: the emulators of `npm run dev`. */

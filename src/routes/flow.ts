@@ -4,9 +4,9 @@ import type { ResolvedOptions } from '../options'
 
 /** The flow of a request: the configuration of its runtime, the hooks, the time. */
 export function flowOf<User extends { id: string }>(
-  { config, hooks, ownUsers, now }: ResolvedOptions<User>,
+  { config, hooks, ownUsers, now, log }: ResolvedOptions<User>,
   // biome-ignore lint/suspicious/noExplicitAny: any route's context
   c: Context<any, any, any>,
 ): Flow<User> {
-  return { config: config(c), hooks, ownUsers, now: now(), c }
+  return { config: config(c), hooks, ownUsers, now: now(), c, log }
 }

@@ -171,3 +171,25 @@ export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
 
 /** `POST /wechat/events`: what WeChat expects back. */
 export const EventAnswer = v.literal('success')
+
+/** `PUT /auth/profile` as JSON: the nickname alone. */
+export const ProfileBody = v.object({
+  nickname: text(
+    1,
+    256,
+    'What the user typed into <input type="nickname">; 1 to 32 characters once trimmed.',
+  ),
+})
+
+export const ProfileResponse = v.object({
+  profile: v.object({
+    nickname: v.pipe(v.nullable(v.string()), v.description('What the user filled in, checked.')),
+    avatarUrl: v.pipe(
+      v.nullable(v.string()),
+      v.description('Where the app serves the avatar: unguessable, gone once deleted.'),
+    ),
+  }),
+})
+
+/** `GET /auth/avatars/{key}`: the image's bytes. */
+export const AvatarAnswer = v.pipe(v.string(), v.description('The image (PNG, JPEG or WebP).'))

@@ -1,5 +1,6 @@
 import { type Logger, WxaAuthError } from '../errors'
 import type { SessionAuthority } from './authority'
+import type { ProfileRecord, ProfileUpdate } from './profile'
 import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
 import type { SessionReplica } from './replica'
 
@@ -38,6 +39,8 @@ export interface Sessions {
   endAll(uid: string, now: number, appId?: string, by?: Presented): Promise<string[]>
   forget(uid: string, now: number): Promise<string[]>
   list(uid: string, now: number): Promise<SessionSummary[]>
+  profile(uid: string, now: number): Promise<ProfileRecord | null>
+  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
 }
 
 export interface SessionsOptions {
@@ -129,5 +132,7 @@ export function sessions({
       return ended
     },
     list: (uid, now) => authority.list(uid, now),
+    profile: (uid, now) => authority.profile(uid, now),
+    updateProfile: (uid, update, now) => authority.updateProfile(uid, update, now),
   }
 }

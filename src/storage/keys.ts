@@ -6,7 +6,6 @@ export const SESSION_PREFIX = 'session:'
 export const IDENTITY_PREFIX = 'identity:'
 export const ACCESS_TOKEN_PREFIX = 'wx:access_token:'
 export const UNIONID_PREFIX = 'unionid:'
-export const EVENT_PREFIX = 'wx:event:'
 
 /** KV refuses an `expirationTtl` below 60 seconds. */
 export const MIN_TTL = 60 // seconds
@@ -26,10 +25,12 @@ export const unionidKey = (unionid: string) => `${UNIONID_PREFIX}${encodeURIComp
 export const accessTokenKey = (appId: string) =>
   `${ACCESS_TOKEN_PREFIX}${encodeURIComponent(appId)}`
 
-/** `wx:event:<appid>:<id>`: a push already handled; `id` is a keyed hash, never the event. */
-export const eventKey = (appId: string, id: string) =>
-  `${EVENT_PREFIX}${encodeURIComponent(appId)}:${id}`
-
 /** The `expirationTtl` that makes a KV value live until `expiresAt` (unix seconds), at least {@link MIN_TTL}. */
 export const ttlUntil = (expiresAt: number, now = Date.now() / 1000) =>
   Math.max(MIN_TTL, Math.ceil(expiresAt - now))
+
+export const MEDIA_CHECK_PREFIX = 'wx:media_check:'
+
+/** `wx:media_check:<appid>:<trace id>`: whose avatar an asynchronous image check is about. */
+export const mediaCheckKey = (appId: string, trace: string) =>
+  `${MEDIA_CHECK_PREFIX}${encodeURIComponent(appId)}:${encodeURIComponent(trace)}`

@@ -64,7 +64,7 @@ describe('README.zh-CN.md', () => {
   it('lists the same routes, in the same order', () => {
     const listed = routes(section(en, '## Routes'))
     expect(listed.length).toBeGreaterThan(10)
-    expect(listed.every((route) => /^(GET|POST|PATCH|DELETE) \//.test(route))).toBe(true)
+    expect(listed.every((route) => /^(GET|POST|PUT|PATCH|DELETE) \//.test(route))).toBe(true)
     expect(routes(zhSection('## Routes'))).toEqual(listed)
   })
 

@@ -10,6 +10,11 @@ if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/r
 if (!available) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
 
 const baseUrl = inject('baseUrl')
+/** A real 1×1 PNG, which a browser decodes. */
+const PIXEL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+)
 let browser: Browser
 
 beforeAll(async () => {
@@ -74,18 +79,71 @@ describe.runIf(available)('the playground in a browser', () => {
     await page.close()
   })
 
-  it('a WeChat authorization event, sent from the playground, ends the session', async () => {
+  it('the profile panel: set an avatar and a nickname, push each event, watch it change', async () => {
     const page = await browser.newPage()
     await page.goto(`${baseUrl}/`)
-    await page.fill('#openid', `pw-event-${Date.now()}`)
+    await page.fill('#openid', `pw-profile-${Date.now()}`)
     expect(await click(page, 'login', '/auth/login')).toBe(200)
-    expect(await click(page, 'me', '/me')).toBe(200)
+    const view = () => page.textContent('#profile-view')
+    const setProfile = async (avatar: Buffer | null, nickname: string) => {
+      await page.setInputFiles(
+        '#avatar-file',
+        avatar ? { name: 'avatar.png', mimeType: 'image/png', buffer: avatar } : [],
+      )
+      await page.fill('#nickname', nickname)
+      return click(page, 'set-profile', '/auth/profile')
+    }
+    // A push, then the panel reloads the profile: wait for that GET.
+    const push = async (id: string) => {
+      const loads = page.locator('.entry[data-path="/auth/profile"]')
+      const before = await loads.count()
+      expect(
+        await click(
+          page,
+          id,
+          id === 'media-checks' ? '/__emulator/media-checks' : '/__emulator/events',
+        ),
+      ).toBe(200)
+      await expect.poll(() => loads.count()).toBeGreaterThan(before)
+    }
+    const revoke = async (info: string) => {
+      await page.selectOption('#revoke-info', info)
+      await push('revoke-event')
+    }
 
+    expect(await setProfile(PIXEL, '小明')).toBe(200)
+    await expect.poll(view).toBe('nickname: 小明 · avatar: yes')
+    // The browser fetched the served avatar and decoded it: a real 1×1 PNG.
+    await expect
+      .poll(() => page.$eval('#avatar-img', (img) => (img as HTMLImageElement).naturalWidth))
+      .toBe(1)
+
+    await page.selectOption('#event-format', 'xml')
+    await revoke('4') // Bluetooth: nothing of ours
+    await expect.poll(view).toBe('nickname: 小明 · avatar: yes')
+    await revoke('19')
+    await expect.poll(view).toBe('nickname: (none) · avatar: yes')
+    await revoke('20')
+    await expect.poll(view).toBe('nickname: (none) · avatar: (none)')
+    expect(await click(page, 'me', '/me')).toBe(200) // no revoke ends a session
+
+    expect(await setProfile(PIXEL, 'Ada')).toBe(200)
     await page.selectOption('#event-format', 'json')
-    await page.selectOption('#event-mode', 'safe')
-    expect(await click(page, 'revoke-event', '/__emulator/events')).toBe(200)
-    const sent = page.locator('.entry[data-path="/__emulator/events"]').first()
-    expect(await sent.textContent()).toContain('"answer": "success"')
+    await push('info-event')
+    await expect.poll(view).toBe('nickname: (none) · avatar: (none)')
+
+    // An image the emulator calls risky: served until the check's push, then gone.
+    expect(await setProfile(Buffer.concat([PIXEL, Buffer.from('risky')]), 'Bo')).toBe(200)
+    await expect.poll(view).toBe('nickname: Bo · avatar: yes')
+    await push('media-checks')
+    await expect.poll(view).toBe('nickname: Bo · avatar: (none)')
+
+    expect(await setProfile(null, 'a risky name')).toBe(422)
+    expect(await page.locator('.entry[data-path="/auth/profile"]').first().textContent()).toContain(
+      'NICKNAME_RISKY',
+    )
+
+    expect(await click(page, 'cancel-event', '/__emulator/events')).toBe(200)
     expect(await click(page, 'me', '/me')).toBe(401)
     expect(await page.locator('.entry[data-path="/me"]').first().textContent()).toContain(
       'SESSION_EXPIRED',

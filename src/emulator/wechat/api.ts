@@ -22,7 +22,7 @@ import {
  * WeChat's error codes.
  */
 export function wechatApi(app: Hono, state: EmulatorState) {
-  const { storage, now, getUser, putUser, appIds, injectFault, body } = state
+  const { storage, now, getUser, putUser, appIds, injectFault, body, rejectToken } = state
   app.get('/sns/jscode2session', async (c) => {
     const q = c.req.query()
     if (!appIds.has(q.appid ?? '')) return wxError(40013, 'invalid appid')
@@ -72,18 +72,6 @@ export function wechatApi(app: Hono, state: EmulatorState) {
     }
     return wx({ access_token: state.current, expires_in: state.expiresAt - now() })
   })
-
-  /** WeChat's answer to a call with a bad access token, or the app whose token it is. */
-  async function rejectToken(token: string | undefined): Promise<Response | { appid: string }> {
-    if (!token) return wxError(41001, 'access_token missing')
-    for (const appid of appIds) {
-      const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
-      if (state?.current !== token) continue
-      if (state.expired || now() >= state.expiresAt) return wxError(42001, 'access_token expired')
-      return { appid }
-    }
-    return wxError(40001, 'invalid credential, access_token is invalid or not latest')
-  }
 
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
   app.post('/wxa/business/getuserphonenumber', async (c) => {

@@ -177,8 +177,19 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     }
   }
 
-  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
-  return { storage, env, now, getUser, putUser, appIds, ensureUser, injectFault, body }
+  /** WeChat's answer to a call with a bad access token, or the app whose token it is. */
+  async function rejectToken(token: string | undefined): Promise<Response | { appid: string }> {
+    if (!token) return wxError(41001, 'access_token missing')
+    for (const appid of appIds) {
+      const state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
+      if (state?.current !== token) continue
+      if (state.expired || now() >= state.expiresAt) return wxError(42001, 'access_token expired')
+      return { appid }
+    }
+    return wxError(40001, 'invalid credential, access_token is invalid or not latest')
+  }
+
+  return { storage, env, now, getUser, putUser, appIds, ensureUser, injectFault, body, rejectToken }
 }
 
 export type EmulatorState = ReturnType<typeof emulatorState>

@@ -48,7 +48,22 @@ export interface WeChatClientOptions {
   retryDelayMs?: number
 }
 
+/** WeChat's verdict on content: `pass`, `review` (uncertain) or `risky`. */
+export type Verdict = 'pass' | 'review' | 'risky'
+
 export interface WeChatClient {
+  /**
+   * WeChat's text check (`/wxa/msg_sec_check`, version 2) of what `openid`
+   * wrote in `scene` (1: a profile, e.g. a nickname); the user must have used
+   * the mini program in the last two hours.
+   */
+  checkText(accessToken: string, content: string, openid: string, scene?: number): Promise<Verdict>
+  /**
+   * Starts WeChat's asynchronous image check (`/wxa/media_check_async`) of
+   * the image at `mediaUrl`; the verdict arrives later as a `wxa_media_check`
+   * push carrying the returned trace id.
+   */
+  checkImage(accessToken: string, mediaUrl: string, openid: string, scene?: number): Promise<string>
   /** Exchanges a `wx.login` code for the user's identity. */
   code2Session(code: string): Promise<Code2SessionResult>
   /**
@@ -317,6 +332,33 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         purePhoneNumber,
         countryCode: String(countryCode ?? ''),
       }
+    },
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/msgSecCheck.html
+    async checkText(accessToken, content, openid, scene = 1) {
+      const { result } = await call(
+        'msgSecCheck',
+        '/wxa/msg_sec_check',
+        { access_token: accessToken },
+        { json: { content, version: 2, scene, openid } },
+      )
+      const suggest = (result as { suggest?: unknown } | undefined)?.suggest
+      if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky') {
+        throw badResponse('msgSecCheck: result.suggest missing')
+      }
+      return suggest
+    },
+
+    // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+    async checkImage(accessToken, mediaUrl, openid, scene = 1) {
+      const { trace_id } = await call(
+        'mediaCheckAsync',
+        '/wxa/media_check_async',
+        { access_token: accessToken },
+        { json: { media_url: mediaUrl, media_type: 2, version: 2, scene, openid } },
+      )
+      if (!text(trace_id)) throw badResponse('mediaCheckAsync: trace_id missing')
+      return trace_id
     },
 
     async checkSessionKey(accessToken, openid, sessionKey) {

@@ -47,8 +47,10 @@ export interface AuthorizationEvent<E extends AuthorizationEventName = Authoriza
    * the user may exist all the same: look them up by `appId` and `openid`.
    */
   uid: string | null
-  /** How many sessions were ended (0 for `user_info_modified`). */
+  /** How many sessions were ended (only a cancellation ends any). */
   sessionsEnded: number
+  /** What of wxa-auth's was deleted: the profile's `nickname` and/or `avatar`. */
+  deleted: ('nickname' | 'avatar')[]
   /** Every field of the message as WeChat sent it (decrypted in safe mode). */
   raw: PushFields
 }
@@ -137,4 +139,37 @@ export function authorizationEvent(fields: PushFields): EventFields | null {
     ...(pluginId !== undefined ? { pluginId } : {}),
     ...(openPid !== undefined ? { openPid } : {}),
   }
+}
+
+/** The verdict of an asynchronous image check (`wxa_media_check`), as WeChat pushes it. */
+export interface MediaCheckResult {
+  /** The app (`appid`; in safe mode the AppID sealed with the push). */
+  appId: string | undefined
+  /** The check's `trace_id`, as `media_check_async` returned it. */
+  trace: string
+  suggest: 'pass' | 'review' | 'risky'
+}
+
+const TRACE = /^[\w.-]{1,128}$/
+
+/**
+ * The result a `wxa_media_check` push carries; null for any other message.
+ * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+ *
+ * @throws WxaAuthError `INVALID_REQUEST` when it lacks a usable `trace_id` or `result.suggest`
+ */
+export function mediaCheckResult(fields: PushFields): MediaCheckResult | null {
+  if (textField(fields, 'MsgType')?.toLowerCase() !== 'event') return null
+  if (textField(fields, 'Event') !== 'wxa_media_check') return null
+  const trace = textField(fields, 'trace_id')
+  if (!trace || !TRACE.test(trace)) throw invalid('The media check has no usable trace_id.')
+  const result = Object.hasOwn(fields, 'result') ? fields.result : undefined
+  const suggest =
+    typeof result === 'object' && result !== null
+      ? (result as Record<string, unknown>).suggest
+      : undefined
+  if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky') {
+    throw invalid('The media check has no usable result.suggest.')
+  }
+  return { appId: textField(fields, 'appid'), trace, suggest }
 }

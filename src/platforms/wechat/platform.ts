@@ -43,6 +43,10 @@ export const wechat: PlatformDefinition = {
           tokens.withToken((token) => client.checkSessionKey(token, openid, sessionKey)),
         resetSessionKey: (openid, sessionKey) =>
           tokens.withToken((token) => client.resetSessionKey(token, openid, sessionKey)),
+        checkText: (content, openid) =>
+          tokens.withToken((token) => client.checkText(token, content, openid)),
+        checkImage: (url, openid) =>
+          tokens.withToken((token) => client.checkImage(token, url, openid)),
       }
     })
   },

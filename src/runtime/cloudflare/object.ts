@@ -23,7 +23,21 @@ import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
 import { workersKv } from './kv'
-import { countRows, readMeta, SCHEMA, sqlTable, writeMeta } from './sql'
+import {
+  claimRow,
+  countRows,
+  dropTombstone,
+  insertSession,
+  nextExpiry,
+  oweIdentities,
+  oweDelete,
+  owesDelete,
+  peekRow,
+  readMeta,
+  SCHEMA,
+  sqlTable,
+  writeMeta,
+} from './sql'
 
 export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
 const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
@@ -138,8 +152,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async forget(uid: string, now: number): Promise<string[]> {
     await this.#ready(uid, now)
     const ended = rules.endAll(this.#table, now) ?? []
-    this.#sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
-    this.#sql.exec('DELETE FROM identities')
+    oweIdentities(this.#sql)
     const avatar = this.#profile()?.avatar
     if (avatar) this.#owe(avatarObject(avatar))
     this.#setMeta('profile', null)
@@ -176,7 +189,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   #owe(key: string) {
-    this.#sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
+    oweDelete(this.#sql, key)
   }
 
   /**
@@ -185,27 +198,14 @@ export class UserSessions extends DurableObject<WxaBindings> {
    * uses it so that a signed push query carries at most one body.
    */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
-    const row = this.#sql
-      .exec<{ tag: string; expires_at: number }>('SELECT * FROM claims WHERE id = ?', id)
-      .toArray()[0]
-    if (row && row.expires_at > now) return row.tag
-    this.#sql.exec(
-      'INSERT OR REPLACE INTO claims (id, tag, expires_at) VALUES (?, ?, ?)',
-      id,
-      tag,
-      now + ttl,
-    )
-    this.#arm()
-    return null
+    const held = claimRow(this.#sql, id, tag, ttl, now)
+    if (held === null) this.#arm()
+    return held
   }
 
   /** The tag `id` is claimed with, or null. */
   async peek(id: string, now: number): Promise<string | null> {
-    return (
-      this.#sql
-        .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
-        .toArray()[0]?.tag ?? null
-    )
+    return peekRow(this.#sql, id, now)
   }
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
@@ -230,13 +230,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     await this.#settle(null)
   }
 
-  #meta(key: string): string | undefined {
-    return readMeta(this.#sql, key)
-  }
-
-  #setMeta(key: string, value: string | null) {
-    writeMeta(this.#sql, key, value)
-  }
+  #meta = (key: string) => readMeta(this.#sql, key)
+  #setMeta = (key: string, value: string | null) => writeMeta(this.#sql, key, value)
 
   /** Unix seconds of the object's first call by this version. */
   #born(): number {
@@ -292,13 +287,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   #insert(id: string, record: SessionRecord) {
-    this.#sql.exec(
-      'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)',
-      id,
-      JSON.stringify(record),
-      record.expiresAt,
-      record.createdAtMs ?? record.createdAt * 1000,
-    )
+    insertSession(this.#sql, id, record)
     this.#index(record)
   }
 
@@ -320,11 +309,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /** Sets the alarm for the next retry or expiry, in the step that made the work: no await before it. */
   #arm() {
-    const next = this.#sql
-      .exec<{ at: number | null }>(
-        'SELECT MIN(at) AS at FROM (SELECT MIN(expires_at) AS at FROM sessions UNION ALL SELECT MIN(expires_at) FROM claims)',
-      )
-      .one().at
+    const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
     if (this.#empty()) {
@@ -354,24 +339,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (!failed) this.#retryMs = REPLICA_RETRY_MS
     this.#arm()
     if (failed) {
-      const deletes = this.#count('owed_deletes') > 0 || this.#owesDelete()
+      const deletes = this.#count('owed_deletes') > 0 || owesDelete(this.#sql, Date.now() / 1000)
       const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
       this.#retryMs = Math.min(this.#retryMs * 2, cap)
     }
     return result
-  }
-
-  /** Whether an owed replica write is a delete (an ended or expired session). */
-  #owesDelete(): boolean {
-    return (
-      this.#sql
-        .exec<{ n: number }>(
-          `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
-           WHERE s.record IS NULL OR s.expires_at <= ?`,
-          Math.floor(Date.now() / 1000),
-        )
-        .one().n > 0
-    )
   }
 
   /** One writer of the replica at a time, each key written as it is now: no stale write wins. */
@@ -393,14 +365,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
             await this.replicaKv.delete(key)
             // Confirmed gone from KV, so nothing can bring it back: the tombstone goes too,
             // unless the session is older than the object (a stale KV read could be adopted).
-            this.#sql.exec(
-              `DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ?
-               AND EXISTS (SELECT 1 FROM replica WHERE id = ? AND version = ?)`,
-              id,
-              (this.#born() - ADOPTION_MARGIN) * 1000,
-              id,
-              version,
-            )
+            dropTombstone(this.#sql, id, version, (this.#born() - ADOPTION_MARGIN) * 1000)
           }
           this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
         }

@@ -73,3 +73,85 @@ export const countRows = (
   sql: SqlStorage,
   table: 'sessions' | 'replica' | 'owed_deletes' | 'claims',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+
+/** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
+export const oweDelete = (sql: SqlStorage, key: string) =>
+  void sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
+
+/** Whether an owed replica write is a delete (an ended or expired session) at `now` (seconds). */
+export const owesDelete = (sql: SqlStorage, now: number): boolean =>
+  sql
+    .exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
+       WHERE s.record IS NULL OR s.expires_at <= ?`,
+      Math.floor(now),
+    )
+    .one().n > 0
+
+/** Claims `id` with `tag` until `now + ttl`: null when it was free, else the tag it carries. */
+export function claimRow(
+  sql: SqlStorage,
+  id: string,
+  tag: string,
+  ttl: number,
+  now: number,
+): string | null {
+  const row = sql
+    .exec<{ tag: string; expires_at: number }>('SELECT * FROM claims WHERE id = ?', id)
+    .toArray()[0]
+  if (row && row.expires_at > now) return row.tag
+  sql.exec(
+    'INSERT OR REPLACE INTO claims (id, tag, expires_at) VALUES (?, ?, ?)',
+    id,
+    tag,
+    now + ttl,
+  )
+  return null
+}
+
+/** The tag `id` is claimed with at `now`, or null. */
+export const peekRow = (sql: SqlStorage, id: string, now: number): string | null =>
+  sql
+    .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
+    .toArray()[0]?.tag ?? null
+
+/** Every identity the object indexed becomes an owed delete. */
+export function oweIdentities(sql: SqlStorage) {
+  sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
+  sql.exec('DELETE FROM identities')
+}
+
+/** Unix seconds of the next session or claim expiry, or null. */
+export const nextExpiry = (sql: SqlStorage): number | null =>
+  sql
+    .exec<{ at: number | null }>(
+      'SELECT MIN(at) AS at FROM (SELECT MIN(expires_at) AS at FROM sessions UNION ALL SELECT MIN(expires_at) FROM claims)',
+    )
+    .one().at
+
+/**
+ * Drops the tombstone `id` once its KV delete of `version` is confirmed,
+ * unless the session was created before `sinceMs` (a stale KV read of it
+ * could be adopted again).
+ */
+export function dropTombstone(sql: SqlStorage, id: string, version: number, sinceMs: number) {
+  sql.exec(
+    `DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ?
+     AND EXISTS (SELECT 1 FROM replica WHERE id = ? AND version = ?)`,
+    id,
+    sinceMs,
+    id,
+    version,
+  )
+}
+
+/** A session found elsewhere (KV, from an earlier version), kept unless one of that id is here. */
+export function insertSession(sql: SqlStorage, id: string, record: SessionRecord) {
+  sql.exec(
+    'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)',
+    id,
+    JSON.stringify(record),
+    record.expiresAt,
+    record.createdAtMs ?? record.createdAt * 1000,
+  )
+}

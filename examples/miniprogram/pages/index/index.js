@@ -1,4 +1,5 @@
 const { api, BASE_URL, EMULATOR_OPENID } = getApp()
+const { privacyError } = require('../../lib/wxa-auth.js')
 
 /** A POST to the emulator's control surface (dev only), as a promise. */
 function emulator(path, data) {
@@ -14,10 +15,28 @@ function emulator(path, data) {
 }
 
 Page({
-  data: { user: null, loading: false, error: '', result: '' },
+  data: { user: null, profile: null, privacyAsked: false, loading: false, error: '', result: '' },
 
   onLoad() {
+    // WeChat asks before a privacy API (chooseAvatar, getPhoneNumber, the
+    // nickname input, …) the first time: show the guide; the agree button is
+    // <button open-type="agreePrivacyAuthorization">, then `resolve` lets the
+    // API go on. Without a listener WeChat shows its own pop-up.
+    wx.onNeedPrivacyAuthorization((resolve) => {
+      this.privacyAnswer = resolve
+      this.setData({ privacyAsked: true })
+    })
     this.load()
+  },
+
+  agreePrivacy() {
+    this.privacyAnswer?.({ buttonId: 'agree-privacy', event: 'agree' })
+    this.setData({ privacyAsked: false })
+  },
+
+  declinePrivacy() {
+    this.privacyAnswer?.({ event: 'disagree' })
+    this.setData({ privacyAsked: false })
   },
 
   /** Runs `work`, showing its result or its WxaClientError (`code: message`). */
@@ -38,7 +57,7 @@ Page({
   load() {
     return this.run(async () => {
       const { data } = await api.request({ url: '/me' })
-      this.setData({ user: data.user })
+      this.setData({ user: data.user, profile: await api.profile() })
     })
   },
 
@@ -55,8 +74,30 @@ Page({
     )
   },
 
+  // <button open-type="chooseAvatar"> gives a temporary file: upload it. The
+  // server checks its bytes, keeps it and serves it at profile.avatarUrl.
+  chooseAvatar(event) {
+    const refused = privacyError(event.detail)
+    if (refused) return this.setData({ error: `${refused.code}: ${refused.message}` })
+    return this.run(async () => {
+      this.setData({ profile: await api.setProfile({ avatarPath: event.detail.avatarUrl }) })
+    })
+  },
+
+  // <input type="nickname">: WeChat suggests the WeChat nickname; the server
+  // checks the text (msg_sec_check) before it keeps it.
+  setNickname(event) {
+    const nickname = event.detail.value.trim()
+    if (!nickname || nickname === this.data.profile?.nickname) return
+    return this.run(async () => {
+      this.setData({ profile: await api.setProfile({ nickname }) })
+    })
+  },
+
   // The phone-number button's code (<button open-type="getPhoneNumber">).
   phone(event) {
+    const refused = privacyError(event.detail)
+    if (refused) return this.setData({ error: `${refused.code}: ${refused.message}` })
     const { code } = event.detail
     if (!code) return this.setData({ error: 'no phone code (denied, or not available)' })
     return this.run(() => api.phone(code))
@@ -78,7 +119,7 @@ Page({
   logout() {
     return this.run(async () => {
       await api.logout()
-      this.setData({ user: null, result: '' })
+      this.setData({ user: null, profile: null, result: '' })
     })
   },
 })

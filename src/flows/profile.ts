@@ -1,0 +1,144 @@
+import { WxaAuthError } from '../errors'
+import type { AvatarRecord, ProfileRecord, ProfileUpdate } from '../session/profile'
+import type { Session } from '../session/session'
+import { base64url } from '../util/base64url'
+import { appOf, type Flow } from './context'
+
+export const MAX_NICKNAME = 32 // characters (code points), after trimming
+/** Where the app serves avatars, below its origin. */
+export const AVATAR_PATH = '/auth/avatars/'
+
+/** The profile as a client sees it. */
+export interface Profile {
+  nickname: string | null
+  avatarUrl: string | null
+}
+
+/** What a profile update may carry: a nickname, an avatar's bytes, or both. */
+export interface ProfileInput {
+  nickname?: string | undefined
+  avatar?: Uint8Array | undefined
+}
+
+// The control characters of C0, DEL and C1, and the line and paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+
+/** The nickname trimmed, or `NICKNAME_INVALID`: 1 to 32 characters, no control characters. */
+export function nicknameOf(value: string): string {
+  const nickname = value.trim()
+  const length = [...nickname].length
+  if (length < 1 || length > MAX_NICKNAME || CONTROL.test(nickname)) {
+    throw new WxaAuthError('NICKNAME_INVALID')
+  }
+  return nickname
+}
+
+/** The image type the bytes say (PNG, JPEG, WebP), or `AVATAR_INVALID`. What the client claims is not asked. */
+export function imageType(bytes: Uint8Array): AvatarRecord['type'] {
+  const at = (i: number, ...expected: number[]) => expected.every((b, j) => bytes[i + j] === b)
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png'
+  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg'
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp'
+  throw new WxaAuthError('AVATAR_INVALID')
+}
+
+/** The URL of an avatar: below `PUBLIC_URL`, else below the request's origin. */
+const avatarUrl = (base: string, key: string) => `${base}${AVATAR_PATH}${key}`
+
+/** The profile of `record` as the client sees it. */
+export function profileView(record: ProfileRecord | null, base: string): Profile {
+  return {
+    nickname: record?.nickname ?? null,
+    avatarUrl: record?.avatar ? avatarUrl(base, record.avatar.key) : null,
+  }
+}
+
+const who = (session: Session) => {
+  if (!session.userId || !session.openid) throw new WxaAuthError('AUTH_REQUIRED')
+  return { uid: session.userId, openid: session.openid }
+}
+
+/** The profile of the request's user. */
+export async function getProfile<User extends { id: string }>(
+  flow: Flow<User>,
+  session: Session,
+  origin: string,
+): Promise<Profile> {
+  const record = await flow.config.sessions.profile(who(session).uid, flow.now)
+  return profileView(record, flow.config.publicUrl ?? origin)
+}
+
+/**
+ * Changes the request's user's profile. The nickname goes through the
+ * platform's text check first (`risky` is refused, `review` is kept and
+ * logged: WeChat asks for a person's look, not a refusal). The avatar is
+ * checked by its bytes and size, stored under a random key, then handed to
+ * the platform's asynchronous image check at its own URL; a risky verdict
+ * arrives by push and deletes it. Until then it is served.
+ *
+ * @param origin the request's origin, for the avatar URL when `PUBLIC_URL` is unset
+ */
+export async function setProfile<User extends { id: string }>(
+  flow: Flow<User>,
+  session: Session,
+  input: ProfileInput,
+  origin: string,
+): Promise<Profile> {
+  const { config, now } = flow
+  const { uid, openid } = who(session)
+  const app = appOf(config, session.appId)
+  const base = config.publicUrl ?? origin
+  const update: ProfileUpdate = {}
+  // Everything that can refuse the request is checked before anything is stored.
+  const nickname = input.nickname === undefined ? undefined : nicknameOf(input.nickname)
+  let avatar: { bytes: Uint8Array; type: AvatarRecord['type'] } | undefined
+  if (input.avatar) {
+    if (!config.objects) {
+      throw new WxaAuthError(
+        'NOT_OFFERED',
+        'Avatars are not offered here: no AVATARS store is bound.',
+      )
+    }
+    if (input.avatar.length > config.maxAvatarBytes) throw new WxaAuthError('AVATAR_TOO_LARGE')
+    avatar = { bytes: input.avatar, type: imageType(input.avatar) }
+  }
+  if (nickname !== undefined) {
+    const verdict = app.checkText ? await app.checkText(nickname, openid) : 'unchecked'
+    if (verdict === 'risky') throw new WxaAuthError('NICKNAME_RISKY')
+    if (verdict === 'review') {
+      flow.log.warn(`wxa-auth: a nickname the content check wants reviewed was kept (user ${uid})`)
+    }
+    update.nickname = { value: nickname, check: verdict }
+  }
+  if (avatar && config.objects) {
+    const key = base64url(crypto.getRandomValues(new Uint8Array(24)))
+    await config.objects.put(key, avatar.bytes, avatar.type)
+    let trace: string | undefined
+    try {
+      trace = app.checkImage ? await app.checkImage(avatarUrl(base, key), openid) : undefined
+    } catch (err) {
+      // Not checked, not kept: the user may try again.
+      await config.objects.delete(key)
+      throw err
+    }
+    if (trace) await config.mediaChecks.put(app.appId, trace, { v: 1, uid, key })
+    update.avatar = {
+      key,
+      type: avatar.type,
+      bytes: avatar.bytes.length,
+      check: trace ? 'pending' : 'unchecked',
+      ...(trace ? { trace } : {}),
+    }
+  }
+  const record = await config.sessions.updateProfile(uid, update, now)
+  return profileView(record, base)
+}
+
+/** An avatar's bytes, by its key, while it exists. */
+export async function avatarObject<User extends { id: string }>(flow: Flow<User>, key: string) {
+  if (!/^[\w-]{16,64}$/.test(key)) throw new WxaAuthError('NOT_FOUND')
+  const found = await flow.config.objects?.get(key)
+  if (!found) throw new WxaAuthError('NOT_FOUND')
+  return found
+}

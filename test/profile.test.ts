@@ -1,0 +1,334 @@
+// The profile a mini program gets since 2022: the nickname and the avatar the
+// user fills in, kept by the user's session object, the avatar in R2, both
+// checked by WeChat (the emulator), and WeChat's events acted on exactly.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { BuiltPush } from '../src/emulator/push'
+import type { AuthorizationEvent } from '../src/platforms/wechat/events'
+import {
+  appWith,
+  call,
+  expectError,
+  type Fetcher,
+  login,
+  newOpenid,
+  type Reply,
+  testApp,
+  testEnv,
+  testIdentities,
+  worker,
+} from './helpers'
+
+const APP_ID = 'wx00000000emulator'
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+const JPEG = [0xff, 0xd8, 0xff, 0xe0]
+const WEBP = [0x52, 0x49, 0x46, 0x46, 1, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]
+
+/** An image of `magic` bytes and `text` after them (the emulator calls `risky` images risky). */
+const image = (magic: number[], text = 'a fine picture', pad = 0) =>
+  new Uint8Array([...magic, ...new TextEncoder().encode(text), ...new Uint8Array(pad)])
+
+/** `PUT /auth/profile` as wx.uploadFile sends it: multipart, the file `avatar`, the field `nickname`. */
+async function upload(
+  token: string,
+  { avatar, nickname }: { avatar?: Uint8Array; nickname?: string },
+  app: Fetcher = worker,
+  method = 'POST',
+): Promise<Reply> {
+  const form = new FormData()
+  if (avatar) form.append('avatar', new Blob([avatar]), 'tmp_avatar.png')
+  if (nickname !== undefined) form.append('nickname', nickname)
+  const res = await app.fetch('http://wxa.test/auth/profile', {
+    method,
+    headers: { Authorization: `JWT ${token}`, 'CF-Connecting-IP': '2001:db8:ff::1' },
+    body: form,
+  })
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {}
+  return { status: res.status, headers: res.headers, body, text }
+}
+
+/** The avatar's bytes as the app serves them, or the status. */
+async function fetchAvatar(url: string, app: Fetcher = worker) {
+  const res = await app.fetch(url.replace(/^https?:\/\/[^/]+/, 'http://wxa.test'))
+  return {
+    status: res.status,
+    headers: res.headers,
+    bytes: new Uint8Array(await res.arrayBuffer()),
+  }
+}
+
+/** WeChat's verdicts on the pending image checks, delivered to /wechat/events. */
+const deliverChecks = () =>
+  call<{ delivered: { suggest: string; status: number }[] }>('POST', '/__emulator/media-checks')
+
+/** A push of `event` for `openid`, sent to the dev Worker as WeChat would. */
+async function pushed(openid: string, event: string, extra: Record<string, unknown> = {}) {
+  const res = await call<{ status: number; answer: string }>('POST', '/__emulator/events', {
+    json: { openid, event, ...extra },
+  })
+  expect(res.body).toEqual({ status: 200, answer: 'success' })
+}
+
+let warn: ReturnType<typeof vi.spyOn>
+beforeEach(() => {
+  warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+})
+afterEach(() => vi.restoreAllMocks())
+
+describe('PUT /auth/profile', () => {
+  it('takes what wx.uploadFile sends, stores it, and GET /auth/profile answers the same', async () => {
+    const { token } = await login()
+    const res = await upload(token, { avatar: image(PNG), nickname: '  小明  ' })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body).toEqual({
+      profile: {
+        nickname: '小明',
+        avatarUrl: expect.stringMatching(/\/auth\/avatars\/[\w-]{32}$/),
+      },
+    })
+    const again = await call('GET', '/auth/profile', { token })
+    expect(again.body).toEqual(res.body)
+    expect(again.headers.get('cache-control')).toBe('no-store')
+    const served = await fetchAvatar(res.body.profile.avatarUrl)
+    expect(served.status).toBe(200)
+    expect(served.bytes).toEqual(image(PNG))
+    expect(served.headers.get('content-type')).toBe('image/png')
+    expect(served.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+
+  it('takes PUT as well, and a JSON body with the nickname alone', async () => {
+    const { token } = await login()
+    expect((await upload(token, { avatar: image(JPEG) }, worker, 'PUT')).status).toBe(200)
+    const res = await call('PUT', '/auth/profile', { token, json: { nickname: 'Alice' } })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body.profile).toEqual({ nickname: 'Alice', avatarUrl: expect.any(String) })
+  })
+
+  it('knows an image by its bytes: PNG, JPEG and WebP; anything else is 415 AVATAR_INVALID', async () => {
+    const { token } = await login()
+    for (const [magic, type] of [
+      [PNG, 'image/png'],
+      [JPEG, 'image/jpeg'],
+      [WEBP, 'image/webp'],
+    ] as const) {
+      const res = await upload(token, { avatar: image(magic) })
+      expect(res.status, res.text).toBe(200)
+      expect((await fetchAvatar(res.body.profile.avatarUrl)).headers.get('content-type')).toBe(type)
+    }
+    for (const bytes of [
+      new TextEncoder().encode('<svg onload="alert(1)"/>'),
+      new TextEncoder().encode('GIF89a'),
+      new Uint8Array([0x89, 0x50]),
+    ]) {
+      expectError(await upload(token, { avatar: bytes }), 415, 'AVATAR_INVALID')
+    }
+  })
+
+  it('refuses an avatar over 1 MiB with 413 AVATAR_TOO_LARGE, and the limit follows MAX_AVATAR_BYTES', async () => {
+    const { token } = await login()
+    expectError(
+      await upload(token, { avatar: image(PNG, '', 1024 * 1024) }),
+      413,
+      'AVATAR_TOO_LARGE',
+    )
+    const small = appWith({ MAX_AVATAR_BYTES: '100' })
+    const other = await login(undefined, small)
+    expectError(
+      await upload(other.token, { avatar: image(PNG, '', 200) }, small),
+      413,
+      'AVATAR_TOO_LARGE',
+    )
+    expect((await upload(other.token, { avatar: image(PNG, '', 50) }, small)).status).toBe(200)
+  })
+
+  it.each([
+    ['empty', ''],
+    ['spaces only', '   '],
+    ['33 characters', 'a'.repeat(33)],
+    ['a control character', 'a\u0007b'],
+    ['a line break', 'a\nb'],
+  ])(
+    'refuses a nickname that is %s with 400 NICKNAME_INVALID, storing nothing',
+    async (_w, nickname) => {
+      const { token } = await login()
+      expectError(await upload(token, { nickname, avatar: image(PNG) }), 400, 'NICKNAME_INVALID')
+      expect((await call('GET', '/auth/profile', { token })).body.profile).toEqual({
+        nickname: null,
+        avatarUrl: null,
+      })
+    },
+  )
+
+  it('counts characters, not bytes: 32 CJK characters are fine', async () => {
+    const { token } = await login()
+    const res = await upload(token, { nickname: '微'.repeat(32) })
+    expect(res.status, res.text).toBe(200)
+  })
+
+  it('a nickname WeChat calls risky is 422 NICKNAME_RISKY; review is kept and logged', async () => {
+    const { token } = await login()
+    expectError(await upload(token, { nickname: 'a risky name' }), 422, 'NICKNAME_RISKY')
+    const kept = await upload(token, { nickname: 'needs review' })
+    expect(kept.body.profile.nickname).toBe('needs review')
+    expect(warn.mock.calls.flat().join('\n')).toMatch(/reviewed/)
+  })
+
+  it('needs a login, and something to set', async () => {
+    expectError(await call('GET', '/auth/profile'), 401, 'AUTH_REQUIRED')
+    const { token } = await login()
+    expectError(await upload(token, {}), 400, 'INVALID_REQUEST')
+    expectError(
+      await call('PUT', '/auth/profile', { token, json: { nickname: 7 } }),
+      400,
+      'INVALID_REQUEST',
+    )
+  })
+
+  it('without an AVATARS binding an avatar is 400 NOT_OFFERED; a nickname still works', async () => {
+    const bare = appWith({ AVATARS: undefined })
+    const { token } = await login(undefined, bare)
+    expectError(await upload(token, { avatar: image(PNG) }, bare), 400, 'NOT_OFFERED')
+    expect((await upload(token, { nickname: 'Bob' }, bare)).status).toBe(200)
+  })
+})
+
+describe('avatars', () => {
+  it('a new avatar deletes the old one: its URL answers 404', async () => {
+    const { token } = await login()
+    const first = (await upload(token, { avatar: image(PNG) })).body.profile.avatarUrl
+    const second = (await upload(token, { avatar: image(JPEG) })).body.profile.avatarUrl
+    expect(second).not.toBe(first)
+    expect((await fetchAvatar(first)).status).toBe(404)
+    expect((await fetchAvatar(second)).status).toBe(200)
+  })
+
+  it('an unknown or malformed key is 404', async () => {
+    for (const key of ['x'.repeat(32), '..%2F..%2Fetc', 'a']) {
+      expectError(await call('GET', `/auth/avatars/${key}`), 404, 'NOT_FOUND')
+    }
+  })
+
+  it('WeChat checks it at its own URL; a risky verdict by push deletes it, a pass keeps it', async () => {
+    const { token } = await login()
+    const risky = (await upload(token, { avatar: image(PNG, 'this one is risky') })).body.profile
+    expect((await fetchAvatar(risky.avatarUrl)).status).toBe(200) // served until the verdict
+    const { body } = await deliverChecks()
+    expect(body.delivered).toEqual(
+      expect.arrayContaining([expect.objectContaining({ suggest: 'risky', status: 200 })]),
+    )
+    expect((await fetchAvatar(risky.avatarUrl)).status).toBe(404)
+    expect((await call('GET', '/auth/profile', { token })).body.profile.avatarUrl).toBeNull()
+
+    const fine = (await upload(token, { avatar: image(PNG) })).body.profile
+    await deliverChecks()
+    expect((await fetchAvatar(fine.avatarUrl)).status).toBe(200)
+  })
+
+  it('a late verdict on a replaced avatar leaves the new one alone', async () => {
+    const { token } = await login()
+    await upload(token, { avatar: image(PNG, 'risky') })
+    const newer = (await upload(token, { avatar: image(PNG) })).body.profile
+    await deliverChecks()
+    expect((await call('GET', '/auth/profile', { token })).body.profile.avatarUrl).toBe(
+      newer.avatarUrl,
+    )
+  })
+})
+
+describe('WeChat’s events, acted on exactly', () => {
+  /** A user with a nickname and an avatar, and a second device. */
+  async function withProfile() {
+    const alice = await login(newOpenid('pr'))
+    const other = await login(alice.openid)
+    const profile = (await upload(alice.token, { avatar: image(PNG), nickname: 'Alice' })).body
+      .profile
+    await deliverChecks()
+    return { ...alice, other, profile }
+  }
+  const profileOf = async (token: string) =>
+    (await call('GET', '/auth/profile', { token })).body.profile
+
+  it.each([
+    ['6', { nickname: null, avatar: false }],
+    ['19', { nickname: null, avatar: true }],
+    ['20', { nickname: 'Alice', avatar: false }],
+    ['4', { nickname: 'Alice', avatar: true }],
+    ['13', { nickname: 'Alice', avatar: true }],
+    ['8', { nickname: 'Alice', avatar: true }],
+  ])('RevokeInfo %s deletes what it names and ends no session', async (code, kept) => {
+    const alice = await withProfile()
+    await pushed(alice.openid, 'user_authorization_revoke', { revokeInfo: code })
+    const now = await profileOf(alice.token)
+    expect(now.nickname).toBe(kept.nickname)
+    expect(now.avatarUrl !== null).toBe(kept.avatar)
+    expect((await fetchAvatar(alice.profile.avatarUrl)).status).toBe(kept.avatar ? 200 : 404)
+    for (const token of [alice.token, alice.other.token]) {
+      expect((await call('GET', '/me', { token })).status).toBe(200)
+    }
+    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+  })
+
+  it('user_info_modified clears the nickname and the avatar; the sessions stay', async () => {
+    const alice = await withProfile()
+    await pushed(alice.openid, 'user_info_modified')
+    expect(await profileOf(alice.token)).toEqual({ nickname: null, avatarUrl: null })
+    expect((await fetchAvatar(alice.profile.avatarUrl)).status).toBe(404)
+    expect((await call('GET', '/me', { token: alice.token })).status).toBe(200)
+  })
+
+  it('a cancellation takes the profile and the avatar with the sessions and identities', async () => {
+    const alice = await withProfile()
+    await pushed(alice.openid, 'user_authorization_cancellation')
+    expectError(await call('GET', '/me', { token: alice.token }), 401, 'SESSION_EXPIRED')
+    expect((await fetchAvatar(alice.profile.avatarUrl)).status).toBe(404)
+    const back = await login(alice.openid)
+    expect(await profileOf(back.token)).toEqual({ nickname: null, avatarUrl: null })
+  })
+
+  it('DELETE /auth/account takes them too', async () => {
+    const alice = await withProfile()
+    const code = (
+      await call<{ code: string }>('POST', '/__emulator/code', { json: { openid: alice.openid } })
+    ).body.code
+    expect(
+      (await call('DELETE', '/auth/account', { token: alice.token, json: { code } })).status,
+    ).toBe(200)
+    expect((await fetchAvatar(alice.profile.avatarUrl)).status).toBe(404)
+  })
+
+  it('every code reaches onAuthorizationRevoked, 8 onPhoneNumberRevoked first', async () => {
+    const events: (AuthorizationEvent & { hook: string })[] = []
+    const hooked = testApp({
+      onAuthorizationRevoked: (e: AuthorizationEvent) =>
+        void events.push({ ...e, hook: 'revoked' }),
+      onPhoneNumberRevoked: (e: AuthorizationEvent) => void events.push({ ...e, hook: 'phone' }),
+    })
+    const env = { ...testEnv, WECHAT_EVENT_AES_KEY: undefined }
+    const alice = await login(newOpenid('pr'))
+    for (const revokeInfo of ['8', '4', '6']) {
+      const built = await call<BuiltPush>('POST', '/__emulator/push', {
+        json: { openid: alice.openid, revokeInfo },
+      })
+      const res = await hooked.request(
+        `/wechat/events?${built.body.query}`,
+        {
+          method: 'POST',
+          body: built.body.body,
+          headers: { 'Content-Type': built.body.contentType },
+        },
+        env,
+      )
+      expect(res.status).toBe(200)
+    }
+    expect(events.map((e) => [e.hook, e.revokeInfo, e.deleted, e.sessionsEnded])).toEqual([
+      ['phone', '8', [], 0],
+      ['revoked', '8', [], 0],
+      ['revoked', '4', [], 0],
+      ['revoked', '6', ['nickname', 'avatar'], 0],
+    ])
+  })
+})
