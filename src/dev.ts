@@ -1,3 +1,4 @@
+import type { Context } from 'hono'
 import { createApp } from './app'
 import { devRoutes } from './emulator/dev-routes'
 import { PLAYGROUND_HTML } from './emulator/playground'
@@ -27,6 +28,18 @@ const app = createApp({ runtime: cloudflare(), upstream: emulatorUpstream() })
 
 app.get('/', (c) => c.html(PLAYGROUND_HTML))
 
+/** `push` delivered to this Worker's /wechat/events, as WeChat delivers it. */
+const deliver = (c: Context, push: BuiltPush) =>
+  app.fetch(
+    new Request(new URL(`/wechat/events?${push.query}`, c.req.url), {
+      method: 'POST',
+      headers: { 'Content-Type': push.contentType },
+      body: push.body,
+    }),
+    c.env,
+    c.executionCtx,
+  )
+
 // The emulator builds a push as WeChat would; the Worker delivers it to its own
 // /wechat/events (an object cannot call the Worker that holds its binding).
 app.post('/__emulator/events', async (c) => {
@@ -43,16 +56,7 @@ app.post('/__emulator/events', async (c) => {
     body: JSON.stringify({ ...input, mode }),
   })
   if (!built.ok) return built
-  const push = await built.json<BuiltPush>()
-  const delivered = await app.fetch(
-    new Request(new URL(`/wechat/events?${push.query}`, c.req.url), {
-      method: 'POST',
-      headers: { 'Content-Type': push.contentType },
-      body: push.body,
-    }),
-    c.env,
-    c.executionCtx,
-  )
+  const delivered = await deliver(c, await built.json<BuiltPush>())
   return c.json({ status: delivered.status, answer: await delivered.text() })
 })
 
@@ -78,15 +82,7 @@ app.post('/__emulator/media-checks', async (c) => {
       body: JSON.stringify({ bytes: base64(bytes) }),
     })
     const { suggest, push } = await judged.json<{ suggest: string; push: BuiltPush }>()
-    const answer = await app.fetch(
-      new Request(new URL(`/wechat/events?${push.query}`, c.req.url), {
-        method: 'POST',
-        headers: { 'Content-Type': push.contentType },
-        body: push.body,
-      }),
-      c.env,
-      c.executionCtx,
-    )
+    const answer = await deliver(c, push)
     delivered.push({ trace, suggest, status: answer.status, answer: await answer.text() })
   }
   return c.json({ delivered })
