@@ -1,5 +1,5 @@
 import { WxaAuthError, type WxaErrorCode } from '../errors'
-import { redact } from '../util/redact'
+import { redact, registerSecret } from '../util/redact'
 import type { PlatformSession } from './platform'
 
 export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
@@ -183,3 +183,28 @@ export function upstreamCaller(options: CallerOptions) {
 
 /** What {@link upstreamCaller} makes. */
 export type UpstreamCall = ReturnType<typeof upstreamCaller>
+
+/** One app's client options: its AppID and secret, and how the platform is reached. */
+export interface AppClientOptions extends Omit<CallerOptions, 'baseUrl'> {
+  appId: string
+  appSecret: string
+  /** Base URL of the platform's server API; each client names its default. */
+  baseUrl?: string
+}
+
+/**
+ * The caller of one app's client: the AppID and secret checked, the secret
+ * registered for redaction (it never reaches a log), `baseUrl` defaulted.
+ *
+ * @param name the platform, for the messages (`WeChat`, `Douyin`, `QQ`)
+ */
+export function appCaller(
+  name: string,
+  { appId, appSecret, baseUrl, ...transport }: AppClientOptions,
+  defaultBase: string,
+): UpstreamCall {
+  if (!appId) throw new WxaAuthError('CONFIG_INVALID', `${name} client: appId is required.`)
+  if (!appSecret) throw new WxaAuthError('CONFIG_INVALID', `${name} client: appSecret is required.`)
+  registerSecret(appSecret)
+  return upstreamCaller({ ...transport, baseUrl: baseUrl ?? defaultBase })
+}

@@ -1,16 +1,15 @@
-import { isWxaAuthError, WxaAuthError } from '../../errors'
+import { isWxaAuthError, type WxaAuthError } from '../../errors'
 import { hex } from '../../util/hex'
-import { registerSecret } from '../../util/redact'
 import {
+  type AppClientOptions,
+  appCaller,
   badResponse,
-  type CallerOptions,
   DEFAULT_RETRIES,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
   type ErrorTable,
   filled,
   platformError,
-  upstreamCaller,
 } from '../caller'
 import {
   type ErrcodeBody,
@@ -46,9 +45,7 @@ export const MAX_ACCESS_TOKEN_LENGTH = 512 // characters
  * `retryDelayMs`: see {@link CallerOptions}; errcode -1 is retried on every
  * API, network errors and HTTP 5xx only on the APIs without a single-use code).
  */
-export interface WeChatClientOptions extends Omit<CallerOptions, 'baseUrl'> {
-  appId: string
-  appSecret: string
+export interface WeChatClientOptions extends AppClientOptions {
   /** Base URL of the WeChat server API. @default 'https://api.weixin.qq.com' */
   baseUrl?: string
 }
@@ -136,13 +133,10 @@ const signedQuery = async (accessToken: string, openid: string, sessionKey: stri
  * ```
  */
 export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
-  const { appId, appSecret, baseUrl = WECHAT_API_BASE, ...transport } = options
-  if (!appId) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appId is required.')
-  if (!appSecret) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appSecret is required.')
-  registerSecret(appSecret)
-  const request = upstreamCaller({ ...transport, baseUrl })
+  const { appId, appSecret } = options
+  const request = appCaller('WeChat', options, WECHAT_API_BASE)
 
-  /** Calls `api` at `path` (GET, or POST of `json`), as {@link upstreamCaller} retries. */
+  /** Calls `api` at `path` (GET, or POST of `json`), retried as `upstreamCaller` says. */
   const call = (
     api: string,
     path: string,
