@@ -48,6 +48,7 @@ export async function login<User extends { id: string }>(
   // Everything that can refuse the request is checked before the code is spent.
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
+  if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
   await importKeyRing(config.secrets)
   const { openid, sessionKey, unionid, anonymousOpenid } = await app.code2Session({
     code: input.code,
@@ -56,10 +57,7 @@ export async function login<User extends { id: string }>(
   const info = await userInfo(app, sessionKey)
   // The phone code is checked against this user by the platform and never retried once sent.
   let phone: PhoneNumber | undefined
-  if (input.phoneCode) {
-    if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
-    phone = await app.phone(input.phoneCode, openid)
-  }
+  if (input.phoneCode && app.phone) phone = await app.phone(input.phoneCode, openid)
   const identity = await config.identities.get(appId, openid, platform)
   const who = {
     platform,

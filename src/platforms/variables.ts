@@ -1,6 +1,6 @@
 import type { Variables } from '../env'
 import { WxaAuthError } from '../errors'
-import { DEFAULT_TIMEOUT_MS } from './caller'
+import { type AppClientOptions, DEFAULT_TIMEOUT_MS } from './caller'
 import type { Upstream } from './platform'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -116,16 +116,10 @@ export function appSecrets(
   return new Map(ids.map((id) => [id, pairs.get(id) as string]))
 }
 
-/** One configured app of a platform: its AppID and secret, and how its API is reached. */
+/** One configured app of a platform: its AppID, and its client's options (secret, transport). */
 export interface ConfiguredApp {
   appId: string
-  appSecret: string
-  /** For the platform's client (see `CallerOptions`). */
-  transport: {
-    baseUrl?: string
-    timeoutMs: number
-    fetch?: Upstream['fetch']
-  }
+  client: AppClientOptions
 }
 
 /**
@@ -148,8 +142,9 @@ export function configuredApps(
   const baseUrl = apiBase(vars, `${prefix}_API_BASE`)
   return [...secrets].map(([appId, appSecret]) => ({
     appId,
-    appSecret,
-    transport: {
+    client: {
+      appId,
+      appSecret,
       timeoutMs,
       ...(baseUrl ? { baseUrl } : {}),
       ...(upstream ? { fetch: upstream.fetch } : {}),

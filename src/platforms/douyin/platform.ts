@@ -16,19 +16,14 @@ const APP_ID = /^tt[\w-]{1,40}$/
 export const douyin: PlatformDefinition = {
   name: 'douyin',
   apps(vars, { upstream }) {
-    const apps = configuredApps(vars, 'DOUYIN', {
-      pattern: APP_ID,
-      shape: 'tt followed by letters and digits',
-      upstream,
-    })
-    return apps.map(({ appId, appSecret, transport }): PlatformApp => {
-      const client = createDouyinClient({ appId, appSecret, ...transport })
-      return {
+    const shape = 'tt followed by letters and digits'
+    return configuredApps(vars, 'DOUYIN', { pattern: APP_ID, shape, upstream }).map(
+      ({ appId, client }): PlatformApp => ({
         platform: 'douyin',
         appId,
-        code2Session: (login) => client.code2Session(login),
+        code2Session: createDouyinClient(client).code2Session,
         ...sealedData(appId),
-      }
-    })
+      }),
+    )
   },
 }

@@ -14,15 +14,16 @@ const APP_ID = /^[1-9][0-9]{4,19}$/
 export const qq: PlatformDefinition = {
   name: 'qq',
   apps(vars, { upstream }) {
-    const apps = configuredApps(vars, 'QQ', { pattern: APP_ID, shape: 'digits', upstream })
-    return apps.map(({ appId, appSecret, transport }): PlatformApp => {
-      const client = createQQClient({ appId, appSecret, ...transport })
-      return {
-        platform: 'qq',
-        appId,
-        code2Session: ({ code }) => client.code2Session(code),
-        ...sealedData(appId),
-      }
-    })
+    return configuredApps(vars, 'QQ', { pattern: APP_ID, shape: 'digits', upstream }).map(
+      ({ appId, client }): PlatformApp => {
+        const qq = createQQClient(client)
+        return {
+          platform: 'qq',
+          appId,
+          code2Session: ({ code }) => qq.code2Session(code),
+          ...sealedData(appId),
+        }
+      },
+    )
   },
 }

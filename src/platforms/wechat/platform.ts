@@ -1,5 +1,5 @@
 import { sealedData } from '../data-crypto'
-import type { PlatformApp, PlatformDefinition } from '../platform'
+import type { PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
 import { createWeChatClient } from './client'
@@ -15,16 +15,13 @@ const APP_ID = /^wx[\w-]{1,40}$/
 export const wechat: PlatformDefinition = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
-    const apps = configuredApps(vars, 'WECHAT', {
-      pattern: APP_ID,
-      shape: 'wx followed by letters and digits',
-      upstream,
-    })
-    return apps.map(({ appId, appSecret, transport }): PlatformApp => {
-      const client = createWeChatClient({ appId, appSecret, ...transport })
+    const shape = 'wx followed by letters and digits'
+    return configuredApps(vars, 'WECHAT', { pattern: APP_ID, shape, upstream }).map((app) => {
+      const { appId } = app
+      const client = createWeChatClient(app.client)
       const tokens = accessTokenCache({ kv, wechat: client, appId, log })
       return {
-        platform: 'wechat',
+        platform: 'wechat' as const,
         appId,
         code2Session: ({ code }) => client.code2Session(code),
         ...sealedData(appId),
