@@ -51,6 +51,7 @@ export default defineConfig({
             'test/docs/**',
             'test/chaos/**',
             'test/unit/**',
+            'test/shapes/**',
           ],
         },
       },
@@ -58,7 +59,8 @@ export default defineConfig({
         // In Node: several isolates of the bundled Worker in one Miniflare,
         // sharing KV and the session objects (stale copies must not undo
         // revocations); the README's tables against the code; the session
-        // rules on the in-memory authority, in milliseconds.
+        // rules on the in-memory authority, in milliseconds; the production
+        // Worker against servers written from the platforms' documentation.
         extends: true,
         test: {
           name: 'node',
@@ -67,6 +69,7 @@ export default defineConfig({
             'test/isolates/**/*.test.ts',
             'test/docs/**/*.test.ts',
             'test/unit/**/*.test.ts',
+            'test/shapes/**/*.test.ts',
           ],
         },
       },

@@ -37,7 +37,7 @@ export interface WxaConfig {
   policy: SessionPolicy
   /** The sessions: the authority, and the replica's isolate cache kept honest. */
   sessions: Sessions
-  /** The newest session_key per (appid, openid), and unionid links. */
+  /** The newest session_key per (platform, appid, openid), and unionid links (per platform). */
   identities: IdentityStore
   /** What keys the default user: `openid` (per app) or `unionid` (across apps, when there is one). */
   identity: 'openid' | 'unionid'
@@ -104,7 +104,7 @@ export function buildConfig(
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'WECHAT_APP_ID is not set. Set it in wrangler.toml [vars] (or the environment).',
+      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID in wrangler.toml [vars] (or the environment).',
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)

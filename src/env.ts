@@ -6,7 +6,7 @@
 export type Variables = Readonly<Record<string, unknown>>
 
 /** The mini program platforms wxa-auth serves. */
-export type PlatformName = 'wechat'
+export type PlatformName = 'wechat' | 'douyin' | 'qq'
 
 /** The variables wxa-auth reads, with the same meaning on every runtime. All optional strings. */
 export interface WxaConfigVars {
@@ -14,7 +14,10 @@ export interface WxaConfigVars {
   SESSION_CONSISTENCY?: string
   /** `openid` (default): the default user is per (appid, openid); `unionid`: per unionid when there is one. */
   IDENTITY?: string
-  /** The AppID; several, separated by spaces, for several mini programs (the first is the default). */
+  /**
+   * The WeChat AppID; several, separated by spaces, for several mini programs
+   * (the first is the default). Not needed when another platform's app is configured.
+   */
   WECHAT_APP_ID?: string
   /** Secret: the AppSecret of the one app. */
   WECHAT_APP_SECRET?: string
@@ -22,8 +25,28 @@ export interface WxaConfigVars {
   WECHAT_APP_SECRETS?: string
   /** Base URL of the WeChat API (a relay, the emulator): https, or http to localhost only. */
   WECHAT_API_BASE?: string
-  /** Milliseconds before a call to a platform is abandoned. */
+  /** Milliseconds before a call to WeChat is abandoned. */
   WECHAT_TIMEOUT_MS?: string
+  /** The Douyin (tt) AppID (`tt…`); several, separated by spaces. */
+  DOUYIN_APP_ID?: string
+  /** Secret: the AppSecret of the one Douyin app. */
+  DOUYIN_APP_SECRET?: string
+  /** Secret: `appid:secret appid:secret …`, for several Douyin apps. */
+  DOUYIN_APP_SECRETS?: string
+  /** Base URL of Douyin's server API (default https://developer.toutiao.com): https, or http to localhost only. */
+  DOUYIN_API_BASE?: string
+  /** Milliseconds before a call to Douyin is abandoned. */
+  DOUYIN_TIMEOUT_MS?: string
+  /** The QQ AppID (digits); several, separated by spaces. */
+  QQ_APP_ID?: string
+  /** Secret: the AppSecret of the one QQ app. */
+  QQ_APP_SECRET?: string
+  /** Secret: `appid:secret appid:secret …`, for several QQ apps. */
+  QQ_APP_SECRETS?: string
+  /** Base URL of QQ's server API (default https://api.q.qq.com): https, or http to localhost only. */
+  QQ_API_BASE?: string
+  /** Milliseconds before a call to QQ is abandoned. */
+  QQ_TIMEOUT_MS?: string
   /** Secret: the Token of the message push settings (消息推送); unset = no `/wechat/events`. */
   WECHAT_EVENT_TOKEN?: string
   /** Secret: the EncodingAESKey of those settings (43 characters); with it, safe mode only. */

@@ -10,8 +10,13 @@ export interface PlatformIdentity {
   platform: PlatformName
   appId: string
   openid: string
-  /** From code2Session only: the apps of one developer entity on one platform share it. */
+  /**
+   * From code2Session only: the apps of one developer entity on one platform
+   * share it (on Douyin, of one host app too). Never comparable across platforms.
+   */
   unionid?: string
+  /** Douyin, when the login sent `anonymousCode`: the openid of the user's visits before logging in. */
+  anonymousOpenid?: string
   /** The user's phone number, when the login carried a `phoneCode`. */
   phone?: PhoneNumber
 }
@@ -22,10 +27,12 @@ export type WeChatIdentity = PlatformIdentity
 /** The user wxa-auth builds when no hooks are given: nothing beyond the session. */
 export interface DefaultUser {
   /**
-   * Opaque; never the openid. Stable per (appid, openid), or with
-   * `IDENTITY=unionid` per unionid across the apps that share it.
+   * Opaque; never the openid. Stable per (platform, appid, openid), or with
+   * `IDENTITY=unionid` per unionid across the apps of the platform that share it.
    */
   id: string
+  /** The mini program platform the user logged in on. */
+  platform: PlatformName
   openid: string
   unionid?: string
 }
@@ -159,16 +166,28 @@ async function opaqueId(text: string): Promise<string> {
   return `u_${base64url(new Uint8Array(digest).subarray(0, 18))}`
 }
 
-/** The opaque user id of the default user model: sha256(appid, openid), base64url. */
-export const defaultUserId = (appId: string, openid: string) =>
-  opaqueId(`wxa-auth:user:${appId}:${openid}`)
+/** What the hashes of the default ids add for a platform: nothing for WeChat (its ids are those of 0.2). */
+const platformPart = (platform: PlatformName) => (platform === 'wechat' ? '' : `${platform}:`)
 
-/** The opaque id of a user first seen with a unionid (`IDENTITY=unionid`). */
-export const unionUserId = (unionid: string) => opaqueId(`wxa-auth:unionid:${unionid}`)
+/**
+ * The opaque user id of the default user model: sha256 of (appid, openid)
+ * for WeChat, of (platform, appid, openid) for the others, base64url.
+ */
+export const defaultUserId = (appId: string, openid: string, platform: PlatformName = 'wechat') =>
+  opaqueId(`wxa-auth:user:${platformPart(platform)}${appId}:${openid}`)
+
+/** The opaque id of a user first seen with a unionid of `platform` (`IDENTITY=unionid`). */
+export const unionUserId = (unionid: string, platform: PlatformName = 'wechat') =>
+  opaqueId(`wxa-auth:unionid:${platformPart(platform)}${unionid}`)
 
 export const defaultHooks: Required<UserHooks<DefaultUser>> = {
-  async findOrCreateUser({ appId, openid, unionid }) {
-    return { id: await defaultUserId(appId, openid), openid, ...(unionid ? { unionid } : {}) }
+  async findOrCreateUser({ platform, appId, openid, unionid }) {
+    return {
+      id: await defaultUserId(appId, openid, platform),
+      platform,
+      openid,
+      ...(unionid ? { unionid } : {}),
+    }
   },
   userToClaims: () => ({}),
   onUserInfo: () => {},
@@ -183,6 +202,7 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
     if (!session?.openid) return null
     return {
       id: claims.sub,
+      platform: session.platform ?? 'wechat',
       openid: session.openid,
       ...(session.unionid ? { unionid: session.unionid } : {}),
     }

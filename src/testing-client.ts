@@ -1,5 +1,5 @@
 /**
- * `wxa-auth/testing/client`: drives the WeChat emulator of a running
+ * `wxa-auth/testing/client`: drives the emulator (WeChat, Douyin, QQ) of a running
  * development Worker over HTTP (login codes, phone codes, sealed user data,
  * faults). It needs nothing but `fetch`, so tests in Node (a Vitest node
  * project, Playwright, `node --test`) can import it; `wxa-auth/testing`
@@ -16,7 +16,9 @@ export {
   type EmulatorTarget,
   emulatorClient,
   type LoginCodeOptions,
+  type LoginCodes,
   loginCode,
   type SealedUserData,
+  type UserOptions,
 } from './emulator/client'
 export { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from './emulator/stub'

@@ -1,8 +1,9 @@
 /**
- * `wxa-auth/testing`: the WeChat emulator for a host app's development
- * Worker and its tests, and the in-memory runtime. Bind the `WeChatEmulator`
- * Durable Object as `WECHAT_EMULATOR`, pass `upstream: emulatorUpstream()` in
- * the development entry, and wxa-auth talks to it instead of WeChat;
+ * `wxa-auth/testing`: the emulator of WeChat, Douyin and QQ for a host app's
+ * development Worker and its tests, and the in-memory runtime. Bind the
+ * `WeChatEmulator` Durable Object (it plays all three) as `WECHAT_EMULATOR`,
+ * pass `upstream: emulatorUpstream()` in the development entry, and wxa-auth
+ * talks to it instead of each platform whose AppSecret is not set;
  * `mountEmulator()` serves its control surface and `emulatorClient()` drives
  * it (login codes, phone codes, faults). `memoryRuntime(vars)` runs wxa-auth
  * with no store at all, for tests of the rules in milliseconds. Nothing here

@@ -32,7 +32,7 @@ describe('POST /auth/login', () => {
       tokenType: 'JWT',
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       expiresIn: DEFAULT_SESSION_TTL,
-      user: { id: uid, openid },
+      user: { id: uid, platform: 'wechat', openid },
     })
     expect(res.headers.get('cache-control')).toBe('no-store')
 
@@ -64,7 +64,12 @@ describe('POST /auth/login', () => {
     const openid = newOpenid()
     await emulate(openid, { unionid: 'union-42' })
     const { user } = await login(openid)
-    expect(user).toEqual({ id: expect.any(String), openid, unionid: 'union-42' })
+    expect(user).toEqual({
+      id: expect.any(String),
+      platform: 'wechat',
+      openid,
+      unionid: 'union-42',
+    })
   })
 
   it('gives each login its own session', async () => {

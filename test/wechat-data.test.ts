@@ -86,10 +86,10 @@ describe('POST /auth/login with user info', () => {
       tokenType: 'JWT',
       expiresAt: expect.any(String),
       expiresIn: expect.any(Number),
-      user: { id, openid },
+      user: { id, platform: 'wechat', openid },
       userInfo: profile,
     })
-    expect(userInfos).toEqual([[profile, { id, openid }]])
+    expect(userInfos).toEqual([[profile, { id, platform: 'wechat', openid }]])
   })
 
   it('accepts rawData and signature alone, returning the signed profile', async () => {
@@ -370,7 +370,9 @@ describe('POST /auth/phone', () => {
     const phone = { phoneNumber: '13800138000', purePhoneNumber: '13800138000', countryCode: '86' }
     expect(res.body).toEqual({ phone })
     expect(res.headers.get('cache-control')).toBe('no-store')
-    expect(phones).toEqual([[phone, { id: await defaultUserId(APP_ID, openid), openid }]])
+    expect(phones).toEqual([
+      [phone, { id: await defaultUserId(APP_ID, openid), platform: 'wechat', openid }],
+    ])
   })
 
   it('rejects a code used twice, an unknown code and an expired one (40029)', async () => {

@@ -12,11 +12,18 @@ export interface AdapterResponse {
   header: Record<string, string>
 }
 
+/** What a runtime's login gives: the code, and on Douyin an anonymous code beside it. */
+export interface LoginCodes {
+  code: string
+  anonymousCode?: string
+}
+
 /**
  * What the SDK needs from a mini program runtime. Network calls resolve with
  * every HTTP answer and reject only when there is none (offline, DNS, TLS,
  * timeout), with the runtime's own error object. {@link wxAdapter},
- * {@link taroAdapter} and {@link uniAdapter} are the three that come with it.
+ * {@link ttAdapter}, {@link qqAdapter}, {@link taroAdapter} and
+ * {@link uniAdapter} come with it.
  */
 export interface WxaAdapter {
   request(option: {
@@ -36,8 +43,11 @@ export interface WxaAdapter {
     url: string
     header: Record<string, string>
   }): Promise<{ statusCode: number; tempFilePath: string }>
-  /** A login code (`wx.login`); rejects when the runtime gives none. */
-  login(): Promise<string>
+  /**
+   * A login code (`wx.login`, `tt.login`, `qq.login`), or the code with
+   * Douyin's `anonymousCode`; rejects when the runtime gives no code.
+   */
+  login(): Promise<string | LoginCodes>
   getStorage(key: string): unknown
   setStorage(key: string, value: unknown): void
   removeStorage(key: string): void
@@ -49,6 +59,7 @@ export interface RuntimeError {
 }
 
 type Callbacks<T> = { success?: (result: T) => void; fail?: (error: RuntimeError) => void }
+type LoginResult = { code?: string; anonymousCode?: string }
 type RequestResult = { statusCode: number; data: unknown; header?: Record<string, string> }
 type UploadResult = { statusCode: number; data: unknown; header?: Record<string, string> }
 type DownloadResult = { statusCode: number; tempFilePath: string }
@@ -73,12 +84,12 @@ interface DownloadOption {
   header?: Record<string, string>
 }
 
-/** The part of `wx` (WeChat) or `uni` (uni-app) the SDK uses: the callback style. */
+/** The part of `wx` (WeChat), `tt` (Douyin), `qq` (QQ) or `uni` (uni-app) the SDK uses: the callback style. */
 export interface CallbackApi {
   request(option: RequestOption & Callbacks<RequestResult>): unknown
   uploadFile(option: UploadOption & Callbacks<UploadResult>): unknown
   downloadFile(option: DownloadOption & Callbacks<DownloadResult>): unknown
-  login(option: { provider?: 'weixin' } & Callbacks<{ code?: string }>): unknown
+  login(option: { provider?: 'weixin' } & Callbacks<LoginResult>): unknown
   getStorageSync(key: string): unknown
   setStorageSync(key: string, data: unknown): void
   removeStorageSync(key: string): void
@@ -89,14 +100,19 @@ export interface TaroApi {
   request(option: RequestOption): Promise<RequestResult>
   uploadFile(option: UploadOption): Promise<UploadResult>
   downloadFile(option: DownloadOption): Promise<DownloadResult>
-  login(option?: Record<string, never>): Promise<{ code?: string }>
+  login(option?: Record<string, never>): Promise<LoginResult>
   getStorageSync(key: string): unknown
   setStorageSync(key: string, data: unknown): void
   removeStorageSync(key: string): void
 }
 
-const codeOf = (result: { code?: string }) =>
-  result.code ? result.code : Promise.reject<string>({ errMsg: 'login:fail no code' })
+// Douyin's anonymousCode goes along when the runtime gives one (tt.login; Taro and uni-app on tt).
+const codeOf = ({ code, anonymousCode }: LoginResult): string | LoginCodes | Promise<never> =>
+  code
+    ? anonymousCode
+      ? { code, anonymousCode }
+      : code
+    : Promise.reject({ errMsg: 'login:fail no code' })
 
 const normalize = <T extends { header?: Record<string, string> }>(result: T) => ({
   ...result,
@@ -122,13 +138,20 @@ function callbackAdapter(api: CallbackApi, provider?: 'weixin'): WxaAdapter {
       call<UploadResult>((cb) => api.uploadFile({ ...option, ...cb })).then(normalize),
     downloadFile: (option) => call<DownloadResult>((cb) => api.downloadFile({ ...option, ...cb })),
     login: () =>
-      call<{ code?: string }>((cb) => api.login({ ...(provider ? { provider } : {}), ...cb })).then(
+      call<LoginResult>((cb) => api.login({ ...(provider ? { provider } : {}), ...cb })).then(
         codeOf,
       ),
     getStorage: (key) => api.getStorageSync(key),
     setStorage: (key, value) => api.setStorageSync(key, value),
     removeStorage: (key) => api.removeStorageSync(key),
   }
+}
+
+/** The runtime global `name`, or a TypeError naming the adapter. */
+function runtime(api: CallbackApi | undefined, name: string): CallbackApi {
+  const found = api ?? (globalThis as unknown as Record<string, CallbackApi | undefined>)[name]
+  if (!found) throw new TypeError(`${name}Adapter: no \`${name}\` (not in a mini program? pass it)`)
+  return found
 }
 
 /**
@@ -138,9 +161,29 @@ function callbackAdapter(api: CallbackApi, provider?: 'weixin'): WxaAdapter {
  * @param wx default: the mini program's global `wx`
  */
 export function wxAdapter(wx?: CallbackApi): WxaAdapter {
-  const api = wx ?? (globalThis as { wx?: CallbackApi }).wx
-  if (!api) throw new TypeError('wxAdapter: no `wx` (not in a mini program? pass it)')
-  return callbackAdapter(api)
+  return callbackAdapter(runtime(wx, 'wx'))
+}
+
+/**
+ * The adapter for Douyin's (Toutiao's) runtime, `tt`: the same calls as
+ * `wx`; `tt.login` gives an `anonymousCode` beside the code, and both go to
+ * the server. Set the client's `appId` when the server serves apps of
+ * several platforms.
+ *
+ * @param tt default: the mini program's global `tt`
+ */
+export function ttAdapter(tt?: CallbackApi): WxaAdapter {
+  return callbackAdapter(runtime(tt, 'tt'))
+}
+
+/**
+ * The adapter for QQ's runtime, `qq`: the same calls as `wx`. Set the
+ * client's `appId` when the server serves apps of several platforms.
+ *
+ * @param qq default: the mini program's global `qq`
+ */
+export function qqAdapter(qq?: CallbackApi): WxaAdapter {
+  return callbackAdapter(runtime(qq, 'qq'))
 }
 
 /**
@@ -150,9 +193,7 @@ export function wxAdapter(wx?: CallbackApi): WxaAdapter {
  * @param uni default: the global `uni`
  */
 export function uniAdapter(uni?: CallbackApi): WxaAdapter {
-  const api = uni ?? (globalThis as { uni?: CallbackApi }).uni
-  if (!api) throw new TypeError('uniAdapter: no `uni` (not in uni-app? pass it)')
-  return callbackAdapter(api, 'weixin')
+  return callbackAdapter(runtime(uni, 'uni'), 'weixin')
 }
 
 /**

@@ -46,11 +46,14 @@ export interface WxaClientOptions {
    * below it. `http://` only for localhost, 127.0.0.1 and [::1].
    */
   baseUrl: string
-  /** The runtime: {@link wxAdapter} (default), `taroAdapter(Taro)` or `uniAdapter(uni)`. */
+  /** The runtime: {@link wxAdapter} (default), `ttAdapter(tt)`, `qqAdapter(qq)`, `taroAdapter(Taro)` or `uniAdapter(uni)`. */
   adapter?: WxaAdapter
   /** Shorthand for `adapter: wxAdapter(wx)`, e.g. a stand-in in tests. */
   wx?: CallbackApi
-  /** The AppID sent with each login, when the server serves several mini programs. */
+  /**
+   * The AppID sent with each login, when the server serves several mini
+   * programs (of one platform or several: it picks the app, and so the platform).
+   */
   appId?: string
   /** The storage key of the session; default {@link DEFAULT_STORAGE_KEY}. */
   storageKey?: string

@@ -107,7 +107,7 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
     lastLogin = now()
     loginFailure = null
     try {
-      const code = await Promise.resolve()
+      const got = await Promise.resolve()
         .then(() => adapter.login())
         .catch((cause: unknown) => {
           const errMsg = (cause as { errMsg?: string } | null)?.errMsg
@@ -116,8 +116,10 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
           })
         })
       const sentAt = now()
-      // Not retried: WeChat may have spent the code already.
-      const res = await post(paths.login, { code, ...(appId ? { appId } : {}) }, undefined, 0)
+      // Douyin's runtime gives an anonymousCode beside the code; the server takes both.
+      const codes = typeof got === 'string' ? { code: got } : got
+      // Not retried: the platform may have spent the code already.
+      const res = await post(paths.login, { ...codes, ...(appId ? { appId } : {}) }, undefined, 0)
       if (res.statusCode !== 200) {
         // Held back for Retry-After, but not past maxRetryWait: a proxy's
         // `Retry-After: 86400` must not lock the user out for a day.

@@ -364,7 +364,9 @@ describe('logout', () => {
 describe('types', () => {
   it("the mini program's own wx fits the SDK", () => {
     expectTypeOf<WechatMiniprogram.Wx>().toExtend<CallbackApi>()
-    expectTypeOf<TaroApi['login']>().returns.toEqualTypeOf<Promise<{ code?: string }>>()
+    expectTypeOf<TaroApi['login']>().returns.toEqualTypeOf<
+      Promise<{ code?: string; anonymousCode?: string }>
+    >()
     expectTypeOf<'SESSION_EXPIRED'>().toExtend<WxaClientErrorCode>()
     expectTypeOf<'BAD_URL'>().toExtend<WxaClientError['code']>()
     expectTypeOf<'NOT_A_CODE'>().not.toExtend<WxaClientErrorCode>()

@@ -15,6 +15,8 @@ export interface SentCall {
   path: string
   status: number
   authorization: string | null
+  /** A request's body as sent (JSON text), if it had one. */
+  body?: string
 }
 
 export interface HttpAnswer {
@@ -51,6 +53,7 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
     url: string,
     header: Record<string, string>,
     run: () => Promise<T & { statusCode: number }>,
+    body?: string,
   ): Promise<T & { statusCode: number }> {
     const entry: SentCall = {
       kind,
@@ -58,6 +61,7 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
       path: new URL(url).pathname + new URL(url).search,
       status: 0,
       authorization: new Headers(header).get('authorization'),
+      ...(body === undefined ? {} : { body }),
     }
     if (state.inFlight >= RUNTIME_MAX_IN_FLIGHT) {
       state.sent.push(entry)
@@ -86,6 +90,12 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
     }
   }
 
+  /** The runtime's login with what else the platform gives (Douyin: an anonymousCode). */
+  async function loginCodes(): Promise<{ code: string; anonymousCode?: string }> {
+    state.logins++
+    return emulatorCodes(baseUrl, openid, appId)
+  }
+
   const answerOf = async (res: Response): Promise<HttpAnswer> => {
     const text = await res.text()
     let data: unknown = text
@@ -108,14 +118,20 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
           : typeof data === 'string'
             ? data
             : JSON.stringify(data)
-      return network('request', method, url, header, async () =>
-        answerOf(
-          await fetch(url, {
-            method,
-            headers: { 'content-type': 'application/json', ...header },
-            ...(body === undefined ? {} : { body }),
-          }),
-        ),
+      return network(
+        'request',
+        method,
+        url,
+        header,
+        async () =>
+          answerOf(
+            await fetch(url, {
+              method,
+              headers: { 'content-type': 'application/json', ...header },
+              ...(body === undefined ? {} : { body }),
+            }),
+          ),
+        body,
       )
     },
     /** `wx.uploadFile`: multipart POST of a file on disk; the answer's body is text. */
@@ -144,10 +160,8 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
       })
     },
     /** The runtime's login: a fresh code for this device's user. */
-    async login(): Promise<string> {
-      state.logins++
-      return emulatorCode(baseUrl, openid, appId)
-    },
+    login: async (): Promise<string> => (await loginCodes()).code,
+    loginCodes,
     /** `getStorageSync` answers '' for a missing key, as WeChat's does. */
     getStorage: (key: string) =>
       state.storage.has(key) ? structuredClone(state.storage.get(key)) : '',
@@ -159,19 +173,24 @@ export function device(baseUrl: string, openid = `sdk-${randomUUID()}`, appId?: 
 
 export type Device = ReturnType<typeof device>
 
-/** A fresh single-use code for `openid` from the emulator's control endpoint. */
-export async function emulatorCode(
+/** A fresh single-use code for `openid` (and Douyin's anonymousCode) from the emulator's control endpoint. */
+export async function emulatorCodes(
   baseUrl: string,
   openid: string,
   appId?: string,
-): Promise<string> {
+): Promise<{ code: string; anonymousCode?: string }> {
   const res = await fetch(`${baseUrl}/__emulator/code`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ openid, appId }),
   })
   if (!res.ok) throw new Error(`emulator: HTTP ${res.status}`)
-  return ((await res.json()) as { code: string }).code
+  return (await res.json()) as { code: string; anonymousCode?: string }
+}
+
+/** A fresh single-use code for `openid` from the emulator's control endpoint. */
+export async function emulatorCode(baseUrl: string, openid: string, appId?: string) {
+  return (await emulatorCodes(baseUrl, openid, appId)).code
 }
 
 /** POSTs JSON to the emulator's control surface. */

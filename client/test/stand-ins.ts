@@ -1,9 +1,9 @@
 import type { CallbackApi, TaroApi } from '../src'
 import type { Device } from './device'
 
-// Stand-ins for the three runtimes, and only for them: each gives the
-// device's real HTTP, login and storage the call shapes of its framework.
-// All three name the request headers `header` (not fetch's `headers`) and
+// Stand-ins for the runtimes (wx, tt, qq, Taro, uni-app), and only for them:
+// each gives the device's real HTTP, login and storage the call shapes of its
+// framework. All of them name the request headers `header` (not fetch's `headers`) and
 // fail with `{ errMsg: '<api>:fail <reason>' }`; a `headers` key is ignored,
 // as the frameworks ignore it.
 
@@ -11,8 +11,31 @@ const errMsg = (api: string, error: unknown) => ({
   errMsg: `${api}:fail ${error instanceof Error ? error.message : String(error)}`,
 })
 
+/** What a runtime's `login` calls `success` with. */
+type LoginAnswer = { code: string; anonymousCode?: string; isLogin?: boolean; errMsg: string }
+
 /** WeChat's `wx`: callbacks only (`wx.request` returns a RequestTask, not a promise). */
 export function wxStandIn(phone: Device): CallbackApi {
+  return callbackStandIn(phone, async () => ({ code: await phone.login(), errMsg: 'login:ok' }))
+}
+
+/** QQ's `qq`: WeChat's call shapes, `qq.login` gives a code. */
+export const qqStandIn = wxStandIn
+
+/**
+ * Douyin's `tt`: WeChat's call shapes; `tt.login({ force })` gives the code,
+ * an `anonymousCode` and `isLogin`.
+ */
+export function ttStandIn(phone: Device): CallbackApi {
+  return callbackStandIn(phone, async () => ({
+    ...(await phone.loginCodes()),
+    isLogin: true,
+    errMsg: 'login:ok',
+  }))
+}
+
+/** A callback-style runtime over the device; `login` makes what the runtime's login answers. */
+function callbackStandIn(phone: Device, login: () => Promise<LoginAnswer>): CallbackApi {
   return {
     request({ url, method = 'GET', data, header = {}, success, fail }) {
       phone.request(url, method, data, header).then(success, (e) => fail?.(errMsg('request', e)))
@@ -29,10 +52,7 @@ export function wxStandIn(phone: Device): CallbackApi {
       return { abort() {} }
     },
     login({ success, fail }) {
-      phone.login().then(
-        (code) => success?.({ code, errMsg: 'login:ok' } as { code: string }),
-        (e) => fail?.(errMsg('login', e)),
-      )
+      login().then(success, (e) => fail?.(errMsg('login', e)))
     },
     getStorageSync: phone.getStorage,
     setStorageSync: phone.setStorage,
@@ -42,9 +62,10 @@ export function wxStandIn(phone: Device): CallbackApi {
 
 /**
  * Taro (`@tarojs/taro`): every call returns a promise that resolves with the
- * success result and rejects with the fail result, `{ errMsg }`.
+ * success result and rejects with the fail result, `{ errMsg }`. Built for
+ * tt (`platform`), `Taro.login` gives what `tt.login` gives.
  */
-export function taroStandIn(phone: Device) {
+export function taroStandIn(phone: Device, platform: 'weapp' | 'tt' | 'qq' = 'weapp') {
   const settle = <T>(api: string, work: Promise<T>) =>
     work.catch((e: unknown) => Promise.reject(errMsg(api, e)))
   const taro = {
@@ -69,7 +90,9 @@ export function taroStandIn(phone: Device) {
     login: () =>
       settle(
         'login',
-        phone.login().then((code) => ({ code, errMsg: 'login:ok' })),
+        (platform === 'tt' ? phone.loginCodes() : phone.login().then((code) => ({ code }))).then(
+          (codes) => ({ ...codes, errMsg: 'login:ok' }),
+        ),
       ),
     getStorageSync: phone.getStorage,
     setStorageSync: phone.setStorage,

@@ -1,3 +1,4 @@
+import type { PlatformName } from '../env'
 import { emulatorStub } from './stub'
 
 /** Where {@link mountEmulator} puts the emulator's control surface by default. */
@@ -26,10 +27,12 @@ export interface EmulatorClientOptions {
   path?: string
 }
 
-/** A fresh login code: what `wx.login()` gives the mini program. */
+/** A fresh login code: what `wx.login()` (`tt.login()`, `qq.login()`) gives the mini program. */
 export interface LoginCodeOptions {
-  /** The app the code is for (one of `WECHAT_APP_ID`); default: the first. */
+  /** The app the code is for (one of `WECHAT_APP_ID`, `DOUYIN_APP_ID`, `QQ_APP_ID`); it picks the platform. */
   appId?: string
+  /** Without `appId`: the first app of this platform. Default: WeChat's first app. */
+  platform?: PlatformName
   /** Gives the user this unionid (WeChat sends it when the app is on an Open Platform account). */
   unionid?: string
   /** A new session_key for the user, as a later `wx.login()` can give. */
@@ -46,8 +49,19 @@ export interface SealedUserData {
   signature: string
 }
 
+/** Which platform's user a call is about (each platform has its own users). @default 'wechat' */
+export interface UserOptions {
+  platform?: PlatformName
+}
+
+/** What `tt.login()` gives on Douyin: the code and an anonymous code; elsewhere the code alone. */
+export interface LoginCodes {
+  code: string
+  anonymousCode?: string
+}
+
 /** A change to an emulated user; `fault` makes code2Session misbehave, `times` times or until `none`. */
-export interface EmulatedUserChange {
+export interface EmulatedUserChange extends UserOptions {
   blocked?: boolean
   unionid?: string | null
   fault?: 'busy' | 'hang' | 'html' | 'http500' | 'truncated' | 'spend' | 'none' | null
@@ -57,6 +71,8 @@ export interface EmulatedUserChange {
 
 /** An emulated user as the emulator shows it (never its session_key). */
 export interface EmulatedUserState {
+  /** Absent for WeChat's users. */
+  platform?: PlatformName
   openid: string
   unionid?: string
   blocked: boolean
@@ -68,16 +84,22 @@ export interface EmulatedUserState {
 export interface EmulatorClient {
   /** A single-use login code for `openid` (the user is created on first use). */
   loginCode(openid: string, options?: LoginCodeOptions): Promise<string>
+  /** The same, with Douyin's `anonymousCode` beside the code. */
+  loginCodes(openid: string, options?: LoginCodeOptions): Promise<LoginCodes>
   /** A single-use phone-number button code (`bindgetphonenumber`) for a user seen before. */
   phoneCode(openid: string, phoneNumber: string, options?: { age?: number }): Promise<string>
   /** `data` sealed as the mini program receives it, for `POST /auth/decrypt` or a login. */
-  userData(openid: string, data: object, options?: { appid?: string }): Promise<SealedUserData>
+  userData(
+    openid: string,
+    data: object,
+    options?: { appid?: string } & UserOptions,
+  ): Promise<SealedUserData>
   /** Blocks the user, sets its unionid or a fault; answers the user's state. */
   setUser(openid: string, change: EmulatedUserChange): Promise<EmulatedUserState>
   /** The user's state, or null for a user not seen yet. */
-  getUser(openid: string): Promise<EmulatedUserState | null>
+  getUser(openid: string, options?: UserOptions): Promise<EmulatedUserState | null>
   /** Gives the user a new session_key, as a second `wx.login()` may. */
-  rotateSessionKey(openid: string): Promise<void>
+  rotateSessionKey(openid: string, options?: UserOptions): Promise<void>
   /** Any control route, e.g. `request('POST', '/access-token', { expire: true })`. */
   request(method: string, path: string, body?: unknown): Promise<Response>
 }
@@ -138,12 +160,16 @@ export function emulatorClient(
     return JSON.parse(text) as T
   }
 
-  const user = (openid: string) => `/users/${encodeURIComponent(openid)}`
+  const user = (openid: string, { platform }: UserOptions = {}) =>
+    `/users/${encodeURIComponent(openid)}${platform ? `?platform=${platform}` : ''}`
+  const loginCodes = (openid: string, options: LoginCodeOptions = {}) =>
+    json<LoginCodes>('POST', '/code', { openid, ...options })
 
   return {
     request,
+    loginCodes,
     async loginCode(openid, options = {}) {
-      return (await json<{ code: string }>('POST', '/code', { openid, ...options })).code
+      return (await loginCodes(openid, options)).code
     },
     async phoneCode(openid, phoneNumber, options = {}) {
       const body = { openid, phoneNumber, ...options }
@@ -155,14 +181,15 @@ export function emulatorClient(
     setUser(openid, change) {
       return json('POST', user(openid), change)
     },
-    async getUser(openid) {
-      const res = await request('GET', user(openid))
+    async getUser(openid, options) {
+      const res = await request('GET', user(openid, options))
       if (res.status === 404) return null
-      if (!res.ok) throw new Error(`emulator: GET ${user(openid)} answered ${res.status}`)
+      if (!res.ok) throw new Error(`emulator: GET ${user(openid, options)} answered ${res.status}`)
       return (await res.json()) as EmulatedUserState
     },
-    async rotateSessionKey(openid) {
-      await json('POST', `${user(openid)}/rotate-session-key`)
+    async rotateSessionKey(openid, options = {}) {
+      const path = `/users/${encodeURIComponent(openid)}/rotate-session-key`
+      await json('POST', options.platform ? `${path}?platform=${options.platform}` : path)
     },
   }
 }

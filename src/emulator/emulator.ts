@@ -6,10 +6,11 @@ import type { EmulatorEnv } from './wechat/state'
 export { ACCESS_TOKEN_LIFETIME, CODE_TTL, PHONE_CODE_TTL } from './wechat/state'
 
 /**
- * A stand-in for api.weixin.qq.com, for development and tests only. It speaks
- * WeChat's request and response shapes and error codes, and keeps per-user
- * state (session_key, single-use codes, rate windows, faults) in its storage.
- * `/__emulator/*` is its control surface; see the README.
+ * A stand-in for api.weixin.qq.com, and for Douyin's and QQ's code2Session,
+ * for development and tests only. It speaks each platform's request and
+ * response shapes and error codes, and keeps per-user state (session_key,
+ * single-use codes, rate windows, faults) in its storage; one object plays
+ * all three. `/__emulator/*` is its control surface; see the README.
  */
 export class WeChatEmulator extends DurableObject<EmulatorEnv> {
   readonly #app: Hono

@@ -1,8 +1,9 @@
 /**
  * The dev playground at `/` (emulator on only): a page that plays the mini
- * program against this Worker and the WeChat emulator, showing each request,
- * its response and the token's claims, sets the profile, and sends WeChat's
- * authorization events and image-check results.
+ * program of any configured app (WeChat, Douyin, QQ) against this Worker and
+ * the emulator, showing each request, its response and the token's claims,
+ * sets the profile, and sends WeChat's authorization events and image-check
+ * results.
  */
 export const PLAYGROUND_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -20,20 +21,21 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 </style></head><body>
 <aside>
 <h1>wxa-auth playground</h1>
-<p>Plays the mini program against this Worker and the WeChat emulator. Dev only.</p>
+<p>Plays the mini program against this Worker and the emulator (WeChat, Douyin, QQ). Dev only.</p>
 <fieldset><legend>1. Log in</legend>
+<label>Mini program <select id="app"></select></label>
 <label>Test user (openid) <input id="openid" value="alice"></label>
-<button id="login">wx.login() + POST /auth/login</button>
+<button id="login">login() + POST /auth/login</button>
 <p id="status">Logged out</p></fieldset>
 <fieldset><legend>2. Use the session</legend>
 <button id="me">GET /me</button><button id="refresh" class="secondary">POST /auth/refresh</button>
 <label>Session data (JSON; null deletes a key) <textarea id="session-data" rows="3">{"cart":["tea"]}</textarea></label>
 <button id="save-session">PATCH /me/session</button></fieldset>
-<fieldset><legend>3. WeChat data</legend>
+<fieldset><legend>3. Platform data</legend>
 <label>User info to encrypt <textarea id="profile" rows="2">{"nickName":"Alice","avatarUrl":"https://example.com/a.png"}</textarea></label>
 <button id="decrypt">POST /auth/decrypt</button>
 <label>Phone number <input id="phone-number" value="13800138000"></label>
-<button id="phone">POST /auth/phone</button></fieldset>
+<button id="phone">POST /auth/phone</button> <small>(WeChat only: the others answer NOT_OFFERED)</small></fieldset>
 <fieldset><legend>4. Devices</legend>
 <button id="devices">GET /auth/sessions</button><div id="device-list"></div></fieldset>
 <fieldset><legend>5. Leave</legend>
@@ -58,12 +60,31 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 </main>
 <script>
 let token = null
+let loggedIn = ''
 const $ = (id) => document.getElementById(id)
+const LOGIN = { wechat: 'wx.login()', douyin: 'tt.login()', qq: 'qq.login()' }
+const NAME = { wechat: 'WeChat', douyin: 'Douyin', qq: 'QQ' }
+fetch('/__emulator/apps').then((res) => res.json()).then((apps) => {
+  for (const [platform, ids] of Object.entries(apps)) {
+    for (const id of ids) {
+      const option = document.createElement('option')
+      option.value = id
+      option.dataset.platform = platform
+      option.textContent = NAME[platform] + ' · ' + id
+      $('app').append(option)
+    }
+  }
+  showApp()
+})
+const appId = () => $('app').value || undefined
+const platform = () => $('app').selectedOptions[0]?.dataset.platform || 'wechat'
+function showApp() { $('login').textContent = LOGIN[platform()] + ' + POST /auth/login' }
+$('app').onchange = showApp
 function decode(part) {
   return JSON.parse(decodeURIComponent(escape(atob(part.replace(/-/g, '+').replace(/_/g, '/')))))
 }
 function show() {
-  $('status').textContent = token ? 'Logged in as ' + $('openid').value : 'Logged out'
+  $('status').textContent = token ? 'Logged in as ' + loggedIn : 'Logged out'
   $('claims').textContent = token
     ? JSON.stringify({ header: decode(token.split('.')[0]), payload: decode(token.split('.')[1]) }, null, 2)
     : '(no token)'
@@ -89,9 +110,9 @@ async function call(method, path, body) {
 }
 const openid = () => $('openid').value.trim()
 async function login() {
-  const { data } = await call('POST', '/__emulator/code', { openid: openid() })
-  const res = await call('POST', '/auth/login', { code: data.code, device: { platform: 'devtools', model: navigator.platform } })
-  if (res.status === 200) token = res.data.token
+  const { data } = await call('POST', '/__emulator/code', { openid: openid(), appId: appId() })
+  const res = await call('POST', '/auth/login', { ...data, appId: appId(), device: { platform: 'devtools', model: navigator.platform } })
+  if (res.status === 200) { token = res.data.token; loggedIn = openid() + ' (' + NAME[platform()] + ')' }
   show()
 }
 $('login').onclick = login
@@ -103,10 +124,11 @@ $('refresh').onclick = async () => {
 }
 $('save-session').onclick = () => call('PATCH', '/me/session', JSON.parse($('session-data').value))
 $('decrypt').onclick = async () => {
-  const { data } = await call('POST', '/__emulator/user-data', { openid: openid(), data: JSON.parse($('profile').value) })
+  const { data } = await call('POST', '/__emulator/user-data', { openid: openid(), appid: appId(), data: JSON.parse($('profile').value) })
   await call('POST', '/auth/decrypt', { encryptedData: data.encryptedData, iv: data.iv })
 }
 $('phone').onclick = async () => {
+  if (platform() !== 'wechat') return call('POST', '/auth/phone', { code: 'no-phone-api-here' })
   const { data } = await call('POST', '/__emulator/phone-code', { openid: openid(), phoneNumber: $('phone-number').value })
   await call('POST', '/auth/phone', { code: data.code })
 }

@@ -1,19 +1,33 @@
 import type { Context, Env } from 'hono'
+import type { PlatformName } from '../env'
 import type { Upstream } from '../platforms/platform'
-import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from './stub'
+import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, EMULATOR_FACES, emulatorStub } from './stub'
 
 /** What the emulators need in the Worker's env: their binding, and no real secret. */
-interface EmulatedEnv {
-  WECHAT_EMULATOR?: DurableObjectNamespace
-  WECHAT_APP_SECRET?: string
-  WECHAT_APP_SECRETS?: string
+type EmulatedEnv = { WECHAT_EMULATOR?: DurableObjectNamespace } & Partial<
+  Record<`${'WECHAT' | 'DOUYIN' | 'QQ'}_APP_SECRET${'' | 'S'}`, string>
+>
+
+const PREFIXES: Record<PlatformName, 'WECHAT' | 'DOUYIN' | 'QQ'> = {
+  wechat: 'WECHAT',
+  douyin: 'DOUYIN',
+  qq: 'QQ',
+}
+
+/** The URL a platform's call goes to: its face's host, the client's path and query. */
+function onFace(input: Request | string | URL, platform: PlatformName): string | Request | URL {
+  if (platform === 'wechat') return input
+  const url = new URL(input instanceof Request ? input.url : String(input))
+  const target = `http://${EMULATOR_FACES[platform]}${url.pathname}${url.search}`
+  return input instanceof Request ? new Request(target, input) : target
 }
 
 /**
  * The `upstream` option of a development entry: with the emulator bound
- * (`WECHAT_EMULATOR`) and no AppSecret set, WeChat is the emulator, reached
- * through the same client as WeChat itself. With a real AppSecret the same
- * Worker talks to WeChat. Never in a production entry.
+ * (`WECHAT_EMULATOR`), each platform whose AppSecret is not set (WeChat,
+ * Douyin, QQ) is the emulator, reached through the same client as the
+ * platform itself. With a real AppSecret the same Worker talks to that
+ * platform. Never in a production entry.
  *
  * @example
  * ```ts
@@ -23,14 +37,18 @@ interface EmulatedEnv {
 export function emulatorUpstream<E extends Env>() {
   return (c: Context<E>): Partial<Record<string, Upstream>> | undefined => {
     const env = c.env as EmulatedEnv | undefined
-    if (!env?.WECHAT_EMULATOR || env.WECHAT_APP_SECRET || env.WECHAT_APP_SECRETS) return undefined
-    return {
-      wechat: {
+    if (!env?.WECHAT_EMULATOR) return undefined
+    const upstreams: Partial<Record<PlatformName, Upstream>> = {}
+    for (const [platform, prefix] of Object.entries(PREFIXES) as [PlatformName, string][]) {
+      if (env[`${prefix}_APP_SECRET` as keyof EmulatedEnv]) continue
+      if (env[`${prefix}_APP_SECRETS` as keyof EmulatedEnv]) continue
+      upstreams[platform] = {
         // A stub belongs to the request that made it: one per call.
-        fetch: (input, init) => emulatorStub(env).fetch(input, init),
+        fetch: (input, init) => emulatorStub(env).fetch(onFace(input, platform), init),
         appSecret: EMULATOR_APP_SECRET,
-        defaultAppId: EMULATOR_APP_ID,
-      },
+        ...(platform === 'wechat' ? { defaultAppId: EMULATOR_APP_ID } : {}),
+      }
     }
+    return upstreams
   }
 }

@@ -17,7 +17,7 @@ export async function decrypt<User extends { id: string }>(
 ): Promise<Record<string, unknown>> {
   const app = appOf(flow.config, session.appId)
   const openid = session.openid as string
-  const identity = await flow.config.identities.get(app.appId, openid)
+  const identity = await flow.config.identities.get(app.appId, openid, app.platform)
   if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
   const { sessionKey } = identity
   try {
@@ -57,8 +57,9 @@ export async function resetSessionKey<User extends { id: string }>(
 ): Promise<void> {
   const app = appOf(flow.config, appId)
   if (!app.resetSessionKey) throw new WxaAuthError('NOT_OFFERED')
-  const identity = await flow.config.identities.get(appId, openid)
+  const identity = await flow.config.identities.get(appId, openid, app.platform)
   if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
   const sessionKey = await app.resetSessionKey(openid, identity.sessionKey)
-  await flow.config.identities.put(appId, openid, { ...identity, sessionKey, updatedAt: flow.now })
+  const renewed = { ...identity, sessionKey, updatedAt: flow.now }
+  await flow.config.identities.put(appId, openid, renewed, app.platform)
 }

@@ -1,3 +1,4 @@
+import type { PlatformName } from '../env'
 import { isWxaAuthError, WxaAuthError } from '../errors'
 import type { Session } from '../session/session'
 import { appOf, type Flow } from './context'
@@ -28,7 +29,7 @@ export async function deleteAccount<User extends { id: string }>(
   }
   if (openid !== session.openid || !session.userId) throw new WxaAuthError('REAUTH_REQUIRED')
   await hooks.onDeleteAccount(user, c)
-  await forgetUser(flow, session.userId, app.appId, openid)
+  await forgetUser(flow, session.userId, app.appId, openid, app.platform)
   session.end()
 }
 
@@ -43,7 +44,8 @@ export async function forgetUser<User extends { id: string }>(
   uid: string,
   appId: string,
   openid: string,
+  platform: PlatformName = 'wechat',
 ): Promise<void> {
   await flow.config.sessions.forget(uid, flow.now)
-  await flow.config.identities.delete(appId, openid)
+  await flow.config.identities.delete(appId, openid, platform)
 }

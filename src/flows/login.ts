@@ -15,6 +15,8 @@ const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds: how often a login may rew
 export interface LoginInput extends UserInfoInput {
   /** The code from the platform's login (`wx.login`, `tt.login`, `qq.login`). */
   code: string
+  /** Douyin's `anonymousCode` from `tt.login`, beside the code; ignored elsewhere. */
+  anonymousCode?: string | undefined
   /** The app logging in; default: the first configured. */
   appId?: string | undefined
   /** A phone-number button's code: the number comes back with the token. */
@@ -42,31 +44,34 @@ export async function login<User extends { id: string }>(
 ): Promise<LoginResult<User>> {
   const { config, hooks, now, c } = flow
   const app = appOf(config, input.appId ?? config.defaultAppId)
-  const { appId } = app
+  const { appId, platform } = app
   // Everything that can refuse the request is checked before the code is spent.
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
+  if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
   await importKeyRing(config.secrets)
-  const { openid, sessionKey, unionid } = await app.code2Session({ code: input.code })
+  const { openid, sessionKey, unionid, anonymousOpenid } = await app.code2Session({
+    code: input.code,
+    anonymousCode: input.anonymousCode,
+  })
   const info = await userInfo(app, sessionKey)
   // The phone code is checked against this user by the platform and never retried once sent.
   let phone: PhoneNumber | undefined
-  if (input.phoneCode) {
-    if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
-    phone = await app.phone(input.phoneCode, openid)
-  }
-  const identity = await config.identities.get(appId, openid)
+  if (input.phoneCode && app.phone) phone = await app.phone(input.phoneCode, openid)
+  const identity = await config.identities.get(appId, openid, platform)
   const who = {
-    platform: app.platform,
+    platform,
     appId,
     openid,
     ...(unionid ? { unionid } : {}),
+    ...(anonymousOpenid ? { anonymousOpenid } : {}),
     ...(phone ? { phone } : {}),
   }
   const user = flow.ownUsers
     ? await hooks.findOrCreateUser(who, c)
     : ({
         id: await defaultUserIdFor(who, identity, config, now),
+        platform,
         openid,
         ...(unionid ? { unionid } : {}),
       } as unknown as User)
@@ -91,20 +96,25 @@ export async function login<User extends { id: string }>(
     identity.unionid !== unionid ||
     identity.expiresAt - now < policy.maxAge
   ) {
-    await config.identities.put(appId, openid, {
-      v: 1,
-      uid,
-      ...(unionid ? { unionid } : {}),
-      sessionKey,
-      updatedAt: now,
-      expiresAt: now + policy.maxAge + IDENTITY_SLACK,
-    })
+    await config.identities.put(
+      appId,
+      openid,
+      {
+        v: 1,
+        uid,
+        ...(unionid ? { unionid } : {}),
+        sessionKey,
+        updatedAt: now,
+        expiresAt: now + policy.maxAge + IDENTITY_SLACK,
+      },
+      platform,
+    )
   }
   const sid = newSessionId()
   const record: SessionRecord = {
     v: 1,
     uid,
-    ...(app.platform === 'wechat' ? {} : { platform: app.platform }),
+    ...(platform === 'wechat' ? {} : { platform }),
     appId,
     openid,
     ...(unionid ? { unionid } : {}),

@@ -128,3 +128,13 @@ export async function verifySignature(input: VerifySignatureInput): Promise<bool
   const digest = await crypto.subtle.digest('SHA-1', encoder.encode(rawData + sessionKey))
   return timingSafeEqual(hex(digest), signature)
 }
+
+/**
+ * The data crypto of one app, as a platform app has it: `decrypt` checks that
+ * the watermark names `appId`; `verifyRawData` checks rawData's signature.
+ * The same on WeChat, QQ and Douyin.
+ */
+export const sealedData = (appId: string) => ({
+  decrypt: (input: Omit<DecryptDataInput, 'appId'>) => decryptData({ ...input, appId }),
+  verifyRawData: (input: VerifySignatureInput) => verifySignature(input),
+})

@@ -9,6 +9,8 @@ export interface PlatformSession {
   openid: string
   /** Links the apps of one developer entity on one platform; only when the platform sends it. */
   unionid?: string
+  /** Douyin, when the login sent an `anonymousCode`: the openid of the user's visits before logging in. */
+  anonymousOpenid?: string
   sessionKey: string
 }
 
@@ -24,6 +26,8 @@ export interface PhoneNumber {
 /** What a login hands to code2Session: the login code, and what else the platform takes. */
 export interface LoginCode {
   code: string
+  /** Douyin's `anonymousCode` from `tt.login`, sent beside the code; other platforms ignore it. */
+  anonymousCode?: string | undefined
 }
 
 /**

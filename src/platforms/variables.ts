@@ -1,5 +1,7 @@
 import type { Variables } from '../env'
 import { WxaAuthError } from '../errors'
+import { type AppClientOptions, DEFAULT_TIMEOUT_MS } from './caller'
+import type { Upstream } from './platform'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -112,4 +114,40 @@ export function appSecrets(
     )
   }
   return new Map(ids.map((id) => [id, pairs.get(id) as string]))
+}
+
+/** One configured app of a platform: its AppID, and its client's options (secret, transport). */
+export interface ConfiguredApp {
+  appId: string
+  client: AppClientOptions
+}
+
+/**
+ * The apps a platform's variables configure, the same way for every platform:
+ * `<P>_APP_ID`, `<P>_APP_SECRET` / `<P>_APP_SECRETS` (see {@link appSecrets}),
+ * `<P>_API_BASE` (see {@link apiBase}) and `<P>_TIMEOUT_MS`. With an
+ * `upstream` (development), its fetch and stand-in secret.
+ */
+export function configuredApps(
+  vars: Variables,
+  prefix: string,
+  { pattern, shape, upstream }: { pattern: RegExp; shape: string; upstream: Upstream | undefined },
+): ConfiguredApp[] {
+  const secrets = appSecrets(vars, prefix, {
+    pattern,
+    shape,
+    ...(upstream ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId } : {}),
+  })
+  const timeoutMs = whole(vars, `${prefix}_TIMEOUT_MS`, 1, DEFAULT_TIMEOUT_MS)
+  const baseUrl = apiBase(vars, `${prefix}_API_BASE`)
+  return [...secrets].map(([appId, appSecret]) => ({
+    appId,
+    client: {
+      appId,
+      appSecret,
+      timeoutMs,
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(upstream ? { fetch: upstream.fetch } : {}),
+    },
+  }))
 }

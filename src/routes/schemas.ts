@@ -38,7 +38,14 @@ const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
 
 /** `POST /auth/login` body. */
 export const LoginBody = v.object({
-  code: code('The code from wx.login(); single use, valid for 5 minutes.'),
+  code: code(
+    'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes.',
+  ),
+  anonymousCode: v.optional(
+    code(
+      "Douyin: tt.login's anonymousCode, beside the code; the login then also reports the user's anonymous openid. Ignored on the other platforms.",
+    ),
+  ),
   phoneCode: v.optional(
     code(
       'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
@@ -48,7 +55,7 @@ export const LoginBody = v.object({
     text(
       1,
       64,
-      'The mini program logging in, when this server serves several. Default: the first.',
+      'The mini program logging in (and so its platform), when this server serves several. Default: the first.',
     ),
   ),
   device: v.optional(
@@ -89,11 +96,12 @@ const isoTime = v.pipe(v.string(), v.isoTimestamp())
 const User = v.pipe(
   v.looseObject({
     id: v.string(),
+    platform: v.optional(v.picklist(['wechat', 'douyin', 'qq'])),
     openid: v.optional(v.string()),
     unionid: v.optional(v.string()),
   }),
   v.description(
-    'What findOrCreateUser / claimsToUser return; by default { id, openid, unionid? }.',
+    'What findOrCreateUser / claimsToUser return; by default { id, platform, openid, unionid? }.',
   ),
 )
 

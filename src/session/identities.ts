@@ -1,8 +1,12 @@
+import type { PlatformName } from '../env'
 import { defaultUserId, unionUserId } from '../hooks'
 import { identityKey, ttlUntil, UNIONID_PREFIX, unionidKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
 
-/** The newest WeChat identity of (appid, openid), stored under `identity:<appid>:<openid>`, sealed. */
+/**
+ * The newest identity of (platform, appid, openid), sealed under
+ * `identity:<appid>:<openid>` (WeChat) or `identity:<platform>:<appid>:<openid>`.
+ */
 export interface IdentityRecord {
   v: 1
   uid: string
@@ -14,16 +18,19 @@ export interface IdentityRecord {
   expiresAt: number
 }
 
-/** Where identities live: the sealed KV namespace. */
+/**
+ * Where identities live: the sealed KV namespace. `platform` defaults to
+ * WeChat, whose keys are those of 0.2.
+ */
 export interface IdentityStore {
-  get(appId: string, openid: string): Promise<IdentityRecord | null>
-  put(appId: string, openid: string, record: IdentityRecord): Promise<void>
-  delete(appId: string, openid: string): Promise<void>
-  /** The user id a unionid is linked to (`IDENTITY=unionid`), or null. */
-  linked(unionid: string): Promise<string | null>
-  /** Links `unionid` to `uid`, for good. */
-  link(unionid: string, uid: string, now: number): Promise<void>
-  unlink(unionid: string): Promise<void>
+  get(appId: string, openid: string, platform?: PlatformName): Promise<IdentityRecord | null>
+  put(appId: string, openid: string, record: IdentityRecord, platform?: PlatformName): Promise<void>
+  delete(appId: string, openid: string, platform?: PlatformName): Promise<void>
+  /** The user id a unionid of `platform` is linked to (`IDENTITY=unionid`), or null. */
+  linked(unionid: string, platform?: PlatformName): Promise<string | null>
+  /** Links `unionid` (of `platform`) to `uid`, for good. */
+  link(unionid: string, uid: string, now: number, platform?: PlatformName): Promise<void>
+  unlink(unionid: string, platform?: PlatformName): Promise<void>
 }
 
 const LINK_TTL = 10 * 365 * 24 * 60 * 60 // seconds: for good, as KV counts it
@@ -31,42 +38,48 @@ const LINK_TTL = 10 * 365 * 24 * 60 * 60 // seconds: for good, as KV counts it
 /** Identities and unionid links in the sealed KV namespace. */
 export function identityStore(kv: SealedKv): IdentityStore {
   return {
-    get: async (appId, openid) =>
-      (await kv.get<IdentityRecord>(identityKey(appId, openid)))?.value ?? null,
-    async put(appId, openid, record) {
-      await kv.put(identityKey(appId, openid), record, ttlUntil(record.expiresAt))
+    get: async (appId, openid, platform) =>
+      (await kv.get<IdentityRecord>(identityKey(appId, openid, platform)))?.value ?? null,
+    async put(appId, openid, record, platform) {
+      await kv.put(identityKey(appId, openid, platform), record, ttlUntil(record.expiresAt))
     },
-    delete: (appId, openid) => kv.delete(identityKey(appId, openid)),
-    linked: async (unionid) =>
-      (await kv.get<{ uid: string }>(unionidKey(unionid)))?.value.uid ?? null,
-    async link(unionid, uid, now) {
-      await kv.put(unionidKey(unionid), { v: 1, uid, linkedAt: now }, LINK_TTL)
+    delete: (appId, openid, platform) => kv.delete(identityKey(appId, openid, platform)),
+    linked: async (unionid, platform) =>
+      (await kv.get<{ uid: string }>(unionidKey(unionid, platform)))?.value.uid ?? null,
+    async link(unionid, uid, now, platform) {
+      await kv.put(unionidKey(unionid, platform), { v: 1, uid, linkedAt: now }, LINK_TTL)
     },
-    unlink: (unionid) => kv.delete(unionidKey(unionid)),
+    unlink: (unionid, platform) => kv.delete(unionidKey(unionid, platform)),
   }
 }
 
 /**
  * The id of the default user (no `findOrCreateUser` hook). With
- * `IDENTITY=openid` it is derived from (appid, openid). With `unionid`, a
- * unionid keys the user across every app that shares it: the first time one
- * appears, it is linked to the user this (appid, openid) already is, or to a
- * new id derived from the unionid; later logins from any app follow the link.
- * Without a unionid the openid rule applies until one appears.
+ * `IDENTITY=openid` it is derived from (platform, appid, openid). With
+ * `unionid`, a unionid keys the user across every app of the platform that
+ * shares it: the first time one appears, it is linked to the user this
+ * (appid, openid) already is, or to a new id derived from the unionid; later
+ * logins from any app of that platform follow the link. Without a unionid the
+ * openid rule applies until one appears. Nothing links across platforms.
  */
 export async function defaultUserIdFor(
-  { appId, openid, unionid }: { appId: string; openid: string; unionid?: string },
+  {
+    platform = 'wechat',
+    appId,
+    openid,
+    unionid,
+  }: { platform?: PlatformName; appId: string; openid: string; unionid?: string },
   existing: IdentityRecord | null,
   { identity, identities }: { identity: 'openid' | 'unionid'; identities: IdentityStore },
   now: number,
 ): Promise<string> {
-  if (identity === 'openid') return defaultUserId(appId, openid)
-  if (!unionid) return existing?.uid ?? defaultUserId(appId, openid)
+  if (identity === 'openid') return defaultUserId(appId, openid, platform)
+  if (!unionid) return existing?.uid ?? defaultUserId(appId, openid, platform)
   if (existing?.unionid === unionid) return existing.uid
-  const linked = await identities.linked(unionid)
+  const linked = await identities.linked(unionid, platform)
   if (linked) return linked
-  const uid = existing?.uid ?? (await unionUserId(unionid))
-  await identities.link(unionid, uid, now)
+  const uid = existing?.uid ?? (await unionUserId(unionid, platform))
+  await identities.link(unionid, uid, now, platform)
   return uid
 }
 

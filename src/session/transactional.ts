@@ -23,8 +23,8 @@ export type Transact = <T>(uid: string, step: (state: UserState) => T) => Promis
 /** The keys of the identities a session came from. */
 export function identityKeysOf(record: SessionRecord): string[] {
   return [
-    identityKey(record.appId, record.openid),
-    ...(record.unionid ? [unionidKey(record.unionid)] : []),
+    identityKey(record.appId, record.openid, record.platform),
+    ...(record.unionid ? [unionidKey(record.unionid, record.platform)] : []),
   ]
 }
 

@@ -1,3 +1,5 @@
+import type { PlatformName } from '../env'
+
 /**
  * The KV keys of wxa-auth, all in one namespace (binding `SESSIONS`). The
  * README's storage schema lists them. Key parts are URI-encoded.
@@ -14,12 +16,24 @@ export const MIN_TTL = 60 // seconds
 export const sessionRecordKey = (uid: string, id: string) =>
   `${SESSION_PREFIX}${encodeURIComponent(uid)}:${id}`
 
-/** `identity:<appid>:<openid>`. */
-export const identityKey = (appId: string, openid: string) =>
-  `${IDENTITY_PREFIX}${encodeURIComponent(appId)}:${encodeURIComponent(openid)}`
+/**
+ * What follows a prefix for a platform's keys: nothing for WeChat (its keys
+ * are those of 0.2), `<platform>:` for the others. Encoded parts never hold a
+ * `:`, so the two forms cannot meet.
+ */
+const platformPart = (platform: PlatformName) => (platform === 'wechat' ? '' : `${platform}:`)
 
-/** `unionid:<unionid>`: the user a unionid is linked to (`IDENTITY=unionid`). */
-export const unionidKey = (unionid: string) => `${UNIONID_PREFIX}${encodeURIComponent(unionid)}`
+/** `identity:<appid>:<openid>` (WeChat), `identity:<platform>:<appid>:<openid>` (Douyin, QQ). */
+export const identityKey = (appId: string, openid: string, platform: PlatformName = 'wechat') =>
+  `${IDENTITY_PREFIX}${platformPart(platform)}${encodeURIComponent(appId)}:${encodeURIComponent(openid)}`
+
+/**
+ * `unionid:<unionid>` (WeChat), `unionid:<platform>:<unionid>` (Douyin, QQ):
+ * the user a unionid is linked to (`IDENTITY=unionid`). A unionid links the
+ * apps of one platform only.
+ */
+export const unionidKey = (unionid: string, platform: PlatformName = 'wechat') =>
+  `${UNIONID_PREFIX}${platformPart(platform)}${encodeURIComponent(unionid)}`
 
 /** `wx:access_token:<appid>`. */
 export const accessTokenKey = (appId: string) =>

@@ -151,6 +151,32 @@ describe.runIf(available)('the playground in a browser', () => {
     await page.close()
   })
 
+  it.each([
+    ['douyin', 'tt0000000000emu01', 'Douyin'],
+    ['qq', '1100000001', 'QQ'],
+  ])(
+    'logs in as a %s user, whom /me tells apart; decrypts; no phone number',
+    async (platform, appId, name) => {
+      const page = await browser.newPage()
+      await page.goto(`${baseUrl}/`)
+      await expect.poll(() => page.locator(`#app option[value="${appId}"]`).count()).toBe(1)
+      await page.selectOption('#app', appId)
+      await page.fill('#openid', `pw-${platform}-${Date.now()}`)
+      expect(await click(page, 'login', '/auth/login')).toBe(200)
+      await expect.poll(() => page.textContent('#status')).toContain(`(${name})`)
+      expect(await click(page, 'me', '/me')).toBe(200)
+      expect(await page.locator('.entry[data-path="/me"]').first().textContent()).toContain(
+        `"platform": "${platform}"`,
+      )
+      expect(await click(page, 'decrypt', '/auth/decrypt')).toBe(200)
+      expect(await click(page, 'phone', '/auth/phone')).toBe(400)
+      expect(await page.locator('.entry[data-path="/auth/phone"]').first().textContent()).toContain(
+        'NOT_OFFERED',
+      )
+      await page.close()
+    },
+  )
+
   it('loads /docs with every route and error code', async () => {
     const page = await browser.newPage()
     await page.goto(`${baseUrl}/docs`)

@@ -16,12 +16,29 @@ export interface Reply {
   body: any
 }
 
-let bundled: Promise<string> | undefined
+/** An answer read as a client reads it: the status, and the body as JSON (or its text). */
+export async function replyOf(res: Response): Promise<Reply> {
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = text
+  }
+  return { status: res.status, body }
+}
 
-/** The dev Worker (the deployable one plus the emulator) bundled as wrangler would, once per test run. */
-export function bundle(): Promise<string> {
-  bundled ??= build({
-    entryPoints: ['src/dev.ts'],
+const bundled = new Map<string, Promise<string>>()
+
+/**
+ * A Worker entry bundled as wrangler would, once per test run: by default the
+ * dev Worker (the deployable one plus the emulator), or `src/index.ts`.
+ */
+export function bundle(entry = 'src/dev.ts'): Promise<string> {
+  const made = bundled.get(entry)
+  if (made) return made
+  const making = build({
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -31,7 +48,8 @@ export function bundle(): Promise<string> {
     write: false,
     logLevel: 'warning',
   }).then((result) => result.outputFiles[0]?.text as string)
-  return bundled
+  bundled.set(entry, making)
+  return making
 }
 
 /**
@@ -82,14 +100,7 @@ export async function startIsolates(isolates: Record<string, string>[]) {
             headers,
             ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
           } as never)
-          const text = await res.text()
-          let body: unknown
-          try {
-            body = JSON.parse(text)
-          } catch {
-            body = text
-          }
-          return { status: res.status, body }
+          return replyOf(res as unknown as Response)
         },
       }
     }),

@@ -1,18 +1,16 @@
 import type { Hono } from 'hono'
+import { jscode2sessionRoute } from '../jscode2session'
 import { EMULATOR_APP_SECRET } from '../stub'
 import {
   ACCESS_TOKEN_LIFETIME,
   type AccessTokenState,
-  CODE_TTL,
   type EmulatedUser,
   type EmulatorState,
   expectedSignature,
-  type IssuedCode,
   newCode,
   newSessionKey,
   PHONE_CODE_TTL,
   type PhoneCode,
-  RATE_LIMIT,
   wx,
   wxError,
 } from './state'
@@ -23,36 +21,7 @@ import {
  */
 export function wechatApi(app: Hono, state: EmulatorState) {
   const { storage, now, getUser, putUser, appIds, injectFault, body, rejectToken } = state
-  app.get('/sns/jscode2session', async (c) => {
-    const q = c.req.query()
-    if (!appIds.has(q.appid ?? '')) return wxError(40013, 'invalid appid')
-    if (q.secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
-    if (q.grant_type !== 'authorization_code') return wxError(40002, 'invalid grant_type')
-    if (!q.js_code) return wxError(41008, 'missing code')
-    const issued = await storage.get<IssuedCode>(`code:${q.js_code}`)
-    if (!issued || issued.appId !== q.appid) return wxError(40029, 'invalid code')
-    const user = await getUser(issued.openid)
-    if (!user) return wxError(40029, 'invalid code')
-    user.calls++
-    const failed = await injectFault(user, () =>
-      storage.put(`code:${q.js_code}`, { ...issued, used: true }),
-    )
-    if (failed) return failed
-    const minute = Math.floor(now() / 60)
-    if (user.window.minute !== minute) user.window = { minute, calls: 0 }
-    user.window.calls++
-    await putUser(user)
-    if (user.window.calls > RATE_LIMIT) return wxError(45011, 'api minute-quota reach limit')
-    if (issued.used) return wxError(40163, 'code been used')
-    if (now() - issued.issuedAt > CODE_TTL) return wxError(40029, 'invalid code')
-    if (user.blocked) return wxError(40226, 'invalid scope, high risk user')
-    await storage.put(`code:${q.js_code}`, { ...issued, used: true })
-    return wx({
-      session_key: user.sessionKey,
-      openid: user.openid,
-      ...(user.unionid ? { unionid: user.unionid } : {}),
-    })
-  })
+  app.get('/sns/jscode2session', jscode2sessionRoute(state, 'wechat'))
 
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
   app.post('/cgi-bin/stable_token', async (c) => {

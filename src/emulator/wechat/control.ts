@@ -1,8 +1,10 @@
-import type { Hono } from 'hono'
+import type { Context, Hono } from 'hono'
+import type { PlatformName } from '../../env'
 import { buildPush, type PushFormat, type PushMode } from '../push'
 import {
   type AccessTokenState,
   DEFAULT_HANG_MS,
+  EMULATED_PLATFORMS,
   type EmulatorState,
   EVENT_NAME,
   FAULTS,
@@ -25,18 +27,59 @@ import {
  * would send them. See the README.
  */
 export function controlSurface(app: Hono, state: EmulatorState) {
-  const { storage, env, now, getUser, putUser, appIds, ensureUser, body } = state
+  const { storage, env, now, getUser, putUser, apps, appIds, platformOf, ensureUser, body } = state
+
+  /**
+   * The platform and app a control request is about: `appId` (its platform),
+   * else `platform` (its first app), else WeChat's first app; or the 400.
+   */
+  function target(
+    c: Context,
+    appId: unknown,
+    platform: unknown,
+  ): { platform: PlatformName; appId: string } | Response {
+    if (typeof appId === 'string') {
+      const of = platformOf(appId)
+      if (of) return { platform: of, appId }
+      const all = EMULATED_PLATFORMS.flatMap((p) => [...apps[p]])
+      return c.json({ error: `appId: not one of ${all.join(', ')}` }, 400)
+    }
+    const chosen = (platform ?? 'wechat') as PlatformName
+    if (!EMULATED_PLATFORMS.includes(chosen)) {
+      return c.json({ error: `platform: one of ${EMULATED_PLATFORMS.join(', ')}` }, 400)
+    }
+    const first = apps[chosen].values().next().value
+    if (first === undefined) {
+      return c.json({ error: `platform: no ${chosen} app is configured` }, 400)
+    }
+    return { platform: chosen, appId: first }
+  }
+
+  /** The platform of a `/users/:openid` request: `?platform=` or the body's, default WeChat. */
+  const userPlatform = (c: Context, fromBody?: unknown): PlatformName | Response => {
+    const chosen = (c.req.query('platform') ?? fromBody ?? 'wechat') as PlatformName
+    return EMULATED_PLATFORMS.includes(chosen)
+      ? chosen
+      : c.json({ error: `platform: one of ${EMULATED_PLATFORMS.join(', ')}` }, 400)
+  }
+
+  // The apps the emulator plays each platform for: what the playground offers.
+  app.get('/__emulator/apps', (c) =>
+    c.json(Object.fromEntries(EMULATED_PLATFORMS.map((p) => [p, [...apps[p]]]))),
+  )
+
+  // Sealed with the session_key of the user of `platform` (else of `appid`'s platform, else
+  // WeChat's); the watermark names `appid` as given, so a test can make a wrong one.
   app.post('/__emulator/user-data', async (c) => {
-    const { openid, data, appid } = await body(c.req.raw)
-    const user = typeof openid === 'string' ? await getUser(openid) : undefined
+    const { openid, data, appid, platform } = await body(c.req.raw)
+    const chosen = target(c, undefined, platform ?? platformOf(appid))
+    if (chosen instanceof Response) return chosen
+    const user = typeof openid === 'string' ? await getUser(openid, chosen.platform) : undefined
     if (!user) return c.json({ error: 'no such user: log in first' }, 404)
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       return c.json({ error: 'data: a JSON object' }, 400)
     }
-    const watermark = {
-      timestamp: now(),
-      appid: typeof appid === 'string' ? appid : (appIds.values().next().value as string),
-    }
+    const watermark = { timestamp: now(), appid: typeof appid === 'string' ? appid : chosen.appId }
     return c.json(await sealUserData(user.sessionKey, data, watermark))
   })
 
@@ -85,35 +128,36 @@ export function controlSurface(app: Hono, state: EmulatorState) {
     return c.json({ exhausted: exhausted === true })
   })
 
+  // A login code for the app `appId` names (or the first of `platform`); Douyin's comes
+  // with an anonymousCode, as tt.login gives both.
   app.post('/__emulator/code', async (c) => {
-    const { openid, unionid, age, rotateSessionKey, appId } = await body(c.req.raw)
+    const { openid, unionid, age, rotateSessionKey, appId, platform } = await body(c.req.raw)
     if (typeof openid !== 'string' || !OPENID.test(openid)) {
       return c.json({ error: 'openid: 1 to 64 letters, digits, _ or -' }, 400)
     }
-    const forApp = typeof appId === 'string' ? appId : (appIds.values().next().value as string)
-    if (!appIds.has(forApp)) {
-      return c.json({ error: `appId: not one of ${[...appIds].join(', ')}` }, 400)
-    }
-    const user = await ensureUser(openid)
+    const chosen = target(c, appId, platform)
+    if (chosen instanceof Response) return chosen
+    const user = await ensureUser(openid, chosen.platform)
     if (typeof unionid === 'string') user.unionid = unionid
     if (rotateSessionKey === true) user.sessionKey = newSessionKey()
     await putUser(user)
-    const code = newCode()
     const issuedAt = now() - (typeof age === 'number' ? age : 0)
-    await storage.put(`code:${code}`, {
-      openid,
-      appId: forApp,
-      issuedAt,
-      used: false,
-    } satisfies IssuedCode)
-    return c.json({ code })
+    const issued: IssuedCode = { openid, appId: chosen.appId, issuedAt, used: false }
+    const code = newCode()
+    await storage.put(`code:${code}`, issued)
+    if (chosen.platform !== 'douyin') return c.json({ code })
+    const anonymousCode = newCode()
+    await storage.put(`acode:${anonymousCode}`, issued)
+    return c.json({ code, anonymousCode })
   })
 
   app.post('/__emulator/users/:openid', async (c) => {
     const openid = c.req.param('openid')
     if (!OPENID.test(openid)) return c.json({ error: 'bad openid' }, 400)
-    const { blocked, unionid, fault, times, hangMs } = await body(c.req.raw)
-    const user = await ensureUser(openid)
+    const { blocked, unionid, fault, times, hangMs, platform } = await body(c.req.raw)
+    const of = userPlatform(c, platform)
+    if (of instanceof Response) return of
+    const user = await ensureUser(openid, of)
     if (typeof blocked === 'boolean') user.blocked = blocked
     if (typeof unionid === 'string') user.unionid = unionid
     if (unionid === null) delete user.unionid
@@ -131,7 +175,9 @@ export function controlSurface(app: Hono, state: EmulatorState) {
   })
 
   app.post('/__emulator/users/:openid/rotate-session-key', async (c) => {
-    const user = await getUser(c.req.param('openid'))
+    const of = userPlatform(c)
+    if (of instanceof Response) return of
+    const user = await getUser(c.req.param('openid'), of)
     if (!user) return c.json({ error: 'no such user' }, 404)
     user.sessionKey = newSessionKey()
     await putUser(user)
@@ -139,7 +185,9 @@ export function controlSurface(app: Hono, state: EmulatorState) {
   })
 
   app.get('/__emulator/users/:openid', async (c) => {
-    const user = await getUser(c.req.param('openid'))
+    const of = userPlatform(c)
+    if (of instanceof Response) return of
+    const user = await getUser(c.req.param('openid'), of)
     if (!user) return c.json({ error: 'no such user' }, 404)
     const { sessionKey: _secret, ...visible } = user
     return c.json(visible)

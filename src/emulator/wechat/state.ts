@@ -1,3 +1,4 @@
+import type { PlatformName } from '../../env'
 import { hex } from '../../util/hex'
 import type { EmulatorStorage } from '../storage'
 import { EMULATOR_APP_ID } from '../stub'
@@ -16,6 +17,8 @@ export const FAULTS = ['busy', 'hang', 'html', 'http500', 'truncated', 'spend'] 
 export type Fault = (typeof FAULTS)[number]
 
 export interface EmulatedUser {
+  /** Absent for WeChat users (their keys are `user:<openid>`). */
+  platform?: PlatformName
   openid: string
   unionid?: string
   sessionKey: string
@@ -24,6 +27,8 @@ export interface EmulatedUser {
   window: { minute: number; calls: number }
   /** code2Session calls answered for this user, all outcomes. */
   calls: number
+  /** Douyin: the openid its `anonymousCode`s stand for. */
+  anonymousOpenid?: string
 }
 
 export interface IssuedCode {
@@ -104,38 +109,63 @@ export async function expectedSignature(sessionKey: string): Promise<string> {
  * `/__emulator/*` is its control surface; see the README.
  */
 
-/** What the emulator's environment may hold: the apps it plays WeChat for, the push settings. */
+/** What the emulator's environment may hold: the apps it plays each platform for, the push settings. */
 export interface EmulatorEnv {
   WECHAT_APP_ID?: string
+  DOUYIN_APP_ID?: string
+  QQ_APP_ID?: string
   WECHAT_EVENT_TOKEN?: string
   WECHAT_EVENT_AES_KEY?: string
 }
 
+export const EMULATED_PLATFORMS: readonly PlatformName[] = ['wechat', 'douyin', 'qq']
+
+const ids = (value: string | undefined) => new Set((value ?? '').split(/\s+/).filter(Boolean))
+
 /** The emulator's state and the helpers both its faces use. */
 export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
   const now = () => Math.floor(Date.now() / 1000)
-  const getUser = (openid: string) => storage.get<EmulatedUser>(`user:${openid}`)
-  const putUser = (user: EmulatedUser) => storage.put(`user:${user.openid}`, user)
-  // It plays WeChat for every app the Worker is configured with.
+  // Each platform's users are its own: the same openid on two platforms is two people.
+  const userKey = (openid: string, platform: PlatformName) =>
+    platform === 'wechat' ? `user:${openid}` : `${platform}:user:${openid}`
+  const getUser = (openid: string, platform: PlatformName = 'wechat') =>
+    storage.get<EmulatedUser>(userKey(openid, platform))
+  const putUser = (user: EmulatedUser) =>
+    storage.put(userKey(user.openid, user.platform ?? 'wechat'), user)
+  // It plays each platform for every app of it the Worker is configured with.
   // As the config reads it: an empty WECHAT_APP_ID means the emulator's own AppID.
-  const appIds = new Set((env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID).split(/\s+/))
+  const apps: Record<PlatformName, Set<string>> = {
+    wechat: ids(env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID),
+    douyin: ids(env.DOUYIN_APP_ID),
+    qq: ids(env.QQ_APP_ID),
+  }
+  const appIds = apps.wechat
+  /** The platform an AppID is configured on, if any. */
+  const platformOf = (appId: unknown) =>
+    EMULATED_PLATFORMS.find((platform) => typeof appId === 'string' && apps[platform].has(appId))
 
-  async function ensureUser(openid: string): Promise<EmulatedUser> {
-    const user = (await getUser(openid)) ?? {
+  async function ensureUser(openid: string, platform: PlatformName = 'wechat') {
+    const user: EmulatedUser = (await getUser(openid, platform)) ?? {
+      ...(platform === 'wechat' ? {} : { platform }),
       openid,
       sessionKey: newSessionKey(),
       blocked: false,
       window: { minute: 0, calls: 0 },
       calls: 0,
+      ...(platform === 'douyin' ? { anonymousOpenid: `anon-${newCode().slice(0, 16)}` } : {}),
     }
     await putUser(user)
     return user
   }
 
-  /** The user's fault, if one is set: its answer, after `spend` when it spends the code. */
+  /**
+   * The user's fault, if one is set: its answer, after `spend` when it spends
+   * the code. `busy` is the platform's "system busy" answer.
+   */
   async function injectFault(
     user: EmulatedUser,
     spend: () => Promise<void>,
+    busy: () => Response = () => wxError(-1, 'system error'),
   ): Promise<Response | null> {
     const fault = user.fault
     if (!fault) return null
@@ -143,7 +173,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     await putUser(user)
     switch (fault.mode) {
       case 'busy':
-        return wxError(-1, 'system error')
+        return busy()
       case 'html':
         return new Response('<html><body><h1>Service Unavailable</h1></body></html>', {
           headers: { 'content-type': 'text/html' },
@@ -162,7 +192,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
         })
       case 'hang':
         await new Promise((resolve) => setTimeout(resolve, fault.hangMs))
-        return wxError(-1, 'system error')
+        return busy()
     }
   }
 
@@ -189,7 +219,20 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     return wxError(40001, 'invalid credential, access_token is invalid or not latest')
   }
 
-  return { storage, env, now, getUser, putUser, appIds, ensureUser, injectFault, body, rejectToken }
+  return {
+    storage,
+    env,
+    now,
+    getUser,
+    putUser,
+    apps,
+    appIds,
+    platformOf,
+    ensureUser,
+    injectFault,
+    body,
+    rejectToken,
+  }
 }
 
 export type EmulatorState = ReturnType<typeof emulatorState>

@@ -1,22 +1,32 @@
-import { isWxaAuthError, WxaAuthError, type WxaErrorCode } from '../../errors'
+import { isWxaAuthError, type WxaAuthError } from '../../errors'
 import { hex } from '../../util/hex'
-import { redact, registerSecret } from '../../util/redact'
-import type { PhoneNumber } from '../platform'
+import {
+  type AppClientOptions,
+  appCaller,
+  badResponse,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_TIMEOUT_MS,
+  type ErrorTable,
+  filled,
+  platformError,
+} from '../caller'
+import {
+  type ErrcodeBody,
+  errcodeRefusal,
+  JSCODE2SESSION_ERRCODES,
+  jscode2session,
+} from '../jscode2session'
+import type { PhoneNumber, PlatformSession } from '../platform'
 
+export { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS }
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
-export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
-export const DEFAULT_RETRIES = 2 // after the first attempt; see `call` for which failures
-export const DEFAULT_RETRY_DELAY_MS = 200 // doubled on each retry
 
 /** What WeChat answers when a call fails. Only errors carry a non-zero `errcode`. */
-export type WeChatErrorBody = { errcode: number; errmsg?: string }
+export type WeChatErrorBody = ErrcodeBody
 
 /** The identity code2Session yields. `sessionKey` never leaves the server. */
-export interface Code2SessionResult {
-  openid: string
-  unionid?: string
-  sessionKey: string
-}
+export type Code2SessionResult = PlatformSession
 
 /** A stable access token and the seconds it has left. Never send it to a client or a log. */
 export interface StableToken {
@@ -30,22 +40,14 @@ export type { PhoneNumber }
 /** The longest access token WeChat documents; anything longer is a bad response. */
 export const MAX_ACCESS_TOKEN_LENGTH = 512 // characters
 
-export interface WeChatClientOptions {
-  appId: string
-  appSecret: string
+/**
+ * The app, and how WeChat is reached (`fetch`, `timeoutMs`, `retries`,
+ * `retryDelayMs`: see {@link CallerOptions}; errcode -1 is retried on every
+ * API, network errors and HTTP 5xx only on the APIs without a single-use code).
+ */
+export interface WeChatClientOptions extends AppClientOptions {
   /** Base URL of the WeChat server API. @default 'https://api.weixin.qq.com' */
   baseUrl?: string
-  /** The fetch to use: global fetch, a service binding, or the emulator's stub. */
-  fetch?: (input: Request | string | URL, init?: RequestInit) => Promise<Response>
-  /** Milliseconds before one attempt is abandoned. @default 5000 */
-  timeoutMs?: number
-  /**
-   * Retries after the first attempt: for errcode -1 on every API, and for
-   * network errors and HTTP 5xx on the APIs without a single-use code. @default 2
-   */
-  retries?: number
-  /** Delay before the first retry, doubled after each. @default 200 */
-  retryDelayMs?: number
 }
 
 /** WeChat's verdict on content: `pass`, `review` (uncertain) or `risky`. */
@@ -96,15 +98,8 @@ export interface WeChatClient {
   resetSessionKey(accessToken: string, openid: string, sessionKey: string): Promise<string>
 }
 
-// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
-const ERRCODES: Record<number, { code: WxaErrorCode; retryAfter?: number }> = {
-  40029: { code: 'CODE_INVALID' },
-  40163: { code: 'CODE_USED' },
-  40226: { code: 'USER_BLOCKED' },
-  45011: { code: 'UPSTREAM_RATE_LIMITED', retryAfter: 60 },
-  40013: { code: 'APP_CREDENTIALS_INVALID' },
-  40125: { code: 'APP_CREDENTIALS_INVALID' },
-  [-1]: { code: 'UPSTREAM_UNAVAILABLE', retryAfter: 5 },
+const ERRCODES: ErrorTable = {
+  ...JSCODE2SESSION_ERRCODES,
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
   40001: { code: 'ACCESS_TOKEN_INVALID' },
   40014: { code: 'ACCESS_TOKEN_INVALID' },
@@ -112,7 +107,7 @@ const ERRCODES: Record<number, { code: WxaErrorCode; retryAfter?: number }> = {
 }
 
 /** Errcodes that mean something else on one API than on code2Session. */
-type Overrides = Record<number, { code: WxaErrorCode; retryAfter?: number }>
+type Overrides = ErrorTable
 
 // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
 // 1400001: the phone-number API is billed per success since 2023-08-28; past the
@@ -130,12 +125,7 @@ export function wechatError(
   api: string,
   overrides: Overrides = {},
 ): WxaAuthError {
-  const known = overrides[body.errcode] ?? ERRCODES[body.errcode]
-  const detail = `${api}: errcode ${body.errcode} ${body.errmsg ?? ''}`.trim()
-  return new WxaAuthError(known?.code ?? 'UPSTREAM_ERROR', undefined, {
-    cause: new Error(detail),
-    ...(known?.retryAfter ? { retryAfter: known.retryAfter } : {}),
-  })
+  return platformError({ ...ERRCODES, ...overrides }, api, 'errcode', body.errcode, body.errmsg)
 }
 
 /** The query of checkSessionKey and resetUserSessionKey: signed with the session_key. */
@@ -145,14 +135,6 @@ const signedQuery = async (accessToken: string, openid: string, sessionKey: stri
   signature: await sessionKeySignature(sessionKey),
   sig_method: 'hmac_sha256',
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function isErrorBody(body: object): body is WeChatErrorBody {
-  return (
-    typeof (body as WeChatErrorBody).errcode === 'number' && (body as WeChatErrorBody).errcode !== 0
-  )
-}
 
 /**
  * A client for the WeChat server API that fails in one shape: every problem
@@ -166,131 +148,30 @@ function isErrorBody(body: object): body is WeChatErrorBody {
  * ```
  */
 export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
-  const {
-    appId,
-    appSecret,
-    baseUrl = WECHAT_API_BASE,
-    fetch: doFetch = (input, init) => fetch(input, init),
-    timeoutMs = DEFAULT_TIMEOUT_MS,
-    retries = DEFAULT_RETRIES,
-    retryDelayMs = DEFAULT_RETRY_DELAY_MS,
-  } = options
-  if (!appId) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appId is required.')
-  if (!appSecret) throw new WxaAuthError('CONFIG_INVALID', 'WeChat client: appSecret is required.')
-  registerSecret(appSecret)
-  const base = baseUrl.replace(/\/+$/, '')
+  const { appId, appSecret } = options
+  const request = appCaller('WeChat', options, WECHAT_API_BASE)
 
-  /** One attempt: a parsed JSON object, or a WxaAuthError saying why not. */
-  async function attempt(api: string, url: string, json?: object): Promise<object> {
-    let res: Response
-    try {
-      res = await doFetch(url, {
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(json
-          ? {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(json),
-            }
-          : {}),
-      })
-    } catch (err) {
-      const timedOut = err instanceof Error && err.name === 'TimeoutError'
-      // Not the error itself as the cause: its message may quote the URL and its secret.
-      const detail = redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
-      throw new WxaAuthError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', undefined, {
-        cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'} (${detail})`),
-      })
-    }
-    let text: string
-    try {
-      text = await res.text()
-    } catch (cause) {
-      throw new WxaAuthError('UPSTREAM_TIMEOUT', undefined, {
-        cause: new Error(`${api}: body not received`, { cause }),
-      })
-    }
-    if (res.status >= 500) {
-      throw new WxaAuthError('UPSTREAM_UNAVAILABLE', undefined, {
-        cause: new Error(`${api}: HTTP ${res.status}`),
-      })
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      body = undefined
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new WxaAuthError('UPSTREAM_BAD_RESPONSE', undefined, {
-        cause: new Error(`${api}: HTTP ${res.status}, not a JSON object (${text.length} bytes)`),
-      })
-    }
-    return body
-  }
-
-  /**
-   * Calls `api` at `path` (GET, or POST of `json`), retrying with bounded
-   * backoff: errcode -1 always (WeChat says the call did nothing), network
-   * errors and HTTP 5xx only when `singleUse` is false, since WeChat may have
-   * spent a single-use code before the answer was lost. Only `api` names the
-   * call in errors: the URL carries the AppSecret or the access token.
-   */
-  async function call(
+  /** Calls `api` at `path` (GET, or POST of `json`), retried as `upstreamCaller` says. */
+  const call = (
     api: string,
     path: string,
     query: Record<string, string>,
     {
       json,
-      overrides,
+      overrides = {},
       singleUse = false,
     }: { json?: object; overrides?: Overrides; singleUse?: boolean } = {},
-  ): Promise<Record<string, unknown>> {
-    const url = `${base}${path}?${new URLSearchParams(query)}`
-    for (let n = 0; ; n++) {
-      let failure: WxaAuthError
-      let busy = false
-      try {
-        const body = await attempt(api, url, json)
-        if (!isErrorBody(body)) return body as Record<string, unknown>
-        busy = body.errcode === -1
-        failure = wechatError(body, api, overrides)
-      } catch (err) {
-        if (!(err instanceof WxaAuthError)) throw err
-        failure = err
-      }
-      const retryable = busy || (!singleUse && failure.code === 'UPSTREAM_UNAVAILABLE')
-      if (!retryable || n >= retries) throw failure
-      await sleep(retryDelayMs * 2 ** n)
-    }
-  }
-
-  const badResponse = (detail: string) =>
-    new WxaAuthError('UPSTREAM_BAD_RESPONSE', undefined, { cause: new Error(detail) })
-  const text = (value: unknown): value is string => typeof value === 'string' && value !== ''
+  ) =>
+    request(api, {
+      path,
+      query,
+      ...(json ? { json } : {}),
+      singleUse,
+      refusal: errcodeRefusal({ ...ERRCODES, ...overrides }, api),
+    })
 
   return {
-    async code2Session(code) {
-      const { openid, session_key, unionid } = await call(
-        'code2Session',
-        '/sns/jscode2session',
-        {
-          appid: appId,
-          secret: appSecret,
-          js_code: code,
-          grant_type: 'authorization_code',
-        },
-        { singleUse: true },
-      )
-      if (!text(openid) || !text(session_key)) {
-        throw badResponse('code2Session: openid or session_key missing')
-      }
-      return {
-        openid,
-        sessionKey: session_key,
-        ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
-      }
-    },
+    code2Session: (code) => jscode2session(request, { appId, appSecret, table: ERRCODES }, code),
 
     async stableToken() {
       const json = {
@@ -302,7 +183,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const body = await call('stableToken', '/cgi-bin/stable_token', {}, { json })
       const { access_token, expires_in } = body
       if (
-        !text(access_token) ||
+        !filled(access_token) ||
         access_token.length > MAX_ACCESS_TOKEN_LENGTH ||
         typeof expires_in !== 'number' ||
         !(expires_in > 0)
@@ -324,7 +205,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         },
       )
       const { phoneNumber, purePhoneNumber, countryCode } = (info ?? {}) as Record<string, unknown>
-      if (!text(phoneNumber) || !text(purePhoneNumber)) {
+      if (!filled(phoneNumber) || !filled(purePhoneNumber)) {
         throw badResponse('getPhoneNumber: phone_info missing')
       }
       return {
@@ -357,7 +238,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
         { access_token: accessToken },
         { json: { media_url: mediaUrl, media_type: 2, version: 2, scene, openid } },
       )
-      if (!text(trace_id)) throw badResponse('mediaCheckAsync: trace_id missing')
+      if (!filled(trace_id)) throw badResponse('mediaCheckAsync: trace_id missing')
       return trace_id
     },
 
@@ -378,7 +259,7 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const { session_key } = await call('resetSessionKey', '/wxa/resetusersessionkey', query, {
         overrides: CHECK_ERRCODES,
       })
-      if (!text(session_key)) throw badResponse('resetSessionKey: session_key missing')
+      if (!filled(session_key)) throw badResponse('resetSessionKey: session_key missing')
       return session_key
     },
   }

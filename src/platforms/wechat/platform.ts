@@ -1,8 +1,8 @@
-import { decryptData, verifySignature } from '../data-crypto'
-import type { PlatformApp, PlatformDefinition } from '../platform'
-import { apiBase, appSecrets, whole } from '../variables'
+import { sealedData } from '../data-crypto'
+import type { PlatformDefinition } from '../platform'
+import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
-import { createWeChatClient, DEFAULT_TIMEOUT_MS } from './client'
+import { createWeChatClient } from './client'
 
 const APP_ID = /^wx[\w-]{1,40}$/
 
@@ -15,28 +15,16 @@ const APP_ID = /^wx[\w-]{1,40}$/
 export const wechat: PlatformDefinition = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
-    const secrets = appSecrets(vars, 'WECHAT', {
-      pattern: APP_ID,
-      shape: 'wx followed by letters and digits',
-      ...(upstream ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId } : {}),
-    })
-    const timeoutMs = whole(vars, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
-    const baseUrl = apiBase(vars, 'WECHAT_API_BASE')
-    return [...secrets].map(([appId, appSecret]): PlatformApp => {
-      const client = createWeChatClient({
-        appId,
-        appSecret,
-        timeoutMs,
-        ...(baseUrl ? { baseUrl } : {}),
-        ...(upstream ? { fetch: upstream.fetch } : {}),
-      })
+    const shape = 'wx followed by letters and digits'
+    return configuredApps(vars, 'WECHAT', { pattern: APP_ID, shape, upstream }).map((app) => {
+      const { appId } = app
+      const client = createWeChatClient(app.client)
       const tokens = accessTokenCache({ kv, wechat: client, appId, log })
       return {
-        platform: 'wechat',
+        platform: 'wechat' as const,
         appId,
         code2Session: ({ code }) => client.code2Session(code),
-        decrypt: (input) => decryptData({ ...input, appId }),
-        verifyRawData: (input) => verifySignature(input),
+        ...sealedData(appId),
         phone: (code, openid) =>
           tokens.withToken((token) => client.getPhoneNumber(token, code, openid)),
         checkSessionKey: (openid, sessionKey) =>

@@ -1,0 +1,29 @@
+import { sealedData } from '../data-crypto'
+import type { PlatformApp, PlatformDefinition } from '../platform'
+import { configuredApps } from '../variables'
+import { createDouyinClient } from './client'
+
+// As the console shows them: `tt` and 16 hex digits; any letters and digits are taken.
+const APP_ID = /^tt[\w-]{1,40}$/
+
+/**
+ * Douyin (and the other Toutiao hosts): `DOUYIN_APP_ID`, `DOUYIN_APP_SECRET`
+ * or `DOUYIN_APP_SECRETS`, `DOUYIN_API_BASE`, `DOUYIN_TIMEOUT_MS`. Each app
+ * has code2Session (with the `anonymousCode`) and the shared data crypto.
+ * No phone number here (Douyin's needs an RSA key pair of the app's own) and
+ * no checkSessionKey (Douyin's server API has none).
+ */
+export const douyin: PlatformDefinition = {
+  name: 'douyin',
+  apps(vars, { upstream }) {
+    const shape = 'tt followed by letters and digits'
+    return configuredApps(vars, 'DOUYIN', { pattern: APP_ID, shape, upstream }).map(
+      ({ appId, client }): PlatformApp => ({
+        platform: 'douyin',
+        appId,
+        code2Session: createDouyinClient(client).code2Session,
+        ...sealedData(appId),
+      }),
+    )
+  },
+}
