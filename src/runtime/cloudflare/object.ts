@@ -17,7 +17,7 @@ import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
 import { workersKv } from './kv'
-import { countRows, readMeta, SCHEMA, sqlTable, writeMeta } from './sql'
+import { countRows, readMeta, SCHEMA, sqliteOf, sqlTable, writeMeta } from './sql'
 
 export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
 const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
@@ -56,8 +56,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
-    this.#sql = ctx.storage.sql
-    this.#sql.exec(SCHEMA)
+    this.#sql = sqliteOf(ctx)
     this.replicaKv = sealedKv(
       workersKv(env.SESSIONS),
       createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET)),
