@@ -31,6 +31,7 @@ const REQUIRED = [
   'dist/client/index.js',
   'dist/client/index.d.ts',
   'dist/client/index.cjs',
+  'dist/client/index.d.cts',
 ]
 const FORBIDDEN = /^(src|test|client|scripts|bench|examples|build|\.ci)\/|\.env|\.dev\.vars/
 
