@@ -1,6 +1,7 @@
 // Runs the README's curl walkthrough verbatim against `npm run dev`, so the
 // README cannot drift from what the Worker does. Part of `npm test`. Only the
-// port changes (a free one), so that several checkouts can test at once.
+// port changes (a free one, given as `npm run dev -- --port N --inspector-port M`
+// would give it), so that several checkouts can test at once.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { startDevServer } from './dev-server.mjs'
@@ -9,7 +10,7 @@ const readme = readFileSync('README.md', 'utf8')
 const script = /<!-- walkthrough -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1]
 if (!script) throw new Error('README.md has no <!-- walkthrough --> sh block')
 
-const { base, log, stop } = await startDevServer()
+const { base, log, stop } = await startDevServer({ flags: true })
 try {
   const verbatim = script.replaceAll('http://127.0.0.1:8787', base)
   const output = execFileSync('bash', ['-euo', 'pipefail', '-c', verbatim], { encoding: 'utf8' })
