@@ -87,7 +87,7 @@ export function buildConfig(
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'WECHAT_APP_ID is not set. Set it in wrangler.toml [vars] (or the environment).',
+      'WECHAT_APP_ID is not set. Set it in wrangler.toml [vars], and for `--env <name>` in [env.<name>.vars] as well: an environment does not inherit [vars]. (Other runtimes: in the environment.)',
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)

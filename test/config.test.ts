@@ -48,6 +48,15 @@ describe('the configuration', () => {
     expect(configError(production(vars))).toContain(name)
   })
 
+  it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {
+    // A real AppSecret in .dev.vars turns the emulator off; [env.dev] without its
+    // own vars then has no AppID, although the top level's [vars] has one.
+    const message = configError(production({ WECHAT_APP_ID: undefined }))
+    expect(message).toContain('wrangler.toml [vars]')
+    expect(message).toContain('[env.<name>.vars]')
+    expect(message).toContain('does not inherit [vars]')
+  })
+
   it('parses a key ring newest first', () => {
     expect(parseSecrets({ JWT_SECRETS: `new:${SECRET}1  old:${SECRET}2\n` })).toEqual([
       { kid: 'new', secret: `${SECRET}1` },
