@@ -72,6 +72,28 @@ describe('the configuration', () => {
     expect(res.text).not.toContain('at ')
   })
 
+  it('answers /readyz 200 once the configuration is complete; /healthz is liveness only', async () => {
+    const ready = await call('GET', '/readyz', {}, served(testApp(), production()))
+    expect([ready.status, ready.body]).toEqual([200, { ok: true }])
+    const bare = served(testApp(), {} as WxaBindings)
+    expect((await call('GET', '/healthz', {}, bare)).body).toEqual({ ok: true })
+    const notReady = await call('GET', '/readyz', {}, bare)
+    expect([notReady.status, notReady.body]).toEqual([503, { ok: false, failing: 'SESSIONS' }])
+  })
+
+  it.each([
+    ['WECHAT_APP_SECRET', { WECHAT_APP_SECRET: undefined }],
+    ['WECHAT_APP_ID', { WECHAT_APP_ID: 'not-an-appid' }],
+    ['JWT_SECRET', { JWT_SECRET: 'change-me-change-me-change-me-change-me' }],
+    ['STORAGE_SECRET', { STORAGE_SECRET: 'short-storage-value' }],
+    ['SESSION_TTL', { SESSION_TTL: 'a month' }],
+    ['USER_SESSIONS', { USER_SESSIONS: undefined as unknown as DurableObjectNamespace }],
+  ])('answers /readyz 503 naming %s, and nothing of its value', async (failing, vars) => {
+    const res = await call('GET', '/readyz', {}, served(testApp(), production(vars)))
+    expect([res.status, res.body]).toEqual([503, { ok: false, failing }])
+    for (const value of Object.values(vars)) if (value) expect(res.text).not.toContain(value)
+  })
+
   it('keeps the emulator off in production: /__emulator/* is 404', async () => {
     const res = await worker.request(
       '/__emulator/code',
