@@ -1,4 +1,4 @@
-import type { Env } from 'hono'
+import type { Env, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
 import { wxaAuth } from './auth'
 import { WxaAuthError } from './errors'
@@ -68,6 +68,7 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
   )
   // WeChat's pushes carry no token: mounted before the session middleware.
   app.route('/wechat', auth.events as unknown as Hono<WxaEnv<User, E>>)
+  app.use(auth.cors as unknown as MiddlewareHandler<WxaEnv<User, E>>)
   app.use(auth.middleware)
   app.route('/auth', auth.routes)
   app.route('/me', meRoutes<User>() as unknown as Hono<WxaEnv<User, E>>)

@@ -41,6 +41,8 @@ export interface WxaConfig {
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
   /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
   events: PushSettings | null
+  /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
+  corsOrigins: readonly string[]
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -58,6 +60,27 @@ function oneOf<T extends string>(value: string | undefined, name: string, allowe
     throw new WxaAuthError('CONFIG_INVALID', `${name} must be ${allowed.join(' or ')}.`)
   }
   return chosen
+}
+
+/**
+ * `CORS_ORIGINS`: origins separated by spaces, each exactly `scheme://host[:port]`
+ * as a browser sends it in `Origin` (no path, no trailing slash, no `*`).
+ */
+function corsOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '').split(/\s+/).filter(Boolean)
+  origins.forEach((origin, i) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new WxaAuthError(
+        'CONFIG_INVALID',
+        `CORS_ORIGINS: entry ${i + 1} is not an origin (http(s)://host[:port], no path; * is not allowed).`,
+      )
+    }
+  })
+  return origins
 }
 
 /**
@@ -124,5 +147,6 @@ export function buildConfig(
     identity: oneOf(text(vars, 'IDENTITY'), 'IDENTITY', ['openid', 'unionid']),
     rateLimits: parts.rateLimits,
     events: pushSettings(vars, parts.claims),
+    corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
   }
 }

@@ -48,6 +48,8 @@ export interface WxaConfigVars {
   REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
   SESSION_CACHE_SECONDS?: string
+  /** Origins (H5 pages) allowed to call the routes, exactly, separated by spaces; unset = no CORS. */
+  CORS_ORIGINS?: string
 }
 
 /**
