@@ -83,11 +83,11 @@ export async function compileReadmeBlocks(root, app, run) {
     { ...compilerOptions, lib: ['es2024'], types: ['@cloudflare/workers-types'] },
     ['server', '../worker-configuration.d.ts'],
   )
-  // Mini programs run ES2017 and have no DOM; `wx` and `uni` are globals.
+  // Mini programs run ES2017; `wx` and `uni` are globals, and H5 builds have the DOM.
   const client = {
     ...compilerOptions,
     target: 'es2017',
-    lib: ['es2017'],
+    lib: ['es2017', 'dom'],
     types: ['miniprogram-api-typings', '@dcloudio/types'],
   }
   config('tsconfig.client.json', client, ['client'])
