@@ -57,6 +57,31 @@ describe('the configuration', () => {
     expect(message).toContain('does not inherit [vars]')
   })
 
+  it.each([
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: 'app-secret' }],
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: `${'a'.repeat(31)}g` }],
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: 'f'.repeat(33) }],
+    [
+      'WECHAT_APP_SECRETS: the secret for wx0123456789abcdef is not an AppSecret',
+      { WECHAT_APP_SECRET: undefined, WECHAT_APP_SECRETS: 'wx0123456789abcdef:wx-secret-value' },
+    ],
+  ])('checks the AppSecret is 32 hex characters: %s', (expected, vars) => {
+    const message = configError(production(vars))
+    expect(message).toBe(
+      `${expected}: it is 32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it.`,
+    )
+    for (const value of Object.values(vars)) if (value) expect(message).not.toContain(value)
+  })
+
+  it("takes an AppSecret in either case, and leaves the emulator's stand-in alone", async () => {
+    expect(
+      configFromEnv(production({ WECHAT_APP_SECRET: 'ABCDEF0123456789'.repeat(2) })).defaultAppId,
+    ).toBe('wx0123456789abcdef')
+    // The dev Worker has no AppSecret: the emulator's stand-in is no WeChat secret, and passes.
+    const res = await call('GET', '/readyz')
+    expect([res.status, res.body]).toEqual([200, { ok: true }])
+  })
+
   it('parses a key ring newest first', () => {
     expect(parseSecrets({ JWT_SECRETS: `new:${SECRET}1  old:${SECRET}2\n` })).toEqual([
       { kid: 'new', secret: `${SECRET}1` },

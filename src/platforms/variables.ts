@@ -56,6 +56,7 @@ export function apiBase(vars: Variables, name: string): string | undefined {
  *
  * @param prefix e.g. `WECHAT`
  * @param pattern what an AppID of the platform looks like
+ * @param secret what its AppSecret looks like (not checked for the upstream's stand-in)
  * @param standIn the upstream's secret when in development (no secret configured)
  */
 export function appSecrets(
@@ -64,9 +65,16 @@ export function appSecrets(
   {
     pattern,
     shape,
+    secret,
     standIn,
     defaultAppId,
-  }: { pattern: RegExp; shape: string; standIn?: string; defaultAppId?: string | undefined },
+  }: {
+    pattern: RegExp
+    shape: string
+    secret?: { pattern: RegExp; shape: string }
+    standIn?: string
+    defaultAppId?: string | undefined
+  },
 ): Map<string, string> {
   const ids = (text(vars, `${prefix}_APP_ID`) ?? defaultAppId ?? '').split(/\s+/).filter(Boolean)
   const bad = ids.findIndex((id) => !pattern.test(id))
@@ -109,6 +117,15 @@ export function appSecrets(
       ids.length === 1
         ? `${prefix}_APP_SECRET is not set. Set it with \`wrangler secret put ${prefix}_APP_SECRET\`.`
         : `${prefix}_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
+    )
+  }
+  const malformed = secret && ids.find((id) => !secret.pattern.test(pairs.get(id) as string))
+  if (malformed) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      ids.length === 1 && !text(vars, `${prefix}_APP_SECRETS`)
+        ? `${prefix}_APP_SECRET is not an AppSecret: it is ${secret.shape}.`
+        : `${prefix}_APP_SECRETS: the secret for ${malformed} is not an AppSecret: it is ${secret.shape}.`,
     )
   }
   return new Map(ids.map((id) => [id, pairs.get(id) as string]))

@@ -5,6 +5,8 @@ import { accessTokenCache } from './access-token'
 import { createWeChatClient, DEFAULT_TIMEOUT_MS } from './client'
 
 const APP_ID = /^wx[\w-]{1,40}$/
+/** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
+const APP_SECRET = /^[0-9a-f]{32}$/i
 
 /**
  * WeChat: `WECHAT_APP_ID` (several separated by spaces), `WECHAT_APP_SECRET`
@@ -18,6 +20,11 @@ export const wechat: PlatformDefinition = {
     const secrets = appSecrets(vars, 'WECHAT', {
       pattern: APP_ID,
       shape: 'wx followed by letters and digits',
+      secret: {
+        pattern: APP_SECRET,
+        shape:
+          "32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it",
+      },
       ...(upstream ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId } : {}),
     })
     const timeoutMs = whole(vars, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
