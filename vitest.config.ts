@@ -3,12 +3,32 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import type { Reporter } from 'vitest/node'
 
-/** Ends the run with a plain `N passed, N failed, N skipped` line that any CI can read. */
+/** Tests that wrote to stderr (by id), to hold a passing run to reading clean. */
+const wroteToStderr = new Set<string>()
+
+/**
+ * Ends the run with a plain `N passed, N failed, N skipped` line that any CI
+ * can read, and fails a run in which a passing test wrote to stderr: a test
+ * that expects a warning holds it back (test/quiet-console.ts does it for
+ * console.warn and console.error), so that a failure's output stands out.
+ */
 const summary: Reporter = {
+  onUserConsoleLog(log) {
+    if (log.type === 'stderr' && log.taskId) wroteToStderr.add(log.taskId)
+  },
   onTestRunEnd(modules) {
     const counts = { passed: 0, failed: 0, skipped: 0, pending: 0 }
+    const noisy: string[] = []
     for (const module of modules) {
-      for (const test of module.children.allTests()) counts[test.result().state]++
+      for (const test of module.children.allTests()) {
+        const { state } = test.result()
+        counts[state]++
+        if (state === 'passed' && wroteToStderr.has(test.id)) noisy.push(test.fullName)
+      }
+    }
+    if (noisy.length) {
+      console.log(`vitest: passing tests wrote to stderr:\n  ${noisy.join('\n  ')}`)
+      process.exitCode = 1
     }
     console.log(
       `vitest: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`,
@@ -20,6 +40,8 @@ export default defineConfig({
   test: {
     reporters: ['default', summary],
     testTimeout: 20_000,
+    // Logs of passing tests are held back; a failing test prints its own.
+    setupFiles: ['test/quiet-console.ts'],
     projects: [
       {
         extends: true,

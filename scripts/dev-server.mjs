@@ -19,20 +19,32 @@ export function freePort() {
 
 /**
  * Runs the dev Worker in its own process group and resolves once it is up.
+ * The port goes in as `PORT`, or with `flags` as a user types it:
+ * `npm run dev -- --port N --inspector-port M` (and then the inspector must
+ * answer on M too).
  *
- * @param {{ timeoutMs?: number }} [options]
+ * @param {{ timeoutMs?: number, flags?: boolean }} [options]
  * @returns {Promise<{ base: string, log: () => string, stop: () => void }>}
  *   `base` is `http://127.0.0.1:<port>`; `log()` is everything wrangler
  *   printed so far; `stop()` ends wrangler and its children.
  */
-export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT } = {}) {
+export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT, flags = false } = {}) {
   const port = await freePort()
+  const inspector = flags ? await freePort() : undefined
   const base = `http://127.0.0.1:${port}`
-  const dev = spawn('node', ['scripts/dev.mjs'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: { ...process.env, PORT: String(port) },
-  })
+  const { PORT: _, ...inherited } = process.env
+  const dev = spawn(
+    'node',
+    [
+      'scripts/dev.mjs',
+      ...(flags ? ['--port', String(port), '--inspector-port', String(inspector)] : []),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: flags ? inherited : { ...inherited, PORT: String(port) },
+    },
+  )
   let log = ''
   dev.stdout.on('data', (chunk) => (log += chunk))
   dev.stderr.on('data', (chunk) => (log += chunk))
@@ -53,6 +65,10 @@ export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT } = {})
         throw new Error(`wrangler dev did not start:\n${log}`)
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    if (inspector !== undefined) {
+      const version = await fetch(`http://127.0.0.1:${inspector}/json/version`).catch(() => null)
+      if (!version?.ok) throw new Error(`no inspector on --inspector-port ${inspector}:\n${log}`)
     }
   } catch (error) {
     stop()

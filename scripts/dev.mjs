@@ -1,4 +1,5 @@
-// `npm run dev`: the Worker on http://127.0.0.1:8787 against the WeChat emulator.
+// `npm run dev`: the Worker on http://127.0.0.1:8787 against the WeChat emulator;
+// another port with `npm run dev -- --port N` or `PORT=N npm run dev`.
 // Writes .dev.vars with fresh secrets on first run (git-ignored; see
 // .dev.vars.example).
 import { randomBytes } from 'node:crypto'
@@ -22,6 +23,24 @@ if (missing.length) {
   console.log(`wxa-auth: wrote ${missing.join(' and ')} to .dev.vars.`)
 }
 
-const port = process.env.PORT || '8787'
-const args = ['dev', '--env', 'dev', '--ip', '127.0.0.1', '--port', port, ...process.argv.slice(2)]
+/**
+ * `flag value` unless the user's `args` set the flag (`--port 9000`, `--port=9000`):
+ * wrangler refuses a flag given twice.
+ * @param {string[]} args
+ * @param {string} flag
+ * @param {string} value
+ */
+const unlessGiven = (args, flag, value) =>
+  args.some((arg) => arg === flag || arg.startsWith(`${flag}=`)) ? [] : [flag, value]
+
+// `npm run dev -- --port 9000 --inspector-port 9230` (or PORT=9000): the user's
+// flags go to wrangler as they are; ours only fill in what they leave out.
+const given = process.argv.slice(2)
+const args = [
+  'dev',
+  ...unlessGiven(given, '--env', 'dev'),
+  ...unlessGiven(given, '--ip', '127.0.0.1'),
+  ...unlessGiven(given, '--port', process.env.PORT || '8787'),
+  ...given,
+]
 process.exit(await wrangler(args))

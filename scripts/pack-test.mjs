@@ -2,8 +2,9 @@
 // to a temporary folder with the tarball installed from there (its other
 // dependencies from the registry), type-checked, built as `wrangler deploy`
 // would, served by `wrangler dev` with the WeChat emulator, and logged in to by
-// its own tests (`node --test`). Part of `npm test`; the repo's examples/ stays
-// free of node_modules.
+// its own tests (`node --test`). Every TypeScript block of both READMEs is
+// compiled there as printed (scripts/readme-blocks.mjs). Part of `npm test`;
+// the repo's examples/ stays free of node_modules.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,6 +13,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { transformSync } from 'esbuild'
 import { freePort } from './dev-server.mjs'
+import { CLIENT_TYPES, compileReadmeBlocks } from './readme-blocks.mjs'
 import { quietEnv } from './wrangler.mjs'
 
 export const START_TIMEOUT = 90_000 // ms, wrangler dev in the example
@@ -31,6 +33,7 @@ const REQUIRED = [
   'dist/client/index.js',
   'dist/client/index.d.ts',
   'dist/client/index.cjs',
+  'dist/client/index.d.cts',
 ]
 const FORBIDDEN = /^(src|test|client|scripts|bench|examples|build|\.ci)\/|\.env|\.dev\.vars/
 
@@ -158,6 +161,13 @@ try {
   // 3. It type-checks against the published declarations.
   await run(join(app, 'node_modules/.bin/tsc'), ['-p', app], { cwd: app })
   console.log('pack: the example type-checks (tsc)')
+
+  // 3b. So does every ```ts block of both READMEs, as printed; the SDK's with the
+  // frameworks' own types, and under moduleResolution "node" on TypeScript 5 too.
+  // Not saved: the example's package.json stays as a user has it.
+  await run('npm', ['install', '--no-save', '--legacy-peer-deps', ...CLIENT_TYPES], { cwd: app })
+  const blocks = await compileReadmeBlocks(root, app, run)
+  console.log(`pack: ${blocks} README code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
 
   // 4. It builds as `wrangler deploy` would, without the emulator.
   await run(join(app, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', 'build'], {

@@ -1,15 +1,23 @@
 // Runs the README's curl walkthrough verbatim against `npm run dev`, so the
 // README cannot drift from what the Worker does. Part of `npm test`. Only the
-// port changes (a free one), so that several checkouts can test at once.
+// port changes (a free one, given as `npm run dev -- --port N --inspector-port M`
+// would give it), so that several checkouts can test at once.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { startDevServer } from './dev-server.mjs'
 
 const readme = readFileSync('README.md', 'utf8')
-const script = /<!-- walkthrough -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1]
-if (!script) throw new Error('README.md has no <!-- walkthrough --> sh block')
+/** @param {string} name */
+const block = (name) => {
+  const found = new RegExp(`<!-- ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1]
+  if (!found) throw new Error(`README.md has no <!-- ${name} --> sh block`)
+  return found
+}
+const script = block('walkthrough')
+// The post-deploy smoke test of "Deploy", with the dev Worker for the deployed one.
+const smoke = block('smoke')
 
-const { base, log, stop } = await startDevServer()
+const { base, log, stop } = await startDevServer({ flags: true })
 try {
   const verbatim = script.replaceAll('http://127.0.0.1:8787', base)
   const output = execFileSync('bash', ['-euo', 'pipefail', '-c', verbatim], { encoding: 'utf8' })
@@ -29,7 +37,15 @@ try {
   if (/error|warn/i.test(log().replace(/SESSION_EXPIRED|401 Unauthorized/g, ''))) {
     throw new Error(`wrangler dev printed errors or warnings:\n${log()}`)
   }
-  console.log('walkthrough: 1 passed, 0 failed')
+  const checked = execFileSync(
+    'bash',
+    ['-euo', 'pipefail', '-c', smoke.replaceAll('https://auth.example.com', base)],
+    { encoding: 'utf8' },
+  )
+  if (!/^\{"ok":true\}\{"ok":true\}\{"error":\{"code":"CODE_INVALID"/.test(checked)) {
+    throw new Error(`the smoke test of "Deploy" answered otherwise:\n${checked}`)
+  }
+  console.log('walkthrough: 2 passed, 0 failed')
 } finally {
   stop()
 }

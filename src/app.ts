@@ -1,4 +1,4 @@
-import type { Env } from 'hono'
+import type { Env, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
 import { wxaAuth } from './auth'
 import { WxaAuthError } from './errors'
@@ -9,11 +9,12 @@ import { type OpenApiDocument, openApiDocument } from './openapi/document'
 import { docsPage } from './openapi/page'
 import type { WxaAuthOptions } from './options'
 import { meRoutes } from './routes/me'
-import { HealthResponse } from './routes/schemas'
+import { readiness } from './routes/ready'
+import { HealthResponse, NotReadyResponse } from './routes/schemas'
 import { VERSION } from './version'
 
 /**
- * The whole wxa-auth app: `/healthz`, `/auth/*`, the protected examples
+ * The whole wxa-auth app: `/healthz` (liveness), `/readyz` (the configuration), `/auth/*`, the protected examples
  * `GET /me` and `PATCH /me/session`, WeChat's message push at
  * `/wechat/events` (with `WECHAT_EVENT_TOKEN`), the OpenAPI document at
  * `/openapi.json` and its page at `/docs`. JSON errors everywhere.
@@ -51,8 +52,23 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
     }),
     (c) => c.json({ ok: true as const }),
   )
+  app.get(
+    '/readyz',
+    describe({
+      tag: 'health',
+      summary: 'Readiness',
+      description:
+        'Whether the configuration is complete (variables, secrets, bindings); 503 names what is at fault, never its value. /healthz only says the Worker runs.',
+      auth: false,
+      response: HealthResponse,
+      errors: [],
+      answers: { 503: { description: 'Not ready', response: NotReadyResponse } },
+    }),
+    readiness(auth.config),
+  )
   // WeChat's pushes carry no token: mounted before the session middleware.
   app.route('/wechat', auth.events as unknown as Hono<WxaEnv<User, E>>)
+  app.use(auth.cors as unknown as MiddlewareHandler<WxaEnv<User, E>>)
   app.use(auth.middleware)
   app.route('/auth', auth.routes)
   app.route('/me', meRoutes<User>() as unknown as Hono<WxaEnv<User, E>>)

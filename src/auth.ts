@@ -1,8 +1,10 @@
-import type { Context, Env, Hono, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { WxaConfig } from './config'
 import type { Logger } from './errors'
 import { resetSessionKey } from './flows/data'
 import type { DefaultUser } from './hooks'
+import { corsMiddleware } from './middleware/cors'
 import { errorHandler } from './middleware/on-error'
 import { requireLogin } from './middleware/require-login'
 import { sessionMiddleware, type WxaEnv } from './middleware/session'
@@ -26,6 +28,12 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
   routes: Hono<WxaEnv<User, E>>
   /** WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`, before `middleware`. */
   events: Hono<E>
+  /**
+   * CORS for the `CORS_ORIGINS` (H5 builds), which `routes` already carry:
+   * `app.use(auth.cors)` in front of your own routes gives them the same.
+   * Without `CORS_ORIGINS` it adds no header.
+   */
+  cors: MiddlewareHandler<E>
   /** The `onError` that answers wxa-auth's JSON errors and logs the rest. */
   onError: (err: Error, c: Context) => Response
   /**
@@ -64,7 +72,11 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
   options: WxaAuthOptions<User, E>,
 ): WxaAuth<User, E> {
   const resolved = resolveOptions(options)
-  const routes = authRoutes(resolved)
+  const cors = corsMiddleware(resolved)
+  // CORS first, so that a preflight is answered before any route's checks.
+  const routes = new Hono()
+  routes.use(cors)
+  routes.route('/', authRoutes(resolved))
   routes.route('/', dataRoutes(resolved))
   routes.route('/', profileRoutes(resolved))
   // Typed for the host's env at this edge; inside, wxa-auth reads only its own variables.
@@ -73,6 +85,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
     requireLogin: requireLogin() as unknown as MiddlewareHandler<WxaEnv<User, E>>,
     routes: routes as unknown as Hono<WxaEnv<User, E>>,
     events: eventRoutes(resolved) as unknown as Hono<E>,
+    cors: cors as unknown as MiddlewareHandler<E>,
     onError: errorHandler({ log: resolved.log }),
     resetSessionKey: (c, user) => resetSessionKey(flowOf(resolved, c), user),
     config: resolved.config,

@@ -52,6 +52,8 @@ export interface WxaConfig {
   maxAvatarBytes: number
   /** Where the app is reached from the internet (`PUBLIC_URL`), for avatar URLs; default: the request's origin. */
   publicUrl: string | undefined
+  /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
+  corsOrigins: readonly string[]
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -75,6 +77,27 @@ function oneOf<T extends string>(value: string | undefined, name: string, allowe
     throw new WxaAuthError('CONFIG_INVALID', `${name} must be ${allowed.join(' or ')}.`)
   }
   return chosen
+}
+
+/**
+ * `CORS_ORIGINS`: origins separated by spaces, each exactly `scheme://host[:port]`
+ * as a browser sends it in `Origin` (no path, no trailing slash, no `*`).
+ */
+function corsOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '').split(/\s+/).filter(Boolean)
+  origins.forEach((origin, i) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new WxaAuthError(
+        'CONFIG_INVALID',
+        `CORS_ORIGINS: entry ${i + 1} is not an origin (http(s)://host[:port], no path; * is not allowed).`,
+      )
+    }
+  })
+  return origins
 }
 
 /**
@@ -104,7 +127,7 @@ export function buildConfig(
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID in wrangler.toml [vars] (or the environment).',
+      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID in wrangler.toml [vars], and for `--env <name>` in [env.<name>.vars] as well: an environment does not inherit [vars]. (Other runtimes: in the environment.)',
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -145,5 +168,6 @@ export function buildConfig(
     mediaChecks: mediaChecks(kv),
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
     publicUrl: publicUrl(vars),
+    corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
   }
 }

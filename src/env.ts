@@ -75,6 +75,8 @@ export interface WxaConfigVars {
   MAX_AVATAR_BYTES?: string
   /** Where the app is reached from the internet, for the avatar URLs WeChat fetches to check; default: the request's origin. */
   PUBLIC_URL?: string
+  /** Origins (H5 pages) allowed to call the routes, exactly, separated by spaces; unset = no CORS. */
+  CORS_ORIGINS?: string
 }
 
 /**

@@ -58,6 +58,8 @@ describe('several mini programs on one deployment', () => {
       STORAGE_SECRET: 'a-storage-secret-that-is-long-enough-0123456789',
       WECHAT_APP_ID: 'wxaaaaaaaaaaaaaaaa wxbbbbbbbbbbbbbbbb',
     }
+    // AppSecrets as WeChat issues them: 32 hexadecimal characters.
+    const [S1, S2] = ['1'.repeat(32), '2'.repeat(32)]
     const error = (vars: Record<string, string>) => {
       try {
         configFromEnv({ ...env, ...vars })
@@ -66,11 +68,15 @@ describe('several mini programs on one deployment', () => {
         return isWxaAuthError(err, 'CONFIG_INVALID') ? err.message : String(err)
       }
     }
-    expect(error({ WECHAT_APP_SECRETS: 'wxaaaaaaaaaaaaaaaa:s1' })).toContain('wxbbbbbbbbbbbbbbbb')
-    expect(error({ WECHAT_APP_SECRETS: 'wxaaaaaaaaaaaaaaaa:s1 wxbbbbbbbbbbbbbbbb:s2' })).toBeNull()
+    expect(error({ WECHAT_APP_SECRETS: `wxaaaaaaaaaaaaaaaa:${S1}` })).toContain(
+      'wxbbbbbbbbbbbbbbbb',
+    )
+    expect(
+      error({ WECHAT_APP_SECRETS: `wxaaaaaaaaaaaaaaaa:${S1} wxbbbbbbbbbbbbbbbb:${S2}` }),
+    ).toBeNull()
     const config = configFromEnv({
       ...env,
-      WECHAT_APP_SECRETS: 'wxaaaaaaaaaaaaaaaa:s1 wxbbbbbbbbbbbbbbbb:s2',
+      WECHAT_APP_SECRETS: `wxaaaaaaaaaaaaaaaa:${S1} wxbbbbbbbbbbbbbbbb:${S2}`,
     })
     expect(config.defaultAppId).toBe('wxaaaaaaaaaaaaaaaa')
     expect([...config.apps.keys()]).toEqual(['wxaaaaaaaaaaaaaaaa', 'wxbbbbbbbbbbbbbbbb'])

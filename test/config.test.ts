@@ -48,6 +48,40 @@ describe('the configuration', () => {
     expect(configError(production(vars))).toContain(name)
   })
 
+  it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {
+    // A real AppSecret in .dev.vars turns the emulator off; [env.dev] without its
+    // own vars then has no AppID, although the top level's [vars] has one.
+    const message = configError(production({ WECHAT_APP_ID: undefined }))
+    expect(message).toContain('wrangler.toml [vars]')
+    expect(message).toContain('[env.<name>.vars]')
+    expect(message).toContain('does not inherit [vars]')
+  })
+
+  it.each([
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: 'app-secret' }],
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: `${'a'.repeat(31)}g` }],
+    ['WECHAT_APP_SECRET is not an AppSecret', { WECHAT_APP_SECRET: 'f'.repeat(33) }],
+    [
+      'WECHAT_APP_SECRETS: the secret for wx0123456789abcdef is not an AppSecret',
+      { WECHAT_APP_SECRET: undefined, WECHAT_APP_SECRETS: 'wx0123456789abcdef:wx-secret-value' },
+    ],
+  ])('checks the AppSecret is 32 hex characters: %s', (expected, vars) => {
+    const message = configError(production(vars))
+    expect(message).toBe(
+      `${expected}: it is 32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it.`,
+    )
+    for (const value of Object.values(vars)) if (value) expect(message).not.toContain(value)
+  })
+
+  it("takes an AppSecret in either case, and leaves the emulator's stand-in alone", async () => {
+    expect(
+      configFromEnv(production({ WECHAT_APP_SECRET: 'ABCDEF0123456789'.repeat(2) })).defaultAppId,
+    ).toBe('wx0123456789abcdef')
+    // The dev Worker has no AppSecret: the emulator's stand-in is no WeChat secret, and passes.
+    const res = await call('GET', '/readyz')
+    expect([res.status, res.body]).toEqual([200, { ok: true }])
+  })
+
   it('parses a key ring newest first', () => {
     expect(parseSecrets({ JWT_SECRETS: `new:${SECRET}1  old:${SECRET}2\n` })).toEqual([
       { kid: 'new', secret: `${SECRET}1` },
@@ -61,6 +95,28 @@ describe('the configuration', () => {
     expectError(res, 500, 'CONFIG_INVALID')
     expect(res.body.error.message).toContain('WECHAT_APP_SECRET')
     expect(res.text).not.toContain('at ')
+  })
+
+  it('answers /readyz 200 once the configuration is complete; /healthz is liveness only', async () => {
+    const ready = await call('GET', '/readyz', {}, served(testApp(), production()))
+    expect([ready.status, ready.body]).toEqual([200, { ok: true }])
+    const bare = served(testApp(), {} as WxaBindings)
+    expect((await call('GET', '/healthz', {}, bare)).body).toEqual({ ok: true })
+    const notReady = await call('GET', '/readyz', {}, bare)
+    expect([notReady.status, notReady.body]).toEqual([503, { ok: false, failing: 'SESSIONS' }])
+  })
+
+  it.each([
+    ['WECHAT_APP_SECRET', { WECHAT_APP_SECRET: undefined }],
+    ['WECHAT_APP_ID', { WECHAT_APP_ID: 'not-an-appid' }],
+    ['JWT_SECRET', { JWT_SECRET: 'change-me-change-me-change-me-change-me' }],
+    ['STORAGE_SECRET', { STORAGE_SECRET: 'short-storage-value' }],
+    ['SESSION_TTL', { SESSION_TTL: 'a month' }],
+    ['USER_SESSIONS', { USER_SESSIONS: undefined as unknown as DurableObjectNamespace }],
+  ])('answers /readyz 503 naming %s, and nothing of its value', async (failing, vars) => {
+    const res = await call('GET', '/readyz', {}, served(testApp(), production(vars)))
+    expect([res.status, res.body]).toEqual([503, { ok: false, failing }])
+    for (const value of Object.values(vars)) if (value) expect(res.text).not.toContain(value)
   })
 
   it('keeps the emulator off in production: /__emulator/* is 404', async () => {

@@ -279,7 +279,7 @@ export const production = (vars: Partial<WxaBindings> = {}): WxaBindings => ({
   SESSIONS: testEnv.SESSIONS,
   USER_SESSIONS: testEnv.USER_SESSIONS,
   WECHAT_APP_ID: 'wx0123456789abcdef',
-  WECHAT_APP_SECRET: 'app-secret',
+  WECHAT_APP_SECRET: '3f9c2a7e5b1d4c8f0a6e2d9b7c5a1f34', // WeChat's shape: 32 hex characters
   JWT_SECRET: PRODUCTION_SECRET,
   STORAGE_SECRET: `${PRODUCTION_SECRET}-storage`,
   ...vars,

@@ -416,12 +416,15 @@ describe('the profile on Douyin and QQ', () => {
   it.each([
     ['douyin', DOUYIN],
     ['qq', QQ],
-  ])('%s: kept without WeChat’s content checks, which are WeChat’s alone', async (platform, appId) => {
-    const { token } = await loginAt(appId, newOpenid(platform))
-    // The emulator's WeChat would call this risky: no other platform is asked.
-    const set = await call('PUT', '/auth/profile', { token, json: { nickname: 'a risky name' } })
-    expect(set.status, set.text).toBe(200)
-    expect(set.body.profile).toEqual({ nickname: 'a risky name', avatarUrl: null })
-    expect((await call('GET', '/auth/profile', { token })).body).toEqual(set.body)
-  })
+  ])(
+    '%s: kept without WeChat’s content checks, which are WeChat’s alone',
+    async (platform, appId) => {
+      const { token } = await loginAt(appId, newOpenid(platform))
+      // The emulator's WeChat would call this risky: no other platform is asked.
+      const set = await call('PUT', '/auth/profile', { token, json: { nickname: 'a risky name' } })
+      expect(set.status, set.text).toBe(200)
+      expect(set.body.profile).toEqual({ nickname: 'a risky name', avatarUrl: null })
+      expect((await call('GET', '/auth/profile', { token })).body).toEqual(set.body)
+    },
+  )
 })

@@ -1,9 +1,13 @@
+import { SELF } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type WxaEnv, wxaAuth } from '../src/lib'
 import { cloudflare } from '../src/runtime/cloudflare/index'
 import {
+  type EmulatorBindings,
   type EmulatorClient,
+  type EmulatorFetcher,
   type EmulatorTarget,
   emulatorClient,
   emulatorUpstream,
@@ -99,6 +103,38 @@ describe('wxa-auth/testing', () => {
     const { WECHAT_EMULATOR: _, ...production } = testEnv
     const res = await app.request('/__emulator/code', { method: 'POST', body: '{}' }, production)
     expect(res.status).toBe(404)
+  })
+
+  it('takes every target form the README shows, named or plain', async () => {
+    const self = (exports as unknown as { default: EmulatorFetcher }).default
+    const forms: [string, EmulatorTarget][] = [
+      ['{ env }', { env: env as EmulatorBindings }],
+      ['env', env as EmulatorBindings],
+      ['{ fetcher: exports.default }', { fetcher: self }],
+      ['exports.default', self],
+      ['{ fetcher: SELF }', { fetcher: SELF }],
+      ['SELF', SELF],
+    ]
+    for (const [name, target] of forms) {
+      const openid = newOpenid()
+      const wechat = emulatorClient(target)
+      const code = await wechat.loginCode(openid)
+      const res = await self.fetch(
+        new Request('http://wxa.test/auth/login', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': '2001:db8:6::1' },
+          body: JSON.stringify({ code }),
+        }),
+      )
+      expect(res.status, name).toBe(200)
+      expect(await wechat.getUser(openid), name).toMatchObject({ openid, calls: 1 })
+    }
+  })
+
+  it('refuses a target it cannot tell, at once', () => {
+    for (const target of [{}, { url: 8787 }, { env: {} }, { fetcher: {} }, { env, url: 'x' }]) {
+      expect(() => emulatorClient(target as never), JSON.stringify(target)).toThrow(TypeError)
+    }
   })
 
   it('types its targets', () => {

@@ -186,14 +186,58 @@ export function qqAdapter(qq?: CallbackApi): WxaAdapter {
   return callbackAdapter(runtime(qq, 'qq'))
 }
 
+/** `uni` as the SDK takes it: on uni-app's H5 build `uni.login` fails or is missing. */
+export type UniApi = Omit<CallbackApi, 'login'> & Partial<Pick<CallbackApi, 'login'>>
+
+export interface UniAdapterOptions {
+  /**
+   * Gives the login code where `uni.login` cannot: uni-app's H5 build (a
+   * browser has no `wx.login`). The code must still be a mini program's
+   * `wx.login` code, e.g. one the mini program put into the URL of the
+   * `<web-view>` that shows the page. Default: `uni.login({ provider: 'weixin' })`.
+   */
+  login?: () => string | Promise<string>
+}
+
+const NO_LOGIN =
+  "login:fail uni.login gives no code here (uni-app's H5 build has none): pass uniAdapter(uni, { login }) with a code from the mini program"
+
 /**
  * The adapter for uni-app: `uni.request` and friends, with callbacks, and
- * `uni.login({ provider: 'weixin' })`.
+ * `uni.login({ provider: 'weixin' })`, or `options.login` where there is no
+ * such login (the H5 build, whose `uni.login` is not supported).
  *
- * @param uni default: the global `uni`
+ * @param uni default: the global `uni` (a bundler injects it; the H5 build has no global)
+ * @example
+ * ```ts
+ * // H5: the mini program opened this page in a <web-view> with ?code=<wx.login code>
+ * const code = new URLSearchParams(location.search).get('code') ?? ''
+ * const api = createClient({ baseUrl, adapter: uniAdapter(uni, { login: () => code }) })
+ * ```
  */
-export function uniAdapter(uni?: CallbackApi): WxaAdapter {
-  return callbackAdapter(runtime(uni, 'uni'), 'weixin')
+export function uniAdapter(uni?: UniApi, options: UniAdapterOptions = {}): WxaAdapter {
+  const api = uni ?? (globalThis as { uni?: UniApi }).uni
+  if (!api) throw new TypeError('uniAdapter: no `uni` (not in uni-app? pass it)')
+  const own = options.login
+  const adapter = callbackAdapter(api as CallbackApi, 'weixin')
+  const fromUni = adapter.login
+  adapter.login = own
+    ? () =>
+        Promise.resolve()
+          .then(own)
+          .then(
+            (code) => codeOf({ code }),
+            (cause: { errMsg?: string; message?: string } | null) =>
+              Promise.reject({ errMsg: cause?.errMsg ?? `login:fail ${cause?.message ?? cause}` }),
+          )
+    : // uni-app's H5 build fails uni.login with "method 'uni.login' not supported"; older ones lack it.
+      () =>
+        typeof api.login !== 'function'
+          ? Promise.reject({ errMsg: NO_LOGIN })
+          : fromUni().catch((error: RuntimeError) =>
+              Promise.reject(/not supported/.test(error?.errMsg) ? { errMsg: NO_LOGIN } : error),
+            )
+  return adapter
 }
 
 /**

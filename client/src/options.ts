@@ -54,7 +54,7 @@ export interface WxaClientOptions {
    * The AppID sent with each login, when the server serves several mini
    * programs (of one platform or several: it picks the app, and so the platform).
    */
-  appId?: string
+  appId?: string | undefined
   /** The storage key of the session; default {@link DEFAULT_STORAGE_KEY}. */
   storageKey?: string
   /** Fraction of a token's lifetime after which the next request refreshes it first; default 0.5. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_LOGIN_COOLDOWN, taroAdapter, uniAdapter, type WxaAdapter, wxAdapter } from '../src'
 import { type Device, endSession } from './device'
 import { baseUrl, type Me, miniProgram, rejection } from './helpers'
-import { taroStandIn, uniStandIn, wxStandIn } from './stand-ins'
+import { taroStandIn, uniH5StandIn, uniStandIn, wxStandIn } from './stand-ins'
 
 const COOLED = DEFAULT_LOGIN_COOLDOWN + 1000 // ms
 
@@ -16,6 +16,10 @@ const frameworks: [string, (phone: Device) => WxaAdapter][] = [
   [
     'uni-app (callbacks; Vue 2 promises would be [err, res])',
     (phone) => uniAdapter(uniStandIn(phone)),
+  ],
+  [
+    'uni-app H5 (no uni.login: the code from { login })',
+    (phone) => uniAdapter(uniH5StandIn(phone), { login: () => phone.login() }),
   ],
 ]
 
@@ -101,6 +105,49 @@ describe('uni-app', () => {
     const uni = uniStandIn(device(baseUrl))
     const answer = await uni.request({ url: `${baseUrl}/healthz` })
     expect(answer).toEqual([null, expect.objectContaining({ statusCode: 200 })])
+  })
+})
+
+describe("uni-app's H5 build", () => {
+  it.each([
+    ['fails uni.login as not supported', 'unsupported'],
+    ['has no uni.login', 'absent'],
+  ])(
+    'that %s: WX_LOGIN_FAILED saying how to give a login, and nothing sent',
+    async (_how, login) => {
+      const { api, trail } = miniProgram({
+        adapter: (phone) => uniAdapter(uniH5StandIn(phone, { login })),
+      })
+      const error = await rejection(api.request({ url: '/me' }))
+      expect(error.code).toBe('WX_LOGIN_FAILED')
+      expect(error.message).toContain("uni-app's H5 build has none")
+      expect(error.message).toContain('uniAdapter(uni, { login })')
+      expect(trail()).toEqual([])
+    },
+  )
+
+  it('takes a code given once, as a web-view page gets it in its URL', async () => {
+    const { api, phone, openid } = miniProgram({
+      adapter: (phone) => {
+        const code = phone.login()
+        return uniAdapter(uniH5StandIn(phone), { login: () => code })
+      },
+    })
+    const me = await api.request<Me>({ url: '/me' })
+    expect(me.data.user.openid).toBe(openid)
+    expect(phone.state.logins).toBe(1)
+  })
+
+  it('refuses an empty code from { login } before sending it', async () => {
+    const { api, trail } = miniProgram({
+      adapter: (phone) => uniAdapter(uniH5StandIn(phone), { login: () => '' }),
+    })
+    const error = await rejection(api.request({ url: '/me' }))
+    expect([error.code, error.message]).toEqual([
+      'WX_LOGIN_FAILED',
+      'wx.login failed: login:fail no code',
+    ])
+    expect(trail()).toEqual([])
   })
 })
 

@@ -1,4 +1,4 @@
-import type { CallbackApi, TaroApi } from '../src'
+import type { CallbackApi, TaroApi, UniApi } from '../src'
 import type { Device } from './device'
 
 // Stand-ins for the runtimes (wx, tt, qq, Taro, uni-app), and only for them:
@@ -157,4 +157,53 @@ export function uniStandIn(phone: Device) {
     removeStorageSync: phone.removeStorage,
   } satisfies CallbackApi
   return Object.assign(uni, { providers })
+}
+
+/**
+ * uni-app's H5 build (Vue 3), as `@dcloudio/uni-h5` makes `uni`: a module
+ * namespace (frozen, no prototype); request, uploadFile and downloadFile over
+ * XHR with callbacks, or without any a promise that resolves or rejects;
+ * `uni.login` defined but unsupported (it fails with
+ * `login:fail method 'uni.login' not supported`), or, with
+ * `{ login: 'absent' }`, missing as in older builds.
+ */
+export function uniH5StandIn(phone: Device, { login = 'unsupported' } = {}) {
+  type Option<T> = { success?: (result: T) => void; fail?: (error: { errMsg: string }) => void }
+  const api = <T>(name: string, option: Option<T>, work: () => Promise<T>) => {
+    const settled = work().catch((e: unknown) => Promise.reject(errMsg(name, e)))
+    if (!option.success && !option.fail) return settled
+    settled.then(option.success, option.fail)
+    return { abort() {} }
+  }
+  const uni = Object.create(null) as Record<string, unknown>
+  Object.assign(uni, {
+    request: (option: Parameters<CallbackApi['request']>[0]) =>
+      api('request', option, () =>
+        phone.request(option.url, option.method ?? 'GET', option.data, option.header ?? {}),
+      ),
+    uploadFile: (option: Parameters<CallbackApi['uploadFile']>[0]) =>
+      api('uploadFile', option, () =>
+        phone.upload(
+          option.url,
+          option.filePath,
+          option.name,
+          option.formData,
+          option.header ?? {},
+        ),
+      ),
+    downloadFile: (option: Parameters<CallbackApi['downloadFile']>[0]) =>
+      api('downloadFile', option, () => phone.download(option.url, option.header ?? {})),
+    getStorageSync: phone.getStorage,
+    setStorageSync: phone.setStorage,
+    removeStorageSync: phone.removeStorage,
+    ...(login === 'unsupported'
+      ? {
+          login: (option: Parameters<CallbackApi['login']>[0]) =>
+            api('login', option, () =>
+              Promise.reject(new Error("method 'uni.login' not supported")),
+            ),
+        }
+      : {}),
+  })
+  return Object.freeze(uni) as unknown as UniApi
 }

@@ -9,18 +9,30 @@ export interface EmulatorBindings {
   WECHAT_EMULATOR?: DurableObjectNamespace
 }
 
-/** Anything that answers a Request: `SELF`, a service binding, `{ fetch: (r) => app.fetch(r, env) }`. */
+/** Anything that answers a Request: `exports.default`, `SELF`, a service binding, `{ fetch: (r) => app.fetch(r, env) }`. */
 export interface EmulatorFetcher {
   fetch(request: Request): Response | Promise<Response>
 }
 
 /**
- * How tests reach the emulator:
- * - the Worker's env (it has the `WECHAT_EMULATOR` binding): straight to the Durable Object;
- * - the base URL of a running Worker that mounted it (`http://127.0.0.1:8787`);
- * - a fetcher for such a Worker (`SELF` in the Workers Vitest integration).
+ * How tests reach the emulator, named (the unambiguous form):
+ * - `{ env }`: the Worker's env (it has the `WECHAT_EMULATOR` binding): straight to the Durable Object;
+ * - `{ url }`: the base URL of a running Worker that mounted it (`http://127.0.0.1:8787`);
+ * - `{ fetcher }`: something that answers a Request for such a Worker (`exports.default`
+ *   from `cloudflare:workers`, `SELF` from `cloudflare:test`, a service binding).
+ *
+ * The plain forms still work where they can be told apart: a URL (a string or
+ * a `URL`), an env (a plain object whose `WECHAT_EMULATOR` is a namespace) and
+ * a fetcher (an RPC stub, a Proxy, or an object with a `fetch` method).
  */
-export type EmulatorTarget = string | URL | EmulatorBindings | EmulatorFetcher
+export type EmulatorTarget =
+  | { env: EmulatorBindings }
+  | { url: string | URL }
+  | { fetcher: EmulatorFetcher }
+  | string
+  | URL
+  | EmulatorBindings
+  | EmulatorFetcher
 
 export interface EmulatorClientOptions {
   /** Where the Worker mounted the control surface (for a URL or a fetcher). Default `/__emulator`. */
@@ -107,31 +119,91 @@ export interface EmulatorClient {
 /** The origin of requests that go straight to the Durable Object or a fetcher. */
 export const EMULATOR_ORIGIN = 'http://emulator.invalid'
 
-function send(target: EmulatorTarget, path: string, mount: string, init: RequestInit) {
-  if (typeof target === 'string' || target instanceof URL) {
-    const base = String(target).replace(/\/+$/, '')
-    return fetch(`${base}${mount}${path}`, init)
+type Resolved =
+  | { kind: 'env'; env: EmulatorBindings }
+  | { kind: 'url'; url: string }
+  | { kind: 'fetcher'; fetcher: EmulatorFetcher }
+
+const NAMED = ['env', 'url', 'fetcher'] as const
+
+/**
+ * Which target this is. `in` cannot tell: an RPC stub (`exports.default`) says
+ * it has every property, and vitest's `SELF` Proxy says it has none while
+ * answering each with a function. So: named forms first (the one own property
+ * of a plain object), then what only the value's type shows.
+ */
+function resolve(target: EmulatorTarget): Resolved {
+  if (typeof target === 'string' || target instanceof URL)
+    return { kind: 'url', url: String(target) }
+  if (typeof target === 'function') return { kind: 'fetcher', fetcher: target as EmulatorFetcher }
+  if (target && typeof target === 'object') {
+    const own = Object.keys(target)
+    const named = NAMED.filter((name) => own.includes(name))
+    if (named.length === 1 && own.length === 1) {
+      const value = (target as Record<string, unknown>)[named[0] as string]
+      if (named[0] === 'url' && (typeof value === 'string' || value instanceof URL)) {
+        return { kind: 'url', url: String(value) }
+      }
+      if (named[0] === 'env' && isEnv(value)) return { kind: 'env', env: value }
+      if (named[0] === 'fetcher' && hasFetch(value)) return { kind: 'fetcher', fetcher: value }
+      throw new TypeError(`emulator: { ${named[0]} } is not ${NAMED_SHAPE[named[0] as string]}`)
+    }
+    // `fetch` first: reading any other property of `SELF` starts an RPC call that fails.
+    if (hasFetch(target)) return { kind: 'fetcher', fetcher: target }
+    if (isEnv(target)) return { kind: 'env', env: target }
   }
-  if ('WECHAT_EMULATOR' in target) {
-    return emulatorStub(target).fetch(`${EMULATOR_ORIGIN}${DEFAULT_EMULATOR_PATH}${path}`, init)
+  throw new TypeError('emulator: pass { env }, { url } or { fetcher } (see EmulatorTarget)')
+}
+
+const NAMED_SHAPE: Record<string, string> = {
+  env: 'an env with the WECHAT_EMULATOR binding',
+  url: 'a base URL (a string or a URL)',
+  fetcher: 'something with a fetch(request) method',
+}
+
+/** The Worker's env: its `WECHAT_EMULATOR` is a namespace object (on a Proxy or a stub, a function). */
+function isEnv(value: unknown): value is EmulatorBindings {
+  const binding = (value as { WECHAT_EMULATOR?: unknown } | null)?.WECHAT_EMULATOR
+  return (
+    typeof binding === 'object' &&
+    binding !== null &&
+    typeof (binding as { idFromName?: unknown }).idFromName === 'function'
+  )
+}
+
+const hasFetch = (value: unknown): value is EmulatorFetcher =>
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  typeof (value as { fetch?: unknown }).fetch === 'function'
+
+function send(target: Resolved, path: string, mount: string, init: RequestInit) {
+  switch (target.kind) {
+    case 'url':
+      return fetch(`${target.url.replace(/\/+$/, '')}${mount}${path}`, init)
+    case 'env':
+      return emulatorStub(target.env).fetch(
+        `${EMULATOR_ORIGIN}${DEFAULT_EMULATOR_PATH}${path}`,
+        init,
+      )
+    case 'fetcher':
+      return target.fetcher.fetch(new Request(`${EMULATOR_ORIGIN}${mount}${path}`, init))
   }
-  if ('fetch' in target) return target.fetch(new Request(`${EMULATOR_ORIGIN}${mount}${path}`, init))
-  throw new TypeError('emulator: pass the env, a base URL or a fetcher')
 }
 
 /**
  * A client of the WeChat emulator for tests: login codes, phone codes, sealed
  * user data and per-user faults, without hand-written `fetch` calls.
  *
- * @param target the env with `WECHAT_EMULATOR`, a base URL, or a fetcher (see {@link EmulatorTarget})
+ * @param target `{ env }` (with `WECHAT_EMULATOR`), `{ url }` or `{ fetcher }` (see {@link EmulatorTarget})
  * @param options `path`: where the Worker mounted the control surface (default `/__emulator`)
+ * @throws TypeError when `target` is none of them (at once, not at the first call)
  * @example
  * ```ts
- * import { env, SELF } from 'cloudflare:test'
+ * import { env, exports } from 'cloudflare:workers'
  * import { emulatorClient } from 'wxa-auth/testing'
  *
- * const code = await emulatorClient(env).loginCode('alice')
- * const res = await SELF.fetch('http://app/auth/login', {
+ * const code = await emulatorClient({ env }).loginCode('alice')
+ * const res = await exports.default.fetch('http://app/auth/login', {
  *   method: 'POST',
  *   headers: { 'Content-Type': 'application/json' },
  *   body: JSON.stringify({ code }),
@@ -143,6 +215,7 @@ export function emulatorClient(
   { path = DEFAULT_EMULATOR_PATH }: EmulatorClientOptions = {},
 ): EmulatorClient {
   const mount = path.replace(/\/+$/, '')
+  const resolved = resolve(target)
 
   async function request(method: string, route: string, body?: unknown): Promise<Response> {
     const init: RequestInit = { method }
@@ -150,7 +223,7 @@ export function emulatorClient(
       init.headers = { 'Content-Type': 'application/json' }
       init.body = JSON.stringify(body)
     }
-    return send(target, route, mount, init)
+    return send(resolved, route, mount, init)
   }
 
   async function json<T>(method: string, route: string, body?: unknown): Promise<T> {

@@ -48,6 +48,8 @@ export interface RouteSpec {
   content?: Record<string, Record<string, unknown>>
   /** Every error code the route can answer with, beyond those all routes share. */
   errors: readonly WxaErrorCode[]
+  /** Answers other than 200 and the JSON errors, by status (`/readyz`'s 503). */
+  answers?: Record<number, { description: string; response: v.GenericSchema }>
   /** Path parameters, and query parameters with `in: 'query'`. */
   parameters?: {
     name: string

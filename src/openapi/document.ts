@@ -110,6 +110,12 @@ export function openApiDocument(
           },
         },
         ...errorResponses({ ...spec, body: body !== undefined }),
+        ...Object.fromEntries(
+          Object.entries(spec.answers ?? {}).map(([status, { description, response }]) => [
+            status,
+            { description, content: { 'application/json': { schema: jsonSchema(response) } } },
+          ]),
+        ),
       },
     }
   }

@@ -58,6 +58,7 @@ export function apiBase(vars: Variables, name: string): string | undefined {
  *
  * @param prefix e.g. `WECHAT`
  * @param pattern what an AppID of the platform looks like
+ * @param secret what its AppSecret looks like (not checked for the upstream's stand-in)
  * @param standIn the upstream's secret when in development (no secret configured)
  */
 export function appSecrets(
@@ -66,9 +67,16 @@ export function appSecrets(
   {
     pattern,
     shape,
+    secret,
     standIn,
     defaultAppId,
-  }: { pattern: RegExp; shape: string; standIn?: string; defaultAppId?: string | undefined },
+  }: {
+    pattern: RegExp
+    shape: string
+    secret?: { pattern: RegExp; shape: string }
+    standIn?: string
+    defaultAppId?: string | undefined
+  },
 ): Map<string, string> {
   const ids = (text(vars, `${prefix}_APP_ID`) ?? defaultAppId ?? '').split(/\s+/).filter(Boolean)
   const bad = ids.findIndex((id) => !pattern.test(id))
@@ -113,6 +121,15 @@ export function appSecrets(
         : `${prefix}_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
     )
   }
+  const malformed = secret && ids.find((id) => !secret.pattern.test(pairs.get(id) as string))
+  if (malformed) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      ids.length === 1 && !text(vars, `${prefix}_APP_SECRETS`)
+        ? `${prefix}_APP_SECRET is not an AppSecret: it is ${secret.shape}.`
+        : `${prefix}_APP_SECRETS: the secret for ${malformed} is not an AppSecret: it is ${secret.shape}.`,
+    )
+  }
   return new Map(ids.map((id) => [id, pairs.get(id) as string]))
 }
 
@@ -131,11 +148,23 @@ export interface ConfiguredApp {
 export function configuredApps(
   vars: Variables,
   prefix: string,
-  { pattern, shape, upstream }: { pattern: RegExp; shape: string; upstream: Upstream | undefined },
+  {
+    pattern,
+    shape,
+    secret,
+    upstream,
+  }: {
+    pattern: RegExp
+    shape: string
+    /** What a real AppSecret looks like, when the platform says. */
+    secret?: { pattern: RegExp; shape: string }
+    upstream: Upstream | undefined
+  },
 ): ConfiguredApp[] {
   const secrets = appSecrets(vars, prefix, {
     pattern,
     shape,
+    ...(secret ? { secret } : {}),
     ...(upstream ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId } : {}),
   })
   const timeoutMs = whole(vars, `${prefix}_TIMEOUT_MS`, 1, DEFAULT_TIMEOUT_MS)

@@ -174,6 +174,15 @@ export const SessionResponse = v.object({ session: SessionData })
 
 export const HealthResponse = v.object({ ok: v.literal(true) })
 
+/** `GET /readyz` when the configuration is not complete: what is at fault, by name only. */
+export const NotReadyResponse = v.object({
+  ok: v.literal(false),
+  failing: v.pipe(
+    v.string(),
+    v.description('The variable, binding or wrangler.toml key at fault; never its value.'),
+  ),
+})
+
 /** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */
 export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
 

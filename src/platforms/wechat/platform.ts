@@ -5,6 +5,8 @@ import { accessTokenCache } from './access-token'
 import { createWeChatClient } from './client'
 
 const APP_ID = /^wx[\w-]{1,40}$/
+/** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
+const APP_SECRET = /^[0-9a-f]{32}$/i
 
 /**
  * WeChat: `WECHAT_APP_ID` (several separated by spaces), `WECHAT_APP_SECRET`
@@ -16,7 +18,16 @@ export const wechat: PlatformDefinition = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
     const shape = 'wx followed by letters and digits'
-    return configuredApps(vars, 'WECHAT', { pattern: APP_ID, shape, upstream }).map((app) => {
+    return configuredApps(vars, 'WECHAT', {
+      pattern: APP_ID,
+      shape,
+      secret: {
+        pattern: APP_SECRET,
+        shape:
+          "32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it",
+      },
+      upstream,
+    }).map((app) => {
       const { appId } = app
       const client = createWeChatClient(app.client)
       const tokens = accessTokenCache({ kv, wechat: client, appId, log })

@@ -1,6 +1,10 @@
 import { WxaAuthError } from '../../errors'
 import type { ClaimStore, SessionAuthority } from '../../session/authority'
 import type { UserSessions } from './object'
+import { NOT_SQLITE } from './sql'
+
+/** The first compatibility date with JS RPC to Durable Objects (without the `rpc` flag). */
+export const RPC_COMPATIBILITY_DATE = '2024-04-03'
 
 /** Whether a Durable Object call failed before reaching the object: nothing was done. */
 const unreached = (err: unknown) =>
@@ -10,6 +14,11 @@ async function call<T>(what: string, op: () => Promise<T>, mutation: boolean): P
   try {
     return await op()
   } catch (cause) {
+    // The object refused to start (KV storage): no retry can help, so not a 503.
+    const message = cause instanceof Error ? cause.message : ''
+    if (message.includes(NOT_SQLITE)) {
+      throw new WxaAuthError('CONFIG_INVALID', message.slice(message.indexOf(NOT_SQLITE)))
+    }
     const code = mutation && !unreached(cause) ? 'STORAGE_OUTCOME_UNKNOWN' : 'STORAGE_UNAVAILABLE'
     throw new WxaAuthError(code, undefined, {
       cause: new Error(`session object ${what} failed`, { cause }),
@@ -19,15 +28,36 @@ async function call<T>(what: string, op: () => Promise<T>, mutation: boolean): P
 }
 
 /**
+ * The binding as a namespace of `UserSessions` stubs, checked for JS RPC: a
+ * Worker dated before {@link RPC_COMPATIBILITY_DATE} gets stubs without it, and
+ * every call would fail as if storage were down. A stub is made without I/O.
+ */
+function rpcNamespace(binding: DurableObjectNamespace): DurableObjectNamespace<UserSessions> {
+  const namespace = binding as DurableObjectNamespace<UserSessions>
+  const probe = namespace.get(namespace.idFromName('claims:rpc-probe'))
+  if (typeof (probe as { read?: unknown }).read !== 'function') {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `The Durable Object binding USER_SESSIONS has no RPC: set compatibility_date >= ${RPC_COMPATIBILITY_DATE} in wrangler.toml.`,
+    )
+  }
+  return namespace
+}
+
+/**
  * The session authority as one `UserSessions` Durable Object per user id.
  * An object that is overloaded was not reached: `STORAGE_UNAVAILABLE` (503,
  * `Retry-After: 1`), nothing written. Any other failure of a change (a
  * network fault, a reset) may come after its commit: `STORAGE_OUTCOME_UNKNOWN`.
+ * A binding without RPC (`compatibility_date` before 2024-04-03), or an object
+ * without SQLite storage (`new_classes` instead of `new_sqlite_classes`), is
+ * `CONFIG_INVALID` (500): retrying would not help.
  *
  * @param namespace the `USER_SESSIONS` binding
+ * @throws WxaAuthError `CONFIG_INVALID` when the binding has no RPC
  */
 export function durableAuthority(binding: DurableObjectNamespace): SessionAuthority {
-  const namespace = binding as DurableObjectNamespace<UserSessions>
+  const namespace = rpcNamespace(binding)
   const object = (uid: string) => namespace.get(namespace.idFromName(uid))
   return {
     login: (uid, id, record, policy, now) =>
@@ -50,7 +80,7 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
 
 /** Claims in objects of the `USER_SESSIONS` namespace named `claims:<scope>`. */
 export function durableClaims(binding: DurableObjectNamespace): ClaimStore {
-  const namespace = binding as DurableObjectNamespace<UserSessions>
+  const namespace = rpcNamespace(binding)
   const object = (scope: string) => namespace.get(namespace.idFromName(`claims:${scope}`))
   return {
     claim: (scope, id, tag, ttl, now) =>

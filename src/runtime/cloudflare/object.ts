@@ -35,6 +35,7 @@ import {
   peekRow,
   readMeta,
   SCHEMA,
+  sqliteOf,
   sqlTable,
   writeMeta,
 } from './sql'
@@ -76,8 +77,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
-    this.#sql = ctx.storage.sql
-    this.#sql.exec(SCHEMA)
+    this.#sql = sqliteOf(ctx)
     this.replicaKv = sealedKv(
       workersKv(env.SESSIONS),
       createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET)),

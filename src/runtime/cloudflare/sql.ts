@@ -1,6 +1,31 @@
 import type { SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
 
+/**
+ * How a `UserSessions` object without SQLite storage says so (its constructor
+ * throws it; the caller turns it into `CONFIG_INVALID`): the text survives RPC.
+ */
+export const NOT_SQLITE =
+  'The Durable Object class UserSessions needs SQLite storage: bind it with new_sqlite_classes in wrangler.toml [[migrations]], not new_classes.'
+
+/**
+ * The object's SQLite with its tables made. An object bound with `new_classes`
+ * (KV storage) has none: workerd refuses the first statement ("SQL is not
+ * enabled for this Durable Object class").
+ */
+export function sqliteOf(ctx: DurableObjectState): SqlStorage {
+  try {
+    const sql = ctx.storage.sql
+    sql.exec(SCHEMA)
+    return sql
+  } catch (cause) {
+    if (/SQL is not enabled/i.test(String((cause as Error)?.message))) {
+      throw new Error(NOT_SQLITE, { cause })
+    }
+    throw cause
+  }
+}
+
 /** The tables of a `UserSessions` object: the sessions, what KV is owed, meta, identities, claims. */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
