@@ -52,6 +52,7 @@ export default defineConfig({
             'test/chaos/**',
             'test/unit/**',
             'test/shapes/**',
+            'test/node/**',
           ],
         },
       },
@@ -71,6 +72,20 @@ export default defineConfig({
             'test/unit/**/*.test.ts',
             'test/shapes/**/*.test.ts',
           ],
+        },
+      },
+      {
+        // wxa-auth on Node with Redis: the built server (dist/node.js) as three
+        // processes on Node 20 and 24 sharing one Redis of the test's own
+        // (Debian's redis-server), the Redis adapters, the Node emulator.
+        extends: true,
+        test: {
+          name: 'redis',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts'],
+          globalSetup: ['test/node/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
