@@ -90,13 +90,16 @@ export default defineConfig({
       },
       {
         // `npm run test:chaos`: a seeded random workload over several isolates
-        // that share KV and the session objects, killed halfway and restarted
-        // from disk, then checked for session safety; and the checker's tests.
+        // that share KV and the session objects, and over three Node processes
+        // that share one Redis, each killed halfway and restarted from disk,
+        // then checked for session safety; and the checker's tests.
         extends: true,
         test: {
           name: 'chaos',
           environment: 'node',
           include: ['test/chaos/**/*.test.ts'],
+          // The Node cluster runs the built server (dist/node.js).
+          globalSetup: ['test/node/global-setup.ts'],
         },
       },
       {
