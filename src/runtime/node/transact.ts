@@ -8,6 +8,13 @@ import type { RedisClient, RedisConnection } from './redis'
 
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
 const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
+const MAX_BATCH = 64 // changes to one user committed together
+
+interface Pending {
+  step: (state: UserState) => unknown
+  resolve: (value: unknown) => void
+  reject: (reason: unknown) => void
+}
 
 /** A user's state as Redis had it, and what a step changed of it. */
 interface Loaded {
@@ -161,8 +168,9 @@ export interface RedisTransactOptions {
  * the answer. Otherwise, on a connection of its own: WATCH the user's keys,
  * read them, run the step again, and write back in MULTI/EXEC; a conflict
  * (another process wrote meanwhile) retries, a bounded number of times, then
- * `STORAGE_UNAVAILABLE`. Steps of one user in this process queue behind each
- * other (fewer conflicts); across processes WATCH alone keeps them apart.
+ * `STORAGE_UNAVAILABLE`. Changes to one user in this process queue behind
+ * the one in flight and then commit together (fewer conflicts, fewer round
+ * trips); across processes WATCH alone keeps them apart.
  * A failure after EXEC was sent is `STORAGE_OUTCOME_UNKNOWN`.
  */
 export function redisTransact({
@@ -172,8 +180,6 @@ export function redisTransact({
   drain,
   maxAttempts = DEFAULT_MAX_ATTEMPTS,
 }: RedisTransactOptions): Transact {
-  const queues = new Map<string, Promise<unknown>>()
-
   const later = (uid: string, score?: number) => {
     drain(uid, score).catch((err: unknown) => {
       log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
@@ -257,6 +263,31 @@ export function redisTransact({
     })
   }
 
+  // Changes to one user in this process wait for the one in flight, then go
+  // together: one WATCH/MULTI/EXEC applies them in the order they came (a
+  // group commit), as if run one after the other.
+  const waiting = new Map<string, Pending[]>()
+  const busy = new Set<string>()
+
+  async function commitAll(uid: string, keys: UserKeys) {
+    busy.add(uid)
+    try {
+      for (;;) {
+        const batch = waiting.get(uid)?.splice(0, MAX_BATCH)
+        if (!batch?.length) break
+        try {
+          const results = await write(uid, keys, (state) => batch.map(({ step }) => step(state)))
+          for (const [i, { resolve }] of batch.entries()) resolve(results[i])
+        } catch (err) {
+          for (const { reject } of batch) reject(err)
+        }
+      }
+    } finally {
+      waiting.delete(uid)
+      busy.delete(uid)
+    }
+  }
+
   return async function transact<T>(uid: string, step: (state: UserState) => T): Promise<T> {
     const keys = userKeys(prefix, uid)
     const loaded = await snapshot(keys)
@@ -265,16 +296,11 @@ export function redisTransact({
       if (loaded.owes) later(uid)
       return ran.result
     }
-    const before = queues.get(uid) ?? Promise.resolve()
-    const mine = before.then(
-      () => write(uid, keys, step),
-      () => write(uid, keys, step),
-    )
-    const tail = mine.catch(() => {})
-    queues.set(uid, tail)
-    void tail.then(() => {
-      if (queues.get(uid) === tail) queues.delete(uid)
+    return new Promise<T>((resolve, reject) => {
+      const queue = waiting.get(uid) ?? []
+      queue.push({ step, resolve: resolve as (value: unknown) => void, reject })
+      waiting.set(uid, queue)
+      if (!busy.has(uid)) void commitAll(uid, keys)
     })
-    return mine
   }
 }
