@@ -280,7 +280,14 @@ try {
 
   if (process.env.BENCH_WORKERS !== '0') rows.push(...(await workers()))
 } finally {
-  for (const child of children) child.kill('SIGKILL')
+  // Each child with what it started (gunicorn's workers), by pid.
+  for (const child of children) {
+    for (const pid of child.pid ? tree(child.pid).reverse() : []) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+  }
   rmSync(work, { recursive: true, force: true })
 }
 
