@@ -180,11 +180,12 @@ export function redisTransact({
   drain,
   maxAttempts = DEFAULT_MAX_ATTEMPTS,
 }: RedisTransactOptions): Transact {
-  const later = (uid: string, score?: number) => {
+  /** Drains the user's owed deletes; a failure is logged and left to the next call or a sweep. */
+  const settle = (uid: string, score?: number) =>
     drain(uid, score).catch((err: unknown) => {
       log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
     })
-  }
+  const later = (uid: string, score?: number) => void settle(uid, score)
 
   async function snapshot(keys: UserKeys): Promise<Loaded> {
     let replies: unknown[]
@@ -204,7 +205,7 @@ export function redisTransact({
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
-  ): Promise<{ done: true; value: T } | { done: false }> {
+  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false }> {
     let loaded: Loaded
     try {
       const replies = await Promise.all([
@@ -243,8 +244,8 @@ export function redisTransact({
         retryAfter: 1,
       })
     }
-    if (owes || loaded.owes) later(uid, owes ? score : undefined)
-    return { done: true, value: ran.result }
+    // Drained after this connection is released; before the answer when this step owes.
+    return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
   }
 
   async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
@@ -255,7 +256,10 @@ export function redisTransact({
         .catch((err: unknown) => {
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
-      if (outcome.done) return outcome.value
+      if (!outcome.done) continue
+      if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
+      else if (outcome.owes === null) later(uid)
+      return outcome.value
     }
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
