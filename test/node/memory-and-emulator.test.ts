@@ -66,7 +66,10 @@ describe('the Node emulator', () => {
       method: 'POST',
       json: { code: await emulator.loginCode('carol') },
     })
-    const res = await emulator.request('POST', '/events', { openid: 'carol' })
+    const res = await emulator.request('POST', '/events', {
+      openid: 'carol',
+      event: 'user_authorization_cancellation',
+    })
     expect(await res.json()).toEqual({ status: 200, answer: 'success' })
     expect((await app('/me', { token: login.body.token })).body.error.code).toBe('SESSION_EXPIRED')
   })

@@ -6,6 +6,9 @@
 // logins, refresh generations with the grace, refused stale writes,
 // logout-all, account deletion, WeChat's pushes; and what is in Redis.
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BuiltPush } from '../../src/emulator/push'
@@ -14,6 +17,7 @@ import { type RedisServer, startRedis } from './redis-server'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
 let redis: RedisServer
+let avatars: string
 let stack: NodeStack
 let db: ReturnType<typeof createClient>
 let emulator: EmulatorClient
@@ -29,10 +33,11 @@ const codeOf = (reply: { body: any }) => reply.body?.error?.code ?? null
 
 beforeAll(async () => {
   redis = await startRedis()
+  avatars = await mkdtemp(join(tmpdir(), 'wxa-avatars-'))
   stack = await startNodeStack({
     servers: 3,
     redisUrl: redis.url,
-    vars: { TRUST_PROXY: '1', IDENTITY: 'unionid' },
+    vars: { TRUST_PROXY: '1', IDENTITY: 'unionid', AVATARS_DIR: avatars },
   })
   ;[a, b, c] = stack.servers.map((server) => caller(server.url)) as [Caller, Caller, Caller]
   emulator = emulatorClient(stack.emulator.url)
@@ -43,7 +48,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const server of stack?.servers ?? []) {
-    const errors = server.output.filter((line) => /error/i.test(line))
+    // Connection errors are expected once: Redis is SIGKILLed on purpose below.
+    const errors = server.output.filter(
+      (line) => /error/i.test(line) && !line.includes('Redis connection error'),
+    )
     if (errors.length)
       console.log(
         `${server.name}: ${errors.length} error lines, first:\n${errors.slice(0, 5).join('\n')}`,
@@ -52,6 +60,7 @@ afterAll(async () => {
   await db?.close()
   await stack?.dispose()
   await redis?.dispose()
+  if (avatars) await rm(avatars, { recursive: true, force: true })
 })
 
 async function loginAt(
@@ -302,12 +311,12 @@ describe('WeChat pushes, claims in Redis', () => {
     expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(0)
   })
 
-  it('the same push at each process is acted on once; its query cannot carry another body', async () => {
+  it('the same cancellation at each process is acted on once; its query cannot carry another body', async () => {
     const alice = openid()
     const bob = openid()
     await loginAt(a, alice)
     const bobs = await loginAt(a, bob)
-    const built = await push({ openid: alice })
+    const built = await push({ openid: alice, event: 'user_authorization_cancellation' })
     expect((await send(a, built)).body).toBe('success')
     const again = await loginAt(b, alice)
     expect((await send(b, built)).body).toBe('success')
@@ -322,6 +331,85 @@ describe('WeChat pushes, claims in Redis', () => {
   })
 })
 
+describe('the profile, avatars in AVATARS_DIR', () => {
+  const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+  const image = (text: string) => new Uint8Array([...PNG, ...new TextEncoder().encode(text)])
+  /** `PUT /auth/profile` as wx.uploadFile sends it. */
+  async function upload(base: string, token: string, avatar: Uint8Array, nickname?: string) {
+    const form = new FormData()
+    form.append('avatar', new Blob([avatar]), 'tmp_avatar.png')
+    if (nickname) form.append('nickname', nickname)
+    const res = await fetch(new URL('/auth/profile', base), {
+      method: 'POST',
+      headers: { Authorization: `JWT ${token}` },
+      body: form,
+    })
+    return { status: res.status, body: (await res.json()) as any }
+  }
+  const avatarAt = async (base: string, url: string) => {
+    const res = await fetch(new URL(new URL(url).pathname, base))
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      bytes: new Uint8Array(await res.arrayBuffer()),
+    }
+  }
+  const files = async () => (await readdir(avatars)).filter((name) => !name.endsWith('.type'))
+
+  it('an avatar uploaded in A is served by B; replaced in C, the old one is gone for all', async () => {
+    const user = openid()
+    const { token, uid } = await loginAt(a, user)
+    const [nodeA, nodeB, nodeC] = stack.servers.map((server) => server.url) as [
+      string,
+      string,
+      string,
+    ]
+    const first = await upload(nodeA, token, image('first'), 'Alice')
+    expect(first.status).toBe(200)
+    expect(first.body.profile.nickname).toBe('Alice')
+    const served = await avatarAt(nodeB, first.body.profile.avatarUrl)
+    expect([served.status, served.type]).toEqual([200, 'image/png'])
+    expect(served.bytes).toEqual(image('first'))
+    const before = await files()
+    const second = await upload(nodeC, token, image('second'))
+    expect(second.status).toBe(200)
+    expect((await avatarAt(nodeA, first.body.profile.avatarUrl)).status).toBe(404)
+    expect((await avatarAt(nodeA, second.body.profile.avatarUrl)).bytes).toEqual(image('second'))
+    expect((await files()).length).toBe(before.length) // one out, one in: nothing left behind
+    // The profile is user data: no expiry, unlike the sessions.
+    expect(await db.pTTL(userKey(uid, 'profile'))).toBe(-1)
+    expect(await db.exists(userKey(uid, 'owed'))).toBe(0)
+  })
+
+  it("WeChat's risky verdict, pushed through the Node emulator, deletes the avatar everywhere", async () => {
+    const { token } = await loginAt(b, openid())
+    const [, nodeB] = stack.servers.map((server) => server.url) as [string, string]
+    const set = await upload(nodeB, token, image('a risky picture'))
+    expect(set.status).toBe(200)
+    const checked = await emulator.request('POST', '/media-checks')
+    const { delivered } = (await checked.json()) as {
+      delivered: { suggest: string; status: number }[]
+    }
+    expect(delivered).toContainEqual(expect.objectContaining({ suggest: 'risky', status: 200 }))
+    for (const at of [a, b, c])
+      expect((await at('/auth/profile', { token })).body.profile.avatarUrl).toBeNull()
+    expect((await avatarAt(nodeB, set.body.profile.avatarUrl)).status).toBe(404)
+  })
+
+  it('account deletion takes the profile and its avatar file', async () => {
+    const user = openid()
+    const { token, uid } = await loginAt(a, user)
+    const [nodeA] = stack.servers.map((server) => server.url) as [string]
+    const set = await upload(nodeA, token, image('mine'), 'Bob')
+    const before = await files()
+    const code = await emulator.loginCode(user)
+    expect((await c('/auth/account', { method: 'DELETE', token, json: { code } })).status).toBe(200)
+    expect(await db.exists(userKey(uid, 'profile'))).toBe(0)
+    expect((await avatarAt(nodeA, set.body.profile.avatarUrl)).status).toBe(404)
+    expect((await files()).length).toBe(before.length - 1)
+  })
+})
+
 describe('what Redis keeps', () => {
   it('every key of a user expires (PEXPIREAT) with the last session: an idle user costs nothing', async () => {
     const { token, uid } = await loginAt(a, openid())
@@ -333,9 +421,9 @@ describe('what Redis keeps', () => {
     }
     const owned = await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`)
     expect(owned.sort()).toEqual([userKey(uid, 'identities'), userKey(uid, 'sessions')])
-    // No key without an expiry but rate-limit windows' own and profiles (none here).
+    // No key without an expiry but the owed index and profiles (user data).
     for (const key of await db.keys('wxa:*')) {
-      if (key === 'wxa:owed') continue
+      if (key === 'wxa:owed' || key.endsWith(':profile')) continue
       expect(await db.pTTL(key), key).toBeGreaterThan(0)
     }
   })
