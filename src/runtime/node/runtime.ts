@@ -59,7 +59,8 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * ```ts
  * import { createApp } from 'wxa-auth'
  * import { node, serve } from 'wxa-auth/node'
- * await serve({ app: createApp({ runtime: node() }) })
+ * const runtime = node()
+ * await serve({ app: createApp({ runtime }), runtime }) // waits for Redis, closes it on SIGTERM
  * ```
  */
 export function node(options: NodeOptions = {}): NodeRuntime {

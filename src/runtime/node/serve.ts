@@ -25,8 +25,9 @@ export interface NodeServer {
 export interface ServeOptions<User extends { id: string } = DefaultUser, E extends Env = Env>
   extends Partial<WxaAuthOptions<User, E>> {
   /**
-   * The app to serve: your Hono app with wxa-auth mounted. Default: wxa-auth's
-   * whole app, `createApp()` with the other options and `runtime`.
+   * The app to serve: your Hono app with wxa-auth mounted (pass its `runtime`
+   * too, so that the server waits for Redis and closes it). Default:
+   * wxa-auth's whole app, `createApp()` with the other options and `runtime`.
    */
   app?: FetchApp
   /** @default process.env.PORT, else 3000 */
