@@ -242,6 +242,29 @@ describe('claims, sealed records, the rate limit', () => {
   })
 })
 
+describe('a client of your own', () => {
+  it('node-redis createClient() is taken as it is, connected here, and left open', async () => {
+    const client = createClient({ url: redis.url })
+    const connection = redisConnection(client, { log: quiet })
+    const kv = redisKv(connection, 'own:')
+    await kv.put('identity:a', 'v', 60)
+    expect(await kv.get('identity:a')).toBe('v')
+    const authority = redisAuthority({
+      connection,
+      prefix: 'own:',
+      sealed: sealed(connection),
+      objects: undefined,
+      log: quiet,
+    })
+    const at = now()
+    await authority.login('own-user', 's', record('own-user', at), POLICY, at)
+    expect(await authority.read('own-user', 's', at)).toMatchObject({ uid: 'own-user' })
+    await connection.close()
+    expect(client.isOpen).toBe(true) // yours to close
+    await client.close()
+  })
+})
+
 describe('a cluster (one node owning every slot)', () => {
   let cluster: RedisServer
   beforeAll(async () => {
