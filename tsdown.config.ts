@@ -7,15 +7,18 @@ const tsgo = { path: fileURLToPath(new URL('node_modules/typescript/bin/tsc', im
 
 export default defineConfig([
   {
-    // `wxa-auth` (runtime-neutral), `wxa-auth/cloudflare`, `wxa-auth/wechat`,
-    // `wxa-auth/testing` and `wxa-auth/testing/client`: ESM, sharing chunks so
-    // that all see one WxaAuthError class.
+    // `wxa-auth` (runtime-neutral), `wxa-auth/cloudflare`, `wxa-auth/node`,
+    // `wxa-auth/wechat`, `wxa-auth/testing`, `wxa-auth/testing/node` and
+    // `wxa-auth/testing/client`: ESM, sharing chunks so that all see one
+    // WxaAuthError class.
     entry: {
       index: 'src/lib.ts',
       cloudflare: 'src/runtime/cloudflare/index.ts',
+      node: 'src/runtime/node/index.ts',
       wechat: 'src/platforms/wechat/index.ts',
       testing: 'src/testing.ts',
       'testing/client': 'src/testing-client.ts',
+      'testing/node': 'src/testing-node.ts',
     },
     tsconfig: 'tsconfig.build.json',
     platform: 'neutral',
@@ -23,7 +26,8 @@ export default defineConfig([
     format: 'esm',
     outDir: 'dist',
     dts: { tsgo },
-    deps: { neverBundle: [/^cloudflare:/] },
+    // The Node entries load `redis` and `@hono/node-server` (optional peers) only when used.
+    deps: { neverBundle: [/^cloudflare:/, /^node:/, 'redis', /^@hono\/node-server/] },
   },
   {
     // `wxa-auth/client`: the mini program SDK as ESM for bundlers (Taro,

@@ -74,6 +74,7 @@ export default defineConfig({
             'test/chaos/**',
             'test/unit/**',
             'test/shapes/**',
+            'test/node/**',
           ],
         },
       },
@@ -96,14 +97,31 @@ export default defineConfig({
         },
       },
       {
+        // wxa-auth on Node with Redis: the built server (dist/node.js) as three
+        // processes on Node 20 and 24 sharing one Redis of the test's own
+        // (Debian's redis-server), the Redis adapters, the Node emulator.
+        extends: true,
+        test: {
+          name: 'redis',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts'],
+          globalSetup: ['test/node/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // `npm run test:chaos`: a seeded random workload over several isolates
-        // that share KV and the session objects, killed halfway and restarted
-        // from disk, then checked for session safety; and the checker's tests.
+        // that share KV and the session objects, and over three Node processes
+        // that share one Redis, each killed halfway and restarted from disk,
+        // then checked for session safety; and the checker's tests.
         extends: true,
         test: {
           name: 'chaos',
           environment: 'node',
           include: ['test/chaos/**/*.test.ts'],
+          // The Node cluster runs the built server (dist/node.js).
+          globalSetup: ['test/node/global-setup.ts'],
         },
       },
       {

@@ -30,6 +30,9 @@ const REQUIRED = [
   'dist/testing.js',
   'dist/testing.d.ts',
   'dist/testing/client.js',
+  'dist/node.js',
+  'dist/node.d.ts',
+  'dist/testing/node.js',
   'dist/client/index.js',
   'dist/client/index.d.ts',
   'dist/client/index.cjs',
@@ -198,6 +201,18 @@ try {
   if (passed < 2 || count('fail') !== 0)
     throw new Error(`the example's tests did not all run:\n${tests}`)
   console.log(`pack: the example logs in against the emulator (node --test: ${passed} passed)`)
+
+  // 6. Plain Node loads the Node entries, without workerd, redis or @hono/node-server installed.
+  await run(
+    'node',
+    [
+      '--input-type=module',
+      '-e',
+      "const n = await import('wxa-auth/node'); const t = await import('wxa-auth/testing/node'); if (typeof n.node !== 'function' || typeof t.startEmulator !== 'function') process.exit(1)",
+    ],
+    { cwd: app },
+  )
+  console.log('pack: plain Node imports wxa-auth/node and wxa-auth/testing/node')
 } catch (error) {
   failed = 1
   console.error(error instanceof Error ? error.message : error)

@@ -42,6 +42,8 @@ export interface WxaConfig {
   /** What keys the default user: `openid` (per app) or `unionid` (across apps, when there is one). */
   identity: 'openid' | 'unionid'
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
+  /** The client's address as the runtime knows it; absent: `CF-Connecting-IP`. */
+  clientAddress?: RuntimeParts['clientAddress']
   /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
   events: PushSettings | null
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
@@ -163,6 +165,7 @@ export function buildConfig(
     identities: identityStore(kv),
     identity: oneOf(text(vars, 'IDENTITY'), 'IDENTITY', ['openid', 'unionid']),
     rateLimits: parts.rateLimits,
+    clientAddress: parts.clientAddress,
     events: pushSettings(vars, parts.claims),
     objects: parts.objects,
     mediaChecks: mediaChecks(kv),

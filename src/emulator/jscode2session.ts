@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { EMULATOR_APP_SECRET } from './stub'
 import {
   CODE_TTL,
   type EmulatorState,
@@ -16,11 +15,11 @@ import {
  * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
  */
 export function jscode2sessionRoute(state: EmulatorState, platform: 'wechat' | 'qq') {
-  const { storage, now, getUser, putUser, apps, injectFault } = state
+  const { storage, now, getUser, putUser, apps, secretOf, injectFault } = state
   return async function jscode2session(c: Context) {
     const q = c.req.query()
     if (!apps[platform].has(q.appid ?? '')) return wxError(40013, 'invalid appid')
-    if (q.secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+    if (q.secret !== secretOf(q.appid ?? '')) return wxError(40125, 'invalid appsecret')
     if (q.grant_type !== 'authorization_code') return wxError(40002, 'invalid grant_type')
     if (!q.js_code) return wxError(41008, 'missing code')
     const issued = await storage.get<IssuedCode>(`code:${q.js_code}`)

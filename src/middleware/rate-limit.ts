@@ -43,19 +43,26 @@ export function addressKey(address: string): string {
 
 let warnedNoAddress = false
 
+const cloudflareAddress = (c: Context) => c.req.header('CF-Connecting-IP')
+
 /**
- * The client's address as Cloudflare saw it (`CF-Connecting-IP`), keyed by
- * {@link addressKey}. Without the header (outside Cloudflare: dev, tests, a
- * proxy in front that drops it) every client shares one `unknown` bucket;
- * that is said once per isolate in the log.
+ * The client's address, keyed by {@link addressKey}: as the runtime knows it
+ * (`read`: the socket on Node, a trusted proxy's header), else as Cloudflare
+ * saw it (`CF-Connecting-IP`). Without one (dev, tests, a proxy in front that
+ * drops it) every client shares one `unknown` bucket; that is said once per
+ * isolate in the log.
  */
-export function clientAddress(c: Context, log: Logger = console): string {
-  const address = c.req.header('CF-Connecting-IP')
+export function clientAddress(
+  c: Context,
+  log: Logger = console,
+  read: (c: Context) => string | undefined = cloudflareAddress,
+): string {
+  const address = read(c)
   if (address) return addressKey(address)
   if (!warnedNoAddress) {
     warnedNoAddress = true
     log.warn(
-      'wxa-auth: a request without CF-Connecting-IP; the login rate limit counts all such requests together',
+      'wxa-auth: a request without a client address (CF-Connecting-IP on Workers); the login rate limit counts all such requests together',
     )
   }
   return 'unknown'
@@ -91,7 +98,7 @@ export function limits<User extends { id: string }>(resolved: ResolvedOptions<Us
   return {
     loginLimit: rateLimit({
       limiter: (c) => config(c).rateLimits.login,
-      key: (c) => `login:${clientAddress(c, log)}`,
+      key: (c) => `login:${clientAddress(c, log, config(c).clientAddress)}`,
       log,
     }),
     userLimit: rateLimit({

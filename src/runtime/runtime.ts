@@ -32,6 +32,12 @@ export interface RuntimeParts {
   claims: ClaimStore
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
   /**
+   * The client's address for the login limit, as this runtime knows it (the
+   * socket, or a header of a proxy it trusts); undefined: unknown. Absent:
+   * `CF-Connecting-IP`, as Cloudflare sets it.
+   */
+  clientAddress?: ((c: Context) => string | undefined) | undefined
+  /**
    * Whether sessions have a read replica in `kv` (the Durable Object writes
    * one to Workers KV): then `SESSION_CONSISTENCY=edge` reads it. Without one,
    * every read asks the authority.

@@ -2,7 +2,7 @@
 // endpoint of the same app, sharing their storage, that can be killed all at
 // once and started again from what they persisted. The Miniflare cluster
 // (miniflare-cluster.ts) is one; the Node server of the same app with Redis,
-// as several processes, can be another.
+// as three processes (redis-cluster.ts), another.
 
 /** One server of the cluster, reached over HTTP. */
 export interface Endpoint {
@@ -27,6 +27,11 @@ export interface Crash {
 export interface Cluster {
   readonly edges: readonly Endpoint[]
   readonly strict: Endpoint
+  /**
+   * Where the WeChat emulator's control surface (`/__emulator/code`) is, when
+   * not on every endpoint (the dev Worker mounts it; a Node server does not).
+   */
+  readonly emulator?: Endpoint
   /** The settings the servers run with, as the workload may need them. */
   readonly settings: { maxSessions: number; cacheSeconds: number }
   /**

@@ -242,7 +242,9 @@ export async function runWorkload(
   async function login(endpoint: Endpoint, user: User) {
     user.logins++
     const code = await op('code', endpoint, user, {}, () =>
-      request(endpoint, 'POST', '/__emulator/code', { json: { openid: user.openid } }),
+      request(cluster.emulator ?? endpoint, 'POST', '/__emulator/code', {
+        json: { openid: user.openid },
+      }),
     )
     if (!isRecord(code.body) || typeof code.body.code !== 'string') return
     const loginCode = code.body.code

@@ -1,5 +1,4 @@
 import type { Hono } from 'hono'
-import { EMULATOR_APP_SECRET } from '../stub'
 import { CODE_TTL, type EmulatorState, type IssuedCode, rid } from '../wechat/state'
 
 /** Douyin answers with JSON labelled as such, `err_no` 0 on success. */
@@ -16,7 +15,7 @@ export const douyinError = (errNo: number, tips: string) =>
  * https://developer.open-douyin.com/docs/resource/zh-CN/mini-app/develop/server/log-in/code-2-session
  */
 export function douyinApi(app: Hono, state: EmulatorState) {
-  const { storage, now, getUser, putUser, apps, injectFault, body } = state
+  const { storage, now, getUser, putUser, apps, secretOf, injectFault, body } = state
 
   /** The code issued under `key` for `appid`, when it still works. */
   async function live(key: string, appid: string): Promise<IssuedCode | undefined> {
@@ -31,7 +30,7 @@ export function douyinApi(app: Hono, state: EmulatorState) {
     }
     const { appid, secret, code, anonymous_code } = await body(c.req.raw)
     if (typeof appid !== 'string' || !apps.douyin.has(appid)) return douyinError(40015, 'bad appid')
-    if (secret !== EMULATOR_APP_SECRET) return douyinError(40017, 'bad secret')
+    if (secret !== secretOf(appid)) return douyinError(40017, 'bad secret')
     const hasCode = typeof code === 'string' && code !== ''
     const hasAnonymous = typeof anonymous_code === 'string' && anonymous_code !== ''
     if (!hasCode && !hasAnonymous) return douyinError(40014, 'bad params: code or anonymous_code')

@@ -1,6 +1,5 @@
 import type { Hono } from 'hono'
 import { jscode2sessionRoute } from '../jscode2session'
-import { EMULATOR_APP_SECRET } from '../stub'
 import {
   ACCESS_TOKEN_LIFETIME,
   type AccessTokenState,
@@ -20,7 +19,7 @@ import {
  * WeChat's error codes.
  */
 export function wechatApi(app: Hono, state: EmulatorState) {
-  const { storage, now, getUser, putUser, appIds, injectFault, body, rejectToken } = state
+  const { storage, now, getUser, putUser, appIds, secretOf, injectFault, body, rejectToken } = state
   app.get('/sns/jscode2session', jscode2sessionRoute(state, 'wechat'))
 
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
@@ -32,7 +31,7 @@ export function wechatApi(app: Hono, state: EmulatorState) {
     )
     if (grant_type !== 'client_credential') return wxError(40002, 'invalid grant_type')
     if (typeof appid !== 'string' || !appIds.has(appid)) return wxError(40013, 'invalid appid')
-    if (secret !== EMULATOR_APP_SECRET) return wxError(40125, 'invalid appsecret')
+    if (secret !== secretOf(appid)) return wxError(40125, 'invalid appsecret')
     let state = await storage.get<AccessTokenState>(`accessToken:${appid}`)
     if (force_refresh === true || !state || state.expired || now() >= state.expiresAt) {
       const lifetime = (await storage.get<number>('accessTokenLifetime')) ?? ACCESS_TOKEN_LIFETIME

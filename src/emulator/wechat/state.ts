@@ -1,7 +1,7 @@
 import type { PlatformName } from '../../env'
 import { hex } from '../../util/hex'
 import type { EmulatorStorage } from '../storage'
-import { EMULATOR_APP_ID } from '../stub'
+import { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from '../stub'
 
 export const CODE_TTL = 5 * 60 // seconds, as wx.login codes
 export const RATE_LIMIT = 100 // code2Session calls per user per minute
@@ -110,7 +110,8 @@ export async function expectedSignature(sessionKey: string): Promise<string> {
  */
 
 /** What the emulator's environment may hold: the apps it plays each platform for, the push settings. */
-export interface EmulatorEnv {
+export interface EmulatorEnv
+  extends Partial<Record<`${'WECHAT' | 'DOUYIN' | 'QQ'}_APP_SECRET${'' | 'S'}`, string>> {
   WECHAT_APP_ID?: string
   DOUYIN_APP_ID?: string
   QQ_APP_ID?: string
@@ -143,6 +144,22 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
   /** The platform an AppID is configured on, if any. */
   const platformOf = (appId: unknown) =>
     EMULATED_PLATFORMS.find((platform) => typeof appId === 'string' && apps[platform].has(appId))
+
+  /**
+   * The AppSecret the emulator expects of `appId`, as the app is configured
+   * with it (`<P>_APP_SECRETS`, then `<P>_APP_SECRET`): a Node emulator runs
+   * beside a server that has one. None configured: the stand-in secret, as
+   * the dev Worker runs it.
+   */
+  function secretOf(appId: string): string {
+    const platform = platformOf(appId) ?? 'wechat'
+    const prefix = platform.toUpperCase() as 'WECHAT' | 'DOUYIN' | 'QQ'
+    for (const pair of env[`${prefix}_APP_SECRETS`]?.trim().split(/\s+/) ?? []) {
+      const at = pair.indexOf(':')
+      if (pair.slice(0, at) === appId) return pair.slice(at + 1)
+    }
+    return env[`${prefix}_APP_SECRET`]?.trim() || EMULATOR_APP_SECRET
+  }
 
   async function ensureUser(openid: string, platform: PlatformName = 'wechat') {
     const user: EmulatedUser = (await getUser(openid, platform)) ?? {
@@ -228,6 +245,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     apps,
     appIds,
     platformOf,
+    secretOf,
     ensureUser,
     injectFault,
     body,

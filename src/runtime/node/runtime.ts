@@ -1,0 +1,137 @@
+import type { Logger } from '../../errors'
+import { whole } from '../../platforms/variables'
+import type { SessionAuthority } from '../../session/authority'
+import type { ObjectStore } from '../../storage/objects'
+import { memoryAuthority } from '../memory/authority'
+import { memoryClaims } from '../memory/claims'
+import { memoryKv } from '../memory/kv'
+import type { RateLimiter, RuntimeParts, WxaRuntime } from '../runtime'
+import { nodeClientAddress, trustedProxies } from './address'
+import { redisAuthority } from './authority'
+import { redisClaims } from './claims'
+import { DEFAULT_PREFIX } from './keys'
+import { redisKv } from './kv'
+import { directoryObjects } from './objects'
+import { DEFAULT_RATE_LIMIT, memoryLimiter, redisLimiter } from './rate-limit'
+import { type RedisClient, redisConnection } from './redis'
+
+export interface NodeOptions {
+  /**
+   * Where sessions, identities, claims and rate limits live: a node-redis
+   * client (`createClient()` from `redis`, connected or not) or a Redis URL.
+   * @default process.env.REDIS_URL; without one, this process's memory
+   */
+  redis?: string | RedisClient | undefined
+  /** The variables (`WECHAT_APP_ID`, `JWT_SECRET`, …). @default process.env */
+  env?: Readonly<Record<string, string | undefined>>
+  /** The prefix of every Redis key, to share a Redis with other apps. @default 'wxa:' */
+  prefix?: string
+  /** Where connection errors and the in-memory notice go. @default console */
+  log?: Logger
+}
+
+/** The Node runtime: the parts, and what a server does with them at start and stop. */
+export interface NodeRuntime extends WxaRuntime {
+  /** `redis` or `memory`. */
+  readonly store: 'redis' | 'memory'
+  /** Resolves once Redis answers (at once in memory); rejects if the first connection fails. */
+  ready(): Promise<void>
+  /** Closes the Redis connections this runtime opened, and stops its sweeper. */
+  close(): Promise<void>
+}
+
+const limitOf = (vars: Record<string, unknown>, name: string) =>
+  whole(vars, name, 0, DEFAULT_RATE_LIMIT)
+
+/**
+ * Node (`@hono/node-server`): sessions in Redis (the rules of `rules.ts`
+ * under WATCH/MULTI/EXEC, every key of one user tagged `{<uid>}`), sealed
+ * records, push claims and rate limits in Redis too, avatars in a directory
+ * (`AVATARS_DIR`). Several processes behind a load balancer share one Redis.
+ * Without `REDIS_URL` (and no `redis` option) everything is in this
+ * process's memory: one process only, and a restart logs everyone out.
+ *
+ * Variables of its own: `REDIS_URL`, `TRUST_PROXY` (proxies in front whose
+ * `X-Forwarded-For` is believed), `AVATARS_DIR`, `LOGIN_RATE_LIMIT` and
+ * `USER_RATE_LIMIT` (a minute, per client address and per user; 0 = off).
+ *
+ * @example
+ * ```ts
+ * import { createApp } from 'wxa-auth'
+ * import { node, serve } from 'wxa-auth/node'
+ * const runtime = node()
+ * await serve({ app: createApp({ runtime }), runtime }) // waits for Redis, closes it on SIGTERM
+ * ```
+ */
+export function node(options: NodeOptions = {}): NodeRuntime {
+  const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
+  const vars = { ...env } as Record<string, string | undefined>
+  const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
+  const clientAddress = nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
+  const dir = vars.AVATARS_DIR?.trim()
+  const objects: ObjectStore | undefined = dir ? directoryObjects(dir) : undefined
+  const login = limitOf(vars, 'LOGIN_RATE_LIMIT')
+  const user = limitOf(vars, 'USER_RATE_LIMIT')
+  const key = {}
+
+  if (redis === undefined) {
+    log.warn(
+      'wxa-auth: no REDIS_URL: sessions are kept in this process only (single process only; a restart logs everyone out)',
+    )
+    const kv = memoryKv()
+    const claims = memoryClaims()
+    const limiter = (limit: number): RateLimiter | undefined =>
+      limit > 0 ? memoryLimiter({ limit }) : undefined
+    const rateLimits = { login: limiter(login), user: limiter(user) }
+    let authority: SessionAuthority | undefined
+    const parts: RuntimeParts = {
+      key,
+      vars,
+      kv,
+      authority: ({ sealed, objects: store }) =>
+        (authority ??= memoryAuthority({
+          identities: sealed,
+          ...(store ? { objects: store } : {}),
+        })),
+      objects,
+      claims,
+      rateLimits,
+      clientAddress,
+      replica: false,
+    }
+    return { store: 'memory', parts: () => parts, ready: async () => {}, close: async () => {} }
+  }
+
+  const connection = redisConnection(redis, { log })
+  const limiter = (limit: number): RateLimiter | undefined =>
+    limit > 0 ? redisLimiter(connection, prefix, { limit }) : undefined
+  let authority: ReturnType<typeof redisAuthority> | undefined
+  let stopSweep: (() => void) | undefined
+  const parts: RuntimeParts = {
+    key,
+    vars,
+    kv: redisKv(connection, prefix),
+    authority({ sealed, objects: store }) {
+      if (!authority) {
+        authority = redisAuthority({ connection, prefix, sealed, objects: store, log })
+        stopSweep = authority.owed.start()
+      }
+      return authority
+    },
+    objects,
+    claims: redisClaims(connection, prefix),
+    rateLimits: { login: limiter(login), user: limiter(user) },
+    clientAddress,
+    // Redis is one strongly consistent primary: every read asks it, no replica to lag.
+    replica: false,
+  }
+  return {
+    store: 'redis',
+    parts: () => parts,
+    ready: () => connection.ready(),
+    async close() {
+      stopSweep?.()
+      await connection.close()
+    },
+  }
+}

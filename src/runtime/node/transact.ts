@@ -1,0 +1,310 @@
+import { type Logger, WxaAuthError } from '../../errors'
+import type { ProfileRecord } from '../../session/profile'
+import { avatarObject } from '../../session/profile'
+import type { SessionTable, StoredSession } from '../../session/rules'
+import type { Transact, UserState } from '../../session/transactional'
+import { owedIndexKey, type UserKeys, userKeys } from './keys'
+import type { RedisClient, RedisConnection } from './redis'
+
+export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
+const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
+const MAX_BATCH = 64 // changes to one user committed together
+
+interface Pending {
+  step: (state: UserState) => unknown
+  resolve: (value: unknown) => void
+  reject: (reason: unknown) => void
+}
+
+/** A user's state as Redis had it, and what a step changed of it. */
+interface Loaded {
+  rows: Map<string, StoredSession>
+  identities: Set<string>
+  profileText: string | null
+  /** Whether owed deletes wait (drained after this call). */
+  owes: boolean
+}
+
+interface Ran<T> {
+  result: T
+  /** The rows the step put, the identity index and profile as it left them. */
+  changes: {
+    put: Map<string, StoredSession>
+    identities: Set<string>
+    profile: ProfileRecord | null
+  } | null
+}
+
+const READS = (keys: UserKeys) => [
+  ['HGETALL', keys.sessions],
+  ['SMEMBERS', keys.identities],
+  ['GET', keys.profile],
+  ['EXISTS', keys.owed],
+]
+
+/** RESP2 answers HGETALL with a flat array, RESP3 with a map: both read. */
+function entries(reply: unknown): [string, string][] {
+  if (Array.isArray(reply)) {
+    const pairs: [string, string][] = []
+    for (let i = 0; i + 1 < reply.length; i += 2)
+      pairs.push([String(reply[i]), String(reply[i + 1])])
+    return pairs
+  }
+  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), String(v)])
+  if (reply && typeof reply === 'object') {
+    return Object.entries(reply).map(([k, v]) => [k, String(v)])
+  }
+  return []
+}
+
+function load(replies: unknown[]): Loaded {
+  const [rows, identities, profile, owes] = replies
+  return {
+    rows: new Map(
+      entries(rows).map(([id, json]) => [id, JSON.parse(json) as StoredSession] as const),
+    ),
+    identities: new Set(Array.isArray(identities) ? identities.map(String) : []),
+    profileText: typeof profile === 'string' ? profile : null,
+    owes: Number(owes) > 0,
+  }
+}
+
+/** Runs `step` on a copy of `loaded`, recording what it changed. */
+function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
+  const rows = new Map(loaded.rows)
+  const put = new Map<string, StoredSession>()
+  const table: SessionTable = {
+    get: (id) => rows.get(id),
+    put(session) {
+      rows.set(session.id, session)
+      put.set(session.id, session)
+    },
+    live: (now) => [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+  }
+  const profile = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
+  const state: UserState = { table, identities: new Set(loaded.identities), profile }
+  const result = step(state)
+  const sameIdentities =
+    state.identities.size === loaded.identities.size &&
+    [...state.identities].every((key) => loaded.identities.has(key))
+  const sameProfile = (state.profile ? JSON.stringify(state.profile) : null) === loaded.profileText
+  const changed = put.size > 0 || !sameIdentities || !sameProfile
+  return {
+    result,
+    changes: changed ? { put, identities: state.identities, profile: state.profile } : null,
+  }
+}
+
+/**
+ * The commands that write a step's changes back: the rows it put (rows past
+ * their expiry go, tombstones too: nothing can bring them back), the key
+ * expiries (the user's keys live as long as the last row, tombstones
+ * included), the identity index, the profile (no expiry: it is user data,
+ * not session data), and the avatars the step let go of, owed in the same
+ * transaction.
+ */
+function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown>['changes']>) {
+  const nowMs = Date.now()
+  const commands: string[][] = []
+  const rows = new Map([...loaded.rows, ...changes.put])
+  let last = 0
+  for (const [id, row] of rows) {
+    const expired = row.expiresAt * 1000 <= nowMs
+    if (expired) {
+      if (loaded.rows.has(id)) commands.push(['HDEL', keys.sessions, id])
+      continue
+    }
+    last = Math.max(last, row.expiresAt * 1000)
+    if (changes.put.has(id)) commands.push(['HSET', keys.sessions, id, JSON.stringify(row)])
+  }
+  const added = [...changes.identities].filter((key) => !loaded.identities.has(key))
+  const removed = [...loaded.identities].filter((key) => !changes.identities.has(key))
+  if (added.length) commands.push(['SADD', keys.identities, ...added])
+  if (removed.length) commands.push(['SREM', keys.identities, ...removed])
+  if (last > 0) {
+    commands.push(['PEXPIREAT', keys.sessions, String(last)])
+    commands.push(['PEXPIREAT', keys.identities, String(last)])
+  } else {
+    commands.push(['DEL', keys.sessions, keys.identities])
+  }
+  const text = changes.profile ? JSON.stringify(changes.profile) : null
+  if (text !== loaded.profileText) {
+    commands.push(text === null ? ['DEL', keys.profile] : ['SET', keys.profile, text])
+  }
+  const before = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
+  const dropped =
+    before?.avatar && before.avatar.key !== changes.profile?.avatar?.key
+      ? [avatarObject(before.avatar)]
+      : []
+  if (dropped.length) commands.push(['SADD', keys.owed, ...dropped])
+  return { commands, owes: dropped.length > 0 }
+}
+
+const unavailable = (what: string, cause: unknown) =>
+  new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
+    cause: new Error(`Redis ${what} failed`, { cause }),
+    retryAfter: 1,
+  })
+
+/** node-redis's `WatchError` (its `name` is plain `Error`): a watched key changed, or the connection did. */
+export const isWatchError = (err: unknown) =>
+  err instanceof Error && (err.name === 'WatchError' || err.constructor.name === 'WatchError')
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface RedisTransactOptions {
+  connection: RedisConnection
+  prefix: string
+  log: Logger
+  /** Drains the user's owed deletes; runs after a commit that owes some, and after a read that finds some. */
+  drain: (uid: string, score?: number) => Promise<void>
+  /** WATCH conflicts before `STORAGE_UNAVAILABLE`. @default 12 */
+  maxAttempts?: number
+}
+
+/**
+ * The {@link Transact} of Redis: optimistic concurrency. A step runs first on
+ * a snapshot (one MULTI of reads); when it changed nothing (a read) that is
+ * the answer. Otherwise, on a connection of its own: WATCH the user's keys,
+ * read them, run the step again, and write back in MULTI/EXEC; a conflict
+ * (another process wrote meanwhile) retries, a bounded number of times, then
+ * `STORAGE_UNAVAILABLE`. Changes to one user in this process queue behind
+ * the one in flight and then commit together (fewer conflicts, fewer round
+ * trips); across processes WATCH alone keeps them apart.
+ * A failure after EXEC was sent is `STORAGE_OUTCOME_UNKNOWN`.
+ */
+export function redisTransact({
+  connection,
+  prefix,
+  log,
+  drain,
+  maxAttempts = DEFAULT_MAX_ATTEMPTS,
+}: RedisTransactOptions): Transact {
+  /** Drains the user's owed deletes; a failure is logged and left to the next call or a sweep. */
+  const settle = (uid: string, score?: number) =>
+    drain(uid, score).catch((err: unknown) => {
+      log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
+    })
+  const later = (uid: string, score?: number) => void settle(uid, score)
+
+  async function snapshot(keys: UserKeys): Promise<Loaded> {
+    let replies: unknown[]
+    try {
+      const client = await connection.shared()
+      const multi = client.multi()
+      for (const args of READS(keys)) multi.addCommand(args)
+      replies = await multi.exec()
+    } catch (cause) {
+      throw unavailable('read', cause)
+    }
+    return load(replies)
+  }
+
+  async function attempt<T>(
+    client: RedisClient,
+    uid: string,
+    keys: UserKeys,
+    step: (state: UserState) => T,
+  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false }> {
+    let loaded: Loaded
+    try {
+      const replies = await Promise.all([
+        client.watch([keys.sessions, keys.identities, keys.profile]),
+        ...READS(keys).map((args) => client.sendCommand(args)),
+      ])
+      loaded = load(replies.slice(1))
+    } catch (cause) {
+      await client.unwatch().catch(() => {})
+      throw unavailable('read', cause)
+    }
+    const ran = run(loaded, step)
+    if (!ran.changes) {
+      await client.unwatch().catch(() => {})
+      return { done: true, value: ran.result }
+    }
+    const { commands, owes } = writes(keys, loaded, ran.changes)
+    const score = Date.now()
+    if (owes) {
+      // Before the commit: the sweeper finds the user even if this process dies right after it.
+      try {
+        await client.sendCommand(['ZADD', owedIndexKey(prefix), String(score), uid])
+      } catch (cause) {
+        await client.unwatch().catch(() => {})
+        throw unavailable('write', cause)
+      }
+    }
+    const multi = client.multi()
+    for (const args of commands) multi.addCommand(args)
+    try {
+      await multi.exec()
+    } catch (err) {
+      if (isWatchError(err)) return { done: false }
+      throw new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, {
+        cause: new Error('Redis EXEC failed', { cause: err }),
+        retryAfter: 1,
+      })
+    }
+    // Drained after this connection is released; before the answer when this step owes.
+    return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
+  }
+
+  async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
+    for (let n = 0; n < maxAttempts; n++) {
+      if (n > 0) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** n))
+      const outcome = await connection
+        .isolated((client) => attempt(client, uid, keys, step))
+        .catch((err: unknown) => {
+          throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
+        })
+      if (!outcome.done) continue
+      if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
+      else if (outcome.owes === null) later(uid)
+      return outcome.value
+    }
+    throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
+      cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
+      retryAfter: 1,
+    })
+  }
+
+  // Changes to one user in this process wait for the one in flight, then go
+  // together: one WATCH/MULTI/EXEC applies them in the order they came (a
+  // group commit), as if run one after the other.
+  const waiting = new Map<string, Pending[]>()
+  const busy = new Set<string>()
+
+  async function commitAll(uid: string, keys: UserKeys) {
+    busy.add(uid)
+    try {
+      for (;;) {
+        const batch = waiting.get(uid)?.splice(0, MAX_BATCH)
+        if (!batch?.length) break
+        try {
+          const results = await write(uid, keys, (state) => batch.map(({ step }) => step(state)))
+          for (const [i, { resolve }] of batch.entries()) resolve(results[i])
+        } catch (err) {
+          for (const { reject } of batch) reject(err)
+        }
+      }
+    } finally {
+      waiting.delete(uid)
+      busy.delete(uid)
+    }
+  }
+
+  return async function transact<T>(uid: string, step: (state: UserState) => T): Promise<T> {
+    const keys = userKeys(prefix, uid)
+    const loaded = await snapshot(keys)
+    const ran = run(loaded, step)
+    if (!ran.changes) {
+      if (loaded.owes) later(uid)
+      return ran.result
+    }
+    return new Promise<T>((resolve, reject) => {
+      const queue = waiting.get(uid) ?? []
+      queue.push({ step, resolve: resolve as (value: unknown) => void, reject })
+      waiting.set(uid, queue)
+      if (!busy.has(uid)) void commitAll(uid, keys)
+    })
+  }
+}
