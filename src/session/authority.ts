@@ -1,6 +1,7 @@
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import type {
   Caller,
+  CallerRefused,
   Outcome,
   SessionChange,
   SessionPolicy,
@@ -46,15 +47,16 @@ export interface SessionAuthority {
     now: number,
   ): Promise<Outcome>
   /**
-   * Ends one session; false when it was not live; null when `by`, the
-   * caller's own session, is not live and current.
+   * Ends one session; false when it was not live; why not (`refused`) when
+   * `by`, the caller's own session, is over or its token was replaced.
    */
-  end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | null>
+  end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused>
   /**
    * Ends all of the user's sessions (of one app, with `appId`); returns their
-   * ids; null when `by`, the caller's own session, is not live and current.
+   * ids; why not (`refused`) when `by`, the caller's own session, is over or
+   * its token was replaced.
    */
-  endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | null>
+  endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | CallerRefused>
   /**
    * Forgets the user: ends every session, deletes every identity it logged
    * in with, and the profile with its avatar object.

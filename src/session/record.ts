@@ -83,6 +83,12 @@ export interface Caller {
   gen: number
 }
 
+/**
+ * Why a caller's session may not act for the user (logout everywhere, a
+ * device's revocation): it is over, or its token was replaced by a refresh.
+ */
+export type CallerRefused = { refused: 'SESSION_EXPIRED' | 'TOKEN_REVOKED' }
+
 /** Why the session authority refused a change: each is the error the client gets. */
 export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
 

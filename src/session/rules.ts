@@ -1,6 +1,7 @@
 import { exceedsShape } from './limits'
 import type {
   Caller,
+  CallerRefused,
   Outcome,
   Refusal,
   SessionChange,
@@ -50,9 +51,18 @@ function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
 
 const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
 
-/** Whether the caller's session is live and of the generation its token says. */
-const current = (table: SessionTable, { id, gen }: Caller, now: number) =>
-  live(table.get(id), now)?.gen === gen
+/** Why the caller's session may not act, or undefined when it is live and of its token's generation. */
+function callerRefused(
+  table: SessionTable,
+  { id, gen }: Caller,
+  now: number,
+): CallerRefused | undefined {
+  const record = live(table.get(id), now)
+  // A generation ahead of the session's was minted and lost: fail closed.
+  if (!record || gen > record.gen) return { refused: 'SESSION_EXPIRED' }
+  if (gen < record.gen) return { refused: 'TOKEN_REVOKED' }
+  return undefined
+}
 
 const live = (stored: StoredSession | undefined, now: number): SessionRecord | null =>
   stored?.record && stored.record.expiresAt > now ? stored.record : null
@@ -163,11 +173,12 @@ export const rules = {
   },
 
   /**
-   * Ends one session; false when it was not live, null when `by` (the
-   * caller's own session) is not live and current.
+   * Ends one session; false when it was not live, or why `by` (the caller's
+   * own session) may not: over, or replaced.
    */
-  end(table: SessionTable, id: string, now: number, by?: Caller): boolean | null {
-    if (by && !current(table, by, now)) return null
+  end(table: SessionTable, id: string, now: number, by?: Caller): boolean | CallerRefused {
+    const refused = by && callerRefused(table, by, now)
+    if (refused) return refused
     const stored = table.get(id)
     if (!stored || !live(stored, now)) return false
     endSession(table, stored)
@@ -176,10 +187,11 @@ export const rules = {
 
   /**
    * Ends every live session of the user (of one app, with `appId`); returns
-   * their ids, or null when `by` (the caller's own session) is not live and current.
+   * their ids, or why `by` (the caller's own session) may not: over, or replaced.
    */
-  endAll(table: SessionTable, now: number, appId?: string, by?: Caller): string[] | null {
-    if (by && !current(table, by, now)) return null
+  endAll(table: SessionTable, now: number, appId?: string, by?: Caller): string[] | CallerRefused {
+    const refused = by && callerRefused(table, by, now)
+    if (refused) return refused
     const ended = table.live(now).filter((s) => appId === undefined || s.record?.appId === appId)
     for (const s of ended) endSession(table, s)
     return ended.map((s) => s.id)

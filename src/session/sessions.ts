@@ -1,7 +1,14 @@
 import { type Logger, WxaAuthError } from '../errors'
 import type { SessionAuthority } from './authority'
 import type { ProfileRecord, ProfileUpdate } from './profile'
-import type { Outcome, SessionChange, SessionPolicy, SessionRecord, SessionSummary } from './record'
+import type {
+  CallerRefused,
+  Outcome,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
+} from './record'
 import type { SessionReplica } from './replica'
 
 /** Whose session a token names, as it says (verified). */
@@ -66,9 +73,10 @@ export function sessions({
     for (const id of ids) replica?.ended(uid, id, now + policy.maxAge)
   }
   // The caller's own session is over or replaced: its copy here was stale.
-  const stale = (uid: string, by: Presented | undefined): never => {
+  // The caller's copy was stale: forget it; only an ended session is remembered as over.
+  const refusedCaller = (uid: string, by: Presented | undefined, { refused }: CallerRefused) => {
     if (by) replica?.forget(uid, by.id)
-    throw new WxaAuthError('SESSION_EXPIRED')
+    throw new WxaAuthError(refused)
   }
   const settle = (uid: string, id: string, outcome: Outcome, now: number) => {
     if (outcome.ok) edge?.remember(id, outcome.record)
@@ -115,14 +123,14 @@ export function sessions({
     },
     async end(uid, id, now, by) {
       const ended = await authority.end(uid, id, now, by && { id: by.id, gen: by.gen })
-      if (ended === null) return stale(uid, by)
+      if (typeof ended === 'object') return refusedCaller(uid, by, ended)
       // Only what this user's authority ended: an id of someone else's session stays theirs.
       if (ended) over(uid, [id], now)
       return ended
     },
     async endAll(uid, now, appId, by) {
       const ended = await authority.endAll(uid, now, appId, by && { id: by.id, gen: by.gen })
-      if (ended === null) return stale(uid, by)
+      if (!Array.isArray(ended)) return refusedCaller(uid, by, ended)
       over(uid, ended, now)
       return ended
     },

@@ -67,7 +67,8 @@ export function transactionalAuthority(
         for (const key of keys) state.identities.delete(key)
         const avatar = state.profile?.avatar
         state.profile = null
-        return [rules.endAll(state.table, now) ?? [], avatar ? [avatarObject(avatar)] : []] as const
+        const ended = rules.endAll(state.table, now) as string[]
+        return [ended, avatar ? [avatarObject(avatar)] : []] as const
       })
       await deletes.objects(dropped)
       return ended

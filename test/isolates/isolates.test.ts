@@ -163,6 +163,27 @@ describe('a stale isolate cannot bring back an older generation', () => {
     ).toBe(200)
   })
 
+  it('a replaced token in B ends nothing and is TOKEN_REVOKED, not SESSION_EXPIRED (logout-all, a device)', async () => {
+    // Found by the chaos run: B, holding generation 0, passed the old token on
+    // to the object, which refused the caller and B answered SESSION_EXPIRED.
+    const { token: old } = await loginAt(a, openid())
+    const other = await loginAt(a, openid())
+    expect((await b.fetch('/me', { token: old })).status).toBe(200) // B caches generation 0
+    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    const all = await b.fetch('/auth/logout-all', { method: 'POST', token: old })
+    expect([all.status, codeOf(all)]).toEqual([401, 'TOKEN_REVOKED'])
+    const sessions = (await a.fetch('/auth/sessions', { token: fresh })).body.sessions
+    const device = await b.fetch(`/auth/sessions/${sessions[0].id}`, {
+      method: 'DELETE',
+      token: old,
+    })
+    expect([device.status, codeOf(device)]).toEqual([401, 'TOKEN_REVOKED'])
+    for (const isolate of [a, b, c, strict]) {
+      expect((await isolate.fetch('/me', { token: fresh })).status, isolate.name).toBe(200)
+    }
+    expect((await strict.fetch('/me', { token: other.token })).status).toBe(200)
+  })
+
   it('a refresh in B reaches C at once: C asks the object when its copy is older than the token', async () => {
     const { token } = await loginAt(a, openid())
     expect((await c.fetch('/me', { token })).status).toBe(200) // C holds generation 0

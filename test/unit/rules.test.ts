@@ -94,10 +94,25 @@ describe('the rules on the memory authority', () => {
     await authority.login('u', 'a', record('u'), POLICY, NOW)
     await authority.login('u', 'b', record('u', NOW + 1), POLICY, NOW + 1)
     await authority.end('u', 'a', NOW + 2)
-    expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toBeNull()
-    expect(await authority.end('u', 'b', NOW + 3, { id: 'a', gen: 0 })).toBeNull()
+    const over = { refused: 'SESSION_EXPIRED' }
+    expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toEqual(over)
+    expect(await authority.end('u', 'b', NOW + 3, { id: 'a', gen: 0 })).toEqual(over)
     expect(await authority.read('u', 'b', NOW + 3)).not.toBeNull()
     expect(await authority.endAll('u', NOW + 3, undefined, { id: 'b', gen: 0 })).toEqual(['b'])
+  })
+
+  it('a replaced token is told TOKEN_REVOKED, not that its session is over, and ends nothing', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 'a', record('u'), POLICY, NOW)
+    await authority.login('u', 'b', record('u', NOW + 1), POLICY, NOW + 1)
+    await authority.refresh('u', 'a', 0, null, POLICY, NOW + 2)
+    const replaced = { refused: 'TOKEN_REVOKED' }
+    expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toEqual(replaced)
+    expect(await authority.end('u', 'b', NOW + 3, { id: 'a', gen: 0 })).toEqual(replaced)
+    // A generation the authority never had is refused as over (fail closed).
+    const ahead = await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 5 })
+    expect(ahead).toEqual({ refused: 'SESSION_EXPIRED' })
+    expect((await authority.list('u', NOW + 3)).map((s) => s.id).sort()).toEqual(['a', 'b'])
   })
 
   it('forget ends every session and deletes every identity and unionid link it indexed', async () => {

@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../../errors'
 import type { ClaimStore, SessionAuthority } from '../../session/authority'
+import type { CallerRefused } from '../../session/record'
 import type { UserSessions } from './object'
 import { NOT_SQLITE } from './sql'
 
@@ -67,9 +68,19 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
       call('write', () => object(uid).write(uid, id, gen, change, policy, now), true),
     refresh: (uid, id, gen, change, policy, now) =>
       call('refresh', () => object(uid).refresh(uid, id, gen, change, policy, now), true),
-    end: (uid, id, now, by) => call('end', () => object(uid).end(uid, id, now, by), true),
+    // RPC types a union return as a union of promises: the object answers one value.
+    end: (uid, id, now, by) =>
+      call(
+        'end',
+        () => object(uid).end(uid, id, now, by) as Promise<boolean | CallerRefused>,
+        true,
+      ),
     endAll: (uid, now, appId, by) =>
-      call('endAll', () => object(uid).endAll(uid, now, appId, by), true),
+      call(
+        'endAll',
+        () => object(uid).endAll(uid, now, appId, by) as Promise<string[] | CallerRefused>,
+        true,
+      ),
     forget: (uid, now) => call('forget', () => object(uid).forget(uid, now), true),
     profile: (uid, now) => call('profile', () => object(uid).profile(uid, now), false),
     updateProfile: (uid, update, now) =>
