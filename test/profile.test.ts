@@ -1,9 +1,12 @@
 // The profile a mini program gets since 2022: the nickname and the avatar the
 // user fills in, kept by the user's session object, the avatar in R2, both
 // checked by WeChat (the emulator), and WeChat's events acted on exactly.
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { BuiltPush } from '../src/emulator/push'
+import { defaultUserId } from '../src/hooks'
 import type { AuthorizationEvent } from '../src/platforms/wechat/events'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import {
   appWith,
   call,
@@ -19,6 +22,10 @@ import {
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
+const sessionObject = (uid: string) => {
+  const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+  return ns.get(ns.idFromName(uid))
+}
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 const JPEG = [0xff, 0xd8, 0xff, 0xe0]
 const WEBP = [0x52, 0x49, 0x46, 0x46, 1, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]
@@ -236,6 +243,29 @@ describe('avatars', () => {
     expect((await call('GET', '/auth/profile', { token })).body.profile.avatarUrl).toBe(
       newer.avatarUrl,
     )
+  })
+})
+
+describe('the profile outlives the sessions', () => {
+  it('the last logout and the object’s cleanup leave the profile and the avatar', async () => {
+    const alice = await login(newOpenid('keep'))
+    const { profile } = (await upload(alice.token, { avatar: image(PNG), nickname: 'Alice' })).body
+    expect((await call('POST', '/auth/logout', { token: alice.token })).status).toBe(200)
+    const uid = await defaultUserId(APP_ID, alice.openid)
+    const object = sessionObject(uid)
+    // As if the object had been empty for longer than its grace: then it deletes its storage.
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('emptied', ?)",
+        String(Date.now() - 60 * 60 * 1000),
+      )
+    })
+    await runDurableObjectAlarm(object)
+    const back = await login(alice.openid)
+    expect((await call('GET', '/auth/profile', { token: back.token })).body.profile).toEqual(
+      profile,
+    )
+    expect((await fetchAvatar(profile.avatarUrl)).status).toBe(200)
   })
 })
 

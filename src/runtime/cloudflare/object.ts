@@ -1,7 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../../env'
 import type { Logger } from '../../errors'
-import { deleteIdentities } from '../../session/identities'
 import {
   applyProfile,
   avatarObject,
@@ -10,6 +9,7 @@ import {
 } from '../../session/profile'
 import type {
   Caller,
+  CallerRefused,
   Outcome,
   SessionChange,
   SessionPolicy,
@@ -23,6 +23,7 @@ import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
 import { workersKv } from './kv'
+import { drainDeletes } from './owed'
 import {
   claimRow,
   countRows,
@@ -129,17 +130,22 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
   }
 
-  async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | null> {
+  async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
     await this.#ready(uid, now)
     await this.#adopt(uid, id, now)
     return this.#settle(rules.end(this.#table, id, now, by))
   }
 
   /** Ends the user's sessions (of one app, with `appId`), and sweeps their KV keys. */
-  async endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | null> {
+  async endAll(
+    uid: string,
+    now: number,
+    appId?: string,
+    by?: Caller,
+  ): Promise<string[] | CallerRefused> {
     await this.#ready(uid, now)
     const ended = rules.endAll(this.#table, now, appId, by)
-    if (ended && appId === undefined) this.#setMeta('sweep', '1')
+    if (Array.isArray(ended) && appId === undefined) this.#setMeta('sweep', '1')
     return this.#settle(ended)
   }
 
@@ -151,7 +157,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
    */
   async forget(uid: string, now: number): Promise<string[]> {
     await this.#ready(uid, now)
-    const ended = rules.endAll(this.#table, now) ?? []
+    const ended = rules.endAll(this.#table, now) as string[]
     oweIdentities(this.#sql)
     const avatar = this.#profile()?.avatar
     if (avatar) this.#owe(avatarObject(avatar))
@@ -253,8 +259,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
   }
 
+  /** Nothing to keep: no session, claim or owed KV work, and no profile (user data, kept until deleted). */
   #empty(): boolean {
-    return this.#count('sessions') + this.#count('claims') === 0 && !this.#owed()
+    return (
+      this.#count('sessions') + this.#count('claims') === 0 &&
+      !this.#owed() &&
+      this.#meta('profile') === undefined
+    )
   }
 
   /**
@@ -370,23 +381,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
           this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
         }
       }
-      for (const { key } of this.#sql
-        .exec<{ key: string }>('SELECT key FROM owed_deletes')
-        .toArray()) {
-        if (key.startsWith('avatar:')) await this.env.AVATARS?.delete(key.slice('avatar:'.length))
-        else await deleteIdentities(this.replicaKv, uid, [key])
-        this.#sql.exec('DELETE FROM owed_deletes WHERE key = ?', key)
-      }
-      if (this.#meta('sweep') === '1') {
-        // Whatever the first, eventually consistent list missed: nothing of the user's outlives this.
-        const prefix = sessionRecordKey(uid, '')
-        for (const key of await this.replicaKv.keys(prefix)) {
-          if (!this.#table.get(key.slice(prefix.length))?.record) {
-            await this.replicaKv.delete(key)
-          }
-        }
-        this.#setMeta('sweep', null)
-      }
+      await drainDeletes(this.#sql, {
+        uid,
+        kv: this.replicaKv,
+        objects: this.env.AVATARS,
+        live: (id) => Boolean(this.#table.get(id)?.record),
+      })
       return false
     } catch (err) {
       this.log.error(
