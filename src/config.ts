@@ -161,6 +161,7 @@ export function buildConfig(
       consistency,
       policy,
       log,
+      cipher,
     }),
     identities: identityStore(kv),
     identity: oneOf(text(vars, 'IDENTITY'), 'IDENTITY', ['openid', 'unionid']),

@@ -72,6 +72,8 @@ const AUTHORITY_METHODS = new Set([
   'endAll',
   'forget',
   'list',
+  'sessionKey',
+  'setSessionKey',
 ])
 
 /**

@@ -5,6 +5,7 @@ import {
   call,
   codeFor,
   decodeJwt,
+  emulatedSessionKey,
   expectError,
   kvKeys,
   login,
@@ -12,7 +13,6 @@ import {
   served,
   testApp,
   testEnv,
-  testIdentities,
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
@@ -195,9 +195,8 @@ describe('encryption at rest', () => {
     const openid = newOpenid()
     const { token, user } = await login(openid)
     await call('PATCH', '/me/session', { token, json: { secretNote: 'meet at noon' } })
-    const store = testIdentities()
-    const identity = await store.get(APP_ID, openid)
-    expect(identity?.sessionKey).toMatch(/==$/)
+    const sessionKey = await emulatedSessionKey(openid)
+    expect(sessionKey).toMatch(/==$/)
 
     const sid = decodeJwt(token).payload.sid
     const [session] = await kvKeys(`session:${user.id}:`)
@@ -207,7 +206,7 @@ describe('encryption at rest', () => {
     ]
     for (const value of raw) {
       expect(value).toMatch(/^v1\.[\w-]{16}\.[\w-]+$/)
-      expect(value).not.toContain(identity?.sessionKey as string)
+      expect(value).not.toContain(sessionKey)
       expect(value).not.toContain('meet at noon')
       expect(value).not.toContain(openid)
       expect(value).not.toContain(sid)

@@ -1,7 +1,10 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { defaultUserId } from '../src/hooks'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
+import type { IdentityRecord } from '../src/session/identities'
 import {
   call,
   codeFor,
@@ -14,10 +17,15 @@ import {
   newOpenid,
   testEnv,
   testIdentities,
+  userData,
 } from './helpers'
 
 const APP_ID = 'wx00000000emulator'
 const store = () => testIdentities()
+const sessionObject = (uid: string) => {
+  const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+  return ns.get(ns.idFromName(uid))
+}
 
 describe('POST /auth/login', () => {
   it('exchanges a wx.login code for a token, a session and the user', async () => {
@@ -82,13 +90,46 @@ describe('POST /auth/login', () => {
     expect((await call('GET', '/me', { token: second.token })).status).toBe(200)
   })
 
-  it('stores the newest session_key in the identity record', async () => {
+  it('keeps the newest session_key sealed in the user’s session object, not in the identity', async () => {
     const openid = newOpenid()
-    await login(openid)
+    const first = await login(openid)
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     await login(openid)
-    const record = await store().get(APP_ID, openid)
-    expect(record?.sessionKey).toBe(await emulatedSessionKey(openid))
+    const newest = await emulatedSessionKey(openid)
+    expect((await store().get(APP_ID, openid))?.sessionKey).toBeUndefined()
+    const stored = await runInDurableObject(sessionObject(first.user.id), (_o, state) =>
+      state.storage.sql
+        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'key:wechat:' || ?", APP_ID)
+        .toArray(),
+    )
+    expect(stored).toHaveLength(1)
+    expect(stored[0]?.value).toMatch(/^v1\.[\w-]{16}\.[\w-]+$/)
+    expect(stored[0]?.value).not.toContain(newest)
+    // The first session, older than the rotation, decrypts with the newest key.
+    const sealed = await userData(openid, { nickName: 'Ada' })
+    const res = await call('POST', '/auth/decrypt', {
+      token: first.token,
+      json: { encryptedData: sealed.encryptedData, iv: sealed.iv },
+    })
+    expect([res.status, res.body?.data?.nickName]).toEqual([200, 'Ada'])
+  })
+
+  it('a session of 0.2, whose key is in the identity, still decrypts; the next login moves it', async () => {
+    const openid = newOpenid()
+    const { token, user } = await login(openid)
+    // As 0.2 left it: the key in the identity, none in the object.
+    const identity = await store().get(APP_ID, openid)
+    const sessionKey = await emulatedSessionKey(openid)
+    await store().put(APP_ID, openid, { ...(identity as IdentityRecord), sessionKey })
+    await runInDurableObject(sessionObject(user.id), (_o, state) => {
+      state.storage.sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
+    })
+    const sealed = await userData(openid, { nickName: 'Bo' })
+    const json = { encryptedData: sealed.encryptedData, iv: sealed.iv }
+    expect((await call('POST', '/auth/decrypt', { token, json })).status).toBe(200)
+    await login(openid)
+    expect((await store().get(APP_ID, openid))?.sessionKey).toBeUndefined()
+    expect((await call('POST', '/auth/decrypt', { token, json })).status).toBe(200)
   })
 
   it('never sends the session_key or the AppSecret to the client', async () => {

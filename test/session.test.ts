@@ -70,6 +70,14 @@ describe('the session middleware', () => {
     await login(openid, app)
     expect(counts).toEqual({ get: 2, put: 1, delete: 0, list: 0 })
     expect(objects.calls).toBe(2)
+    // A new session_key (WeChat rotates it at a login) goes to the object with
+    // the session, in the same call: still no identity write, so a returning
+    // user's login is one KV write in all, the object's replica.
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    await login(openid, app)
+    expect(counts).toEqual({ get: 3, put: 1, delete: 0, list: 0 })
+    expect(objects.calls).toBe(3)
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(3)
   })
 
   it('gives anonymous requests a null user and an empty session that is never written', async () => {

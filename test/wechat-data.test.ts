@@ -1,8 +1,10 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EMULATOR_APP_ID } from '../src/emulator/stub'
 import type { DefaultUser } from '../src/hooks'
 import { defaultUserId } from '../src/hooks'
 import type { PhoneNumber } from '../src/platforms/wechat/client'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import { accessTokenKey } from '../src/storage/keys'
 import {
   call,
@@ -225,8 +227,13 @@ describe('the stale session_key story, end to end', () => {
     )
   })
 
-  it('answers "log in again" when the identity record is gone', async () => {
+  it('answers "log in again" when no session_key is kept for the user', async () => {
     const { openid, token } = await loggedIn()
+    const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+    const object = ns.get(ns.idFromName(await defaultUserId(APP_ID, openid)))
+    await runInDurableObject(object, (_o, state) => {
+      state.storage.sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
+    })
     await testEnv.SESSIONS.delete(`identity:${APP_ID}:${openid}`)
     const { encryptedData, iv } = await userData(openid, profile)
     const res = await call('POST', '/auth/decrypt', { token, json: { encryptedData, iv } })

@@ -17,9 +17,11 @@ export async function decrypt<User extends { id: string }>(
 ): Promise<Record<string, unknown>> {
   const app = appOf(flow.config, session.appId)
   const openid = session.openid as string
-  const identity = await flow.config.identities.get(app.appId, openid, app.platform)
-  if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
-  const { sessionKey } = identity
+  const sessionKey =
+    (await flow.config.sessions.sessionKey(session.userId as string, app.appId, app.platform)) ??
+    // A session of a login before the key moved to the authority.
+    (await flow.config.identities.get(app.appId, openid, app.platform))?.sessionKey
+  if (!sessionKey) throw new WxaAuthError('SESSION_KEY_STALE')
   try {
     // A unionId inside is shown, never trusted: unionids come from code2Session only.
     return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
@@ -49,7 +51,7 @@ export async function phone<User extends { id: string }>(
 
 /**
  * Has the platform issue the user a new session_key (a leaked one decrypts
- * everything the mini program sends) and keeps it in the identity.
+ * everything the mini program sends) and keeps it with the user's sessions.
  */
 export async function resetSessionKey<User extends { id: string }>(
   flow: Flow<User>,
@@ -59,7 +61,15 @@ export async function resetSessionKey<User extends { id: string }>(
   if (!app.resetSessionKey) throw new WxaAuthError('NOT_OFFERED')
   const identity = await flow.config.identities.get(appId, openid, app.platform)
   if (!identity) throw new WxaAuthError('SESSION_KEY_STALE')
-  const sessionKey = await app.resetSessionKey(openid, identity.sessionKey)
-  const renewed = { ...identity, sessionKey, updatedAt: flow.now }
-  await flow.config.identities.put(appId, openid, renewed, app.platform)
+  const { sessions } = flow.config
+  const current =
+    (await sessions.sessionKey(identity.uid, appId, app.platform)) ?? identity.sessionKey
+  if (!current) throw new WxaAuthError('SESSION_KEY_STALE')
+  const sessionKey = await app.resetSessionKey(openid, current)
+  await sessions.setSessionKey(identity.uid, appId, app.platform, sessionKey)
+  if (identity.sessionKey !== undefined) {
+    // The old key must not outlive the reset in a 0.2 identity.
+    const { sessionKey: _old, ...rest } = identity
+    await flow.config.identities.put(appId, openid, { ...rest, updatedAt: flow.now }, app.platform)
+  }
 }

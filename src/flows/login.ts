@@ -87,11 +87,13 @@ export async function login<User extends { id: string }>(
   const { policy } = config
   // Identity first; it outlives every session it vouches for (refreshes extend
   // them up to SESSION_MAX_AGE). Rewritten only when it changed or at most
-  // once a day, which keeps logins at two writes and under KV's one write a
-  // second per key.
+  // once a day: a returning user's login writes KV once (the session's
+  // replica), and stays under KV's one write a second per key. The
+  // session_key, which the platform rotates at a login, is kept by the
+  // user's session authority with the session, in the same step.
   if (
     !identity ||
-    identity.sessionKey !== sessionKey ||
+    identity.sessionKey !== undefined ||
     identity.uid !== uid ||
     identity.unionid !== unionid ||
     identity.expiresAt - now < policy.maxAge
@@ -103,7 +105,6 @@ export async function login<User extends { id: string }>(
         v: 1,
         uid,
         ...(unionid ? { unionid } : {}),
-        sessionKey,
         updatedAt: now,
         expiresAt: now + policy.maxAge + IDENTITY_SLACK,
       },
@@ -126,7 +127,7 @@ export async function login<User extends { id: string }>(
     ...(Object.keys(device).length ? { device } : {}),
     data: {},
   }
-  await config.sessions.create(uid, await hashSessionId(sid), record, now)
+  await config.sessions.create(uid, await hashSessionId(sid), record, now, sessionKey)
   return {
     ...(await issueToken(config, await hooks.userToClaims(user), sid, record, now)),
     user,

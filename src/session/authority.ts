@@ -20,14 +20,23 @@ import type {
  * it may have been made). Reads fail as `STORAGE_UNAVAILABLE` only.
  */
 export interface SessionAuthority {
-  /** Creates a session; returns the ids of sessions the cap ended. */
+  /**
+   * Creates a session; returns the ids of sessions the cap ended. With
+   * `sessionKey` (sealed), it becomes the user's session_key of the record's
+   * app in the same step.
+   */
   login(
     uid: string,
     id: string,
     record: SessionRecord,
     policy: SessionPolicy,
     now: number,
+    sessionKey?: string,
   ): Promise<string[]>
+  /** The user's newest session_key of `slot` (see `sessionKeySlot`), sealed, or null. */
+  sessionKey(uid: string, slot: string): Promise<string | null>
+  /** Replaces the user's session_key of `slot` (sealed): a reset. */
+  setSessionKey(uid: string, slot: string, sealed: string): Promise<void>
   /** The live session, or null (ended, expired, unknown). */
   read(uid: string, id: string, now: number): Promise<SessionRecord | null>
   write(
@@ -59,7 +68,7 @@ export interface SessionAuthority {
   endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | CallerRefused>
   /**
    * Forgets the user: ends every session, deletes every identity it logged
-   * in with, and the profile with its avatar object.
+   * in with, the session_keys, and the profile with its avatar object.
    */
   forget(uid: string, now: number): Promise<string[]>
   /** The user's profile (nickname, avatar), or null. */

@@ -11,8 +11,12 @@ export interface IdentityRecord {
   v: 1
   uid: string
   unionid?: string
-  /** The newest session_key: every login that brings another one overwrites it. Never leaves the server. */
-  sessionKey: string
+  /**
+   * The session_key, in identities written by 0.2 and 0.3 before it moved to
+   * the user's session authority; rewritten without it at the next login.
+   * @deprecated read by `/auth/decrypt` as a fallback only
+   */
+  sessionKey?: string
   updatedAt: number
   /** Unix seconds; the KV expiration. */
   expiresAt: number

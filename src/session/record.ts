@@ -84,6 +84,13 @@ export interface Caller {
 }
 
 /**
+ * Where a user's newest session_key of one app is kept by the session
+ * authority: `<platform>:<appid>`. The platform rotates it at a login, for
+ * the user, not per device.
+ */
+export const sessionKeySlot = (appId: string, platform = 'wechat') => `${platform}:${appId}`
+
+/**
  * Why a caller's session may not act for the user (logout everywhere, a
  * device's revocation): it is over, or its token was replaced by a refresh.
  */

@@ -1,13 +1,16 @@
+import type { PlatformName } from '../env'
 import { type Logger, WxaAuthError } from '../errors'
+import type { Cipher } from '../storage/cipher'
 import type { SessionAuthority } from './authority'
 import type { ProfileRecord, ProfileUpdate } from './profile'
-import type {
-  CallerRefused,
-  Outcome,
-  SessionChange,
-  SessionPolicy,
-  SessionRecord,
-  SessionSummary,
+import {
+  type CallerRefused,
+  type Outcome,
+  type SessionChange,
+  type SessionPolicy,
+  type SessionRecord,
+  type SessionSummary,
+  sessionKeySlot,
 } from './record'
 import type { SessionReplica } from './replica'
 
@@ -36,8 +39,26 @@ export type Opened =
  */
 export interface Sessions {
   open(presented: Presented, now: number): Promise<Opened>
-  /** Stores a new session; the cap may end older ones. */
-  create(uid: string, id: string, record: SessionRecord, now: number): Promise<void>
+  /**
+   * Stores a new session; the cap may end older ones. With `sessionKey` it
+   * becomes the user's session_key of that app, sealed, in the same step.
+   */
+  create(
+    uid: string,
+    id: string,
+    record: SessionRecord,
+    now: number,
+    sessionKey?: string,
+  ): Promise<void>
+  /** The user's newest session_key of an app, or null (a session of 0.2 has it in the identity). */
+  sessionKey(uid: string, appId: string, platform?: PlatformName): Promise<string | null>
+  /** Replaces it (a reset). */
+  setSessionKey(
+    uid: string,
+    appId: string,
+    platform: PlatformName | undefined,
+    sessionKey: string,
+  ): Promise<void>
   write(presented: Presented, change: SessionChange, now: number): Promise<Outcome>
   refresh(presented: Presented, change: SessionChange | null, now: number): Promise<Outcome>
   /** Ends a session; with `by` (the caller's session, live and current), one of the caller's others. */
@@ -57,6 +78,8 @@ export interface SessionsOptions {
   consistency: 'edge' | 'strict'
   policy: SessionPolicy
   log: Logger
+  /** Seals the session_keys the authority keeps (as KV records are sealed). */
+  cipher: Cipher
 }
 
 /** The {@link Sessions} of a configuration. */
@@ -66,7 +89,10 @@ export function sessions({
   consistency,
   policy,
   log,
+  cipher,
 }: SessionsOptions): Sessions {
+  // Sealed for the user and the slot: a value moved to another user or app does not open.
+  const keyAad = (uid: string, slot: string) => `session_key:${uid}:${slot}`
   const edge = consistency === 'edge' ? replica : null
   // Any token of a session expires by then: what is over is remembered that long.
   const over = (uid: string, ids: string[], now: number) => {
@@ -111,9 +137,20 @@ export function sessions({
       if (gen < record.gen) return { ok: false, refused: 'TOKEN_REVOKED', record }
       return { ok: true, record }
     },
-    async create(uid, id, record, now) {
-      over(uid, await authority.login(uid, id, record, policy, now), now)
+    async create(uid, id, record, now, sessionKey) {
+      const slot = sessionKeySlot(record.appId, record.platform)
+      const sealed = sessionKey ? await cipher.seal(sessionKey, keyAad(uid, slot)) : undefined
+      over(uid, await authority.login(uid, id, record, policy, now, sealed), now)
       edge?.remember(id, record)
+    },
+    async sessionKey(uid, appId, platform) {
+      const slot = sessionKeySlot(appId, platform)
+      const sealed = await authority.sessionKey(uid, slot)
+      return sealed ? cipher.open(sealed, keyAad(uid, slot)) : null
+    },
+    async setSessionKey(uid, appId, platform, sessionKey) {
+      const slot = sessionKeySlot(appId, platform)
+      await authority.setSessionKey(uid, slot, await cipher.seal(sessionKey, keyAad(uid, slot)))
     },
     async write({ uid, id, gen }, change, now) {
       return settle(uid, id, await authority.write(uid, id, gen, change, policy, now), now)

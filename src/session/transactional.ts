@@ -1,7 +1,7 @@
 import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
 import { applyProfile, avatarObject, type ProfileRecord } from './profile'
-import type { SessionRecord } from './record'
+import { type SessionRecord, sessionKeySlot } from './record'
 import { rules, type SessionTable } from './rules'
 
 /** What an authority keeps of one user: the sessions, the keys of their identities, the profile. */
@@ -11,6 +11,8 @@ export interface UserState {
   identities: Set<string>
   /** What the user filled in; null when nothing. A step may replace it. */
   profile: ProfileRecord | null
+  /** The newest session_key of each app (`sessionKeySlot`), sealed. */
+  keys: Map<string, string>
 }
 
 /**
@@ -46,10 +48,16 @@ export function transactionalAuthority(
   },
 ): SessionAuthority {
   return {
-    login: (uid, id, record, policy, now) =>
-      transact(uid, ({ table, identities }) => {
+    login: (uid, id, record, policy, now, sessionKey) =>
+      transact(uid, ({ table, identities, keys }) => {
         for (const key of identityKeysOf(record)) identities.add(key)
+        if (sessionKey) keys.set(sessionKeySlot(record.appId, record.platform), sessionKey)
         return rules.login(table, id, record, policy, now).slice(1)
+      }),
+    sessionKey: (uid, slot) => transact(uid, ({ keys }) => keys.get(slot) ?? null),
+    setSessionKey: (uid, slot, sealed) =>
+      transact(uid, ({ keys }) => {
+        keys.set(slot, sealed)
       }),
     read: (uid, id, now) => transact(uid, ({ table }) => rules.read(table, id, now)),
     write: (uid, id, gen, change, policy, now) =>
@@ -65,6 +73,7 @@ export function transactionalAuthority(
       await deletes.identities(uid, keys)
       const [ended, dropped] = await transact(uid, (state) => {
         for (const key of keys) state.identities.delete(key)
+        state.keys.clear()
         const avatar = state.profile?.avatar
         state.profile = null
         const ended = rules.endAll(state.table, now) as string[]

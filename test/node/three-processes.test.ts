@@ -151,8 +151,13 @@ describe('three processes, one Redis', () => {
     )
     const newest = logins.find((_, i) => live[i]?.status === 200) as { token: string; uid: string }
     expect((await a('/auth/sessions', { token: newest.token })).body.sessions).toHaveLength(10)
-    // Ended sessions stay as tombstones until their expiry; nothing else is kept per session.
-    expect(await db.hLen(userKey(newest.uid, 'sessions'))).toBe(50)
+    // Ended sessions stay as tombstones until their expiry; nothing else is kept per
+    // session. One more field: the user's newest session_key (`key:wechat:<appid>`), sealed.
+    expect(await db.hLen(userKey(newest.uid, 'sessions'))).toBe(51)
+    const fields = await db.hKeys(userKey(newest.uid, 'sessions'))
+    const keyField = fields.find((f) => f.startsWith('key:')) as string
+    expect(keyField).toMatch(/^key:wechat:wx/)
+    expect(await db.hGet(userKey(newest.uid, 'sessions'), keyField)).toMatch(/^v1\./)
   })
 
   it('parallel changes to different keys from three processes all land', async () => {

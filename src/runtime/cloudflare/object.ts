@@ -7,27 +7,27 @@ import {
   type ProfileRecord,
   type ProfileUpdate,
 } from '../../session/profile'
-import type {
-  Caller,
-  CallerRefused,
-  Outcome,
-  SessionChange,
-  SessionPolicy,
-  SessionRecord,
-  SessionSummary,
+import {
+  type Caller,
+  type CallerRefused,
+  type Outcome,
+  type SessionChange,
+  type SessionPolicy,
+  type SessionRecord,
+  type SessionSummary,
+  sessionKeySlot,
 } from '../../session/record'
 import { rules, type SessionTable } from '../../session/rules'
 import { identityKeysOf } from '../../session/transactional'
 import { createCipher } from '../../storage/cipher'
-import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
+import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
-import { drainDeletes } from './owed'
+import { drainDeletes, drainReplica } from './owed'
 import {
   claimRow,
   countRows,
-  dropTombstone,
   insertSession,
   nextExpiry,
   oweDelete,
@@ -92,9 +92,18 @@ export class UserSessions extends DurableObject<WxaBindings> {
     })
   }
 
-  async login(uid: string, id: string, record: SessionRecord, policy: SessionPolicy, now: number) {
+  async login(
+    uid: string,
+    id: string,
+    record: SessionRecord,
+    policy: SessionPolicy,
+    now: number,
+    sessionKey?: string,
+  ) {
     await this.#ready(uid, now)
     const changed = rules.login(this.#table, id, record, policy, now)
+    if (sessionKey)
+      this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
     return (await this.#settle(changed.slice(1))) as string[]
   }
 
@@ -159,11 +168,23 @@ export class UserSessions extends DurableObject<WxaBindings> {
     await this.#ready(uid, now)
     const ended = rules.endAll(this.#table, now) as string[]
     oweIdentities(this.#sql)
+    this.#sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
     const avatar = this.#profile()?.avatar
     if (avatar) this.#owe(avatarObject(avatar))
     this.#setMeta('profile', null)
     this.#setMeta('sweep', '1')
     return this.#settle(ended)
+  }
+
+  /** The user's session_key of `slot`, sealed; it lives as long as the user's sessions. */
+  async sessionKey(uid: string, slot: string): Promise<string | null> {
+    await this.#ready(uid, Math.floor(Date.now() / 1000))
+    return this.#meta(`key:${slot}`) ?? null
+  }
+
+  async setSessionKey(uid: string, slot: string, sealed: string): Promise<void> {
+    await this.#ready(uid, Math.floor(Date.now() / 1000))
+    this.#setMeta(`key:${slot}`, sealed)
   }
 
   async list(uid: string, now: number): Promise<SessionSummary[]> {
@@ -284,13 +305,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
       throw new Error('wxa-auth: a user object was called for another user')
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.#meta('uid') === uid) return
-      const prefix = sessionRecordKey(uid, '')
-      for (const key of await this.replicaKv.keys(prefix)) {
-        const found = await this.replicaKv.get<SessionRecord>(key)
-        const record = found?.value
-        if (!record || record.uid !== uid || record.expiresAt <= now) continue
-        this.#insert(key.slice(prefix.length), record)
-      }
+      for (const [id, record] of await liveInKv(this.replicaKv, uid, now)) this.#insert(id, record)
       this.#setMeta('uid', uid)
       this.#setMeta('born', String(now))
     })
@@ -302,20 +317,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#index(record)
   }
 
-  /**
-   * A session this object never heard of, found in KV: adopted when it is
-   * older than the object (an earlier version wrote it and the first list,
-   * eventually consistent, missed it). Anything younger is a copy this object
-   * wrote and then deleted: never trusted.
-   */
+  /** A session this object never heard of, found in KV and older than the object (see `adoptable`). */
   async #adopt(uid: string, id: string, now: number) {
     if (this.#table.get(id)) return
-    const born = this.#born()
-    const found = await this.replicaKv.get<SessionRecord>(sessionRecordKey(uid, id))
-    const record = found?.value
-    if (!record || record.uid !== uid || record.expiresAt <= now) return
-    if (record.createdAt >= born - ADOPTION_MARGIN || this.#table.get(id)) return
-    this.#insert(id, record)
+    const record = await adoptable(this.replicaKv, uid, id, now, this.#born() - ADOPTION_MARGIN)
+    if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
   /** Sets the alarm for the next retry or expiry, in the step that made the work: no await before it. */
@@ -362,25 +368,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const uid = this.#uid
     if (uid === undefined) return false
     try {
-      for (;;) {
-        const owed = this.#sql
-          .exec<{ id: string; version: number }>('SELECT * FROM replica')
-          .toArray()
-        if (owed.length === 0) break
-        for (const { id, version } of owed) {
-          const record = this.#table.get(id)?.record
-          const key = sessionRecordKey(uid, id)
-          if (record && record.expiresAt > Date.now() / 1000) {
-            await this.replicaKv.put(key, record, ttlUntil(record.expiresAt))
-          } else {
-            await this.replicaKv.delete(key)
-            // Confirmed gone from KV, so nothing can bring it back: the tombstone goes too,
-            // unless the session is older than the object (a stale KV read could be adopted).
-            dropTombstone(this.#sql, id, version, (this.#born() - ADOPTION_MARGIN) * 1000)
-          }
-          this.#sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
-        }
-      }
+      await drainReplica(this.#sql, {
+        uid,
+        kv: this.replicaKv,
+        table: this.#table,
+        keepBefore: (this.#born() - ADOPTION_MARGIN) * 1000,
+      })
       await drainDeletes(this.#sql, {
         uid,
         kv: this.replicaKv,

@@ -1,7 +1,8 @@
 import { deleteIdentities } from '../../session/identities'
-import { sessionRecordKey } from '../../storage/keys'
+import type { SessionTable } from '../../session/rules'
+import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import type { SealedKv } from '../../storage/sealed-kv'
-import { readMeta, writeMeta } from './sql'
+import { dropTombstone, readMeta, writeMeta } from './sql'
 
 /**
  * The deletes a `UserSessions` object owes, done and then crossed off one by
@@ -36,5 +37,38 @@ export async function drainDeletes(
       if (!live(key.slice(prefix.length))) await kv.delete(key)
     }
     writeMeta(sql, 'sweep', null)
+  }
+}
+
+/**
+ * Writes what the KV replica is owed (table `replica`), each key as the
+ * session is now, until nothing is owed: one writer, so no stale write wins.
+ * A confirmed delete drops the tombstone too (nothing can bring the session
+ * back), unless the session was created before `keepBefore` (ms): a stale KV
+ * read of it could be adopted.
+ */
+export async function drainReplica(
+  sql: SqlStorage,
+  {
+    uid,
+    kv,
+    table,
+    keepBefore,
+  }: { uid: string; kv: SealedKv; table: SessionTable; keepBefore: number },
+): Promise<void> {
+  for (;;) {
+    const owed = sql.exec<{ id: string; version: number }>('SELECT * FROM replica').toArray()
+    if (owed.length === 0) return
+    for (const { id, version } of owed) {
+      const record = table.get(id)?.record
+      const key = sessionRecordKey(uid, id)
+      if (record && record.expiresAt > Date.now() / 1000) {
+        await kv.put(key, record, ttlUntil(record.expiresAt))
+      } else {
+        await kv.delete(key)
+        dropTombstone(sql, id, version, keepBefore)
+      }
+      sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
+    }
   }
 }

@@ -23,12 +23,17 @@ export function memoryAuthority({
 } = {}): SessionAuthority {
   const users = new Map<
     string,
-    { rows: Map<string, StoredSession>; identities: Set<string>; profile: ProfileRecord | null }
+    {
+      rows: Map<string, StoredSession>
+      identities: Set<string>
+      profile: ProfileRecord | null
+      keys: Map<string, string>
+    }
   >()
   const userOf = (uid: string) => {
     let user = users.get(uid)
     if (!user) {
-      user = { rows: new Map(), identities: new Set(), profile: null }
+      user = { rows: new Map(), identities: new Set(), profile: null, keys: new Map() }
       users.set(uid, user)
     }
     return user
@@ -39,6 +44,7 @@ export function memoryAuthority({
       const state = {
         identities: user.identities,
         profile: user.profile,
+        keys: user.keys,
         table: {
           get: (id: string) => user.rows.get(id),
           put: (s: StoredSession) => void user.rows.set(s.id, s),

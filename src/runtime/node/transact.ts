@@ -21,6 +21,8 @@ interface Loaded {
   rows: Map<string, StoredSession>
   identities: Set<string>
   profileText: string | null
+  /** The sealed session_keys, by slot: fields `key:<slot>` of the sessions hash. */
+  keys: Map<string, string>
   /** Whether owed deletes wait (drained after this call). */
   owes: boolean
 }
@@ -32,8 +34,12 @@ interface Ran<T> {
     put: Map<string, StoredSession>
     identities: Set<string>
     profile: ProfileRecord | null
+    keys: Map<string, string>
   } | null
 }
+
+/** The field of a session_key in the sessions hash; a session id never holds `:`. */
+const KEY_FIELD = 'key:'
 
 const READS = (keys: UserKeys) => [
   ['HGETALL', keys.sessions],
@@ -59,9 +65,17 @@ function entries(reply: unknown): [string, string][] {
 
 function load(replies: unknown[]): Loaded {
   const [rows, identities, profile, owes] = replies
+  const fields = entries(rows)
   return {
     rows: new Map(
-      entries(rows).map(([id, json]) => [id, JSON.parse(json) as StoredSession] as const),
+      fields
+        .filter(([id]) => !id.startsWith(KEY_FIELD))
+        .map(([id, json]) => [id, JSON.parse(json) as StoredSession] as const),
+    ),
+    keys: new Map(
+      fields
+        .filter(([id]) => id.startsWith(KEY_FIELD))
+        .map(([field, sealed]) => [field.slice(KEY_FIELD.length), sealed] as const),
     ),
     identities: new Set(Array.isArray(identities) ? identities.map(String) : []),
     profileText: typeof profile === 'string' ? profile : null,
@@ -82,16 +96,26 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
     live: (now) => [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
   }
   const profile = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
-  const state: UserState = { table, identities: new Set(loaded.identities), profile }
+  const state: UserState = {
+    table,
+    identities: new Set(loaded.identities),
+    profile,
+    keys: new Map(loaded.keys),
+  }
   const result = step(state)
   const sameIdentities =
     state.identities.size === loaded.identities.size &&
     [...state.identities].every((key) => loaded.identities.has(key))
   const sameProfile = (state.profile ? JSON.stringify(state.profile) : null) === loaded.profileText
-  const changed = put.size > 0 || !sameIdentities || !sameProfile
+  const sameKeys =
+    state.keys.size === loaded.keys.size &&
+    [...state.keys].every(([slot, sealed]) => loaded.keys.get(slot) === sealed)
+  const changed = put.size > 0 || !sameIdentities || !sameProfile || !sameKeys
   return {
     result,
-    changes: changed ? { put, identities: state.identities, profile: state.profile } : null,
+    changes: changed
+      ? { put, identities: state.identities, profile: state.profile, keys: state.keys }
+      : null,
   }
 }
 
@@ -116,6 +140,15 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
     }
     last = Math.max(last, row.expiresAt * 1000)
     if (changes.put.has(id)) commands.push(['HSET', keys.sessions, id, JSON.stringify(row)])
+  }
+  // The session_keys live in the sessions hash, as long as the user's sessions do.
+  for (const [slot, sealed] of changes.keys) {
+    if (loaded.keys.get(slot) !== sealed) {
+      commands.push(['HSET', keys.sessions, `${KEY_FIELD}${slot}`, sealed])
+    }
+  }
+  for (const slot of loaded.keys.keys()) {
+    if (!changes.keys.has(slot)) commands.push(['HDEL', keys.sessions, `${KEY_FIELD}${slot}`])
   }
   const added = [...changes.identities].filter((key) => !loaded.identities.has(key))
   const removed = [...loaded.identities].filter((key) => !changes.identities.has(key))
