@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { BuiltPush } from '../src/emulator/push'
 import type { WxaBindings } from '../src/env'
 import { defaultUserId } from '../src/hooks'
 import type { WxaAuthOptions } from '../src/options'
@@ -19,41 +18,13 @@ import {
   testEnv,
   testIdentities,
 } from './helpers'
+import { pushFor, send, sign } from './pushes'
 
 const APP_ID = 'wx00000000emulator'
 const TOKEN = testEnv.WECHAT_EVENT_TOKEN as string
 const AES_KEY = testEnv.WECHAT_EVENT_AES_KEY as string
 const FORMATS = ['json', 'xml'] as const
 const MODES = ['plain', 'compatible', 'safe'] as const
-
-/** A push as WeChat would send it, from the emulator. */
-async function pushFor(input: Record<string, unknown>): Promise<BuiltPush> {
-  const res = await call<BuiltPush>('POST', '/__emulator/push', { json: input })
-  expect(res.status, res.text).toBe(200)
-  return res.body
-}
-
-/** Sends a push to `app` as WeChat does. */
-function send(app: Fetcher, push: BuiltPush, query = push.query): Promise<Reply> {
-  return call(
-    'POST',
-    `/wechat/events?${query}`,
-    {
-      body: push.body,
-      headers: { 'Content-Type': push.contentType },
-    },
-    app,
-  )
-}
-
-/** hex sha1 of the sorted parts, computed here, for hand-made requests. */
-async function sign(...parts: string[]): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    'SHA-1',
-    new TextEncoder().encode([...parts].sort().join('')),
-  )
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
-}
 
 /** A plain-mode query signed with the test Token (or `token`). */
 async function plainQuery(timestamp = Math.floor(Date.now() / 1000), token = TOKEN) {

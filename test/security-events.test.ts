@@ -2,7 +2,6 @@
 // downgrade from safe mode to plain mode, in JSON and XML. In plain mode only
 // the query is signed; in safe mode msg_signature covers the body too.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { BuiltPush } from '../src/emulator/push'
 import type { WxaBindings } from '../src/env'
 import type { AuthorizationEvent } from '../src/platforms/wechat/events'
 import {
@@ -11,40 +10,16 @@ import {
   type Fetcher,
   login,
   newOpenid,
-  type Reply,
   served,
   testApp,
   testEnv,
   testIdentities,
 } from './helpers'
+import { pushFor, send, sign } from './pushes'
 
 const APP_ID = 'wx00000000emulator'
 const TOKEN = testEnv.WECHAT_EVENT_TOKEN as string
 const FORMATS = ['json', 'xml'] as const
-
-/** Pushes as WeChat would send them, from the emulator (signed with the dev Token and key). */
-async function pushFor(input: Record<string, unknown>): Promise<BuiltPush> {
-  const res = await call<BuiltPush>('POST', '/__emulator/push', { json: input })
-  expect(res.status, res.text).toBe(200)
-  return res.body
-}
-
-function send(app: Fetcher, push: BuiltPush, query = push.query): Promise<Reply> {
-  return call(
-    'POST',
-    `/wechat/events?${query}`,
-    { body: push.body, headers: { 'Content-Type': push.contentType } },
-    app,
-  )
-}
-
-async function sign(...parts: string[]): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    'SHA-1',
-    new TextEncoder().encode([...parts].sort().join('')),
-  )
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
-}
 
 /** A plain-mode query signed with the Token, as WeChat signs its URL check and plain pushes. */
 async function signedQuery(extra: Record<string, string> = {}) {
