@@ -1,8 +1,8 @@
-import { toJsonSchema } from '@valibot/to-json-schema'
 import type { Hono } from 'hono'
 import type * as v from 'valibot'
 import { ERROR_ALIASES, ERRORS } from '../errors'
 import { BODY, errorResponses, type RouteSpec, SPEC } from './describe'
+import { toJsonSchema } from './json-schema'
 
 const errorSchema = {
   type: 'object',
@@ -24,11 +24,8 @@ const errorSchema = {
   },
 }
 
-/** A valibot schema as JSON Schema, without the draft marker (OpenAPI 3.1 sets the dialect). */
-function jsonSchema(schema: v.GenericSchema): Record<string, unknown> {
-  const { $schema: _draft, ...rest } = toJsonSchema(schema) as Record<string, unknown>
-  return rest
-}
+/** A valibot schema as JSON Schema (no draft marker: OpenAPI 3.1 sets the dialect). */
+const jsonSchema = (schema: v.GenericSchema): Record<string, unknown> => toJsonSchema(schema)
 
 type Marked = { [SPEC]?: RouteSpec; [BODY]?: v.GenericSchema; __COMPOSED_HANDLER?: Marked }
 

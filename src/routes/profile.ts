@@ -1,4 +1,3 @@
-import { toJsonSchema } from '@valibot/to-json-schema'
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { Hono } from 'hono/tiny'
@@ -9,6 +8,7 @@ import { limits } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
+import { toJsonSchema } from '../openapi/json-schema'
 import type { ResolvedOptions } from '../options'
 import { flowOf } from './flow'
 import { AvatarAnswer, ProfileBody, ProfileResponse } from './schemas'
@@ -108,7 +108,7 @@ export function profileRoutes<User extends { id: string }>(resolved: ResolvedOpt
     auth: true,
     content: {
       'multipart/form-data': multipart,
-      'application/json': toJsonSchema(ProfileBody) as Record<string, unknown>,
+      'application/json': toJsonSchema(ProfileBody),
     },
     response: ProfileResponse,
     errors: [
