@@ -25,15 +25,19 @@ import { commandOf, cpuOf, stopChildren, tree } from './proc.mjs'
 import { report } from './report.mjs'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 1) // per timed run
-const LOGINS = Number(process.env.BENCH_LOGINS ?? 150) // per login scenario and round
-const COLD = Number(process.env.BENCH_COLD ?? 1500) // cold-token requests per round
-const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 400) // per round
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1) // per timed run (autocannon counts whole seconds)
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 100) // per login scenario and round
+const COLD = Number(process.env.BENCH_COLD ?? 1000) // cold-token requests per round
+const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 300) // per round
 const BURST = 16 // requests dispatched in the isolate per HTTP request of a burst
 const COLD_BURSTS = 100 // cold bursts per round
-// The goals' in-isolate runs, run TRIO_TIMES times a round one after the other.
+// The goals' in-isolate runs: TRIO_TIMES times a round one after the other,
+// TRIO_BURSTS bursts each (by count: autocannon's durations go by whole
+// seconds), their order turned each time, so that none always follows the
+// same one (a run collects some of the garbage of the one before).
 const TRIO = ['b-floor', 'b-hot', 'b-peer']
-const TRIO_TIMES = 3
+const TRIO_TIMES = 6
+const TRIO_BURSTS = 400
 // More sessions than an isolate keeps opened records of (1,000): a cold
 // token's record is unsealed each time, not found opened.
 const COLD_SESSIONS = Math.max(1200, 2 * LOGINS)
@@ -115,7 +119,7 @@ try {
     () => ({
       burst: { path, size: BURST },
       tokens: [hot],
-      duration: SECONDS,
+      amount: TRIO_BURSTS,
       ...options,
     })
   const logins = (openids, rotateSessionKey) => async (round) => ({
@@ -203,7 +207,7 @@ try {
     {
       key: 'b-record',
       name: "its KV read alone (a cold token's record, fetched, not opened)",
-      options: burst('/bench/record'),
+      options: burst('/bench/record', { amount: COLD_BURSTS }),
       per: BURST,
     },
     {
@@ -246,14 +250,20 @@ try {
   await load({ url, path: '/me', token: hot, duration: 1 })
   await load({ url, path: '/bench/stateless-me', token: hot, scheme: 'Bearer', duration: 1 })
   // Each round: every scenario once, the goals' three in-isolate runs TRIO_TIMES
-  // times one after the other, each scenario's runs of a round pooled.
+  // times in turned orders, each scenario's runs of a round pooled.
   const named = Object.fromEntries(scenarios.map((scenario) => [scenario.key, scenario]))
   const schedule = [
-    ...Array.from({ length: TRIO_TIMES }, () => TRIO).flat(),
+    ...Array.from({ length: TRIO_TIMES }, (_, i) => [
+      ...TRIO.slice(i % TRIO.length),
+      ...TRIO.slice(0, i % TRIO.length),
+    ]).flat(),
     ...scenarios.map(({ key }) => key).filter((key) => !TRIO.includes(key)),
   ]
   const pooled = Object.fromEntries(scenarios.map(({ key }) => [key, []]))
+  // Each run of the three, by round: runs made one after the other are compared.
+  const trio = Object.fromEntries(TRIO.map((key) => [key, []]))
   for (let round = 0; round < ROUNDS; round++) {
+    for (const key of TRIO) trio[key][round] = []
     for (const key of schedule) {
       const scenario = named[key]
       const { target } = scenario
@@ -268,8 +278,9 @@ try {
       const how = { per: scenario.per, store: store.length > 0 }
       pooled[key][round] = addRun(pooled[key][round], result, spent, used, how)
       const run = perRequest(addRun(undefined, result, spent, used, how))
+      trio[key]?.[round].push(run)
       log(
-        `round ${round + 1}/${ROUNDS}: ${key}: ${fmt(run.cpuUs)} µs CPU/req, ${fmt(run.rps)} req/s, ${run.errors} errors`,
+        `${fmt((performance.now() - wallStart) / 1000)} s, round ${round + 1}/${ROUNDS}: ${key}: ${fmt(run.cpuUs)} µs CPU/req, ${fmt(run.rps)} req/s, ${run.errors} errors`,
       )
     }
   }
@@ -279,11 +290,12 @@ try {
   const setting = {
     rounds: ROUNDS,
     seconds: SECONDS,
+    trioBursts: TRIO_BURSTS,
     burst: BURST,
     trioTimes: TRIO_TIMES,
     coldSessions: COLD_SESSIONS,
   }
-  console.log(report({ scenarios, runs, bundle, nodeSkipped, workerd, setting }))
+  console.log(report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, setting }))
 } finally {
   await mf?.dispose()
   stopChildren()
