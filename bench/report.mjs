@@ -125,8 +125,11 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
       [spread(runs['b-cold'].map((run, r) => run.cpuUs - base(r))).median / peerAuth.median],
     )
   const coldAuth = coldRatio(floorAt)
-  // Without the KV read, whose work in workerd is mostly Miniflare's simulator, not billed CPU.
-  const coldOwn = coldRatio((r) => runs['b-record'][r].cpuUs)
+  // Its record read from memory: without Miniflare's KV simulator, whose work production does not bill.
+  const coldOwn = overRounds(
+    runs['b-cold-own'].map((run, r) => (run.cpuUs - floorAt(r)) / peerAt(r)),
+    [spread(runs['b-cold-own'].map((run, r) => run.cpuUs - floorAt(r))).median / peerAuth.median],
+  )
   const read = cost('hot')
   lines.push(
     'Goals:',
@@ -151,8 +154,8 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
     ),
     goal(
       coldOwn.median <= GOALS.coldAuth,
-      `/me auth CPU with a cold token is ${ranged(coldOwn, 2)} × hono/jwt's without its KV read (the simulator's work, measured apart), ${ranged(coldAuth, 2)} × with it (goal ≤ ${GOALS.coldAuth})${straddles(coldOwn, GOALS.coldAuth)}`,
-      `${fmt(coldOwn.median * peerAuth.median)} µs above the KV read alone`,
+      `/me auth CPU with a cold token is ${ranged(coldOwn, 2)} × hono/jwt's with its record read from memory, ${ranged(coldAuth, 2)} × with Miniflare's KV simulator in the same process (goal ≤ ${GOALS.coldAuth})${straddles(coldOwn, GOALS.coldAuth)}`,
+      `${fmt(coldOwn.median * peerAuth.median)} µs above the floor against hono/jwt's ${fmt(peerAuth.median)}: a cold token is verified like hono/jwt's, and then its session id is hashed (SHA-256) and its session record opened (AES-256-GCM) and parsed, work a stateless token does not do`,
     ),
     goal(
       bundle.gzipBytes <= GOALS.gzipKiB * 1024,
