@@ -5,125 +5,27 @@
 // request: utime + stime from /proc/<pid>/stat of the server's processes
 // (and of redis-server apart), divided by the requests answered. Prints one
 // markdown table. BENCH_WORKERS=0 / BENCH_SEED=0 leave those out.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { codes as codesFor, fmt, load, post } from './drive.mjs'
+import { startEmulator, startNodeServer, startRedis } from './node-stack.mjs'
+import { cpuOf, freePort, start, stopChildren, tree } from './proc.mjs'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4) // per scenario and round
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 1500) // per round
 const SEED_WORKERS = Number(process.env.BENCH_SEED_WORKERS ?? 2 * cpus().length + 1) // gunicorn's advice
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) // per second
 const APP_ID = 'wx0000000000bench1'
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / TICKS
-}
-
-/** The process and its descendants (gunicorn's workers, Miniflare's workerd). */
-function tree(root) {
-  const parents = new Map()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
-    } catch {}
-  }
-  const all = [root]
-  for (let i = 0; i < all.length; i++) {
-    for (const [pid, parent] of parents) if (parent === all[i]) all.push(pid)
-  }
-  return all
-}
-
-const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
-
-const children = []
-/** Starts a child, resolving once a line matches `ready`. */
-function start(command, args, { env = {}, ready, cwd } = {}) {
-  const child = spawn(command, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(cwd ? { cwd } : {}),
-  })
-  children.push(child)
-  const output = []
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${command}: no start\n${output.join('\n')}`)),
-      30_000,
-    )
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line)
-        if (process.env.BENCH_DEBUG) console.error(`${command}: ${line}`)
-        if (ready.test(line)) {
-          clearTimeout(timer)
-          resolve(child)
-        }
-      })
-    }
-    child.once('exit', (code) =>
-      reject(new Error(`${command} exited ${code}\n${output.join('\n')}`)),
-    )
-  })
-}
-
-const load = (options) =>
-  JSON.parse(
-    execFileSync(process.execPath, ['bench/load.mjs', JSON.stringify(options)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    }),
+/** `n` login codes of 60 users, 25 logins each at the default. */
+const codes = (emulator, n, round) =>
+  codesFor(
+    emulator,
+    Array.from({ length: n }, (_, i) => `bench-${round}-${i % 60}`),
   )
-
-/** A JSON POST; once more when a kept-alive socket was closed under it (idle past the server's 5 s). */
-async function post(url, body, token, retry = true) {
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `JWT ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
-    })
-    return await res.json()
-  } catch (err) {
-    if (!retry) throw err
-    return post(url, body, token, false)
-  }
-}
-
-async function codes(emulator, n, round) {
-  const all = []
-  for (let i = 0; i < n; i += 50) {
-    const batch = Array.from({ length: Math.min(50, n - i) }, (_, j) =>
-      post(`${emulator}/__emulator/code`, { openid: `bench-${round}-${(i + j) % 60}` }).then(
-        (r) => r.code,
-      ),
-    )
-    all.push(...(await Promise.all(batch)))
-  }
-  return all
-}
 
 /**
  * Runs every scenario `ROUNDS` times, interleaved; per run: the load
@@ -131,7 +33,7 @@ async function codes(emulator, n, round) {
  */
 async function measure(target) {
   const runs = Object.fromEntries(Object.keys(target.scenarios).map((name) => [name, []]))
-  load({ url: target.url, ...target.warmup, duration: 2 })
+  await load({ url: target.url, ...target.warmup, duration: 2 })
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, { login, ...options }] of Object.entries(target.scenarios)) {
       const extra = login
@@ -140,7 +42,7 @@ async function measure(target) {
       const server = target.server()
       const store = target.store?.() ?? []
       const [before, storeBefore] = [cpuOf(server), cpuOf(store)]
-      const result = load({ url: target.url, ...options, ...extra })
+      const result = await load({ url: target.url, ...options, ...extra })
       const [after, storeAfter] = [cpuOf(server), cpuOf(store)]
       runs[name].push({
         ...result,
@@ -172,45 +74,17 @@ const work = mkdtempSync(join(tmpdir(), 'wxa-bench-node-'))
 const rows = []
 try {
   // One Redis for all, as production would run it: AOF, fsync every second.
-  const redisPort = await freePort()
-  const redis = await start(
-    'redis-server',
-    [
-      '--port',
-      String(redisPort),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--dir',
-      work,
-    ],
-    { ready: /Ready to accept connections/ },
-  )
-  const redisUrl = `redis://127.0.0.1:${redisPort}`
+  const redis = await startRedis(work)
+  const redisUrl = redis.url
   const secret = randomBytes(16).toString('hex')
-  const [emulatorPort, appPort] = [await freePort(), await freePort()]
-  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
-  const appUrl = `http://127.0.0.1:${appPort}`
-  await start(process.execPath, ['examples/node/emulator.mjs'], {
-    env: { PORT: String(emulatorPort), WECHAT_APP_ID: APP_ID, WECHAT_APP_SECRET: secret },
-    ready: /listening/,
-  })
-  const server = await start(process.execPath, ['examples/node/server.mjs'], {
-    env: {
-      PORT: String(appPort),
-      HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
-      WECHAT_APP_ID: APP_ID,
-      WECHAT_APP_SECRET: secret,
-      WECHAT_API_BASE: emulatorUrl,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      STORAGE_SECRET: randomBytes(32).toString('base64url'),
-      LOGIN_RATE_LIMIT: '0',
-    },
-    ready: /listening/,
+  const { url: emulatorUrl } = await startEmulator({ appId: APP_ID, secret })
+  const { url: appUrl, pid: serverPid } = await startNodeServer({
+    redisUrl,
+    emulatorUrl,
+    appId: APP_ID,
+    secret,
+    jwtSecret: randomBytes(32).toString('base64url'),
+    storageSecret: randomBytes(32).toString('base64url'),
   })
   const [first] = await codes(emulatorUrl, 1, 'setup')
   const { token } = await post(`${appUrl}/auth/login`, { code: first })
@@ -219,7 +93,7 @@ try {
     name: 'node',
     url: appUrl,
     emulator: emulatorUrl,
-    server: () => [server.pid],
+    server: () => [serverPid],
     store: () => [redis.pid],
     warmup: { path: '/me', token },
     scenarios: {
@@ -280,14 +154,7 @@ try {
 
   if (process.env.BENCH_WORKERS !== '0') rows.push(...(await workers()))
 } finally {
-  // Each child with what it started (gunicorn's workers), by pid.
-  for (const child of children) {
-    for (const pid of child.pid ? tree(child.pid).reverse() : []) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {}
-    }
-  }
+  stopChildren()
   rmSync(work, { recursive: true, force: true })
 }
 
@@ -372,10 +239,6 @@ async function workers() {
   }
 }
 
-const fmt = (n, digits = 0) =>
-  n === null || n === undefined
-    ? '–'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const lines = [
   `wxa-auth bench:node, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version} (load and servers), autocannon 16 connections, ${SECONDS} s per scenario, median of ${ROUNDS} rounds`,
   '',

@@ -1,50 +1,181 @@
-// The deployable Worker plus bench-only pieces that never ship: KV call
-// counting (the Worker's and the session objects'), session-object call
-// counting, the hono/jwt stateless peer of GET /me, strict mode, and
-// in-isolate micro-benchmarks. Built by bench/run.mjs with bench/wrangler.toml.
+// The deployable Worker plus bench-only pieces that never ship: counters of
+// what Cloudflare bills (KV calls, session-object requests and their active
+// time, the objects' SQLite rows and alarms, R2 operations), the hono/jwt
+// stateless peer of GET /me, strict mode, the session cache off (for cold
+// tokens), and distinct tokens of a session. WeChat is the Node emulator
+// over HTTP (WECHAT_API_BASE), so that its work is not counted in this
+// Worker's CPU. Built by bench/run.mjs with bench/wrangler.toml.
 import { type Context, Hono } from 'hono'
 import { jwt } from 'hono/jwt'
 import { createApp } from '../src/app'
 import { wxaAuth } from '../src/auth'
-import { emulatorStub } from '../src/emulator/stub'
-import { emulatorUpstream } from '../src/emulator/upstream'
 import type { WxaBindings } from '../src/env'
-import { decryptData } from '../src/platforms/data-crypto'
 import { UserSessions } from '../src/runtime/cloudflare/object'
 import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import type { RuntimeParts, WxaRuntime } from '../src/runtime/runtime'
+import type { SessionAuthority } from '../src/session/authority'
 import { hashSessionId } from '../src/session/ids'
-import { verifyToken } from '../src/token/jwt'
+import { sessionRecordKey } from '../src/storage/keys'
+import { signToken, verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
-import { countingCalls, countingKv } from '../test/counting-kv'
+import { countingKv, type KvCounts } from '../test/counting-kv'
 
-const counts = { get: 0, put: 0, delete: 0, list: 0 }
-const objectCalls = { calls: 0 }
-const counted = (kv: KVNamespace) => countingKv(kv, counts).kv
+/** Everything counted since the last `GET /bench/counters`. */
+const zero = () => ({
+  /** Requests this Worker served (the counters' own aside). */
+  requests: 0,
+  kv: { get: 0, put: 0, delete: 0, list: 0 } as KvCounts,
+  /** Calls to the session objects (each an RPC session: one billed request), and alarms run. */
+  objectRequests: 0,
+  /** Wall milliseconds some call to an object was in flight, per object, overlaps once. */
+  objectActiveMs: 0,
+  rowsRead: 0,
+  rowsWritten: 0,
+  /** `setAlarm()` calls: each is billed as a row written. */
+  alarmsSet: 0,
+  r2: { classA: 0, classB: 0, deletes: 0 },
+})
+// One object for the bench's life: the counting proxies hold on to its parts.
+const counts = zero()
 
-/** The session object with its KV replica writes counted with the Worker's. */
+/** What was counted, and zero again. */
+function takeCounts() {
+  const taken = structuredClone(counts)
+  const fresh = zero()
+  Object.assign(counts.kv, fresh.kv)
+  Object.assign(counts.r2, fresh.r2)
+  Object.assign(counts, { ...fresh, kv: counts.kv, r2: counts.r2 })
+  return taken
+}
+
+const counted = (kv: KVNamespace) => countingKv(kv, counts.kv).kv
+
+// R2's operation classes (https://developers.cloudflare.com/r2/pricing/): deletes are free.
+const R2_CLASS: Record<string, 'classA' | 'classB' | 'deletes'> = {
+  put: 'classA',
+  list: 'classA',
+  createMultipartUpload: 'classA',
+  get: 'classB',
+  head: 'classB',
+  delete: 'deletes',
+}
+
+/** The AVATARS bucket with its operations counted by class. */
+function countedBucket(bucket: R2Bucket | undefined): R2Bucket | undefined {
+  if (!bucket) return bucket
+  return new Proxy(bucket, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        const kind = R2_CLASS[String(prop)]
+        if (kind) counts.r2[kind]++
+        return value.apply(target, args)
+      }
+    },
+  })
+}
+
+/**
+ * Counts the object's SQL rows (as `cursor.rowsRead` and `rowsWritten` count
+ * them, what Cloudflare bills) and alarms set, on the state itself: the
+ * object's base class takes no stand-in for it.
+ */
+function countIn(ctx: DurableObjectState) {
+  const { storage } = ctx
+  const { sql } = storage
+  const exec = sql.exec.bind(sql)
+  const setAlarm = storage.setAlarm.bind(storage)
+  sql.exec = <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) => {
+    const cursor = exec<T>(query, ...bindings)
+    // The rules read their cursors to the end in the step that opened them.
+    queueMicrotask(() => {
+      counts.rowsRead += cursor.rowsRead
+      counts.rowsWritten += cursor.rowsWritten
+    })
+    return cursor
+  }
+  storage.setAlarm = (...args) => {
+    counts.alarmsSet++
+    return setAlarm(...args)
+  }
+}
+
+/** The session object with its KV, R2, SQL and alarm work counted with the Worker's. */
 export class BenchUserSessions extends UserSessions {
   constructor(ctx: DurableObjectState, env: WxaBindings) {
-    super(ctx, { ...env, SESSIONS: counted(env.SESSIONS) })
+    countIn(ctx)
+    super(ctx, {
+      ...env,
+      SESSIONS: counted(env.SESSIONS),
+      AVATARS: countedBucket(env.AVATARS) as R2Bucket,
+    })
   }
+
+  override async alarm() {
+    counts.objectRequests++
+    return super.alarm()
+  }
+}
+
+/** Calls in flight per object (user id), and since when one was. */
+const inFlight = new Map<string, { calls: number; since: number }>()
+
+/**
+ * The authority with each call counted as an object request and timed: the
+ * object is active while any call to it is in flight (Cloudflare bills an
+ * object's duration once however many requests it serves at a time). Wall
+ * time seen from the caller, so an upper bound of the object's own.
+ */
+function timedAuthority(authority: SessionAuthority): SessionAuthority {
+  return new Proxy(authority, {
+    get(target, prop) {
+      const method = Reflect.get(target, prop) as (...args: unknown[]) => Promise<unknown>
+      return async (uid: string, ...rest: unknown[]) => {
+        counts.objectRequests++
+        const object = inFlight.get(uid) ?? { calls: 0, since: Date.now() }
+        if (object.calls++ === 0) object.since = Date.now()
+        inFlight.set(uid, object)
+        try {
+          return await method.apply(target, [uid, ...rest])
+        } finally {
+          if (--object.calls === 0) {
+            counts.objectActiveMs += Date.now() - object.since
+            inFlight.delete(uid)
+          }
+        }
+      }
+    },
+  })
 }
 
 type BenchEnv = { Bindings: WxaBindings & { JWT_SECRET: string } }
 
-/** The Workers runtime with its KV and object calls counted, and `vars` on top of the env. */
-function counting(vars: Partial<WxaBindings>): WxaRuntime<BenchEnv> {
+/**
+ * The Workers runtime with its billed work counted, and `vars` on top of the
+ * env; `sessions` may stand in for the KV namespace.
+ */
+function counting(
+  vars: Partial<WxaBindings>,
+  sessions: (kv: KVNamespace) => KVNamespace = (kv) => kv,
+): WxaRuntime<BenchEnv> {
   const base = cloudflare<BenchEnv>()
   const made = new WeakMap<object, RuntimeParts>()
   return {
     parts(c) {
       let parts = made.get(c.env)
       if (!parts) {
-        const env = { ...c.env, ...vars, SESSIONS: counted(c.env.SESSIONS) }
+        const env = {
+          ...c.env,
+          ...vars,
+          SESSIONS: counted(sessions(c.env.SESSIONS)),
+          AVATARS: countedBucket(c.env.AVATARS),
+        }
         const inner = base.parts({ env } as Context<BenchEnv>)
         parts = {
           ...inner,
           key: c.env,
-          authority: (deps) => countingCalls(inner.authority(deps), objectCalls),
+          authority: (deps) => timedAuthority(inner.authority(deps)),
         }
         made.set(c.env, parts)
       }
@@ -55,14 +186,14 @@ function counting(vars: Partial<WxaBindings>): WxaRuntime<BenchEnv> {
 
 const app = new Hono<BenchEnv>()
 
-app.get('/bench/counters', (c) => {
-  const snapshot = { ...counts, objects: objectCalls.calls }
-  Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
-  objectCalls.calls = 0
-  return c.json(snapshot)
+app.get('/bench/counters', (c) => c.json(takeCounts()))
+app.use(async (_c, next) => {
+  counts.requests++
+  await next()
 })
 
-// The peer: the same handler shape as GET /me behind hono/jwt's stateless verify.
+// The peer: the same handler shape as GET /me behind hono/jwt's stateless
+// verify, made per request as hono's docs do it with a secret from the env.
 app.get(
   '/bench/stateless-me',
   (c, next) => jwt({ secret: c.env.JWT_SECRET, alg: 'HS256' })(c, next),
@@ -72,68 +203,102 @@ app.get(
   },
 )
 
-const uncachedApp = createApp({
-  runtime: counting({ SESSION_CACHE_SECONDS: '0' }),
-  upstream: emulatorUpstream(),
-})
-const strictApp = createApp({
-  runtime: counting({ SESSION_CONSISTENCY: 'strict' }),
-  upstream: emulatorUpstream(),
-})
-const mainApp = createApp({ runtime: counting({}), upstream: emulatorUpstream() })
+const main = wxaAuth({ runtime: counting({}) })
 
-// In-isolate loops; the caller times the request from outside (workerd's
-// clocks do not advance during CPU work). Each loop skips the caches that
-// would otherwise answer it: a fresh key-ring object for verify, the
-// uncached configuration for load.
-const micro = wxaAuth({
-  runtime: counting({ SESSION_CACHE_SECONDS: '0' }),
-  upstream: emulatorUpstream(),
-})
-
-app.post('/bench/micro/:op', async (c) => {
-  const op = c.req.param('op')
-  const n = Number(c.req.query('n') ?? 1000)
-  const { token } = (await c.req.json()) as { token: string }
-  const settings = micro.config(c)
+// `n` tokens of the given sessions, in turn, each with its own `iat`: the
+// same session and claims, other bytes, so that each is verified afresh.
+app.post('/bench/tokens', async (c) => {
+  const { tokens, n } = await c.req.json<{ tokens: string[]; n: number }>()
+  const settings = main.config(c)
   const ring = await importKeyRing(settings.secrets)
   const now = Math.floor(Date.now() / 1000)
   const options = { issuer: settings.issuer, audience: settings.audience, now }
-  const claims = await verifyToken(ring, token, options)
-  const presented = {
-    uid: claims.sub,
-    id: await hashSessionId(claims.sid),
-    gen: Number(claims.gen ?? 0),
-  }
-  const opened = await settings.sessions.open(presented, now)
-  if (!opened.ok) return c.json({ error: 'no session' }, 400)
-  const record = opened.record
-  const sealed = await emulatorStub(c.env as never)
-    .fetch('http://emulator/__emulator/user-data', {
-      method: 'POST',
-      body: JSON.stringify({ openid: record.openid, data: { nickName: 'bench' } }),
-    })
-    .then((r) => r.json<{ encryptedData: string; iv: string }>())
-  const identity = await settings.identities.get(record.appId, record.openid)
-  const sessionKey = identity?.sessionKey as string
+  const claims = await Promise.all(tokens.map((token) => verifyToken(ring, token, options)))
+  const minted: string[] = []
   for (let i = 0; i < n; i++) {
-    if (op === 'verify') await verifyToken({ ...ring }, token, options)
-    else if (op === 'load') await settings.sessions.open(presented, now)
-    else if (op === 'save') {
-      const change = { set: [['i', i]] as [string, unknown][], delete: [] }
-      await settings.sessions.write(presented, change, now)
-    } else if (op === 'decrypt') await decryptData({ ...sealed, sessionKey, appId: record.appId })
-    else return c.json({ error: 'unknown op' }, 400)
+    const { iat, iss, aud, ...own } = claims[i % claims.length] as (typeof claims)[number]
+    const lap = Math.floor(i / claims.length) + 1
+    minted.push(await signToken(ring, own, { ...options, now: now - lap }))
   }
-  return c.json({ ok: true, n })
+  return c.json({ tokens: minted })
 })
 
-app.route('/nocache', uncachedApp as never)
-app.route('/strict', strictApp as never)
-app.route('/', mainApp as never)
+// The sealed records of the given sessions, copied into this isolate's
+// memory: a cold token's KV read without Miniflare's KV simulator, whose work
+// in workerd production does not bill as this Worker's CPU (there it is a
+// wait on the network).
+let recordKeys: string[] = []
+const copied = new Map<string, string>()
+app.post('/bench/records', async (c) => {
+  const { tokens } = await c.req.json<{ tokens: string[] }>()
+  const settings = main.config(c)
+  const ring = await importKeyRing(settings.secrets)
+  const options = {
+    issuer: settings.issuer,
+    audience: settings.audience,
+    now: Math.floor(Date.now() / 1000),
+  }
+  recordKeys = await Promise.all(
+    tokens.map(async (token) => {
+      const { sub, sid } = await verifyToken(ring, token, options)
+      return sessionRecordKey(sub, await hashSessionId(sid))
+    }),
+  )
+  for (const key of recordKeys) {
+    const value = await c.env.SESSIONS.get(key)
+    if (value !== null) copied.set(key, value)
+  }
+  return c.json({ keys: copied.size })
+})
+/** SESSIONS with its reads answered from the copies (anything else goes to KV). */
+const copiedKv = (kv: KVNamespace): KVNamespace =>
+  new Proxy(kv, {
+    get(target, prop) {
+      if (prop === 'get') return async (key: string) => copied.get(key) ?? target.get(key)
+      const value = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 
-// The emulator's control surface, as in the dev Worker.
-app.all('/__emulator/*', (c) => emulatorStub(c.env as never).fetch(c.req.raw))
+app.route(
+  '/cold',
+  createApp({ runtime: counting({ SESSION_CACHE_SECONDS: '0' }) }) as unknown as Hono<BenchEnv>,
+)
+app.route(
+  '/cold-own',
+  createApp({
+    runtime: counting({ SESSION_CACHE_SECONDS: '0' }, copiedKv),
+  }) as unknown as Hono<BenchEnv>,
+)
+app.route(
+  '/strict',
+  createApp({ runtime: counting({ SESSION_CONSISTENCY: 'strict' }) }) as unknown as Hono<BenchEnv>,
+)
+// A burst: one HTTP request dispatched to this Worker's app once per token,
+// one after the other, in the isolate. HTTP and Miniflare's entry cost the
+// same for every burst of the same size: the difference between two bursts
+// is the difference between what the app does for their paths.
+app.post('/bench/burst', async (c) => {
+  const {
+    path,
+    tokens,
+    scheme = 'JWT',
+  } = await c.req.json<{
+    path: string
+    tokens: string[]
+    scheme?: string
+  }>()
+  const url = new URL(path, c.req.url)
+  let failed = 0
+  for (const token of tokens) {
+    const headers = { authorization: `${scheme} ${token}` }
+    const res = await app.fetch(new Request(url, { headers }), c.env, c.executionCtx)
+    await res.arrayBuffer()
+    if (!res.ok) failed++
+  }
+  return c.json({ failed }, failed ? 500 : 200)
+})
+
+app.route('/', createApp({ runtime: counting({}) }) as unknown as Hono<BenchEnv>)
 
 export default app
-export { WeChatEmulator } from '../src/emulator/emulator'

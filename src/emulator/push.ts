@@ -1,3 +1,4 @@
+import { bytesOf } from '../util/base64url'
 import { hex } from '../util/hex'
 
 // WeChat's side of the message push, for the emulator: it builds a push the
@@ -73,7 +74,7 @@ export async function sealPush(
   message: string,
   random: Uint8Array = crypto.getRandomValues(new Uint8Array(16)),
 ): Promise<string> {
-  const keyBytes = Uint8Array.from(atob(`${aesKey}=`), (ch) => ch.charCodeAt(0))
+  const keyBytes = bytesOf(atob(`${aesKey}=`))
   const key = await crypto.subtle.importKey('raw', keyBytes, 'AES-CBC', false, ['encrypt'])
   const text = encoder.encode(message)
   const app = encoder.encode(appId)

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { bytesOf } from '../util/base64url'
 import { hex } from '../util/hex'
 import { timingSafeEqual } from '../util/timing-safe'
 
@@ -22,7 +23,7 @@ function strictBase64(text: string): Uint8Array | null {
   if (!BASE64.test(text)) return null
   const binary = atob(text)
   if (btoa(binary) !== text) return null
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+  return bytesOf(binary)
 }
 
 /** The one error callers see, whatever failed; which check it was (no secret, no data) rides in `cause` for the log. */

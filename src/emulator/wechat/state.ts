@@ -1,4 +1,5 @@
 import type { PlatformName } from '../../env'
+import { bytesOf } from '../../util/base64url'
 import { hex } from '../../util/hex'
 import type { EmulatorStorage } from '../storage'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET } from '../stub'
@@ -83,7 +84,7 @@ export const base64 = (bytes: ArrayBuffer | Uint8Array) =>
  * `signature = hex(sha1(rawData + session_key))`.
  */
 export async function sealUserData(sessionKey: string, data: object, watermark: object) {
-  const keyBytes = Uint8Array.from(atob(sessionKey), (ch) => ch.charCodeAt(0))
+  const keyBytes = bytesOf(atob(sessionKey))
   const key = await crypto.subtle.importKey('raw', keyBytes, 'AES-CBC', false, ['encrypt'])
   const iv = randomBytes(16)
   const plain = encoder.encode(JSON.stringify({ ...data, watermark }))

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../../errors'
+import { bytesOf } from '../../util/base64url'
 import { hex } from '../../util/hex'
 import { timingSafeEqual } from '../../util/timing-safe'
 
@@ -61,7 +62,7 @@ export interface PushKey {
 export function encodingAesKeyBytes(value: string): Uint8Array<ArrayBuffer> | null {
   if (!AES_KEY.test(value)) return null
   const binary = atob(`${value}=`)
-  return binary.length === 32 ? Uint8Array.from(binary, (ch) => ch.charCodeAt(0)) : null
+  return binary.length === 32 ? bytesOf(binary) : null
 }
 
 /**
@@ -134,8 +135,7 @@ export async function decryptPush(
   if (typeof encrypt !== 'string' || !BASE64.test(encrypt)) {
     throw pushRejected('Encrypt is not base64')
   }
-  const binary = atob(encrypt)
-  const data = Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+  const data = bytesOf(atob(encrypt))
   if (data.length < PUSH_BLOCK || data.length % AES_BLOCK !== 0) {
     throw pushRejected('ciphertext length is not a multiple of 16 of at least 32')
   }

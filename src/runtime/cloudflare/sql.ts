@@ -26,19 +26,24 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
   }
 }
 
-/** The tables of a `UserSessions` object: the sessions, what KV is owed, meta, identities, claims. */
+/**
+ * The tables of a `UserSessions` object: the sessions, what KV is owed, meta,
+ * identities, claims. WITHOUT ROWID: a row is its primary key, so an insert
+ * writes one row, not a row and its key's index (each billed as a row
+ * written). Tables an older version made keep their shape and work the same.
+ */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   record TEXT,
   expires_at INTEGER NOT NULL,
   created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, tag TEXT NOT NULL, expires_at INTEGER NOT NULL);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, tag TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 `
 
 type Row = { id: string; record: string | null; expires_at: number; created_ms: number }
@@ -91,7 +96,14 @@ export const readMeta = (sql: SqlStorage, key: string): string | undefined =>
 
 export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
   if (value === null) sql.exec('DELETE FROM meta WHERE key = ?', key)
-  else sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value)
+  // An unchanged value writes no row (a returning user's same session_key).
+  else
+    sql.exec(
+      `INSERT INTO meta (key, value) VALUES (?, ?)
+       ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value`,
+      key,
+      value,
+    )
 }
 
 export const countRows = (

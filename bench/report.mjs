@@ -1,0 +1,170 @@
+// The tables and the goals of `npm run bench`, as markdown, from its runs:
+// per scenario, one figure per round (per request), summed up as the median
+// and the spread (min–max) over the rounds.
+import { cpus } from 'node:os'
+import { fmt, ranged, spread } from './drive.mjs'
+import { costPerMillion, PRICES, PRICES_DATE } from './prices.mjs'
+
+export const GOALS = {
+  readCost: 0.4, // $ per million authenticated reads (edge, hot isolate)
+  loginCost: 5, // $ per million logins
+  hotAuth: 0.5, // /me auth CPU with a hot token, × hono/jwt's
+  coldAuth: 1.2, // with a cold token
+  gzipKiB: 50, // the production bundle, gzip
+}
+
+const dollars = (n) => `$${fmt(n, 2)}`
+const kib = (bytes) => fmt(bytes / 1024, 1)
+const goal = (met, text, cause) => `- ${met ? 'pass' : 'miss'}: ${text}${met ? '' : `. ${cause}`}`
+/** Said of a ratio whose rounds fall on both sides of its goal. */
+const straddles = ({ min, max }, limit) =>
+  min <= limit && limit <= max
+    ? ' (its rounds fall on both sides of the goal: not settled here)'
+    : ''
+
+/** The whole report. */
+export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, setting }) {
+  const of = (key, field = 'cpuUs') => spread(runs[key].map((run) => run[field]))
+  const median = (key, field) => of(key, field).median
+  const named = Object.fromEntries(scenarios.map((s) => [s.key, s]))
+  const http = scenarios.filter((s) => !s.key.startsWith('node-') && !s.per)
+  const isolate = scenarios.filter((s) => s.per)
+  const priced = http.filter(({ key }) => !['floor', 'peer'].includes(key))
+  const errors = (key) => runs[key].reduce((sum, run) => sum + run.errors, 0)
+  // The three in the isolate: each run against the floor's run of the same turn, medians of
+  // all turns; the spread is that of each round's median.
+  const turns = (key) =>
+    trio[key].map((runs, r) => runs.map((run, i) => run.cpuUs - trio['b-floor'][r][i].cpuUs))
+  const overRounds = (perRound, all) => ({ ...spread(perRound), median: spread(all).median })
+  const trioAbove = (key) =>
+    overRounds(
+      turns(key).map((d) => spread(d).median),
+      turns(key).flat(),
+    )
+  const floorAt = (r) => spread(trio['b-floor'][r].map((run) => run.cpuUs)).median
+  const isolateAbove = (key) =>
+    trio[key] ? trioAbove(key) : spread(runs[key].map((run, r) => run.cpuUs - floorAt(r)))
+  const costs = (key) => runs[key].map((run) => costPerMillion({ ...run, cpuMs: run.cpuUs / 1000 }))
+  const cost = (key, part = 'total') => spread(costs(key).map((c) => c[part]))
+
+  const lines = [
+    `wxa-auth bench, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, workerd via Miniflare (${workerd.length} process), autocannon with 16 connections from a separate process; ${setting.rounds} interleaved rounds, ${setting.seconds} s per timed run; median (min–max) over the rounds.`,
+    '',
+    "CPU per request: utime + stime of workerd (the Worker, its session objects, and Miniflare's simulators of KV, R2 and object storage), divided by the requests it served.",
+    '',
+    '| scenario | CPU µs/request | req/s | errors |',
+    '| --- | ---: | ---: | ---: |',
+    ...http.map(
+      ({ key, name }) =>
+        `| ${name} | ${ranged(of(key))} | ${fmt(median(key, 'rps'))} | ${errors(key)} |`,
+    ),
+    '',
+    `The same, dispatched in the isolate ${setting.burst} to an HTTP request (HTTP and Miniflare's entry paid once a burst), for the goals below; the floor, the hot token and the peer run ${setting.trioTimes} times a round, ${setting.trioBursts} bursts each, one after the other in turned orders, and each of their runs is set against the floor's run of its turn (median of all turns; in brackets, the least and the greatest of the rounds' medians). A cold token is carried by one request only (verified afresh), the session cache is off, and its session is one of ${fmt(setting.coldSessions)} in turn, more than the 1,000 opened records an isolate keeps: one KV read and one unseal each time.`,
+    '',
+    '| in the isolate | CPU µs/request | above the floor, µs | errors |',
+    '| --- | ---: | ---: | ---: |',
+    ...isolate.map(
+      ({ key, name }) =>
+        `| ${name} | ${ranged(of(key))} | ${key === 'b-floor' ? '–' : ranged(isolateAbove(key))} | ${errors(key)} |`,
+    ),
+    '',
+    "Per request, from the bench Worker's counters (the objects' own KV, SQL and R2 calls included; rows written include each setAlarm(), billed as one):",
+    '',
+    '| scenario | KV reads | KV writes | KV deletes | KV lists | object requests | object ms | rows read | rows written | R2 class A | R2 class B |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...http.map(({ key, name }) => {
+      const cells = [
+        ...['reads', 'writes', 'deletes', 'lists', 'objectRequests', 'objectMs'].map((field) =>
+          fmt(median(key, field), 2),
+        ),
+        ...['rowsRead', 'rowsWritten'].map((field) => fmt(median(key, field), 1)),
+        ...['classA', 'classB'].map((field) => fmt(median(key, field), 2)),
+      ]
+      return `| ${name} | ${cells.join(' | ')} |`
+    }),
+    '',
+    `Dollars per million requests at Cloudflare's list prices of ${PRICES_DATE} (bench/prices.mjs), beyond what the Workers Paid plan includes; the CPU is all of workerd's, an upper bound:`,
+    '',
+    '| scenario | requests | CPU | KV | objects | R2 | total $/M |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...priced.map(({ key, name }) => {
+      const parts = ['requests', 'cpu', 'kv', 'objects', 'r2'].map((part) =>
+        fmt(cost(key, part).median, part === 'cpu' ? 3 : 2),
+      )
+      return `| ${name} | ${parts.join(' | ')} | ${ranged(cost(key), 2)} |`
+    }),
+    '',
+  ]
+
+  if (nodeSkipped) {
+    lines.push(`Node + Redis: skipped (${nodeSkipped}).`, '')
+  } else {
+    const beside = { 'node-floor': 'floor', 'node-me': 'hot', 'node-login': 'returning' }
+    lines.push(
+      'Node + Redis (examples/node/server.mjs, one process; Redis apart), in the same rounds, beside the Workers figures:',
+      '',
+      '| scenario | Node CPU µs/request | Redis CPU µs/request | Node req/s | Workers CPU µs/request | Workers req/s |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...Object.entries(beside).map(
+        ([key, peer]) =>
+          `| ${named[key].name} | ${ranged(of(key))} | ${fmt(median(key, 'storeUs'))} | ${fmt(median(key, 'rps'))} | ${fmt(median(peer))} | ${fmt(median(peer, 'rps'))} |`,
+      ),
+      '',
+    )
+  }
+
+  const peerAuth = trioAbove('b-peer')
+  const peerAt = (r) => spread(turns('b-peer')[r]).median
+  const hotAuth = overRounds(
+    turns('b-hot').map((d, r) => spread(d).median / peerAt(r)),
+    [trioAbove('b-hot').median / peerAuth.median],
+  )
+  const coldRatio = (base) =>
+    overRounds(
+      runs['b-cold'].map((run, r) => (run.cpuUs - base(r)) / peerAt(r)),
+      [spread(runs['b-cold'].map((run, r) => run.cpuUs - base(r))).median / peerAuth.median],
+    )
+  const coldAuth = coldRatio(floorAt)
+  // Its record read from memory: without Miniflare's KV simulator, whose work production does not bill.
+  const coldOwn = overRounds(
+    runs['b-cold-own'].map((run, r) => (run.cpuUs - floorAt(r)) / peerAt(r)),
+    [spread(runs['b-cold-own'].map((run, r) => run.cpuUs - floorAt(r))).median / peerAuth.median],
+  )
+  const read = cost('hot')
+  lines.push(
+    'Goals:',
+    goal(
+      read.median <= GOALS.readCost,
+      `an authenticated read (edge, hot isolate) costs ${ranged(read, 2)} $/M (goal ≤ ${dollars(GOALS.readCost)})`,
+      `the request price alone is ${dollars(PRICES.workers.requests)}`,
+    ),
+    ...['first', 'returning', 'same'].map((key) => {
+      const writes = median(key, 'writes')
+      const rows = median(key, 'rowsWritten')
+      return goal(
+        cost(key).median <= GOALS.loginCost,
+        `${named[key].name}: ${ranged(cost(key), 2)} $/M (goal ≤ ${dollars(GOALS.loginCost)}); ${fmt(writes, 2)} KV writes and ${fmt(rows, 1)} rows written per login`,
+        `KV ${dollars(cost(key, 'kv').median)}, the user's object ${dollars(cost(key, 'objects').median)} (rows written ${dollars(rows * PRICES.durableObjects.rowsWritten)}). One KV write is ${dollars(PRICES.kv.writes)} per million at list price: a login that writes its session replica to KV cannot cost under ${dollars(GOALS.loginCost)} per million`,
+      )
+    }),
+    goal(
+      hotAuth.median <= GOALS.hotAuth,
+      `/me auth CPU with a hot token (/me − /healthz in the isolate) is ${ranged(hotAuth, 2)} × hono/jwt's (${fmt(trioAbove('b-hot').median)} µs against its ${ranged(peerAuth)} µs; goal ≤ ${GOALS.hotAuth})${straddles(hotAuth, GOALS.hotAuth)}`,
+      `${fmt(trioAbove('b-hot').median)} µs above the floor`,
+    ),
+    goal(
+      coldOwn.median <= GOALS.coldAuth,
+      `/me auth CPU with a cold token is ${ranged(coldOwn, 2)} × hono/jwt's with its record read from memory, ${ranged(coldAuth, 2)} × with Miniflare's KV simulator in the same process (goal ≤ ${GOALS.coldAuth})${straddles(coldOwn, GOALS.coldAuth)}`,
+      `${fmt(coldOwn.median * peerAuth.median)} µs above the floor against hono/jwt's ${fmt(peerAuth.median)}: a cold token is verified like hono/jwt's, and then its session id is hashed (SHA-256) and its session record opened (AES-256-GCM) and parsed, work a stateless token does not do`,
+    ),
+    goal(
+      bundle.gzipBytes <= GOALS.gzipKiB * 1024,
+      `the production bundle is ${kib(bundle.bytes)} KiB, ${kib(bundle.gzipBytes)} KiB gzip (goal ≤ ${GOALS.gzipKiB}); its largest inputs, minified KiB: ${bundle.largest.map(([name, bytes]) => `${name} ${kib(bytes)}`).join(', ')}`,
+      `${kib(bundle.gzipBytes - GOALS.gzipKiB * 1024)} KiB gzip over`,
+    ),
+    nodeSkipped
+      ? `- skipped: Node + Redis (${nodeSkipped})`
+      : `- shown: Node + Redis /me ${fmt(median('node-me'))} µs CPU per request at ${fmt(median('node-me', 'rps'))} req/s, a login ${fmt(median('node-login'))} µs at ${fmt(median('node-login', 'rps'))} req/s; Workers /me ${fmt(median('hot'))} µs at ${fmt(median('hot', 'rps'))} req/s, a login ${fmt(median('returning'))} µs at ${fmt(median('returning', 'rps'))} req/s`,
+  )
+  return lines.join('\n')
+}
