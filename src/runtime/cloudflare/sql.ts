@@ -96,7 +96,7 @@ export const readMeta = (sql: SqlStorage, key: string): string | undefined =>
 
 export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
   if (value === null) sql.exec('DELETE FROM meta WHERE key = ?', key)
-  // An unchanged value writes no row (a returning user's same session_key).
+  // An upsert: one row (a replace is a delete and an insert), none when unchanged.
   else
     sql.exec(
       `INSERT INTO meta (key, value) VALUES (?, ?)
