@@ -362,3 +362,33 @@ describe('WeChat’s events, acted on exactly', () => {
     ])
   })
 })
+
+describe('an avatar whose profile change fails', () => {
+  /** USER_SESSIONS whose objects fail every call with `error`. */
+  const failing = (error: () => Error) =>
+    ({
+      idFromName: (name: string) => testEnv.USER_SESSIONS?.idFromName(name),
+      get: () => new Proxy({}, { get: () => () => Promise.reject(error()) }),
+    }) as unknown as DurableObjectNamespace<UserSessions>
+  const stored = async () => (await (testEnv.AVATARS as R2Bucket).list()).objects.length
+
+  it('refused or not reached: a 503, and the avatar it stored is deleted', async () => {
+    const { token } = await login()
+    const overloaded = () =>
+      Object.assign(new Error('Durable Object is overloaded. Requests queued for too long.'), {
+        overloaded: true,
+      })
+    const before = await stored()
+    const down = appWith({ USER_SESSIONS: failing(overloaded) })
+    expectError(await upload(token, { avatar: image(PNG) }, down), 503, 'STORAGE_UNAVAILABLE')
+    expect(await stored()).toBe(before)
+  })
+
+  it('outcome unknown: a 503, and the avatar stays (the profile may hold it now)', async () => {
+    const { token } = await login()
+    const before = await stored()
+    const reset = appWith({ USER_SESSIONS: failing(() => new Error('Network connection lost.')) })
+    expectError(await upload(token, { avatar: image(PNG) }, reset), 503, 'STORAGE_OUTCOME_UNKNOWN')
+    expect(await stored()).toBe(before + 1)
+  })
+})

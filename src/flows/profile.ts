@@ -131,7 +131,21 @@ export async function setProfile<User extends { id: string }>(
       ...(trace ? { trace } : {}),
     }
   }
-  const record = await config.sessions.updateProfile(uid, update, now)
+  let record: ProfileRecord | null
+  try {
+    record = await config.sessions.updateProfile(uid, update, now)
+  } catch (err) {
+    // Refused, or the store was not reached: the new avatar is nobody's. When
+    // the outcome is unknown it may be in the profile now, and stays.
+    const sure = err instanceof WxaAuthError && err.code !== 'STORAGE_OUTCOME_UNKNOWN'
+    if (sure && update.avatar) {
+      const { key } = update.avatar
+      await config.objects?.delete(key).catch(() => {
+        flow.log.warn(`wxa-auth: avatar ${key}, of a profile change that failed, was not deleted`)
+      })
+    }
+    throw err
+  }
   return profileView(record, base)
 }
 
