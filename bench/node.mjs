@@ -172,21 +172,9 @@ function probeDjango() {
 
 /** The same app on workerd (Miniflare: KV and the session objects simulated, the emulator inside). */
 async function workers() {
-  const { build } = await import('esbuild')
+  const { bundleWorker } = await import('../scripts/bundle-worker.mjs')
   const { Miniflare } = await import('miniflare')
-  const script = (
-    await build({
-      entryPoints: ['src/dev.ts'],
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      conditions: ['workerd', 'worker', 'browser'],
-      external: ['cloudflare:*', 'node:*'],
-      write: false,
-      logLevel: 'warning',
-    })
-  ).outputFiles[0].text
+  const script = await bundleWorker('src/dev.ts')
   const before = new Set(tree(process.pid))
   const mf = new Miniflare({
     modules: true,

@@ -3,8 +3,8 @@
 // caches), all bound to one KV namespace and one Durable Object namespace of
 // session objects, as Workers in several locations share them.
 import { randomBytes } from 'node:crypto'
-import { build } from 'esbuild'
 import { Miniflare, type WorkerOptions } from 'miniflare'
+import { bundleWorker } from '../../scripts/bundle-worker.mjs'
 
 export interface Isolate {
   name: string
@@ -37,17 +37,7 @@ const bundled = new Map<string, Promise<string>>()
 export function bundle(entry = 'src/dev.ts'): Promise<string> {
   const made = bundled.get(entry)
   if (made) return made
-  const making = build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['cloudflare:*', 'node:*'],
-    write: false,
-    logLevel: 'warning',
-  }).then((result) => result.outputFiles[0]?.text as string)
+  const making = bundleWorker(entry)
   bundled.set(entry, making)
   return making
 }
