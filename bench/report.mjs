@@ -119,17 +119,15 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
     turns('b-hot').map((d, r) => spread(d).median / peerAt(r)),
     [trioAbove('b-hot').median / peerAuth.median],
   )
-  const coldRatio = (base) =>
+  // Each cold round against its floor and its peer; the median of all against the peer's.
+  const coldRatio = (key) =>
     overRounds(
-      runs['b-cold'].map((run, r) => (run.cpuUs - base(r)) / peerAt(r)),
-      [spread(runs['b-cold'].map((run, r) => run.cpuUs - base(r))).median / peerAuth.median],
+      runs[key].map((run, r) => (run.cpuUs - floorAt(r)) / peerAt(r)),
+      [isolateAbove(key).median / peerAuth.median],
     )
-  const coldAuth = coldRatio(floorAt)
+  const coldAuth = coldRatio('b-cold')
   // Its record read from memory: without Miniflare's KV simulator, whose work production does not bill.
-  const coldOwn = overRounds(
-    runs['b-cold-own'].map((run, r) => (run.cpuUs - floorAt(r)) / peerAt(r)),
-    [spread(runs['b-cold-own'].map((run, r) => run.cpuUs - floorAt(r))).median / peerAuth.median],
-  )
+  const coldOwn = coldRatio('b-cold-own')
   const read = cost('hot')
   lines.push(
     'Goals:',
