@@ -233,9 +233,6 @@ export async function receivePush<User extends { id: string }>(
   if (checked) return receiveMediaCheck(flow, push, checked, sealedFor)
   const found = authorizationEvent(fields)
   if (!found) return 'success'
-  if (query.openid !== undefined && query.openid !== found.openid) {
-    throw rejected('the openid of the query is not the OpenID of the push')
-  }
   const appId = pushedFor(config, sealedFor, found.appId)
 
   // The event itself, whatever the query: WeChat's retries may come with a new nonce.
