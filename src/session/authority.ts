@@ -90,4 +90,16 @@ export interface SessionAuthority {
 export interface ClaimStore {
   claim(scope: string, id: string, tag: string, ttl: number, now: number): Promise<string | null>
   peek(scope: string, id: string, now: number): Promise<string | null>
+  /**
+   * While `id` carries `tag`, atomically gives it `next` for `ttl` seconds,
+   * or frees it (`next` null); true when it did.
+   */
+  swap(
+    scope: string,
+    id: string,
+    tag: string,
+    next: string | null,
+    ttl: number,
+    now: number,
+  ): Promise<boolean>
 }

@@ -203,15 +203,21 @@ describe('keys and expiries', () => {
 })
 
 describe('claims, sealed records, the rate limit', () => {
-  it('claim: null for the first, the holder’s tag after; peek; expiry as PX', async () => {
+  it('claim: null for the first, the holder’s tag after; swap only by the holder; expiry as PX', async () => {
     const claims = redisClaims(connect(), 'wxa:')
-    expect(await claims.claim('scope', 'id-1', 'tag-a', 900, now())).toBeNull()
-    expect(await claims.claim('scope', 'id-1', 'tag-b', 900, now())).toBe('tag-a')
-    expect(await claims.peek('scope', 'id-1', now())).toBe('tag-a')
-    expect(await claims.peek('scope', 'id-2', now())).toBeNull()
+    expect(await claims.claim('scope', 'id-1', 'tag-a', 60, now())).toBeNull()
+    expect(await claims.claim('scope', 'id-1', 'tag-b', 60, now())).toBe('tag-a')
+    expect(await claims.swap('scope', 'id-1', 'tag-b', 'done', 900, now())).toBe(false)
+    expect(await claims.swap('scope', 'id-1', 'tag-a', 'done', 900, now())).toBe(true)
+    expect(await claims.claim('scope', 'id-1', 'tag-c', 60, now())).toBe('done')
     const ttl = await db.pTTL('wxa:claim:scope:id-1')
     expect(ttl).toBeGreaterThan(899_000)
     expect(ttl).toBeLessThanOrEqual(900_000)
+    // A holder lets go: the next claim is free.
+    expect(await claims.claim('scope', 'id-2', 'tag-a', 60, now())).toBeNull()
+    expect(await claims.swap('scope', 'id-2', 'tag-a', null, 0, now())).toBe(true)
+    expect(await claims.swap('scope', 'id-2', 'tag-a', null, 0, now())).toBe(false)
+    expect(await claims.claim('scope', 'id-2', 'tag-b', 60, now())).toBeNull()
   })
 
   it('KvStore: strings with PX, listed by a prefix that SCAN would read as a pattern', async () => {

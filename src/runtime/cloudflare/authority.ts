@@ -99,6 +99,7 @@ export function durableClaims(binding: DurableObjectNamespace): ClaimStore {
   return {
     claim: (scope, id, tag, ttl, now) =>
       call('claim', () => object(scope).claim(id, tag, ttl, now), true),
-    peek: (scope, id, now) => call('peek', () => object(scope).peek(id, now), false),
+    swap: (scope, id, tag, next, ttl, now) =>
+      call('swap', () => object(scope).swap(id, tag, next, ttl, now), true),
   }
 }

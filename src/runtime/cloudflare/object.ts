@@ -33,11 +33,11 @@ import {
   oweDelete,
   oweIdentities,
   owesDelete,
-  peekRow,
   readMeta,
   SCHEMA,
   sqliteOf,
   sqlTable,
+  swapRow,
   writeMeta,
 } from './sql'
 
@@ -230,9 +230,17 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return held
   }
 
-  /** The tag `id` is claimed with, or null. */
-  async peek(id: string, now: number): Promise<string | null> {
-    return peekRow(this.#sql, id, now)
+  /** While `id` carries `tag`, gives it `next` for `ttl` seconds, or frees it (null); true when it did. */
+  async swap(
+    id: string,
+    tag: string,
+    next: string | null,
+    ttl: number,
+    now: number,
+  ): Promise<boolean> {
+    const swapped = swapRow(this.#sql, id, tag, next, ttl, now)
+    if (swapped) this.#arm()
+    return swapped
   }
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */

@@ -146,11 +146,28 @@ export function claimRow(
   return null
 }
 
-/** The tag `id` is claimed with at `now`, or null. */
-export const peekRow = (sql: SqlStorage, id: string, now: number): string | null =>
-  sql
-    .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
-    .toArray()[0]?.tag ?? null
+/** While `id` carries `tag` at `now`, gives it `next` until `now + ttl`, or frees it (null). */
+export function swapRow(
+  sql: SqlStorage,
+  id: string,
+  tag: string,
+  next: string | null,
+  ttl: number,
+  now: number,
+): boolean {
+  const held = sql
+    .exec<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM claims WHERE id = ? AND tag = ? AND expires_at > ?',
+      id,
+      tag,
+      now,
+    )
+    .one().n
+  if (!held) return false
+  if (next === null) sql.exec('DELETE FROM claims WHERE id = ?', id)
+  else sql.exec('UPDATE claims SET tag = ?, expires_at = ? WHERE id = ?', next, now + ttl, id)
+  return true
+}
 
 /** Every identity the object indexed becomes an owed delete. */
 export function oweIdentities(sql: SqlStorage) {
