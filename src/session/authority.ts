@@ -76,8 +76,16 @@ export interface SessionAuthority {
   /**
    * Changes the profile in one step; an avatar it no longer uses (replaced,
    * cleared, checked risky) is deleted from the object store, retried until it is.
+   * With `by` (the caller's own session), why not (`refused`) when that
+   * session is over or its token was replaced, checked in the same step: a
+   * request that began before the account was deleted writes nothing.
    */
-  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
+  updateProfile(
+    uid: string,
+    update: ProfileUpdate,
+    now: number,
+    by?: Caller,
+  ): Promise<ProfileRecord | null | CallerRefused>
   /** The live sessions, newest first. */
   list(uid: string, now: number): Promise<SessionSummary[]>
 }

@@ -2,7 +2,7 @@ import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
 import { applyProfile, avatarObject, type ProfileRecord } from './profile'
 import { type SessionRecord, sessionKeySlot } from './record'
-import { rules, type SessionTable } from './rules'
+import { callerRefused, rules, type SessionTable } from './rules'
 
 /** What an authority keeps of one user: the sessions, the keys of their identities, the profile. */
 export interface UserState {
@@ -83,8 +83,10 @@ export function transactionalAuthority(
       return ended
     },
     profile: (uid) => transact(uid, ({ profile }) => profile),
-    async updateProfile(uid, update, now) {
+    async updateProfile(uid, update, now, by) {
       const [profile, dropped] = await transact(uid, (state) => {
+        const refused = by && callerRefused(state.table, by, now)
+        if (refused) return [refused, []] as const
         const next = applyProfile(state.profile, update, now)
         state.profile = next.profile
         return [next.profile, next.dropped] as const

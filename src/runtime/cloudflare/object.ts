@@ -17,7 +17,7 @@ import {
   type SessionSummary,
   sessionKeySlot,
 } from '../../session/record'
-import { rules, type SessionTable } from '../../session/rules'
+import { callerRefused, rules, type SessionTable } from '../../session/rules'
 import { identityKeysOf } from '../../session/transactional'
 import { createCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
@@ -202,8 +202,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
     uid: string,
     update: ProfileUpdate,
     now: number,
-  ): Promise<ProfileRecord | null> {
+    by?: Caller,
+  ): Promise<ProfileRecord | null | CallerRefused> {
     await this.#ready(uid, now)
+    const refused = by && callerRefused(this.#table, by, now)
+    if (refused) return refused
     const next = applyProfile(this.#profile(), update, now)
     this.#setMeta('profile', next.profile ? JSON.stringify(next.profile) : null)
     for (const key of next.dropped) this.#owe(key)
