@@ -185,7 +185,12 @@ export function sessions({
     list: (uid, now) => authority.list(uid, now),
     profile: (uid, now) => authority.profile(uid, now),
     async updateProfile(uid, update, now, by) {
-      const profile = await authority.updateProfile(uid, update, now, by && { id: by.id, gen: by.gen })
+      const profile = await authority.updateProfile(
+        uid,
+        update,
+        now,
+        by && { id: by.id, gen: by.gen },
+      )
       if (profile && 'refused' in profile) return refusedCaller(uid, by, profile)
       return profile
     },

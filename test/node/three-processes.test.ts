@@ -416,14 +416,17 @@ describe('the profile, avatars in AVATARS_DIR', () => {
 })
 
 describe('what Redis keeps', () => {
-  it('every key of a user expires (PEXPIREAT) with the last session: an idle user costs nothing', async () => {
-    const { token, uid } = await loginAt(a, openid())
+  it('every key of a user expires (PEXPIREAT): the sessions with the last, the index with its identities', async () => {
+    const user = openid()
+    const { token, uid } = await loginAt(a, user)
     const { expiresAt } = (await a('/auth/sessions', { token })).body.sessions[0]
     const at = Date.parse(expiresAt)
-    for (const part of ['sessions', 'identities']) {
-      const key = userKey(uid, part)
-      expect(Math.abs((await db.pExpireTime(key)) - at), key).toBeLessThan(1000)
-    }
+    const sessions = userKey(uid, 'sessions')
+    expect(Math.abs((await db.pExpireTime(sessions)) - at)).toBeLessThan(1000)
+    // The identity index outlives the identities it lists (M-4), which outlive the sessions.
+    const identity = await db.pExpireTime(`wxa:identity:${APP_ID}:${user}`)
+    expect(identity).toBeGreaterThan(at)
+    expect(await db.pExpireTime(userKey(uid, 'identities'))).toBeGreaterThanOrEqual(identity)
     const owned = await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`)
     expect(owned.sort()).toEqual([userKey(uid, 'identities'), userKey(uid, 'sessions')])
     // No key without an expiry but the owed index and profiles (user data).
