@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../../env'
 import type { Logger } from '../../errors'
+import { IDENTITY_SLACK } from '../../session/identities'
 import {
   applyProfile,
   avatarObject,
@@ -102,6 +103,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
   ) {
     await this.#ready(uid, now)
     const changed = rules.login(this.#table, id, record, policy, now)
+    // The index outlives the identity this login wrote (see #indexUntil).
+    const until = now + policy.maxAge + IDENTITY_SLACK
+    if (until > Number(this.#meta('identities_until') ?? 0)) {
+      this.#setMeta('identities_until', String(until))
+    }
     if (sessionKey)
       this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
     return (await this.#settle(changed.slice(1))) as string[]
@@ -282,7 +288,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     }
   }
 
-  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims'): number {
+  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities'): number {
     return countRows(this.#sql, table)
   }
 
@@ -291,12 +297,25 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
   }
 
-  /** Nothing to keep: no session, claim or owed KV work, and no profile (user data, kept until deleted). */
+  /**
+   * Unix seconds until which the identity index is kept: as long as the
+   * identities it lists (a login's identity lives SESSION_MAX_AGE and a day),
+   * which outlive the sessions; 0 when it lists none.
+   */
+  #indexUntil(): number {
+    return this.#count('identities') > 0 ? Number(this.#meta('identities_until') ?? 0) : 0
+  }
+
+  /**
+   * Nothing to keep: no session, claim, owed KV work, identity still to
+   * index, and no profile (user data, kept until deleted).
+   */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
       !this.#owed() &&
-      this.#meta('profile') === undefined
+      this.#meta('profile') === undefined &&
+      this.#indexUntil() * 1000 <= Date.now()
     )
   }
 
@@ -340,6 +359,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    const indexed = this.#indexUntil() * 1000
+    if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
       const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()
       this.#setMeta('emptied', String(emptied))

@@ -108,7 +108,7 @@ export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
 
 export const countRows = (
   sql: SqlStorage,
-  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims',
+  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
 
 /** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
