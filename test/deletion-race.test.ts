@@ -95,3 +95,30 @@ describe('an account deletion wins against a profile upload in flight (M-2)', ()
     expect(profile.body).toEqual({ profile: { nickname: null, avatarUrl: null } })
   })
 })
+
+describe('nothing sent to a platform follows the request’s Host (M-3)', () => {
+  it('a forged Host does not change the URL sent to media_check_async', async () => {
+    for (const [app, base] of [
+      [appWith(), 'http://wxa.test'],
+      [appWith({ PUBLIC_URL: 'https://wxa.example' }), 'https://wxa.example'],
+    ] as const) {
+      const { token } = await login(newOpenid('host'), app)
+      const form = new FormData()
+      form.append('avatar', new Blob([PNG]), 'a.png')
+      const res = await app.fetch('http://wxa.test/auth/profile', {
+        method: 'POST',
+        headers: { Authorization: `JWT ${token}`, Host: 'attacker.example' },
+        body: form,
+      })
+      const text = await res.text()
+      expect(res.status, text).toBe(200)
+      const key = new URL(JSON.parse(text).profile.avatarUrl).pathname.split('/').pop()
+      const pending = await call<{ checks: { mediaUrl: string }[] }>(
+        'GET',
+        '/__emulator/media-checks',
+      )
+      const sent = pending.body.checks.map((c) => c.mediaUrl).filter((u) => u.endsWith(`/${key}`))
+      expect(sent).toEqual([`${base}/auth/avatars/${key}`])
+    }
+  })
+})
