@@ -29,7 +29,9 @@ import { drainDeletes, drainReplica } from './owed'
 import {
   claimRow,
   countRows,
+  indexUntil,
   insertSession,
+  keepIndex,
   nextExpiry,
   oweDelete,
   oweIdentities,
@@ -103,11 +105,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   ) {
     await this.#ready(uid, now)
     const changed = rules.login(this.#table, id, record, policy, now)
-    // The index outlives the identity this login wrote (see #indexUntil).
-    const until = now + policy.maxAge + IDENTITY_SLACK
-    if (until > Number(this.#meta('identities_until') ?? 0)) {
-      this.#setMeta('identities_until', String(until))
-    }
+    keepIndex(this.#sql, now + policy.maxAge + IDENTITY_SLACK) // as long as its identity lives
     if (sessionKey)
       this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
     return (await this.#settle(changed.slice(1))) as string[]
@@ -224,29 +222,17 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return text ? (JSON.parse(text) as ProfileRecord) : null
   }
 
-  #owe(key: string) {
-    oweDelete(this.#sql, key)
-  }
+  #owe = (key: string) => oweDelete(this.#sql, key)
 
-  /**
-   * Claims `id` with `tag` for `ttl` seconds, atomically: null when it was
-   * free, else the tag it already carries. A claims object (`claims:<scope>`)
-   * uses it so that a signed push query carries at most one body.
-   */
+  /** Claims `id` with `tag` for `ttl` seconds, atomically: null when it was free, else its tag. */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
     const held = claimRow(this.#sql, id, tag, ttl, now)
     if (held === null) this.#arm()
     return held
   }
 
-  /** While `id` carries `tag`, gives it `next` for `ttl` seconds, or frees it (null); true when it did. */
-  async swap(
-    id: string,
-    tag: string,
-    next: string | null,
-    ttl: number,
-    now: number,
-  ): Promise<boolean> {
+  /** While `id` carries `tag`, gives it `next` for `ttl` seconds, or frees it (null). */
+  async swap(id: string, tag: string, next: string | null, ttl: number, now: number) {
     const swapped = swapRow(this.#sql, id, tag, next, ttl, now)
     if (swapped) this.#arm()
     return swapped
@@ -288,7 +274,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     }
   }
 
-  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities'): number {
+  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims'): number {
     return countRows(this.#sql, table)
   }
 
@@ -297,25 +283,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
   }
 
-  /**
-   * Unix seconds until which the identity index is kept: as long as the
-   * identities it lists (a login's identity lives SESSION_MAX_AGE and a day),
-   * which outlive the sessions; 0 when it lists none.
-   */
-  #indexUntil(): number {
-    return this.#count('identities') > 0 ? Number(this.#meta('identities_until') ?? 0) : 0
-  }
-
-  /**
-   * Nothing to keep: no session, claim, owed KV work, identity still to
-   * index, and no profile (user data, kept until deleted).
-   */
+  /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
       !this.#owed() &&
       this.#meta('profile') === undefined &&
-      this.#indexUntil() * 1000 <= Date.now()
+      indexUntil(this.#sql) * 1000 <= Date.now()
     )
   }
 
@@ -359,7 +333,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
-    const indexed = this.#indexUntil() * 1000
+    const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
       const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()

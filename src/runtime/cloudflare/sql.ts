@@ -111,6 +111,21 @@ export const countRows = (
   table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
 
+/**
+ * Keeps the identity index until at least `until` (unix seconds): as long as
+ * the identities it lists, which a login writes for SESSION_MAX_AGE and a
+ * day, longer than any session.
+ */
+export function keepIndex(sql: SqlStorage, until: number) {
+  if (until > Number(readMeta(sql, 'identities_until') ?? 0)) {
+    writeMeta(sql, 'identities_until', String(until))
+  }
+}
+
+/** Unix seconds until which the identity index is kept; 0 when it lists none. */
+export const indexUntil = (sql: SqlStorage): number =>
+  countRows(sql, 'identities') > 0 ? Number(readMeta(sql, 'identities_until') ?? 0) : 0
+
 /** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
 export const oweDelete = (sql: SqlStorage, key: string) =>
   void sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
