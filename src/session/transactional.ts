@@ -95,7 +95,7 @@ export function transactionalAuthority(
     async updateProfile(uid, update, now, by) {
       const [profile, dropped] = await transact(uid, (state) => {
         const refused = by && callerRefused(state.table, by, now)
-        if (refused) return [refused, []] as const
+        if (refused) return [refused, [] as string[]] as const
         const next = applyProfile(state.profile, update, now)
         state.profile = next.profile
         return [next.profile, next.dropped] as const

@@ -58,7 +58,7 @@ function rawUpload(
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
   return new Promise((resolve, reject) => {
     const req = request(
-      new URL('/auth/profile', base),
+      new URL('/auth/profile', base).href,
       {
         method: 'POST',
         headers: {
