@@ -5,7 +5,16 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { AuthorizationEvent } from '../src/platforms/wechat/events'
-import { call, login, newOpenid, served, testApp, testEnv, testIdentities } from './helpers'
+import {
+  call,
+  type Fetcher,
+  login,
+  newOpenid,
+  served,
+  testApp,
+  testEnv,
+  testIdentities,
+} from './helpers'
 
 const APP_ID = 'wx00000000emulator'
 const TOKEN = testEnv.WECHAT_EVENT_TOKEN as string
@@ -48,6 +57,27 @@ function wechatPush(fields: Record<string, string | number>) {
   return { query, body: JSON.stringify({ ToUserName: fields.ToUserName, Encrypt: encrypt }) }
 }
 
+/** WeChat's push of `event` about `openid` (with `extra` fields), sent to `app`; the query it went with. */
+async function deliver(app: Fetcher, event: string, openid: string, extra = {}) {
+  const { query, body } = wechatPush({
+    ToUserName: 'gh_0000emulator0',
+    FromUserName: SENDER,
+    CreateTime: Math.floor(Date.now() / 1000),
+    MsgType: 'event',
+    Event: event,
+    OpenID: openid,
+    AppID: APP_ID,
+    ...extra,
+  })
+  const res = await call(
+    'POST',
+    `/wechat/events?${query}`,
+    { body, headers: { 'Content-Type': 'application/json' } },
+    app,
+  )
+  return { res, query }
+}
+
 beforeEach(() => {
   vi.spyOn(console, 'warn').mockImplementation(() => {})
 })
@@ -58,22 +88,8 @@ describe("WeChat's own pushes (an independent implementation of its crypto)", ()
     const events: AuthorizationEvent[] = []
     const app = served(testApp({ onAccountCancelled: (event) => void events.push(event) }), testEnv)
     const user = await login(newOpenid('peer'), app)
-    const { query, body } = wechatPush({
-      ToUserName: 'gh_0000emulator0',
-      FromUserName: SENDER,
-      CreateTime: Math.floor(Date.now() / 1000),
-      MsgType: 'event',
-      Event: 'user_authorization_cancellation',
-      OpenID: user.openid,
-      AppID: APP_ID,
-    })
-    expect(query.get('openid')).not.toBe(user.openid)
-    const res = await call(
-      'POST',
-      `/wechat/events?${query}`,
-      { body, headers: { 'Content-Type': 'application/json' } },
-      app,
-    )
+    const { res, query } = await deliver(app, 'user_authorization_cancellation', user.openid)
+    expect(query.get('openid')).toBe(SENDER)
     expect(res.status, res.text).toBe(200)
     expect(res.text).toBe('success')
     expect(events.map((e) => e.openid)).toEqual([user.openid])
@@ -95,22 +111,9 @@ describe("WeChat's own pushes (an independent implementation of its crypto)", ()
       app,
     )
     expect(named.status, named.text).toBe(200)
-    const { query, body } = wechatPush({
-      ToUserName: 'gh_0000emulator0',
-      FromUserName: SENDER,
-      CreateTime: Math.floor(Date.now() / 1000),
-      MsgType: 'event',
-      Event: 'user_authorization_revoke',
-      OpenID: user.openid,
-      AppID: APP_ID,
+    const { res } = await deliver(app, 'user_authorization_revoke', user.openid, {
       RevokeInfo: '6',
     })
-    const res = await call(
-      'POST',
-      `/wechat/events?${query}`,
-      { body, headers: { 'Content-Type': 'application/json' } },
-      app,
-    )
     expect(res.text).toBe('success')
     expect(events.map((e) => [e.openid, e.deleted])).toEqual([
       [user.openid, ['nickname', 'avatar']],
