@@ -10,10 +10,12 @@ import { base64url } from '../../util/base64url'
 export const DEFAULT_PUSH_CLAIM_TTL = 15 * 60 // 15 minutes, seconds
 /**
  * How long a delivery that acts on an event holds it: a delivery that finds
- * it held does not act (see {@link PushClaims.claim}). A run that dies
- * without releasing it (a crash) lets a retry act once this has passed.
+ * it held does not act (see {@link PushClaims.claim}). WeChat hangs up after
+ * 5 seconds and retries about every 5 seconds, three times: a run that died
+ * without a word (a crash, a Worker cancelled when WeChat hung up) lets a
+ * later retry act; a hook still running past this may run once more.
  */
-export const DEFAULT_PUSH_LEASE = 60 // seconds
+export const DEFAULT_PUSH_LEASE = 10 // seconds
 
 const DONE = 'done'
 
