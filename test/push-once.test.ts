@@ -107,4 +107,52 @@ describe('each push is acted on once (M-5)', () => {
     expect((await send(app, first)).text).toBe('success')
     expect(runs).toBe(2)
   })
+
+  it('4 simultaneous deliveries of one risky image verdict act on it once', async () => {
+    const app = appWithHook(() => {})
+    const { token } = await login(newOpenid('once'), app)
+    const form = new FormData()
+    const png = Uint8Array.from(
+      atob(
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      ),
+      (ch) => ch.charCodeAt(0),
+    )
+    form.append('avatar', new Blob([png]), 'a.png')
+    const set = await app.fetch('http://wxa.test/auth/profile', {
+      method: 'POST',
+      headers: { Authorization: `JWT ${token}` },
+      body: form,
+    })
+    const { profile } = (await set.json()) as { profile: { avatarUrl: string } }
+    const key = profile.avatarUrl.split('/').pop() as string
+    const pending = await call<{ checks: { trace: string; mediaUrl: string }[] }>(
+      'GET',
+      '/__emulator/media-checks',
+    )
+    const check = pending.body.checks.find((c) => c.mediaUrl.endsWith(`/${key}`))
+    expect(check).toBeDefined()
+    // WeChat's verdict on it (the emulator calls bytes with "risky" in them risky).
+    const judged = await call<{ suggest: string; push: BuiltPush }>(
+      'POST',
+      `/__emulator/media-checks/${check?.trace}`,
+      { json: { bytes: btoa('risky') } },
+    )
+    expect(judged.body.suggest).toBe('risky')
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const answers = await Promise.all(Array.from({ length: 4 }, () => send(app, judged.body.push)))
+    for (const answer of answers.filter((a) => a.text !== 'success')) {
+      expectError(answer, 503, 'WECHAT_EVENT_IN_PROGRESS')
+    }
+    const acted = warn.mock.calls.filter(([line]) => String(line).includes('checked risky'))
+    expect(acted).toHaveLength(1)
+    expect((await send(app, judged.body.push)).text).toBe('success')
+    const after = await call<{ profile: { avatarUrl: string | null } }>(
+      'GET',
+      '/auth/profile',
+      { token },
+      app,
+    )
+    expect(after.body.profile.avatarUrl).toBeNull()
+  })
 })
