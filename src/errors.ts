@@ -85,6 +85,10 @@ export const ERRORS = {
     message:
       'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
   },
+  WECHAT_EVENT_IN_PROGRESS: {
+    status: 503,
+    message: 'Another delivery of this push is being acted on; WeChat retries it.',
+  },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
   STORAGE_OUTCOME_UNKNOWN: {
     status: 503,

@@ -2,7 +2,7 @@ import { WxaAuthError } from '../errors'
 import type { PhoneNumber } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
 import { deviceHints } from '../session/device'
-import { defaultUserIdFor } from '../session/identities'
+import { defaultUserIdFor, IDENTITY_SLACK } from '../session/identities'
 import { hashSessionId, newSessionId } from '../session/ids'
 import type { DeviceInfo, SessionRecord } from '../session/record'
 import { type IssuedToken, issueToken } from '../token/issue'
@@ -10,7 +10,6 @@ import { importKeyRing } from '../token/keys'
 import { appOf, type Flow } from './context'
 
 const USER_ID = /^[\w.@-]{1,128}$/
-const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds: how often a login may rewrite an unchanged identity
 
 export interface LoginInput extends UserInfoInput {
   /** The code from the platform's login (`wx.login`, `tt.login`, `qq.login`). */

@@ -133,14 +133,19 @@ export async function setProfile<User extends { id: string }>(
   }
   let record: ProfileRecord | null
   try {
-    record = await config.sessions.updateProfile(uid, update, now)
+    // Checked with the caller's session in the same step: when the account
+    // was deleted (or the session ended) while this request ran, nothing is written.
+    record = await config.sessions.updateProfile(uid, update, now, session.presented ?? undefined)
   } catch (err) {
     // Refused, or the store was not reached: the new avatar is nobody's. When
     // the outcome is unknown it may be in the profile now, and stays.
     const sure = err instanceof WxaAuthError && err.code !== 'STORAGE_OUTCOME_UNKNOWN'
     if (sure && update.avatar) {
-      const { key } = update.avatar
-      await config.objects?.delete(key).catch(() => {
+      const { key, trace } = update.avatar
+      await Promise.all([
+        config.objects?.delete(key),
+        trace ? config.mediaChecks.delete(app.appId, trace) : undefined,
+      ]).catch(() => {
         flow.log.warn(`wxa-auth: avatar ${key}, of a profile change that failed, was not deleted`)
       })
     }

@@ -136,11 +136,14 @@ export async function startNodeStack({
   redisUrl,
   vars = {},
   perServer = () => ({}),
+  script = 'examples/node/server.mjs',
 }: {
   servers?: number
   redisUrl?: string
   vars?: Record<string, string>
   perServer?: (index: number) => Record<string, string>
+  /** The server each process runs. */
+  script?: string
 }): Promise<NodeStack> {
   const binaries = nodeBinaries()
   const newest = binaries[binaries.length - 1] as NodeBinary
@@ -173,7 +176,7 @@ export async function startNodeStack({
       started.push(
         await startChild({
           name: `node-${i}`,
-          script: 'examples/node/server.mjs',
+          script,
           port,
           env: { ...all, ...perServer(i) },
           node: binaries[i % binaries.length] as NodeBinary,

@@ -6,7 +6,8 @@
 // logins, refresh generations with the grace, refused stale writes,
 // logout-all, account deletion, WeChat's pushes; and what is in Redis.
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
@@ -30,6 +31,58 @@ const openid = () => `node-${++n}-${randomBytes(4).toString('hex')}`
 const address = () =>
   `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`
 const codeOf = (reply: { body: any }) => reply.body?.error?.code ?? null
+/** Where the servers are reached from the internet: what avatar URLs are built on. */
+const PUBLIC_URL = 'https://wxa.example'
+/** A well-formed 1×1 PNG. */
+const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+)
+
+/**
+ * `POST /auth/profile` as wx.uploadFile sends it, over node:http so that the
+ * Host header is ours to write; the body's last bytes wait for `hold`.
+ */
+function rawUpload(
+  base: string,
+  token: string,
+  { host, hold, nickname }: { host?: string; hold?: Promise<void>; nickname?: string } = {},
+): Promise<{ status: number; body: any }> {
+  const boundary = `----wxa${randomBytes(6).toString('hex')}`
+  const head = Buffer.from(
+    (nickname
+      ? `--${boundary}\r\nContent-Disposition: form-data; name="nickname"\r\n\r\n${nickname}\r\n`
+      : '') +
+      `--${boundary}\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
+  )
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL('/auth/profile', base).href,
+      {
+        method: 'POST',
+        headers: {
+          Authorization: `JWT ${token}`,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + PNG_1X1.length + tail.length),
+          ...(host ? { Host: host } : {}),
+        },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => {
+          text += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+      },
+    )
+    req.on('error', reject)
+    req.write(head)
+    req.write(PNG_1X1)
+    void (hold ?? Promise.resolve()).then(() => req.end(tail))
+  })
+}
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -37,7 +90,7 @@ beforeAll(async () => {
   stack = await startNodeStack({
     servers: 3,
     redisUrl: redis.url,
-    vars: { TRUST_PROXY: '1', IDENTITY: 'unionid', AVATARS_DIR: avatars },
+    vars: { TRUST_PROXY: '1', IDENTITY: 'unionid', AVATARS_DIR: avatars, PUBLIC_URL },
   })
   ;[a, b, c] = stack.servers.map((server) => caller(server.url)) as [Caller, Caller, Caller]
   emulator = emulatorClient(stack.emulator.url)
@@ -415,15 +468,152 @@ describe('the profile, avatars in AVATARS_DIR', () => {
   })
 })
 
+describe('trust: a forged Host, a deletion during an upload (M-2, M-3)', () => {
+  const avatarFiles = async () =>
+    (await readdir(avatars)).filter((name) => !name.endsWith('.type')).sort()
+
+  it('M-3: a forged Host does not change the URL sent to media_check_async: PUBLIC_URL', async () => {
+    const { token } = await loginAt(a, openid())
+    const [nodeA] = stack.servers.map((server) => server.url) as [string]
+    const res = await rawUpload(nodeA, token, { host: 'attacker.example' })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const key = new URL(res.body.profile.avatarUrl).pathname.split('/').pop()
+    expect(res.body.profile.avatarUrl).toBe(`${PUBLIC_URL}/auth/avatars/${key}`)
+    const pending = await emulator.request('GET', '/media-checks')
+    const { checks } = (await pending.json()) as { checks: { mediaUrl: string }[] }
+    const sent = checks.map((check) => check.mediaUrl).filter((url) => url.endsWith(`/${key}`))
+    expect(sent).toEqual([`${PUBLIC_URL}/auth/avatars/${key}`])
+  })
+
+  it('M-2: an upload still sending when another process deletes the account is 401; nothing stays', async () => {
+    const user = openid()
+    const { token, uid } = await loginAt(a, user)
+    const before = await avatarFiles()
+    let release = () => {}
+    const hold = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const [nodeA] = stack.servers.map((server) => server.url) as [string]
+    const upload = rawUpload(nodeA, token, { hold, nickname: 'Ghost' })
+    // The upload is past its login check, waiting for the rest of its body.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const code = await emulator.loginCode(user)
+    const deleted = await b('/auth/account', { method: 'DELETE', token, json: { code } })
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
+    release()
+    const res = await upload
+    expect([res.status, res.body?.error?.code]).toEqual([401, 'SESSION_EXPIRED'])
+    expect(await avatarFiles()).toEqual(before)
+    expect(await db.exists(userKey(uid, 'profile'))).toBe(0)
+    const again = await loginAt(c, user)
+    expect(again.uid).toBe(uid)
+    expect((await c('/auth/profile', { token: again.token })).body.profile).toEqual({
+      nickname: null,
+      avatarUrl: null,
+    })
+  })
+})
+
+describe('each push is acted on once across processes (M-5)', () => {
+  let hooked: NodeStack
+  let hookDir: string
+  let hookEmulator: EmulatorClient
+  let callers: Caller[]
+  beforeAll(async () => {
+    hookDir = await mkdtemp(join(tmpdir(), 'wxa-hooks-'))
+    hooked = await startNodeStack({
+      servers: 3,
+      redisUrl: redis.url,
+      script: 'test/node/hooked-server.mjs',
+      vars: { TRUST_PROXY: '1', HOOK_LOG: join(hookDir, 'runs'), HOOK_MS: '400' },
+    })
+    hookEmulator = emulatorClient(hooked.emulator.url)
+    callers = hooked.servers.map((server) => caller(server.url))
+  }, 60_000)
+  afterAll(async () => {
+    await hooked?.dispose()
+    if (hookDir) await rm(hookDir, { recursive: true, force: true })
+  })
+  const runs = async (user: string) =>
+    (await readFile(join(hookDir, 'runs'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((line) => line === user).length
+  async function cancellations(user: string, n: number): Promise<BuiltPush[]> {
+    const createTime = Math.floor(Date.now() / 1000)
+    return Promise.all(
+      Array.from({ length: n }, async () => {
+        const res = await hookEmulator.request('POST', '/push', {
+          openid: user,
+          event: 'user_authorization_cancellation',
+          createTime,
+        })
+        expect(res.status).toBe(200)
+        return (await res.json()) as BuiltPush
+      }),
+    )
+  }
+  const deliver = (at: Caller, built: BuiltPush) =>
+    at(`/wechat/events?${built.query}`, {
+      method: 'POST',
+      body: built.body,
+      headers: { 'Content-Type': built.contentType },
+    })
+  async function loggedIn(user: string) {
+    const code = await hookEmulator.loginCode(user)
+    const at = callers[0] as Caller
+    const res = await at('/auth/login', {
+      method: 'POST',
+      json: { code },
+      headers: { 'X-Forwarded-For': address() },
+    })
+    expect(res.status).toBe(200)
+    return res.body.token as string
+  }
+
+  it('4 simultaneous deliveries of one cancellation, to three processes, run the hook once', async () => {
+    const user = openid()
+    const token = await loggedIn(user)
+    const pushes = await cancellations(user, 4)
+    const answers = await Promise.all(
+      pushes.map((built, i) => deliver(callers[i % 3] as Caller, built)),
+    )
+    expect(await runs(user)).toBe(1)
+    expect(answers.filter((answer) => answer.body === 'success')).toHaveLength(1)
+    for (const answer of answers.filter((answer) => answer.body !== 'success')) {
+      expect([answer.status, codeOf(answer)]).toEqual([503, 'WECHAT_EVENT_IN_PROGRESS'])
+    }
+    // WeChat's retries, later, at any process: done, not run again.
+    for (const [i, built] of pushes.entries()) {
+      expect((await deliver(callers[(i + 1) % 3] as Caller, built)).body).toBe('success')
+    }
+    expect(await runs(user)).toBe(1)
+    for (const at of callers) expect(codeOf(await at('/me', { token }))).toBe('SESSION_EXPIRED')
+  })
+
+  it('a hook that throws in one process lets the retry at another run it', async () => {
+    const user = `fail-${openid()}`
+    await loggedIn(user)
+    const [first, retry] = (await cancellations(user, 2)) as [BuiltPush, BuiltPush]
+    expect((await deliver(callers[0] as Caller, first)).status).toBeGreaterThanOrEqual(500)
+    expect((await deliver(callers[1] as Caller, retry)).body).toBe('success')
+    expect(await runs(user)).toBe(2)
+    expect((await deliver(callers[2] as Caller, first)).body).toBe('success')
+    expect(await runs(user)).toBe(2)
+  })
+})
+
 describe('what Redis keeps', () => {
-  it('every key of a user expires (PEXPIREAT) with the last session: an idle user costs nothing', async () => {
-    const { token, uid } = await loginAt(a, openid())
+  it('every key of a user expires (PEXPIREAT): the sessions with the last, the index with its identities', async () => {
+    const user = openid()
+    const { token, uid } = await loginAt(a, user)
     const { expiresAt } = (await a('/auth/sessions', { token })).body.sessions[0]
     const at = Date.parse(expiresAt)
-    for (const part of ['sessions', 'identities']) {
-      const key = userKey(uid, part)
-      expect(Math.abs((await db.pExpireTime(key)) - at), key).toBeLessThan(1000)
-    }
+    const sessions = userKey(uid, 'sessions')
+    expect(Math.abs((await db.pExpireTime(sessions)) - at)).toBeLessThan(1000)
+    // The identity index outlives the identities it lists (M-4), which outlive the sessions.
+    const identity = await db.pExpireTime(`wxa:identity:${APP_ID}:${user}`)
+    expect(identity).toBeGreaterThan(at)
+    expect(await db.pExpireTime(userKey(uid, 'identities'))).toBeGreaterThanOrEqual(identity)
     const owned = await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`)
     expect(owned.sort()).toEqual([userKey(uid, 'identities'), userKey(uid, 'sessions')])
     // No key without an expiry but the owed index and profiles (user data).

@@ -1,4 +1,5 @@
 import type { Logger } from '../../errors'
+import { WxaAuthError } from '../../errors'
 import { whole } from '../../platforms/variables'
 import type { SessionAuthority } from '../../session/authority'
 import type { ObjectStore } from '../../storage/objects'
@@ -69,6 +70,15 @@ export function node(options: NodeOptions = {}): NodeRuntime {
   const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
   const clientAddress = nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
   const dir = vars.AVATARS_DIR?.trim()
+  // An avatar's URL goes to WeChat's image check: from the configuration,
+  // never from the request's Host, which a client writes (Workers is reached
+  // only by the hostnames routed to it).
+  if (dir && !vars.PUBLIC_URL?.trim()) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'AVATARS_DIR is set without PUBLIC_URL: on Node, avatars need PUBLIC_URL (https://your.domain), the origin their URLs are built on.',
+    )
+  }
   const objects: ObjectStore | undefined = dir ? directoryObjects(dir) : undefined
   const login = limitOf(vars, 'LOGIN_RATE_LIMIT')
   const user = limitOf(vars, 'USER_RATE_LIMIT')
