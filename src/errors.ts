@@ -169,21 +169,29 @@ export class WxaAuthError extends Error {
   readonly code: WxaErrorCode
   /** Seconds the client should wait before retrying (429 / 503). */
   readonly retryAfter: number | undefined
+  /** The platform whose call failed, when one did: only WeChat's errors carry a 0.2 alias. */
+  readonly platform: string | undefined
 
   constructor(
     code: WxaErrorCode | LegacyErrorCode,
     message?: string,
-    options?: { cause?: unknown; retryAfter?: number },
+    options?: { cause?: unknown; retryAfter?: number | undefined; platform?: string | undefined },
   ) {
     const now = current(code)
     super(message ?? ERRORS[now].message, { cause: options?.cause })
     this.code = now
     this.retryAfter = options?.retryAfter
+    this.platform = options?.platform
   }
 
-  /** The 0.2 name of this error's code, when 0.3 renamed it. @deprecated until 0.4 */
+  /**
+   * The 0.2 name of this error's code, when 0.3 renamed it. 0.2 served WeChat
+   * alone, so an error of another platform has none. @deprecated until 0.4
+   */
   get alias(): LegacyErrorCode | undefined {
-    return ALIAS_OF[this.code]
+    return this.platform === undefined || this.platform === 'wechat'
+      ? ALIAS_OF[this.code]
+      : undefined
   }
 
   get status(): ContentfulStatusCode {
