@@ -1,5 +1,5 @@
 import { type Logger, WxaAuthError } from './errors'
-import { PLATFORMS, namingPlatform } from './platforms/index'
+import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'

@@ -164,7 +164,9 @@ describe("each platform's login errors, as neutral codes", () => {
     expectError(busy, 503, 'UPSTREAM_UNAVAILABLE')
     expect(busy.body.error).not.toHaveProperty('alias')
     // WeChat's keep theirs until 0.4.
-    const wechat = await call('POST', '/auth/login', { json: { code: 'not-a-code', appId: WECHAT } })
+    const wechat = await call('POST', '/auth/login', {
+      json: { code: 'not-a-code', appId: WECHAT },
+    })
     expect(wechat.body.error).toMatchObject({ code: 'CODE_INVALID', alias: 'WECHAT_CODE_INVALID' })
   })
 
