@@ -299,9 +299,9 @@ describe('7. the lower findings', () => {
     it('refuses data nested deeper than 32 levels with 413, and the session stays readable', async () => {
       const { token } = await login()
       expect((await write(token, { ok: deep(30) })).status).toBe(200)
-      for (const levels of [40, 2000]) {
-        expectError(await write(token, { deep: deep(levels) }), 413, 'SESSION_TOO_LARGE')
-      }
+      expectError(await write(token, { deep: deep(40) }), 413, 'SESSION_TOO_LARGE')
+      // Past 64 levels the body itself is refused, before it is parsed.
+      expectError(await write(token, { deep: deep(2000) }), 413, 'PAYLOAD_TOO_LARGE')
       const me = await call('GET', '/me', { token }, appWith({ SESSION_CONSISTENCY: 'strict' }))
       expect(me.status).toBe(200)
       expect(Object.keys(me.body.session)).toEqual(['ok'])
