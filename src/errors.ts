@@ -66,8 +66,9 @@ export const ERRORS = {
       'The phone-number service of this mini program is used up; the operator must top it up.',
   },
   NICKNAME_INVALID: {
-    status: 400,
-    message: 'The nickname must be 1 to 32 characters, without control characters.',
+    status: 422,
+    message:
+      'The nickname must be 1 to 32 characters with something visible, without control, bidi or tag characters.',
   },
   NICKNAME_RISKY: {
     status: 422,

@@ -157,12 +157,23 @@ describe('PUT /auth/profile', () => {
     ['spaces only', '   '],
     ['33 characters', 'a'.repeat(33)],
     ['a control character', 'a\u0007b'],
+    ['a C1 control character', 'a\u0085b'],
     ['a line break', 'a\nb'],
+    ['a right-to-left override', 'abc\u202Egpj.exe'],
+    ['a left-to-right embedding', '\u202Aadmin'],
+    ['a bidi isolate', 'a\u2067b\u2069'],
+    ['a right-to-left mark', 'admin\u200F'],
+    ['an Arabic letter mark', 'a\u061Cb'],
+    ['zero-width characters only', '\u200B\u200C\u200D\u2060\uFEFF'],
+    ['Hangul fillers only', '\u3164\u3164'],
+    ['Hangul choseong and jungseong fillers only', '\u115F\u1160'],
+    ['a Unicode tag character', 'flag\u{E0067}\u{E0062}'],
+    ['33 graphemes', '👍'.repeat(33)],
   ])(
-    'refuses a nickname that is %s with 400 NICKNAME_INVALID, storing nothing',
+    'refuses a nickname that is %s with 422 NICKNAME_INVALID, storing nothing',
     async (_w, nickname) => {
       const { token } = await login()
-      expectError(await upload(token, { nickname, avatar: image(PNG) }), 400, 'NICKNAME_INVALID')
+      expectError(await upload(token, { nickname, avatar: image(PNG) }), 422, 'NICKNAME_INVALID')
       expect((await call('GET', '/auth/profile', { token })).body.profile).toEqual({
         nickname: null,
         avatarUrl: null,
@@ -174,6 +185,29 @@ describe('PUT /auth/profile', () => {
     const { token } = await login()
     const res = await upload(token, { nickname: '微'.repeat(32) })
     expect(res.status, res.text).toBe(200)
+  })
+
+  it('counts graphemes: 32 family emoji (ZWJ sequences) are 32 characters, and fine', async () => {
+    const { token } = await login()
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}'
+    const res = await upload(token, { nickname: family.repeat(32) })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body.profile.nickname).toBe(family.repeat(32))
+    // A flag (two regional indicators) and a skin tone are one grapheme each.
+    const json = await call('PUT', '/auth/profile', {
+      token,
+      json: { nickname: `🇨🇳👍🏽${'x'.repeat(30)}` },
+    })
+    expect(json.status, json.text).toBe(200)
+  })
+
+  it('stores the nickname NFC-normalised', async () => {
+    const { token } = await login()
+    // "é" as e and a combining acute accent (NFD) becomes the one character U+00E9.
+    const res = await call('PUT', '/auth/profile', { token, json: { nickname: 'Rene\u0301e' } })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body.profile.nickname).toBe('Ren\u00E9e')
+    expect((await call('GET', '/auth/profile', { token })).body.profile.nickname).toBe('Ren\u00E9e')
   })
 
   it('a nickname WeChat calls risky is 422 NICKNAME_RISKY; review is kept and logged', async () => {

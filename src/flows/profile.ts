@@ -4,7 +4,7 @@ import type { Session } from '../session/session'
 import { base64url } from '../util/base64url'
 import { appOf, type Flow } from './context'
 
-export const MAX_NICKNAME = 32 // characters (code points), after trimming
+export const MAX_NICKNAME = 32 // graphemes (what a reader counts as characters), after trimming
 /** Where the app serves avatars, below its origin. */
 export const AVATAR_PATH = '/auth/avatars/'
 
@@ -20,15 +20,32 @@ export interface ProfileInput {
   avatar?: Uint8Array | undefined
 }
 
-// The control characters of C0, DEL and C1, and the line and paragraph separators.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+// Refused anywhere in a nickname: control characters (C0, DEL, C1), the
+// line and paragraph separators, the bidi marks, embeddings, overrides and
+// isolates (they reorder what is shown around them), and the tag characters.
+const REFUSED =
+  /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u
+// What shows nothing: spaces, zero-width and other default-ignorable
+// characters (U+200B–U+200D, U+2060, U+FEFF, the Hangul fillers, …), the blank braille cell.
+const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/gu
 
-/** The nickname trimmed, or `NICKNAME_INVALID`: 1 to 32 characters, no control characters. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+
+/**
+ * The nickname NFC-normalised and trimmed, or `NICKNAME_INVALID`: 1 to 32
+ * graphemes (an emoji of a ZWJ sequence is one), something visible, and no
+ * control, bidi or tag characters.
+ */
 export function nicknameOf(value: string): string {
-  const nickname = value.trim()
-  const length = [...nickname].length
-  if (length < 1 || length > MAX_NICKNAME || CONTROL.test(nickname)) {
+  const nickname = value.normalize('NFC').trim()
+  let length = 0
+  for (const _ of graphemes.segment(nickname)) if (++length > MAX_NICKNAME) break
+  if (
+    length < 1 ||
+    length > MAX_NICKNAME ||
+    REFUSED.test(nickname) ||
+    nickname.replace(INVISIBLE, '') === ''
+  ) {
     throw new WxaAuthError('NICKNAME_INVALID')
   }
   return nickname
