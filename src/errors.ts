@@ -67,8 +67,7 @@ export const ERRORS = {
   },
   NICKNAME_INVALID: {
     status: 422,
-    message:
-      'The nickname must be 1 to 32 characters with something visible, without control, bidi or tag characters.',
+    message: 'The nickname must be 1 to 32 visible characters, without control or bidi characters.',
   },
   NICKNAME_RISKY: {
     status: 422,
@@ -76,7 +75,8 @@ export const ERRORS = {
   },
   AVATAR_INVALID: {
     status: 415,
-    message: 'The avatar must be a PNG, JPEG or WebP image.',
+    message:
+      'The avatar must be a well-formed PNG, JPEG or WebP image, with nothing after its end.',
   },
   AVATAR_TOO_LARGE: { status: 413, message: 'The avatar is too large.' },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh login code of this user.' },

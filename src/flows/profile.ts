@@ -3,6 +3,7 @@ import type { AvatarRecord, ProfileRecord, ProfileUpdate } from '../session/prof
 import type { Session } from '../session/session'
 import { base64url } from '../util/base64url'
 import { appOf, type Flow } from './context'
+import { cleanImage } from './image'
 
 export const MAX_NICKNAME = 32 // graphemes (what a reader counts as characters), after trimming
 /** Where the app serves avatars, below its origin. */
@@ -51,15 +52,6 @@ export function nicknameOf(value: string): string {
   return nickname
 }
 
-/** The image type the bytes say (PNG, JPEG, WebP), or `AVATAR_INVALID`. What the client claims is not asked. */
-export function imageType(bytes: Uint8Array): AvatarRecord['type'] {
-  const at = (i: number, ...expected: number[]) => expected.every((b, j) => bytes[i + j] === b)
-  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png'
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg'
-  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp'
-  throw new WxaAuthError('AVATAR_INVALID')
-}
-
 /** The URL of an avatar: below `PUBLIC_URL`, else below the request's origin. */
 const avatarUrl = (base: string, key: string) => `${base}${AVATAR_PATH}${key}`
 
@@ -90,7 +82,7 @@ export async function getProfile<User extends { id: string }>(
  * Changes the request's user's profile. The nickname goes through the
  * platform's text check first (`risky` is refused, `review` is kept and
  * logged: WeChat asks for a person's look, not a refusal). The avatar is
- * checked by its bytes and size, stored under a random key, then handed to
+ * checked by its bytes and size, stripped of its metadata, stored under a random key, then handed to
  * the platform's asynchronous image check at its own URL; a risky verdict
  * arrives by push and deletes it. Until then it is served.
  *
@@ -118,7 +110,7 @@ export async function setProfile<User extends { id: string }>(
       )
     }
     if (input.avatar.length > config.maxAvatarBytes) throw new WxaAuthError('AVATAR_TOO_LARGE')
-    avatar = { bytes: input.avatar, type: imageType(input.avatar) }
+    avatar = cleanImage(input.avatar)
   }
   if (nickname !== undefined) {
     const verdict = app.checkText ? await app.checkText(nickname, openid) : 'unchecked'
