@@ -4,15 +4,7 @@
 // what was stored.
 
 const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0))
-const join = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
+const join = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((part) => [...part]))
 const u32be = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255)
 const u32le = (n: number) => Uint8Array.of(n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24)
 const u16be = (n: number) => Uint8Array.of(n >>> 8, n & 255)
