@@ -316,11 +316,17 @@ describe('7. the lower findings', () => {
         `${'['.repeat(5000)}${']'.repeat(5000)}`,
         `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`,
       ]) {
-        const res = await call('PATCH', '/me/session', { token, body, headers })
-        expect([400, 413], res.text).toContain(res.status)
-        expect(res.body.error.code).toMatch(
-          /^(SESSION_TOO_LARGE|PAYLOAD_TOO_LARGE|INVALID_JSON|INVALID_REQUEST)$/,
-        )
+        for (const type of ['application/json', 'application/vnd.wxa+json; charset=utf-8']) {
+          const res = await call('PATCH', '/me/session', {
+            token,
+            body,
+            headers: { 'Content-Type': type },
+          })
+          expect([400, 413], res.text).toContain(res.status)
+          expect(res.body.error.code).toMatch(
+            /^(SESSION_TOO_LARGE|PAYLOAD_TOO_LARGE|INVALID_JSON|INVALID_REQUEST)$/,
+          )
+        }
       }
       for (const path of ['/auth/login', '/auth/profile', '/auth/phone', '/auth/decrypt']) {
         const body = `{"code":${'['.repeat(5000)}${']'.repeat(5000)}}`
@@ -355,6 +361,20 @@ describe('7. the lower findings', () => {
         )
         expectError(res, 413, 'PAYLOAD_TOO_LARGE')
       }
+    })
+
+    it("a hook's value nested thousands deep is answered, not a stack overflow", async () => {
+      let user: Record<string, unknown> = { id: 'deep-user' }
+      for (let i = 0; i < 5000; i++) user = { id: 'deep-user', inner: user }
+      const app = served(testApp({ findOrCreateUser: () => user as { id: string } }))
+      const res = await call(
+        'POST',
+        '/auth/login',
+        { json: { code: await codeFor(newOpenid()) } },
+        app,
+      )
+      expect(res.status).toBe(200)
+      expect(res.body.user.id).toBe('deep-user')
     })
 
     it('refuses more than 1,000 keys in all, counting nested ones', async () => {

@@ -19,7 +19,8 @@ export const limitBody = (maxSize = MAX_BODY_SIZE): MiddlewareHandler => {
   })
   return (c, next) =>
     limit(c, async () => {
-      if (/^application\/json/i.test(c.req.header('Content-Type') ?? '')) {
+      // Any type Hono's validator reads as JSON (`application/json`, `application/…+json`).
+      if (/json/i.test(c.req.header('Content-Type') ?? '')) {
         // Read once into Hono's cache: `c.req.json()` parses this text later.
         if (nestsDeeper(await c.req.text())) throw tooDeep()
       }
