@@ -45,7 +45,7 @@ export const XMP = bytes(
 const pngChunk = (type: string, data: Uint8Array) =>
   join(u32be(data.length), bytes(type), data, u32be(crc(join(bytes(type), data))))
 
-/** A 1×1 PNG; `meta` adds tEXt, iTXt, zTXt, eXIf, tIME and a private chunk. */
+/** A 1×1 PNG; `meta` adds tEXt, iTXt, zTXt, eXIf, tIME, a private chunk and acTL. */
 export function png(text = 'a fine picture', { pad = 0, meta = false } = {}) {
   const ihdr = Uint8Array.of(0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0)
   return join(
@@ -59,6 +59,8 @@ export function png(text = 'a fine picture', { pad = 0, meta = false } = {}) {
           pngChunk('eXIf', EXIF_WITH_GPS.subarray(6)),
           pngChunk('tIME', Uint8Array.of(0x07, 0xea, 12, 7, 12, 0, 0)),
           pngChunk('prVt', bytes('device serial 123')),
+          // An animation's control chunk: the animation goes, the image stays.
+          pngChunk('acTL', Uint8Array.of(0, 0, 0, 1, 0, 0, 0, 0)),
         ]
       : []),
     pngChunk('sRGB', Uint8Array.of(0)),
@@ -84,6 +86,7 @@ export function jpeg(text = 'a fine picture', { pad = 0, meta = false } = {}) {
         ]
       : []),
     segment(0xe2, bytes('ICC_PROFILE\0\x01\x01 colours')),
+    segment(0xee, bytes('Adobe\0\x64\0\0\0\0\x01')),
     segment(0xdb, join(Uint8Array.of(0), new Uint8Array(64).fill(1))),
     segment(0xc0, Uint8Array.of(8, 0, 1, 0, 1, 1, 1, 0x11, 0)),
     segment(0xc4, join(Uint8Array.of(0), new Uint8Array(16), Uint8Array.of())),

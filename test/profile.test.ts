@@ -141,7 +141,7 @@ describe('PUT /auth/profile', () => {
 
     it.each([
       ['PNG', png, ['IHDR', 'sRGB', 'IDAT', 'IEND']],
-      ['JPEG', jpeg, ['E0', 'E2', 'DB', 'C0', 'C4', 'DA', 'D9']],
+      ['JPEG', jpeg, ['E0', 'E2', 'EE', 'DB', 'C0', 'C4', 'DA', 'D9']],
       ['WebP', webp, ['VP8X', 'flags 0', 'VP8 ']],
     ])(
       '%s: EXIF with GPS, XMP, text and comments are stripped; the image still parses',
