@@ -1,5 +1,5 @@
 import { type Logger, WxaAuthError } from './errors'
-import { PLATFORMS } from './platforms/index'
+import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
@@ -122,7 +122,7 @@ export function buildConfig(
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }
-      apps.set(app.appId, app)
+      apps.set(app.appId, namingPlatform(app))
     }
   }
   const defaultAppId = apps.keys().next().value

@@ -66,8 +66,8 @@ export const ERRORS = {
       'The phone-number service of this mini program is used up; the operator must top it up.',
   },
   NICKNAME_INVALID: {
-    status: 400,
-    message: 'The nickname must be 1 to 32 characters, without control characters.',
+    status: 422,
+    message: 'The nickname must be 1 to 32 visible characters, without control or bidi characters.',
   },
   NICKNAME_RISKY: {
     status: 422,
@@ -75,7 +75,8 @@ export const ERRORS = {
   },
   AVATAR_INVALID: {
     status: 415,
-    message: 'The avatar must be a PNG, JPEG or WebP image.',
+    message:
+      'The avatar must be a well-formed PNG, JPEG or WebP image, with nothing after its end.',
   },
   AVATAR_TOO_LARGE: { status: 413, message: 'The avatar is too large.' },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh login code of this user.' },
@@ -173,21 +174,29 @@ export class WxaAuthError extends Error {
   readonly code: WxaErrorCode
   /** Seconds the client should wait before retrying (429 / 503). */
   readonly retryAfter: number | undefined
+  /** The platform whose call failed, when one did: only WeChat's errors carry a 0.2 alias. */
+  readonly platform: string | undefined
 
   constructor(
     code: WxaErrorCode | LegacyErrorCode,
     message?: string,
-    options?: { cause?: unknown; retryAfter?: number },
+    options?: { cause?: unknown; retryAfter?: number | undefined; platform?: string | undefined },
   ) {
     const now = current(code)
     super(message ?? ERRORS[now].message, { cause: options?.cause })
     this.code = now
     this.retryAfter = options?.retryAfter
+    this.platform = options?.platform
   }
 
-  /** The 0.2 name of this error's code, when 0.3 renamed it. @deprecated until 0.4 */
+  /**
+   * The 0.2 name of this error's code, when 0.3 renamed it. 0.2 served WeChat
+   * alone, so an error of another platform has none. @deprecated until 0.4
+   */
   get alias(): LegacyErrorCode | undefined {
-    return ALIAS_OF[this.code]
+    return this.platform === undefined || this.platform === 'wechat'
+      ? ALIAS_OF[this.code]
+      : undefined
   }
 
   get status(): ContentfulStatusCode {

@@ -48,6 +48,36 @@ describe('the configuration', () => {
     expect(configError(production(vars))).toContain(name)
   })
 
+  describe('guessable secrets are refused, naming the variable and never the value', () => {
+    const GUESSABLE = 'password1234567890password1234567'
+    it.each([
+      ['JWT_SECRET', { JWT_SECRET: GUESSABLE }],
+      ['JWT_SECRETS (entry 2)', { JWT_SECRETS: `new:${SECRET} old:${GUESSABLE}` }],
+      ['STORAGE_SECRET', { STORAGE_SECRET: GUESSABLE }],
+      // The Token is 32 letters or digits, as WeChat takes it.
+      ['WECHAT_EVENT_TOKEN', { WECHAT_EVENT_TOKEN: GUESSABLE.slice(0, 32) }],
+    ])('%s', (name, vars) => {
+      const message = configError(production(vars))
+      expect(message).toContain(`${name} does not look random`)
+      expect(message).not.toContain('password')
+      expect(message).not.toContain('1234')
+    })
+
+    it.each([
+      ['a dictionary word with digits', 'Sunshine2024!Sunshine2024!Summer#'],
+      ['leetspeak', 'P4ssw0rd!Adm1n#Secr3t$W3lc0me%Dr4gon'],
+      ['keyboard runs', 'qwertyuiop[]asdfghjkl;zxcvbnm,./!@#'],
+      ['digit and letter runs', '0123456789abcdefghijklmnopqrstuvwxyz'],
+      ['a repeated half', 'Xk9#mQ2pL7vR3tY8Xk9#mQ2pL7vR3tY8'],
+      ['a repeated short unit', 'a1B2c3a1B2c3a1B2c3a1B2c3a1B2c3a1B2c3'],
+      ['words and runs', 'monkeydragon98765letmein4321master'],
+    ])('%s', (_, value) => {
+      expect(configError(production({ JWT_SECRET: value }))).toContain(
+        'JWT_SECRET does not look random',
+      )
+    })
+  })
+
   it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {
     // A real AppSecret in .dev.vars turns the emulator off; [env.dev] without its
     // own vars then has no AppID, although the top level's [vars] has one.

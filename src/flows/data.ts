@@ -21,7 +21,8 @@ export async function decrypt<User extends { id: string }>(
     (await flow.config.sessions.sessionKey(session.userId as string, app.appId, app.platform)) ??
     // A session of a login before the key moved to the authority.
     (await flow.config.identities.get(app.appId, openid, app.platform))?.sessionKey
-  if (!sessionKey) throw new WxaAuthError('SESSION_KEY_STALE')
+  if (!sessionKey)
+    throw new WxaAuthError('SESSION_KEY_STALE', undefined, { platform: app.platform })
   try {
     // A unionId inside is shown, never trusted: unionids come from code2Session only.
     return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
@@ -31,7 +32,7 @@ export async function decrypt<User extends { id: string }>(
     // Only the platform knows, and its answer is the same whatever check failed.
     throw (await app.checkSessionKey(openid, sessionKey))
       ? err
-      : new WxaAuthError('SESSION_KEY_STALE')
+      : new WxaAuthError('SESSION_KEY_STALE', undefined, { platform: app.platform })
   }
 }
 

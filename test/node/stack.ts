@@ -93,7 +93,11 @@ export async function startChild(options: {
         await res.body?.cancel()
         if (res.ok) return
       } catch {}
-      if (Date.now() > deadline) throw new Error(`${name} did not start:\n${output.join('\n')}`)
+      if (Date.now() > deadline) {
+        // Not left running behind the failed test.
+        started.kill('SIGKILL')
+        throw new Error(`${name} did not start:\n${output.join('\n')}`)
+      }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }

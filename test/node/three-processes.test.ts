@@ -14,6 +14,7 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BuiltPush } from '../../src/emulator/push'
 import { type EmulatorClient, emulatorClient } from '../../src/testing-client'
+import { png } from '../images'
 import { type RedisServer, startRedis } from './redis-server'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
@@ -390,8 +391,8 @@ describe('WeChat pushes, claims in Redis', () => {
 })
 
 describe('the profile, avatars in AVATARS_DIR', () => {
-  const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-  const image = (text: string) => new Uint8Array([...PNG, ...new TextEncoder().encode(text)])
+  /** A real PNG whose pixel data holds `text`. */
+  const image = (text: string) => png(text)
   /** `PUT /auth/profile` as wx.uploadFile sends it. */
   async function upload(base: string, token: string, avatar: Uint8Array, nickname?: string) {
     const form = new FormData()
