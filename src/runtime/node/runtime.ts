@@ -1,3 +1,4 @@
+import type { Env } from 'hono'
 import type { Logger } from '../../errors'
 import { whole } from '../../platforms/variables'
 import type { SessionAuthority } from '../../session/authority'
@@ -30,8 +31,12 @@ export interface NodeOptions {
   log?: Logger
 }
 
-/** The Node runtime: the parts, and what a server does with them at start and stop. */
-export interface NodeRuntime extends WxaRuntime {
+/**
+ * The Node runtime: the parts, and what a server does with them at start and
+ * stop. `E` is the host app's Hono env, inferred from where it is passed
+ * (`wxaAuth<User, AppEnv>({ runtime: node() })`), as with `cloudflare()`.
+ */
+export interface NodeRuntime<E extends Env = Env> extends WxaRuntime<E> {
   /** `redis` or `memory`. */
   readonly store: 'redis' | 'memory'
   /** Resolves once Redis answers (at once in memory); rejects if the first connection fails. */
@@ -63,7 +68,7 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * await serve({ app: createApp({ runtime }), runtime }) // waits for Redis, closes it on SIGTERM
  * ```
  */
-export function node(options: NodeOptions = {}): NodeRuntime {
+export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntime<E> {
   const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
   const vars = { ...env } as Record<string, string | undefined>
   const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
