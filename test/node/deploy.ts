@@ -1,12 +1,14 @@
 // What the deployment tests share: a clean copy of the repository as a
 // clone has it, a stand-in for a platform's gateway, the recipes as the
 // README prints them, and logins through the emulator.
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { emulatorClient } from '../../src/testing-node'
-import { caller } from './stack'
+import { APP_ID, caller } from './stack'
 
 /** The repository's files as a fresh clone has them (tracked, and new ones not ignored), copied to `to`. */
 export function cloneInto(to: string): string[] {
@@ -97,3 +99,41 @@ export async function loginMany(base: string, emulatorUrl: string, users: number
   }
   return statuses
 }
+
+/** Starts `bin args` (a server on `port`), resolved once its /healthz answers 200. */
+export async function startServer(
+  bin: string,
+  args: string[],
+  { cwd, env, port }: { cwd: string; env: Record<string, string>; port: number },
+): Promise<{ url: string; output: string[]; child: ChildProcess }> {
+  const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const output: string[] = []
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => output.push(line))
+  }
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  const healthy = () =>
+    fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  while (!(await healthy())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(output.join('\n'))
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { url, output, child }
+}
+
+/** The variables a deployed server is given in the platform's settings: Redis, the app, fresh secrets. */
+export const serverVars = (redisUrl: string, emulatorUrl: string, appSecret: string) => ({
+  REDIS_URL: redisUrl,
+  WECHAT_APP_ID: APP_ID,
+  WECHAT_APP_SECRET: appSecret,
+  JWT_SECRET: randomBytes(32).toString('base64url'),
+  STORAGE_SECRET: randomBytes(32).toString('base64url'),
+  WECHAT_API_BASE: emulatorUrl,
+})

@@ -10,7 +10,7 @@
 // emulator and a real redis-server. What this cannot prove: the base image
 // itself (its OS, its Node build, its `node` user's permissions), a port
 // below 1024 as that user, and Cloud Hosting's own build.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   cpSync,
@@ -24,10 +24,9 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmulator } from '../../src/testing-node'
-import { cloneInto, gateway, loginMany } from './deploy'
+import { cloneInto, gateway, loginMany, serverVars, startServer } from './deploy'
 import { freePort, type RedisServer, startRedis } from './redis-server'
 import { APP_ID, caller, nodeBinaries } from './stack'
 
@@ -119,7 +118,6 @@ const stages: Stage[] = []
 let redis: RedisServer
 let emulator: Awaited<ReturnType<typeof startEmulator>>
 let server: ChildProcess | undefined
-const output: string[] = []
 const SECRET = randomBytes(16).toString('hex')
 const instructions = parseDockerfile(readFileSync('Dockerfile', 'utf8'))
 const config = JSON.parse(readFileSync('container.config.json', 'utf8'))
@@ -282,35 +280,18 @@ describe('the Dockerfile, replayed', () => {
       ...final.env,
       // container.config.json's variables, filled in as in the service's settings.
       ...config.envParams,
-      REDIS_URL: redis.url,
-      WECHAT_APP_ID: APP_ID,
-      WECHAT_APP_SECRET: SECRET,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      STORAGE_SECRET: randomBytes(32).toString('base64url'),
-      WECHAT_API_BASE: emulator.url,
+      ...serverVars(redis.url, emulator.url, SECRET),
       PORT: String(port), // 80 in the image; a free port here
       HOST: '127.0.0.1',
     }
     const [bin, ...args] = final.cmd as [string, ...string[]]
-    server = spawn(bin, args, {
+    const started = await startServer(bin, args, {
       cwd: join(final.root, final.workdir),
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      port,
     })
-    for (const stream of [server.stdout, server.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => output.push(line))
-    }
-    const url = `http://127.0.0.1:${port}`
-    const deadline = Date.now() + 20_000
-    while (
-      !(await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(output.join('\n'))
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    server = started.child
+    const { url, output } = started
     expect(await caller(url)('/readyz')).toMatchObject({ status: 200, body: { ok: true } })
     const [check, ...checkArgs] = final.healthcheck as [string, ...string[]]
     execFileSync(check, checkArgs, { env, stdio: 'ignore' }) // throws on a non-zero exit

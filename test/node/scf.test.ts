@@ -5,15 +5,14 @@
 // for /var/lang/node<major>). Then 32 users log in through a stand-in for
 // the API gateway: TRUST_PROXY=1 (the bootstrap's default) counts each
 // client, where TRUST_PROXY=0 caps the whole app at 30 logins a minute.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmulator } from '../../src/testing-node'
-import { cloneInto, gateway, loginMany, recipe } from './deploy'
+import { cloneInto, gateway, loginMany, recipe, serverVars, startServer } from './deploy'
 import { freePort, type RedisServer, startRedis } from './redis-server'
 import { APP_ID, nodeBinaries } from './stack'
 
@@ -55,37 +54,17 @@ afterAll(async () => {
 
 async function bootstrap(vars: Record<string, string> = {}) {
   const port = await freePort()
-  const output: string[] = []
-  const child = spawn(join(code, 'scf_bootstrap'), [], {
+  const { url, output, child } = await startServer(join(code, 'scf_bootstrap'), [], {
     cwd: code,
+    port,
     env: {
       PATH: `${join(systemNode.path, '..')}:/usr/bin:/bin`,
       PORT: String(port),
-      REDIS_URL: redis.url,
-      WECHAT_APP_ID: APP_ID,
-      WECHAT_APP_SECRET: SECRET,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      STORAGE_SECRET: randomBytes(32).toString('base64url'),
-      WECHAT_API_BASE: emulator.url,
+      ...serverVars(redis.url, emulator.url, SECRET),
       ...vars,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.push(child)
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => output.push(line))
-  }
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 20_000
-  while (
-    !(await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(output.join('\n'))
-    await new Promise((r) => setTimeout(r, 100))
-  }
   return { url, output, stop: () => child.kill('SIGTERM') }
 }
 

@@ -82,7 +82,10 @@ export async function listen(
 
 /**
  * Serves wxa-auth (or your app) on Node with `@hono/node-server`, once the
- * runtime's Redis answers.
+ * runtime's configuration is complete and its Redis answers (checked before
+ * listening: a missing variable or a Redis it cannot use exits the process
+ * with code 1 and one line naming the variable and the fix; with
+ * `signals: false` it rejects instead).
  *
  * @example
  * ```ts
