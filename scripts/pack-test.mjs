@@ -215,20 +215,32 @@ try {
   )
   console.log('pack: plain Node imports wxa-auth/node and wxa-auth/testing/node')
 
-  // 7. The emulator that "Testing on Node" runs ships in the package: `npx wxa-auth-emulator`.
+  // 7. The emulator that "Testing on Node" runs ships in the package: `npx wxa-auth-emulator`,
+  // with @hono/node-server installed as a Node app has it (the server needs it too).
+  await run(
+    'npm',
+    ['install', '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '@hono/node-server'],
+    {
+      cwd: app,
+    },
+  )
   const emulatorPort = await freePort()
   const emulator = spawn(join(app, 'node_modules/.bin/wxa-auth-emulator'), [], {
     cwd: app,
     env: { ...quietEnv, PORT: String(emulatorPort), WECHAT_APP_ID: 'wx0123456789abcdef' },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   })
+  let emulatorErrors = ''
+  emulator.stderr.on('data', (chunk) => (emulatorErrors += chunk))
   try {
     const deadline = Date.now() + 20_000
     /** @type {{ code?: string }} */
     let issued = {}
     while (!issued.code) {
       if (emulator.exitCode !== null || Date.now() > deadline) {
-        throw new Error('npx wxa-auth-emulator did not start from the installed package')
+        throw new Error(
+          `npx wxa-auth-emulator did not start from the installed package:\n${emulatorErrors}`,
+        )
       }
       issued = await fetch(`http://127.0.0.1:${emulatorPort}/__emulator/code`, {
         method: 'POST',
