@@ -78,10 +78,13 @@ describe('configuration errors stop the start', () => {
 describe('Redis at start', () => {
   let redis: RedisServer
   let plain: RedisServer
+  let managed: RedisServer
   let tls: { url: string; child: ChildProcess; dir: string }
   beforeAll(async () => {
     redis = await startRedis({ args: ['--requirepass', 'open-sesame-4711'] })
     plain = await startRedis({ appendonly: false, args: ['--maxmemory-policy', 'allkeys-lru'] })
+    // As a managed Redis that refuses CONFIG: the command renamed away.
+    managed = await startRedis({ args: ['--rename-command', 'CONFIG', ''] })
     const dir = await mkdtemp(join(tmpdir(), 'wxa-tls-'))
     execFileSync(
       'openssl',
@@ -136,6 +139,7 @@ describe('Redis at start', () => {
     if (tls) await rm(tls.dir, { recursive: true, force: true })
     await redis?.dispose()
     await plain?.dispose()
+    await managed?.dispose()
   })
 
   it.each([
@@ -172,6 +176,28 @@ describe('Redis at start', () => {
     expect(text).toContain('REDIS_DURABILITY=strict')
     expect(text).toContain('appendonly no')
     expect(text).toContain('maxmemory-policy allkeys-lru')
+  })
+
+  it('a Redis that refuses CONFIG: the settings are unknown, not an error, even when strict', async () => {
+    const server = await startChild({
+      name: 'server',
+      script: 'examples/node/server.mjs',
+      port: await freePort(),
+      env: { ...base(), REDIS_URL: managed.url, REDIS_DURABILITY: 'strict' },
+      node: node as never,
+      probe: '/healthz',
+    })
+    try {
+      expect(await caller(server.url)('/readyz')).toEqual({
+        status: 200,
+        body: {
+          ok: true,
+          redis: { appendonly: 'unknown', appendfsync: 'unknown', 'maxmemory-policy': 'unknown' },
+        },
+      })
+    } finally {
+      await server.kill()
+    }
   })
 
   it('warns once per setting that loses writes, and /readyz reports the settings', async () => {
