@@ -117,7 +117,7 @@ export function appSecrets(
     throw new WxaAuthError(
       'CONFIG_INVALID',
       ids.length === 1
-        ? `${prefix}_APP_SECRET is not set. Set it with \`wrangler secret put ${prefix}_APP_SECRET\`.`
+        ? `${prefix}_APP_SECRET is not set.`
         : `${prefix}_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
     )
   }

@@ -174,13 +174,29 @@ export const SessionResponse = v.object({ session: SessionData })
 
 export const HealthResponse = v.object({ ok: v.literal(true) })
 
-/** `GET /readyz` when the configuration is not complete: what is at fault, by name only. */
+/** Redis's durability settings as read at start (Node only; `unknown` where CONFIG is refused). */
+const RedisSettings = v.optional(
+  v.pipe(
+    v.object({ appendonly: v.string(), appendfsync: v.string(), 'maxmemory-policy': v.string() }),
+    v.description(
+      'Node: these settings of Redis as read at start ("unknown" where CONFIG GET is refused).',
+    ),
+  ),
+)
+
+/** `GET /readyz` when ready. */
+export const ReadyResponse = v.object({ ok: v.literal(true), redis: RedisSettings })
+
+/** `GET /readyz` when the configuration is not complete or Redis does not answer: what is at fault, by name only. */
 export const NotReadyResponse = v.object({
   ok: v.literal(false),
   failing: v.pipe(
     v.string(),
-    v.description('The variable, binding or wrangler.toml key at fault; never its value.'),
+    v.description(
+      'The variable, binding or wrangler.toml key at fault (REDIS_URL while Redis does not answer a PING); never its value.',
+    ),
   ),
+  redis: RedisSettings,
 })
 
 /** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */

@@ -42,7 +42,7 @@ export function checkSecret(name: string, value: string | undefined): string {
   if (problem) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      `${name} ${problem}. Generate one with \`openssl rand -base64 32\` and set it with \`wrangler secret put ${name.split(' ')[0]}\`.`,
+      `${name} ${problem}. Generate one with \`openssl rand -base64 32\`.`,
     )
   }
   registerSecret(value)
