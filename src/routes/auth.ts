@@ -1,4 +1,5 @@
 import { Hono } from 'hono/tiny'
+import { WxaAuthError } from '../errors'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
 import { devices, logout, logoutAll, revokeDevice } from '../flows/logout'
@@ -9,6 +10,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
 import {
   AccountDeletionBody,
@@ -35,7 +37,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Log in with a login code (wx.login, tt.login, qq.login)',
       description:
-        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too.',
+        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too. With CLOUD_HOSTING=wechat, a login without a code is the user WeChat Cloud Hosting’s X-WX-* headers name.',
       auth: false,
       body: true,
       response: LoginResponse,
@@ -43,6 +45,8 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'NOT_OFFERED',
         'RATE_LIMITED',
+        'CLOUD_IDENTITY_MISSING',
+        'LOGIN_CODE_REQUIRED',
         'CODE_INVALID',
         'CODE_USED',
         'USER_BLOCKED',
@@ -62,8 +66,14 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(LoginBody),
     async (c) => {
       const body = c.req.valid('json')
-      const answer = await login(flowOf(resolved, c), {
+      const flow = flowOf(resolved, c)
+      // The gateway's headers are believed in the Cloud Hosting mode only, and only without a code.
+      if (body.code === undefined && !flow.config.cloudHosting) {
+        throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+      }
+      const answer = await login(flow, {
         ...body,
+        ...(body.code === undefined ? { cloud: cloudCaller(c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })
       c.header('Cache-Control', 'no-store')
