@@ -128,19 +128,25 @@ export interface NodeStack {
 
 /**
  * The emulator and `servers` server processes on `redisUrl` (none: each in
- * its own memory). `vars` are added to every server's environment; the
- * emulator delivers pushes to the first server.
+ * its own memory). `vars` are added to every server's environment, and then
+ * what `besideEmulator` gives once the emulator runs (e.g. a relay in front
+ * of it); the emulator delivers pushes to the first server.
  */
 export async function startNodeStack({
   servers = 3,
   redisUrl,
   vars = {},
   perServer = () => ({}),
+  besideEmulator,
 }: {
   servers?: number
   redisUrl?: string
   vars?: Record<string, string>
   perServer?: (index: number) => Record<string, string>
+  besideEmulator?: (
+    emulator: Child,
+    shared: { WECHAT_APP_ID: string; WECHAT_APP_SECRET: string },
+  ) => Promise<Record<string, string>>
 }): Promise<NodeStack> {
   const binaries = nodeBinaries()
   const newest = binaries[binaries.length - 1] as NodeBinary
@@ -166,6 +172,7 @@ export async function startNodeStack({
     WECHAT_API_BASE: emulator.url,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...vars,
+    ...(await besideEmulator?.(emulator, shared)),
   }
   const started: Child[] = []
   try {
