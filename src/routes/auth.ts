@@ -23,6 +23,17 @@ import {
 } from './schemas'
 
 /**
+ * Who Cloud Hosting's gateway says sent a request without a code: believed in
+ * the Cloud Hosting mode only; elsewhere the code is missing (400, as ever).
+ */
+function cloudOnly(flow: { config: { cloudHosting: unknown } }, headers: Headers) {
+  if (!flow.config.cloudHosting) {
+    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+  }
+  return cloudCaller(headers)
+}
+
+/**
  * The `/auth` routes: login, refresh, logout, logout-all, account deletion
  * and the device list. Each parses, calls one flow and answers. Made by
  * {@link wxaAuth} (`auth.routes`). @internal
@@ -67,13 +78,9 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     async (c) => {
       const body = c.req.valid('json')
       const flow = flowOf(resolved, c)
-      // The gateway's headers are believed in the Cloud Hosting mode only, and only without a code.
-      if (body.code === undefined && !flow.config.cloudHosting) {
-        throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
-      }
       const answer = await login(flow, {
         ...body,
-        ...(body.code === undefined ? { cloud: cloudCaller(c.req.raw.headers) } : {}),
+        ...(body.code === undefined ? { cloud: cloudOnly(flow, c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })
       c.header('Cache-Control', 'no-store')
@@ -138,7 +145,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Delete the account (注销)',
       description:
-        'With a fresh login code of the same user: calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
+        'With a fresh login code of the same user (with CLOUD_HOSTING=wechat also without one, when WeChat Cloud Hosting’s X-WX-* headers name that user): calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
       auth: true,
       body: true,
       response: Ok,
@@ -146,6 +153,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'RATE_LIMITED',
         'REAUTH_REQUIRED',
+        'CLOUD_IDENTITY_MISSING',
         'USER_BLOCKED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,
@@ -159,7 +167,13 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(AccountDeletionBody),
     async (c) => {
       const { code } = c.req.valid('json')
-      await deleteAccount(flowOf(resolved, c), c.var.session, c.var.user as User, code)
+      const flow = flowOf(resolved, c)
+      await deleteAccount(
+        flow,
+        c.var.session,
+        c.var.user as User,
+        code !== undefined ? { code } : { cloud: cloudOnly(flow, c.req.raw.headers) },
+      )
       return c.json({ ok: true as const })
     },
   )

@@ -92,7 +92,11 @@ export const PhoneBody = v.object({
 
 /** `DELETE /auth/account` body. */
 export const AccountDeletionBody = v.object({
-  code: code('A fresh code from wx.login() of the same user: confirms it is them.'),
+  code: v.optional(
+    code(
+      'A fresh code from wx.login() of the same user: confirms it is them. Required, except with CLOUD_HOSTING=wechat, where WeChat Cloud Hosting’s X-WX-* headers naming the same user confirm it.',
+    ),
+  ),
 })
 
 /** `PATCH /me/session` body: keys to set; a null value deletes its key. */

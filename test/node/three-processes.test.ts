@@ -516,6 +516,13 @@ describe.skipIf(CLOUD)('without CLOUD_HOSTING', () => {
     const res = await b('/auth/login', { method: 'POST', json: { code }, headers })
     expect([res.status, res.body.user.openid]).toEqual([200, real])
     expect(await db.exists(`wxa:identity:${APP_ID}:${named}`)).toBe(0)
+    const deletion = await c('/auth/account', {
+      method: 'DELETE',
+      token: res.body.token,
+      json: {},
+      headers: gateway(real),
+    })
+    expect([deletion.status, codeOf(deletion)]).toEqual([400, 'INVALID_REQUEST'])
   })
 })
 
@@ -591,6 +598,31 @@ describe.runIf(CLOUD)('the Cloud Hosting mode (CLOUD_HOSTING=wechat)', () => {
     })
     expect([res.status, res.body.user?.openid]).toEqual([200, user])
     expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(1)
+  })
+
+  it("deletes an account confirmed by the gateway's headers of the same user, not another's", async () => {
+    const user = openid()
+    const res = await login(a, gateway(user))
+    const { token } = res.body
+    const forged = await b('/auth/account', {
+      method: 'DELETE',
+      token,
+      json: {},
+      headers: gateway(openid()),
+    })
+    expect([forged.status, codeOf(forged)]).toEqual([403, 'REAUTH_REQUIRED'])
+    const bare = await b('/auth/account', { method: 'DELETE', token, json: {} })
+    expect([bare.status, codeOf(bare)]).toEqual([401, 'CLOUD_IDENTITY_MISSING'])
+    expect((await c('/me', { token })).status).toBe(200)
+    const gone = await c('/auth/account', {
+      method: 'DELETE',
+      token,
+      json: {},
+      headers: gateway(user),
+    })
+    expect([gone.status, gone.body]).toEqual([200, { ok: true }])
+    expect(codeOf(await a('/me', { token }))).toBe('SESSION_EXPIRED')
+    expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(0)
   })
 
   it('a header login has no session_key: decrypt asks for a wx.login code, then keeps its key', async () => {
