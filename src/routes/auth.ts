@@ -154,6 +154,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'RATE_LIMITED',
         'REAUTH_REQUIRED',
         'CLOUD_IDENTITY_MISSING',
+        'NOT_OFFERED',
         'USER_BLOCKED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,

@@ -35,6 +35,7 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
         'DECRYPT_FAILED',
         'SESSION_KEY_STALE',
         'LOGIN_CODE_REQUIRED',
+        'NOT_OFFERED',
         'CODE_INVALID',
         'CODE_USED',
         'REAUTH_REQUIRED',

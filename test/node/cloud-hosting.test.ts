@@ -11,7 +11,7 @@ import { node } from '../../src/runtime/node/runtime'
 const APP_ID = 'wx0000000000cloud1'
 const quiet = { warn() {}, error() {} }
 
-function cloudApp(vars: Record<string, string> = {}) {
+function cloudApp(vars: Record<string, string | undefined> = {}) {
   const env = {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_SECRET: randomBytes(32).toString('base64url'),
@@ -83,5 +83,23 @@ describe('a header login', () => {
     expect(body).toMatchObject({
       user: { platform: 'wechat', openid: 'o-shape', unionid: 'u-shape' },
     })
+  })
+})
+
+describe('without an AppSecret, through the open interface service', () => {
+  const codeOf = async (res: Response) =>
+    ((await res.json()) as { error?: { code: string } }).error?.code
+
+  it('logs in from the headers, and takes no code: 400 NOT_OFFERED', async () => {
+    const login = cloudApp({ WECHAT_OPEN_API: 'cloud-hosting', WECHAT_APP_SECRET: undefined })
+    expect((await login({})).status).toBe(200)
+    const coded = await login({}, { code: 'a-login-code' })
+    expect([coded.status, await codeOf(coded)]).toEqual([400, 'NOT_OFFERED'])
+  })
+
+  it('is required otherwise: CONFIG_INVALID', async () => {
+    const login = cloudApp({ WECHAT_APP_SECRET: undefined })
+    const res = await login({})
+    expect([res.status, await codeOf(res)]).toEqual([500, 'CONFIG_INVALID'])
   })
 })

@@ -1,4 +1,4 @@
-import { isWxaAuthError, type WxaAuthError } from '../../errors'
+import { isWxaAuthError, WxaAuthError } from '../../errors'
 import { hex } from '../../util/hex'
 import {
   type AppClientOptions,
@@ -10,6 +10,7 @@ import {
   type ErrorTable,
   filled,
   platformError,
+  type UpstreamCall,
   upstreamCaller,
 } from '../caller'
 import {
@@ -22,6 +23,9 @@ import type { PhoneNumber, PlatformSession } from '../platform'
 
 export { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS }
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
+
+const NO_SECRET =
+  'This server has no AppSecret (WECHAT_APP_SECRET), so it takes no login code: log in through wx.cloud.callContainer without one.'
 
 /** What WeChat answers when a call fails. Only errors carry a non-zero `errcode`. */
 export type WeChatErrorBody = ErrcodeBody
@@ -54,7 +58,8 @@ export interface WeChatClientOptions extends AppClientOptions {
    * `http://api.weixin.qq.com`: every API that takes an access token is sent
    * there without one (the `accessToken` arguments are ignored: pass `''`),
    * with `from_appid` naming this app (资源复用). code2Session still goes to
-   * `baseUrl` with the AppSecret: it is no cloud call.
+   * `baseUrl` with the AppSecret: it is no cloud call. With this option
+   * `appSecret` may be `''`: code2Session then rejects with `NOT_OFFERED`.
    */
   openApiBase?: string
 }
@@ -157,7 +162,11 @@ const signedQuery = async (openid: string, sessionKey: string) => ({
  */
 export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
   const { appId, appSecret, openApiBase, ...transport } = options
-  const request = appCaller('WeChat', { appId, appSecret, ...transport }, WECHAT_API_BASE)
+  const request: UpstreamCall =
+    openApiBase && !appSecret
+      ? // Through the open interface service the AppSecret is optional: without it, no code2Session.
+        () => Promise.reject(new WxaAuthError('NOT_OFFERED', NO_SECRET))
+      : appCaller('WeChat', { appId, appSecret, ...transport }, WECHAT_API_BASE)
   const openRequest = openApiBase && upstreamCaller({ ...transport, baseUrl: openApiBase })
 
   /**

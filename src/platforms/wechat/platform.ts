@@ -15,7 +15,8 @@ const APP_SECRET = /^[0-9a-f]{32}$/i
  * has code2Session, the shared data crypto, the phone number and
  * checkSessionKey through the stable access token (cached in KV), or with
  * `WECHAT_OPEN_API=cloud-hosting` through Cloud Hosting's open interface
- * service with no token (at `WECHAT_API_BASE` when set, for tests).
+ * service with no token (at `WECHAT_API_BASE` when set, for tests); the
+ * AppSecret is then optional, and without it no code is taken (`NOT_OFFERED`).
  */
 export const wechat: PlatformDefinition = {
   name: 'wechat',
@@ -31,6 +32,8 @@ export const wechat: PlatformDefinition = {
           "32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it",
       },
       upstream,
+      // The open interface service needs none; only code2Session does.
+      secretOptional: viaOpenApi,
     }).map((app) => {
       const { appId } = app
       const client = createWeChatClient({
