@@ -56,8 +56,8 @@ function cloudApp<User extends { id: string }>(
 
 /**
  * A login: the platform's code2Session (in the Cloud Hosting mode, without a
- * code, the identity WeChat's gateway vouches for, and no session_key), the optional user info checked with
- * the fresh session_key, the user from the hooks, the identity (newest
+ * code, the identity WeChat's gateway vouches for, and no session_key), the
+ * optional user info checked with the fresh session_key, the user from the hooks, the identity (newest
  * session_key) and then a new session (the cap applied by the authority),
  * and last the token. No token exists without its session, no session
  * without its identity.
@@ -77,16 +77,10 @@ export async function login<User extends { id: string }>(
   const device = deviceHints(input.device, input.userAgent)
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
   await importKeyRing(config.secrets)
-  const {
-    openid,
-    sessionKey,
-    unionid,
-    anonymousOpenid,
-  }: Partial<PlatformSession> & {
-    openid: string
-  } =
+  const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
     cloud ??
     (await app.code2Session({ code: input.code ?? '', anonymousCode: input.anonymousCode }))
+  const { openid, sessionKey, unionid, anonymousOpenid } = platformSession
   const info = sessionKey ? await userInfo(app, sessionKey) : undefined
   // The phone code is checked against this user by the platform and never retried once sent.
   let phone: PhoneNumber | undefined

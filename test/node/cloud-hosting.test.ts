@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
+import { createWeChatClient } from '../../src/platforms/wechat/client'
 import { LoginResponse } from '../../src/routes/schemas'
 import { node } from '../../src/runtime/node/runtime'
 
@@ -101,5 +102,32 @@ describe('without an AppSecret, through the open interface service', () => {
     const login = cloudApp({ WECHAT_APP_SECRET: undefined })
     const res = await login({})
     expect([res.status, await codeOf(res)]).toEqual([500, 'CONFIG_INVALID'])
+  })
+})
+
+describe('createWeChatClient({ openApiBase })', () => {
+  it('sends the token-taking calls there with no token and from_appid, and has no code2Session without a secret', async () => {
+    const urls: string[] = []
+    const client = createWeChatClient({
+      appId: APP_ID,
+      appSecret: '',
+      openApiBase: 'http://api.weixin.qq.com',
+      fetch: async (input) => {
+        urls.push(String(input))
+        return Response.json({ errcode: 0, errmsg: 'ok', result: { suggest: 'pass' } })
+      },
+    })
+    expect(await client.checkText('', 'a nickname', 'o-1')).toBe('pass')
+    expect(await client.checkSessionKey('', 'o-1', 'a2V5a2V5a2V5a2V5a2V5aw==')).toBe(true)
+    const error = await client.code2Session('a-code').catch((err: unknown) => err)
+    expect((error as { code?: string }).code).toBe('NOT_OFFERED')
+    expect(urls.map((url) => new URL(url).origin)).toEqual([
+      'http://api.weixin.qq.com',
+      'http://api.weixin.qq.com',
+    ])
+    for (const url of urls) {
+      expect(new URL(url).searchParams.has('access_token')).toBe(false)
+      expect(new URL(url).searchParams.get('from_appid')).toBe(APP_ID)
+    }
   })
 })
