@@ -56,6 +56,14 @@ describe('the client address in the Cloud Hosting mode', () => {
     expect([first.status, again.status]).toEqual([200, 429])
   })
 
+  it('is never X-Original-Forwarded-For without the mode', async () => {
+    const login = cloudApp({ LOGIN_RATE_LIMIT: '1', CLOUD_HOSTING: undefined })
+    const first = await login({ 'X-Original-Forwarded-For': '198.51.100.1' })
+    const second = await login({ 'X-Original-Forwarded-For': '198.51.100.2' })
+    // No code: 400; then the one shared bucket is full.
+    expect([first.status, second.status]).toEqual([400, 429])
+  })
+
   it('is TRUST_PROXY’s X-Forwarded-For when that is set', async () => {
     const login = cloudApp({ LOGIN_RATE_LIMIT: '1', TRUST_PROXY: '1' })
     const proxy = { 'X-Forwarded-For': '10.0.0.1' }
