@@ -2,6 +2,7 @@ import { type Logger, WxaAuthError } from './errors'
 import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
+import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
@@ -58,6 +59,8 @@ export interface WxaConfig {
   publicUrl: string | undefined
   /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
   corsOrigins: readonly string[]
+  /** `CLOUD_HOSTING=wechat`: a login without a code is the user the gateway's X-WX-* headers name. */
+  cloudHosting: CloudHosting | undefined
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -201,5 +204,6 @@ function resolve(
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
+    cloudHosting: cloudHosting(vars),
   }
 }

@@ -31,6 +31,11 @@ export const ERRORS = {
     message: 'The login code is invalid or expired; log in again (wx.login, tt.login, qq.login).',
   },
   CODE_USED: { status: 401, message: 'The login code was already used; log in again.' },
+  CLOUD_IDENTITY_MISSING: {
+    status: 401,
+    message:
+      'No login code, and no WeChat Cloud Hosting identity (X-WX-SOURCE, X-WX-OPENID, X-WX-APPID): call through wx.cloud.callContainer, or send a code.',
+  },
   USER_BLOCKED: { status: 403, message: 'The platform blocked this user as high-risk.' },
   UPSTREAM_RATE_LIMITED: {
     status: 429,
@@ -55,6 +60,11 @@ export const ERRORS = {
   SESSION_KEY_STALE: {
     status: 409,
     message: 'The session_key changed at the platform: log in again, then send the data again.',
+  },
+  LOGIN_CODE_REQUIRED: {
+    status: 409,
+    message:
+      'This session has no session_key (a Cloud Hosting login): send a fresh wx.login code as `code` with the data.',
   },
   PHONE_CODE_INVALID: {
     status: 400,

@@ -44,6 +44,10 @@ describe('the configuration', () => {
     ['MAX_SESSIONS', { MAX_SESSIONS: '0' }],
     ['JWT_SECRETS', { JWT_SECRETS: `a:${SECRET} a:${SECRET}` }],
     ['SESSIONS', { SESSIONS: undefined as unknown as KVNamespace }],
+    ['CLOUD_HOSTING', { CLOUD_HOSTING: 'tencent' }],
+    ['CBR_ENV_ID', { CLOUD_HOSTING: 'wechat' }],
+    ['WECHAT_OPEN_API', { WECHAT_OPEN_API: 'yes', CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'e' }],
+    ['CLOUD_HOSTING=wechat', { WECHAT_OPEN_API: 'cloud-hosting' }],
   ])('names %s when it is missing or wrong', (name, vars) => {
     expect(configError(production(vars))).toContain(name)
   })
@@ -76,6 +80,12 @@ describe('the configuration', () => {
         'JWT_SECRET does not look random',
       )
     })
+  })
+
+  it('takes the Cloud Hosting mode only where Cloud Hosting runs it (CBR_ENV_ID)', () => {
+    expect(configFromEnv(production({})).cloudHosting).toBeUndefined()
+    const vars = { CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'prod-1', WECHAT_OPEN_API: 'cloud-hosting' }
+    expect(configFromEnv(production(vars)).cloudHosting).toEqual({ envId: 'prod-1' })
   })
 
   it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {

@@ -132,8 +132,9 @@ export interface NodeStack {
 
 /**
  * The emulator and `servers` server processes on `redisUrl` (none: each in
- * its own memory). `vars` are added to every server's environment; the
- * emulator delivers pushes to the first server.
+ * its own memory). `vars` are added to every server's environment, and then
+ * what `besideEmulator` gives once the emulator runs (e.g. a relay in front
+ * of it); the emulator delivers pushes to the first server.
  */
 export async function startNodeStack({
   servers = 3,
@@ -141,6 +142,7 @@ export async function startNodeStack({
   vars = {},
   perServer = () => ({}),
   script = 'examples/node/server.mjs',
+  besideEmulator,
 }: {
   servers?: number
   redisUrl?: string
@@ -148,6 +150,10 @@ export async function startNodeStack({
   perServer?: (index: number) => Record<string, string>
   /** The server each process runs. */
   script?: string
+  besideEmulator?: (
+    emulator: Child,
+    shared: { WECHAT_APP_ID: string; WECHAT_APP_SECRET: string },
+  ) => Promise<Record<string, string>>
 }): Promise<NodeStack> {
   const binaries = nodeBinaries()
   const newest = binaries[binaries.length - 1] as NodeBinary
@@ -173,6 +179,7 @@ export async function startNodeStack({
     WECHAT_API_BASE: emulator.url,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...vars,
+    ...(await besideEmulator?.(emulator, shared)),
   }
   const started: Child[] = []
   try {

@@ -72,3 +72,18 @@ export function nodeClientAddress(proxies: number) {
     return socketAddress(c)
   }
 }
+
+/**
+ * The client's address in WeChat Cloud Hosting (`CLOUD_HOSTING=wechat`): what
+ * its gateway puts in `X-Original-Forwarded-For`, the last entry (the one the
+ * gateway appended, should a client have sent the header too); else the
+ * socket's peer, which there is always the gateway.
+ * https://developers.weixin.qq.com/miniprogram/dev/wxcloudrun/src/development/weixin/
+ */
+export function cloudHostingClientAddress(c: Context): string | undefined {
+  const hops = (c.req.header('X-Original-Forwarded-For') ?? '')
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean)
+  return hops[hops.length - 1] ?? socketAddress(c)
+}

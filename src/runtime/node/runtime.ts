@@ -7,7 +7,7 @@ import { memoryAuthority } from '../memory/authority'
 import { memoryClaims } from '../memory/claims'
 import { memoryKv } from '../memory/kv'
 import type { RateLimiter, RuntimeParts, WxaRuntime } from '../runtime'
-import { nodeClientAddress, trustedProxies } from './address'
+import { cloudHostingClientAddress, nodeClientAddress, trustedProxies } from './address'
 import { redisAuthority } from './authority'
 import { redisClaims } from './claims'
 import {
@@ -78,11 +78,12 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * process's memory: one process only, and a restart logs everyone out.
  *
  * Variables of its own: `REDIS_URL`, `TRUST_PROXY` (proxies in front whose
- * `X-Forwarded-For` is believed), `AVATARS_DIR`, `LOGIN_RATE_LIMIT` and
- * `USER_RATE_LIMIT` (a minute, per client address and per user; 0 = off),
- * `REDIS_COMMAND_TIMEOUT_MS` (a command unanswered by then is a 503; 3000)
- * and `REDIS_DURABILITY` (`warn`, or `strict`: refuse to start on Redis
- * settings that lose acknowledged writes).
+ * `X-Forwarded-For` is believed; with `CLOUD_HOSTING=wechat` and no
+ * `TRUST_PROXY`, the gateway's `X-Original-Forwarded-For`), `AVATARS_DIR`,
+ * `LOGIN_RATE_LIMIT` and `USER_RATE_LIMIT` (a minute, per client address and
+ * per user; 0 = off), `REDIS_COMMAND_TIMEOUT_MS` (a command unanswered by then
+ * is a 503; 3000) and `REDIS_DURABILITY` (`warn`, or `strict`: refuse to start
+ * on Redis settings that lose acknowledged writes).
  *
  * @example
  * ```ts
@@ -96,7 +97,11 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
   const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
   const vars = { ...env } as Record<string, string | undefined>
   const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
-  const clientAddress = nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
+  // In Cloud Hosting its gateway's header, unless TRUST_PROXY says otherwise.
+  const clientAddress =
+    vars.CLOUD_HOSTING?.trim() === 'wechat' && !vars.TRUST_PROXY?.trim()
+      ? cloudHostingClientAddress
+      : nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
   const dir = vars.AVATARS_DIR?.trim()
   // An avatar's URL goes to WeChat's image check: from the configuration,
   // never from the request's Host, which a client writes (Workers is reached
