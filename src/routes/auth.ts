@@ -1,3 +1,4 @@
+import { createMiddleware } from 'hono/factory'
 import { Hono } from 'hono/tiny'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
@@ -7,7 +8,7 @@ import { limitBody } from '../middleware/body-limit'
 import { limits } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
+import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
 import { flowOf } from './flow'
 import {
@@ -16,9 +17,29 @@ import {
   LoginResponse,
   LogoutAllResponse,
   Ok,
+  RefreshBody,
   SessionsResponse,
   TokenResponse,
 } from './schemas'
+
+/**
+ * Reads `{ "refreshToken" }` from the body, leniently: a request without one
+ * (no body, not JSON: what 0.3 clients send) is a 401 for the flow to answer,
+ * not a 400, so that those clients log in again. Marked with the schema for
+ * the OpenAPI document.
+ */
+const refreshBody = Object.assign(
+  createMiddleware(async (c, next) => {
+    const body: unknown = await c.req.json().catch(() => undefined)
+    const token =
+      body && typeof body === 'object'
+        ? (body as { refreshToken?: unknown }).refreshToken
+        : undefined
+    c.set('refreshToken' as never, token as never)
+    await next()
+  }),
+  { [BODY]: RefreshBody },
+)
 
 /**
  * The `/auth` routes: login, refresh, logout, logout-all, account deletion
@@ -75,15 +96,17 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     '/refresh',
     describe({
       tag: 'auth',
-      summary: 'A new token for the same session',
+      summary: 'New tokens for the same session, by refresh token',
       description:
-        'Older tokens of the session stop working; past half its lifetime the session is extended. The token the last refresh replaced, within REFRESH_GRACE_SECONDS (30 s) of it, gets a token of the current generation (a lost answer retried); any other replaced token presented here ends the session (reuse).',
-      auth: true,
+        'Takes the refresh token (the body, never a header: an access token never refreshes) and answers a new access token and a new refresh token; the older ones stop working, and past half its lifetime the session is extended. The refresh token the last refresh replaced, presented again within REFRESH_GRACE_SECONDS (30 s) and before its successor was used, gets the same answer again (a lost answer retried); any other replaced refresh token ends the session (reuse, TOKEN_REVOKED). Without a refresh token (what 0.3 clients send): 401 AUTH_REQUIRED.',
+      auth: false,
       response: TokenResponse,
-      errors: [],
+      errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED'],
     }),
+    limitBody(),
+    refreshBody,
     async (c) => {
-      const answer = await refresh(flowOf(resolved, c), c.var.session, c.var.user, c.var.authError)
+      const answer = await refresh(flowOf(resolved, c), c.get('refreshToken' as never))
       c.header('Cache-Control', 'no-store')
       return c.json(answer)
     },

@@ -25,11 +25,13 @@ describe('the embedded default (no REDIS_URL)', () => {
       json: { code: await emulator.loginCode('alice') },
     })
     expect(login.status).toBe(200)
-    const { token } = login.body
+    const { token, refreshToken } = login.body
     expect((await app('/me/session', { method: 'PATCH', token, json: { a: 1 } })).status).toBe(200)
     expect((await app('/me', { token })).body.session).toEqual({ a: 1 })
-    const refreshed = await app('/auth/refresh', { method: 'POST', token })
+    const refreshed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
     expect(refreshed.status).toBe(200)
+    const replayed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
+    expect(replayed.body).toEqual(refreshed.body)
     expect(
       (await app('/auth/logout', { method: 'POST', token: refreshed.body.token })).status,
     ).toBe(200)

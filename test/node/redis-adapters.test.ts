@@ -135,7 +135,14 @@ describe('owed deletes', () => {
     const at = now()
     await kv.put(identityKey('wxapp', `o-${user}`), { v: 1, uid: user }, 3600)
     await kv.put(unionidKey(`union-${user}`), { v: 1, uid: user }, 3600)
-    await authority.login(user, 's1', record(user, at, { unionid: `union-${user}` }), POLICY, at)
+    await authority.login(
+      user,
+      's1',
+      record(user, at, { unionid: `union-${user}` }),
+      'h0',
+      POLICY,
+      at,
+    )
     await authority.updateProfile(
       user,
       { nickname: { value: 'A', check: 'pass' }, avatar: avatar('a9') },
@@ -165,8 +172,8 @@ describe('keys and expiries', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), POLICY, at)
-    await authority.login(user, 'long', record(user, at + 1), POLICY, at)
+    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), 'h0', POLICY, at)
+    await authority.login(user, 'long', record(user, at + 1), 'h0', POLICY, at)
     expect(await db.pExpireTime(userKey(user, 'sessions'))).toBe((at + 1 + POLICY.ttl) * 1000)
     expect(await db.pExpireTime(userKey(user, 'identities'))).toBe((at + 1 + POLICY.ttl) * 1000)
     await new Promise((resolve) => setTimeout(resolve, 2100))
@@ -193,6 +200,7 @@ describe('keys and expiries', () => {
           user,
           `s${i}`,
           record(user, at, { createdAtMs: at * 1000 + i }),
+          'h0',
           POLICY,
           at,
         ),
@@ -257,7 +265,7 @@ describe('a client of your own', () => {
       log: quiet,
     })
     const at = now()
-    await authority.login('own-user', 's', record('own-user', at), POLICY, at)
+    await authority.login('own-user', 's', record('own-user', at), 'h0', POLICY, at)
     expect(await authority.read('own-user', 's', at)).toMatchObject({ uid: 'own-user' })
     await connection.close()
     expect(client.isOpen).toBe(true) // yours to close
@@ -287,11 +295,13 @@ describe('a cluster (one node owning every slot)', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 's', record(user, at), POLICY, at)
+    await authority.login(user, 's', record(user, at), 'h0', POLICY, at)
     expect(
       await authority.write(user, 's', 0, { set: [['a', 1]], delete: [] }, POLICY, at),
     ).toMatchObject({ ok: true })
-    expect(await authority.refresh(user, 's', 0, null, POLICY, at)).toMatchObject({ ok: true })
+    expect(
+      await authority.refresh(user, 's', { gen: 0, hash: 'h0', next: 'h1' }, POLICY, at),
+    ).toMatchObject({ ok: true })
     await authority.updateProfile(user, { avatar: avatar('c1') }, at)
     await authority.updateProfile(user, { avatar: null }, at)
     expect(await authority.forget(user, at)).toEqual(['s'])

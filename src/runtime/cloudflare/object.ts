@@ -22,6 +22,7 @@ import { identityKeysOf } from '../../session/transactional'
 import { createCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
+import type { RefreshPresented } from '../../token/refresh'
 import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
 import { drainDeletes, drainReplica } from './owed'
@@ -96,12 +97,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     uid: string,
     id: string,
     record: SessionRecord,
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
   ) {
     await this.#ready(uid, now)
-    const changed = rules.login(this.#table, id, record, policy, now)
+    const changed = rules.login(this.#table, id, record, refreshHash, policy, now)
     if (sessionKey)
       this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
     return (await this.#settle(changed.slice(1))) as string[]
@@ -129,14 +131,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async refresh(
     uid: string,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Promise<Outcome> {
+  ): Promise<Outcome & { replayed?: boolean }> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
+    return this.#settle(rules.refresh(this.#table, id, presented, policy, now))
   }
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
