@@ -302,6 +302,15 @@ describe('each property, broken, is reported', () => {
     expect(failing(replay(40, no(401, 'TOKEN_REVOKED'), null))).toEqual([])
     // Within the grace, a refused replay says nothing about reuse.
     expect(failing(replay(5, no(401, 'TOKEN_INVALID'), {}))).toEqual([])
+    // Two replays at once: one ends the session, the other finds it ended.
+    const racing = history([
+      login('a', 0),
+      op('refresh', { at: 1, ...token('a'), issued: { session: 'a', gen: 1 } }),
+      op('refresh', { at: 40, took: 0.05, ...token('a'), outcome: no(401, 'SESSION_EXPIRED') }),
+      op('refresh', { at: 40.01, ...token('a'), outcome: no(401, 'TOKEN_REVOKED') }),
+      finalRead('a', 1, null),
+    ])
+    expect(failing(racing)).toEqual([])
     // After the reuse, nothing is acknowledged.
     const after = history([
       login('a', 0),

@@ -280,7 +280,8 @@ export function check(history: History, options: CheckOptions): Violation[] {
         const at = replacedAt(s, gen, op)
         const twice = replacedAt(s, gen + 1, op)
         const late = op.start > twice || op.start > at + graceSeconds * 1000 + margin
-        if (late && !possiblyEndedBefore(s, op.start, op)) {
+        // Anything begun before its answer may have ended the session first (a concurrent reuse).
+        if (late && !possiblyEndedBefore(s, op.end, op)) {
           report(
             'replay-ends-session',
             `${describe(op)}: generation ${gen} was replaced ${((op.start - at) / 1000).toFixed(3)} s before, past the grace, and nothing else had ended the session: reuse must end it`,

@@ -421,7 +421,7 @@ export async function runWorkload(
         )
         return
       }
-      if (r < 0.8) {
+      if (r < 0.795) {
         // A thief with an access token (any generation) asks for a token.
         const known = session()
         if (!known) return login(endpoint, loginUser())
@@ -442,6 +442,20 @@ export async function runWorkload(
               entry.issued = decodeToken(body.token)
           },
         )
+        return
+      }
+      if (r < 0.81) {
+        // A thief replays a refresh token whose successor was used: reuse, the session ends.
+        const known = session((k) => !k.over && k.user.kind === 'busy')
+        if (!known) return login(endpoint, loginUser())
+        for (let i = 0; known.newest < 2 && i < 2; i++) {
+          await use('refresh', endpoint, known, known.newest, 'POST', '/auth/refresh', {}, (e, b) =>
+            learn(known.user, e, b),
+          )
+        }
+        const entry = await use('refresh', anyEndpoint(), known, 0, 'POST', '/auth/refresh')
+        if (entry.outcome.type === 'reply' && entry.outcome.code === 'TOKEN_REVOKED')
+          markOver(known)
         return
       }
       if (r < 0.85) {
