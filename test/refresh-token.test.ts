@@ -82,6 +82,16 @@ describe('two tokens: login and refresh answer an access token and a refresh tok
     }
   })
 
+  it('the OpenAPI document has the refresh body and both tokens in the answer', async () => {
+    const doc = (await call('GET', '/openapi.json')).body
+    const route = doc.paths['/auth/refresh'].post
+    const body = route.requestBody.content['application/json'].schema
+    expect(body.required).toEqual(['refreshToken'])
+    const answer = route.responses['200'].content['application/json'].schema
+    expect(answer.required).toEqual(expect.arrayContaining(['token', 'refreshToken']))
+    expect(route.security ?? []).toEqual([])
+  })
+
   it('the refresh token is kept only hashed: not in the object, not in KV', async () => {
     const app = appWith()
     const { refreshToken, user } = await loggedIn(app)

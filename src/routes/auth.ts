@@ -1,4 +1,4 @@
-import { createMiddleware } from 'hono/factory'
+import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
@@ -23,23 +23,22 @@ import {
 } from './schemas'
 
 /**
- * Reads `{ "refreshToken" }` from the body, leniently: a request without one
- * (no body, not JSON: what 0.3 clients send) is a 401 for the flow to answer,
- * not a 400, so that those clients log in again. Marked with the schema for
- * the OpenAPI document.
+ * Answers `POST /auth/refresh`. The body is read leniently: a request without
+ * a refresh token (no body, not JSON: what 0.3 clients send) is a 401 from
+ * the flow, not a 400, so that those clients log in again. Marked with the
+ * body's schema for the OpenAPI document.
  */
-const refreshBody = Object.assign(
-  createMiddleware(async (c, next) => {
+function refreshHandler<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const handler = async (c: Context<WxaEnv<User>>) => {
     const body: unknown = await c.req.json().catch(() => undefined)
-    const token =
-      body && typeof body === 'object'
-        ? (body as { refreshToken?: unknown }).refreshToken
-        : undefined
-    c.set('refreshToken' as never, token as never)
-    await next()
-  }),
-  { [BODY]: RefreshBody },
-)
+    const presented =
+      typeof body === 'object' && body !== null ? Reflect.get(body, 'refreshToken') : undefined
+    const answer = await refresh(flowOf(resolved, c), presented)
+    c.header('Cache-Control', 'no-store')
+    return c.json(answer)
+  }
+  return Object.assign(handler, { [BODY]: RefreshBody })
+}
 
 /**
  * The `/auth` routes: login, refresh, logout, logout-all, account deletion
@@ -104,12 +103,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED'],
     }),
     limitBody(),
-    refreshBody,
-    async (c) => {
-      const answer = await refresh(flowOf(resolved, c), c.get('refreshToken' as never))
-      c.header('Cache-Control', 'no-store')
-      return c.json(answer)
-    },
+    refreshHandler(resolved),
   )
 
   routes.post(
