@@ -144,12 +144,7 @@ export const TokenResponse = v.object({
       'Opaque; send it only to POST /auth/refresh, in the body. Each refresh replaces it: keep the newest.',
     ),
   ),
-  refreshExpiresAt: v.pipe(
-    isoTime,
-    v.description(
-      'When the session ends unless refreshed (SESSION_TTL, sliding, at most SESSION_MAX_AGE).',
-    ),
-  ),
+  refreshExpiresAt: isoTime,
   user: User,
 })
 
