@@ -22,7 +22,9 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
 export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
 export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
-export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced token may still refresh
+export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced refresh token gets its rotation's answer again
+export const DEFAULT_ACCESS_TOKEN_TTL = 2 * 60 * 60 // 2 hours, seconds: an access token's life
+export const MIN_ACCESS_TOKEN_TTL = 60 // seconds
 export const DEFAULT_MAX_AVATAR_BYTES = 1024 * 1024 // 1 MiB; chooseAvatar's cropped images are ~20–300 KiB
 
 /** Everything wxa-auth needs at run time, resolved and checked, once per runtime key. */
@@ -34,6 +36,8 @@ export interface WxaConfig {
   secrets: SigningSecret[]
   issuer: string
   audience: string
+  /** Seconds an access token lives (`ACCESS_TOKEN_TTL`), never past its session. */
+  accessTtl: number
   /** The session rules' numbers: lifetime, absolute lifetime, data size, the cap, the grace. */
   policy: SessionPolicy
   /** The sessions: the authority, and the replica's isolate cache kept honest. */
@@ -184,6 +188,7 @@ function resolve(
     }),
     issuer: text(vars, 'JWT_ISSUER') ?? DEFAULT_ISSUER,
     audience: text(vars, 'JWT_AUDIENCE') ?? defaultAppId,
+    accessTtl: whole(vars, 'ACCESS_TOKEN_TTL', MIN_ACCESS_TOKEN_TTL, DEFAULT_ACCESS_TOKEN_TTL),
     policy,
     sessions: sessions({
       authority: parts.authority({ sealed: kv, objects: parts.objects }),
