@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createServer } from 'node:http'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../../scripts/chromium.mjs'
 import { freePort, startDevServer } from '../../scripts/dev-server.mjs'
 import { tsBlocks } from '../../scripts/readme-blocks.mjs'
 import { run } from '../../scripts/wrangler.mjs'
@@ -79,18 +79,7 @@ let failed = 0
 try {
   const { emulatorClient } = await import('wxa-auth/testing/client')
   const emulator = emulatorClient(worker.base)
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
   for (const [i, framework] of FRAMEWORKS.entries()) {
     const dir = join(here, framework.dir)
     const started = Date.now()
