@@ -91,22 +91,42 @@ function oneOf<T extends string>(value: string | undefined, name: string, allowe
 }
 
 /**
+ * Why a `CORS_ORIGINS` entry is not an origin as a browser sends it in
+ * `Origin`, and how to write it; `undefined` when it is one.
+ */
+function notAnOrigin(entry: string): string | undefined {
+  if (entry.includes('*')) {
+    return `"${entry}" is not allowed (a token must not be readable by any site): list each page's origin, e.g. https://h5.example.com.`
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(entry)
+  } catch {}
+  if (!url?.host) {
+    return `"${entry}" is not an origin: write it as the browser sends it, e.g. https://${entry.replace(/^\/+|\/.*$/g, '')}.`
+  }
+  if (!/^https?:$/.test(url.protocol)) {
+    return `"${entry}" is not an origin: only http:// and https:// pages send one.`
+  }
+  if (url.origin === entry) return undefined
+  if (`${url.origin}/` === entry) return `"${entry}" has a trailing slash: write ${url.origin}.`
+  if (url.href !== `${url.origin}/` || entry.startsWith(`${url.origin}/`)) {
+    return `"${entry}" has a path: an origin is scheme://host[:port], write ${url.origin}.`
+  }
+  return `"${entry}" is not as the browser sends it: write ${url.origin}.`
+}
+
+/**
  * `CORS_ORIGINS`: origins separated by spaces, each exactly `scheme://host[:port]`
  * as a browser sends it in `Origin` (no path, no trailing slash, no `*`).
+ *
+ * @throws WxaAuthError `CONFIG_INVALID`, naming the first wrong entry and its fix
  */
 function corsOrigins(value: string | undefined): string[] {
   const origins = (value ?? '').split(/\s+/).filter(Boolean)
   origins.forEach((origin, i) => {
-    let parsed: URL | undefined
-    try {
-      parsed = new URL(origin)
-    } catch {}
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new WxaAuthError(
-        'CONFIG_INVALID',
-        `CORS_ORIGINS: entry ${i + 1} is not an origin (http(s)://host[:port], no path; * is not allowed).`,
-      )
-    }
+    const why = notAnOrigin(origin)
+    if (why) throw new WxaAuthError('CONFIG_INVALID', `CORS_ORIGINS: entry ${i + 1}, ${why}`)
   })
   return origins
 }
