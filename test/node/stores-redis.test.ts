@@ -51,6 +51,6 @@ storeSuite('Redis', () => authorityOn(redis.url), {
     const { connection, authority } = authorityOn(gone.url)
     await connection.ready()
     await gone.kill()
-    return authority
+    return { authority, restore: () => gone.start() }
   },
 })

@@ -21,12 +21,12 @@ export interface StoreUnderTest {
 
 export interface StoreSuiteOptions {
   /**
-   * The same store with its backend gone (a client that was disconnected):
-   * every change must fail as `STORAGE_UNAVAILABLE` or `STORAGE_OUTCOME_UNKNOWN`,
-   * never answer as if it were done; a read only as `STORAGE_UNAVAILABLE`.
-   * Absent: the suite says it skipped that part.
+   * The same store with its backend gone under a connected client, and a way
+   * to bring it back: every change must fail as `STORAGE_UNAVAILABLE` (nothing
+   * was written) or `STORAGE_OUTCOME_UNKNOWN`, never answer as if it were
+   * done; a read only as `STORAGE_UNAVAILABLE`. Absent: that part is skipped.
    */
-  unreachable?: () => Promise<SessionAuthority>
+  unreachable?: () => Promise<{ authority: SessionAuthority; restore(): Promise<void> }>
 }
 
 export const POLICY: SessionPolicy = {
@@ -128,6 +128,25 @@ export function storeSuite(
         const reported = ended.flat()
         expect(new Set(reported).size).toBe(reported.length)
         expect(reported).not.toContain('p11')
+      })
+
+      it('an expired session neither counts toward the cap nor is listed, read, ended or refreshed', async () => {
+        const { a, uid, now } = await withSessions(0)
+        await a.login(uid, 'old', record(uid, now, { expiresAt: now + 10 }), 'h0', POLICY, now)
+        const later = now + 20
+        for (let i = 0; i < 3; i++) {
+          const row = record(uid, later, { createdAtMs: later * 1000 + i })
+          expect(await a.login(uid, `s${i}`, row, 'h0', POLICY, later)).toEqual([])
+        }
+        expect((await a.list(uid, later)).map((s) => s.id)).toEqual(['s2', 's1', 's0'])
+        expect(await a.read(uid, 'old', later)).toBeNull()
+        expect(await a.end(uid, 'old', later)).toBe(false)
+        expect(await a.refresh(uid, 'old', R(0), POLICY, later)).toEqual({
+          ok: false,
+          refused: 'SESSION_EXPIRED',
+          over: true,
+        })
+        expect(((await a.endAll(uid, later)) as string[]).sort()).toEqual(['s0', 's1', 's2'])
       })
 
       it('keeps the sealed session_key of a login per app slot; setSessionKey replaces it', async () => {
@@ -463,35 +482,50 @@ export function storeSuite(
 
     describe('outcome unknown', () => {
       it.skipIf(!options.unreachable)(
-        'with the store gone, a change fails as STORAGE_UNAVAILABLE or STORAGE_OUTCOME_UNKNOWN, a read as STORAGE_UNAVAILABLE',
+        'with the store gone, a change fails as STORAGE_UNAVAILABLE (and wrote nothing) or STORAGE_OUTCOME_UNKNOWN, a read as STORAGE_UNAVAILABLE',
         async () => {
-          const a = (await options.unreachable?.()) as SessionAuthority
+          const down = await options.unreachable?.()
+          if (!down) return
+          const a = down.authority
           const uid = newUid()
           const now = Math.floor(Date.now() / 1000)
           const changes = {
             login: () => a.login(uid, 's', record(uid, now), 'h0', POLICY, now),
+            updateProfile: () =>
+              a.updateProfile(uid, { nickname: { value: 'Ghost', check: 'pass' } }, now),
             write: () => a.write(uid, 's', 0, set('a', 1), POLICY, now),
             refresh: () => a.refresh(uid, 's', R(0), POLICY, now),
             end: () => a.end(uid, 's', now),
             endAll: () => a.endAll(uid, now),
             forget: () => a.forget(uid, now),
-            updateProfile: () => a.updateProfile(uid, { nickname: null }, now),
+            setSessionKey: () => a.setSessionKey(uid, sessionKeySlot('wxapp'), 'sealed'),
           }
+          const codes: Record<string, string | undefined> = {}
           for (const [what, change] of Object.entries(changes)) {
-            const err = await change().then(
+            const failed = await change().then(
               (answer) => ({ answer }),
-              (e: unknown) => e,
+              (err: unknown) => err,
             )
-            expect((err as { code?: string }).code, what).toMatch(
-              /^STORAGE_(UNAVAILABLE|OUTCOME_UNKNOWN)$/,
-            )
+            codes[what] = (failed as { code?: string }).code
+            expect(codes[what], what).toMatch(/^STORAGE_(UNAVAILABLE|OUTCOME_UNKNOWN)$/)
           }
           for (const read of [
             () => a.read(uid, 's', now),
             () => a.list(uid, now),
             () => a.profile(uid, now),
+            () => a.sessionKey(uid, sessionKeySlot('wxapp')),
           ]) {
             await expect(read()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' })
+          }
+          // Back again: what was answered as unavailable was not made.
+          await down.restore()
+          const sessions = await vi.waitFor(() => a.list(uid, now), { timeout: 10_000 })
+          if (codes.login === 'STORAGE_UNAVAILABLE') expect(sessions).toEqual([])
+          if (codes.updateProfile === 'STORAGE_UNAVAILABLE') {
+            expect(await a.profile(uid, now)).toBeNull()
+          }
+          if (codes.setSessionKey === 'STORAGE_UNAVAILABLE') {
+            expect(await a.sessionKey(uid, sessionKeySlot('wxapp'))).toBeNull()
           }
         },
       )
