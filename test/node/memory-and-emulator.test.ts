@@ -97,7 +97,9 @@ describe('configuration refused at start', () => {
     })
     expect(started.status).not.toBe(0)
     expect(started.stderr).toContain('CONFIG_INVALID')
-    expect(started.stderr).toContain('AVATARS_DIR is set without PUBLIC_URL')
+    expect(started.stderr).toContain('PUBLIC_URL is not set, and AVATARS_DIR needs it')
+    // The way to set it names the variable that is missing.
+    expect(started.stderr).toContain("set PUBLIC_URL in the server's environment")
     expect(started.stdout).not.toContain('listening')
   })
 })

@@ -109,7 +109,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
   if (dir && !vars.PUBLIC_URL?.trim()) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'AVATARS_DIR is set without PUBLIC_URL: on Node, avatars need PUBLIC_URL (https://your.domain), the origin their URLs are built on.',
+      'PUBLIC_URL is not set, and AVATARS_DIR needs it: on Node, avatars need PUBLIC_URL (https://your.domain), the origin their URLs are built on.',
     )
   }
   const objects: ObjectStore | undefined = dir ? directoryObjects(dir) : undefined

@@ -47,9 +47,11 @@ export interface ServeOptions<User extends { id: string } = DefaultUser, E exten
 function startFailure(err: unknown): string {
   if (isWxaAuthError(err) && err.code === 'CONFIG_INVALID') {
     const name = configSubject(err.message)
-    return name && !err.message.includes(nodeHowToSet(name))
-      ? `${err.message} ${nodeHowToSet(name)}`
-      : err.message
+    const message =
+      name && !err.message.includes(nodeHowToSet(name))
+        ? `${err.message} ${nodeHowToSet(name)}`
+        : err.message
+    return `${err.code}: ${message}`
   }
   return err instanceof Error ? err.message : String(err)
 }
