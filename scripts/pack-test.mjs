@@ -2,9 +2,9 @@
 // to a temporary folder with the tarball installed from there (its other
 // dependencies from the registry), type-checked, built as `wrangler deploy`
 // would, served by `wrangler dev` with the WeChat emulator, and logged in to by
-// its own tests (`node --test`). Every TypeScript block of both READMEs is
-// compiled there as printed (scripts/readme-blocks.mjs). Part of `npm test`;
-// the repo's examples/ stays free of node_modules.
+// its own tests (`node --test`). Every TypeScript block of both READMEs and of
+// the docs site's pages is compiled there as printed (scripts/readme-blocks.mjs).
+// Part of `npm test`; the repo's examples/ stays free of node_modules.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -165,12 +165,12 @@ try {
   await run(join(app, 'node_modules/.bin/tsc'), ['-p', app], { cwd: app })
   console.log('pack: the example type-checks (tsc)')
 
-  // 3b. So does every ```ts block of both READMEs, as printed; the SDK's with the
+  // 3b. So does every ```ts block of both READMEs and the docs pages, as printed; the SDK's with the
   // frameworks' own types, and under moduleResolution "node" on TypeScript 5 too.
   // Not saved: the example's package.json stays as a user has it.
   await run('npm', ['install', '--no-save', '--legacy-peer-deps', ...CLIENT_TYPES], { cwd: app })
   const blocks = await compileReadmeBlocks(root, app, run)
-  console.log(`pack: ${blocks} README code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
+  console.log(`pack: ${blocks} docs code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
 
   // 4. It builds as `wrangler deploy` would, without the emulator.
   await run(join(app, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', 'build'], {
