@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { chromiumAvailable, launchChromium } from './chromium'
 
 // The playground and /docs in headless Chromium (Debian's package, which
 // .ci/run installs). Outside CI a machine without it skips this file, saying so.
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs it`)
-if (!available) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
+const available = chromiumAvailable('browser tests')
 
 const baseUrl = inject('baseUrl')
 /** A real 1×1 PNG, which a browser decodes. */
@@ -19,18 +16,7 @@ let browser: Browser
 
 beforeAll(async () => {
   if (!available) return
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 afterAll(() => browser?.close())
 

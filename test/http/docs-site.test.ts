@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium } from './chromium'
 
 // The docs site as a reader gets it: built by VitePress from docs/ (as
 // `npm run docs:build` builds it) into a temporary folder, with a base path as
@@ -13,10 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // on a free loopback port, read in headless Chromium (Debian's package,
 // which .ci/run installs): its search finds a term, the result opens its page,
 // and the language switch lands on the same page in the other language.
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs it`)
-if (!available) console.warn(`docs site tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
+const available = chromiumAvailable('docs site tests')
 
 const BUILD_TIMEOUT = 180_000 // ms, `vitepress build` (about 10 s on an idle machine)
 /** Where the site is served, as `DOCS_BASE` sets it for the build. */
@@ -123,18 +121,7 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'wxa-docs-'))
   await build(out)
   base = await serve(out)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 }, BUILD_TIMEOUT)
 
 afterAll(async () => {
