@@ -90,8 +90,6 @@ export default defineConfig({
   title: 'wxa-auth',
   // Set to the path the site is served under, e.g. '/wxa-auth/' on GitHub Pages.
   base: process.env.DOCS_BASE ?? '/',
-  cleanUrls: false,
-  lastUpdated: false,
   locales: {
     root: {
       label: '简体中文',
