@@ -75,6 +75,16 @@ export interface WxaConfigVars {
   MAX_AVATAR_BYTES?: string
   /** Where the app is reached from the internet, for the avatar URLs WeChat fetches to check; default: the request's origin. */
   PUBLIC_URL?: string
+  /**
+   * `wechat`: WeChat Cloud Hosting mode. A login without a code is the user the
+   * gateway's X-WX-* headers name; needs `CBR_ENV_ID` (Cloud Hosting sets it).
+   * Only for a service reached through `callContainer` alone (public domain off).
+   */
+  CLOUD_HOSTING?: string
+  /** Set by WeChat Cloud Hosting in every container: its environment's id. `CLOUD_HOSTING` needs it. */
+  CBR_ENV_ID?: string
+  /** `cloud-hosting`: WeChat's server API through Cloud Hosting's open interface service (http, no access token). */
+  WECHAT_OPEN_API?: string
   /** Origins (H5 pages) allowed to call the routes, exactly, separated by spaces; unset = no CORS. */
   CORS_ORIGINS?: string
 }

@@ -36,6 +36,7 @@ import {
   testIdentities,
   userData,
 } from './helpers'
+import { sign } from './pushes'
 
 const APP_ID = 'wx00000000emulator'
 const SECOND = 'wx0000000000second'
@@ -298,12 +299,82 @@ describe('7. the lower findings', () => {
     it('refuses data nested deeper than 32 levels with 413, and the session stays readable', async () => {
       const { token } = await login()
       expect((await write(token, { ok: deep(30) })).status).toBe(200)
-      for (const levels of [40, 2000]) {
-        expectError(await write(token, { deep: deep(levels) }), 413, 'SESSION_TOO_LARGE')
-      }
+      expectError(await write(token, { deep: deep(40) }), 413, 'SESSION_TOO_LARGE')
+      // Past 64 levels the body itself is refused, before it is parsed.
+      expectError(await write(token, { deep: deep(2000) }), 413, 'PAYLOAD_TOO_LARGE')
       const me = await call('GET', '/me', { token }, appWith({ SESSION_CONSISTENCY: 'strict' }))
       expect(me.status).toBe(200)
       expect(Object.keys(me.body.session)).toEqual(['ok'])
+    })
+
+    it('data nested thousands deep is 413 or 400, never a 500, as an array or an object', async () => {
+      const { token } = await login()
+      const headers = { 'Content-Type': 'application/json' }
+      for (const body of [
+        `{"deep":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+        `{"deep":${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}}`,
+        `${'['.repeat(5000)}${']'.repeat(5000)}`,
+        `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`,
+      ]) {
+        for (const type of ['application/json', 'application/vnd.wxa+json; charset=utf-8']) {
+          const res = await call('PATCH', '/me/session', {
+            token,
+            body,
+            headers: { 'Content-Type': type },
+          })
+          expect([400, 413], res.text).toContain(res.status)
+          expect(res.body.error.code).toMatch(
+            /^(SESSION_TOO_LARGE|PAYLOAD_TOO_LARGE|INVALID_JSON|INVALID_REQUEST)$/,
+          )
+        }
+      }
+      for (const path of ['/auth/login', '/auth/profile', '/auth/phone', '/auth/decrypt']) {
+        const body = `{"code":${'['.repeat(5000)}${']'.repeat(5000)}}`
+        const res = await call(path === '/auth/profile' ? 'PUT' : 'POST', path, {
+          token,
+          body,
+          headers,
+        })
+        expect([400, 413, 422], `${path}: ${res.text}`).toContain(res.status)
+      }
+    })
+
+    it('a push nested thousands deep is 413, never a 500', async () => {
+      const app = served(testApp(), { ...testEnv, WECHAT_EVENT_AES_KEY: undefined })
+      const token = testEnv.WECHAT_EVENT_TOKEN as string
+      const ts = String(Math.floor(Date.now() / 1000))
+      const nonce = String(crypto.getRandomValues(new Uint32Array(1))[0])
+      const query = new URLSearchParams({
+        signature: await sign(token, ts, nonce),
+        timestamp: ts,
+        nonce,
+      })
+      for (const body of [
+        `{"ToUserName":"gh_x","Event":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+        `{"ToUserName":"gh_x","Event":${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}}`,
+      ]) {
+        const res = await call(
+          'POST',
+          `/wechat/events?${query}`,
+          { body, headers: { 'Content-Type': 'application/json' } },
+          app,
+        )
+        expectError(res, 413, 'PAYLOAD_TOO_LARGE')
+      }
+    })
+
+    it("a hook's value nested thousands deep is answered, not a stack overflow", async () => {
+      let user: Record<string, unknown> = { id: 'deep-user' }
+      for (let i = 0; i < 5000; i++) user = { id: 'deep-user', inner: user }
+      const app = served(testApp({ findOrCreateUser: () => user as { id: string } }))
+      const res = await call(
+        'POST',
+        '/auth/login',
+        { json: { code: await codeFor(newOpenid()) } },
+        app,
+      )
+      expect(res.status).toBe(200)
+      expect(res.body.user.id).toBe('deep-user')
     })
 
     it('refuses more than 1,000 keys in all, counting nested ones', async () => {

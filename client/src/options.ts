@@ -157,10 +157,12 @@ export interface WxaClient<User = Record<string, unknown>> {
    * Decrypts what `getData` returns (`{ encryptedData, iv }`, e.g. from
    * `wx.getWeRunData`) at `POST /auth/decrypt`. Logs in before calling
    * `getData`. On `SESSION_KEY_STALE` it logs in again, calls
-   * `getData` again and retries once.
+   * `getData` again and retries once. With `code` (a `wx.login` code got
+   * before the data), the server decrypts with that code's session_key: the
+   * way after a Cloud Hosting header login (`LOGIN_CODE_REQUIRED`).
    */
   decrypt<T = Record<string, unknown>>(
-    getData: () => Promise<{ encryptedData: string; iv: string }>,
+    getData: () => Promise<{ encryptedData: string; iv: string; code?: string }>,
   ): Promise<T>
   /** The phone number behind a phone-number button's code (`POST /auth/phone`). */
   phone(code: string): Promise<WxaPhone>

@@ -1,4 +1,5 @@
 import { Hono } from 'hono/tiny'
+import { WxaAuthError } from '../errors'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
 import { devices, logout, logoutAll, revokeDevice } from '../flows/logout'
@@ -9,6 +10,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
 import {
   AccountDeletionBody,
@@ -19,6 +21,17 @@ import {
   SessionsResponse,
   TokenResponse,
 } from './schemas'
+
+/**
+ * Who Cloud Hosting's gateway says sent a request without a code: believed in
+ * the Cloud Hosting mode only; elsewhere the code is missing (400, as ever).
+ */
+function cloudOnly(flow: { config: { cloudHosting: unknown } }, headers: Headers) {
+  if (!flow.config.cloudHosting) {
+    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+  }
+  return cloudCaller(headers)
+}
 
 /**
  * The `/auth` routes: login, refresh, logout, logout-all, account deletion
@@ -35,7 +48,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Log in with a login code (wx.login, tt.login, qq.login)',
       description:
-        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too.',
+        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too. With CLOUD_HOSTING=wechat, a login without a code is the user WeChat Cloud Hosting’s X-WX-* headers name.',
       auth: false,
       body: true,
       response: LoginResponse,
@@ -43,6 +56,8 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'NOT_OFFERED',
         'RATE_LIMITED',
+        'CLOUD_IDENTITY_MISSING',
+        'LOGIN_CODE_REQUIRED',
         'CODE_INVALID',
         'CODE_USED',
         'USER_BLOCKED',
@@ -62,8 +77,10 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(LoginBody),
     async (c) => {
       const body = c.req.valid('json')
-      const answer = await login(flowOf(resolved, c), {
+      const flow = flowOf(resolved, c)
+      const answer = await login(flow, {
         ...body,
+        ...(body.code === undefined ? { cloud: cloudOnly(flow, c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })
       c.header('Cache-Control', 'no-store')
@@ -128,7 +145,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Delete the account (注销)',
       description:
-        'With a fresh login code of the same user: calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
+        'With a fresh login code of the same user (with CLOUD_HOSTING=wechat also without one, when WeChat Cloud Hosting’s X-WX-* headers name that user): calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
       auth: true,
       body: true,
       response: Ok,
@@ -136,6 +153,8 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'RATE_LIMITED',
         'REAUTH_REQUIRED',
+        'CLOUD_IDENTITY_MISSING',
+        'NOT_OFFERED',
         'USER_BLOCKED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,
@@ -149,7 +168,13 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(AccountDeletionBody),
     async (c) => {
       const { code } = c.req.valid('json')
-      await deleteAccount(flowOf(resolved, c), c.var.session, c.var.user as User, code)
+      const flow = flowOf(resolved, c)
+      await deleteAccount(
+        flow,
+        c.var.session,
+        c.var.user as User,
+        code !== undefined ? { code } : { cloud: cloudOnly(flow, c.req.raw.headers) },
+      )
       return c.json({ ok: true as const })
     },
   )

@@ -52,7 +52,7 @@ function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
 const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
 
 /** Why the caller's session may not act, or undefined when it is live and of its token's generation. */
-function callerRefused(
+export function callerRefused(
   table: SessionTable,
   { id, gen }: Caller,
   now: number,

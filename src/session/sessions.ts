@@ -68,7 +68,13 @@ export interface Sessions {
   forget(uid: string, now: number): Promise<string[]>
   list(uid: string, now: number): Promise<SessionSummary[]>
   profile(uid: string, now: number): Promise<ProfileRecord | null>
-  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
+  /** Changes the profile; with `by` (the caller's session), only while it is live and current. */
+  updateProfile(
+    uid: string,
+    update: ProfileUpdate,
+    now: number,
+    by?: Presented,
+  ): Promise<ProfileRecord | null>
 }
 
 export interface SessionsOptions {
@@ -178,6 +184,15 @@ export function sessions({
     },
     list: (uid, now) => authority.list(uid, now),
     profile: (uid, now) => authority.profile(uid, now),
-    updateProfile: (uid, update, now) => authority.updateProfile(uid, update, now),
+    async updateProfile(uid, update, now, by) {
+      const profile = await authority.updateProfile(
+        uid,
+        update,
+        now,
+        by && { id: by.id, gen: by.gen },
+      )
+      if (profile && 'refused' in profile) return refusedCaller(uid, by, profile)
+      return profile
+    },
   }
 }

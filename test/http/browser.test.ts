@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { png } from '../images'
 import { chromiumAvailable, launchChromium } from './chromium'
 
 // The playground and /docs in headless Chromium (Debian's package, which
@@ -119,7 +120,7 @@ describe.runIf(available)('the playground in a browser', () => {
     await expect.poll(view).toBe('nickname: (none) · avatar: (none)')
 
     // An image the emulator calls risky: served until the check's push, then gone.
-    expect(await setProfile(Buffer.concat([PIXEL, Buffer.from('risky')]), 'Bo')).toBe(200)
+    expect(await setProfile(Buffer.from(png('risky')), 'Bo')).toBe(200)
     await expect.poll(view).toBe('nickname: Bo · avatar: yes')
     await push('media-checks')
     await expect.poll(view).toBe('nickname: Bo · avatar: (none)')

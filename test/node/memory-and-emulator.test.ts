@@ -1,6 +1,8 @@
 // Without REDIS_URL: one server process on this process's memory, said once
 // at start, still the whole flow. And the Node emulator as a user's test
 // sees it: WeChat's answers for apps and secrets it does not know.
+import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emulatorClient } from '../../src/testing-client'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
@@ -72,5 +74,20 @@ describe('the Node emulator', () => {
     })
     expect(await res.json()).toEqual({ status: 200, answer: 'success' })
     expect((await app('/me', { token: login.body.token })).body.error.code).toBe('SESSION_EXPIRED')
+  })
+})
+
+describe('configuration refused at start', () => {
+  it('AVATARS_DIR without PUBLIC_URL: CONFIG_INVALID naming PUBLIC_URL, the server does not start (M-3)', () => {
+    const { PUBLIC_URL: _unset, ...env } = process.env
+    const started = spawnSync(process.execPath, ['examples/node/server.mjs'], {
+      env: { ...env, AVATARS_DIR: tmpdir(), PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(started.status).not.toBe(0)
+    expect(started.stderr).toContain('CONFIG_INVALID')
+    expect(started.stderr).toContain('AVATARS_DIR is set without PUBLIC_URL')
+    expect(started.stdout).not.toContain('listening')
   })
 })

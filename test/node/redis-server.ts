@@ -39,6 +39,10 @@ export interface RedisOptions {
   appendfsync?: 'always' | 'everysec' | 'no'
   /** Cluster mode on one node owning every slot: multi-key commands across slots fail (CROSSSLOT). */
   cluster?: boolean
+  /** `--appendonly`: false runs it as a snapshot-only Redis would lose writes. @default true */
+  appendonly?: boolean
+  /** More arguments (`--requirepass …`, `--maxmemory-policy …`). */
+  args?: string[]
 }
 
 export interface RedisServer {
@@ -64,7 +68,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const { appendfsync = 'everysec', cluster = false } = options
+  const { appendfsync = 'everysec', cluster = false, appendonly = true, args: extra = [] } = options
   const binary = redisServerBinary()
   const dir = await mkdtemp(join(tmpdir(), 'wxa-redis-'))
   const port = await freePort()
@@ -80,12 +84,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       '--save',
       '',
       '--appendonly',
-      'yes',
+      appendonly ? 'yes' : 'no',
       '--appendfsync',
       appendfsync,
       '--dir',
       dir,
       ...(cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] : []),
+      ...extra,
     ]
     const started = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     child = started

@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../../errors'
 import type { ClaimStore, SessionAuthority } from '../../session/authority'
+import type { ProfileRecord } from '../../session/profile'
 import type { CallerRefused } from '../../session/record'
 import type { UserSessions } from './object'
 import { NOT_SQLITE } from './sql'
@@ -86,8 +87,15 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
       ),
     forget: (uid, now) => call('forget', () => object(uid).forget(uid, now), true),
     profile: (uid, now) => call('profile', () => object(uid).profile(uid, now), false),
-    updateProfile: (uid, update, now) =>
-      call('updateProfile', () => object(uid).updateProfile(uid, update, now), true),
+    updateProfile: (uid, update, now, by) =>
+      call(
+        'updateProfile',
+        () =>
+          object(uid).updateProfile(uid, update, now, by) as Promise<
+            ProfileRecord | null | CallerRefused
+          >,
+        true,
+      ),
     list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
   } as SessionAuthority
 }
@@ -99,6 +107,7 @@ export function durableClaims(binding: DurableObjectNamespace): ClaimStore {
   return {
     claim: (scope, id, tag, ttl, now) =>
       call('claim', () => object(scope).claim(id, tag, ttl, now), true),
-    peek: (scope, id, now) => call('peek', () => object(scope).peek(id, now), false),
+    swap: (scope, id, tag, next, ttl, now) =>
+      call('swap', () => object(scope).swap(id, tag, next, ttl, now), true),
   }
 }

@@ -108,8 +108,23 @@ export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
 
 export const countRows = (
   sql: SqlStorage,
-  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims',
+  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+
+/**
+ * Keeps the identity index until at least `until` (unix seconds): as long as
+ * the identities it lists, which a login writes for SESSION_MAX_AGE and a
+ * day, longer than any session.
+ */
+export function keepIndex(sql: SqlStorage, until: number) {
+  if (until > Number(readMeta(sql, 'identities_until') ?? 0)) {
+    writeMeta(sql, 'identities_until', String(until))
+  }
+}
+
+/** Unix seconds until which the identity index is kept; 0 when it lists none. */
+export const indexUntil = (sql: SqlStorage): number =>
+  countRows(sql, 'identities') > 0 ? Number(readMeta(sql, 'identities_until') ?? 0) : 0
 
 /** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
 export const oweDelete = (sql: SqlStorage, key: string) =>
@@ -146,11 +161,28 @@ export function claimRow(
   return null
 }
 
-/** The tag `id` is claimed with at `now`, or null. */
-export const peekRow = (sql: SqlStorage, id: string, now: number): string | null =>
-  sql
-    .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
-    .toArray()[0]?.tag ?? null
+/** While `id` carries `tag` at `now`, gives it `next` until `now + ttl`, or frees it (null). */
+export function swapRow(
+  sql: SqlStorage,
+  id: string,
+  tag: string,
+  next: string | null,
+  ttl: number,
+  now: number,
+): boolean {
+  const held = sql
+    .exec<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM claims WHERE id = ? AND tag = ? AND expires_at > ?',
+      id,
+      tag,
+      now,
+    )
+    .one().n
+  if (!held) return false
+  if (next === null) sql.exec('DELETE FROM claims WHERE id = ?', id)
+  else sql.exec('UPDATE claims SET tag = ?, expires_at = ? WHERE id = ?', next, now + ttl, id)
+  return true
+}
 
 /** Every identity the object indexed becomes an owed delete. */
 export function oweIdentities(sql: SqlStorage) {

@@ -26,8 +26,134 @@ export interface RedisClient {
 }
 
 export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process
+export const DEFAULT_COMMAND_TIMEOUT_MS = 3000 // a command Redis has not answered by then: a 503
+export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000 // the first connection, at start, before giving up
 const CONNECT_TIMEOUT_MS = 2000 // a connection of its own that is not up by then: a 503
 const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not one per retry
+
+/** Why Redis cannot be used at start, and what to change: an error that names `REDIS_URL`. */
+export class RedisStartError extends Error {
+  override name = 'RedisStartError'
+}
+
+/** `redis://host:port`, without the user or password the URL may carry. */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}`
+  } catch {
+    return 'REDIS_URL'
+  }
+}
+
+/**
+ * What to change, for the error of a first connection that failed: the
+ * message names `REDIS_URL` and the likely fix, never the password.
+ * `final`: an error no retry mends (a password, a certificate).
+ */
+export function startupHint(err: Error | undefined, url: string): { hint: string; final: boolean } {
+  const code = (err as { code?: string } | undefined)?.code ?? ''
+  const message = err?.message ?? ''
+  const where = redisAddress(url)
+  const tls = url.startsWith('rediss:')
+  if (/^NOAUTH|HELLO must be called with the client already authenticated/.test(message)) {
+    return {
+      final: true,
+      hint: `Redis at ${where} asks for a password and REDIS_URL has none: redis://:PASSWORD@host:port (redis://USER:PASSWORD@… for an ACL user)`,
+    }
+  }
+  if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+    return {
+      final: true,
+      hint: `Redis at ${where} refused the user or password in REDIS_URL: check them (characters such as @ : / # in a password must be percent-encoded)`,
+    }
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate/i.test(message)) {
+    return {
+      final: true,
+      hint: `the TLS certificate of Redis at ${where} is not trusted (${message}): give Node the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass node({ redis: createClient({ url, socket: { tls: true, ca } }) })`,
+    }
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return {
+      final: false,
+      hint: `the host of REDIS_URL (${where}) does not resolve: check the host name (a cloud Redis gives a private address reachable from the same VPC)`,
+    }
+  }
+  if (code === 'ECONNREFUSED') {
+    return {
+      final: false,
+      hint: `nothing accepts connections at ${where}: is Redis running, and are the host and port of REDIS_URL right?`,
+    }
+  }
+  return {
+    final: false,
+    hint: tls
+      ? `no TLS connection to ${where} (${message || 'no answer'}): is that port TLS? For a plain port use redis://; else check the firewall or security group`
+      : `no answer from ${where} (${message || 'no answer'}): check the host and port of REDIS_URL, the firewall or security group, and whether this Redis wants TLS (rediss://)`,
+  }
+}
+
+/** Rejects with `error()` when `promise` is not settled within `ms`. */
+export function deadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(error()), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * The client with every command bounded by `ms`: one Redis has not answered
+ * by then rejects (the caller answers 503), and `onTimeout` runs. Once it
+ * timed out, what follows on that client fails at once when `brittle` (a
+ * WATCH connection, whose replies and WATCH state are then unknown).
+ */
+function timed(
+  client: RedisClient,
+  ms: number,
+  brittle: boolean,
+  onTimeout: () => void,
+): RedisClient {
+  let broken = false
+  const bound = <T>(promise: Promise<T>): Promise<T> => {
+    if (broken) {
+      promise.catch(() => {})
+      return Promise.reject(new Error('Redis did not answer on this connection'))
+    }
+    return deadline(promise, ms, () => {
+      if (brittle) broken = true
+      onTimeout()
+      return new Error(`Redis did not answer within ${ms} ms`)
+    })
+  }
+  return {
+    get isOpen() {
+      return client.isOpen
+    },
+    connect: () => client.connect(),
+    sendCommand: (args) => bound(client.sendCommand(args)),
+    multi() {
+      const multi = client.multi()
+      const wrapped: RedisMulti = {
+        addCommand(args) {
+          multi.addCommand(args)
+          return wrapped
+        },
+        exec: () => bound(multi.exec()),
+      }
+      return wrapped
+    },
+    watch: (keys) => bound(client.watch(keys)),
+    unwatch: () => bound(client.unwatch()),
+    duplicate: () => client.duplicate(),
+    on: (event, listener) => client.on(event, listener),
+    close: () => client.close(),
+    destroy: () => client.destroy(),
+  }
+}
 
 /**
  * One Redis as wxa-auth uses it: a shared connection for plain commands and
@@ -40,8 +166,14 @@ export interface RedisConnection {
   shared(): Promise<RedisClient>
   /** Runs `fn` on a connection nothing else uses meanwhile (WATCH … EXEC). */
   isolated<T>(fn: (client: RedisClient) => Promise<T>): Promise<T>
-  /** Resolves once the shared connection is up. */
+  /**
+   * Resolves once the shared connection is up; rejects with a
+   * {@link RedisStartError} naming `REDIS_URL` and the likely fix when it is
+   * not up within `startupTimeoutMs` (at once for a password or a certificate).
+   */
   ready(): Promise<void>
+  /** Whether Redis answers a PING within the command timeout. */
+  ping(): Promise<boolean>
   /** Closes what this module opened (the shared client too when it made it). */
   close(): Promise<void>
 }
@@ -66,13 +198,27 @@ const URL_CLIENT_OPTIONS = {
  */
 export function redisConnection(
   redis: string | RedisClient,
-  { log = console, isolatedConnections = DEFAULT_ISOLATED_CONNECTIONS } = {} as {
+  {
+    log = console,
+    isolatedConnections = DEFAULT_ISOLATED_CONNECTIONS,
+    commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+    startupTimeoutMs = DEFAULT_STARTUP_TIMEOUT_MS,
+  } = {} as {
     log?: Logger
     isolatedConnections?: number
+    /** How long a command may wait for Redis's answer before a 503. */
+    commandTimeoutMs?: number
+    /** How long `ready()` waits for the first connection. */
+    startupTimeoutMs?: number
   },
 ): RedisConnection {
   let lastLogged = 0
+  let lastError: Error | undefined
+  let failFirst: ((err: Error) => void) | undefined
+  const url = typeof redis === 'string' ? redis : 'REDIS_URL'
   const onError = (err: Error) => {
+    lastError = err
+    if (failFirst && startupHint(err, url).final) failFirst(err)
     if (Date.now() - lastLogged < ERROR_LOG_INTERVAL_MS) return
     lastLogged = Date.now()
     log.error(`wxa-auth: Redis connection error (retrying): ${err.message}`)
@@ -110,19 +256,14 @@ export function redisConnection(
     () => {},
   )
   /** A connect that is not done by then is a 503: requests do not wait long for Redis. */
-  const within = <T>(promise: Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis is not connected')), CONNECT_TIMEOUT_MS)
-      }),
-    ]).finally(() => clearTimeout(timer))
-  }
+  const within = <T>(promise: Promise<T>): Promise<T> =>
+    deadline(promise, CONNECT_TIMEOUT_MS, () => new Error('Redis is not connected'))
+  const sharedTimed = shared.then((client) => timed(client, commandTimeoutMs, false, () => {}))
+  sharedTimed.catch(() => {})
 
   const idle: RedisClient[] = []
   const all: RedisClient[] = []
-  const waiting: ((client: RedisClient) => void)[] = []
+  const waiting: { resolve: (client: RedisClient) => void; reject: (err: unknown) => void }[] = []
   async function acquire(): Promise<RedisClient> {
     const free = idle.pop()
     if (free) return free
@@ -141,27 +282,59 @@ export function redisConnection(
       }
       return client
     }
-    return new Promise((resolve) => waiting.push(resolve))
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
   }
   function release(client: RedisClient) {
     const next = waiting.shift()
-    if (next) next(client)
+    if (next) next.resolve(client)
     else idle.push(client)
+  }
+  /** A connection whose command timed out: its replies and WATCH are unknown, so it goes. */
+  function discard(client: RedisClient) {
+    all.splice(all.indexOf(client), 1)
+    client.destroy()
+    const next = waiting.shift()
+    if (next) acquire().then(next.resolve, next.reject)
   }
 
   return {
     // Once up, commands go out at once; while Redis is away they fail at once (no offline queue).
-    shared: () => (up ? shared : within(started)),
+    shared: () => (up ? sharedTimed : within(started).then(() => sharedTimed)),
     async isolated(fn) {
       const connection = await acquire()
+      let stalled = false
       try {
-        return await fn(connection)
+        return await fn(
+          timed(connection, commandTimeoutMs, true, () => {
+            stalled = true
+          }),
+        )
       } finally {
-        release(connection)
+        if (stalled) discard(connection)
+        else release(connection)
       }
     },
     async ready() {
-      await started
+      const first = new Promise<never>((_, reject) => {
+        failFirst = reject
+      })
+      try {
+        await deadline(Promise.race([started, first]), startupTimeoutMs, () => new Error())
+      } catch (err) {
+        const cause = (err as Error).message ? (err as Error) : lastError
+        const { hint } = startupHint(cause, url)
+        throw new RedisStartError(`REDIS_URL: ${hint}.`, { cause })
+      } finally {
+        failFirst = undefined
+      }
+    },
+    async ping() {
+      try {
+        const client = await (up ? sharedTimed : within(started).then(() => sharedTimed))
+        return (await client.sendCommand(['PING'])) === 'PONG'
+      } catch {
+        return false
+      }
     },
     async close() {
       for (const connection of all.splice(0)) await connection.close().catch(() => {})
