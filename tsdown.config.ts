@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'tsdown'
 
@@ -42,5 +43,13 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     outDir: 'dist/client',
     dts: { tsgo },
+    // WeChat DevTools' "构建 npm" (Build npm) copies the package's `miniprogram`
+    // folder into `miniprogram_npm/wxa-auth/`: the CommonJS SDK as `index.js`
+    // (`require('wxa-auth')`) and `client/index.js` (`require('wxa-auth/client')`).
+    onSuccess() {
+      mkdirSync('dist/miniprogram/client', { recursive: true })
+      copyFileSync('dist/client/index.cjs', 'dist/miniprogram/index.js')
+      writeFileSync('dist/miniprogram/client/index.js', "module.exports = require('../index.js')\n")
+    },
   },
 ])

@@ -75,6 +75,8 @@ export default defineConfig({
             'test/unit/**',
             'test/shapes/**',
             'test/node/**',
+            // Its own package (npm run test:h5); node_modules/wxa-auth there links back here.
+            'test/h5/**',
           ],
         },
       },

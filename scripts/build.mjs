@@ -7,7 +7,10 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { wrangler } from './wrangler.mjs'
 
-export const GZIP_BUDGET = 50 * 1024 // bytes
+// 0.4 moved it from 50 KiB: two tokens, avatars walked and stripped of
+// metadata, guessable-secret and deep-JSON checks, and the Cloud Hosting
+// mode's header login (Node-only; it leaves the Worker with the platform seam).
+export const GZIP_BUDGET = 56 * 1024 // bytes
 export const OUT_DIR = 'build/worker'
 
 const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', OUT_DIR], {

@@ -4,7 +4,9 @@
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 
-export const BUDGET = 5 * 1024 // bytes, gzip
+// 0.4 moved it from 5 KiB: the refresh token with its lost-answer retry,
+// cloudAdapter, and the H5 adapters that take methods one by one.
+export const BUDGET = 6 * 1024 // bytes, gzip
 
 const { outputFiles } = await build({
   entryPoints: ['client/src/index.ts'],

@@ -23,12 +23,18 @@ export function freePort() {
  * `npm run dev -- --port N --inspector-port M` (and then the inspector must
  * answer on M too).
  *
- * @param {{ timeoutMs?: number, flags?: boolean }} [options]
+ * `args` go to wrangler too (`--var CORS_ORIGINS:…`).
+ *
+ * @param {{ timeoutMs?: number, flags?: boolean, args?: string[] }} [options]
  * @returns {Promise<{ base: string, log: () => string, stop: () => void }>}
  *   `base` is `http://127.0.0.1:<port>`; `log()` is everything wrangler
  *   printed so far; `stop()` ends wrangler and its children.
  */
-export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT, flags = false } = {}) {
+export async function startDevServer({
+  timeoutMs = DEFAULT_START_TIMEOUT,
+  flags = false,
+  args = [],
+} = {}) {
   const port = await freePort()
   const inspector = flags ? await freePort() : undefined
   const base = `http://127.0.0.1:${port}`
@@ -38,6 +44,7 @@ export async function startDevServer({ timeoutMs = DEFAULT_START_TIMEOUT, flags 
     [
       'scripts/dev.mjs',
       ...(flags ? ['--port', String(port), '--inspector-port', String(inspector)] : []),
+      ...args,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,15 +9,15 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
+import { runInNewContext } from 'node:vm'
 import { gzipSync } from 'node:zlib'
 import { transformSync } from 'esbuild'
 import { freePort } from './dev-server.mjs'
 import { CLIENT_TYPES, compileReadmeBlocks } from './readme-blocks.mjs'
-import { quietEnv } from './wrangler.mjs'
+import { quietEnv, run } from './wrangler.mjs'
 
 export const START_TIMEOUT = 90_000 // ms, wrangler dev in the example
-export const STEP_TIMEOUT = 5 * 60_000 // ms, any one command (npm install is the slow one)
 
 /** Files the tarball must carry, and folders it must not. */
 const REQUIRED = [
@@ -38,42 +38,57 @@ const REQUIRED = [
   'dist/client/index.d.ts',
   'dist/client/index.cjs',
   'dist/client/index.d.cts',
+  'dist/miniprogram/index.js',
+  'dist/miniprogram/client/index.js',
 ]
 const FORBIDDEN = /^(src|test|client|scripts|bench|examples|build|\.ci)\/|\.env|\.dev\.vars/
 
-/** @param {number} n bytes */
-const kib = (n) => `${(n / 1024).toFixed(1)} KiB`
+/**
+ * A mini program's require(): CommonJS files of `dir` only (relative paths),
+ * each run in a context with a `wx` global and no Node globals.
+ * @param {string} dir
+ * @param {string} file relative to dir
+ * @param {object} wx the runtime global
+ * @returns {Record<string, any>} its exports
+ */
+function miniProgramRequire(dir, file, wx) {
+  /** @type {Map<string, { exports: Record<string, any> }>} */
+  const cache = new Map()
+  /** @param {string} path */
+  const load = (path) => {
+    if (relative(dir, path).startsWith('..')) throw new Error(`${path} is outside ${dir}`)
+    const cached = cache.get(path)
+    if (cached) return cached.exports
+    const module = { exports: {} }
+    cache.set(path, module)
+    const require = (/** @type {string} */ spec) => {
+      if (!spec.startsWith('.')) throw new Error(`${path} requires ${spec}: not in the folder`)
+      return load(join(dirname(path), spec.endsWith('.js') ? spec : `${spec}.js`))
+    }
+    const code = `(function (module, exports, require) {${readFileSync(path, 'utf8')}\n})`
+    runInNewContext(code, { wx, console })(module, module.exports, require)
+    return module.exports
+  }
+  return load(join(dir, file))
+}
 
 /**
- * Runs a command to the end, its output kept for the error it throws on a non-zero exit.
- * @param {string} command
- * @param {string[]} args
- * @param {{ cwd?: string, env?: Record<string, string> }} [options]
- * @returns {Promise<string>} what it printed on stdout
+ * The README's `vitest.config.ts` block and the block after it that runs inside workerd.
+ * @param {string} text README.md
  */
-function run(command, args, { cwd = process.cwd(), env = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...quietEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.stderr.on('data', (chunk) => (err += chunk))
-    const timer = setTimeout(() => child.kill('SIGTERM'), STEP_TIMEOUT)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else {
-        const how = signal ? `signal ${signal}` : `exit ${code}`
-        reject(new Error(`${command} ${args.join(' ')} (in ${cwd}): ${how}\n${out}\n${err}`))
-      }
-    })
-  })
+function workerdBlocks(text) {
+  const blocks = [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '')
+  const at = blocks.findIndex((body) => body.startsWith('// vitest.config.ts'))
+  const config = blocks[at]
+  const inside = blocks[at + 1]
+  if (!config || !inside?.includes("from 'cloudflare:workers'")) {
+    throw new Error('README.md: no vitest.config.ts block followed by a cloudflare:workers one')
+  }
+  return [config, inside]
 }
+
+/** @param {number} n bytes */
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`
 
 /**
  * `wrangler dev --env dev` in `cwd` on a free port, up once `/` answers.
@@ -148,6 +163,31 @@ try {
     }
   }
 
+  // WeChat DevTools' "构建 npm" copies the `miniprogram` folder into miniprogram_npm/wxa-auth/,
+  // where the pages require() it: loaded here as a mini program does, a `wx` global and no Node.
+  await run('tar', ['-xzf', tarball, '-C', temp])
+  const unpacked = join(temp, 'package')
+  const { miniprogram } = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8'))
+  /** @type {string[]} */
+  const read = []
+  const wx = {
+    getStorageSync: (/** @type {string} */ key) => {
+      read.push(key)
+      return ''
+    },
+    setStorageSync() {},
+    removeStorageSync() {},
+  }
+  const sdk = miniProgramRequire(join(unpacked, miniprogram), 'client/index.js', wx)
+  if (typeof sdk.createClient !== 'function' || typeof sdk.wxAdapter !== 'function') {
+    throw new Error(`${miniprogram}/client/index.js does not export the SDK`)
+  }
+  const api = sdk.createClient({ baseUrl: 'https://auth.example.com' })
+  if (api.session() !== null || !read.includes('wxa-auth:session')) {
+    throw new Error('the SDK did not read its session with wx.getStorageSync')
+  }
+  console.log(`pack: "miniprogram": "${miniprogram}" loads with require() beside a wx global`)
+
   // 2. The example, outside the repo, with the tarball as its wxa-auth.
   const app = join(temp, 'hono-worker')
   cpSync(join(root, 'examples/hono-worker'), app, {
@@ -169,7 +209,17 @@ try {
   // 3b. So does every ```ts block of both READMEs and the docs pages, as printed; the SDK's with the
   // frameworks' own types, and under moduleResolution "node" on TypeScript 5 too.
   // Not saved: the example's package.json stays as a user has it.
-  await run('npm', ['install', '--no-save', '--legacy-peer-deps', ...CLIENT_TYPES], { cwd: app })
+  // The Workers Vitest integration too, for the README's vitest.config.ts (compiled, then run below).
+  const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies
+  const vite = JSON.parse(readFileSync(join(root, 'node_modules/vite/package.json'), 'utf8'))
+  const vitest = [
+    `vitest@${dev.vitest}`,
+    `vite@${vite.version}`,
+    `@cloudflare/vitest-plugin@${dev['@cloudflare/vitest-plugin']}`,
+  ]
+  await run('npm', ['install', '--no-save', '--legacy-peer-deps', ...CLIENT_TYPES, ...vitest], {
+    cwd: app,
+  })
   const blocks = await compileReadmeBlocks(root, app, run)
   console.log(`pack: ${blocks} docs code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
 
@@ -202,6 +252,23 @@ try {
   if (passed < 2 || count('fail') !== 0)
     throw new Error(`the example's tests did not all run:\n${tests}`)
   console.log(`pack: the example logs in against the emulator (node --test: ${passed} passed)`)
+
+  // 5b. The README's vitest.config.ts runs its workerd block as a test, in [env.dev].
+  const [config, inside] = workerdBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
+  writeFileSync(join(app, 'vitest.config.ts'), config)
+  writeFileSync(
+    join(app, 'test/readme.workerd.test.ts'),
+    `import { expect, it } from 'vitest'\n${inside}\nit('logs in inside workerd', () => expect(res.status).toBe(200))\n`,
+  )
+  const ran = await run(
+    join(app, 'node_modules/.bin/vitest'),
+    ['run', 'test/readme.workerd.test.ts'],
+    {
+      cwd: app,
+    },
+  )
+  if (!/1 passed/.test(ran)) throw new Error(`the README's vitest.config.ts ran no test:\n${ran}`)
+  console.log("pack: the README's vitest.config.ts runs a test inside workerd, the emulator bound")
 
   // 6. Plain Node loads the Node entries, without workerd, redis or @hono/node-server installed.
   await run(

@@ -4,7 +4,8 @@
 // `wxa-auth/client`) against the mini program's types (`wx`), Taro's and
 // uni-app's, once with the example's TypeScript (bundler resolution) and once
 // with TypeScript 5 under moduleResolution "node", as the Taro and uni-app
-// templates and WeChat's TypeScript quickstart have it. A block may declare the
+// templates and WeChat's TypeScript quickstart have it, and once more under
+// Taro's `module: "commonjs"` (no top-level await). A block may declare the
 // app-side names it uses (`declare function db(…)`); a block that is a
 // fragment on purpose is preceded by `<!-- not compiled: why -->`.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -114,6 +115,20 @@ export async function compileReadmeBlocks(root, app, run) {
     },
     ['client'],
   )
+  // Taro's templates (and WeChat's TypeScript quickstart) compile to CommonJS,
+  // which has no top-level await: the SDK's blocks must compile there too.
+  config(
+    'tsconfig.client-taro.json',
+    {
+      ...client,
+      module: 'commonjs',
+      moduleResolution: 'node',
+      allowSyntheticDefaultImports: true,
+      verbatimModuleSyntax: false,
+      isolatedModules: false,
+    },
+    ['client'],
+  )
   const tsc = join(app, 'node_modules/.bin/tsc')
   const tsc5 = join(app, 'node_modules/typescript5/bin/tsc')
   /** @type {string[]} */
@@ -122,6 +137,7 @@ export async function compileReadmeBlocks(root, app, run) {
     [tsc, 'tsconfig.server.json'],
     [tsc, 'tsconfig.client.json'],
     [tsc5, 'tsconfig.client-node10.json'],
+    [tsc5, 'tsconfig.client-taro.json'],
   ]) {
     await run(compiler, ['-p', join(dir, project)], { cwd: dir }).catch(
       (/** @type {Error} */ error) => failures.push(`${project}:\n${error.message}`),

@@ -38,7 +38,8 @@ try {
     if (found < 0) throw new Error(`walkthrough output lacks ${text} (in order):\n${output}`)
     at = found + text.length
   }
-  if (/error|warn/i.test(log().replace(/SESSION_EXPIRED|401 Unauthorized/g, ''))) {
+  // `❓ Your types might be out of date` included: worker-configuration.d.ts must match.
+  if (/error|warn|out of date/i.test(log().replace(/SESSION_EXPIRED|401 Unauthorized/g, ''))) {
     throw new Error(`wrangler dev printed errors or warnings:\n${log()}`)
   }
   const checked = execFileSync(

@@ -34,3 +34,37 @@ export function wrangler(args, options = {}) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.exit(await wrangler(process.argv.slice(2)))
 }
+
+export const STEP_TIMEOUT = 5 * 60_000 // ms, one command of a test script (an install is the slow one)
+
+/**
+ * Runs a command to the end with `quietEnv` (and `env`), its output kept for
+ * the error it throws on a non-zero exit; ended after {@link STEP_TIMEOUT}.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string>, stderr?: boolean }} [options]
+ * @returns {Promise<string>} what it printed on stdout (and on stderr after it, with `stderr`)
+ */
+export function run(command, args, { cwd = process.cwd(), env = {}, stderr = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...quietEnv, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout?.on('data', (chunk) => (out += chunk))
+    child.stderr?.on('data', (chunk) => (err += chunk))
+    const timer = setTimeout(() => child.kill('SIGTERM'), STEP_TIMEOUT)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve(stderr ? `${out}\n${err}` : out)
+      else {
+        const how = signal ? `signal ${signal}` : `exit ${code}`
+        reject(new Error(`${command} ${args.join(' ')} (in ${cwd}): ${how}\n${out}\n${err}`))
+      }
+    })
+  })
+}

@@ -22,7 +22,9 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
 export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
 export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
-export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced token may still refresh
+export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced refresh token gets its rotation's answer again
+export const DEFAULT_ACCESS_TOKEN_TTL = 2 * 60 * 60 // 2 hours, seconds: an access token's life
+export const MIN_ACCESS_TOKEN_TTL = 60 // seconds
 export const DEFAULT_MAX_AVATAR_BYTES = 1024 * 1024 // 1 MiB; chooseAvatar's cropped images are ~20–300 KiB
 
 /** Everything wxa-auth needs at run time, resolved and checked, once per runtime key. */
@@ -34,6 +36,8 @@ export interface WxaConfig {
   secrets: SigningSecret[]
   issuer: string
   audience: string
+  /** Seconds an access token lives (`ACCESS_TOKEN_TTL`), never past its session. */
+  accessTtl: number
   /** The session rules' numbers: lifetime, absolute lifetime, data size, the cap, the grace. */
   policy: SessionPolicy
   /** The sessions: the authority, and the replica's isolate cache kept honest. */
@@ -87,22 +91,42 @@ function oneOf<T extends string>(value: string | undefined, name: string, allowe
 }
 
 /**
+ * Why a `CORS_ORIGINS` entry is not an origin as a browser sends it in
+ * `Origin`, and how to write it; `undefined` when it is one.
+ */
+function notAnOrigin(entry: string): string | undefined {
+  if (entry.includes('*')) {
+    return `"${entry}" is not allowed (a token must not be readable by any site): list each page's origin, e.g. https://h5.example.com.`
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(entry)
+  } catch {}
+  if (!url?.host) {
+    return `"${entry}" is not an origin: write it as the browser sends it, e.g. https://${entry.replace(/^\/+|\/.*$/g, '')}.`
+  }
+  if (!/^https?:$/.test(url.protocol)) {
+    return `"${entry}" is not an origin: only http:// and https:// pages send one.`
+  }
+  if (url.origin === entry) return undefined
+  if (`${url.origin}/` === entry) return `"${entry}" has a trailing slash: write ${url.origin}.`
+  if (url.href !== `${url.origin}/` || entry.startsWith(`${url.origin}/`)) {
+    return `"${entry}" has a path: an origin is scheme://host[:port], write ${url.origin}.`
+  }
+  return `"${entry}" is not as the browser sends it: write ${url.origin}.`
+}
+
+/**
  * `CORS_ORIGINS`: origins separated by spaces, each exactly `scheme://host[:port]`
  * as a browser sends it in `Origin` (no path, no trailing slash, no `*`).
+ *
+ * @throws WxaAuthError `CONFIG_INVALID`, naming the first wrong entry and its fix
  */
 function corsOrigins(value: string | undefined): string[] {
   const origins = (value ?? '').split(/\s+/).filter(Boolean)
   origins.forEach((origin, i) => {
-    let parsed: URL | undefined
-    try {
-      parsed = new URL(origin)
-    } catch {}
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new WxaAuthError(
-        'CONFIG_INVALID',
-        `CORS_ORIGINS: entry ${i + 1} is not an origin (http(s)://host[:port], no path; * is not allowed).`,
-      )
-    }
+    const why = notAnOrigin(origin)
+    if (why) throw new WxaAuthError('CONFIG_INVALID', `CORS_ORIGINS: entry ${i + 1}, ${why}`)
   })
   return origins
 }
@@ -184,6 +208,7 @@ function resolve(
     }),
     issuer: text(vars, 'JWT_ISSUER') ?? DEFAULT_ISSUER,
     audience: text(vars, 'JWT_AUDIENCE') ?? defaultAppId,
+    accessTtl: whole(vars, 'ACCESS_TOKEN_TTL', MIN_ACCESS_TOKEN_TTL, DEFAULT_ACCESS_TOKEN_TTL),
     policy,
     sessions: sessions({
       authority: parts.authority({ sealed: kv, objects: parts.objects }),

@@ -27,6 +27,8 @@ function base64(bytes: Uint8Array): string {
 const app = createApp({ runtime: cloudflare(), upstream: emulatorUpstream() })
 
 app.get('/', (c) => c.html(PLAYGROUND_HTML))
+// The browser asks for it beside the playground; no icon rather than a 404 in its console.
+app.get('/favicon.ico', (c) => c.body(null, 204))
 
 /** `push` delivered to this Worker's /wechat/events, as WeChat delivers it. */
 const deliver = (c: Context, push: BuiltPush) =>

@@ -57,7 +57,9 @@ export interface WxaConfigVars {
   JWT_SECRETS?: string
   JWT_ISSUER?: string
   JWT_AUDIENCE?: string
-  /** Session lifetime in seconds; refresh extends it. */
+  /** Seconds an access token lives (default 7200, at least 60), never past its session. */
+  ACCESS_TOKEN_TTL?: string
+  /** Session (and refresh token) lifetime in seconds; a refresh extends it. */
   SESSION_TTL?: string
   /** Seconds from login after which a session ends, however often it was refreshed. */
   SESSION_MAX_AGE?: string
@@ -67,7 +69,7 @@ export interface WxaConfigVars {
   STORAGE_SECRET?: string
   /** Sessions a user may hold at once; the oldest goes first. */
   MAX_SESSIONS?: string
-  /** Seconds after a refresh in which the token it replaced may refresh again (a lost answer); 0 = none. */
+  /** Seconds after a refresh in which the refresh token it replaced gets the same answer again (a lost answer); 0 = none. */
   REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
   SESSION_CACHE_SECONDS?: string

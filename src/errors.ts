@@ -22,7 +22,10 @@ export const ERRORS = {
   AUTH_REQUIRED: { status: 401, message: 'Log in to use this route.' },
   TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired; log in again.' },
-  TOKEN_REVOKED: { status: 401, message: 'A newer token of this session replaced this one.' },
+  TOKEN_REVOKED: {
+    status: 401,
+    message: 'This refresh token was replaced and presented again; the session has ended.',
+  },
   SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },

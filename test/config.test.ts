@@ -186,4 +186,9 @@ describe('the playground', () => {
     const prod = await worker.request('/', {}, production())
     expect(prod.status).toBe(404)
   })
+
+  it("answers the browser's /favicon.ico with 204, not a 404 in the console", async () => {
+    const icon = await call('GET', '/favicon.ico')
+    expect([icon.status, icon.text]).toEqual([204, ''])
+  })
 })

@@ -91,15 +91,38 @@ describe('CORS_ORIGINS', () => {
     expect(accessHeaders(new Response(null, { headers: me.headers }))).toEqual([])
   })
 
-  it.each([['*'], [`${H5}/`], [`${H5}/app`], ['h5.shop.example'], ['ftp://h5.shop.example']])(
-    'refuses %s: exact origins only',
-    (entry) => {
-      // Then how to set it on this runtime (wrangler.toml on Workers).
-      expect(configError(production({ CORS_ORIGINS: `${DEV} ${entry}` }))).toMatch(
-        /^CORS_ORIGINS: entry 2 is not an origin \(http\(s\):\/\/host\[:port\], no path; \* is not allowed\)\. Set it in wrangler\.toml \[vars\]/,
-      )
-    },
-  )
+  it.each([
+    [
+      '*',
+      '"*" is not allowed (a token must not be readable by any site): list each page\'s origin, e.g. https://h5.example.com.',
+    ],
+    [`${H5}/`, `"${H5}/" has a trailing slash: write ${H5}.`],
+    [`${H5}/app`, `"${H5}/app" has a path: an origin is scheme://host[:port], write ${H5}.`],
+    [`${H5}?a=1`, `"${H5}?a=1" has a path: an origin is scheme://host[:port], write ${H5}.`],
+    [
+      'h5.shop.example',
+      '"h5.shop.example" is not an origin: write it as the browser sends it, e.g. https://h5.shop.example.',
+    ],
+    [
+      'ftp://h5.shop.example',
+      '"ftp://h5.shop.example" is not an origin: only http:// and https:// pages send one.',
+    ],
+    [
+      'HTTPS://H5.shop.example',
+      '"HTTPS://H5.shop.example" is not as the browser sends it: write https://h5.shop.example.',
+    ],
+  ])('refuses %s, naming the entry and the fix', (entry, why) => {
+    // Then how to set it on this runtime (wrangler.toml on Workers).
+    expect(configError(production({ CORS_ORIGINS: `${DEV} ${entry}` }))).toBe(
+      `CORS_ORIGINS: entry 2, ${why} Set it in wrangler.toml [vars], and for \`--env <name>\` in [env.<name>.vars] as well: an environment does not inherit [vars].`,
+    )
+  })
+
+  it('answers a preflight with CONFIG_INVALID when CORS_ORIGINS is wrong, not a bare 404', async () => {
+    const app = appWith({ CORS_ORIGINS: `${H5}/` })
+    const headers = { Origin: H5, 'Access-Control-Request-Method': 'POST' }
+    expectError(await call('OPTIONS', '/auth/login', { headers }, app), 500, 'CONFIG_INVALID')
+  })
 
   it("is the factory's too: its routes carry it, and auth.cors covers the host's own routes once", async () => {
     const auth = testAuth()

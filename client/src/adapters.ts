@@ -81,6 +81,8 @@ interface UploadOption {
   name: string
   formData?: Record<string, string>
   header?: Record<string, string>
+  /** Taro H5: send cookies along (its default); the SDK sends `false`. */
+  withCredentials?: boolean
 }
 interface DownloadOption {
   url: string
@@ -189,82 +191,135 @@ export function qqAdapter(qq?: CallbackApi): WxaAdapter {
   return callbackAdapter(runtime(qq, 'qq'))
 }
 
-/** `uni` as the SDK takes it: on uni-app's H5 build `uni.login` fails or is missing. */
-export type UniApi = Omit<CallbackApi, 'login'> & Partial<Pick<CallbackApi, 'login'>>
-
-export interface UniAdapterOptions {
-  /**
-   * Gives the login code where `uni.login` cannot: uni-app's H5 build (a
-   * browser has no `wx.login`). The code must still be a mini program's
-   * `wx.login` code, e.g. one the mini program put into the URL of the
-   * `<web-view>` that shows the page. Default: `uni.login({ provider: 'weixin' })`.
-   */
-  login?: () => string | Promise<string>
-}
-
-const NO_LOGIN =
-  "login:fail uni.login gives no code here (uni-app's H5 build has none): pass uniAdapter(uni, { login }) with a code from the mini program"
+/** The methods every adapter over `uni` or `Taro` needs, besides `login`. */
+const METHODS = [
+  'request',
+  'uploadFile',
+  'downloadFile',
+  'getStorageSync',
+  'setStorageSync',
+  'removeStorageSync',
+] as const
 
 /**
- * The adapter for uni-app: `uni.request` and friends, with callbacks, and
- * `uni.login({ provider: 'weixin' })`, or `options.login` where there is no
- * such login (the H5 build, whose `uni.login` is not supported).
- *
- * @param uni default: the global `uni` (a bundler injects it; the H5 build has no global)
- * @example
- * ```ts
- * // H5: the mini program opened this page in a <web-view> with ?code=<wx.login code>
- * const code = new URLSearchParams(location.search).get('code') ?? ''
- * const api = createClient({ baseUrl, adapter: uniAdapter(uni, { login: () => code }) })
- * ```
+ * The runtime object, or a TypeError naming what it lacks: uni-app's and
+ * Taro's H5 compilers turn `uni.xxx` and `Taro.xxx` into imports, so the
+ * object alone has no methods there.
  */
-export function uniAdapter(uni?: UniApi, options: UniAdapterOptions = {}): WxaAdapter {
-  const api = uni ?? (globalThis as { uni?: UniApi }).uni
-  if (!api) throw new TypeError('uniAdapter: no `uni` (not in uni-app? pass it)')
-  const own = options.login
-  const adapter = callbackAdapter(api as CallbackApi, 'weixin')
-  const fromUni = adapter.login
-  adapter.login = own
+function methods<T extends object>(api: T | undefined, name: string, adapter: string): T {
+  if (!api) throw new TypeError(`${adapter}: no \`${name}\` (pass it)`)
+  const missing = METHODS.filter(
+    (method) => typeof (api as Record<string, unknown>)[method] !== 'function',
+  )
+  if (missing.length) {
+    throw new TypeError(
+      `${adapter}: ${missing.map((method) => `${name}.${method}`).join(', ')} is not a function (H5 builds turn ${name}.xxx into imports): name the methods one by one, ${adapter}({ request: ${name}.request, uploadFile: ${name}.uploadFile, … })`,
+    )
+  }
+  return api
+}
+
+/** An adapter whose login is `login` (a code the page was given) where there is one. */
+function withLogin(
+  adapter: WxaAdapter,
+  login: (() => string | Promise<string>) | undefined,
+  none: string,
+): WxaAdapter {
+  const own = adapter.login
+  adapter.login = login
     ? () =>
         Promise.resolve()
-          .then(own)
+          .then(login)
           .then(
             (code) => codeOf({ code }),
             (cause: { errMsg?: string; message?: string } | null) =>
               Promise.reject({ errMsg: cause?.errMsg ?? `login:fail ${cause?.message ?? cause}` }),
           )
-    : // uni-app's H5 build fails uni.login with "method 'uni.login' not supported"; older ones lack it.
+    : // H5 builds fail the runtime's login with "… not supported"; some lack it.
       () =>
-        typeof api.login !== 'function'
-          ? Promise.reject({ errMsg: NO_LOGIN })
-          : fromUni().catch((error: RuntimeError) =>
-              Promise.reject(/not supported/.test(error?.errMsg) ? { errMsg: NO_LOGIN } : error),
-            )
+        own().catch((error: RuntimeError | TypeError) =>
+          Promise.reject(
+            error instanceof TypeError || /not supported/.test(error?.errMsg)
+              ? { errMsg: none }
+              : error,
+          ),
+        )
   return adapter
 }
 
+/** `uni` as the SDK takes it: the object, or its methods named one by one; `login` may be missing (H5). */
+export type UniApi = Omit<CallbackApi, 'login'> & Partial<Pick<CallbackApi, 'login'>>
+
+/** Options of {@link uniAdapter} and {@link taroAdapter}. */
+export interface UniAdapterOptions {
+  /**
+   * Gives the login code where the runtime cannot: the H5 builds (a browser
+   * has no `wx.login`). The code must still be a mini program's `wx.login`
+   * code, e.g. one the mini program put into the URL of the `<web-view>`
+   * that shows the page. Default: `uni.login({ provider: 'weixin' })`, `Taro.login()`.
+   */
+  login?: () => string | Promise<string>
+}
+
+const NO_LOGIN = (adapter: string) =>
+  `login:fail there is no login code here (an H5 build has none): pass ${adapter}({ … }, { login }) with a code from the mini program`
+
+/**
+ * The adapter for uni-app: `uni.request` and friends, with callbacks, and
+ * `uni.login({ provider: 'weixin' })`, or `options.login` where there is no
+ * such login (the H5 build, whose `uni.login` is not supported). Name the
+ * methods one by one: uni-app's H5 compiler turns `uni.xxx` into imports,
+ * so the object `uni` has no methods there (`uniAdapter(uni)` works in mini
+ * program builds only).
+ *
+ * @param uni `{ request: uni.request, uploadFile: uni.uploadFile, … }`, or the global `uni`
+ * @example
+ * ```ts
+ * // H5: the mini program opened this page in a <web-view> with ?code=<wx.login code>
+ * const code = new URLSearchParams(location.search).get('code') ?? ''
+ * const adapter = uniAdapter({ request: uni.request, … }, { login: () => code })
+ * ```
+ */
+export function uniAdapter(uni?: UniApi, options: UniAdapterOptions = {}): WxaAdapter {
+  const api = methods(uni ?? (globalThis as { uni?: UniApi }).uni, 'uni', 'uniAdapter')
+  const adapter = callbackAdapter(api as CallbackApi, 'weixin')
+  return withLogin(adapter, options.login, NO_LOGIN('uniAdapter'))
+}
+
+/** `Taro` as the SDK takes it: the object, or its methods named one by one; `login` may be missing (H5). */
+export type TaroMethods = Omit<TaroApi, 'login'> & Partial<Pick<TaroApi, 'login'>>
+
 /**
  * The adapter for Taro: `Taro.request` and friends return promises that
- * reject with the runtime's `{ errMsg }`.
+ * reject with the runtime's `{ errMsg }`. Name the methods one by one:
+ * Taro's H5 build turns `Taro.xxx` into imports, so the object `Taro` has
+ * no methods there. Uploads go without credentials (`withCredentials:
+ * false`; Taro's H5 `uploadFile` sends cookies otherwise, which wxa-auth's
+ * CORS does not allow).
  *
- * @param taro `import Taro from '@tarojs/taro'`
+ * @param taro `{ request: Taro.request, uploadFile: Taro.uploadFile, … }`, or `Taro` itself in a mini program build
  * @example
  * ```ts
  * import Taro from '@tarojs/taro'
- * const api = createClient({ baseUrl: 'https://api.example.com', adapter: taroAdapter(Taro) })
+ * const adapter = taroAdapter({ request: Taro.request, … , login: Taro.login })
  * ```
  */
-export function taroAdapter(taro: TaroApi): WxaAdapter {
-  if (!taro) throw new TypeError('taroAdapter: pass Taro (import Taro from "@tarojs/taro")')
-  return {
-    request: (option) => taro.request({ ...option, dataType: 'json' }).then(normalize),
-    uploadFile: (option) => taro.uploadFile(option).then(normalize),
-    downloadFile: (option) => taro.downloadFile(option),
-    login: () => taro.login().then(codeOf),
-    getStorage: (key) => taro.getStorageSync(key),
-    setStorage: (key, value) => taro.setStorageSync(key, value),
-    removeStorage: (key) => taro.removeStorageSync(key),
-  }
+export function taroAdapter(taro: TaroMethods, options: UniAdapterOptions = {}): WxaAdapter {
+  const api = methods(taro, 'Taro', 'taroAdapter')
+  return withLogin(
+    {
+      request: (option) => api.request({ ...option, dataType: 'json' }).then(normalize),
+      uploadFile: (option) => api.uploadFile({ ...option, withCredentials: false }).then(normalize),
+      downloadFile: (option) => api.downloadFile(option),
+      login: () =>
+        api.login ? api.login().then(codeOf) : Promise.reject(new TypeError('no Taro.login')),
+      getStorage: (key) => api.getStorageSync(key),
+      setStorage: (key, value) => api.setStorageSync(key, value),
+      removeStorage: (key) => api.removeStorageSync(key),
+    },
+    options.login,
+    NO_LOGIN('taroAdapter'),
+  )
 }
 
 /** The part of `wx.cloud` the SDK uses: `callContainer`, with callbacks. */

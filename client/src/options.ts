@@ -30,10 +30,16 @@ export interface WxaPaths {
 
 /** A login's or refresh's answer, as kept in storage. */
 export interface WxaSession<User = Record<string, unknown>> {
+  /** The access token, sent as `Authorization: JWT <token>`; short-lived (2 hours by default). */
   token: string
-  /** The server's ISO 8601 end of the token; shown, never compared with the device's clock. */
+  /**
+   * The refresh token, sent only to `POST /auth/refresh`; each refresh replaces
+   * it. Absent in a session stored by SDK 0.3: its next refresh is a login.
+   */
+  refreshToken?: string
+  /** The server's ISO 8601 end of the access token; shown, never compared with the device's clock. */
   expiresAt: string
-  /** Seconds the token had left when the server answered. */
+  /** Seconds the access token had left when the server answered. */
   expiresIn: number
   /** The device's clock (ms) when the login or refresh was sent: the start of `expiresIn`. */
   receivedAt: number

@@ -28,7 +28,31 @@ const frameworks: [string, (phone: Device) => WxaAdapter][] = [
     'uni-app H5 (no uni.login: the code from { login })',
     (phone) => uniAdapter(uniH5StandIn(phone), { login: () => phone.login() }),
   ],
+  [
+    // What the H5 compilers leave of `uni.xxx` and `Taro.xxx`: functions, no object.
+    'uni-app, the methods named one by one',
+    (phone) => uniAdapter(methodsOf(uniH5StandIn(phone)), { login: () => phone.login() }),
+  ],
+  [
+    'Taro, the methods named one by one, login from { login }',
+    (phone) => taroAdapter(methodsOf(taroStandIn(phone)), { login: () => phone.login() }),
+  ],
 ]
+
+/** Each method taken off its object, as `{ request: uni.request, … }` does after the H5 transform. */
+function methodsOf<T extends object>(api: T): T {
+  const names = [
+    'request',
+    'uploadFile',
+    'downloadFile',
+    'getStorageSync',
+    'setStorageSync',
+    'removeStorageSync',
+  ] as const
+  return Object.fromEntries(
+    names.map((name) => [name, (api as Record<string, unknown>)[name]]),
+  ) as T
+}
 
 describe.each(frameworks)('%s', (_name, adapter) => {
   it('logs in, requests, uploads and downloads against the Worker', async () => {
@@ -127,8 +151,8 @@ describe("uni-app's H5 build", () => {
       })
       const error = await rejection(api.request({ url: '/me' }))
       expect(error.code).toBe('WX_LOGIN_FAILED')
-      expect(error.message).toContain("uni-app's H5 build has none")
-      expect(error.message).toContain('uniAdapter(uni, { login })')
+      expect(error.message).toContain('an H5 build has none')
+      expect(error.message).toContain('uniAdapter({ … }, { login })')
       expect(trail()).toEqual([])
     },
   )
@@ -215,5 +239,37 @@ describe('adapters need their runtime', () => {
     expect(() => cloudAdapter({ env: 'e', service: 's' })).toThrow(TypeError)
     expect(() => uniAdapter()).toThrow(TypeError)
     expect(() => taroAdapter(undefined as never)).toThrow(TypeError)
+  })
+
+  it.each([
+    ['uniAdapter', () => uniAdapter({} as never), 'uni.request'],
+    ['taroAdapter', () => taroAdapter({ request() {} } as never), 'Taro.uploadFile'],
+  ])(
+    "%s given an object without the methods (an H5 build's `uni` or `Taro`) says to name them",
+    (_name, make, missing) => {
+      expect(make).toThrow(TypeError)
+      expect(make).toThrow(missing)
+      expect(make).toThrow('one by one')
+    },
+  )
+})
+
+describe("Taro's H5 build", () => {
+  it('uploads without credentials, which CORS without Allow-Credentials refuses', async () => {
+    const seen: unknown[] = []
+    const { api } = miniProgram({
+      adapter: (phone) => {
+        const taro = taroStandIn(phone)
+        const uploadFile: typeof taro.uploadFile = (option) => {
+          seen.push((option as { withCredentials?: boolean }).withCredentials)
+          return taro.uploadFile(option)
+        }
+        return taroAdapter({ ...taro, uploadFile })
+      },
+    })
+    const path = join(await mkdtemp(join(tmpdir(), 'wxa-ad-')), 'a.txt')
+    await writeFile(path, 'x')
+    await api.uploadFile({ url: '/__dev/upload', filePath: path, name: 'a' })
+    expect(seen).toEqual([false])
   })
 })

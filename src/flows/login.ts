@@ -6,8 +6,9 @@ import { deviceHints } from '../session/device'
 import { defaultUserIdFor, IDENTITY_SLACK } from '../session/identities'
 import { hashSessionId, newSessionId } from '../session/ids'
 import type { DeviceInfo, SessionRecord } from '../session/record'
-import { type IssuedToken, issueToken } from '../token/issue'
+import { type IssuedToken, issueToken, ownClaims } from '../token/issue'
 import { importKeyRing } from '../token/keys'
+import { hashNonce, newNonce } from '../token/refresh'
 import { appOf, type Flow } from './context'
 
 const USER_ID = /^[\w.@-]{1,128}$/
@@ -138,6 +139,7 @@ export async function login<User extends { id: string }>(
     )
   }
   const sid = newSessionId()
+  const claims = ownClaims(await hooks.userToClaims(user))
   const record: SessionRecord = {
     v: 1,
     uid,
@@ -151,11 +153,14 @@ export async function login<User extends { id: string }>(
     expiresAt: now + Math.min(policy.ttl, policy.maxAge),
     gen: 0,
     ...(Object.keys(device).length ? { device } : {}),
+    ...(claims ? { claims } : {}),
     data: {},
   }
-  await config.sessions.create(uid, await hashSessionId(sid), record, now, sessionKey)
+  const id = await hashSessionId(sid)
+  const nonce = newNonce()
+  await config.sessions.create(uid, id, record, await hashNonce(nonce), now, sessionKey)
   return {
-    ...(await issueToken(config, await hooks.userToClaims(user), sid, record, now)),
+    ...(await issueToken(config, sid, record, nonce, now)),
     user,
     ...(info ? { userInfo: info } : {}),
     ...(phone ? { phone } : {}),

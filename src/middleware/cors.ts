@@ -15,7 +15,9 @@ const EXPOSED = ['Retry-After', 'WWW-Authenticate']
  * `Authorization`, not in a cookie). Unset, it adds no header at all. It runs
  * once per request however often it is mounted (the factory's routes carry
  * it, and a host app may put it in front of its own routes too). Without a
- * usable configuration it steps aside: the route answers the error itself.
+ * usable configuration it steps aside and the route answers the error itself;
+ * a preflight, which no route answers, gets that error (`CONFIG_INVALID`
+ * naming a wrong `CORS_ORIGINS` entry) rather than a bare 404.
  */
 export function corsMiddleware(resolved: Pick<ResolvedOptions<{ id: string }>, 'config'>) {
   const made = new WeakMap<WxaConfig, MiddlewareHandler>()
@@ -26,7 +28,8 @@ export function corsMiddleware(resolved: Pick<ResolvedOptions<{ id: string }>, '
     let config: WxaConfig
     try {
       config = resolved.config(c)
-    } catch {
+    } catch (error) {
+      if (c.req.method === 'OPTIONS') throw error
       return next()
     }
     const origins = config.corsOrigins

@@ -1,3 +1,4 @@
+import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { WxaAuthError } from '../errors'
 import { deleteAccount } from '../flows/forget'
@@ -8,7 +9,7 @@ import { limitBody } from '../middleware/body-limit'
 import { limits } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
+import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
 import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
@@ -18,6 +19,7 @@ import {
   LoginResponse,
   LogoutAllResponse,
   Ok,
+  RefreshBody,
   SessionsResponse,
   TokenResponse,
 } from './schemas'
@@ -31,6 +33,24 @@ function cloudOnly(flow: { config: { cloudHosting: unknown } }, headers: Headers
     throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
   }
   return cloudCaller(headers)
+}
+
+/**
+ * Answers `POST /auth/refresh`. The body is read leniently: a request without
+ * a refresh token (no body, not JSON: what 0.3 clients send) is a 401 from
+ * the flow, not a 400, so that those clients log in again. Marked with the
+ * body's schema for the OpenAPI document.
+ */
+function refreshHandler<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const handler = async (c: Context<WxaEnv<User>>) => {
+    const body: unknown = await c.req.json().catch(() => undefined)
+    const presented =
+      typeof body === 'object' && body !== null ? Reflect.get(body, 'refreshToken') : undefined
+    const answer = await refresh(flowOf(resolved, c), presented)
+    c.header('Cache-Control', 'no-store')
+    return c.json(answer)
+  }
+  return Object.assign(handler, { [BODY]: RefreshBody })
 }
 
 /**
@@ -92,18 +112,15 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     '/refresh',
     describe({
       tag: 'auth',
-      summary: 'A new token for the same session',
+      summary: 'New tokens for the same session, by refresh token',
       description:
-        'Older tokens of the session stop working; past half its lifetime the session is extended. The token the last refresh replaced, within REFRESH_GRACE_SECONDS (30 s) of it, gets a token of the current generation (a lost answer retried); any other replaced token presented here ends the session (reuse).',
-      auth: true,
+        'Takes the refresh token (the body, never a header: an access token never refreshes) and answers a new access token and a new refresh token; the older ones stop working, and past half its lifetime the session is extended. The refresh token the last refresh replaced, presented again within REFRESH_GRACE_SECONDS (30 s) and before its successor was used, gets the same answer again (a lost answer retried); any other replaced refresh token ends the session (reuse, TOKEN_REVOKED). Without a refresh token (what 0.3 clients send): 401 AUTH_REQUIRED.',
+      auth: false,
       response: TokenResponse,
-      errors: [],
+      errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED'],
     }),
-    async (c) => {
-      const answer = await refresh(flowOf(resolved, c), c.var.session, c.var.user, c.var.authError)
-      c.header('Cache-Control', 'no-store')
-      return c.json(answer)
-    },
+    limitBody(),
+    refreshHandler(resolved),
   )
 
   routes.post(

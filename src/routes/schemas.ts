@@ -125,9 +125,23 @@ const Phone = v.object({
   countryCode: v.string(),
 })
 
+/** The body of `POST /auth/refresh`. */
+export const RefreshBody = v.object({
+  refreshToken: v.pipe(
+    v.string(),
+    v.regex(/^[\w-]{100,400}$/),
+    v.description('The refreshToken of the last login or refresh.'),
+  ),
+})
+
 /** The answer of `POST /auth/refresh` (and the core of the login's). */
 export const TokenResponse = v.object({
-  token: v.pipe(v.string(), v.description('Send as `Authorization: JWT <token>`.')),
+  token: v.pipe(
+    v.string(),
+    v.description(
+      'The access token: send as `Authorization: JWT <token>`. It lives ACCESS_TOKEN_TTL (2 hours), never past the session, and never yields a new token.',
+    ),
+  ),
   tokenType: v.literal('JWT'),
   expiresAt: isoTime,
   expiresIn: v.pipe(
@@ -135,9 +149,16 @@ export const TokenResponse = v.object({
     v.integer(),
     v.minValue(0),
     v.description(
-      'Seconds from this answer until the token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
+      'Seconds from this answer until the access token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
     ),
   ),
+  refreshToken: v.pipe(
+    v.string(),
+    v.description(
+      'Opaque; send it only to POST /auth/refresh, in the body. Each refresh replaces it: keep the newest.',
+    ),
+  ),
+  refreshExpiresAt: isoTime,
   user: User,
 })
 

@@ -1,3 +1,4 @@
+import type { RefreshPresented } from '../token/refresh'
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import type {
   Caller,
@@ -29,6 +30,8 @@ export interface SessionAuthority {
     uid: string,
     id: string,
     record: SessionRecord,
+    /** sha256 of the first refresh token's nonce: all the authority keeps of it. */
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
@@ -47,14 +50,14 @@ export interface SessionAuthority {
     policy: SessionPolicy,
     now: number,
   ): Promise<Outcome>
+  /** A refresh by refresh token: rotation, idempotent replay or reuse (see `rules.refresh`). */
   refresh(
     uid: string,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Promise<Outcome>
+  ): Promise<Outcome & { replayed?: boolean }>
   /**
    * Ends one session; false when it was not live; why not (`refused`) when
    * `by`, the caller's own session, is over or its token was replaced.

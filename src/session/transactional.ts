@@ -55,13 +55,13 @@ export function transactionalAuthority(
   },
 ): SessionAuthority {
   return {
-    login: (uid, id, record, policy, now, sessionKey) =>
+    login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
       transact(uid, (state) => {
         const { table, identities, keys } = state
         for (const key of identityKeysOf(record)) identities.add(key)
         state.identitiesUntil = now + policy.maxAge + IDENTITY_SLACK
         if (sessionKey) keys.set(sessionKeySlot(record.appId, record.platform), sessionKey)
-        return rules.login(table, id, record, policy, now).slice(1)
+        return rules.login(table, id, record, refreshHash, policy, now).slice(1)
       }),
     sessionKey: (uid, slot) => transact(uid, ({ keys }) => keys.get(slot) ?? null),
     setSessionKey: (uid, slot, sealed) =>
@@ -71,8 +71,8 @@ export function transactionalAuthority(
     read: (uid, id, now) => transact(uid, ({ table }) => rules.read(table, id, now)),
     write: (uid, id, gen, change, policy, now) =>
       transact(uid, ({ table }) => rules.write(table, id, gen, change, policy, now)),
-    refresh: (uid, id, gen, change, policy, now) =>
-      transact(uid, ({ table }) => rules.refresh(table, id, gen, change, policy, now)),
+    refresh: (uid, id, presented, policy, now) =>
+      transact(uid, ({ table }) => rules.refresh(table, id, presented, policy, now)),
     end: (uid, id, now, by) => transact(uid, ({ table }) => rules.end(table, id, now, by)),
     endAll: (uid, now, appId, by) =>
       transact(uid, ({ table }) => rules.endAll(table, now, appId, by)),

@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { CHROMIUM, launchChromium } from '../../scripts/chromium.mjs'
 import { png } from '../images'
-import { chromiumAvailable, launchChromium } from './chromium'
 
 // The playground and /docs in headless Chromium (Debian's package, which
 // .ci/run installs). Outside CI a machine without it skips this file, saying so.
-const available = chromiumAvailable('browser tests')
+const available = existsSync(CHROMIUM)
+if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs it`)
+if (!available) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
 
 const baseUrl = inject('baseUrl')
 /** A real 1×1 PNG, which a browser decodes. */

@@ -112,5 +112,9 @@ export async function loginAt(isolate: Isolate, openid: string) {
   })
   const res = await isolate.fetch('/auth/login', { method: 'POST', json: { code: issued.code } })
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`)
-  return { token: res.body.token as string, uid: res.body.user.id as string }
+  return {
+    token: res.body.token as string,
+    refreshToken: res.body.refreshToken as string,
+    uid: res.body.user.id as string,
+  }
 }

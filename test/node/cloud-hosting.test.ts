@@ -56,6 +56,13 @@ describe('the client address in the Cloud Hosting mode', () => {
     expect([first.status, again.status]).toEqual([200, 429])
   })
 
+  it('believes no entry that is not an IP address: made-up ones share one count', async () => {
+    const login = cloudApp({ LOGIN_RATE_LIMIT: '1' })
+    const first = await login({ 'X-Original-Forwarded-For': 'made-up-1' })
+    const again = await login({ 'X-Original-Forwarded-For': 'made-up-2' })
+    expect([first.status, again.status]).toEqual([200, 429])
+  })
+
   it('is never X-Original-Forwarded-For without the mode', async () => {
     const login = cloudApp({ LOGIN_RATE_LIMIT: '1', CLOUD_HOSTING: undefined })
     const first = await login({ 'X-Original-Forwarded-For': '198.51.100.1' })

@@ -7,6 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emulatorClient } from '../../src/testing-client'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
+/** What a replay must repeat: both tokens and their ends (`expiresIn` counts from each answer). */
+const tokensOf = ({ body }: { body: any }) => ({
+  token: body.token,
+  refreshToken: body.refreshToken,
+  expiresAt: body.expiresAt,
+  refreshExpiresAt: body.refreshExpiresAt,
+})
+
 let stack: NodeStack
 let app: Caller
 
@@ -27,11 +35,13 @@ describe('the embedded default (no REDIS_URL)', () => {
       json: { code: await emulator.loginCode('alice') },
     })
     expect(login.status).toBe(200)
-    const { token } = login.body
+    const { token, refreshToken } = login.body
     expect((await app('/me/session', { method: 'PATCH', token, json: { a: 1 } })).status).toBe(200)
     expect((await app('/me', { token })).body.session).toEqual({ a: 1 })
-    const refreshed = await app('/auth/refresh', { method: 'POST', token })
+    const refreshed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
     expect(refreshed.status).toBe(200)
+    const replayed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
+    expect(tokensOf(replayed)).toEqual(tokensOf(refreshed))
     expect(
       (await app('/auth/logout', { method: 'POST', token: refreshed.body.token })).status,
     ).toBe(200)

@@ -137,7 +137,14 @@ describe('owed deletes', () => {
     const at = now()
     await kv.put(identityKey('wxapp', `o-${user}`), { v: 1, uid: user }, 3600)
     await kv.put(unionidKey(`union-${user}`), { v: 1, uid: user }, 3600)
-    await authority.login(user, 's1', record(user, at, { unionid: `union-${user}` }), POLICY, at)
+    await authority.login(
+      user,
+      's1',
+      record(user, at, { unionid: `union-${user}` }),
+      'h0',
+      POLICY,
+      at,
+    )
     await authority.updateProfile(
       user,
       { nickname: { value: 'A', check: 'pass' }, avatar: avatar('a9') },
@@ -180,7 +187,7 @@ describe('keys and expiries', () => {
       expiresAt: at + policy.maxAge + IDENTITY_SLACK,
     })
     const b = record(user, at, { appId: 'wxB', openid: `oB-${user}`, unionid, expiresAt: at + 1 })
-    await authority.login(user, 'b', b, policy, at)
+    await authority.login(user, 'b', b, 'h0', policy, at)
     const bKey = `wxa:${identityKey('wxB', `oB-${user}`)}`
     expect(await db.pExpireTime(userKey(user, 'identities'))).toBeGreaterThanOrEqual(
       await db.pExpireTime(bKey),
@@ -192,7 +199,7 @@ describe('keys and expiries', () => {
     // App A now, then the account is deleted.
     at = now()
     const a = record(user, at, { appId: 'wxA', openid: `oA-${user}`, unionid, expiresAt: at + 1 })
-    await authority.login(user, 'a', a, policy, at)
+    await authority.login(user, 'a', a, 'h0', policy, at)
     expect(await db.sMembers(userKey(user, 'identities'))).toEqual(
       expect.arrayContaining([identityKey('wxB', `oB-${user}`), identityKey('wxA', `oA-${user}`)]),
     )
@@ -213,8 +220,8 @@ describe('keys and expiries', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), POLICY, at)
-    await authority.login(user, 'long', record(user, at + 1), POLICY, at)
+    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), 'h0', POLICY, at)
+    await authority.login(user, 'long', record(user, at + 1), 'h0', POLICY, at)
     expect(await db.pExpireTime(userKey(user, 'sessions'))).toBe((at + 1 + POLICY.ttl) * 1000)
     // As long as the identity a login writes: SESSION_MAX_AGE and a day.
     expect(await db.pExpireTime(userKey(user, 'identities'))).toBe(
@@ -244,6 +251,7 @@ describe('keys and expiries', () => {
           user,
           `s${i}`,
           record(user, at, { createdAtMs: at * 1000 + i }),
+          'h0',
           POLICY,
           at,
         ),
@@ -314,7 +322,7 @@ describe('a client of your own', () => {
       log: quiet,
     })
     const at = now()
-    await authority.login('own-user', 's', record('own-user', at), POLICY, at)
+    await authority.login('own-user', 's', record('own-user', at), 'h0', POLICY, at)
     expect(await authority.read('own-user', 's', at)).toMatchObject({ uid: 'own-user' })
     await connection.close()
     expect(client.isOpen).toBe(true) // yours to close
@@ -344,11 +352,13 @@ describe('a cluster (one node owning every slot)', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 's', record(user, at), POLICY, at)
+    await authority.login(user, 's', record(user, at), 'h0', POLICY, at)
     expect(
       await authority.write(user, 's', 0, { set: [['a', 1]], delete: [] }, POLICY, at),
     ).toMatchObject({ ok: true })
-    expect(await authority.refresh(user, 's', 0, null, POLICY, at)).toMatchObject({ ok: true })
+    expect(
+      await authority.refresh(user, 's', { gen: 0, hash: 'h0', next: 'h1' }, POLICY, at),
+    ).toMatchObject({ ok: true })
     await authority.updateProfile(user, { avatar: avatar('c1') }, at)
     await authority.updateProfile(user, { avatar: null }, at)
     expect(await authority.forget(user, at)).toEqual(['s'])

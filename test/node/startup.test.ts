@@ -75,6 +75,16 @@ describe('configuration errors stop the start', () => {
   })
 })
 
+describe('a guessable secret (L-6)', () => {
+  it('stops the start: CONFIG_INVALID naming the variable, never quoting the value', async () => {
+    const guessable = 'password1234567890password1234567'
+    const { code, text } = await runToExit({ ...base(), JWT_SECRET: guessable })
+    expect(code, text).toBe(1)
+    expect(text).toContain('JWT_SECRET does not look random')
+    expect(text).not.toContain(guessable)
+  })
+})
+
 describe('Redis at start', () => {
   let redis: RedisServer
   let plain: RedisServer

@@ -24,6 +24,15 @@ import { type RedisServer, startRedis } from './redis-server'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
 const CLOUD = process.env.WXA_TEST_CLOUD_HOSTING === '1'
+
+/** What a replay must repeat: both tokens and their ends (`expiresIn` counts from each answer). */
+const tokensOf = ({ body }: { body: any }) => ({
+  token: body.token,
+  refreshToken: body.refreshToken,
+  expiresAt: body.expiresAt,
+  refreshExpiresAt: body.refreshExpiresAt,
+})
+
 let redis: RedisServer
 let relay: OpenApiRelay | undefined
 let avatars: string
@@ -166,8 +175,16 @@ async function loginAt(
     headers: { ...from(address()), ...(CLOUD ? gateway(user, unionid) : {}) },
   })
   if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`)
-  return { token: res.body.token as string, uid: res.body.user.id as string }
+  return {
+    token: res.body.token as string,
+    refreshToken: res.body.refreshToken as string,
+    uid: res.body.user.id as string,
+  }
 }
+
+/** `POST /auth/refresh` with the refresh token in the body, as 0.4 clients send it. */
+const refresh = (at: Caller, refreshToken: string) =>
+  at('/auth/refresh', { method: 'POST', json: { refreshToken } })
 
 const userKey = (uid: string, part: string) => `wxa:{${encodeURIComponent(uid)}}:${part}`
 
@@ -273,22 +290,22 @@ describe('three processes, one Redis', () => {
 })
 
 describe('refresh generations', () => {
-  it('refresh in A; the older token is refused in B, for writes and reads, and writes nothing', async () => {
-    const { token: old } = await loginAt(a, openid())
-    const refreshed = await a('/auth/refresh', { method: 'POST', token: old })
+  it('refresh in A; the older access token is refused in B, for writes and reads, and writes nothing', async () => {
+    const { token: old, refreshToken } = await loginAt(a, openid())
+    const refreshed = await refresh(a, refreshToken)
     expect(refreshed.status).toBe(200)
     const write = await b('/me/session', { method: 'PATCH', token: old, json: { stale: 1 } })
-    expect(codeOf(write)).toBe('TOKEN_REVOKED')
-    expect(codeOf(await c('/me', { token: old }))).toBe('TOKEN_REVOKED')
+    expect(codeOf(write)).toBe('SESSION_EXPIRED')
+    expect(codeOf(await c('/me', { token: old }))).toBe('SESSION_EXPIRED')
     const me = await c('/me', { token: refreshed.body.token })
     expect([me.status, me.body.session]).toEqual([200, {}])
   })
 
   it('a refused stale write ends nothing: the new token still reads and writes everywhere', async () => {
-    const { token: old } = await loginAt(a, openid())
-    const fresh = (await a('/auth/refresh', { method: 'POST', token: old })).body.token
+    const { token: old, refreshToken } = await loginAt(a, openid())
+    const fresh = (await refresh(a, refreshToken)).body.token
     expect(codeOf(await b('/me/session', { method: 'PATCH', token: old, json: { x: 1 } }))).toBe(
-      'TOKEN_REVOKED',
+      'SESSION_EXPIRED',
     )
     for (const at of [a, b, c]) expect((await at('/me', { token: fresh })).status).toBe(200)
     expect((await b('/me/session', { method: 'PATCH', token: fresh, json: { y: 1 } })).status).toBe(
@@ -296,29 +313,61 @@ describe('refresh generations', () => {
     )
   })
 
-  it('two refreshes of one token at once, in A and B: both answered (the grace), both live', async () => {
-    const { token } = await loginAt(a, openid())
-    const [one, two] = await Promise.all([
-      a('/auth/refresh', { method: 'POST', token }),
-      b('/auth/refresh', { method: 'POST', token }),
-    ])
+  it('two refreshes of one refresh token at once, in A and B: the same answer (the grace), live', async () => {
+    const { token, refreshToken } = await loginAt(a, openid())
+    const [one, two] = await Promise.all([refresh(a, refreshToken), refresh(b, refreshToken)])
     expect([one.status, two.status]).toEqual([200, 200])
-    for (const at of [a, b, c]) {
-      for (const next of [one.body.token, two.body.token]) {
-        expect((await at('/me', { token: next })).status).toBe(200)
-      }
-    }
+    expect(tokensOf(two)).toEqual(tokensOf(one))
+    for (const at of [a, b, c])
+      expect((await at('/me', { token: one.body.token })).status).toBe(200)
     expect(codeOf(await c('/me/session', { method: 'PATCH', token, json: { x: 1 } }))).toBe(
-      'TOKEN_REVOKED',
+      'SESSION_EXPIRED',
     )
   })
 
-  it('reuse of a token two generations old ends the whole session (OAuth 2.1 practice)', async () => {
-    const { token: old } = await loginAt(a, openid())
-    const next = (await a('/auth/refresh', { method: 'POST', token: old })).body.token
-    const fresh = (await b('/auth/refresh', { method: 'POST', token: next })).body.token
-    expect(codeOf(await c('/auth/refresh', { method: 'POST', token: old }))).toBe('TOKEN_REVOKED')
+  it('reuse of a refresh token whose successor was used ends the whole session (OAuth 2.1 practice)', async () => {
+    const { refreshToken: old } = await loginAt(a, openid())
+    const next = (await refresh(a, old)).body.refreshToken
+    const fresh = (await refresh(b, next)).body.token
+    expect(codeOf(await refresh(c, old))).toBe('TOKEN_REVOKED')
     expect(codeOf(await a('/me', { token: fresh }))).toBe('SESSION_EXPIRED')
+  })
+})
+
+describe('M-1: an access token never yields a token, in any process', () => {
+  it('a thief polling B and C sees an ended session, cannot refresh, and the replay is the same answer', async () => {
+    const victim = await loginAt(a, openid())
+    const ended = await loginAt(a, openid())
+    await a('/auth/logout', { method: 'POST', token: ended.token })
+    const endedAnswer = await c('/me', { token: ended.token })
+    expect(codeOf(await b('/auth/refresh', { method: 'POST', token: victim.token }))).toBe(
+      'AUTH_REQUIRED',
+    )
+    const refreshed = await refresh(a, victim.refreshToken)
+    expect(refreshed.status).toBe(200)
+    for (const at of [a, b, c]) {
+      const polled = await at('/me', { token: victim.token })
+      expect([polled.status, polled.body]).toEqual([endedAnswer.status, endedAnswer.body])
+      for (const attempt of [
+        await at('/auth/refresh', { method: 'POST', token: victim.token }),
+        await refresh(at, victim.token),
+      ]) {
+        expect(attempt.status).toBe(401)
+        expect(attempt.body.token).toBeUndefined()
+      }
+    }
+    const replayed = await refresh(c, victim.refreshToken)
+    expect(tokensOf(replayed)).toEqual(tokensOf(refreshed))
+    expect((await b('/me', { token: refreshed.body.token })).status).toBe(200)
+  })
+
+  it('the refresh token is kept in Redis only as a hash', async () => {
+    const { refreshToken, uid } = await loginAt(a, openid())
+    const nonce = Buffer.from(refreshToken, 'base64url').toString().split('.')[1] as string
+    const dump = JSON.stringify(await db.hGetAll(userKey(uid, 'sessions')))
+    expect(dump).toContain('hash')
+    expect(dump).not.toContain(nonce)
+    expect(dump).not.toContain(refreshToken)
   })
 })
 
@@ -347,11 +396,11 @@ describe('logout-all', () => {
     const replaced = await loginAt(a, user)
     const keep = await loginAt(b, user)
     expect((await a('/auth/logout', { method: 'POST', token: dead.token })).status).toBe(200)
-    await b('/auth/refresh', { method: 'POST', token: replaced.token })
+    await refresh(b, replaced.refreshToken)
     const byDead = await c('/auth/logout-all', { method: 'POST', token: dead.token })
     expect([byDead.status, codeOf(byDead)]).toEqual([401, 'SESSION_EXPIRED'])
     const byReplaced = await c('/auth/logout-all', { method: 'POST', token: replaced.token })
-    expect([byReplaced.status, codeOf(byReplaced)]).toEqual([401, 'TOKEN_REVOKED'])
+    expect([byReplaced.status, codeOf(byReplaced)]).toEqual([401, 'SESSION_EXPIRED'])
     expect((await a('/me', { token: keep.token })).status).toBe(200)
   })
 })

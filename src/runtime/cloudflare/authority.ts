@@ -62,16 +62,20 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
   const namespace = rpcNamespace(binding)
   const object = (uid: string) => namespace.get(namespace.idFromName(uid))
   return {
-    login: (uid, id, record, policy, now, sessionKey) =>
-      call('login', () => object(uid).login(uid, id, record, policy, now, sessionKey), true),
+    login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
+      call(
+        'login',
+        () => object(uid).login(uid, id, record, refreshHash, policy, now, sessionKey),
+        true,
+      ),
     sessionKey: (uid, slot) => call('sessionKey', () => object(uid).sessionKey(uid, slot), false),
     setSessionKey: (uid, slot, sealed) =>
       call('setSessionKey', () => object(uid).setSessionKey(uid, slot, sealed), true),
     read: (uid, id, now) => call('read', () => object(uid).read(uid, id, now), false),
     write: (uid, id, gen, change, policy, now) =>
       call('write', () => object(uid).write(uid, id, gen, change, policy, now), true),
-    refresh: (uid, id, gen, change, policy, now) =>
-      call('refresh', () => object(uid).refresh(uid, id, gen, change, policy, now), true),
+    refresh: (uid, id, presented, policy, now) =>
+      call('refresh', () => object(uid).refresh(uid, id, presented, policy, now), true),
     // RPC types a union return as a union of promises: the object answers one value.
     end: (uid, id, now, by) =>
       call(

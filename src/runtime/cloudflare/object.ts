@@ -23,6 +23,7 @@ import { identityKeysOf } from '../../session/transactional'
 import { createCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
+import type { RefreshPresented } from '../../token/refresh'
 import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
 import { drainDeletes, drainReplica } from './owed'
@@ -99,12 +100,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     uid: string,
     id: string,
     record: SessionRecord,
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
   ) {
     await this.#ready(uid, now)
-    const changed = rules.login(this.#table, id, record, policy, now)
+    const changed = rules.login(this.#table, id, record, refreshHash, policy, now)
     keepIndex(this.#sql, now + policy.maxAge + IDENTITY_SLACK) // as long as its identity lives
     if (sessionKey)
       this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
@@ -133,14 +135,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async refresh(
     uid: string,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Promise<Outcome> {
+  ): Promise<Outcome & { replayed?: boolean }> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
+    return this.#settle(rules.refresh(this.#table, id, presented, policy, now))
   }
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {

@@ -52,6 +52,13 @@ export function forwardedAddress(entry: string): string | undefined {
   return withPort && IPV4.test(withPort[1] as string) ? withPort[1] : undefined
 }
 
+/** The entries of a forwarding header, outermost first. */
+const hopsOf = (c: Context, header: string) =>
+  (c.req.header(header) ?? '')
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean)
+
 /**
  * The client's address on Node: the socket's peer; behind `proxies` trusted
  * proxies, the address the outermost of them saw (the `proxies`-th entry of
@@ -62,10 +69,7 @@ export function forwardedAddress(entry: string): string | undefined {
 export function nodeClientAddress(proxies: number) {
   return (c: Context): string | undefined => {
     if (proxies > 0) {
-      const hops = (c.req.header('X-Forwarded-For') ?? '')
-        .split(',')
-        .map((hop) => hop.trim())
-        .filter(Boolean)
+      const hops = hopsOf(c, 'X-Forwarded-For')
       const seen = forwardedAddress(hops[hops.length - proxies] ?? hops[0] ?? '')
       if (seen) return seen
     }
@@ -77,13 +81,11 @@ export function nodeClientAddress(proxies: number) {
  * The client's address in WeChat Cloud Hosting (`CLOUD_HOSTING=wechat`): what
  * its gateway puts in `X-Original-Forwarded-For`, the last entry (the one the
  * gateway appended, should a client have sent the header too); else the
- * socket's peer, which there is always the gateway.
+ * socket's peer, which there is always the gateway. An entry that is not an
+ * IP address is not believed, as with `X-Forwarded-For`.
  * https://developers.weixin.qq.com/miniprogram/dev/wxcloudrun/src/development/weixin/
  */
 export function cloudHostingClientAddress(c: Context): string | undefined {
-  const hops = (c.req.header('X-Original-Forwarded-For') ?? '')
-    .split(',')
-    .map((hop) => hop.trim())
-    .filter(Boolean)
-  return hops[hops.length - 1] ?? socketAddress(c)
+  const hops = hopsOf(c, 'X-Original-Forwarded-For')
+  return forwardedAddress(hops[hops.length - 1] ?? '') ?? socketAddress(c)
 }
