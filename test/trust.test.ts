@@ -370,20 +370,6 @@ describe('7. the lower findings', () => {
       expectError(await write(token, more), 413, 'SESSION_TOO_LARGE')
       expect((await write(token, { k0: null })).status).toBe(200) // deleting still works
     })
-
-    it('the rules refuse it too, whoever calls the object', async () => {
-      const { user, token } = await login()
-      const id = await hashSessionId(decodeJwt(token).payload.sid)
-      const outcome = await objectOf(user.id).write(
-        user.id,
-        id,
-        0,
-        { set: [['deep', deep(33)]], delete: [] },
-        { ttl: 3600, maxAge: 7200, maxBytes: 16384, maxSessions: 10, grace: 30 },
-        Math.floor(Date.now() / 1000),
-      )
-      expect(outcome).toMatchObject({ ok: false, refused: 'SESSION_TOO_LARGE' })
-    })
   })
 
   it('unionid comes from code2Session only, never from encryptedData or rawData', async () => {
