@@ -72,9 +72,12 @@ function miniProgramRequire(dir, file, wx) {
   return load(join(dir, file))
 }
 
+/** The docs page of the `vitest.config.ts` block. */
+const TESTING_PAGE = 'docs/en/testing/your-app.md'
+
 /**
- * The README's `vitest.config.ts` block and the block after it that runs inside workerd.
- * @param {string} text README.md
+ * The docs' `vitest.config.ts` block and the block after it that runs inside workerd.
+ * @param {string} text the page TESTING_PAGE
  */
 function workerdBlocks(text) {
   const blocks = [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '')
@@ -82,7 +85,9 @@ function workerdBlocks(text) {
   const config = blocks[at]
   const inside = blocks[at + 1]
   if (!config || !inside?.includes("from 'cloudflare:workers'")) {
-    throw new Error('README.md: no vitest.config.ts block followed by a cloudflare:workers one')
+    throw new Error(
+      `${TESTING_PAGE}: no vitest.config.ts block followed by a cloudflare:workers one`,
+    )
   }
   return [config, inside]
 }
@@ -209,7 +214,7 @@ try {
   // 3b. So does every ```ts block of both READMEs and the docs pages, as printed; the SDK's with the
   // frameworks' own types, and under moduleResolution "node" on TypeScript 5 too.
   // Not saved: the example's package.json stays as a user has it.
-  // The Workers Vitest integration too, for the README's vitest.config.ts (compiled, then run below).
+  // The Workers Vitest integration too, for the docs' vitest.config.ts (compiled, then run below).
   const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies
   const vite = JSON.parse(readFileSync(join(root, 'node_modules/vite/package.json'), 'utf8'))
   const vitest = [
@@ -253,8 +258,8 @@ try {
     throw new Error(`the example's tests did not all run:\n${tests}`)
   console.log(`pack: the example logs in against the emulator (node --test: ${passed} passed)`)
 
-  // 5b. The README's vitest.config.ts runs its workerd block as a test, in [env.dev].
-  const [config, inside] = workerdBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
+  // 5b. The docs' vitest.config.ts runs its workerd block as a test, in [env.dev].
+  const [config, inside] = workerdBlocks(readFileSync(join(root, TESTING_PAGE), 'utf8'))
   writeFileSync(join(app, 'vitest.config.ts'), config)
   writeFileSync(
     join(app, 'test/readme.workerd.test.ts'),
@@ -267,8 +272,8 @@ try {
       cwd: app,
     },
   )
-  if (!/1 passed/.test(ran)) throw new Error(`the README's vitest.config.ts ran no test:\n${ran}`)
-  console.log("pack: the README's vitest.config.ts runs a test inside workerd, the emulator bound")
+  if (!/1 passed/.test(ran)) throw new Error(`the docs' vitest.config.ts ran no test:\n${ran}`)
+  console.log("pack: the docs' vitest.config.ts runs a test inside workerd, the emulator bound")
 
   // 6. Plain Node loads the Node entries, without workerd, redis or @hono/node-server installed.
   await run(
