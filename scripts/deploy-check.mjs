@@ -92,7 +92,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const problems = await checkDeploy({ ...(env ? { env } : {}) })
   if (problems.length) {
     console.error(
-      `wxa-auth: not deploying ${env ? `--env ${env}` : 'the top level'}: wrangler.toml still has what must be replaced.\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee README.md, "Deploy".`,
+      `wxa-auth: not deploying ${env ? `--env ${env}` : 'the top level'}: wrangler.toml still has what must be replaced.\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee the docs, "Deploy" (docs/en/operations/deploy.md).`,
     )
     process.exit(1)
   }

@@ -3,7 +3,7 @@
 // clone's path (`npm install --install-links ../wxa-auth`) and, in another
 // project, from a git URL of it (a bare repository here stands in for GitHub:
 // `npm install git+file://…/wxa-auth.git#<commit>`). Both run `prepare`,
-// which builds dist. Each project holds the README's Hono snippet as printed
+// which builds dist. Each project holds the docs' Hono snippet as printed
 // (its declared `db` given a body), type-checks it (tsc), builds it as
 // `wrangler deploy` would, and runs the bundle in Miniflare: a login (WeChat
 // answered by Miniflare's outbound service), then /orders. Part of `.ci/run`
@@ -35,16 +35,20 @@ const root = process.cwd()
 const own = JSON.parse(readFileSync('package.json', 'utf8'))
 const dev = own.devDependencies
 
-/** The README's Hono snippet: the block under "Use it in your Hono app", its `db` given a body. */
+/** The docs pages the project is made from. */
+const HONO_PAGE = 'docs/en/guide/hono.md'
+const INSTALL_PAGE = 'docs/en/guide/install.md'
+const TESTING_PAGE = 'docs/en/testing/your-app.md'
+const TESTING_HEADING = '# Test your app with `wxa-auth/testing`'
+
+/** The docs' Hono snippet: the first block of "Use it in your Hono app", its `db` given a body. */
 function honoSnippet() {
-  const text = readFileSync('README.md', 'utf8')
-  const section = text.slice(text.indexOf('\n## Use it in your Hono app'))
-  const [block] = tsBlocks(section)
+  const [block] = tsBlocks(readFileSync(HONO_PAGE, 'utf8'))
   const declared = /declare function db\(env: Bindings\): \{[^}]*\}\n/
-  if (!block || !declared.test(block.body)) throw new Error('README: no Hono snippet with db')
+  if (!block || !declared.test(block.body)) throw new Error(`${HONO_PAGE}: no Hono snippet with db`)
   return block.body.replace(
     declared,
-    `// The test's user store, in memory, in place of the README's declaration.
+    `// The test's user store, in memory, in place of the docs' declaration.
 const users = new Map<string, MyUser>()
 const db = (_env: Bindings) => ({
   upsertUser: async (openid: string): Promise<MyUser> =>
@@ -57,18 +61,19 @@ const db = (_env: Bindings) => ({
 }
 
 /**
- * The README's fenced blocks of `lang` in the section under `heading`.
+ * The fenced blocks of `lang` in the section under `heading` of the docs page `file`.
+ * @param {string} file
  * @param {string} heading
  * @param {string} lang
  */
-function blocksUnder(heading, lang) {
+function blocksUnder(file, heading, lang) {
   const level = heading.indexOf(' ')
   /** @type {string[]} */
   const blocks = []
   let inside = false
   /** @type {{ keep: boolean, lines: string[] } | null} the fence being read */
   let fence = null
-  for (const line of readFileSync('README.md', 'utf8').split('\n')) {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (fence) {
       if (line !== '```') fence.lines.push(line)
       else {
@@ -83,22 +88,22 @@ function blocksUnder(heading, lang) {
   return blocks
 }
 
-/** wrangler.toml as the README builds it: Install's, then the dev environment of "Test your app". */
+/** wrangler.toml as the docs build it: Install's, then the dev environment of "Test your app". */
 function wranglerToml() {
-  const [install] = blocksUnder('## Install', 'toml')
-  const dev = blocksUnder('### Test your app with `wxa-auth/testing`', 'toml').find((block) =>
+  const [install] = blocksUnder(INSTALL_PAGE, '# Install', 'toml')
+  const dev = blocksUnder(TESTING_PAGE, TESTING_HEADING, 'toml').find((block) =>
     block.startsWith('[env.dev]'),
   )
-  if (!install || !dev) throw new Error('README: no wrangler.toml blocks under Install and Test')
+  if (!install || !dev) throw new Error('docs: no wrangler.toml blocks under Install and Test')
   return `name = "hono-app"\n${install}\n${dev}`
 }
 
 /** The dev entry of "Test your app with `wxa-auth/testing`", as printed. */
 function devEntry() {
-  const block = blocksUnder('### Test your app with `wxa-auth/testing`', 'ts').find((body) =>
+  const block = blocksUnder(TESTING_PAGE, TESTING_HEADING, 'ts').find((body) =>
     body.startsWith('// src/dev.ts'),
   )
-  if (!block) throw new Error('README: no src/dev.ts block')
+  if (!block) throw new Error(`${TESTING_PAGE}: no src/dev.ts block`)
   return block
 }
 
@@ -211,7 +216,7 @@ async function project(dir, install) {
   } finally {
     await mf.dispose()
   }
-  console.log('install: the README’s Hono snippet type-checks, builds, logs in and serves /orders')
+  console.log('install: the docs’ Hono snippet type-checks, builds, logs in and serves /orders')
 }
 
 const temp = mkdtempSync(join(tmpdir(), 'wxa-auth-install-'))

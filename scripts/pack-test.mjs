@@ -2,9 +2,9 @@
 // to a temporary folder with the tarball installed from there (its other
 // dependencies from the registry), type-checked, built as `wrangler deploy`
 // would, served by `wrangler dev` with the WeChat emulator, and logged in to by
-// its own tests (`node --test`). Every TypeScript block of both READMEs is
-// compiled there as printed (scripts/readme-blocks.mjs). Part of `npm test`;
-// the repo's examples/ stays free of node_modules.
+// its own tests (`node --test`). Every TypeScript block of both READMEs and of
+// the docs site's pages is compiled there as printed (scripts/readme-blocks.mjs).
+// Part of `npm test`; the repo's examples/ stays free of node_modules.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -72,9 +72,12 @@ function miniProgramRequire(dir, file, wx) {
   return load(join(dir, file))
 }
 
+/** The docs page of the `vitest.config.ts` block. */
+const TESTING_PAGE = 'docs/en/testing/your-app.md'
+
 /**
- * The README's `vitest.config.ts` block and the block after it that runs inside workerd.
- * @param {string} text README.md
+ * The docs' `vitest.config.ts` block and the block after it that runs inside workerd.
+ * @param {string} text the page TESTING_PAGE
  */
 function workerdBlocks(text) {
   const blocks = [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '')
@@ -82,7 +85,9 @@ function workerdBlocks(text) {
   const config = blocks[at]
   const inside = blocks[at + 1]
   if (!config || !inside?.includes("from 'cloudflare:workers'")) {
-    throw new Error('README.md: no vitest.config.ts block followed by a cloudflare:workers one')
+    throw new Error(
+      `${TESTING_PAGE}: no vitest.config.ts block followed by a cloudflare:workers one`,
+    )
   }
   return [config, inside]
 }
@@ -206,10 +211,10 @@ try {
   await run(join(app, 'node_modules/.bin/tsc'), ['-p', app], { cwd: app })
   console.log('pack: the example type-checks (tsc)')
 
-  // 3b. So does every ```ts block of both READMEs, as printed; the SDK's with the
+  // 3b. So does every ```ts block of both READMEs and the docs pages, as printed; the SDK's with the
   // frameworks' own types, and under moduleResolution "node" on TypeScript 5 too.
   // Not saved: the example's package.json stays as a user has it.
-  // The Workers Vitest integration too, for the README's vitest.config.ts (compiled, then run below).
+  // The Workers Vitest integration too, for the docs' vitest.config.ts (compiled, then run below).
   const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies
   const vite = JSON.parse(readFileSync(join(root, 'node_modules/vite/package.json'), 'utf8'))
   const vitest = [
@@ -221,7 +226,7 @@ try {
     cwd: app,
   })
   const blocks = await compileReadmeBlocks(root, app, run)
-  console.log(`pack: ${blocks} README code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
+  console.log(`pack: ${blocks} docs code blocks type-check (tsc, and TypeScript 5 for the SDK's)`)
 
   // 4. It builds as `wrangler deploy` would, without the emulator.
   await run(join(app, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', 'build'], {
@@ -253,8 +258,8 @@ try {
     throw new Error(`the example's tests did not all run:\n${tests}`)
   console.log(`pack: the example logs in against the emulator (node --test: ${passed} passed)`)
 
-  // 5b. The README's vitest.config.ts runs its workerd block as a test, in [env.dev].
-  const [config, inside] = workerdBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
+  // 5b. The docs' vitest.config.ts runs its workerd block as a test, in [env.dev].
+  const [config, inside] = workerdBlocks(readFileSync(join(root, TESTING_PAGE), 'utf8'))
   writeFileSync(join(app, 'vitest.config.ts'), config)
   writeFileSync(
     join(app, 'test/readme.workerd.test.ts'),
@@ -267,8 +272,8 @@ try {
       cwd: app,
     },
   )
-  if (!/1 passed/.test(ran)) throw new Error(`the README's vitest.config.ts ran no test:\n${ran}`)
-  console.log("pack: the README's vitest.config.ts runs a test inside workerd, the emulator bound")
+  if (!/1 passed/.test(ran)) throw new Error(`the docs' vitest.config.ts ran no test:\n${ran}`)
+  console.log("pack: the docs' vitest.config.ts runs a test inside workerd, the emulator bound")
 
   // 6. Plain Node loads the Node entries, without workerd, redis or @hono/node-server installed.
   await run(

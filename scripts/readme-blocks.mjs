@@ -1,4 +1,4 @@
-// Every TypeScript block of README.md and README.zh-CN.md, written to files in an
+// Every TypeScript block of the READMEs and of the docs site's pages (docs/**/*.md), written to files in an
 // installed copy of examples/hono-worker and type-checked there as printed:
 // the server's blocks against the Workers types, the SDK's (those importing
 // `wxa-auth/client`) against the mini program's types (`wx`), Taro's and
@@ -8,7 +8,7 @@
 // Taro's `module: "commonjs"` (no top-level await). A block may declare the
 // app-side names it uses (`declare function db(…)`); a block that is a
 // fragment on purpose is preceded by `<!-- not compiled: why -->`.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** What the SDK's blocks are checked with, installed next to the package (`npm install --no-save`). */
@@ -48,10 +48,22 @@ const compilerOptions = {
 }
 
 /**
+ * The markdown files whose blocks are compiled: both READMEs and every page of the docs site.
+ * @param {string} root the repository
+ */
+export function docFiles(root) {
+  const pages = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.md') && !path.startsWith('.'))
+    .map((path) => join('docs', path))
+    .sort()
+  return ['README.md', 'README.zh-CN.md', ...pages]
+}
+
+/**
  * Writes the blocks under `app/readme/` and runs tsc on them; throws with
- * tsc's errors, which name the README and the line of the block.
+ * tsc's errors, which name the markdown file and the line of the block.
  *
- * @param {string} root the repository (its READMEs)
+ * @param {string} root the repository (its READMEs and docs/)
  * @param {string} app the installed example
  * @param {(command: string, args: string[], options?: { cwd?: string }) => Promise<string>} run
  * @returns {Promise<number>} how many blocks compiled
@@ -62,7 +74,7 @@ export async function compileReadmeBlocks(root, app, run) {
   mkdirSync(join(dir, 'server'), { recursive: true })
   mkdirSync(join(dir, 'client'), { recursive: true })
   let count = 0
-  for (const readme of ['README.md', 'README.zh-CN.md']) {
+  for (const readme of docFiles(root)) {
     for (const { line, body, skipped } of tsBlocks(readFileSync(join(root, readme), 'utf8'))) {
       if (skipped) continue
       const side = /from 'wxa-auth\/client/.test(body) ? 'client' : 'server'
@@ -133,7 +145,7 @@ export async function compileReadmeBlocks(root, app, run) {
   }
   if (failures.length) {
     throw new Error(
-      `README code blocks do not compile (readme/<side>/<README>line-<first line>.ts(line, column)):\n${failures.join('\n')}`,
+      `Code blocks of the docs do not compile (readme/<side>/<file>line-<first line>.ts(line, column)):\n${failures.join('\n')}`,
     )
   }
   return count

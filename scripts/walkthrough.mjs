@@ -1,21 +1,25 @@
 // Runs the README's curl walkthrough verbatim against `npm run dev`, so the
-// README cannot drift from what the Worker does. Part of `npm test`. Only the
+// README cannot drift from what the Worker does, and the post-deploy smoke test
+// of the docs' Deploy page (docs/en/operations/deploy.md). Part of `npm test`. Only the
 // port changes (a free one, given as `npm run dev -- --port N --inspector-port M`
 // would give it), so that several checkouts can test at once.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { startDevServer } from './dev-server.mjs'
 
-const readme = readFileSync('README.md', 'utf8')
-/** @param {string} name */
-const block = (name) => {
-  const found = new RegExp(`<!-- ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1]
-  if (!found) throw new Error(`README.md has no <!-- ${name} --> sh block`)
+/**
+ * @param {string} file
+ * @param {string} name
+ */
+const block = (file, name) => {
+  const text = readFileSync(file, 'utf8')
+  const found = new RegExp(`<!-- ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(text)?.[1]
+  if (!found) throw new Error(`${file} has no <!-- ${name} --> sh block`)
   return found
 }
-const script = block('walkthrough')
+const script = block('README.md', 'walkthrough')
 // The post-deploy smoke test of "Deploy", with the dev Worker for the deployed one.
-const smoke = block('smoke')
+const smoke = block('docs/en/operations/deploy.md', 'smoke')
 
 const { base, log, stop } = await startDevServer({ flags: true })
 try {

@@ -1,6 +1,7 @@
-// Reading the READMEs' tables, headings and code, for the tests that hold them
-// to the code and to each other. Everything but codeBlocks skips fenced code, so
-// that a `# comment` in a shell block is not a heading.
+// Reading the READMEs' and the docs pages' tables, headings and code, for the
+// tests that hold them to the code and to each other. Everything but codeBlocks
+// skips fenced code, so that a `# comment` in a shell block is not a heading.
+import { readdirSync } from 'node:fs'
 
 /** The lines of the text, each with whether it is inside a fenced code block (fences included). */
 function lines(text: string): { line: string; fenced: boolean }[] {
@@ -116,3 +117,14 @@ export function withoutComments({ lang, body }: { lang: string; body: string }):
     .filter((line) => line !== '')
     .join('\n')
 }
+
+/** The pages of the docs site under `dir` (docs/en or docs), as paths below it (`guide/install.md`). */
+export function pagesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.md') && !path.startsWith('en/') && !path.startsWith('.'))
+    .map((path) => path.replaceAll('\\', '/'))
+    .sort()
+}
+
+/** Each page of the docs site, English (docs/en/) and Chinese (docs/) under the same path. */
+export const PAGES = pagesUnder('docs/en')

@@ -1,6 +1,6 @@
-// The Chinese README against the English one and the code: the same outline,
-// routes, variables, error codes, tables and code, so that a section added to
-// README.md and left untranslated fails here.
+// The Chinese READMEs and docs pages against the English ones and the code:
+// page by page the same outline, routes, variables, error codes, tables and
+// code, so that a section added in English and left untranslated fails here.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ERRORS } from '../../src/errors'
@@ -9,22 +9,20 @@ import {
   codeSpans,
   headings,
   level,
-  section,
+  PAGES,
+  pagesUnder,
   sectionAt,
   tables,
   withoutComments,
 } from './markdown'
 
-const en = readFileSync('README.md', 'utf8')
-const zh = readFileSync('README.zh-CN.md', 'utf8')
-const enHeadings = headings(en)
+const read = (file: string) => readFileSync(file, 'utf8')
 
-/** The section of README.zh-CN.md that stands where `heading` stands in README.md. */
-function zhSection(heading: string): string {
-  const index = enHeadings.indexOf(heading)
-  if (index < 0) throw new Error(`README.md has no heading "${heading}"`)
-  return sectionAt(zh, index)
-}
+/** Each English text with its Chinese one: the READMEs, then the docs pages. */
+const PAIRS: [string, string][] = [
+  ['README.md', 'README.zh-CN.md'],
+  ...PAGES.map((page): [string, string] => [`docs/en/${page}`, `docs/${page}`]),
+]
 
 /** The first table of a section. */
 function firstTable(text: string): string[][] {
@@ -49,44 +47,75 @@ const variables = (text: string) => firstTable(text).map(([variable]) => code(va
 const errorCodes = (text: string) =>
   firstTable(text).map(([name, status]) => [code(name), Number(status)])
 
-describe('README.zh-CN.md', () => {
-  it('links to README.md at its top, and README.md links to it at its top', () => {
-    expect(zh.split('\n').slice(0, 4).join('\n')).toContain('(README.md)')
-    expect(en.split('\n').slice(0, 4).join('\n')).toContain('(README.zh-CN.md)')
+describe('the docs site and the READMEs', () => {
+  it('link the two READMEs to each other at their top (the site has its language switch)', () => {
+    expect(read('README.zh-CN.md').split('\n').slice(0, 4).join('\n')).toContain('(README.md)')
+    expect(read('README.md').split('\n').slice(0, 4).join('\n')).toContain('(README.zh-CN.md)')
   })
 
-  it('has the outline of README.md: as many headings, at the same levels, with the same code', () => {
-    const outline = (text: string) =>
-      headings(text).map((heading) => `${level(heading)} ${codeSpans(heading).join(' ')}`)
-    expect(outline(zh)).toEqual(outline(en))
+  it('leave the walkthrough marker to the English texts, whose block scripts/walkthrough.mjs runs', () => {
+    expect(read('README.md')).toContain('<!-- walkthrough -->')
+    expect(read('docs/en/guide/quick-start.md')).toContain('<!-- walkthrough -->')
+    for (const [, zh] of PAIRS) expect(read(zh), zh).not.toContain('<!-- walkthrough -->')
+  })
+
+  it('has every English page in Chinese under the same path, and no other', () => {
+    expect(PAGES.length).toBeGreaterThan(30)
+    expect(pagesUnder('docs')).toEqual(PAGES)
+  })
+
+  it('has every page but the home in the sidebar (docs/.vitepress/config.mts)', () => {
+    const config = read('docs/.vitepress/config.mts')
+    const missing = PAGES.filter(
+      (page) => page !== 'index.md' && !config.includes(`'${page.replace(/\.md$/, '')}'`),
+    )
+    expect(missing).toEqual([])
   })
 
   it('lists the same routes, in the same order', () => {
-    const listed = routes(section(en, '## Routes'))
+    const listed = routes(read('docs/en/reference/routes.md'))
     expect(listed.length).toBeGreaterThan(10)
     expect(listed.every((route) => /^(GET|POST|PUT|PATCH|DELETE) \//.test(route))).toBe(true)
-    expect(routes(zhSection('## Routes'))).toEqual(listed)
+    expect(routes(read('docs/reference/routes.md'))).toEqual(listed)
   })
 
   it('lists the same environment variables and bindings in the options table', () => {
-    const listed = variables(section(en, '### Options'))
+    const listed = variables(read('docs/en/reference/options.md'))
     expect(listed).toContain('WECHAT_APP_ID')
     expect(listed).toContain('USER_SESSIONS')
-    expect(variables(zhSection('### Options'))).toEqual(listed)
+    expect(variables(read('docs/reference/options.md'))).toEqual(listed)
   })
 
   it('lists every error code with its status, in the order of src/errors.ts', () => {
     const expected = Object.entries(ERRORS).map(([name, { status }]) => [name, status])
-    expect(errorCodes(section(en, '## Errors'))).toEqual(expected)
-    expect(errorCodes(zhSection('## Errors'))).toEqual(expected)
+    expect(errorCodes(read('docs/en/reference/errors.md'))).toEqual(expected)
+    expect(errorCodes(read('docs/reference/errors.md'))).toEqual(expected)
   })
 
-  it('mentions every backticked variable and error code that README.md mentions, and no other', () => {
-    expect(identifiers(en)).toContain('WECHAT_EVENT_AES_KEY')
+  it('mentions every backticked variable and error code of the English pages, and no other', () => {
+    const all = (files: string[]) => identifiers(files.map(read).join('\n\n'))
+    expect(all(PAIRS.map(([en]) => en))).toContain('WECHAT_EVENT_AES_KEY')
+    expect(all(PAIRS.map(([, zh]) => zh))).toEqual(all(PAIRS.map(([en]) => en)))
+  })
+})
+
+describe.each(PAIRS)('%s and its translation', (enFile, zhFile) => {
+  const en = read(enFile)
+  const zh = read(zhFile)
+  const enHeadings = headings(en)
+
+  it('have the same outline: as many headings, at the same levels, with the same code', () => {
+    const outline = (text: string) =>
+      headings(text).map((heading) => `${level(heading)} ${codeSpans(heading).join(' ')}`)
+    expect(outline(en).length).toBeGreaterThan(0)
+    expect(outline(zh)).toEqual(outline(en))
+  })
+
+  it('mention the same backticked variables and error codes', () => {
     expect(identifiers(zh)).toEqual(identifiers(en))
   })
 
-  it('has the code of README.md in every section: the same code spans, the same tables', () => {
+  it('have the same code in every section: the same code spans, the same tables', () => {
     enHeadings.forEach((heading, index) => {
       const [enText, zhText] = [sectionAt(en, index, true), sectionAt(zh, index, true)]
       const spans = (text: string) => [...new Set(codeSpans(text))].sort()
@@ -100,14 +129,9 @@ describe('README.zh-CN.md', () => {
     })
   })
 
-  it('has the code blocks of README.md, comments aside', () => {
+  it('have the same code blocks, comments aside', () => {
     const blocks = (text: string) =>
       codeBlocks(text).map((block) => `${block.lang}\n${withoutComments(block)}`)
     expect(blocks(zh)).toEqual(blocks(en))
-  })
-
-  it('leaves the walkthrough marker to README.md, the one scripts/walkthrough.mjs runs', () => {
-    expect(en).toContain('<!-- walkthrough -->')
-    expect(zh).not.toContain('<!-- walkthrough -->')
   })
 })

@@ -1,4 +1,4 @@
-// What each H5 page does with the README's client (its `api`), from another
+// What each H5 page does with the docs' client (its `api`), from another
 // origin than the Worker's: log in (with the code in the page's URL), /me, a
 // nickname, an avatar upload (a blob: URL, as the frameworks' chooseImage
 // gives in a browser), the profile, logout. The page shows the outcome as JSON.

@@ -1,9 +1,9 @@
-// The README's H5 blocks, as printed, in real builds: a uni-app page (vite,
+// The docs' H5 blocks (the Client SDK page), as printed, in real builds: a uni-app page (vite,
 // Vue 3, `uni build`) and a Taro 4 page (React, webpack5, `taro build --type
 // h5`), each served from its own origin and driven in headless Chromium
 // against `npm run dev` (the Worker with the WeChat emulator) cross-origin:
 // login with a code from the page's URL, /me, a nickname, an avatar upload,
-// logout. Only the README's `baseUrl` is replaced, with the dev Worker's.
+// logout. Only the block's `baseUrl` is replaced, with the dev Worker's.
 // Needs `npm ci --prefix test/h5` (the frameworks stay out of the main lock
 // file) and /usr/bin/chromium; `.ci/run` does both. Run: `npm run test:h5`.
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,7 +19,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '../..')
 export const PAGE_TIMEOUT = 30_000 // ms, one page's whole flow
 
-/** The two projects: where the README block goes, how each builds, what it serves. */
+/** The two projects: where the docs' block goes, how each builds, what it serves. */
 const FRAMEWORKS = [
   {
     name: 'uni-app (vite, Vue 3)',
@@ -59,12 +59,16 @@ function serve(dir, port) {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)))
 }
 
-/** The README's H5 block that calls `adapter`: exactly one. */
+/** The docs page whose H5 blocks run here. */
+const SDK_PAGE = 'docs/en/mini-program/sdk.md'
+
+/** The SDK page's H5 block that calls `adapter`: exactly one. */
 function readmeBlock(adapter) {
-  const blocks = tsBlocks(readFileSync(join(root, 'README.md'), 'utf8')).filter(
+  const blocks = tsBlocks(readFileSync(join(root, SDK_PAGE), 'utf8')).filter(
     ({ body }) => body.includes('location.search') && body.includes(adapter),
   )
-  if (blocks.length !== 1) throw new Error(`README.md: ${blocks.length} H5 blocks with ${adapter}`)
+  if (blocks.length !== 1)
+    throw new Error(`${SDK_PAGE}: ${blocks.length} H5 blocks with ${adapter}`)
   return /** @type {{ body: string }} */ (blocks[0]).body
 }
 

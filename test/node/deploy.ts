@@ -1,6 +1,6 @@
 // What the deployment tests share: a clean copy of the repository as a
 // clone has it, a stand-in for a platform's gateway, the recipes as the
-// README prints them, and logins through the emulator.
+// docs print them, and logins through the emulator.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
@@ -31,13 +31,13 @@ export function cloneInto(to: string): string[] {
 }
 
 /**
- * A shell block of README.md as printed: the first ```sh fence after
- * `<!-- recipe: name -->`.
+ * A shell block of the docs' hosting page as printed: the first ```sh fence
+ * after `<!-- recipe: name -->`.
  */
-export function recipe(name: string, readme = 'README.md'): string {
-  const text = readFileSync(readme, 'utf8')
+export function recipe(name: string, page = 'docs/en/node/hosting.md'): string {
+  const text = readFileSync(page, 'utf8')
   const at = text.indexOf(`<!-- recipe: ${name} -->`)
-  if (at < 0) throw new Error(`${readme} has no recipe ${name}`)
+  if (at < 0) throw new Error(`${page} has no recipe ${name}`)
   const block = /```(?:sh|bash)\n([\s\S]*?)^```$/m.exec(text.slice(at))
   if (!block?.[1]) throw new Error(`the recipe ${name} has no shell block`)
   return block[1]

@@ -1,4 +1,4 @@
-// The SCF recipe as the README prints it, run in a clean copy of the
+// The SCF recipe as the docs print it, run in a clean copy of the
 // repository: the package it zips, unzipped into a directory of its own and
 // started by its scf_bootstrap as SCF starts it (that working directory,
 // PORT set, the function's variables; the system's Node, 20 here, stands in

@@ -1,6 +1,6 @@
 import { View } from '@tarojs/components'
 import { useEffect, useState } from 'react'
-// api.ts is the README's Taro H5 block, written here by test/h5/run.mjs.
+// api.ts is the docs' Taro H5 block, written here by test/h5/run.mjs.
 import { api } from '../../api'
 import { flow } from '../../flow'
 
