@@ -6,12 +6,13 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 
 const COMMIT = '7278af3'
 const OUT = 'test/fixtures/sdk-0.3.cjs'
 
+/** @param {string[]} args */
 const git = (...args) => execFileSync('git', args, { encoding: 'utf8' })
 const dir = mkdtempSync(join(tmpdir(), 'wxa-sdk-0.3-'))
 try {
@@ -22,12 +23,14 @@ try {
     writeFileSync(join(dir, file.slice('client/src/'.length)), git('show', `${COMMIT}:${file}`))
   }
   await build({
-    entryPoints: [join(dir, 'index.ts')],
+    // From the temp dir, so that the path comments say `index.ts`, not it.
+    absWorkingDir: dir,
+    entryPoints: ['index.ts'],
     bundle: true,
     format: 'cjs',
     platform: 'neutral',
     target: 'es2020',
-    outfile: OUT,
+    outfile: resolve(OUT),
     legalComments: 'none',
     banner: {
       js: `// The wxa-auth 0.3 mini program SDK (client/src/ at ${COMMIT}), bundled by\n// scripts/make-sdk-0.3-fixture.mjs for client/test/upgrade-0.3.test.ts. Do not edit.`,
