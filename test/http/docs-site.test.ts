@@ -118,6 +118,21 @@ async function switchTo(page: Page, label: string): Promise<string> {
   return pageOf(page.url())
 }
 
+/**
+ * Waits until the page shows `title` in its heading and `lang` on <html>: a
+ * VitePress navigation changes the URL before it renders the new page.
+ */
+async function shows(page: Page, title: string, lang: string): Promise<true> {
+  await page.waitForFunction(
+    ([heading, want]) =>
+      (document.querySelector('.vp-doc h1')?.textContent ?? '').includes(heading as string) &&
+      document.documentElement.lang === want,
+    [title, lang],
+    { timeout: 10_000 },
+  )
+  return true
+}
+
 beforeAll(async () => {
   if (!available) return
   out = mkdtempSync(join(tmpdir(), 'wxa-docs-'))
@@ -150,12 +165,11 @@ describe.runIf(available)('the docs site, built, in a browser', () => {
     const found = await search(page, 'RevokeInfo')
     expect(found).toMatch(/^en\//)
     expect(readFileSync(join('docs', `${found}.md`), 'utf8')).toContain('RevokeInfo')
-    expect(await page.textContent('.vp-doc h1')).toContain(sourceTitle(found))
+    expect(await shows(page, sourceTitle(found), 'en-US')).toBe(true)
 
     const zh = await switchTo(page, '简体中文')
     expect(zh).toBe(found.replace(/^en\//, ''))
-    expect(await page.textContent('.vp-doc h1')).toContain(sourceTitle(zh))
-    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN')
+    expect(await shows(page, sourceTitle(zh), 'zh-CN')).toBe(true)
     await page.close()
   })
 
@@ -164,12 +178,11 @@ describe.runIf(available)('the docs site, built, in a browser', () => {
     expect(await page.textContent('.VPNavBarSearch')).toContain('搜索文档')
     const found = await search(page, 'RevokeInfo')
     expect(found).not.toMatch(/^en\//)
-    expect(await page.textContent('.vp-doc h1')).toContain(sourceTitle(found))
+    expect(await shows(page, sourceTitle(found), 'zh-CN')).toBe(true)
 
     const en = await switchTo(page, 'English')
     expect(en).toBe(`en/${found}`)
-    expect(await page.textContent('.vp-doc h1')).toContain(sourceTitle(en))
-    expect(await page.getAttribute('html', 'lang')).toBe('en-US')
+    expect(await shows(page, sourceTitle(en), 'en-US')).toBe(true)
     await page.close()
   })
 
