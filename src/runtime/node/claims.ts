@@ -30,12 +30,11 @@ export function redisClaims(connection: RedisConnection, prefix: string): ClaimS
         'claim',
         async () => {
           const key = claimKey(prefix, scope, id)
-          const client = await connection.shared()
-          const [set, held] = await client
-            .multi()
-            .addCommand(['SET', key, tag, 'NX', 'PX', String(Math.ceil(ttl * 1000))])
-            .addCommand(['GET', key])
-            .exec()
+          // One key, one slot; confirmed by the replicas REDIS_WAIT_REPLICAS asks for.
+          const [set, held] = await connection.write(key, [
+            ['SET', key, tag, 'NX', 'PX', String(Math.ceil(ttl * 1000))],
+            ['GET', key],
+          ])
           return set === 'OK' ? null : typeof held === 'string' ? held : null
         },
         true,
@@ -44,8 +43,8 @@ export function redisClaims(connection: RedisConnection, prefix: string): ClaimS
       guard(
         'peek',
         async () => {
-          const client = await connection.shared()
-          const held = await client.sendCommand(['GET', claimKey(prefix, scope, id)])
+          const key = claimKey(prefix, scope, id)
+          const held = await connection.send(key, ['GET', key])
           return typeof held === 'string' ? held : null
         },
         false,

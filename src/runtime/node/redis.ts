@@ -1,4 +1,4 @@
-import type { Logger } from '../../errors'
+import { type Logger, WxaAuthError } from '../../errors'
 
 /** A MULTI of node-redis: commands queued, then sent as MULTI … EXEC in one write. */
 export interface RedisMulti {
@@ -25,50 +25,272 @@ export interface RedisClient {
   destroy(): void
 }
 
-export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process
+/** A Sentinel lease (`sentinel.use(…)`): one connection to the current master, for as long as it is held. */
+interface SentinelLease {
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>
+  multi(): {
+    addCommand(isReadonly: boolean | undefined, args: string[]): unknown
+    exec(): Promise<unknown[]>
+  }
+  watch(keys: string | string[]): Promise<unknown>
+  unwatch(): Promise<unknown>
+}
+
+/** What wxa-auth uses of node-redis's `createSentinel()`. */
+export interface RedisSentinelClient {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  use<T>(fn: (lease: never) => Promise<T>): Promise<T>
+  acquire(): Promise<unknown>
+  on(event: 'error', listener: (err: Error) => void): unknown
+  close(): Promise<unknown>
+  destroy(): unknown
+}
+
+/** What wxa-auth uses of node-redis's `createCluster()`. */
+export interface RedisClusterClient {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>
+  on(event: 'error', listener: (err: Error) => void): unknown
+  close(): Promise<unknown>
+  destroy(): void
+}
+
+/** A plain client, a Sentinel or a Cluster of node-redis. */
+export type AnyRedisClient = RedisClient | RedisSentinelClient | RedisClusterClient
+
+interface SentinelShape {
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>
+  multi(): ReturnType<SentinelLease['multi']>
+  acquire(): Promise<unknown>
+}
+interface ClusterShape {
+  sendCommand(
+    key: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+  ): Promise<unknown>
+  multi(routing?: string): {
+    addCommand(key: string | undefined, isReadonly: boolean | undefined, args: string[]): unknown
+    exec(): Promise<unknown[]>
+  }
+  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<RedisClient>
+  masters: { host: string; port: number }[]
+  nodeClient(node: unknown): Promise<RedisClient>
+}
+
+/** Which of the three a client is, by its methods; `null` for anything else. */
+export function redisKind(client: unknown): 'plain' | 'sentinel' | 'cluster' | null {
+  if (!client || typeof client !== 'object') return null
+  const has = (name: string) => typeof (client as Record<string, unknown>)[name] === 'function'
+  if (!has('connect') || !has('multi')) return null
+  if (has('getNodeClientForKey')) return 'cluster'
+  if (has('use') && has('acquire')) return 'sentinel'
+  if (has('sendCommand') && has('watch') && has('duplicate')) return 'plain'
+  return null
+}
+
+/**
+ * One connection of wxa-auth's own, to the master that holds a key's slot:
+ * a plain client's duplicate, a Sentinel lease, a cluster node's duplicate.
+ * WATCH on it guards only what its holder reads.
+ */
+export interface RedisLink {
+  send(args: string[]): Promise<unknown>
+  /** MULTI … EXEC; throws node-redis's `WatchError` when a watched key changed. */
+  exec(commands: string[][]): Promise<unknown[]>
+  watch(keys: string[]): Promise<unknown>
+  unwatch(): Promise<unknown>
+  /**
+   * After a write on this link: `WAIT <replicas> <timeout>` when
+   * `REDIS_WAIT_REPLICAS` asks for it; fewer confirmations throw
+   * `STORAGE_OUTCOME_UNKNOWN` (the change is made, but may not survive a failover).
+   */
+  replicated(): Promise<void>
+}
+
+export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process (per master on a cluster)
+export const DEFAULT_WAIT_TIMEOUT_MS = 1000 // how long WAIT waits for the replicas, then a 503
+const SCAN_COUNT = '500' // keys per SCAN page
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000 // a command not answered by then is a 503 (a failover can strand one)
 const CONNECT_TIMEOUT_MS = 2000 // a connection of its own that is not up by then: a 503
 const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not one per retry
 
 /**
- * One Redis as wxa-auth uses it: a shared connection for plain commands and
- * MULTIs (node-redis pipelines them), and a few connections of its own for
- * WATCH transactions, since WATCH belongs to a connection: two transactions
- * on one would guard each other's keys, or neither's.
+ * One Redis as wxa-auth uses it, whichever its shape (one node, a Sentinel's
+ * master, a cluster): commands routed by their key, MULTIs of one slot, and
+ * connections of its own for WATCH transactions, since WATCH belongs to a
+ * connection: two transactions on one would guard each other's keys, or neither's.
  */
 export interface RedisConnection {
-  /** The shared connection (its first connect awaited a moment; later, while Redis is away, commands fail at once). */
-  shared(): Promise<RedisClient>
-  /** Runs `fn` on a connection nothing else uses meanwhile (WATCH … EXEC). */
-  isolated<T>(fn: (client: RedisClient) => Promise<T>): Promise<T>
-  /** Resolves once the shared connection is up. */
+  readonly kind: 'plain' | 'sentinel' | 'cluster'
+  /** One command, on the master of `key`'s slot (MOVED/ASK followed by node-redis). */
+  send(key: string, args: string[]): Promise<unknown>
+  /** A MULTI … EXEC of commands all in `key`'s slot. */
+  exec(key: string, commands: string[][]): Promise<unknown[]>
+  /**
+   * A change that must survive a failover: `exec` then, when
+   * `REDIS_WAIT_REPLICAS` > 0, WAIT on the same connection.
+   */
+  write(key: string, commands: string[][]): Promise<unknown[]>
+  /** Runs `fn` on a connection nothing else uses meanwhile, to the master of `key`'s slot. */
+  isolated<T>(key: string, fn: (link: RedisLink) => Promise<T>): Promise<T>
+  /** The names that match a `SCAN … MATCH` pattern, on every master. */
+  keys(match: string): Promise<string[]>
+  /** Resolves once Redis answers. */
   ready(): Promise<void>
-  /** Closes what this module opened (the shared client too when it made it). */
+  /** Closes what this module opened (the client too when it made it). */
   close(): Promise<void>
 }
 
 /**
- * The options of a client made from a URL: fail fast while Redis is away
+ * The options of a client made here: fail fast while Redis is away
  * (a 503 and `Retry-After` beat a request that hangs), reconnect quickly.
  */
-const URL_CLIENT_OPTIONS = {
+const CLIENT_OPTIONS = {
   disableOfflineQueue: true,
   socket: {
-    connectTimeout: 2000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
   },
 }
 
+/** Where to find Redis, from the variables: one of the three shapes, or none. */
+export type RedisConfig =
+  | { kind: 'plain'; url: string }
+  | { kind: 'sentinel'; sentinels: string[]; master: string }
+  | { kind: 'cluster'; nodes: string[] }
+
+const configError = (message: string) => new WxaAuthError('CONFIG_INVALID', message)
+
+/**
+ * Reads `REDIS_URL`, `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER` and
+ * `REDIS_CLUSTER_NODES` (at most one of them); `undefined` when none is set.
+ * Sentinels and cluster nodes are `host:port` or `redis[s]://[user:password@]host:port`,
+ * comma-separated; the credentials and TLS of the first apply to every connection.
+ */
+export function redisConfig(vars: Record<string, string | undefined>): RedisConfig | undefined {
+  const url = vars.REDIS_URL?.trim()
+  const sentinels = vars.REDIS_SENTINELS?.trim()
+  const cluster = vars.REDIS_CLUSTER_NODES?.trim()
+  const given = [
+    url && 'REDIS_URL',
+    sentinels && 'REDIS_SENTINELS',
+    cluster && 'REDIS_CLUSTER_NODES',
+  ]
+  const set = given.filter(Boolean)
+  if (set.length > 1) throw configError(`Set one of ${set.join(', ')}, not several.`)
+  const list = (name: string, text: string) => {
+    const entries = text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+    const urls = entries.map((entry) => (/^rediss?:\/\//.test(entry) ? entry : `redis://${entry}`))
+    for (const entry of urls) {
+      let parsed: URL | undefined
+      try {
+        parsed = new URL(entry)
+      } catch {}
+      if (!parsed?.hostname || !parsed.port) {
+        throw configError(`${name} must be host:port entries, comma-separated.`)
+      }
+    }
+    if (!urls.length) throw configError(`${name} is empty.`)
+    return urls
+  }
+  if (url) {
+    if (!/^rediss?:\/\//.test(url))
+      throw configError('REDIS_URL must start with redis:// or rediss://.')
+    return { kind: 'plain', url }
+  }
+  if (sentinels) {
+    const master = vars.REDIS_SENTINEL_MASTER?.trim()
+    if (!master)
+      throw configError('REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the master’s name.')
+    return { kind: 'sentinel', sentinels: list('REDIS_SENTINELS', sentinels), master }
+  }
+  if (cluster) return { kind: 'cluster', nodes: list('REDIS_CLUSTER_NODES', cluster) }
+  return undefined
+}
+
+/** node-redis's options for one node of a URL list: host, port, credentials, TLS. */
+function nodeOf(url: string) {
+  const parsed = new URL(url)
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(parsed.port),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    tls: parsed.protocol === 'rediss:',
+  }
+}
+
+/** Makes the client of a {@link RedisConfig} (node-redis is loaded here, on first use). */
+async function makeClient(config: RedisConfig, pool: number): Promise<AnyRedisClient> {
+  const redis = await import('redis')
+  if (config.kind === 'plain') {
+    return redis.createClient({ url: config.url, ...CLIENT_OPTIONS }) as unknown as RedisClient
+  }
+  const first = nodeOf(
+    config.kind === 'sentinel' ? (config.sentinels[0] as string) : (config.nodes[0] as string),
+  )
+  const { username, password, tls } = first as {
+    username?: string
+    password?: string
+    tls: boolean
+  }
+  const credentials = { ...(username ? { username } : {}), ...(password ? { password } : {}) }
+  const socket = { ...CLIENT_OPTIONS.socket, ...(tls ? { tls: true as const } : {}) }
+  if (config.kind === 'sentinel') {
+    return redis.createSentinel({
+      name: config.master,
+      sentinelRootNodes: config.sentinels.map((url) => {
+        const { host, port } = nodeOf(url)
+        return { host, port }
+      }),
+      masterPoolSize: pool + 1, // the leases of WATCH transactions, and one for the rest
+      nodeClientOptions: { ...credentials, disableOfflineQueue: true, socket } as never,
+      sentinelClientOptions: { ...credentials, socket } as never,
+    }) as unknown as RedisSentinelClient
+  }
+  return redis.createCluster({
+    rootNodes: config.nodes.map((url) => {
+      const { host, port } = nodeOf(url)
+      return { socket: { host, port } }
+    }),
+    defaults: { ...credentials, disableOfflineQueue: true, socket } as never,
+  }) as unknown as RedisClusterClient
+}
+
+/** A reply of node-redis that says the slot is elsewhere or moving: follow it, do not answer 503. */
+export const isRedirect = (err: unknown): boolean => {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY)\b/.test(e.message)) return true
+    if (e.message.includes('EXECABORT') && /MOVED|ASK|TRYAGAIN/.test(e.message)) return true
+  }
+  return false
+}
+
 /**
  * Connects to Redis: a node-redis client as given (connected here when it is
- * not), or a new one for a `redis://` / `rediss://` URL (node-redis is then
- * loaded on first use, so that a server without Redis needs no `redis`
- * package).
+ * not: `createClient()`, `createSentinel()` or `createCluster()`), or one made
+ * here from a URL or a {@link RedisConfig}. Anything else is `CONFIG_INVALID`.
  */
 export function redisConnection(
-  redis: string | RedisClient,
-  { log = console, isolatedConnections = DEFAULT_ISOLATED_CONNECTIONS } = {} as {
+  redis: string | RedisConfig | AnyRedisClient,
+  {
+    log = console,
+    isolatedConnections = DEFAULT_ISOLATED_CONNECTIONS,
+    waitReplicas = 0,
+    waitTimeoutMs = DEFAULT_WAIT_TIMEOUT_MS,
+  } = {} as {
     log?: Logger
     isolatedConnections?: number
+    /** `REDIS_WAIT_REPLICAS`: replicas that confirm each change before its answer. @default 0 */
+    waitReplicas?: number
+    /** `REDIS_WAIT_TIMEOUT_MS`. @default 1000 */
+    waitTimeoutMs?: number
   },
 ): RedisConnection {
   let lastLogged = 0
@@ -77,19 +299,22 @@ export function redisConnection(
     lastLogged = Date.now()
     log.error(`wxa-auth: Redis connection error (retrying): ${err.message}`)
   }
-  const owned = typeof redis === 'string'
-  let made: Promise<RedisClient>
-  if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) {
-      throw new TypeError('wxa-auth: REDIS_URL must start with redis:// or rediss://')
-    }
-    made = import('redis').then(
-      ({ createClient }) =>
-        createClient({ url: redis, ...URL_CLIENT_OPTIONS }) as unknown as RedisClient,
+  const config: RedisConfig | undefined =
+    typeof redis === 'string'
+      ? (redisConfig({ REDIS_URL: redis }) as RedisConfig)
+      : 'kind' in redis && typeof redis.kind === 'string'
+        ? (redis as RedisConfig)
+        : undefined
+  const kind = config ? config.kind : redisKind(redis)
+  if (!kind) {
+    throw configError(
+      'The redis option must be a node-redis createClient(), createSentinel() or createCluster(), or a URL.',
     )
-  } else {
-    made = Promise.resolve(redis)
   }
+  const owned = config !== undefined
+  const made: Promise<AnyRedisClient> = config
+    ? makeClient(config, isolatedConnections)
+    : Promise.resolve(redis as AnyRedisClient)
   let connecting: Promise<unknown> = Promise.resolve()
   const shared = made.then((client) => {
     client.on('error', onError)
@@ -119,58 +344,290 @@ export function redisConnection(
       }),
     ]).finally(() => clearTimeout(timer))
   }
+  /** A command not answered in time fails (its connection is then dropped): a 503, never a request that hangs. */
+  const timed = <T>(promise: Promise<T>, ms = DEFAULT_COMMAND_TIMEOUT_MS): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CommandTimeout(ms)), ms)
+      }),
+    ]).finally(() => clearTimeout(timer))
+  }
+  // Once up, commands go out at once; while Redis is away they fail at once (no offline queue).
+  const client = (): Promise<AnyRedisClient> => (up ? shared : within(started))
 
-  const idle: RedisClient[] = []
-  const all: RedisClient[] = []
-  const waiting: ((client: RedisClient) => void)[] = []
-  async function acquire(): Promise<RedisClient> {
-    const free = idle.pop()
-    if (free) return free
-    if (all.length < isolatedConnections) {
-      const client = (await within(started)).duplicate()
-      all.push(client)
-      client.on('error', onError)
-      const connected = client.connect()
-      connected.catch(() => {})
+  /** WAIT on the connection that wrote: its own last write is what the replicas must have. */
+  const replicated = async (send: (args: string[]) => Promise<unknown>) => {
+    if (waitReplicas <= 0) return
+    let acked: number
+    try {
+      acked = Number(await send(['WAIT', String(waitReplicas), String(waitTimeoutMs)]))
+    } catch (cause) {
+      throw outcomeUnknown(new Error('Redis WAIT failed', { cause }))
+    }
+    if (acked < waitReplicas) {
+      throw outcomeUnknown(
+        new Error(
+          `Redis WAIT: ${acked} of ${waitReplicas} replicas confirmed in ${waitTimeoutMs} ms`,
+        ),
+      )
+    }
+  }
+  const linkOf = (
+    send: (args: string[]) => Promise<unknown>,
+    exec: (commands: string[][]) => Promise<unknown[]>,
+    watch: (keys: string[]) => Promise<unknown>,
+    unwatch: () => Promise<unknown>,
+  ): RedisLink => ({
+    send: (args) =>
+      timed(
+        send(args),
+        args[0] === 'WAIT' ? waitTimeoutMs + DEFAULT_COMMAND_TIMEOUT_MS : undefined,
+      ),
+    exec: (commands) => timed(exec(commands)),
+    watch: (keys) => timed(watch(keys)),
+    unwatch: () => timed(unwatch()),
+    replicated: () =>
+      replicated((args) => timed(send(args), waitTimeoutMs + DEFAULT_COMMAND_TIMEOUT_MS)),
+  })
+  const plainLink = (c: RedisClient) =>
+    linkOf(
+      (args) => c.sendCommand(args),
+      (commands) => {
+        const multi = c.multi()
+        for (const args of commands) multi.addCommand(args)
+        return multi.exec()
+      },
+      (keys) => c.watch(keys),
+      () => c.unwatch(),
+    )
+
+  /**
+   * Connections of their own, up to `isolatedConnections` per master, made
+   * when needed and kept: duplicates of a client (one node, a cluster's
+   * master), or Sentinel leases (held, since making one is slow; they follow
+   * a failover by themselves). A closed duplicate is dropped.
+   */
+  function pool<C>(
+    make: () => Promise<{ conn: C; link: RedisLink; open(): boolean; close(): Promise<unknown> }>,
+  ) {
+    type Made = Awaited<ReturnType<typeof make>>
+    const idle: Made[] = []
+    const all = new Set<Made>()
+    const waiting: (() => void)[] = []
+    return {
+      all,
+      async use<T>(fn: (link: RedisLink) => Promise<T>): Promise<T> {
+        let held: Made | undefined
+        for (;;) {
+          held = idle.pop()
+          if (held || all.size < isolatedConnections) break
+          await new Promise<void>((resolve) => waiting.push(resolve))
+        }
+        if (!held) {
+          const placeholder = {} as Made
+          all.add(placeholder) // counted while it connects
+          try {
+            held = await make()
+          } catch (err) {
+            waiting.shift()?.()
+            throw err
+          } finally {
+            all.delete(placeholder)
+          }
+          all.add(held)
+        }
+        let stranded = false
+        try {
+          return await fn(held.link)
+        } catch (err) {
+          stranded = err instanceof CommandTimeout
+          throw err
+        } finally {
+          if (held.open() && !stranded) idle.push(held)
+          else {
+            all.delete(held)
+            if (stranded)
+              void Promise.resolve()
+                .then(held.close)
+                .catch(() => {})
+          }
+          waiting.shift()?.()
+        }
+      },
+    }
+  }
+  const pools = new Map<string, ReturnType<typeof pool>>()
+  const poolFor = (name: string, make: Parameters<typeof pool>[0]) => {
+    let found = pools.get(name)
+    if (!found) {
+      found = pool(make)
+      pools.set(name, found)
+    }
+    return found
+  }
+  /** A duplicate of `source`, connected (within the connect timeout). */
+  const duplicateOf = (source: () => Promise<RedisClient>) => async () => {
+    const conn = (await source()).duplicate()
+    conn.on('error', onError)
+    const connected = conn.connect()
+    connected.catch(() => {})
+    try {
+      await within(connected)
+    } catch (err) {
+      conn.destroy()
+      throw err
+    }
+    return { conn, link: plainLink(conn), open: () => conn.isOpen, close: () => conn.close() }
+  }
+  /** Where Sentinel leases come from: the sentinel made here, or a duplicate of yours with a pool big enough. */
+  let leases: Promise<SentinelShape & AnyRedisClient> | undefined
+  const leaseSource = (c: AnyRedisClient) => {
+    leases ??= (async () => {
+      if (owned) return c as unknown as SentinelShape & AnyRedisClient
+      const copy = (
+        c as unknown as { duplicate(o: object): SentinelShape & AnyRedisClient }
+      ).duplicate({
+        masterPoolSize: isolatedConnections,
+      })
+      copy.on('error', onError)
+      await copy.connect()
+      return copy
+    })()
+    return leases
+  }
+  const sentinelLease = (c: AnyRedisClient) => async () => {
+    const lease = (await (await leaseSource(c)).acquire()) as SentinelLease & { release(): unknown }
+    const link = linkOf(
+      (args) => lease.sendCommand(false, args),
+      (commands) => {
+        const multi = lease.multi()
+        for (const args of commands) multi.addCommand(false, args)
+        return multi.exec()
+      },
+      (keys) => lease.watch(keys),
+      () => lease.unwatch(),
+    )
+    return { conn: lease, link, open: () => true, close: async () => lease.release() }
+  }
+
+  async function sendShared(key: string, args: string[]) {
+    const c = await client()
+    if (kind === 'cluster') return (c as unknown as ClusterShape).sendCommand(key, false, args)
+    if (kind === 'sentinel') return (c as unknown as SentinelShape).sendCommand(false, args)
+    return (c as RedisClient).sendCommand(args)
+  }
+  async function execShared(key: string, commands: string[][]) {
+    const c = await client()
+    if (kind === 'cluster') {
+      const multi = (c as unknown as ClusterShape).multi(key)
+      for (const args of commands) multi.addCommand(key, false, args)
+      return multi.exec()
+    }
+    if (kind === 'sentinel') {
+      const multi = (c as unknown as SentinelShape).multi()
+      for (const args of commands) multi.addCommand(false, args)
+      return multi.exec()
+    }
+    const multi = (c as RedisClient).multi()
+    for (const args of commands) multi.addCommand(args)
+    return multi.exec()
+  }
+
+  const connection: RedisConnection = {
+    kind,
+    send: (key, args) => timed(sendShared(key, args)),
+    exec: (key, commands) => timed(execShared(key, commands)),
+    async write(key, commands) {
+      if (waitReplicas <= 0) return connection.exec(key, commands)
+      return connection.isolated(key, async (link) => {
+        const replies = await link.exec(commands)
+        await link.replicated()
+        return replies
+      })
+    },
+    async isolated(key, fn) {
+      const c = await client()
+      if (kind === 'sentinel') return poolFor('', sentinelLease(c)).use(fn)
+      if (kind === 'plain')
+        return poolFor(
+          '',
+          duplicateOf(async () => c as RedisClient),
+        ).use(fn)
+      const cluster = c as unknown as ClusterShape
+      const master = await within(cluster.getNodeClientForKey(key, false))
+      const { host, port } =
+        (master as { options?: { socket?: { host?: string; port?: number } } }).options?.socket ??
+        {}
       try {
-        await within(connected)
+        return await poolFor(
+          `${host}:${port}`,
+          duplicateOf(async () => master),
+        ).use(fn)
       } catch (err) {
-        all.splice(all.indexOf(client), 1)
-        client.destroy()
+        // The slot may have moved (a resharding, a failover): a routed command follows MOVED and
+        // refreshes node-redis's map of slots; the caller retries a redirect.
+        await cluster.sendCommand(key, true, ['EXISTS', key]).catch(() => {})
         throw err
       }
-      return client
-    }
-    return new Promise((resolve) => waiting.push(resolve))
-  }
-  function release(client: RedisClient) {
-    const next = waiting.shift()
-    if (next) next(client)
-    else idle.push(client)
-  }
-
-  return {
-    // Once up, commands go out at once; while Redis is away they fail at once (no offline queue).
-    shared: () => (up ? shared : within(started)),
-    async isolated(fn) {
-      const connection = await acquire()
-      try {
-        return await fn(connection)
-      } finally {
-        release(connection)
+    },
+    async keys(match) {
+      const c = await client()
+      const scanners: ((args: string[]) => Promise<unknown>)[] =
+        kind === 'cluster'
+          ? await Promise.all(
+              (c as unknown as ClusterShape).masters.map(async (node) => {
+                const master = await (c as unknown as ClusterShape).nodeClient(node)
+                return (args: string[]) => master.sendCommand(args)
+              }),
+            )
+          : [(args) => connection.send(match, args)]
+      const names: string[] = []
+      for (const scan of scanners) {
+        let cursor = '0'
+        do {
+          const [next, page] = (await scan([
+            'SCAN',
+            cursor,
+            'MATCH',
+            match,
+            'COUNT',
+            SCAN_COUNT,
+          ])) as [string, string[]]
+          cursor = String(next)
+          for (const name of page) names.push(String(name))
+        } while (cursor !== '0')
       }
+      return names
     },
     async ready() {
       await started
     },
     async close() {
-      for (const connection of all.splice(0)) await connection.close().catch(() => {})
-      idle.length = 0
-      const client = await shared.catch(() => undefined)
-      if (owned && client) {
-        if (client.isOpen) await client.close().catch(() => {})
-        else client.destroy()
+      for (const { all } of pools.values()) {
+        for (const held of all) await Promise.resolve(held.close?.()).catch(() => {})
+        all.clear()
+      }
+      pools.clear()
+      const copy = leases && !owned ? await leases.catch(() => undefined) : undefined
+      await copy?.close().catch(() => {})
+      const c = await shared.catch(() => undefined)
+      if (owned && c) {
+        if (c.isOpen) await Promise.resolve(c.close()).catch(() => {})
+        else await Promise.resolve(c.destroy()).catch(() => {})
       }
     },
+  }
+  return connection
+}
+
+const outcomeUnknown = (cause: Error) =>
+  new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, { cause, retryAfter: 1 })
+
+/** A command Redis did not answer within {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
+class CommandTimeout extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`)
   }
 }

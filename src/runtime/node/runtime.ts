@@ -13,15 +13,22 @@ import { DEFAULT_PREFIX } from './keys'
 import { redisKv } from './kv'
 import { directoryObjects } from './objects'
 import { DEFAULT_RATE_LIMIT, memoryLimiter, redisLimiter } from './rate-limit'
-import { type RedisClient, redisConnection } from './redis'
+import {
+  type AnyRedisClient,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type RedisConfig,
+  redisConfig,
+  redisConnection,
+} from './redis'
 
 export interface NodeOptions {
   /**
    * Where sessions, identities, claims and rate limits live: a node-redis
-   * client (`createClient()` from `redis`, connected or not) or a Redis URL.
-   * @default process.env.REDIS_URL; without one, this process's memory
+   * client (`createClient()`, `createSentinel()` or `createCluster()` from
+   * `redis`, connected or not) or a Redis URL. Anything else is `CONFIG_INVALID`.
+   * @default REDIS_URL, REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES; without one, this process's memory
    */
-  redis?: string | RedisClient | undefined
+  redis?: string | AnyRedisClient | undefined
   /** The variables (`WECHAT_APP_ID`, `JWT_SECRET`, …). @default process.env */
   env?: Readonly<Record<string, string | undefined>>
   /** The prefix of every Redis key, to share a Redis with other apps. @default 'wxa:' */
@@ -51,7 +58,10 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * Without `REDIS_URL` (and no `redis` option) everything is in this
  * process's memory: one process only, and a restart logs everyone out.
  *
- * Variables of its own: `REDIS_URL`, `TRUST_PROXY` (proxies in front whose
+ * Variables of its own: `REDIS_URL` (one node), `REDIS_SENTINELS` with
+ * `REDIS_SENTINEL_MASTER` (Sentinel), `REDIS_CLUSTER_NODES` (Cluster),
+ * `REDIS_WAIT_REPLICAS` and `REDIS_WAIT_TIMEOUT_MS` (replicas that confirm each
+ * change before its answer), `TRUST_PROXY` (proxies in front whose
  * `X-Forwarded-For` is believed), `AVATARS_DIR`, `LOGIN_RATE_LIMIT` and
  * `USER_RATE_LIMIT` (a minute, per client address and per user; 0 = off).
  *
@@ -66,7 +76,8 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
 export function node(options: NodeOptions = {}): NodeRuntime {
   const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
   const vars = { ...env } as Record<string, string | undefined>
-  const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
+  const redis: string | AnyRedisClient | RedisConfig | undefined =
+    options.redis ?? redisConfig(vars)
   const clientAddress = nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
   const dir = vars.AVATARS_DIR?.trim()
   const objects: ObjectStore | undefined = dir ? directoryObjects(dir) : undefined
@@ -102,7 +113,11 @@ export function node(options: NodeOptions = {}): NodeRuntime {
     return { store: 'memory', parts: () => parts, ready: async () => {}, close: async () => {} }
   }
 
-  const connection = redisConnection(redis, { log })
+  const connection = redisConnection(redis, {
+    log,
+    waitReplicas: whole(vars, 'REDIS_WAIT_REPLICAS', 0, 0),
+    waitTimeoutMs: whole(vars, 'REDIS_WAIT_TIMEOUT_MS', 1, DEFAULT_WAIT_TIMEOUT_MS),
+  })
   const limiter = (limit: number): RateLimiter | undefined =>
     limit > 0 ? redisLimiter(connection, prefix, { limit }) : undefined
   let authority: ReturnType<typeof redisAuthority> | undefined

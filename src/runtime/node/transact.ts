@@ -4,7 +4,7 @@ import { avatarObject } from '../../session/profile'
 import type { SessionTable, StoredSession } from '../../session/rules'
 import type { Transact, UserState } from '../../session/transactional'
 import { owedIndexKey, type UserKeys, userKeys } from './keys'
-import type { RedisClient, RedisConnection } from './redis'
+import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
 const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
@@ -223,10 +223,7 @@ export function redisTransact({
   async function snapshot(keys: UserKeys): Promise<Loaded> {
     let replies: unknown[]
     try {
-      const client = await connection.shared()
-      const multi = client.multi()
-      for (const args of READS(keys)) multi.addCommand(args)
-      replies = await multi.exec()
+      replies = await connection.exec(keys.sessions, READS(keys))
     } catch (cause) {
       throw unavailable('read', cause)
     }
@@ -234,7 +231,7 @@ export function redisTransact({
   }
 
   async function attempt<T>(
-    client: RedisClient,
+    client: RedisLink,
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
@@ -243,11 +240,12 @@ export function redisTransact({
     try {
       const replies = await Promise.all([
         client.watch([keys.sessions, keys.identities, keys.profile]),
-        ...READS(keys).map((args) => client.sendCommand(args)),
+        ...READS(keys).map((args) => client.send(args)),
       ])
       loaded = load(replies.slice(1))
     } catch (cause) {
       await client.unwatch().catch(() => {})
+      if (isRedirect(cause)) return { done: false }
       throw unavailable('read', cause)
     }
     const ran = run(loaded, step)
@@ -260,23 +258,30 @@ export function redisTransact({
     if (owes) {
       // Before the commit: the sweeper finds the user even if this process dies right after it.
       try {
-        await client.sendCommand(['ZADD', owedIndexKey(prefix), String(score), uid])
+        // The index is a key of its own slot: sent where it lives, not on this connection.
+        await connection.send(owedIndexKey(prefix), [
+          'ZADD',
+          owedIndexKey(prefix),
+          String(score),
+          uid,
+        ])
       } catch (cause) {
         await client.unwatch().catch(() => {})
         throw unavailable('write', cause)
       }
     }
-    const multi = client.multi()
-    for (const args of commands) multi.addCommand(args)
     try {
-      await multi.exec()
+      await client.exec(commands)
     } catch (err) {
-      if (isWatchError(err)) return { done: false }
+      // A conflict, or the slot moved (MOVED/ASK aborts the whole EXEC): nothing was written.
+      if (isWatchError(err) || isRedirect(err)) return { done: false }
       throw new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, {
         cause: new Error('Redis EXEC failed', { cause: err }),
         retryAfter: 1,
       })
     }
+    // Committed: confirmed by the replicas REDIS_WAIT_REPLICAS asks for, or a 503.
+    await client.replicated()
     // Drained after this connection is released; before the answer when this step owes.
     return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
   }
@@ -285,7 +290,7 @@ export function redisTransact({
     for (let n = 0; n < maxAttempts; n++) {
       if (n > 0) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** n))
       const outcome = await connection
-        .isolated((client) => attempt(client, uid, keys, step))
+        .isolated(keys.sessions, (client) => attempt(client, uid, keys, step))
         .catch((err: unknown) => {
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
