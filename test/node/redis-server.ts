@@ -39,6 +39,8 @@ export interface RedisOptions {
   appendfsync?: 'always' | 'everysec' | 'no'
   /** Cluster mode on one node owning every slot: multi-key commands across slots fail (CROSSSLOT). */
   cluster?: boolean
+  /** More arguments of redis-server (`--replicaof …`, `--cluster-enabled yes`, …). */
+  args?: string[]
 }
 
 export interface RedisServer {
@@ -64,7 +66,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const { appendfsync = 'everysec', cluster = false } = options
+  const { appendfsync = 'everysec', cluster = false, args: extra = [] } = options
   const binary = redisServerBinary()
   const dir = await mkdtemp(join(tmpdir(), 'wxa-redis-'))
   const port = await freePort()
@@ -86,6 +88,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       '--dir',
       dir,
       ...(cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] : []),
+      ...extra,
     ]
     const started = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     child = started
