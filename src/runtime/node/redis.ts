@@ -1,120 +1,26 @@
 import { type Logger, WxaAuthError } from '../../errors'
+import {
+  type AnyRedisClient,
+  type ClusterShape,
+  CONNECT_TIMEOUT_MS,
+  configError,
+  makeClient,
+  type RedisClient,
+  type RedisConfig,
+  redisConfig,
+  redisKind,
+  type SentinelLease,
+  type SentinelShape,
+} from './redis-clients'
+import { CommandTimeout, connectionPool, type Held, type Pool, type RedisLink } from './redis-pool'
 
-/** A MULTI of node-redis: commands queued, then sent as MULTI … EXEC in one write. */
-export interface RedisMulti {
-  addCommand(args: string[]): RedisMulti
-  /** The replies; throws node-redis's `WatchError` when a watched key changed. */
-  exec(): Promise<unknown[]>
-}
-
-/**
- * What wxa-auth uses of a node-redis client (`createClient()` from `redis`):
- * generic commands, MULTI, WATCH (whose reconnect check node-redis keeps),
- * and `duplicate()` for connections of its own.
- */
-export interface RedisClient {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  sendCommand(args: string[]): Promise<unknown>
-  multi(): RedisMulti
-  watch(keys: string | string[]): Promise<unknown>
-  unwatch(): Promise<unknown>
-  duplicate(): RedisClient
-  on(event: 'error', listener: (err: Error) => void): unknown
-  close(): Promise<unknown>
-  destroy(): void
-}
-
-/** A Sentinel lease (`sentinel.use(…)`): one connection to the current master, for as long as it is held. */
-interface SentinelLease {
-  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>
-  multi(): {
-    addCommand(isReadonly: boolean | undefined, args: string[]): unknown
-    exec(): Promise<unknown[]>
-  }
-  watch(keys: string | string[]): Promise<unknown>
-  unwatch(): Promise<unknown>
-}
-
-/** What wxa-auth uses of node-redis's `createSentinel()`. */
-export interface RedisSentinelClient {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  use<T>(fn: (lease: never) => Promise<T>): Promise<T>
-  acquire(): Promise<unknown>
-  on(event: 'error', listener: (err: Error) => void): unknown
-  close(): Promise<unknown>
-  destroy(): unknown
-}
-
-/** What wxa-auth uses of node-redis's `createCluster()`. */
-export interface RedisClusterClient {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>
-  on(event: 'error', listener: (err: Error) => void): unknown
-  close(): Promise<unknown>
-  destroy(): void
-}
-
-/** A plain client, a Sentinel or a Cluster of node-redis. */
-export type AnyRedisClient = RedisClient | RedisSentinelClient | RedisClusterClient
-
-interface SentinelShape {
-  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>
-  multi(): ReturnType<SentinelLease['multi']>
-  acquire(): Promise<unknown>
-}
-interface ClusterShape {
-  sendCommand(
-    key: string | undefined,
-    isReadonly: boolean | undefined,
-    args: string[],
-  ): Promise<unknown>
-  multi(routing?: string): {
-    addCommand(key: string | undefined, isReadonly: boolean | undefined, args: string[]): unknown
-    exec(): Promise<unknown[]>
-  }
-  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<RedisClient>
-  masters: { host: string; port: number }[]
-  nodeClient(node: unknown): Promise<RedisClient>
-}
-
-/** Which of the three a client is, by its methods; `null` for anything else. */
-export function redisKind(client: unknown): 'plain' | 'sentinel' | 'cluster' | null {
-  if (!client || typeof client !== 'object') return null
-  const has = (name: string) => typeof (client as Record<string, unknown>)[name] === 'function'
-  if (!has('connect') || !has('multi')) return null
-  if (has('getNodeClientForKey')) return 'cluster'
-  if (has('use') && has('acquire')) return 'sentinel'
-  if (has('sendCommand') && has('watch') && has('duplicate')) return 'plain'
-  return null
-}
-
-/**
- * One connection of wxa-auth's own, to the master that holds a key's slot:
- * a plain client's duplicate, a Sentinel lease, a cluster node's duplicate.
- * WATCH on it guards only what its holder reads.
- */
-export interface RedisLink {
-  send(args: string[]): Promise<unknown>
-  /** MULTI … EXEC; throws node-redis's `WatchError` when a watched key changed. */
-  exec(commands: string[][]): Promise<unknown[]>
-  watch(keys: string[]): Promise<unknown>
-  unwatch(): Promise<unknown>
-  /**
-   * After a write on this link: `WAIT <replicas> <timeout>` when
-   * `REDIS_WAIT_REPLICAS` asks for it; fewer confirmations throw
-   * `STORAGE_OUTCOME_UNKNOWN` (the change is made, but may not survive a failover).
-   */
-  replicated(): Promise<void>
-}
+export * from './redis-clients'
+export type { RedisLink } from './redis-pool'
 
 export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process (per master on a cluster)
 export const DEFAULT_WAIT_TIMEOUT_MS = 1000 // how long WAIT waits for the replicas, then a 503
 const SCAN_COUNT = '500' // keys per SCAN page
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000 // a command not answered by then is a 503 (a failover can strand one)
-const CONNECT_TIMEOUT_MS = 2000 // a connection of its own that is not up by then: a 503
 const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not one per retry
 
 /**
@@ -142,134 +48,6 @@ export interface RedisConnection {
   ready(): Promise<void>
   /** Closes what this module opened (the client too when it made it). */
   close(): Promise<void>
-}
-
-/**
- * The options of a client made here: fail fast while Redis is away
- * (a 503 and `Retry-After` beat a request that hangs), reconnect quickly.
- */
-const CLIENT_OPTIONS = {
-  disableOfflineQueue: true,
-  socket: {
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
-  },
-}
-
-/** Where to find Redis, from the variables: one of the three shapes, or none. */
-export type RedisConfig =
-  | { kind: 'plain'; url: string }
-  | { kind: 'sentinel'; sentinels: string[]; master: string }
-  | { kind: 'cluster'; nodes: string[] }
-
-const configError = (message: string) => new WxaAuthError('CONFIG_INVALID', message)
-
-/**
- * Reads `REDIS_URL`, `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER` and
- * `REDIS_CLUSTER_NODES` (at most one of them); `undefined` when none is set.
- * Sentinels and cluster nodes are `host:port` or `redis[s]://[user:password@]host:port`,
- * comma-separated; the credentials and TLS of the first apply to every connection.
- */
-export function redisConfig(vars: Record<string, string | undefined>): RedisConfig | undefined {
-  const url = vars.REDIS_URL?.trim()
-  const sentinels = vars.REDIS_SENTINELS?.trim()
-  const cluster = vars.REDIS_CLUSTER_NODES?.trim()
-  const given = [
-    url && 'REDIS_URL',
-    sentinels && 'REDIS_SENTINELS',
-    cluster && 'REDIS_CLUSTER_NODES',
-  ]
-  const set = given.filter(Boolean)
-  if (set.length > 1) throw configError(`Set one of ${set.join(', ')}, not several.`)
-  const list = (name: string, text: string) => {
-    const entries = text
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean)
-    const urls = entries.map((entry) => (/^rediss?:\/\//.test(entry) ? entry : `redis://${entry}`))
-    for (const entry of urls) {
-      let parsed: URL | undefined
-      try {
-        parsed = new URL(entry)
-      } catch {}
-      if (!parsed?.hostname || !parsed.port) {
-        throw configError(`${name} must be host:port entries, comma-separated.`)
-      }
-    }
-    if (!urls.length) throw configError(`${name} is empty.`)
-    return urls
-  }
-  if (url) {
-    if (!/^rediss?:\/\//.test(url))
-      throw configError('REDIS_URL must start with redis:// or rediss://.')
-    return { kind: 'plain', url }
-  }
-  if (sentinels) {
-    const master = vars.REDIS_SENTINEL_MASTER?.trim()
-    if (!master)
-      throw configError('REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the master’s name.')
-    return { kind: 'sentinel', sentinels: list('REDIS_SENTINELS', sentinels), master }
-  }
-  if (cluster) return { kind: 'cluster', nodes: list('REDIS_CLUSTER_NODES', cluster) }
-  return undefined
-}
-
-/** node-redis's options for one node of a URL list: host, port, credentials, TLS. */
-function nodeOf(url: string) {
-  const parsed = new URL(url)
-  return {
-    host: parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(parsed.port),
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    tls: parsed.protocol === 'rediss:',
-  }
-}
-
-/** Makes the client of a {@link RedisConfig} (node-redis is loaded here, on first use). */
-async function makeClient(config: RedisConfig, pool: number): Promise<AnyRedisClient> {
-  const redis = await import('redis')
-  if (config.kind === 'plain') {
-    return redis.createClient({ url: config.url, ...CLIENT_OPTIONS }) as unknown as RedisClient
-  }
-  const first = nodeOf(
-    config.kind === 'sentinel' ? (config.sentinels[0] as string) : (config.nodes[0] as string),
-  )
-  const { username, password, tls } = first as {
-    username?: string
-    password?: string
-    tls: boolean
-  }
-  const credentials = { ...(username ? { username } : {}), ...(password ? { password } : {}) }
-  const socket = { ...CLIENT_OPTIONS.socket, ...(tls ? { tls: true as const } : {}) }
-  if (config.kind === 'sentinel') {
-    return redis.createSentinel({
-      name: config.master,
-      sentinelRootNodes: config.sentinels.map((url) => {
-        const { host, port } = nodeOf(url)
-        return { host, port }
-      }),
-      masterPoolSize: pool + 1, // the leases of WATCH transactions, and one for the rest
-      nodeClientOptions: { ...credentials, disableOfflineQueue: true, socket } as never,
-      sentinelClientOptions: { ...credentials, socket } as never,
-    }) as unknown as RedisSentinelClient
-  }
-  return redis.createCluster({
-    rootNodes: config.nodes.map((url) => {
-      const { host, port } = nodeOf(url)
-      return { socket: { host, port } }
-    }),
-    defaults: { ...credentials, disableOfflineQueue: true, socket } as never,
-  }) as unknown as RedisClusterClient
-}
-
-/** A reply of node-redis that says the slot is elsewhere or moving: follow it, do not answer 503. */
-export const isRedirect = (err: unknown): boolean => {
-  for (let e = err; e instanceof Error; e = e.cause) {
-    if (/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY)\b/.test(e.message)) return true
-    if (e.message.includes('EXECABORT') && /MOVED|ASK|TRYAGAIN/.test(e.message)) return true
-  }
-  return false
 }
 
 /**
@@ -403,66 +181,11 @@ export function redisConnection(
       () => c.unwatch(),
     )
 
-  /**
-   * Connections of their own, up to `isolatedConnections` per master, made
-   * when needed and kept: duplicates of a client (one node, a cluster's
-   * master), or Sentinel leases (held, since making one is slow; they follow
-   * a failover by themselves). A closed duplicate is dropped.
-   */
-  function pool<C>(
-    make: () => Promise<{ conn: C; link: RedisLink; open(): boolean; close(): Promise<unknown> }>,
-  ) {
-    type Made = Awaited<ReturnType<typeof make>>
-    const idle: Made[] = []
-    const all = new Set<Made>()
-    const waiting: (() => void)[] = []
-    return {
-      all,
-      async use<T>(fn: (link: RedisLink) => Promise<T>): Promise<T> {
-        let held: Made | undefined
-        for (;;) {
-          held = idle.pop()
-          if (held || all.size < isolatedConnections) break
-          await new Promise<void>((resolve) => waiting.push(resolve))
-        }
-        if (!held) {
-          const placeholder = {} as Made
-          all.add(placeholder) // counted while it connects
-          try {
-            held = await make()
-          } catch (err) {
-            waiting.shift()?.()
-            throw err
-          } finally {
-            all.delete(placeholder)
-          }
-          all.add(held)
-        }
-        let stranded = false
-        try {
-          return await fn(held.link)
-        } catch (err) {
-          stranded = err instanceof CommandTimeout
-          throw err
-        } finally {
-          if (held.open() && !stranded) idle.push(held)
-          else {
-            all.delete(held)
-            if (stranded)
-              void Promise.resolve()
-                .then(held.close)
-                .catch(() => {})
-          }
-          waiting.shift()?.()
-        }
-      },
-    }
-  }
-  const pools = new Map<string, ReturnType<typeof pool>>()
-  const poolFor = (name: string, make: Parameters<typeof pool>[0]) => {
+  const pools = new Map<string, Pool>()
+  const poolFor = (name: string, make: () => Promise<Held>) => {
     let found = pools.get(name)
     if (!found) {
-      found = pool(make)
+      found = connectionPool(isolatedConnections, make)
       pools.set(name, found)
     }
     return found
@@ -624,10 +347,3 @@ export function redisConnection(
 
 const outcomeUnknown = (cause: Error) =>
   new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, { cause, retryAfter: 1 })
-
-/** A command Redis did not answer within {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
-class CommandTimeout extends Error {
-  constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms`)
-  }
-}
