@@ -49,12 +49,21 @@ export interface SentinelSetup {
   dispose(): Promise<void>
 }
 
-/** A primary, its replica, and three sentinels watching them (quorum 2). */
-export async function startSentinel(): Promise<SentinelSetup> {
+/**
+ * A primary, its replica, and three sentinels watching them (quorum 2). With
+ * `link`, the replica replicates through the port it gives (a proxy to the
+ * primary's port, which the test can blackhole).
+ */
+export async function startSentinel({
+  link,
+}: {
+  link?: (primary: number) => Promise<number>
+} = {}): Promise<SentinelSetup> {
   const primary = await startRedis({ appendfsync: 'always' })
+  const via = link ? await link(primary.port) : primary.port
   const replica = await startRedis({
     appendfsync: 'always',
-    args: ['--replicaof', '127.0.0.1', String(primary.port)],
+    args: ['--replicaof', '127.0.0.1', String(via)],
   })
   const dir = await mkdtemp(join(tmpdir(), 'wxa-sentinel-'))
   const children: ChildProcess[] = []

@@ -3,11 +3,35 @@
 // Then the primary is SIGKILLed during a workload: the sentinels promote the
 // replica, the servers follow it without a restart, and no acknowledged
 // write is lost.
+import { randomBytes } from 'node:crypto'
 import { createSentinel } from 'redis'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { WxaAuthError } from '../../src/errors'
+import { redisAuthority } from '../../src/runtime/node/authority'
+import { redisKv } from '../../src/runtime/node/kv'
+import { type RedisConnection, redisConnection } from '../../src/runtime/node/redis'
+import type { SessionPolicy, SessionRecord } from '../../src/session/record'
+import { createCipher } from '../../src/storage/cipher'
+import { sealedKv } from '../../src/storage/sealed-kv'
 import { writeThroughFailover } from './failover'
 import { SENTINEL_MASTER, type SentinelSetup, startSentinel, until } from './redis-topology'
+import { startProxy, type TcpProxy } from './tcp-proxy'
 import { type Db, threeProcesses } from './three-processes'
+
+const POLICY: SessionPolicy = { ttl: 3600, maxAge: 7200, maxBytes: 1024, maxSessions: 3, grace: 30 }
+const quiet = { error: () => {}, warn: () => {} }
+const record = (uid: string, at: number): SessionRecord => ({
+  v: 1,
+  uid,
+  appId: 'wxapp',
+  openid: `o-${uid}`,
+  createdAt: at,
+  createdAtMs: at * 1000,
+  refreshedAt: at,
+  expiresAt: at + POLICY.ttl,
+  gen: 0,
+  data: {},
+})
 
 let setup: SentinelSetup
 const suite = threeProcesses({
@@ -62,4 +86,93 @@ describe('Sentinel', () => {
     expect(run.lost).toEqual([])
     expect(await setup.master()).toBe(replica.port)
   }, 120_000)
+})
+
+describe('a partition of the primary from its replica, then a failover', () => {
+  let partitioned: SentinelSetup
+  let proxy: TcpProxy
+  const opened: RedisConnection[] = []
+  beforeAll(async () => {
+    partitioned = await startSentinel({
+      link: async (port) => {
+        proxy = await startProxy(port)
+        return proxy.port
+      },
+    })
+  }, 60_000)
+  afterAll(async () => {
+    for (const connection of opened) await connection.close()
+    await proxy?.close()
+    await partitioned?.dispose()
+  })
+
+  /** The session authority of a server with `REDIS_WAIT_REPLICAS=waitReplicas`, in this process. */
+  function authority(waitReplicas: number) {
+    const connection = redisConnection(
+      {
+        kind: 'sentinel',
+        sentinels: partitioned.sentinels.map((at) => `redis://${at}`),
+        master: SENTINEL_MASTER,
+      },
+      { waitReplicas, log: quiet },
+    )
+    opened.push(connection)
+    const cipher = createCipher(randomBytes(32).toString('base64url'))
+    const sealed = sealedKv(redisKv(connection, 'wxa:'), cipher)
+    return redisAuthority({ connection, prefix: 'wxa:', sealed, objects: undefined, log: quiet })
+  }
+
+  it('REDIS_WAIT_REPLICAS=0 loses the logouts it acknowledged meanwhile; with 1 none was acknowledged', async () => {
+    const servers = { 0: authority(0), 1: authority(1) }
+    const at = Math.floor(Date.now() / 1000)
+    const users = (wait: 0 | 1) => Array.from({ length: 5 }, (_, i) => `partition-${wait}-${i}`)
+    for (const wait of [0, 1] as const) {
+      for (const user of users(wait)) {
+        await servers[wait].login(user, 's', record(user, at), POLICY, at)
+      }
+    }
+    // Every login is on the replica (WAIT through the server that waits) before the partition.
+    await servers[1].login('partition-sync', 's', record('partition-sync', at), POLICY, at)
+    proxy.blackhole()
+    const acknowledged: Record<0 | 1, string[]> = { 0: [], 1: [] }
+    const answers: Record<0 | 1, string[]> = { 0: [], 1: [] }
+    for (const wait of [0, 1] as const) {
+      for (const user of users(wait)) {
+        try {
+          await servers[wait].end(user, 's', at)
+          acknowledged[wait].push(user)
+          answers[wait].push('ok')
+        } catch (err) {
+          answers[wait].push((err as WxaAuthError).code)
+        }
+      }
+    }
+    await partitioned.primary.kill()
+    await until(
+      'the sentinels to promote the replica',
+      async () => (await partitioned.master()) === partitioned.replica.port,
+      30_000,
+    )
+    // The checker: an acknowledged logout whose session reads live again is lost.
+    const lost: Record<0 | 1, string[]> = { 0: [], 1: [] }
+    for (const wait of [0, 1] as const) {
+      for (const user of acknowledged[wait]) {
+        let read: unknown
+        await until('a read from the new master', async () => {
+          read = await servers[wait].read(user, 's', at)
+          return true
+        })
+        if (read && typeof read === 'object' && 'uid' in read) lost[wait].push(user)
+      }
+    }
+    console.log(
+      `sentinel partition: REDIS_WAIT_REPLICAS=0: ${acknowledged[0].length} logouts acknowledged, ${lost[0].length} lost; REDIS_WAIT_REPLICAS=1: ${acknowledged[1].length} acknowledged (${[...new Set(answers[1])].join(', ')}), ${lost[1].length} lost`,
+    )
+    // As the README's table says: without WAIT, everything acknowledged during the partition.
+    expect(acknowledged[0]).toHaveLength(5)
+    expect(lost[0]).toEqual(acknowledged[0])
+    // With WAIT 1: nothing acknowledged, so nothing lost; each answered 503 STORAGE_OUTCOME_UNKNOWN.
+    expect(answers[1]).toEqual(Array(5).fill('STORAGE_OUTCOME_UNKNOWN'))
+    expect(lost[1]).toEqual([])
+  }, 90_000)
 })
