@@ -9,6 +9,8 @@ import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
 const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
 const MAX_BATCH = 64 // changes to one user committed together
+const REDIRECT_WAIT_MS = 2000 // how long a request waits for its slot to finish moving, then a 503
+const REDIRECT_BACKOFF_MS = 25 // between tries while it moves
 
 interface Pending {
   step: (state: UserState) => unknown
@@ -221,13 +223,16 @@ export function redisTransact({
   const later = (uid: string, score?: number) => void settle(uid, score)
 
   async function snapshot(keys: UserKeys): Promise<Loaded> {
-    let replies: unknown[]
-    try {
-      replies = await connection.exec(keys.sessions, READS(keys))
-    } catch (cause) {
-      throw unavailable('read', cause)
+    const movingUntil = Date.now() + REDIRECT_WAIT_MS
+    for (;;) {
+      try {
+        return load(await connection.exec(keys.sessions, READS(keys)))
+      } catch (cause) {
+        // The slot is moving (ASK, TRYAGAIN during a resharding): a moment later it is in one place.
+        if (!isRedirect(cause) || Date.now() >= movingUntil) throw unavailable('read', cause)
+        await sleep(REDIRECT_BACKOFF_MS)
+      }
     }
-    return load(replies)
   }
 
   async function attempt<T>(
@@ -235,7 +240,7 @@ export function redisTransact({
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
-  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false }> {
+  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false; moved?: boolean }> {
     let loaded: Loaded
     try {
       const replies = await Promise.all([
@@ -245,7 +250,7 @@ export function redisTransact({
       loaded = load(replies.slice(1))
     } catch (cause) {
       await client.unwatch().catch(() => {})
-      if (isRedirect(cause)) return { done: false }
+      if (isRedirect(cause)) return { done: false, moved: true }
       throw unavailable('read', cause)
     }
     const ran = run(loaded, step)
@@ -274,7 +279,8 @@ export function redisTransact({
       await client.exec(commands)
     } catch (err) {
       // A conflict, or the slot moved (MOVED/ASK aborts the whole EXEC): nothing was written.
-      if (isWatchError(err) || isRedirect(err)) return { done: false }
+      if (isWatchError(err)) return { done: false }
+      if (isRedirect(err)) return { done: false, moved: true }
       throw new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, {
         cause: new Error('Redis EXEC failed', { cause: err }),
         retryAfter: 1,
@@ -287,17 +293,21 @@ export function redisTransact({
   }
 
   async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
-    for (let n = 0; n < maxAttempts; n++) {
-      if (n > 0) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** n))
+    const movingUntil = Date.now() + REDIRECT_WAIT_MS
+    for (let conflicts = 0; conflicts < maxAttempts; ) {
       const outcome = await connection
         .isolated(keys.sessions, (client) => attempt(client, uid, keys, step))
         .catch((err: unknown) => {
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
-      if (!outcome.done) continue
-      if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
-      else if (outcome.owes === null) later(uid)
-      return outcome.value
+      if (outcome.done) {
+        if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
+        else if (outcome.owes === null) later(uid)
+        return outcome.value
+      }
+      // A slot being moved is waited for (a while), not counted as a conflict.
+      if (outcome.moved && Date.now() < movingUntil) await sleep(REDIRECT_BACKOFF_MS)
+      else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
     }
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
