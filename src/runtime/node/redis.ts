@@ -31,6 +31,8 @@ const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not 
  */
 export interface RedisConnection {
   readonly kind: 'plain' | 'sentinel' | 'cluster'
+  /** Whether changes wait for replicas (`REDIS_WAIT_REPLICAS` > 0). */
+  readonly waits: boolean
   /** One command, on the master of `key`'s slot (MOVED/ASK followed by node-redis). */
   send(key: string, args: string[]): Promise<unknown>
   /** A MULTI … EXEC of commands all in `key`'s slot. */
@@ -260,6 +262,7 @@ export function redisConnection(
 
   const connection: RedisConnection = {
     kind,
+    waits: waitReplicas > 0,
     send: (key, args) => timed(sendShared(key, args)),
     exec: (key, commands) => timed(execShared(key, commands)),
     async write(key, commands) {

@@ -181,6 +181,22 @@ const unavailable = (what: string, cause: unknown) =>
     retryAfter: 1,
   })
 
+/**
+ * An answer read from Redis may show a change the replicas do not have yet
+ * (made by a request whose WAIT failed: a refresh answered again within its
+ * grace, say). With `REDIS_WAIT_REPLICAS`, a write of the user's slot (a key
+ * that lives a millisecond) and WAIT come first: replication is one ordered
+ * stream, so the replicas then hold everything the answer rests on.
+ */
+async function fenced(link: RedisLink, keys: UserKeys) {
+  try {
+    await link.send(['SET', keys.fence, '1', 'PX', '1'])
+  } catch (cause) {
+    throw unavailable('read', cause)
+  }
+  await link.replicated()
+}
+
 /** node-redis's `WatchError` (its `name` is plain `Error`): a watched key changed, or the connection did. */
 export const isWatchError = (err: unknown) =>
   err instanceof Error && (err.name === 'WatchError' || err.constructor.name === 'WatchError')
@@ -256,6 +272,7 @@ export function redisTransact({
     const ran = run(loaded, step)
     if (!ran.changes) {
       await client.unwatch().catch(() => {})
+      if (connection.waits) await fenced(client, keys)
       return { done: true, value: ran.result }
     }
     const { commands, owes } = writes(keys, loaded, ran.changes)
@@ -346,6 +363,7 @@ export function redisTransact({
     const ran = run(loaded, step)
     if (!ran.changes) {
       if (loaded.owes) later(uid)
+      if (connection.waits) await connection.isolated(keys.sessions, (link) => fenced(link, keys))
       return ran.result
     }
     return new Promise<T>((resolve, reject) => {
