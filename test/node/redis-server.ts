@@ -54,8 +54,8 @@ export interface RedisServer {
   readonly output: readonly string[]
   /** SIGKILL, and waits for the exit. */
   kill(): Promise<void>
-  /** Starts it again on the same port and directory (after `kill`). */
-  start(): Promise<void>
+  /** Starts it again on the same port and directory (after `kill`), with `more` arguments from now on. */
+  start(more?: string[]): Promise<void>
   /** Kills it and removes its directory. */
   dispose(): Promise<void>
 }
@@ -66,14 +66,16 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const { appendfsync = 'everysec', cluster = false, args: extra = [] } = options
+  const { appendfsync = 'everysec', cluster = false } = options
+  const extra = [...(options.args ?? [])]
   const binary = redisServerBinary()
   const dir = await mkdtemp(join(tmpdir(), 'wxa-redis-'))
   const port = await freePort()
   const output: string[] = []
   let child: ChildProcess | undefined
 
-  async function start() {
+  async function start(more: string[] = []) {
+    extra.push(...more)
     const args = [
       '--port',
       String(port),
@@ -146,7 +148,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     },
     output,
     kill,
-    start,
+    start: (more?: string[]) => start(more),
     async dispose() {
       await kill()
       await rm(dir, { recursive: true, force: true })

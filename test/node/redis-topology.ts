@@ -51,8 +51,9 @@ export interface SentinelSetup {
 
 /**
  * A primary, its replica, and three sentinels watching them (quorum 2). With
- * `link`, the replica replicates through the port it gives (a proxy to the
- * primary's port, which the test can blackhole).
+ * `link`, the primary is known to all (replica, sentinels, servers) at the
+ * port it gives: a proxy to the primary's port, which the test can blackhole
+ * (the sentinels would otherwise point the replica straight at the primary).
  */
 export async function startSentinel({
   link,
@@ -95,7 +96,7 @@ export async function startSentinel({
           'bind 127.0.0.1',
           `dir ${dir}`,
           'sentinel announce-ip 127.0.0.1',
-          `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${primary.port} 2`,
+          `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${via} 2`,
           `sentinel down-after-milliseconds ${SENTINEL_MASTER} ${DOWN_AFTER_MS}`,
           `sentinel failover-timeout ${SENTINEL_MASTER} ${FAILOVER_TIMEOUT_MS}`,
           `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,

@@ -69,8 +69,8 @@ describe('Sentinel', () => {
           30_000,
         )
         // With REDIS_WAIT_REPLICAS=1 a master without a replica refuses to acknowledge:
-        // the old primary comes back, and the sentinels make it the new master's replica.
-        await primary.start()
+        // the old primary comes back as the new master's replica (as the sentinels would make it, sooner).
+        await primary.start(['--replicaof', '127.0.0.1', String(replica.port)])
       },
     })
     const statuses = [...new Set(run.answers.map((a) => `${a.status} ${a.code ?? ''}`.trim()))]
@@ -133,7 +133,7 @@ describe('a partition of the primary from its replica, then a failover', () => {
     }
     // Every login is on the replica (WAIT through the server that waits) before the partition.
     await servers[1].login('partition-sync', 's', record('partition-sync', at), POLICY, at)
-    proxy.blackhole()
+    proxy.blackhole('replication')
     const acknowledged: Record<0 | 1, string[]> = { 0: [], 1: [] }
     const answers: Record<0 | 1, string[]> = { 0: [], 1: [] }
     for (const wait of [0, 1] as const) {
