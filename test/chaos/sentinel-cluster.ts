@@ -9,7 +9,8 @@
 import { cli, type SentinelSetup, startSentinel, until } from '../node/redis-topology'
 import { type NodeStack, startNodeStack } from '../node/stack'
 import { startProxy, type TcpProxy } from '../node/tcp-proxy'
-import type { Cluster, Crash, Endpoint } from './cluster'
+import type { Cluster, Crash } from './cluster'
+import { nodeEndpoints } from './redis-cluster'
 
 export interface SentinelClusterOptions {
   /** Variables of every server: MAX_SESSIONS, REDIS_WAIT_REPLICAS, … */
@@ -43,18 +44,8 @@ export async function startSentinelCluster(
   }
   const servers = stack.servers
   let cutAt: number | undefined
-  const endpoint = (name: string, index: number, strict = false): Endpoint => ({
-    name,
-    strict,
-    get url() {
-      return servers[index]?.url as string
-    },
-  })
   return {
-    edges: servers.map((_, i) => endpoint(`node-${i}`, i)),
-    strict: endpoint('strict', 2, true),
-    emulator: { name: 'emulator', strict: false, url: stack.emulator.url },
-    settings: { maxSessions: Number(vars.MAX_SESSIONS ?? 10), cacheSeconds: 0 },
+    ...nodeEndpoints(stack, vars),
     get output() {
       return servers.flatMap((s) => s.output)
     },

@@ -11,29 +11,14 @@ import { redisAuthority } from '../../src/runtime/node/authority'
 import { redisKv } from '../../src/runtime/node/kv'
 import { redisConnection } from '../../src/runtime/node/redis'
 import { node } from '../../src/runtime/node/runtime'
-import type { SessionPolicy, SessionRecord } from '../../src/session/record'
 import { createCipher } from '../../src/storage/cipher'
 import { sealedKv } from '../../src/storage/sealed-kv'
 import { writeThroughFailover } from './failover'
+import { POLICY, quiet, sessionRecord } from './records'
 import type { RedisServer } from './redis-server'
 import { type ClusterSetup, cli, startCluster } from './redis-topology'
 import type { Caller } from './stack'
 import { codeOf, type Db, threeProcesses } from './three-processes'
-
-const POLICY: SessionPolicy = { ttl: 3600, maxAge: 7200, maxBytes: 1024, maxSessions: 3, grace: 30 }
-const quiet = { error: () => {}, warn: () => {} }
-const record = (uid: string, at: number): SessionRecord => ({
-  v: 1,
-  uid,
-  appId: 'wxapp',
-  openid: `o-${uid}`,
-  createdAt: at,
-  createdAtMs: at * 1000,
-  refreshedAt: at,
-  expiresAt: at + POLICY.ttl,
-  gen: 0,
-  data: {},
-})
 
 let setup: ClusterSetup
 const suite = threeProcesses({
@@ -81,7 +66,7 @@ describe('Cluster', () => {
       // Users on every master, each a WATCH transaction on a connection of its own to its slot's master.
       const users = Array.from({ length: 12 }, (_, i) => `own-${i}`)
       await Promise.all(
-        users.map((user) => authority.login(user, 's', record(user, at), POLICY, at)),
+        users.map((user) => authority.login(user, 's', sessionRecord(user, at), POLICY, at)),
       )
       for (const user of users)
         expect(await authority.read(user, 's', at)).toMatchObject({ uid: user })

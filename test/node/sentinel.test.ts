@@ -10,28 +10,13 @@ import type { WxaAuthError } from '../../src/errors'
 import { redisAuthority } from '../../src/runtime/node/authority'
 import { redisKv } from '../../src/runtime/node/kv'
 import { type RedisConnection, redisConnection } from '../../src/runtime/node/redis'
-import type { SessionPolicy, SessionRecord } from '../../src/session/record'
 import { createCipher } from '../../src/storage/cipher'
 import { sealedKv } from '../../src/storage/sealed-kv'
 import { writeThroughFailover } from './failover'
+import { POLICY, quiet, sessionRecord } from './records'
 import { SENTINEL_MASTER, type SentinelSetup, startSentinel, until } from './redis-topology'
 import { startProxy, type TcpProxy } from './tcp-proxy'
 import { type Db, threeProcesses } from './three-processes'
-
-const POLICY: SessionPolicy = { ttl: 3600, maxAge: 7200, maxBytes: 1024, maxSessions: 3, grace: 30 }
-const quiet = { error: () => {}, warn: () => {} }
-const record = (uid: string, at: number): SessionRecord => ({
-  v: 1,
-  uid,
-  appId: 'wxapp',
-  openid: `o-${uid}`,
-  createdAt: at,
-  createdAtMs: at * 1000,
-  refreshedAt: at,
-  expiresAt: at + POLICY.ttl,
-  gen: 0,
-  data: {},
-})
 
 let setup: SentinelSetup
 const suite = threeProcesses({
@@ -128,11 +113,11 @@ describe('a partition of the primary from its replica, then a failover', () => {
     const users = (wait: 0 | 1) => Array.from({ length: 5 }, (_, i) => `partition-${wait}-${i}`)
     for (const wait of [0, 1] as const) {
       for (const user of users(wait)) {
-        await servers[wait].login(user, 's', record(user, at), POLICY, at)
+        await servers[wait].login(user, 's', sessionRecord(user, at), POLICY, at)
       }
     }
     // Every login is on the replica (WAIT through the server that waits) before the partition.
-    await servers[1].login('partition-sync', 's', record('partition-sync', at), POLICY, at)
+    await servers[1].login('partition-sync', 's', sessionRecord('partition-sync', at), POLICY, at)
     proxy.blackhole('replication')
     const acknowledged: Record<0 | 1, string[]> = { 0: [], 1: [] }
     const answers: Record<0 | 1, string[]> = { 0: [], 1: [] }
