@@ -43,6 +43,47 @@ const suite = threeProcesses({
 })
 
 describe('Sentinel', () => {
+  it('takes a createSentinel() client of your own, even with a pool of one, and leaves it open', async () => {
+    const mine = createSentinel({
+      name: SENTINEL_MASTER,
+      sentinelRootNodes: setup.sentinels.map((at) => ({
+        host: '127.0.0.1',
+        port: Number(at.split(':')[1]),
+      })),
+      masterPoolSize: 1,
+    })
+    const connection = redisConnection(mine as never, { log: quiet, waitReplicas: 1 })
+    try {
+      const sealed = sealedKv(
+        redisKv(connection, 'own:'),
+        createCipher(randomBytes(32).toString('base64url')),
+      )
+      const authority = redisAuthority({
+        connection,
+        prefix: 'own:',
+        sealed,
+        objects: undefined,
+        log: quiet,
+      })
+      const at = Math.floor(Date.now() / 1000)
+      const users = Array.from({ length: 12 }, (_, i) => `own-${i}`)
+      // In parallel: WATCH transactions on leases, the owed index and sealed records beside them.
+      await Promise.all(
+        users.map(async (user) => {
+          await authority.login(user, 's', sessionRecord(user, at), POLICY, at)
+          await sealed.put(`identity:${user}`, { uid: user }, 60)
+        }),
+      )
+      for (const user of users) {
+        expect(await authority.read(user, 's', at)).toMatchObject({ uid: user })
+      }
+    } finally {
+      await connection.close()
+    }
+    expect(mine.isOpen).toBe(true) // yours to close
+    await mine.close()
+  })
+
   it('the primary SIGKILLed mid-workload: the replica is promoted, the servers follow, nothing acknowledged is lost', async () => {
     const { primary, replica } = setup
     const run = await writeThroughFailover(suite, {
