@@ -19,6 +19,8 @@ export default defineConfig([
       testing: 'src/testing.ts',
       'testing/client': 'src/testing-client.ts',
       'testing/node': 'src/testing-node.ts',
+      // `npx wxa-auth-emulator` (package.json `bin`).
+      emulator: 'src/emulator-bin.ts',
     },
     tsconfig: 'tsconfig.build.json',
     platform: 'neutral',

@@ -111,6 +111,23 @@ export default defineConfig({
         },
       },
       {
+        // The three-process suite on one Redis node (three-processes.test.ts
+        // runs threeProcesses() of three-processes.ts) again in the WeChat Cloud Hosting mode
+        // (CLOUD_HOSTING=wechat): logins from the gateway's X-WX-* headers, the
+        // client address from X-Original-Forwarded-For, WeChat's API through
+        // the open interface service (a plain-http relay of the test).
+        extends: true,
+        test: {
+          name: 'redis-cloud-hosting',
+          environment: 'node',
+          include: ['test/node/three-processes.test.ts'],
+          globalSetup: ['test/node/global-setup.ts'],
+          env: { WXA_TEST_CLOUD_HOSTING: '1' },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // `npm run test:chaos`: a seeded random workload over several isolates
         // that share KV and the session objects, and over three Node processes
         // that share one Redis, each killed halfway and restarted from disk,

@@ -2,9 +2,10 @@
 // JSON out. `node bench/load.mjs '<json options>'` runs one; with `--serve`
 // it runs one per line of JSON on stdin, answering a line each, so that the
 // bench starts Node and autocannon once. Only loopback targets. Options:
-//   tokens: a pool of tokens, one per request in turn (`chain`: each answer's
-//     token replaces the one it was sent with, for refreshes; a session is in
-//     at most one request at a time);
+//   tokens: a pool of tokens, one per request in turn (`chain`: refresh
+//     tokens, sent in the body as `refreshToken`, each answer's refresh token
+//     replacing the one it was sent with; a session is in at most one request
+//     at a time);
 //   codes: a login code per request; vary: a changed session value per request;
 //   multipart: a file field sent as wx.uploadFile sends it;
 //   burst: { path, size }: POST /bench/burst, each request naming `size`
@@ -71,7 +72,8 @@ async function run({
             } else if (tokens) {
               const i = chain ? (idle.shift() ?? 0) : n % current.length
               context.session = i
-              changed.headers = { ...req.headers, authorization: `${scheme} ${current[i]}` }
+              if (chain) changed.body = JSON.stringify({ refreshToken: current[i] })
+              else changed.headers = { ...req.headers, authorization: `${scheme} ${current[i]}` }
             }
             return changed
           },
@@ -82,7 +84,7 @@ async function run({
           onResponse(status, answer, context) {
             // A refused refresh keeps its session out of the pool: its old token would be reuse.
             if (status !== 200) return
-            current[context.session] = JSON.parse(answer).token
+            current[context.session] = JSON.parse(answer).refreshToken
             idle.push(context.session)
           },
         }

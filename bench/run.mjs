@@ -98,7 +98,7 @@ try {
   log(`setting up: ${COLD_SESSIONS + POOL + 1} logins, ${coldTokens} cold tokens…`)
   const [hot] = await loginAll(url, emu, ['bench-hot'])
   const known = await loginAll(url, emu, users('bench-user', COLD_SESSIONS))
-  let refreshing = await loginAll(url, emu, users('bench-refresh', POOL))
+  let refreshing = await loginAll(url, emu, users('bench-refresh', POOL), 'refreshToken')
   const pool = known.slice(-POOL)
   const { tokens: cold } = await post(`${url}/bench/tokens`, { tokens: known, n: coldTokens })
   const { keys: copies } = await post(`${url}/bench/records`, { tokens: known })

@@ -33,6 +33,7 @@ const REQUIRED = [
   'dist/node.js',
   'dist/node.d.ts',
   'dist/testing/node.js',
+  'dist/emulator.js',
   'dist/client/index.js',
   'dist/client/index.d.ts',
   'dist/client/index.cjs',
@@ -213,6 +214,46 @@ try {
     { cwd: app },
   )
   console.log('pack: plain Node imports wxa-auth/node and wxa-auth/testing/node')
+
+  // 7. The emulator that "Testing on Node" runs ships in the package: `npx wxa-auth-emulator`,
+  // with @hono/node-server installed as a Node app has it (the server needs it too).
+  await run(
+    'npm',
+    ['install', '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '@hono/node-server'],
+    {
+      cwd: app,
+    },
+  )
+  const emulatorPort = await freePort()
+  const emulator = spawn(join(app, 'node_modules/.bin/wxa-auth-emulator'), [], {
+    cwd: app,
+    env: { ...quietEnv, PORT: String(emulatorPort), WECHAT_APP_ID: 'wx0123456789abcdef' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let emulatorErrors = ''
+  emulator.stderr.on('data', (chunk) => (emulatorErrors += chunk))
+  try {
+    const deadline = Date.now() + 20_000
+    /** @type {{ code?: string }} */
+    let issued = {}
+    while (!issued.code) {
+      if (emulator.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `npx wxa-auth-emulator did not start from the installed package:\n${emulatorErrors}`,
+        )
+      }
+      issued = await fetch(`http://127.0.0.1:${emulatorPort}/__emulator/code`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ openid: 'alice' }),
+      })
+        .then((res) => res.json())
+        .catch(() => new Promise((resolve) => setTimeout(() => resolve({}), 200)))
+    }
+  } finally {
+    emulator.kill('SIGTERM')
+  }
+  console.log('pack: npx wxa-auth-emulator runs from the installed package and issues codes')
 } catch (error) {
   failed = 1
   console.error(error instanceof Error ? error.message : error)

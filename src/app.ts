@@ -10,7 +10,7 @@ import { docsPage } from './openapi/page'
 import type { WxaAuthOptions } from './options'
 import { meRoutes } from './routes/me'
 import { readiness } from './routes/ready'
-import { HealthResponse, NotReadyResponse } from './routes/schemas'
+import { HealthResponse, NotReadyResponse, ReadyResponse } from './routes/schemas'
 import { VERSION } from './version'
 
 /**
@@ -58,9 +58,9 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
       tag: 'health',
       summary: 'Readiness',
       description:
-        'Whether the configuration is complete (variables, secrets, bindings); 503 names what is at fault, never its value. /healthz only says the Worker runs.',
+        'Whether the configuration is complete (variables, secrets, bindings) and, on Node, Redis answers a PING; 503 names what is at fault, never its value. /healthz only says the server runs.',
       auth: false,
-      response: HealthResponse,
+      response: ReadyResponse,
       errors: [],
       answers: { 503: { description: 'Not ready', response: NotReadyResponse } },
     }),

@@ -1,7 +1,8 @@
 import { type Logger, WxaAuthError } from './errors'
-import { PLATFORMS } from './platforms/index'
+import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
+import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
@@ -21,7 +22,9 @@ export const DEFAULT_MAX_SESSIONS = 10 // per user
 export const DEFAULT_SESSION_CACHE_SECONDS = 5 // in-isolate reuse of a session record
 export const DEFAULT_SESSION_MAX_AGE = 90 * 24 * 60 * 60 // 90 days from login, seconds
 export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, bytes of UTF-8
-export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced token may still refresh
+export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced refresh token gets its rotation's answer again
+export const DEFAULT_ACCESS_TOKEN_TTL = 2 * 60 * 60 // 2 hours, seconds: an access token's life
+export const MIN_ACCESS_TOKEN_TTL = 60 // seconds
 export const DEFAULT_MAX_AVATAR_BYTES = 1024 * 1024 // 1 MiB; chooseAvatar's cropped images are ~20–300 KiB
 
 /** Everything wxa-auth needs at run time, resolved and checked, once per runtime key. */
@@ -33,6 +36,8 @@ export interface WxaConfig {
   secrets: SigningSecret[]
   issuer: string
   audience: string
+  /** Seconds an access token lives (`ACCESS_TOKEN_TTL`), never past its session. */
+  accessTtl: number
   /** The session rules' numbers: lifetime, absolute lifetime, data size, the cap, the grace. */
   policy: SessionPolicy
   /** The sessions: the authority, and the replica's isolate cache kept honest. */
@@ -44,6 +49,8 @@ export interface WxaConfig {
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }
   /** The client's address as the runtime knows it; absent: `CF-Connecting-IP`. */
   clientAddress?: RuntimeParts['clientAddress']
+  /** Whether the storage answers now (Redis's PING), for `/readyz`. */
+  health?: RuntimeParts['health']
   /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
   events: PushSettings | null
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
@@ -56,6 +63,8 @@ export interface WxaConfig {
   publicUrl: string | undefined
   /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
   corsOrigins: readonly string[]
+  /** `CLOUD_HOSTING=wechat`: a login without a code is the user the gateway's X-WX-* headers name. */
+  cloudHosting: CloudHosting | undefined
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -103,6 +112,17 @@ function corsOrigins(value: string | undefined): string[] {
 }
 
 /**
+ * What a `CONFIG_INVALID` message is about: the first variable or binding it
+ * names (they are upper-case; the messages name the one at fault first), or
+ * the wrangler.toml key. Never anything else of the message.
+ */
+const NAMED =
+  /\b(?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]|SESSIONS|compatibility_date|new_sqlite_classes)\b/
+
+/** The variable a `CONFIG_INVALID` message names first, if any. */
+export const configSubject = (message: string): string | undefined => NAMED.exec(message)?.[0]
+
+/**
  * The composition root: the runtime's variables and adapters, made into the
  * configuration. The platforms' emulators come in through `upstream`, from
  * the development entry only.
@@ -110,6 +130,20 @@ function corsOrigins(value: string | undefined): string[] {
  * @throws WxaAuthError `CONFIG_INVALID`, naming the variable at fault (never its value)
  */
 export function buildConfig(
+  parts: RuntimeParts,
+  options: { log: Logger; upstream?: UpstreamOf | undefined },
+): WxaConfig {
+  try {
+    return resolve(parts, options)
+  } catch (err) {
+    const name =
+      err instanceof WxaAuthError && err.code === 'CONFIG_INVALID' && configSubject(err.message)
+    if (!name || !parts.howToSet) throw err
+    throw new WxaAuthError('CONFIG_INVALID', `${err.message} ${parts.howToSet(name)}`)
+  }
+}
+
+function resolve(
   parts: RuntimeParts,
   { log, upstream }: { log: Logger; upstream?: UpstreamOf | undefined },
 ): WxaConfig {
@@ -122,14 +156,14 @@ export function buildConfig(
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }
-      apps.set(app.appId, app)
+      apps.set(app.appId, namingPlatform(app))
     }
   }
   const defaultAppId = apps.keys().next().value
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID in wrangler.toml [vars], and for `--env <name>` in [env.<name>.vars] as well: an environment does not inherit [vars]. (Other runtimes: in the environment.)',
+      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID.',
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -154,6 +188,7 @@ export function buildConfig(
     }),
     issuer: text(vars, 'JWT_ISSUER') ?? DEFAULT_ISSUER,
     audience: text(vars, 'JWT_AUDIENCE') ?? defaultAppId,
+    accessTtl: whole(vars, 'ACCESS_TOKEN_TTL', MIN_ACCESS_TOKEN_TTL, DEFAULT_ACCESS_TOKEN_TTL),
     policy,
     sessions: sessions({
       authority: parts.authority({ sealed: kv, objects: parts.objects }),
@@ -167,11 +202,13 @@ export function buildConfig(
     identity: oneOf(text(vars, 'IDENTITY'), 'IDENTITY', ['openid', 'unionid']),
     rateLimits: parts.rateLimits,
     clientAddress: parts.clientAddress,
+    health: parts.health,
     events: pushSettings(vars, parts.claims),
     objects: parts.objects,
     mediaChecks: mediaChecks(kv),
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
+    cloudHosting: cloudHosting(vars),
   }
 }

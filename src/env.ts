@@ -57,7 +57,9 @@ export interface WxaConfigVars {
   JWT_SECRETS?: string
   JWT_ISSUER?: string
   JWT_AUDIENCE?: string
-  /** Session lifetime in seconds; refresh extends it. */
+  /** Seconds an access token lives (default 7200, at least 60), never past its session. */
+  ACCESS_TOKEN_TTL?: string
+  /** Session (and refresh token) lifetime in seconds; a refresh extends it. */
   SESSION_TTL?: string
   /** Seconds from login after which a session ends, however often it was refreshed. */
   SESSION_MAX_AGE?: string
@@ -67,7 +69,7 @@ export interface WxaConfigVars {
   STORAGE_SECRET?: string
   /** Sessions a user may hold at once; the oldest goes first. */
   MAX_SESSIONS?: string
-  /** Seconds after a refresh in which the token it replaced may refresh again (a lost answer); 0 = none. */
+  /** Seconds after a refresh in which the refresh token it replaced gets the same answer again (a lost answer); 0 = none. */
   REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
   SESSION_CACHE_SECONDS?: string
@@ -75,6 +77,16 @@ export interface WxaConfigVars {
   MAX_AVATAR_BYTES?: string
   /** Where the app is reached from the internet, for the avatar URLs WeChat fetches to check; default: the request's origin. */
   PUBLIC_URL?: string
+  /**
+   * `wechat`: WeChat Cloud Hosting mode. A login without a code is the user the
+   * gateway's X-WX-* headers name; needs `CBR_ENV_ID` (Cloud Hosting sets it).
+   * Only for a service reached through `callContainer` alone (public domain off).
+   */
+  CLOUD_HOSTING?: string
+  /** Set by WeChat Cloud Hosting in every container: its environment's id. `CLOUD_HOSTING` needs it. */
+  CBR_ENV_ID?: string
+  /** `cloud-hosting`: WeChat's server API through Cloud Hosting's open interface service (http, no access token). */
+  WECHAT_OPEN_API?: string
   /** Origins (H5 pages) allowed to call the routes, exactly, separated by spaces; unset = no CORS. */
   CORS_ORIGINS?: string
 }

@@ -22,7 +22,10 @@ export const ERRORS = {
   AUTH_REQUIRED: { status: 401, message: 'Log in to use this route.' },
   TOKEN_INVALID: { status: 401, message: 'The token is not valid.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired; log in again.' },
-  TOKEN_REVOKED: { status: 401, message: 'A newer token of this session replaced this one.' },
+  TOKEN_REVOKED: {
+    status: 401,
+    message: 'This refresh token was replaced and presented again; the session has ended.',
+  },
   SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
@@ -31,6 +34,11 @@ export const ERRORS = {
     message: 'The login code is invalid or expired; log in again (wx.login, tt.login, qq.login).',
   },
   CODE_USED: { status: 401, message: 'The login code was already used; log in again.' },
+  CLOUD_IDENTITY_MISSING: {
+    status: 401,
+    message:
+      'No login code, and no WeChat Cloud Hosting identity (X-WX-SOURCE, X-WX-OPENID, X-WX-APPID): call through wx.cloud.callContainer, or send a code.',
+  },
   USER_BLOCKED: { status: 403, message: 'The platform blocked this user as high-risk.' },
   UPSTREAM_RATE_LIMITED: {
     status: 429,
@@ -56,6 +64,11 @@ export const ERRORS = {
     status: 409,
     message: 'The session_key changed at the platform: log in again, then send the data again.',
   },
+  LOGIN_CODE_REQUIRED: {
+    status: 409,
+    message:
+      'This session has no session_key (a Cloud Hosting login): send a fresh wx.login code as `code` with the data.',
+  },
   PHONE_CODE_INVALID: {
     status: 400,
     message: 'The phone number code is invalid, expired or used; ask the user again.',
@@ -66,8 +79,8 @@ export const ERRORS = {
       'The phone-number service of this mini program is used up; the operator must top it up.',
   },
   NICKNAME_INVALID: {
-    status: 400,
-    message: 'The nickname must be 1 to 32 characters, without control characters.',
+    status: 422,
+    message: 'The nickname must be 1 to 32 visible characters, without control or bidi characters.',
   },
   NICKNAME_RISKY: {
     status: 422,
@@ -75,7 +88,8 @@ export const ERRORS = {
   },
   AVATAR_INVALID: {
     status: 415,
-    message: 'The avatar must be a PNG, JPEG or WebP image.',
+    message:
+      'The avatar must be a well-formed PNG, JPEG or WebP image, with nothing after its end.',
   },
   AVATAR_TOO_LARGE: { status: 413, message: 'The avatar is too large.' },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm with a fresh login code of this user.' },
@@ -84,6 +98,10 @@ export const ERRORS = {
     status: 401,
     message:
       'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
+  },
+  WECHAT_EVENT_IN_PROGRESS: {
+    status: 503,
+    message: 'Another delivery of this push is being acted on; WeChat retries it.',
   },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
   STORAGE_OUTCOME_UNKNOWN: {
@@ -169,21 +187,29 @@ export class WxaAuthError extends Error {
   readonly code: WxaErrorCode
   /** Seconds the client should wait before retrying (429 / 503). */
   readonly retryAfter: number | undefined
+  /** The platform whose call failed, when one did: only WeChat's errors carry a 0.2 alias. */
+  readonly platform: string | undefined
 
   constructor(
     code: WxaErrorCode | LegacyErrorCode,
     message?: string,
-    options?: { cause?: unknown; retryAfter?: number },
+    options?: { cause?: unknown; retryAfter?: number | undefined; platform?: string | undefined },
   ) {
     const now = current(code)
     super(message ?? ERRORS[now].message, { cause: options?.cause })
     this.code = now
     this.retryAfter = options?.retryAfter
+    this.platform = options?.platform
   }
 
-  /** The 0.2 name of this error's code, when 0.3 renamed it. @deprecated until 0.4 */
+  /**
+   * The 0.2 name of this error's code, when 0.3 renamed it. 0.2 served WeChat
+   * alone, so an error of another platform has none. @deprecated until 0.4
+   */
   get alias(): LegacyErrorCode | undefined {
-    return ALIAS_OF[this.code]
+    return this.platform === undefined || this.platform === 'wechat'
+      ? ALIAS_OF[this.code]
+      : undefined
   }
 
   get status(): ContentfulStatusCode {

@@ -44,8 +44,48 @@ describe('the configuration', () => {
     ['MAX_SESSIONS', { MAX_SESSIONS: '0' }],
     ['JWT_SECRETS', { JWT_SECRETS: `a:${SECRET} a:${SECRET}` }],
     ['SESSIONS', { SESSIONS: undefined as unknown as KVNamespace }],
+    ['CLOUD_HOSTING', { CLOUD_HOSTING: 'tencent' }],
+    ['CBR_ENV_ID', { CLOUD_HOSTING: 'wechat' }],
+    ['WECHAT_OPEN_API', { WECHAT_OPEN_API: 'yes', CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'e' }],
+    ['CLOUD_HOSTING=wechat', { WECHAT_OPEN_API: 'cloud-hosting' }],
   ])('names %s when it is missing or wrong', (name, vars) => {
     expect(configError(production(vars))).toContain(name)
+  })
+
+  describe('guessable secrets are refused, naming the variable and never the value', () => {
+    const GUESSABLE = 'password1234567890password1234567'
+    it.each([
+      ['JWT_SECRET', { JWT_SECRET: GUESSABLE }],
+      ['JWT_SECRETS (entry 2)', { JWT_SECRETS: `new:${SECRET} old:${GUESSABLE}` }],
+      ['STORAGE_SECRET', { STORAGE_SECRET: GUESSABLE }],
+      // The Token is 32 letters or digits, as WeChat takes it.
+      ['WECHAT_EVENT_TOKEN', { WECHAT_EVENT_TOKEN: GUESSABLE.slice(0, 32) }],
+    ])('%s', (name, vars) => {
+      const message = configError(production(vars))
+      expect(message).toContain(`${name} does not look random`)
+      expect(message).not.toContain('password')
+      expect(message).not.toContain('1234')
+    })
+
+    it.each([
+      ['a dictionary word with digits', 'Sunshine2024!Sunshine2024!Summer#'],
+      ['leetspeak', 'P4ssw0rd!Adm1n#Secr3t$W3lc0me%Dr4gon'],
+      ['keyboard runs', 'qwertyuiop[]asdfghjkl;zxcvbnm,./!@#'],
+      ['digit and letter runs', '0123456789abcdefghijklmnopqrstuvwxyz'],
+      ['a repeated half', 'Xk9#mQ2pL7vR3tY8Xk9#mQ2pL7vR3tY8'],
+      ['a repeated short unit', 'a1B2c3a1B2c3a1B2c3a1B2c3a1B2c3a1B2c3'],
+      ['words and runs', 'monkeydragon98765letmein4321master'],
+    ])('%s', (_, value) => {
+      expect(configError(production({ JWT_SECRET: value }))).toContain(
+        'JWT_SECRET does not look random',
+      )
+    })
+  })
+
+  it('takes the Cloud Hosting mode only where Cloud Hosting runs it (CBR_ENV_ID)', () => {
+    expect(configFromEnv(production({})).cloudHosting).toBeUndefined()
+    const vars = { CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'prod-1', WECHAT_OPEN_API: 'cloud-hosting' }
+    expect(configFromEnv(production(vars)).cloudHosting).toEqual({ envId: 'prod-1' })
   })
 
   it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {
@@ -67,9 +107,11 @@ describe('the configuration', () => {
     ],
   ])('checks the AppSecret is 32 hex characters: %s', (expected, vars) => {
     const message = configError(production(vars))
-    expect(message).toBe(
+    expect(message).toContain(
       `${expected}: it is 32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it.`,
     )
+    // On Workers, the way to set a secret follows: the message is written once, the runtime says how.
+    expect(message).toMatch(/Set it with `wrangler secret put WECHAT_APP_SECRETS?`/)
     for (const value of Object.values(vars)) if (value) expect(message).not.toContain(value)
   })
 

@@ -188,7 +188,7 @@ export async function emulate(openid: string, change: Record<string, unknown>) {
 /** Logs `openid` in through `POST /auth/login` and returns the reply body. */
 export async function login(openid = newOpenid(), app?: Fetcher) {
   const code = await codeFor(openid)
-  const res = await call<{ token: string; tokenType: string; expiresAt: string; user: any }>(
+  const res = await call<Tokens & { tokenType: string; user: any }>(
     'POST',
     '/auth/login',
     { json: { code } },
@@ -197,6 +197,19 @@ export async function login(openid = newOpenid(), app?: Fetcher) {
   expect(res.status, res.text).toBe(200)
   return { openid, ...res.body }
 }
+
+/** What a login or a refresh answers about the tokens. */
+export interface Tokens {
+  token: string
+  refreshToken: string
+  expiresAt: string
+  expiresIn: number
+  refreshExpiresAt: string
+}
+
+/** `POST /auth/refresh` as a 0.4 client sends it: the refresh token in the body, nothing else. */
+export const refreshWith = (refreshToken: unknown, app?: Fetcher) =>
+  call<Tokens & { user: any }>('POST', '/auth/refresh', { json: { refreshToken } }, app)
 
 /** The cipher of KV records under the test STORAGE_SECRET. */
 export const testCipher = () => createCipher(testEnv.STORAGE_SECRET as string)

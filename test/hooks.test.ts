@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { PlatformIdentity } from '../src/hooks'
-import { call, decodeJwt, login, newOpenid, served, testApp } from './helpers'
+import { call, decodeJwt, login, newOpenid, refreshWith, served, testApp } from './helpers'
 
 interface Member {
   id: string
@@ -51,5 +51,21 @@ describe('user hooks', () => {
     expect(me.body.user).toEqual({ id: 'm1', nickname: 'guest 1', role: 'member' })
     // The same WeChat user finds the same member again.
     expect((await login(openid, app)).user.id).toBe('m1')
+  })
+
+  it('keep the claims userToClaims gave at login in every token a refresh makes', async () => {
+    const { app } = memberApp()
+    const res = await login(newOpenid(), app)
+    const next = await refreshWith(res.refreshToken, app)
+    expect(next.status, next.text).toBe(200)
+    expect(next.body.user).toEqual({ id: 'm1', nickname: 'guest 1', role: 'member' })
+    expect(decodeJwt(next.body.token).payload).toMatchObject({
+      sub: 'm1',
+      role: 'member',
+      nick: 'guest 1',
+      gen: 1,
+    })
+    const me = await call('GET', '/me', { token: next.body.token }, app)
+    expect(me.body.user).toEqual({ id: 'm1', nickname: 'guest 1', role: 'member' })
   })
 })

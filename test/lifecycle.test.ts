@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_SESSION_TTL } from '../src/config'
+import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SESSION_TTL } from '../src/config'
 import {
   appWith,
   call,
@@ -10,6 +10,7 @@ import {
   kvKeys,
   login,
   newOpenid,
+  refreshWith,
   served,
   testApp,
   testEnv,
@@ -35,7 +36,7 @@ describe('devices', () => {
           current: false,
           createdAt: expect.any(String),
           refreshedAt: expect.any(String),
-          expiresAt: laptop.expiresAt,
+          expiresAt: laptop.refreshExpiresAt,
           device: {},
         },
         {
@@ -43,7 +44,7 @@ describe('devices', () => {
           current: true,
           createdAt: expect.any(String),
           refreshedAt: expect.any(String),
-          expiresAt: phone.body.expiresAt,
+          expiresAt: phone.body.refreshExpiresAt,
           device: {
             platform: 'ios',
             model: 'iPhone 15',
@@ -121,46 +122,52 @@ describe('refresh', () => {
   it('returns a new token of the same session, and older tokens die', async () => {
     const first = await login()
     await call('PATCH', '/me/session', { token: first.token, json: { cart: [1] } })
-    const res = await call('POST', '/auth/refresh', { token: first.token })
+    const res = await refreshWith(first.refreshToken)
     expect(res.status, res.text).toBe(200)
     expect(res.body).toEqual({
       token: expect.any(String),
       tokenType: 'JWT',
-      expiresAt: first.expiresAt,
+      expiresAt: expect.any(String),
       expiresIn: expect.any(Number),
+      refreshToken: expect.stringMatching(/^[\w-]{100,400}$/),
+      refreshExpiresAt: first.refreshExpiresAt,
       user: first.user,
     })
     const before = decodeJwt(first.token).payload
     const after = decodeJwt(res.body.token).payload
     expect(after).toMatchObject({ sid: before.sid, sub: before.sub, gen: 1 })
 
-    expectError(await call('GET', '/me', { token: first.token }), 401, 'TOKEN_REVOKED')
+    // A replaced access token is refused as an ended session is: polling tells nothing.
+    expectError(await call('GET', '/me', { token: first.token }), 401, 'SESSION_EXPIRED')
     const me = await call('GET', '/me', { token: res.body.token })
     expect(me.body.session).toEqual({ cart: [1] })
 
-    const again = await call('POST', '/auth/refresh', { token: res.body.token })
+    const again = await refreshWith(res.body.refreshToken)
     expect(decodeJwt(again.body.token).payload.gen).toBe(2)
-    expectError(await call('GET', '/me', { token: res.body.token }), 401, 'TOKEN_REVOKED')
-    expectError(await call('POST', '/auth/refresh', { token: first.token }), 401, 'TOKEN_REVOKED')
+    expectError(await call('GET', '/me', { token: res.body.token }), 401, 'SESSION_EXPIRED')
+    expectError(await refreshWith(first.refreshToken), 401, 'TOKEN_REVOKED')
   })
 
   it('extends the session only past half its lifetime, with one KV write', async () => {
     const openid = newOpenid()
-    const { token } = await login(openid)
+    const { token, refreshToken, refreshExpiresAt } = await login(openid)
     const start = decodeJwt(token).payload.iat
-    const early = await call('POST', '/auth/refresh', { token })
+    const early = await refreshWith(refreshToken)
     const { exp, iat } = decodeJwt(early.body.token).payload
-    expect(exp).toBe(start + DEFAULT_SESSION_TTL)
-    // Counted from the answer, not from the login: what is left of the session.
+    // The access token lives ACCESS_TOKEN_TTL; the session (the refresh token) is not extended yet.
+    expect(exp).toBe(iat + DEFAULT_ACCESS_TOKEN_TTL)
     expect(early.body.expiresIn).toBe(exp - iat)
+    expect(early.body.refreshExpiresAt).toBe(refreshExpiresAt)
+    expect(Date.parse(refreshExpiresAt) / 1000).toBe(start + DEFAULT_SESSION_TTL)
 
     // Sixteen days later, the session is past half its lifetime.
     const later = start + 16 * 24 * 60 * 60
     const app = served(testApp({ now: () => later }))
-    const late = await call('POST', '/auth/refresh', { token: early.body.token }, app)
+    const late = await refreshWith(early.body.refreshToken, app)
     expect(late.status, late.text).toBe(200)
-    expect(decodeJwt(late.body.token).payload.exp).toBe(later + DEFAULT_SESSION_TTL)
-    expect(late.body.expiresIn).toBe(DEFAULT_SESSION_TTL)
+    expect(decodeJwt(late.body.token).payload.exp).toBe(later + DEFAULT_ACCESS_TOKEN_TTL)
+    expect(late.body.expiresIn).toBe(DEFAULT_ACCESS_TOKEN_TTL)
+    expect(Date.parse(late.body.refreshExpiresAt) / 1000).toBe(later + DEFAULT_SESSION_TTL)
     const [key] = await kvKeys(`session:${decodeJwt(token).payload.sub}:`)
     expect(key?.expiration).toBeGreaterThan(start + DEFAULT_SESSION_TTL + 15 * 24 * 60 * 60)
   })
@@ -184,7 +191,7 @@ describe('secret rotation', () => {
     expectError(await call('GET', '/me', { token: old.token }, after), 401, 'TOKEN_INVALID')
 
     // A refresh during the rotation moves an old session onto the new key.
-    const moved = await call('POST', '/auth/refresh', { token: old.token }, during)
+    const moved = await refreshWith(old.refreshToken, during)
     expect(decodeJwt(moved.body.token).header.kid).toBe('2026-11')
     expect((await call('GET', '/me', { token: moved.body.token }, after)).status).toBe(200)
   })

@@ -1,6 +1,6 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_SESSION_TTL } from '../src/config'
+import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SESSION_TTL } from '../src/config'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { defaultUserId } from '../src/hooks'
 import type { UserSessions } from '../src/runtime/cloudflare/object'
@@ -39,7 +39,9 @@ describe('POST /auth/login', () => {
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       tokenType: 'JWT',
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      expiresIn: DEFAULT_SESSION_TTL,
+      expiresIn: DEFAULT_ACCESS_TOKEN_TTL,
+      refreshToken: expect.stringMatching(/^[\w-]{100,400}$/),
+      refreshExpiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       user: { id: uid, platform: 'wechat', openid },
     })
     expect(res.headers.get('cache-control')).toBe('no-store')
@@ -51,20 +53,21 @@ describe('POST /auth/login', () => {
       sid: expect.stringMatching(/^[\w-]{43}$/),
       gen: 0,
       iat: expect.any(Number),
-      exp: payload.iat + DEFAULT_SESSION_TTL,
+      exp: payload.iat + DEFAULT_ACCESS_TOKEN_TTL,
       iss: 'wxa-auth',
       aud: APP_ID,
     })
     expect(payload.sub).not.toBe(openid)
     expect(Date.parse(res.body.expiresAt) / 1000).toBe(payload.exp)
+    expect(Date.parse(res.body.refreshExpiresAt) / 1000).toBe(payload.iat + DEFAULT_SESSION_TTL)
 
     // One session under the user's prefix, keyed by a hash (never the sid itself),
-    // expiring with the token; one identity record.
+    // expiring with the session (the refresh token); one identity record.
     const sessions = await kvKeys(`session:${uid}:`)
     expect(sessions).toHaveLength(1)
     expect(sessions[0]?.name).not.toContain(payload.sid)
     expect(sessions[0]?.expiration).toBeGreaterThanOrEqual(before + DEFAULT_SESSION_TTL)
-    expect(sessions[0]?.expiration).toBeLessThanOrEqual(payload.exp + 1)
+    expect(sessions[0]?.expiration).toBeLessThanOrEqual(payload.iat + DEFAULT_SESSION_TTL + 1)
     expect(await kvKeys(`identity:${APP_ID}:${openid}`)).toHaveLength(1)
   })
 

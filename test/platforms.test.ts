@@ -147,6 +147,29 @@ describe("each platform's login errors, as neutral codes", () => {
     )
   })
 
+  it.each([
+    ['Douyin', DOUYIN],
+    ['QQ', QQ],
+  ])("%s: errors carry no WECHAT_ alias (0.2's names were WeChat's alone)", async (_, appId) => {
+    const openid = newOpenid()
+    await loginAt(appId, openid)
+    const bad = await call('POST', '/auth/login', { json: { code: 'not-a-code', appId } })
+    expectError(bad, 401, 'CODE_INVALID')
+    expect(bad.body.error).not.toHaveProperty('alias')
+    await emulate(openid, { platform: appId === DOUYIN ? 'douyin' : 'qq', fault: 'busy' })
+    const busy = await call('POST', '/auth/login', {
+      json: { ...(await codesFor(openid, appId)), appId },
+    })
+    await emulate(openid, { platform: appId === DOUYIN ? 'douyin' : 'qq', fault: 'none' })
+    expectError(busy, 503, 'UPSTREAM_UNAVAILABLE')
+    expect(busy.body.error).not.toHaveProperty('alias')
+    // WeChat's keep theirs until 0.4.
+    const wechat = await call('POST', '/auth/login', {
+      json: { code: 'not-a-code', appId: WECHAT },
+    })
+    expect(wechat.body.error).toMatchObject({ code: 'CODE_INVALID', alias: 'WECHAT_CODE_INVALID' })
+  })
+
   it('QQ: a spent code is 401 CODE_USED, a code of another app CODE_INVALID', async () => {
     const openid = newOpenid()
     const { code } = await codesFor(openid, QQ)

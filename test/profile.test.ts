@@ -20,19 +20,19 @@ import {
   testIdentities,
   worker,
 } from './helpers'
+import { holds, jpeg, partsOf, png, webp } from './images'
 
 const APP_ID = 'wx00000000emulator'
 const sessionObject = (uid: string) => {
   const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
   return ns.get(ns.idFromName(uid))
 }
-const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-const JPEG = [0xff, 0xd8, 0xff, 0xe0]
-const WEBP = [0x52, 0x49, 0x46, 0x46, 1, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]
+const PNG = png
+const JPEG = jpeg
+const WEBP = webp
 
-/** An image of `magic` bytes and `text` after them (the emulator calls `risky` images risky). */
-const image = (magic: number[], text = 'a fine picture', pad = 0) =>
-  new Uint8Array([...magic, ...new TextEncoder().encode(text), ...new Uint8Array(pad)])
+/** A real image whose pixel data holds `text` (the emulator calls `risky` images risky), padded by `pad` bytes. */
+const image = (kind: typeof png, text = 'a fine picture', pad = 0) => kind(text, { pad })
 
 /** `PUT /auth/profile` as wx.uploadFile sends it: multipart, the file `avatar`, the field `nickname`. */
 async function upload(
@@ -135,6 +135,72 @@ describe('PUT /auth/profile', () => {
     }
   })
 
+  describe('an avatar is walked to its end and stored without metadata', () => {
+    const TRAILER = new TextEncoder().encode('<?php system($_GET[1]); ?>')
+    const withTrailer = (image: Uint8Array) => new Uint8Array([...image, ...TRAILER])
+
+    it.each([
+      ['PNG', png, ['IHDR', 'sRGB', 'IDAT', 'IEND']],
+      ['JPEG', jpeg, ['E0', 'E2', 'EE', 'DB', 'C0', 'C4', 'DA', 'D9']],
+      ['WebP', webp, ['VP8X', 'flags 0', 'VP8 ']],
+    ])(
+      '%s: EXIF with GPS, XMP, text and comments are stripped; the image still parses',
+      async (_, kind, parts) => {
+        const { token } = await login()
+        const sent = kind('a fine picture', { meta: true })
+        expect(holds(sent, 'GPS')).toBe(true)
+        const res = await upload(token, { avatar: sent })
+        expect(res.status, res.text).toBe(200)
+        const stored = (await fetchAvatar(res.body.profile.avatarUrl)).bytes
+        expect(partsOf(stored)).toEqual(parts)
+        for (const trace of [
+          'GPS',
+          'Exif',
+          'xmpmeta',
+          'taken at home',
+          'shot on a phone',
+          'serial',
+          'Beijing',
+        ]) {
+          expect(holds(stored, trace), trace).toBe(false)
+        }
+        expect(holds(stored, 'a fine picture')).toBe(true)
+        expect(stored.length).toBeLessThan(sent.length)
+      },
+    )
+
+    it.each([
+      ['PNG', png],
+      ['JPEG', jpeg],
+      ['WebP', webp],
+    ])('%s: bytes after the end marker are 415 AVATAR_INVALID, nothing stored', async (_, kind) => {
+      const { token } = await login()
+      expectError(await upload(token, { avatar: withTrailer(kind()) }), 415, 'AVATAR_INVALID')
+      expect((await call('GET', '/auth/profile', { token })).body.profile.avatarUrl).toBeNull()
+    })
+
+    it('broken or truncated images are 415 AVATAR_INVALID', async () => {
+      const { token } = await login()
+      const badCrc = png()
+      badCrc[30] = (badCrc[30] as number) ^ 1 // inside IHDR: its CRC no longer holds
+      const riffTooShort = webp()
+      riffTooShort[4] = (riffTooShort[4] as number) - 2
+      const cases = [
+        badCrc,
+        png().subarray(0, -12), // no IEND
+        jpeg().subarray(0, -2), // no EOI
+        jpeg().subarray(0, 40), // cut inside a segment
+        riffTooShort,
+        webp().subarray(0, 30),
+        // A JPEG with a scan but no frame header.
+        new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 1, 2, 0xff, 0xd9]),
+      ]
+      for (const avatar of cases) {
+        expectError(await upload(token, { avatar }), 415, 'AVATAR_INVALID')
+      }
+    })
+  })
+
   it('refuses an avatar over 1 MiB with 413 AVATAR_TOO_LARGE, and the limit follows MAX_AVATAR_BYTES', async () => {
     const { token } = await login()
     expectError(
@@ -142,7 +208,7 @@ describe('PUT /auth/profile', () => {
       413,
       'AVATAR_TOO_LARGE',
     )
-    const small = appWith({ MAX_AVATAR_BYTES: '100' })
+    const small = appWith({ MAX_AVATAR_BYTES: '150' })
     const other = await login(undefined, small)
     expectError(
       await upload(other.token, { avatar: image(PNG, '', 200) }, small),
@@ -157,12 +223,23 @@ describe('PUT /auth/profile', () => {
     ['spaces only', '   '],
     ['33 characters', 'a'.repeat(33)],
     ['a control character', 'a\u0007b'],
+    ['a C1 control character', 'a\u0085b'],
     ['a line break', 'a\nb'],
+    ['a right-to-left override', 'abc\u202Egpj.exe'],
+    ['a left-to-right embedding', '\u202Aadmin'],
+    ['a bidi isolate', 'a\u2067b\u2069'],
+    ['a right-to-left mark', 'admin\u200F'],
+    ['an Arabic letter mark', 'a\u061Cb'],
+    ['zero-width characters only', '\u200B\u200C\u200D\u2060\uFEFF'],
+    ['Hangul fillers only', '\u3164\u3164'],
+    ['Hangul choseong and jungseong fillers only', '\u115F\u1160'],
+    ['a Unicode tag character', 'flag\u{E0067}\u{E0062}'],
+    ['33 graphemes', '👍'.repeat(33)],
   ])(
-    'refuses a nickname that is %s with 400 NICKNAME_INVALID, storing nothing',
+    'refuses a nickname that is %s with 422 NICKNAME_INVALID, storing nothing',
     async (_w, nickname) => {
       const { token } = await login()
-      expectError(await upload(token, { nickname, avatar: image(PNG) }), 400, 'NICKNAME_INVALID')
+      expectError(await upload(token, { nickname, avatar: image(PNG) }), 422, 'NICKNAME_INVALID')
       expect((await call('GET', '/auth/profile', { token })).body.profile).toEqual({
         nickname: null,
         avatarUrl: null,
@@ -174,6 +251,29 @@ describe('PUT /auth/profile', () => {
     const { token } = await login()
     const res = await upload(token, { nickname: '微'.repeat(32) })
     expect(res.status, res.text).toBe(200)
+  })
+
+  it('counts graphemes: 32 family emoji (ZWJ sequences) are 32 characters, and fine', async () => {
+    const { token } = await login()
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}'
+    const res = await upload(token, { nickname: family.repeat(32) })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body.profile.nickname).toBe(family.repeat(32))
+    // A flag (two regional indicators) and a skin tone are one grapheme each.
+    const json = await call('PUT', '/auth/profile', {
+      token,
+      json: { nickname: `🇨🇳👍🏽${'x'.repeat(30)}` },
+    })
+    expect(json.status, json.text).toBe(200)
+  })
+
+  it('stores the nickname NFC-normalised', async () => {
+    const { token } = await login()
+    // "é" as e and a combining acute accent (NFD) becomes the one character U+00E9.
+    const res = await call('PUT', '/auth/profile', { token, json: { nickname: 'Rene\u0301e' } })
+    expect(res.status, res.text).toBe(200)
+    expect(res.body.profile.nickname).toBe('Ren\u00E9e')
+    expect((await call('GET', '/auth/profile', { token })).body.profile.nickname).toBe('Ren\u00E9e')
   })
 
   it('a nickname WeChat calls risky is 422 NICKNAME_RISKY; review is kept and logged', async () => {

@@ -16,6 +16,7 @@ import {
   PRODUCTION_SECRET,
   phoneCode,
   production,
+  refreshWith,
   served,
   testApp,
   testEnv,
@@ -274,16 +275,17 @@ describe('8. an absolute session lifetime', () => {
     const env = { ...testEnv, SESSION_TTL: '3600', SESSION_MAX_AGE: '7200' }
     const app = served(testApp({ now: () => clock }), env)
     const start = clock
-    let { token } = await login(undefined, app)
+    let { token, refreshToken } = await login(undefined, app)
     for (const at of [1900, 3800, 5700, 7000]) {
       clock = start + at
-      const res = await call('POST', '/auth/refresh', { token }, app)
+      const res = await refreshWith(refreshToken, app)
       expect(res.status, res.text).toBe(200)
-      token = res.body.token
+      ;({ token, refreshToken } = res.body)
       expect(decodeJwt(token).payload.exp).toBeLessThanOrEqual(start + 7200)
+      expect(Date.parse(res.body.refreshExpiresAt) / 1000).toBeLessThanOrEqual(start + 7200)
     }
     clock = start + 7201
-    expectError(await call('POST', '/auth/refresh', { token }, app), 401, 'SESSION_EXPIRED')
+    expectError(await refreshWith(refreshToken, app), 401, 'SESSION_EXPIRED')
     expectError(await call('GET', '/me', { token }, app), 401, 'SESSION_EXPIRED')
   })
 

@@ -88,6 +88,8 @@ describe('POST /auth/login with user info', () => {
       tokenType: 'JWT',
       expiresAt: expect.any(String),
       expiresIn: expect.any(Number),
+      refreshToken: expect.any(String),
+      refreshExpiresAt: expect.any(String),
       user: { id, platform: 'wechat', openid },
       userInfo: profile,
     })

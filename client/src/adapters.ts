@@ -12,9 +12,12 @@ export interface AdapterResponse {
   header: Record<string, string>
 }
 
-/** What a runtime's login gives: the code, and on Douyin an anonymous code beside it. */
+/**
+ * What a runtime's login gives: the code, and on Douyin an anonymous code
+ * beside it; no code at all from {@link cloudAdapter} with `login: 'headers'`.
+ */
 export interface LoginCodes {
-  code: string
+  code?: string
   anonymousCode?: string
 }
 
@@ -261,5 +264,75 @@ export function taroAdapter(taro: TaroApi): WxaAdapter {
     getStorage: (key) => taro.getStorageSync(key),
     setStorage: (key, value) => taro.setStorageSync(key, value),
     removeStorage: (key) => taro.removeStorageSync(key),
+  }
+}
+
+/** The part of `wx.cloud` the SDK uses: `callContainer`, with callbacks. */
+export interface CloudApi {
+  callContainer(
+    option: {
+      config: { env: string }
+      path: string
+      method?: Method
+      data?: RequestData
+      header?: Record<string, string>
+      dataType?: string
+    } & Callbacks<RequestResult>,
+  ): unknown
+}
+
+export interface CloudAdapterOptions {
+  /** The Cloud Hosting environment id (云托管环境 ID), e.g. `prod-xxxxxxxx`. */
+  env: string
+  /** The service's name (服务名称), sent as `X-WX-SERVICE`. */
+  service: string
+  /**
+   * `code` (default): `wx.login`, as with any server. `headers`: no code is
+   * sent, and a server with `CLOUD_HOSTING=wechat` logs in the user WeChat's
+   * gateway names (`X-WX-OPENID`); any other server answers 400.
+   */
+  login?: 'code' | 'headers'
+  /** @default the mini program's global `wx` */
+  wx?: CallbackApi & { cloud?: CloudApi }
+  /** @default `wx.cloud` (call `wx.cloud.init()` first; base library 2.13.1 or later) */
+  cloud?: CloudApi
+}
+
+/**
+ * The adapter for WeChat Cloud Hosting (微信云托管): the SDK's requests go
+ * through `wx.cloud.callContainer` to `service` in `env`, which needs no
+ * request domain and no ICP filing. Of the client's `baseUrl` only the path
+ * counts: callContainer takes `/auth/login`, not a URL. `callContainer` has no uploads or
+ * downloads: those still use `wx.uploadFile` / `wx.downloadFile` at `baseUrl`.
+ *
+ * @example
+ * ```ts
+ * wx.cloud.init()
+ * const api = createClient({
+ *   baseUrl: 'https://wxa-auth.callcontainer', // a name only: callContainer gets the path
+ *   adapter: cloudAdapter({ env: 'prod-xxxxxxxx', service: 'wxa-auth' }),
+ * })
+ * ```
+ */
+export function cloudAdapter({ env, service, login, wx, cloud }: CloudAdapterOptions): WxaAdapter {
+  const api = runtime(wx, 'wx') as CallbackApi & { cloud?: CloudApi }
+  const container = (cloud ?? api.cloud) as CloudApi
+  const adapter = callbackAdapter(api)
+  return {
+    ...adapter,
+    request: ({ url, method, data, header }) =>
+      new Promise<RequestResult>((success, fail) => {
+        container.callContainer({
+          config: { env },
+          path: url.replace(/^\w+:\/\/[^/]*/, ''),
+          method,
+          data,
+          header: { ...header, 'X-WX-SERVICE': service },
+          dataType: 'json',
+          success,
+          fail,
+        })
+      }).then(normalize),
+    login: login === 'headers' ? () => Promise.resolve({}) : adapter.login,
   }
 }

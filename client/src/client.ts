@@ -163,12 +163,14 @@ export function createClient<User = Record<string, unknown>>(
   const postData = <T>(path: string, data: RequestData) =>
     request<T>({ url: path, method: 'POST', data }).then((res) => res.data)
 
-  async function decrypt<T>(getData: () => Promise<{ encryptedData: string; iv: string }>) {
+  async function decrypt<T>(
+    getData: () => Promise<{ encryptedData: string; iv: string; code?: string }>,
+  ) {
     // Logged in before the data is made: a later wx.login would make its key stale.
     await ready()
     const attempt = async () => {
-      const { encryptedData, iv } = await getData()
-      return (await postData<{ data: T }>(paths.decrypt, { encryptedData, iv })).data
+      const { encryptedData, iv, code } = await getData()
+      return (await postData<{ data: T }>(paths.decrypt, { encryptedData, iv, code })).data
     }
     try {
       return await attempt()

@@ -30,10 +30,16 @@ export interface WxaPaths {
 
 /** A login's or refresh's answer, as kept in storage. */
 export interface WxaSession<User = Record<string, unknown>> {
+  /** The access token, sent as `Authorization: JWT <token>`; short-lived (2 hours by default). */
   token: string
-  /** The server's ISO 8601 end of the token; shown, never compared with the device's clock. */
+  /**
+   * The refresh token, sent only to `POST /auth/refresh`; each refresh replaces
+   * it. Absent in a session stored by SDK 0.3: its next refresh is a login.
+   */
+  refreshToken?: string
+  /** The server's ISO 8601 end of the access token; shown, never compared with the device's clock. */
   expiresAt: string
-  /** Seconds the token had left when the server answered. */
+  /** Seconds the access token had left when the server answered. */
   expiresIn: number
   /** The device's clock (ms) when the login or refresh was sent: the start of `expiresIn`. */
   receivedAt: number
@@ -157,10 +163,12 @@ export interface WxaClient<User = Record<string, unknown>> {
    * Decrypts what `getData` returns (`{ encryptedData, iv }`, e.g. from
    * `wx.getWeRunData`) at `POST /auth/decrypt`. Logs in before calling
    * `getData`. On `SESSION_KEY_STALE` it logs in again, calls
-   * `getData` again and retries once.
+   * `getData` again and retries once. With `code` (a `wx.login` code got
+   * before the data), the server decrypts with that code's session_key: the
+   * way after a Cloud Hosting header login (`LOGIN_CODE_REQUIRED`).
    */
   decrypt<T = Record<string, unknown>>(
-    getData: () => Promise<{ encryptedData: string; iv: string }>,
+    getData: () => Promise<{ encryptedData: string; iv: string; code?: string }>,
   ): Promise<T>
   /** The phone number behind a phone-number button's code (`POST /auth/phone`). */
   phone(code: string): Promise<WxaPhone>

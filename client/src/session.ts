@@ -7,6 +7,9 @@ import { type Answer, errorFrom, retryAfter, serverCode } from './answers'
 import { WxaClientError } from './errors'
 import type { WxaPaths, WxaSession } from './options'
 
+/** Immediate retries of a refresh whose answer was lost: well inside the server's grace (30 s). */
+const LOST_ANSWER_RETRIES = 2
+
 /** What the token lifecycle needs of createClient's options, defaults applied. */
 export interface TokenSettings {
   adapter: WxaAdapter
@@ -60,13 +63,30 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
   }
 
   function keep(res: Answer, sentAt: number, path: string): WxaSession<User> {
-    const { token, expiresAt, expiresIn, user } = (res.data ?? {}) as Partial<WxaSession<User>>
-    if (typeof token !== 'string' || !token || typeof expiresIn !== 'number') {
-      throw new WxaClientError('BAD_RESPONSE', `${path} answered without a token and expiresIn`, {
-        status: res.statusCode,
-      })
+    const { token, refreshToken, expiresAt, expiresIn, user } = (res.data ?? {}) as Partial<
+      WxaSession<User>
+    >
+    if (
+      typeof token !== 'string' ||
+      !token ||
+      typeof refreshToken !== 'string' ||
+      !refreshToken ||
+      typeof expiresIn !== 'number'
+    ) {
+      throw new WxaClientError(
+        'BAD_RESPONSE',
+        `${path} answered without a token, a refreshToken and expiresIn`,
+        { status: res.statusCode },
+      )
     }
-    const fresh = { token, expiresAt: String(expiresAt), expiresIn, receivedAt: sentAt, user }
+    const fresh = {
+      token,
+      refreshToken,
+      expiresAt: String(expiresAt),
+      expiresIn,
+      receivedAt: sentAt,
+      user,
+    }
     adapter.setStorage(storageKey, fresh)
     return fresh as WxaSession<User>
   }
@@ -135,9 +155,28 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
   }
 
   /**
-   * A new token for `current`: POST /auth/refresh, or a login when the server
-   * says the session is gone. When `keepOnFailure`, a refresh that fails
-   * otherwise (offline, 5xx) leaves `current` in use.
+   * POST /auth/refresh with `refreshToken` in the body (never the access
+   * token). An answer lost (no answer, a network error, a 5xx) is asked for
+   * again at once, `LOST_ANSWER_RETRIES` times, with the same refresh token:
+   * inside the server's grace, that retry gets the answer the lost one had;
+   * later, the server would take the replaced token for a stolen one.
+   */
+  async function sendRefresh(refreshToken: string): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await post(paths.refresh, { refreshToken })
+        if (res.statusCode < 500 || attempt >= LOST_ANSWER_RETRIES) return res
+      } catch (error) {
+        if (attempt >= LOST_ANSWER_RETRIES) throw error
+      }
+    }
+  }
+
+  /**
+   * New tokens for `current`: POST /auth/refresh with its refresh token, or a
+   * login when the server says the session is gone (or `current` has no
+   * refresh token: stored by SDK 0.3). When `keepOnFailure`, a refresh that
+   * fails otherwise (offline, 5xx) leaves `current` in use.
    */
   async function refresh(
     current: WxaSession<User>,
@@ -146,9 +185,13 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
   ): Promise<WxaSession<User>> {
     lastRefresh = now()
     const sentAt = now()
+    if (!current.refreshToken) {
+      mayLogIn(rejected)
+      return logIn()
+    }
     let res: Answer
     try {
-      res = await post(paths.refresh, undefined, current.token)
+      res = await sendRefresh(current.refreshToken)
     } catch (error) {
       if (keepOnFailure) return current
       throw error

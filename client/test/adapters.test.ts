@@ -3,10 +3,17 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LOGIN_COOLDOWN, taroAdapter, uniAdapter, type WxaAdapter, wxAdapter } from '../src'
+import {
+  cloudAdapter,
+  DEFAULT_LOGIN_COOLDOWN,
+  taroAdapter,
+  uniAdapter,
+  type WxaAdapter,
+  wxAdapter,
+} from '../src'
 import { type Device, endSession } from './device'
 import { baseUrl, type Me, miniProgram, rejection } from './helpers'
-import { taroStandIn, uniH5StandIn, uniStandIn, wxStandIn } from './stand-ins'
+import { taroStandIn, uniH5StandIn, uniStandIn, wxCloudStandIn, wxStandIn } from './stand-ins'
 
 const COOLED = DEFAULT_LOGIN_COOLDOWN + 1000 // ms
 
@@ -151,9 +158,61 @@ describe("uni-app's H5 build", () => {
   })
 })
 
+describe('cloudAdapter (wx.cloud.callContainer)', () => {
+  const NAME_ONLY = 'https://wxa-auth.callcontainer' // its host is dropped: callContainer takes a path
+  const cloudProgram = (login?: 'code' | 'headers') => {
+    let wx: ReturnType<typeof wxCloudStandIn> | undefined
+    const program = miniProgram({
+      baseUrl: NAME_ONLY,
+      adapter: (phone) => {
+        // The gateway routes to the service: the Worker.
+        wx = wxCloudStandIn(phone, baseUrl)
+        return cloudAdapter({
+          env: 'prod-test',
+          service: 'wxa-auth',
+          wx,
+          ...(login ? { login } : {}),
+        })
+      },
+    })
+    return { ...program, calls: () => wx?.calls ?? [] }
+  }
+
+  it('logs in with wx.login and requests through callContainer: env, service, the path only', async () => {
+    const { api, openid, phone, calls } = cloudProgram()
+    const me = await api.request<Me>({ url: '/me' })
+    expect(me.data.user.openid).toBe(openid)
+    expect(phone.state.logins).toBe(1)
+    expect(calls()).toEqual([
+      { env: 'prod-test', service: 'wxa-auth', path: '/auth/login' },
+      { env: 'prod-test', service: 'wxa-auth', path: '/me' },
+    ])
+  })
+
+  it("with login: 'headers' sends no code (no wx.login); a server outside CLOUD_HOSTING=wechat refuses", async () => {
+    const { api, phone } = cloudProgram('headers')
+    const error = await rejection(api.login())
+    expect(error.code).toBe('INVALID_REQUEST')
+    expect(phone.state.logins).toBe(0)
+    expect(phone.state.sent.map(({ path, body }) => [path, body])).toEqual([['/auth/login', '{}']])
+  })
+
+  it('fails like the runtime without env or service: NETWORK_ERROR with its errMsg', async () => {
+    const { api } = miniProgram({
+      baseUrl: NAME_ONLY,
+      adapter: (phone) =>
+        cloudAdapter({ env: '', service: 'wxa-auth', wx: wxCloudStandIn(phone, baseUrl) }),
+    })
+    const error = await rejection(api.login())
+    expect(error.code).toBe('NETWORK_ERROR')
+    expect(error.message).toContain('cloud.callContainer:fail')
+  })
+})
+
 describe('adapters need their runtime', () => {
   it('throw a TypeError without one', () => {
     expect(() => wxAdapter()).toThrow(TypeError)
+    expect(() => cloudAdapter({ env: 'e', service: 's' })).toThrow(TypeError)
     expect(() => uniAdapter()).toThrow(TypeError)
     expect(() => taroAdapter(undefined as never)).toThrow(TypeError)
   })

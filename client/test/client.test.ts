@@ -52,7 +52,8 @@ describe('silent login', () => {
 
     const session = stored()
     expect(session?.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
-    expect(session?.expiresIn).toBe(30 * 24 * 60 * 60)
+    expect(session?.expiresIn).toBe(2 * 60 * 60)
+    expect(session?.refreshToken).toMatch(/^[\w-]{100,400}$/)
     expect(session?.user).toEqual(res.data.user)
     expect(phone.state.sent[0]?.authorization).toBeNull()
     expect(phone.state.sent[1]?.authorization).toBe(`JWT ${session?.token}`)

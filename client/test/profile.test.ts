@@ -2,15 +2,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { png } from '../../test/images'
 import { type PrivacyApi, privacyError, WxaClientError, withPrivacy } from '../src'
 import { endSession } from './device'
 import { baseUrl, miniProgram, rejection } from './helpers'
 
-const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-
 /** What `<button open-type="chooseAvatar">` leaves: a temporary file on disk. */
 async function chosenAvatar(text = 'an avatar') {
-  const bytes = new Uint8Array([...PNG, ...new TextEncoder().encode(text)])
+  const bytes = png(text)
   const path = join(await mkdtemp(join(tmpdir(), 'wxa-avatar-')), 'tmp_avatar.png')
   await writeFile(path, bytes)
   return { path, bytes }

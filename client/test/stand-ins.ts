@@ -1,4 +1,4 @@
-import type { CallbackApi, TaroApi, UniApi } from '../src'
+import type { CallbackApi, CloudApi, TaroApi, UniApi } from '../src'
 import type { Device } from './device'
 
 // Stand-ins for the runtimes (wx, tt, qq, Taro, uni-app), and only for them:
@@ -206,4 +206,36 @@ export function uniH5StandIn(phone: Device, { login = 'unsupported' } = {}) {
       : {}),
   })
   return Object.freeze(uni) as unknown as UniApi
+}
+
+/** One `wx.cloud.callContainer` call as the stand-in received it. */
+export interface ContainerCall {
+  env: string | undefined
+  service: string | undefined
+  path: string
+}
+
+/**
+ * WeChat's `wx` with `wx.cloud.callContainer`: the call goes to the device's
+ * HTTP at `gateway` + `path`, as Cloud Hosting routes it to the service of
+ * `config.env` named by `X-WX-SERVICE`; without either it fails, as the
+ * runtime does.
+ */
+export function wxCloudStandIn(phone: Device, gateway: string) {
+  const calls: ContainerCall[] = []
+  const cloud: CloudApi = {
+    callContainer({ config, path, method = 'GET', data, header = {}, success, fail }) {
+      const service = header['X-WX-SERVICE']
+      calls.push({ env: config?.env, service, path })
+      if (!config?.env || !service || !path.startsWith('/')) {
+        fail?.({ errMsg: 'cloud.callContainer:fail invalid env, service or path' })
+        return
+      }
+      const { 'X-WX-SERVICE': _service, ...rest } = header
+      phone
+        .request(`${gateway}${path}`, method, data, rest)
+        .then(success, (e) => fail?.(errMsg('cloud.callContainer', e)))
+    },
+  }
+  return Object.assign(wxStandIn(phone), { cloud, calls })
 }

@@ -57,6 +57,19 @@ describe('decrypt(getData)', () => {
     expect(me.status).toBe(401)
   })
 
+  it('sends the code getData gives: decrypted with its session_key, no second login', async () => {
+    const program = miniProgram()
+    await program.api.login()
+    // Another wx.login replaced the session_key; this one's code comes with the data.
+    await emulator(baseUrl, `users/${program.openid}/rotate-session-key`, {})
+    const code = await program.phone.login()
+    const source = weRunData(program, STEPS)
+    const data = await program.api.decrypt(async () => ({ ...(await source.getData()), code }))
+    expect(data).toEqual(STEPS)
+    expect(program.trail()).toEqual(['POST /auth/login 200', 'POST /auth/decrypt 200'])
+    expect(JSON.parse(program.phone.state.sent[1]?.body ?? '{}').code).toBe(code)
+  })
+
   it('does not log in for it within the cooldown: LOGIN_COOLDOWN, getData once', async () => {
     const program = miniProgram()
     await program.api.login()

@@ -104,3 +104,27 @@ export function startEmulator({
 } = {}): Promise<RunningEmulator> {
   return listen(nodeEmulator(env), { port, hostname })
 }
+
+export const DEFAULT_EMULATOR_PORT = 8788
+
+/**
+ * The emulator as a process of its own, as `npx wxa-auth-emulator` (and
+ * `node examples/node/emulator.mjs`) runs it: on `PORT` (default 8788) and
+ * `HOST` (default 127.0.0.1), configured from the environment
+ * (`WECHAT_APP_ID`, `WECHAT_APP_SECRET`, `WECHAT_EVENT_TOKEN`,
+ * `WECHAT_EVENT_AES_KEY`, `APP_URL`), closed on SIGTERM and SIGINT.
+ */
+export async function runEmulator(
+  env: NodeEmulatorEnv & { PORT?: string; HOST?: string } = process.env,
+): Promise<RunningEmulator> {
+  const emulator = await startEmulator({
+    env,
+    port: Number(env.PORT || DEFAULT_EMULATOR_PORT),
+    hostname: env.HOST || '127.0.0.1',
+  })
+  console.log(`wxa-auth emulator: listening on ${emulator.url}`)
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void emulator.close().finally(() => process.exit(0)))
+  }
+  return emulator
+}

@@ -60,6 +60,7 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 </main>
 <script>
 let token = null
+let refreshToken = null
 let loggedIn = ''
 const $ = (id) => document.getElementById(id)
 const LOGIN = { wechat: 'wx.login()', douyin: 'tt.login()', qq: 'qq.login()' }
@@ -92,7 +93,8 @@ function show() {
 async function call(method, path, body) {
   const form = body instanceof FormData
   const headers = form ? {} : { 'Content-Type': 'application/json' }
-  if (token && !path.startsWith('/__emulator')) headers.Authorization = 'JWT ' + token
+  // A refresh sends the refresh token (in the body) and nothing else.
+  if (token && !path.startsWith('/__emulator') && path !== '/auth/refresh') headers.Authorization = 'JWT ' + token
   const res = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) })
   const text = await res.text()
   let data
@@ -112,14 +114,14 @@ const openid = () => $('openid').value.trim()
 async function login() {
   const { data } = await call('POST', '/__emulator/code', { openid: openid(), appId: appId() })
   const res = await call('POST', '/auth/login', { ...data, appId: appId(), device: { platform: 'devtools', model: navigator.platform } })
-  if (res.status === 200) { token = res.data.token; loggedIn = openid() + ' (' + NAME[platform()] + ')' }
+  if (res.status === 200) { ({ token, refreshToken } = res.data); loggedIn = openid() + ' (' + NAME[platform()] + ')' }
   show()
 }
 $('login').onclick = login
 $('me').onclick = () => call('GET', '/me')
 $('refresh').onclick = async () => {
-  const res = await call('POST', '/auth/refresh')
-  if (res.status === 200) token = res.data.token
+  const res = await call('POST', '/auth/refresh', { refreshToken })
+  if (res.status === 200) ({ token, refreshToken } = res.data)
   show()
 }
 $('save-session').onclick = () => call('PATCH', '/me/session', JSON.parse($('session-data').value))

@@ -103,8 +103,9 @@ export async function buildPush(settings: PushSettings, options: PushOptions): P
     timestamp,
     nonce,
   })
-  // WeChat names the user in the query too (not signed): it must match the body.
-  if (typeof fields.OpenID === 'string') query.set('openid', fields.OpenID)
+  // WeChat names the sender in the query (not signed): FromUserName, WeChat's
+  // own account for the authorization events, never the user.
+  if (typeof fields.FromUserName === 'string') query.set('openid', fields.FromUserName)
   const contentType = format === 'json' ? 'application/json' : 'text/xml'
   const message = serialize(fields, format)
   if (mode === 'plain') return { query: query.toString(), body: message, contentType }

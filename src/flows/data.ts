@@ -8,20 +8,37 @@ import { appOf, type Flow } from './context'
  * Decrypts data the mini program hands over with the user's newest
  * session_key. When it fails because a later login replaced the key at the
  * platform, `SESSION_KEY_STALE` says to log in again (asked of the platform
- * where it can tell; WeChat can).
+ * where it can tell; WeChat can). With a fresh login `code` of the same user,
+ * its session_key decrypts and is kept: the way after a Cloud Hosting login,
+ * which has none (`LOGIN_CODE_REQUIRED` until then).
  */
 export async function decrypt<User extends { id: string }>(
   flow: Flow<User>,
   session: Session,
-  input: { encryptedData: string; iv: string },
+  input: { encryptedData: string; iv: string; code?: string | undefined },
 ): Promise<Record<string, unknown>> {
   const app = appOf(flow.config, session.appId)
   const openid = session.openid as string
-  const sessionKey =
-    (await flow.config.sessions.sessionKey(session.userId as string, app.appId, app.platform)) ??
-    // A session of a login before the key moved to the authority.
-    (await flow.config.identities.get(app.appId, openid, app.platform))?.sessionKey
-  if (!sessionKey) throw new WxaAuthError('SESSION_KEY_STALE')
+  const uid = session.userId as string
+  let sessionKey: string | null | undefined
+  if (input.code !== undefined) {
+    const fresh = await app.code2Session({ code: input.code })
+    if (fresh.openid !== openid) throw new WxaAuthError('REAUTH_REQUIRED')
+    sessionKey = fresh.sessionKey
+    await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
+  } else {
+    sessionKey =
+      (await flow.config.sessions.sessionKey(uid, app.appId, app.platform)) ??
+      // A session of a login before the key moved to the authority.
+      (await flow.config.identities.get(app.appId, openid, app.platform))?.sessionKey
+  }
+  if (!sessionKey) {
+    throw new WxaAuthError(
+      flow.config.cloudHosting ? 'LOGIN_CODE_REQUIRED' : 'SESSION_KEY_STALE',
+      undefined,
+      { platform: app.platform },
+    )
+  }
   try {
     // A unionId inside is shown, never trusted: unionids come from code2Session only.
     return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
@@ -31,7 +48,7 @@ export async function decrypt<User extends { id: string }>(
     // Only the platform knows, and its answer is the same whatever check failed.
     throw (await app.checkSessionKey(openid, sessionKey))
       ? err
-      : new WxaAuthError('SESSION_KEY_STALE')
+      : new WxaAuthError('SESSION_KEY_STALE', undefined, { platform: app.platform })
   }
 }
 

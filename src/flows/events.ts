@@ -233,9 +233,6 @@ export async function receivePush<User extends { id: string }>(
   if (checked) return receiveMediaCheck(flow, push, checked, sealedFor)
   const found = authorizationEvent(fields)
   if (!found) return 'success'
-  if (query.openid !== undefined && query.openid !== found.openid) {
-    throw rejected('the openid of the query is not the OpenID of the push')
-  }
   const appId = pushedFor(config, sealedFor, found.appId)
 
   // The event itself, whatever the query: WeChat's retries may come with a new nonce.
@@ -248,40 +245,64 @@ export async function receivePush<User extends { id: string }>(
     found.pluginId ?? '',
     found.openPid ?? '',
   ]
-  if (await push.claims.handled(id, now)) return 'success'
-
-  const row = EVENT_TABLE[found.event] as EventRow<AuthorizationEventName>
-  const identity = await config.identities.get(appId, found.openid)
-  // With the default user model the uid follows from (appid, openid), even once the identity has expired.
-  const uid =
-    identity?.uid ??
-    (!flow.ownUsers && config.identity === 'openid'
-      ? await defaultUserId(appId, found.openid)
-      : null)
-  let sessionsEnded = 0
-  if (uid && row.ends === 'all') sessionsEnded = (await config.sessions.endAll(uid, now)).length
-  const deleted = uid ? row.deletes(found) : []
-  if (uid && deleted.length) {
-    await config.sessions.updateProfile(
+  return once(push, id, now, async () => {
+    const row = EVENT_TABLE[found.event] as EventRow<AuthorizationEventName>
+    const identity = await config.identities.get(appId, found.openid)
+    // With the default user model the uid follows from (appid, openid), even once the identity has expired.
+    const uid =
+      identity?.uid ??
+      (!flow.ownUsers && config.identity === 'openid'
+        ? await defaultUserId(appId, found.openid)
+        : null)
+    let sessionsEnded = 0
+    if (uid && row.ends === 'all') sessionsEnded = (await config.sessions.endAll(uid, now)).length
+    const deleted = uid ? row.deletes(found) : []
+    if (uid && deleted.length) {
+      await config.sessions.updateProfile(
+        uid,
+        {
+          ...(deleted.includes('nickname') ? { nickname: null } : {}),
+          ...(deleted.includes('avatar') ? { avatar: null } : {}),
+        },
+        now,
+      )
+    }
+    const event = {
+      ...found,
+      appId,
       uid,
-      {
-        ...(deleted.includes('nickname') ? { nickname: null } : {}),
-        ...(deleted.includes('avatar') ? { avatar: null } : {}),
-      },
-      now,
-    )
+      sessionsEnded,
+      deleted,
+      raw: Object.freeze({ ...fields }),
+    } as AuthorizationEvent
+    for (const hook of row.hooks(hooks, found)) await hook(event, c)
+    if (row.after === 'user' && uid) await forgetUser(flow, uid, appId, found.openid)
+  })
+}
+
+/**
+ * Acts on the event `id` once, however its deliveries overlap: claimed
+ * before anything is done. A delivery that finds it claimed by another one
+ * answers `WECHAT_EVENT_IN_PROGRESS` (503: WeChat retries, and the retry
+ * finds it done); a run that throws lets it go, so that the retry redoes it;
+ * one done is marked for the replay window.
+ */
+async function once(
+  push: PushSettings,
+  id: string[],
+  now: number,
+  act: () => Promise<void>,
+): Promise<'success'> {
+  const claim = await push.claims.claim(id, now)
+  if (claim.state === 'done') return 'success'
+  if (claim.state === 'busy') throw new WxaAuthError('WECHAT_EVENT_IN_PROGRESS')
+  try {
+    await act()
+  } catch (err) {
+    await claim.release(now).catch(() => {})
+    throw err
   }
-  const event = {
-    ...found,
-    appId,
-    uid,
-    sessionsEnded,
-    deleted,
-    raw: Object.freeze({ ...fields }),
-  } as AuthorizationEvent
-  for (const hook of row.hooks(hooks, found)) await hook(event, c)
-  if (row.after === 'user' && uid) await forgetUser(flow, uid, appId, found.openid)
-  await push.claims.markHandled(id, now)
+  await claim.done(now)
   return 'success'
 }
 
@@ -312,21 +333,20 @@ async function receiveMediaCheck<User extends { id: string }>(
   const { config, now } = flow
   const appId = pushedFor(config, sealedFor, checked.appId)
   const id = [appId, 'wxa_media_check', checked.trace]
-  if (await push.claims.handled(id, now)) return 'success'
-  const pending = await config.mediaChecks.get(appId, checked.trace)
-  if (pending) {
-    await config.sessions.updateProfile(
-      pending.uid,
-      { avatarChecked: { trace: checked.trace, result: checked.suggest } },
-      now,
-    )
-    if (checked.suggest !== 'pass') {
-      flow.log.warn(
-        `wxa-auth: an avatar was checked ${checked.suggest} by WeChat${checked.suggest === 'risky' ? ' and deleted' : ''} (user ${pending.uid})`,
+  return once(push, id, now, async () => {
+    const pending = await config.mediaChecks.get(appId, checked.trace)
+    if (pending) {
+      await config.sessions.updateProfile(
+        pending.uid,
+        { avatarChecked: { trace: checked.trace, result: checked.suggest } },
+        now,
       )
+      if (checked.suggest !== 'pass') {
+        flow.log.warn(
+          `wxa-auth: an avatar was checked ${checked.suggest} by WeChat${checked.suggest === 'risky' ? ' and deleted' : ''} (user ${pending.uid})`,
+        )
+      }
+      await config.mediaChecks.delete(appId, checked.trace)
     }
-    await config.mediaChecks.delete(appId, checked.trace)
-  }
-  await push.claims.markHandled(id, now)
-  return 'success'
+  })
 }

@@ -1,33 +1,41 @@
 import type { PlatformName } from '../env'
 import { isWxaAuthError, WxaAuthError } from '../errors'
+import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
 import type { Session } from '../session/session'
 import { appOf, type Flow } from './context'
 
 /**
  * Deletes the account of the request's user (注销), confirmed by a fresh
- * login code of the same user: the app's hook first (if it throws, nothing
- * is gone and the user can try again), then every session and every identity
- * and unionid link the user logged in with, in any app.
+ * login code of the same user, or in the Cloud Hosting mode by the gateway's
+ * headers naming that user on this very request: the app's hook first (if it
+ * throws, nothing is gone and the user can try again), then every session and
+ * every identity and unionid link the user logged in with, in any app.
  */
 export async function deleteAccount<User extends { id: string }>(
   flow: Flow<User>,
   session: Session,
   user: User,
-  code: string,
+  confirm: { code: string } | { cloud: CloudCaller },
 ): Promise<void> {
   const { config, hooks, c } = flow
   const app = appOf(config, session.appId)
-  // A code from a login a moment ago (codes live 5 minutes) of this very user.
-  let openid: string
-  try {
-    ;({ openid } = await app.code2Session({ code }))
-  } catch (err) {
-    if (isWxaAuthError(err, 'CODE_INVALID', 'CODE_USED')) {
-      throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+  let openid: string | undefined
+  if ('cloud' in confirm) {
+    if (confirm.cloud.appId === app.appId) openid = confirm.cloud.openid
+  } else {
+    // A code from a login a moment ago (codes live 5 minutes) of this very user.
+    try {
+      ;({ openid } = await app.code2Session(confirm))
+    } catch (err) {
+      if (isWxaAuthError(err, 'CODE_INVALID', 'CODE_USED')) {
+        throw new WxaAuthError('REAUTH_REQUIRED', undefined, { cause: err })
+      }
+      throw err
     }
-    throw err
   }
-  if (openid !== session.openid || !session.userId) throw new WxaAuthError('REAUTH_REQUIRED')
+  if (!openid || openid !== session.openid || !session.userId) {
+    throw new WxaAuthError('REAUTH_REQUIRED')
+  }
   await hooks.onDeleteAccount(user, c)
   await forgetUser(flow, session.userId, app.appId, openid, app.platform)
   session.end()

@@ -1,20 +1,23 @@
 import { WxaAuthError } from '../errors'
-import type { PhoneNumber } from '../platforms/platform'
+import type { PhoneNumber, PlatformApp, PlatformSession } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
+import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
 import { deviceHints } from '../session/device'
-import { defaultUserIdFor } from '../session/identities'
+import { defaultUserIdFor, IDENTITY_SLACK } from '../session/identities'
 import { hashSessionId, newSessionId } from '../session/ids'
 import type { DeviceInfo, SessionRecord } from '../session/record'
-import { type IssuedToken, issueToken } from '../token/issue'
+import { type IssuedToken, issueToken, ownClaims } from '../token/issue'
 import { importKeyRing } from '../token/keys'
+import { hashNonce, newNonce } from '../token/refresh'
 import { appOf, type Flow } from './context'
 
 const USER_ID = /^[\w.@-]{1,128}$/
-const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds: how often a login may rewrite an unchanged identity
 
 export interface LoginInput extends UserInfoInput {
   /** The code from the platform's login (`wx.login`, `tt.login`, `qq.login`). */
-  code: string
+  code?: string | undefined
+  /** Without a code, in the Cloud Hosting mode: the user the gateway's headers name. */
+  cloud?: CloudCaller | undefined
   /** Douyin's `anonymousCode` from `tt.login`, beside the code; ignored elsewhere. */
   anonymousCode?: string | undefined
   /** The app logging in; default: the first configured. */
@@ -32,8 +35,29 @@ export type LoginResult<User> = IssuedToken & {
 }
 
 /**
- * A login: the platform's code2Session, the optional user info checked with
- * the fresh session_key, the user from the hooks, the identity (newest
+ * The WeChat app a Cloud Hosting login is for: the one the gateway named
+ * (`UNKNOWN_APP` for any other, e.g. a forged `X-WX-APPID`), and only when
+ * the login brings no user info, which needs a session_key.
+ */
+function cloudApp<User extends { id: string }>(
+  { config }: Flow<User>,
+  cloud: CloudCaller,
+  input: LoginInput,
+): PlatformApp {
+  const app = appOf(config, cloud.appId)
+  if (app.platform !== 'wechat' || (input.appId !== undefined && input.appId !== app.appId)) {
+    throw new WxaAuthError('UNKNOWN_APP')
+  }
+  if (input.rawData !== undefined || input.encryptedData !== undefined) {
+    throw new WxaAuthError('LOGIN_CODE_REQUIRED')
+  }
+  return app
+}
+
+/**
+ * A login: the platform's code2Session (in the Cloud Hosting mode, without a
+ * code, the identity WeChat's gateway vouches for, and no session_key), the
+ * optional user info checked with the fresh session_key, the user from the hooks, the identity (newest
  * session_key) and then a new session (the cap applied by the authority),
  * and last the token. No token exists without its session, no session
  * without its identity.
@@ -43,18 +67,21 @@ export async function login<User extends { id: string }>(
   input: LoginInput,
 ): Promise<LoginResult<User>> {
   const { config, hooks, now, c } = flow
-  const app = appOf(config, input.appId ?? config.defaultAppId)
+  const { cloud } = input
+  const app = cloud
+    ? cloudApp(flow, cloud, input)
+    : appOf(config, input.appId ?? config.defaultAppId)
   const { appId, platform } = app
   // Everything that can refuse the request is checked before the code is spent.
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
   await importKeyRing(config.secrets)
-  const { openid, sessionKey, unionid, anonymousOpenid } = await app.code2Session({
-    code: input.code,
-    anonymousCode: input.anonymousCode,
-  })
-  const info = await userInfo(app, sessionKey)
+  const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
+    cloud ??
+    (await app.code2Session({ code: input.code ?? '', anonymousCode: input.anonymousCode }))
+  const { openid, sessionKey, unionid, anonymousOpenid } = platformSession
+  const info = sessionKey ? await userInfo(app, sessionKey) : undefined
   // The phone code is checked against this user by the platform and never retried once sent.
   let phone: PhoneNumber | undefined
   if (input.phoneCode && app.phone) phone = await app.phone(input.phoneCode, openid)
@@ -112,6 +139,7 @@ export async function login<User extends { id: string }>(
     )
   }
   const sid = newSessionId()
+  const claims = ownClaims(await hooks.userToClaims(user))
   const record: SessionRecord = {
     v: 1,
     uid,
@@ -125,11 +153,14 @@ export async function login<User extends { id: string }>(
     expiresAt: now + Math.min(policy.ttl, policy.maxAge),
     gen: 0,
     ...(Object.keys(device).length ? { device } : {}),
+    ...(claims ? { claims } : {}),
     data: {},
   }
-  await config.sessions.create(uid, await hashSessionId(sid), record, now, sessionKey)
+  const id = await hashSessionId(sid)
+  const nonce = newNonce()
+  await config.sessions.create(uid, id, record, await hashNonce(nonce), now, sessionKey)
   return {
-    ...(await issueToken(config, await hooks.userToClaims(user), sid, record, now)),
+    ...(await issueToken(config, sid, record, nonce, now)),
     user,
     ...(info ? { userInfo: info } : {}),
     ...(phone ? { phone } : {}),

@@ -15,17 +15,16 @@ function named(session: Session) {
 /**
  * Ends the request's session. Idempotent: a token of a session already over
  * is fine, so a client may retry a logout whose answer it lost; a replaced
- * token ends its session too.
+ * token ends its session too (the answer is the same either way).
  */
 export async function logout<User extends { id: string }>(
   flow: Flow<User>,
   session: Session,
   why: WxaErrorCode | null,
 ): Promise<void> {
-  if (why === 'SESSION_EXPIRED') return
-  if (!session.active && !(why === 'TOKEN_REVOKED' && session.presented)) {
-    throw new WxaAuthError(why ?? 'AUTH_REQUIRED')
-  }
+  const replaced = why === 'SESSION_EXPIRED' && session.presented
+  if (why === 'SESSION_EXPIRED' && !replaced) return
+  if (!session.active && !replaced) throw new WxaAuthError(why ?? 'AUTH_REQUIRED')
   const { uid, id } = named(session)
   await flow.config.sessions.end(uid, id, flow.now)
   session.end()

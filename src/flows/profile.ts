@@ -3,8 +3,9 @@ import type { AvatarRecord, ProfileRecord, ProfileUpdate } from '../session/prof
 import type { Session } from '../session/session'
 import { base64url } from '../util/base64url'
 import { appOf, type Flow } from './context'
+import { cleanImage } from './image'
 
-export const MAX_NICKNAME = 32 // characters (code points), after trimming
+export const MAX_NICKNAME = 32 // graphemes (what a reader counts as characters), after trimming
 /** Where the app serves avatars, below its origin. */
 export const AVATAR_PATH = '/auth/avatars/'
 
@@ -20,27 +21,35 @@ export interface ProfileInput {
   avatar?: Uint8Array | undefined
 }
 
-// The control characters of C0, DEL and C1, and the line and paragraph separators.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+// Refused anywhere in a nickname: control characters (C0, DEL, C1), the
+// line and paragraph separators, the bidi marks, embeddings, overrides and
+// isolates (they reorder what is shown around them), and the tag characters.
+const REFUSED =
+  /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u
+// What shows nothing: spaces, zero-width and other default-ignorable
+// characters (U+200B–U+200D, U+2060, U+FEFF, the Hangul fillers, …), the blank braille cell.
+const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/gu
 
-/** The nickname trimmed, or `NICKNAME_INVALID`: 1 to 32 characters, no control characters. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+
+/**
+ * The nickname NFC-normalised and trimmed, or `NICKNAME_INVALID`: 1 to 32
+ * graphemes (an emoji of a ZWJ sequence is one), something visible, and no
+ * control, bidi or tag characters.
+ */
 export function nicknameOf(value: string): string {
-  const nickname = value.trim()
-  const length = [...nickname].length
-  if (length < 1 || length > MAX_NICKNAME || CONTROL.test(nickname)) {
+  const nickname = value.normalize('NFC').trim()
+  let length = 0
+  for (const _ of graphemes.segment(nickname)) if (++length > MAX_NICKNAME) break
+  if (
+    length < 1 ||
+    length > MAX_NICKNAME ||
+    REFUSED.test(nickname) ||
+    nickname.replace(INVISIBLE, '') === ''
+  ) {
     throw new WxaAuthError('NICKNAME_INVALID')
   }
   return nickname
-}
-
-/** The image type the bytes say (PNG, JPEG, WebP), or `AVATAR_INVALID`. What the client claims is not asked. */
-export function imageType(bytes: Uint8Array): AvatarRecord['type'] {
-  const at = (i: number, ...expected: number[]) => expected.every((b, j) => bytes[i + j] === b)
-  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png'
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg'
-  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp'
-  throw new WxaAuthError('AVATAR_INVALID')
 }
 
 /** The URL of an avatar: below `PUBLIC_URL`, else below the request's origin. */
@@ -73,7 +82,7 @@ export async function getProfile<User extends { id: string }>(
  * Changes the request's user's profile. The nickname goes through the
  * platform's text check first (`risky` is refused, `review` is kept and
  * logged: WeChat asks for a person's look, not a refusal). The avatar is
- * checked by its bytes and size, stored under a random key, then handed to
+ * checked by its bytes and size, stripped of its metadata, stored under a random key, then handed to
  * the platform's asynchronous image check at its own URL; a risky verdict
  * arrives by push and deletes it. Until then it is served.
  *
@@ -101,7 +110,7 @@ export async function setProfile<User extends { id: string }>(
       )
     }
     if (input.avatar.length > config.maxAvatarBytes) throw new WxaAuthError('AVATAR_TOO_LARGE')
-    avatar = { bytes: input.avatar, type: imageType(input.avatar) }
+    avatar = cleanImage(input.avatar)
   }
   if (nickname !== undefined) {
     const verdict = app.checkText ? await app.checkText(nickname, openid) : 'unchecked'
@@ -133,14 +142,19 @@ export async function setProfile<User extends { id: string }>(
   }
   let record: ProfileRecord | null
   try {
-    record = await config.sessions.updateProfile(uid, update, now)
+    // Checked with the caller's session in the same step: when the account
+    // was deleted (or the session ended) while this request ran, nothing is written.
+    record = await config.sessions.updateProfile(uid, update, now, session.presented ?? undefined)
   } catch (err) {
     // Refused, or the store was not reached: the new avatar is nobody's. When
     // the outcome is unknown it may be in the profile now, and stays.
     const sure = err instanceof WxaAuthError && err.code !== 'STORAGE_OUTCOME_UNKNOWN'
     if (sure && update.avatar) {
-      const { key } = update.avatar
-      await config.objects?.delete(key).catch(() => {
+      const { key, trace } = update.avatar
+      await Promise.all([
+        config.objects?.delete(key),
+        trace ? config.mediaChecks.delete(app.appId, trace) : undefined,
+      ]).catch(() => {
         flow.log.warn(`wxa-auth: avatar ${key}, of a profile change that failed, was not deleted`)
       })
     }

@@ -1,46 +1,51 @@
-import { WxaAuthError, type WxaErrorCode } from '../errors'
+import { WxaAuthError } from '../errors'
+import { hashSessionId } from '../session/ids'
 import { Session } from '../session/session'
 import type { IssuedToken } from '../token/issue'
 import { issueToken } from '../token/issue'
+import type { TokenClaims } from '../token/jwt'
+import { importKeyRing } from '../token/keys'
+import { hashNonce, nextNonce, readRefreshToken } from '../token/refresh'
 import type { Flow } from './context'
 
 /**
- * A new token of the request's session: a new generation, the expiry slid
- * past half its lifetime. The token the last refresh replaced, presented
- * within the grace, gets the current generation back; any other replaced
- * token is reuse, and the authority ends the session.
+ * A refresh by refresh token (the body of `POST /auth/refresh`, nothing
+ * else): the token rotates and both tokens come anew. The token the last
+ * rotation replaced, presented again within the grace while its successor
+ * is unused, gets the very answer that rotation made (the same access token
+ * and the same successor: both are derived, not stored); any other replaced
+ * refresh token is reuse, and the authority ends the session. An access
+ * token never refreshes.
  *
- * @param why why the request is anonymous, if it is (`TOKEN_REVOKED` for a replaced token)
+ * @param presented the body's `refreshToken`, unchecked
  */
 export async function refresh<User extends { id: string }>(
   flow: Flow<User>,
-  session: Session,
-  user: User | null,
-  why: WxaErrorCode | null,
+  presented: unknown,
 ): Promise<IssuedToken & { user: User }> {
   const { config, hooks, now, c } = flow
-  const presented = session.presented
-  const replaced = why === 'TOKEN_REVOKED' && presented !== null
-  if (!presented || (!session.active && !replaced)) {
-    throw new WxaAuthError(why ?? 'AUTH_REQUIRED')
-  }
-  const outcome = await config.sessions.refresh(presented, session.takeChange(), now)
+  if (presented === undefined) throw new WxaAuthError('AUTH_REQUIRED')
+  const ring = await importKeyRing(config.secrets)
+  const token = await readRefreshToken(ring, presented)
+  if (!token) throw new WxaAuthError('TOKEN_INVALID')
+  const { uid, sid, gen, nonce } = token
+  const id = await hashSessionId(sid)
+  const successor = await nextNonce(ring, nonce)
+  const [hash, next] = await Promise.all([hashNonce(nonce), hashNonce(successor)])
+  const outcome = await config.sessions.refresh(uid, id, { gen, hash, next }, now)
   if (!outcome.ok) throw new WxaAuthError(outcome.refused)
-  let owner = user
-  if (!owner && presented.claims) {
-    // A replaced token refreshed within the grace: its user, as a live request would have it.
-    c.set('session', new Session(presented, outcome.record))
-    owner = await hooks.claimsToUser(presented.claims, c)
-  }
-  if (!owner) throw new WxaAuthError('SESSION_EXPIRED')
-  return {
-    ...(await issueToken(
-      config,
-      await hooks.userToClaims(owner),
-      presented.sid,
-      outcome.record,
-      now,
-    )),
-    user: owner,
-  }
+  const { record } = outcome
+  // The user as a request with the new access token would have it.
+  const claims = {
+    ...record.claims,
+    sub: uid,
+    sid,
+    gen: record.gen,
+    iat: record.refreshedAt,
+    exp: record.expiresAt,
+  } as TokenClaims
+  c.set('session', new Session({ sid, id, uid, gen: record.gen, claims }, record))
+  const user = await hooks.claimsToUser(claims, c)
+  if (!user) throw new WxaAuthError('SESSION_EXPIRED')
+  return { ...(await issueToken(config, sid, record, successor, now)), user }
 }

@@ -94,17 +94,16 @@ export function sessionMiddleware<User extends { id: string }>(
       gen,
       claims,
     }
-    const anonymous = (why: WxaErrorCode, session = new Session()) => {
+    const anonymous = (why: WxaErrorCode, session: Session | undefined = new Session()) => {
       c.set('authError', why)
       c.set('session', session)
       return next()
     }
 
     const opened = await settings.sessions.open(presented, time)
-    // The refresh and logout flows tell a replaced token from a stale one by its session.
-    if (!opened.ok && opened.refused === 'TOKEN_REVOKED')
-      return anonymous('TOKEN_REVOKED', new Session(presented))
-    if (!opened.ok) return anonymous(opened.refused)
+    // A replaced token is refused as an ended one is; only logout still ends its session.
+    if (!opened.ok)
+      return anonymous(opened.refused, opened.replaced ? new Session(presented) : undefined)
     const session = new Session(presented, opened.record)
     c.set('session', session)
     const user = await hooks.claimsToUser(claims, c)

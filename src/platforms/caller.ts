@@ -1,4 +1,5 @@
 import { WxaAuthError, type WxaErrorCode } from '../errors'
+import { parseJson } from '../util/json'
 import { redact, registerSecret } from '../util/redact'
 import type { PlatformSession } from './platform'
 
@@ -149,7 +150,7 @@ export function upstreamCaller(options: CallerOptions) {
     }
     let body: unknown
     try {
-      body = JSON.parse(text)
+      body = parseJson(text)
     } catch {
       body = undefined
     }

@@ -1,6 +1,7 @@
 import { WxaAuthError } from '../errors'
 import { bytesOf } from '../util/base64url'
 import { hex } from '../util/hex'
+import { parseJson } from '../util/json'
 import { timingSafeEqual } from '../util/timing-safe'
 
 // The user data a mini program hands over, as WeChat, QQ and Douyin all seal it:
@@ -87,7 +88,7 @@ export async function decryptData(input: DecryptDataInput): Promise<Record<strin
   // and watermark checks are what reject it then.
   let parsed: unknown
   try {
-    parsed = JSON.parse(strictUtf8.decode(plain))
+    parsed = parseJson(strictUtf8.decode(plain))
   } catch {
     throw decryptFailed('plaintext is not UTF-8 JSON')
   }

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { parseJson } from '../util/json'
 import type { PlatformApp } from './platform'
 
 /** The optional user-info fields of a login, in pairs. */
@@ -60,7 +61,7 @@ export function readUserInfo({
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
-    const parsed: unknown = JSON.parse(text)
+    const parsed: unknown = parseJson(text)
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
       return parsed as Record<string, unknown>
     }

@@ -117,7 +117,7 @@ export function appSecrets(
     throw new WxaAuthError(
       'CONFIG_INVALID',
       ids.length === 1
-        ? `${prefix}_APP_SECRET is not set. Set it with \`wrangler secret put ${prefix}_APP_SECRET\`.`
+        ? `${prefix}_APP_SECRET is not set.`
         : `${prefix}_APP_SECRETS has no secret for ${missing} (appid:secret, separated by spaces).`,
     )
   }
@@ -153,19 +153,26 @@ export function configuredApps(
     shape,
     secret,
     upstream,
+    secretOptional = false,
   }: {
     pattern: RegExp
     shape: string
     /** What a real AppSecret looks like, when the platform says. */
     secret?: { pattern: RegExp; shape: string }
     upstream: Upstream | undefined
+    /** The apps may have no secret at all (each is then `''`). */
+    secretOptional?: boolean
   },
 ): ConfiguredApp[] {
   const secrets = appSecrets(vars, prefix, {
     pattern,
     shape,
     ...(secret ? { secret } : {}),
-    ...(upstream ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId } : {}),
+    ...(upstream
+      ? { standIn: upstream.appSecret, defaultAppId: upstream.defaultAppId }
+      : secretOptional
+        ? { standIn: '' }
+        : {}),
   })
   const timeoutMs = whole(vars, `${prefix}_TIMEOUT_MS`, 1, DEFAULT_TIMEOUT_MS)
   const baseUrl = apiBase(vars, `${prefix}_API_BASE`)

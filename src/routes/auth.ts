@@ -1,4 +1,6 @@
+import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
+import { WxaAuthError } from '../errors'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
 import { devices, logout, logoutAll, revokeDevice } from '../flows/logout'
@@ -7,8 +9,9 @@ import { limitBody } from '../middleware/body-limit'
 import { limits } from '../middleware/rate-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
-import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
+import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
 import {
   AccountDeletionBody,
@@ -16,9 +19,39 @@ import {
   LoginResponse,
   LogoutAllResponse,
   Ok,
+  RefreshBody,
   SessionsResponse,
   TokenResponse,
 } from './schemas'
+
+/**
+ * Who Cloud Hosting's gateway says sent a request without a code: believed in
+ * the Cloud Hosting mode only; elsewhere the code is missing (400, as ever).
+ */
+function cloudOnly(flow: { config: { cloudHosting: unknown } }, headers: Headers) {
+  if (!flow.config.cloudHosting) {
+    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+  }
+  return cloudCaller(headers)
+}
+
+/**
+ * Answers `POST /auth/refresh`. The body is read leniently: a request without
+ * a refresh token (no body, not JSON: what 0.3 clients send) is a 401 from
+ * the flow, not a 400, so that those clients log in again. Marked with the
+ * body's schema for the OpenAPI document.
+ */
+function refreshHandler<User extends { id: string }>(resolved: ResolvedOptions<User>) {
+  const handler = async (c: Context<WxaEnv<User>>) => {
+    const body: unknown = await c.req.json().catch(() => undefined)
+    const presented =
+      typeof body === 'object' && body !== null ? Reflect.get(body, 'refreshToken') : undefined
+    const answer = await refresh(flowOf(resolved, c), presented)
+    c.header('Cache-Control', 'no-store')
+    return c.json(answer)
+  }
+  return Object.assign(handler, { [BODY]: RefreshBody })
+}
 
 /**
  * The `/auth` routes: login, refresh, logout, logout-all, account deletion
@@ -35,7 +68,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Log in with a login code (wx.login, tt.login, qq.login)',
       description:
-        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too.',
+        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too. With CLOUD_HOSTING=wechat, a login without a code is the user WeChat Cloud Hosting’s X-WX-* headers name.',
       auth: false,
       body: true,
       response: LoginResponse,
@@ -43,6 +76,8 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'NOT_OFFERED',
         'RATE_LIMITED',
+        'CLOUD_IDENTITY_MISSING',
+        'LOGIN_CODE_REQUIRED',
         'CODE_INVALID',
         'CODE_USED',
         'USER_BLOCKED',
@@ -62,8 +97,10 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(LoginBody),
     async (c) => {
       const body = c.req.valid('json')
-      const answer = await login(flowOf(resolved, c), {
+      const flow = flowOf(resolved, c)
+      const answer = await login(flow, {
         ...body,
+        ...(body.code === undefined ? { cloud: cloudOnly(flow, c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })
       c.header('Cache-Control', 'no-store')
@@ -75,18 +112,15 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     '/refresh',
     describe({
       tag: 'auth',
-      summary: 'A new token for the same session',
+      summary: 'New tokens for the same session, by refresh token',
       description:
-        'Older tokens of the session stop working; past half its lifetime the session is extended. The token the last refresh replaced, within REFRESH_GRACE_SECONDS (30 s) of it, gets a token of the current generation (a lost answer retried); any other replaced token presented here ends the session (reuse).',
-      auth: true,
+        'Takes the refresh token (the body, never a header: an access token never refreshes) and answers a new access token and a new refresh token; the older ones stop working, and past half its lifetime the session is extended. The refresh token the last refresh replaced, presented again within REFRESH_GRACE_SECONDS (30 s) and before its successor was used, gets the same answer again (a lost answer retried); any other replaced refresh token ends the session (reuse, TOKEN_REVOKED). Without a refresh token (what 0.3 clients send): 401 AUTH_REQUIRED.',
+      auth: false,
       response: TokenResponse,
-      errors: [],
+      errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED'],
     }),
-    async (c) => {
-      const answer = await refresh(flowOf(resolved, c), c.var.session, c.var.user, c.var.authError)
-      c.header('Cache-Control', 'no-store')
-      return c.json(answer)
-    },
+    limitBody(),
+    refreshHandler(resolved),
   )
 
   routes.post(
@@ -128,7 +162,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Delete the account (注销)',
       description:
-        'With a fresh login code of the same user: calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
+        'With a fresh login code of the same user (with CLOUD_HOSTING=wechat also without one, when WeChat Cloud Hosting’s X-WX-* headers name that user): calls onDeleteAccount, ends every session of the user and deletes every identity (session_key) and unionid link it logged in with.',
       auth: true,
       body: true,
       response: Ok,
@@ -136,6 +170,8 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'UNKNOWN_APP',
         'RATE_LIMITED',
         'REAUTH_REQUIRED',
+        'CLOUD_IDENTITY_MISSING',
+        'NOT_OFFERED',
         'USER_BLOCKED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,
@@ -149,7 +185,13 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(AccountDeletionBody),
     async (c) => {
       const { code } = c.req.valid('json')
-      await deleteAccount(flowOf(resolved, c), c.var.session, c.var.user as User, code)
+      const flow = flowOf(resolved, c)
+      await deleteAccount(
+        flow,
+        c.var.session,
+        c.var.user as User,
+        code !== undefined ? { code } : { cloud: cloudOnly(flow, c.req.raw.headers) },
+      )
       return c.json({ ok: true as const })
     },
   )

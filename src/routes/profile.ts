@@ -10,6 +10,7 @@ import type { WxaEnv } from '../middleware/session'
 import { describe, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import { toJsonSchema } from '../openapi/json-schema'
 import type { ResolvedOptions } from '../options'
+import { parseJson } from '../util/json'
 import { flowOf } from './flow'
 import { AvatarAnswer, ProfileBody, ProfileResponse } from './schemas'
 
@@ -47,8 +48,9 @@ async function readInput(c: Parameters<MiddlewareHandler>[0]): Promise<ProfileIn
   if (/^application\/json/i.test(type)) {
     let body: unknown
     try {
-      body = await c.req.json()
-    } catch {
+      body = parseJson(await c.req.text())
+    } catch (err) {
+      if (err instanceof WxaAuthError) throw err
       throw new WxaAuthError('INVALID_JSON')
     }
     const parsed = v.safeParse(ProfileBody, body)

@@ -1,30 +1,30 @@
 import type { Context } from 'hono'
-import type { WxaConfig } from '../config'
+import { configSubject, type WxaConfig } from '../config'
 import { isWxaAuthError } from '../errors'
-
-/**
- * What a `CONFIG_INVALID` message is about: the first variable or binding it
- * names (they are upper-case; the messages name the one at fault first), or
- * the wrangler.toml key. Never anything else of the message.
- */
-const NAMED =
-  /\b(?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]|SESSIONS|compatibility_date|new_sqlite_classes)\b/
 
 /**
  * `GET /readyz`: 200 `{ ok: true }` once the configuration of this request's
  * runtime is complete (variables, secrets, bindings, the session objects' RPC),
  * else 503 `{ ok: false, failing }` naming what is at fault and nothing of
- * its value. It calls nothing outside the Worker. `/healthz` is liveness only.
+ * its value. On Workers it calls nothing outside the Worker; on Node it
+ * PINGs Redis (503 naming `REDIS_URL` while Redis does not answer) and
+ * reports Redis's durability settings. `/healthz` is liveness only.
  */
 export function readiness(config: (c: Context) => WxaConfig) {
-  return function ready(c: Context) {
+  return async function ready(c: Context) {
+    let built: WxaConfig
     try {
-      config(c)
+      built = config(c)
     } catch (err) {
       if (!isWxaAuthError(err) || err.code !== 'CONFIG_INVALID') throw err
-      const failing = NAMED.exec(err.message)?.[0] ?? 'configuration'
+      const failing = configSubject(err.message) ?? 'configuration'
       return c.json({ ok: false as const, failing }, 503)
     }
-    return c.json({ ok: true as const })
+    const health = await built.health?.()
+    const redis = health?.redis && { redis: health.redis }
+    if (health && !health.ok) {
+      return c.json({ ok: false as const, failing: health.failing ?? 'storage', ...redis }, 503)
+    }
+    return c.json({ ok: true as const, ...redis })
   }
 }

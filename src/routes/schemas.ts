@@ -38,8 +38,10 @@ const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
 
 /** `POST /auth/login` body. */
 export const LoginBody = v.object({
-  code: code(
-    'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes.',
+  code: v.optional(
+    code(
+      'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
+    ),
   ),
   anonymousCode: v.optional(
     code(
@@ -73,7 +75,15 @@ export const LoginBody = v.object({
 })
 
 /** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
-export const DecryptBody = v.object({ encryptedData, iv })
+export const DecryptBody = v.object({
+  encryptedData,
+  iv,
+  code: v.optional(
+    code(
+      'A fresh code from wx.login() of the same user: its session_key decrypts, and is kept. Needed after a Cloud Hosting login (LOGIN_CODE_REQUIRED).',
+    ),
+  ),
+})
 
 /** `POST /auth/phone` body. */
 export const PhoneBody = v.object({
@@ -82,7 +92,11 @@ export const PhoneBody = v.object({
 
 /** `DELETE /auth/account` body. */
 export const AccountDeletionBody = v.object({
-  code: code('A fresh code from wx.login() of the same user: confirms it is them.'),
+  code: v.optional(
+    code(
+      'A fresh code from wx.login() of the same user: confirms it is them. Required, except with CLOUD_HOSTING=wechat, where WeChat Cloud Hosting’s X-WX-* headers naming the same user confirm it.',
+    ),
+  ),
 })
 
 /** `PATCH /me/session` body: keys to set; a null value deletes its key. */
@@ -111,9 +125,23 @@ const Phone = v.object({
   countryCode: v.string(),
 })
 
+/** The body of `POST /auth/refresh`. */
+export const RefreshBody = v.object({
+  refreshToken: v.pipe(
+    v.string(),
+    v.regex(/^[\w-]{100,400}$/),
+    v.description('The refreshToken of the last login or refresh.'),
+  ),
+})
+
 /** The answer of `POST /auth/refresh` (and the core of the login's). */
 export const TokenResponse = v.object({
-  token: v.pipe(v.string(), v.description('Send as `Authorization: JWT <token>`.')),
+  token: v.pipe(
+    v.string(),
+    v.description(
+      'The access token: send as `Authorization: JWT <token>`. It lives ACCESS_TOKEN_TTL (2 hours), never past the session, and never yields a new token.',
+    ),
+  ),
   tokenType: v.literal('JWT'),
   expiresAt: isoTime,
   expiresIn: v.pipe(
@@ -121,9 +149,16 @@ export const TokenResponse = v.object({
     v.integer(),
     v.minValue(0),
     v.description(
-      'Seconds from this answer until the token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
+      'Seconds from this answer until the access token expires: a client counts it on its own clock rather than comparing its clock with expiresAt.',
     ),
   ),
+  refreshToken: v.pipe(
+    v.string(),
+    v.description(
+      'Opaque; send it only to POST /auth/refresh, in the body. Each refresh replaces it: keep the newest.',
+    ),
+  ),
+  refreshExpiresAt: isoTime,
   user: User,
 })
 
@@ -174,13 +209,29 @@ export const SessionResponse = v.object({ session: SessionData })
 
 export const HealthResponse = v.object({ ok: v.literal(true) })
 
-/** `GET /readyz` when the configuration is not complete: what is at fault, by name only. */
+/** Redis's durability settings as read at start (Node only; `unknown` where CONFIG is refused). */
+const RedisSettings = v.optional(
+  v.pipe(
+    v.object({ appendonly: v.string(), appendfsync: v.string(), 'maxmemory-policy': v.string() }),
+    v.description(
+      'Node: these settings of Redis as read at start ("unknown" where CONFIG GET is refused).',
+    ),
+  ),
+)
+
+/** `GET /readyz` when ready. */
+export const ReadyResponse = v.object({ ok: v.literal(true), redis: RedisSettings })
+
+/** `GET /readyz` when the configuration is not complete or Redis does not answer: what is at fault, by name only. */
 export const NotReadyResponse = v.object({
   ok: v.literal(false),
   failing: v.pipe(
     v.string(),
-    v.description('The variable, binding or wrangler.toml key at fault; never its value.'),
+    v.description(
+      'The variable, binding or wrangler.toml key at fault (REDIS_URL while Redis does not answer a PING); never its value.',
+    ),
   ),
+  redis: RedisSettings,
 })
 
 /** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */

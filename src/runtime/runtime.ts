@@ -43,6 +43,26 @@ export interface RuntimeParts {
    * every read asks the authority.
    */
   replica: boolean
+  /**
+   * Whether the storage answers now, for `/readyz` (Node: a PING to Redis,
+   * and its durability settings). Absent: nothing to ask.
+   */
+  health?: (() => Promise<StorageHealth>) | undefined
+  /**
+   * How a variable is set on this runtime, for a `CONFIG_INVALID` message
+   * naming it ("Set it with `wrangler secret put X`", "Set X in the
+   * environment…"): the messages are written once, the runtime says how.
+   */
+  howToSet?: ((name: string) => string) | undefined
+}
+
+/** What `/readyz` says of the storage: up or not, the variable at fault, its settings. */
+export interface StorageHealth {
+  ok: boolean
+  /** The variable to look at when not ok (`REDIS_URL`). */
+  failing?: string
+  /** Redis's durability settings as read at start (`unknown` where refused). */
+  redis?: Record<string, string>
 }
 
 /**

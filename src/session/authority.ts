@@ -1,3 +1,4 @@
+import type { RefreshPresented } from '../token/refresh'
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import type {
   Caller,
@@ -29,6 +30,8 @@ export interface SessionAuthority {
     uid: string,
     id: string,
     record: SessionRecord,
+    /** sha256 of the first refresh token's nonce: all the authority keeps of it. */
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
@@ -47,14 +50,14 @@ export interface SessionAuthority {
     policy: SessionPolicy,
     now: number,
   ): Promise<Outcome>
+  /** A refresh by refresh token: rotation, idempotent replay or reuse (see `rules.refresh`). */
   refresh(
     uid: string,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Promise<Outcome>
+  ): Promise<Outcome & { replayed?: boolean }>
   /**
    * Ends one session; false when it was not live; why not (`refused`) when
    * `by`, the caller's own session, is over or its token was replaced.
@@ -76,18 +79,37 @@ export interface SessionAuthority {
   /**
    * Changes the profile in one step; an avatar it no longer uses (replaced,
    * cleared, checked risky) is deleted from the object store, retried until it is.
+   * With `by` (the caller's own session), why not (`refused`) when that
+   * session is over or its token was replaced, checked in the same step: a
+   * request that began before the account was deleted writes nothing.
    */
-  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
+  updateProfile(
+    uid: string,
+    update: ProfileUpdate,
+    now: number,
+    by?: Caller,
+  ): Promise<ProfileRecord | null | CallerRefused>
   /** The live sessions, newest first. */
   list(uid: string, now: number): Promise<SessionSummary[]>
 }
 
 /**
- * Atomic claims of ids (a WeChat push query, an event already handled), per
+ * Atomic claims of ids (a WeChat push query, an event being or already acted on), per
  * scope (an app). `claim` answers null when `id` was free and is now
  * claimed with `tag`, or the tag it already carries.
  */
 export interface ClaimStore {
   claim(scope: string, id: string, tag: string, ttl: number, now: number): Promise<string | null>
-  peek(scope: string, id: string, now: number): Promise<string | null>
+  /**
+   * While `id` carries `tag`, atomically gives it `next` for `ttl` seconds,
+   * or frees it (`next` null); true when it did.
+   */
+  swap(
+    scope: string,
+    id: string,
+    tag: string,
+    next: string | null,
+    ttl: number,
+    now: number,
+  ): Promise<boolean>
 }

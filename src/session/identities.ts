@@ -38,6 +38,11 @@ export interface IdentityStore {
 }
 
 const LINK_TTL = 10 * 365 * 24 * 60 * 60 // seconds: for good, as KV counts it
+/**
+ * How much longer than `SESSION_MAX_AGE` an identity lives from the login
+ * that wrote it; a login rewrites an unchanged identity at most this often.
+ */
+export const IDENTITY_SLACK = 24 * 60 * 60 // 1 day, seconds
 
 /** Identities and unionid links in the sealed KV namespace. */
 export function identityStore(kv: SealedKv): IdentityStore {

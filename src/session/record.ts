@@ -32,6 +32,8 @@ export interface SessionRecord {
   /** Bumped by each refresh: tokens of an older generation are rejected. */
   gen: number
   device?: DeviceInfo
+  /** The claims `userToClaims` gave at login: every access token of the session carries them. */
+  claims?: Record<string, unknown>
   /** What handlers keep in `c.var.session`. */
   data: Record<string, unknown>
 }
@@ -66,9 +68,9 @@ export interface SessionPolicy {
   /** Live sessions per user; a login past it ends the oldest. */
   maxSessions: number
   /**
-   * Seconds after a refresh during which the token it replaced may refresh
-   * again and get a token of the current generation (a lost answer retried,
-   * two refreshes at once) instead of ending the session as reuse. 0 = none.
+   * Seconds after a refresh during which the refresh token it replaced, while
+   * its successor is unused, gets that refresh's answer again (a lost answer
+   * retried, two refreshes at once) instead of ending the session as reuse. 0 = none.
    */
   grace: number
 }
@@ -92,11 +94,15 @@ export const sessionKeySlot = (appId: string, platform = 'wechat') => `${platfor
 
 /**
  * Why a caller's session may not act for the user (logout everywhere, a
- * device's revocation): it is over, or its token was replaced by a refresh.
+ * device's revocation): it is over, or its token was replaced by a refresh
+ * (told apart from an ended session to nobody).
  */
-export type CallerRefused = { refused: 'SESSION_EXPIRED' | 'TOKEN_REVOKED' }
+export type CallerRefused = { refused: 'SESSION_EXPIRED' }
 
-/** Why the session authority refused a change: each is the error the client gets. */
+/**
+ * Why the session authority refused a change: each is the error the client
+ * gets. `TOKEN_REVOKED`: a replaced refresh token was reused, the session ended.
+ */
 export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
 
 /**

@@ -1,3 +1,4 @@
+import type { RefreshPresented, RefreshState } from '../token/refresh'
 import { exceedsShape } from './limits'
 import type {
   Caller,
@@ -22,6 +23,11 @@ export interface StoredSession {
   /** Unix seconds: the row may go then. */
   expiresAt: number
   createdAtMs: number
+  /**
+   * The hashes of the session's refresh tokens; never in the KV replica.
+   * Absent in sessions of 0.3 and earlier: they cannot be refreshed.
+   */
+  refresh?: RefreshState
 }
 
 /**
@@ -52,22 +58,22 @@ function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
 const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
 
 /** Why the caller's session may not act, or undefined when it is live and of its token's generation. */
-function callerRefused(
+export function callerRefused(
   table: SessionTable,
   { id, gen }: Caller,
   now: number,
 ): CallerRefused | undefined {
   const record = live(table.get(id), now)
-  // A generation ahead of the session's was minted and lost: fail closed.
-  if (!record || gen > record.gen) return { refused: 'SESSION_EXPIRED' }
-  if (gen < record.gen) return { refused: 'TOKEN_REVOKED' }
+  // A generation ahead of the session's was minted and lost: fail closed. A
+  // replaced token is told nothing more than an ended one (see `write`).
+  if (!record || gen !== record.gen) return { refused: 'SESSION_EXPIRED' }
   return undefined
 }
 
 const live = (stored: StoredSession | undefined, now: number): SessionRecord | null =>
   stored?.record && stored.record.expiresAt > now ? stored.record : null
 
-function endSession(table: SessionTable, stored: StoredSession) {
+function endSession(table: SessionTable, { refresh: _, ...stored }: StoredSession) {
   table.put({ ...stored, record: null })
 }
 
@@ -93,10 +99,17 @@ export const rules = {
     table: SessionTable,
     id: string,
     record: SessionRecord,
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
   ) {
-    table.put({ id, record, expiresAt: record.expiresAt, createdAtMs: record.createdAtMs })
+    table.put({
+      id,
+      record,
+      expiresAt: record.expiresAt,
+      createdAtMs: record.createdAtMs,
+      refresh: { hash: refreshHash },
+    })
     const sessions = table.live(now).sort((a, b) => b.createdAtMs - a.createdAtMs)
     const evicted = sessions.slice(policy.maxSessions)
     for (const s of evicted) endSession(table, s)
@@ -117,9 +130,10 @@ export const rules = {
     const stored = table.get(id)
     const record = live(stored, now)
     if (!stored || !record) return refuse('SESSION_EXPIRED', true)
-    if (gen < record.gen) return refuse('TOKEN_REVOKED')
-    // Only a generation we minted and then lost can be ahead: fail closed.
-    if (gen > record.gen) return refuse('SESSION_EXPIRED')
+    // A replaced access token is refused as an ended session is, so that
+    // polling tells a thief nothing; the session lives on (not `over`). A
+    // generation ahead was minted and then lost: fail closed.
+    if (gen !== record.gen) return refuse('SESSION_EXPIRED')
     const data = applyChange(record.data, change)
     if (tooLarge(data, record.data, policy)) return refuse('SESSION_TOO_LARGE')
     const next = { ...record, data }
@@ -128,48 +142,63 @@ export const rules = {
   },
 
   /**
-   * A new generation of the session. The token replaced by the last refresh,
-   * within `policy.grace` of it, gets the current generation back unchanged
-   * (its answer was lost, or two requests refreshed at once). Any other token
-   * of an older generation is reuse (it was stolen, or replayed): the whole
-   * session ends, as OAuth 2.1 does with a reused refresh token.
+   * A refresh by refresh token: a new generation of the session, the
+   * presented token replaced by its successor (`presented.next`). Only a
+   * refresh token refreshes: an access token never reaches this rule.
+   *
+   * - the current token rotates: generation + 1, expiry slid past half its life;
+   * - the token the last rotation replaced, within `policy.grace` of it and
+   *   while its successor is unused, is an idempotent replay: the session as
+   *   that rotation left it, unchanged, so the same answer is made again;
+   * - any other token of an older generation is reuse (stolen, or replayed
+   *   too late): the session ends (`TOKEN_REVOKED`, over), as OAuth 2.1 does.
+   *
+   * `replayed` says which of the first two it was. The presented token's
+   * MAC was verified before: an older generation here is one we minted.
    */
   refresh(
     table: SessionTable,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Outcome {
+  ): Outcome & { replayed?: boolean } {
     const stored = table.get(id)
     const record = live(stored, now)
     if (!stored || !record) return refuse('SESSION_EXPIRED', true)
+    const { gen, hash, next } = presented
+    const state = stored.refresh
+    // A session of 0.3 (no refresh state) or a generation we minted and lost: fail closed.
+    if (!state || gen > record.gen) return refuse('SESSION_EXPIRED')
+    if (gen === record.gen - 1 && state.prev === hash && now - record.refreshedAt < policy.grace) {
+      return { ok: true, record, replayed: true }
+    }
     if (gen < record.gen) {
-      const justReplaced = gen === record.gen - 1 && now - record.refreshedAt < policy.grace
-      if (justReplaced) return change ? refuse('TOKEN_REVOKED') : { ok: true, record }
       endSession(table, stored)
       return refuse('TOKEN_REVOKED', true)
     }
-    if (gen > record.gen) return refuse('SESSION_EXPIRED')
+    // The current generation with another nonce: not a token of this session's chain.
+    if (state.hash !== hash) return refuse('SESSION_EXPIRED')
     const endOfLife = record.createdAt + policy.maxAge
     if (now >= endOfLife) return refuse('SESSION_EXPIRED', true)
-    const data = change ? applyChange(record.data, change) : record.data
-    if (change && tooLarge(data, record.data, policy)) return refuse('SESSION_TOO_LARGE')
     // Sliding expiry, at most one extension per half lifetime, never past maxAge.
     const expiresAt =
       record.expiresAt - now < policy.ttl / 2
         ? Math.min(now + policy.ttl, endOfLife)
         : record.expiresAt
-    const next: SessionRecord = {
+    const nextRecord: SessionRecord = {
       ...record,
-      data,
       gen: record.gen + 1,
       refreshedAt: now,
       expiresAt,
     }
-    table.put({ ...stored, record: next, expiresAt: Math.max(stored.expiresAt, expiresAt) })
-    return { ok: true, record: next }
+    table.put({
+      ...stored,
+      record: nextRecord,
+      expiresAt: Math.max(stored.expiresAt, expiresAt),
+      refresh: { hash: next, prev: hash },
+    })
+    return { ok: true, record: nextRecord, replayed: false }
   },
 
   /**

@@ -124,11 +124,4 @@ export class Session {
     }
     return change.set.length || change.delete.length ? change : null
   }
-
-  /** The change, and no write-back after the handler: the caller sends it itself. @internal */
-  takeChange(): SessionChange | null {
-    const change = this.change()
-    this.#ended = true
-    return change
-  }
 }

@@ -1,6 +1,7 @@
 import type { PlatformName } from '../env'
 import { type Logger, WxaAuthError } from '../errors'
 import type { Cipher } from '../storage/cipher'
+import type { RefreshPresented } from '../token/refresh'
 import type { SessionAuthority } from './authority'
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import {
@@ -23,11 +24,14 @@ export interface Presented {
   gen: number
 }
 
-/** What a request's token opens: the live session, or why not (with the record a replaced token still names). */
+/**
+ * What a request's token opens: the live session, or why not. A replaced
+ * token is refused as an ended one is; `replaced` (the session lives on)
+ * lets its logout still end it, and is never told to the client.
+ */
 export type Opened =
   | { ok: true; record: SessionRecord }
-  | { ok: false; refused: 'SESSION_EXPIRED' }
-  | { ok: false; refused: 'TOKEN_REVOKED'; record: SessionRecord }
+  | { ok: false; refused: 'SESSION_EXPIRED'; replaced?: true }
 
 /**
  * The sessions as the flows use them: each call asks the session authority
@@ -47,6 +51,7 @@ export interface Sessions {
     uid: string,
     id: string,
     record: SessionRecord,
+    refreshHash: string,
     now: number,
     sessionKey?: string,
   ): Promise<void>
@@ -60,7 +65,13 @@ export interface Sessions {
     sessionKey: string,
   ): Promise<void>
   write(presented: Presented, change: SessionChange, now: number): Promise<Outcome>
-  refresh(presented: Presented, change: SessionChange | null, now: number): Promise<Outcome>
+  /** A refresh by refresh token of session `id`: rotation, replay or reuse (see `rules.refresh`). */
+  refresh(
+    uid: string,
+    id: string,
+    presented: RefreshPresented,
+    now: number,
+  ): Promise<Outcome & { replayed?: boolean }>
   /** Ends a session; with `by` (the caller's session, live and current), one of the caller's others. */
   end(uid: string, id: string, now: number, by?: Presented): Promise<boolean>
   /** Ends the user's sessions (of one app); with `by`, only when the caller's is live and current. */
@@ -68,7 +79,13 @@ export interface Sessions {
   forget(uid: string, now: number): Promise<string[]>
   list(uid: string, now: number): Promise<SessionSummary[]>
   profile(uid: string, now: number): Promise<ProfileRecord | null>
-  updateProfile(uid: string, update: ProfileUpdate, now: number): Promise<ProfileRecord | null>
+  /** Changes the profile; with `by` (the caller's session), only while it is live and current. */
+  updateProfile(
+    uid: string,
+    update: ProfileUpdate,
+    now: number,
+    by?: Presented,
+  ): Promise<ProfileRecord | null>
 }
 
 export interface SessionsOptions {
@@ -134,13 +151,13 @@ export function sessions({
       }
       if (record.uid !== uid || record.expiresAt <= now)
         return { ok: false, refused: 'SESSION_EXPIRED' }
-      if (gen < record.gen) return { ok: false, refused: 'TOKEN_REVOKED', record }
+      if (gen < record.gen) return { ok: false, refused: 'SESSION_EXPIRED', replaced: true }
       return { ok: true, record }
     },
-    async create(uid, id, record, now, sessionKey) {
+    async create(uid, id, record, refreshHash, now, sessionKey) {
       const slot = sessionKeySlot(record.appId, record.platform)
       const sealed = sessionKey ? await cipher.seal(sessionKey, keyAad(uid, slot)) : undefined
-      over(uid, await authority.login(uid, id, record, policy, now, sealed), now)
+      over(uid, await authority.login(uid, id, record, refreshHash, policy, now, sealed), now)
       edge?.remember(id, record)
     },
     async sessionKey(uid, appId, platform) {
@@ -155,8 +172,10 @@ export function sessions({
     async write({ uid, id, gen }, change, now) {
       return settle(uid, id, await authority.write(uid, id, gen, change, policy, now), now)
     },
-    async refresh({ uid, id, gen }, change, now) {
-      return settle(uid, id, await authority.refresh(uid, id, gen, change, policy, now), now)
+    async refresh(uid, id, presented, now) {
+      const outcome = await authority.refresh(uid, id, presented, policy, now)
+      settle(uid, id, outcome, now)
+      return outcome
     },
     async end(uid, id, now, by) {
       const ended = await authority.end(uid, id, now, by && { id: by.id, gen: by.gen })
@@ -178,6 +197,15 @@ export function sessions({
     },
     list: (uid, now) => authority.list(uid, now),
     profile: (uid, now) => authority.profile(uid, now),
-    updateProfile: (uid, update, now) => authority.updateProfile(uid, update, now),
+    async updateProfile(uid, update, now, by) {
+      const profile = await authority.updateProfile(
+        uid,
+        update,
+        now,
+        by && { id: by.id, gen: by.gen },
+      )
+      if (profile && 'refused' in profile) return refusedCaller(uid, by, profile)
+      return profile
+    },
   }
 }

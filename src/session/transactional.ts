@@ -1,8 +1,9 @@
 import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
+import { IDENTITY_SLACK } from './identities'
 import { applyProfile, avatarObject, type ProfileRecord } from './profile'
 import { type SessionRecord, sessionKeySlot } from './record'
-import { rules, type SessionTable } from './rules'
+import { callerRefused, rules, type SessionTable } from './rules'
 
 /** What an authority keeps of one user: the sessions, the keys of their identities, the profile. */
 export interface UserState {
@@ -13,6 +14,12 @@ export interface UserState {
   profile: ProfileRecord | null
   /** The newest session_key of each app (`sessionKeySlot`), sealed. */
   keys: Map<string, string>
+  /**
+   * Unix seconds until which the identity index must be kept, set by a login:
+   * as long as the identities it lists (`SESSION_MAX_AGE` + {@link IDENTITY_SLACK}),
+   * which outlive the sessions. An authority whose index expires keeps it that long.
+   */
+  identitiesUntil?: number
 }
 
 /**
@@ -48,11 +55,13 @@ export function transactionalAuthority(
   },
 ): SessionAuthority {
   return {
-    login: (uid, id, record, policy, now, sessionKey) =>
-      transact(uid, ({ table, identities, keys }) => {
+    login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
+      transact(uid, (state) => {
+        const { table, identities, keys } = state
         for (const key of identityKeysOf(record)) identities.add(key)
+        state.identitiesUntil = now + policy.maxAge + IDENTITY_SLACK
         if (sessionKey) keys.set(sessionKeySlot(record.appId, record.platform), sessionKey)
-        return rules.login(table, id, record, policy, now).slice(1)
+        return rules.login(table, id, record, refreshHash, policy, now).slice(1)
       }),
     sessionKey: (uid, slot) => transact(uid, ({ keys }) => keys.get(slot) ?? null),
     setSessionKey: (uid, slot, sealed) =>
@@ -62,8 +71,8 @@ export function transactionalAuthority(
     read: (uid, id, now) => transact(uid, ({ table }) => rules.read(table, id, now)),
     write: (uid, id, gen, change, policy, now) =>
       transact(uid, ({ table }) => rules.write(table, id, gen, change, policy, now)),
-    refresh: (uid, id, gen, change, policy, now) =>
-      transact(uid, ({ table }) => rules.refresh(table, id, gen, change, policy, now)),
+    refresh: (uid, id, presented, policy, now) =>
+      transact(uid, ({ table }) => rules.refresh(table, id, presented, policy, now)),
     end: (uid, id, now, by) => transact(uid, ({ table }) => rules.end(table, id, now, by)),
     endAll: (uid, now, appId, by) =>
       transact(uid, ({ table }) => rules.endAll(table, now, appId, by)),
@@ -83,8 +92,10 @@ export function transactionalAuthority(
       return ended
     },
     profile: (uid) => transact(uid, ({ profile }) => profile),
-    async updateProfile(uid, update, now) {
+    async updateProfile(uid, update, now, by) {
       const [profile, dropped] = await transact(uid, (state) => {
+        const refused = by && callerRefused(state.table, by, now)
+        if (refused) return [refused, [] as string[]] as const
         const next = applyProfile(state.profile, update, now)
         state.profile = next.profile
         return [next.profile, next.dropped] as const

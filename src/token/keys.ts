@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../errors'
 import { registerSecret } from '../util/redact'
+import { isGuessable } from './guessable'
 
 export const MIN_SECRET_LENGTH = 32 // characters; a shorter HS256 secret is guessable
 
@@ -16,14 +17,15 @@ export interface KeyRing {
 }
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/
-const MIN_DISTINCT = 10 // characters; `openssl rand -hex 16` has fewer only once in ~10,000 draws
+const MIN_DISTINCT = 8 // characters; `openssl rand -hex 16` has fewer about once in 10 million draws
 /** Words that mark a placeholder copied from documentation rather than a generated secret. */
 const PLACEHOLDER = /example|placeholder|change-?me|replace-?me|secret-of|your-|<|>/i
 
 /**
- * Throws unless `value` looks like a generated secret: long enough, not one
- * character repeated, not a placeholder from the docs. The message names
- * `name`, never any part of the value.
+ * Throws unless `value` looks like a generated secret: long enough, not a
+ * placeholder from the docs, and not built from words, keyboard or digit
+ * runs or repeats (what a guesser tries first). Every secret wxa-auth takes
+ * is checked with it. The message names `name`, never any part of the value.
  *
  * @throws WxaAuthError `CONFIG_INVALID`
  */
@@ -34,13 +36,13 @@ export function checkSecret(name: string, value: string | undefined): string {
       ? `is shorter than ${MIN_SECRET_LENGTH} characters`
       : /\s/.test(value)
         ? 'contains whitespace (a space or a line break pasted with it?)'
-        : new Set(value).size < MIN_DISTINCT || PLACEHOLDER.test(value)
-          ? 'does not look random (a placeholder, or too few distinct characters)'
+        : new Set(value).size < MIN_DISTINCT || PLACEHOLDER.test(value) || isGuessable(value)
+          ? 'does not look random (a placeholder, words, keyboard or digit runs, or repeats)'
           : null
   if (problem) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      `${name} ${problem}. Generate one with \`openssl rand -base64 32\` and set it with \`wrangler secret put ${name.split(' ')[0]}\`.`,
+      `${name} ${problem}. Generate one with \`openssl rand -base64 32\`.`,
     )
   }
   registerSecret(value)

@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises'
 import { expect, it } from 'vitest'
 import { type CheckName, check, inFlightAtCrash } from './checker'
 import type { Cluster } from './cluster'
-import { acked } from './history'
+import { acked, codeOf } from './history'
 import { startMiniflareCluster } from './miniflare-cluster'
 import { childProcesses } from './processes'
 import { startRedisCluster } from './redis-cluster'
@@ -137,8 +137,10 @@ it.each(kinds)(
       ),
     )
     const kept = writes.filter((op) => live.has(op.token?.session)).length
+    const refreshes = history.ops.filter((op) => op.kind === 'refresh')
+    const tokens = `${refreshes.filter(acked).length} refreshes answered (${refreshes.filter((op) => op.lost).length} answers lost and sent again), ${refreshes.filter((op) => codeOf(op) === 'TOKEN_REVOKED').length} reuses, ${history.ops.filter((op) => op.kind === 'steal').length} thefts tried`
     console.log(
-      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
+      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
     )
     const failed = new Map<CheckName, string[]>()
     for (const v of violations) failed.set(v.check, [...(failed.get(v.check) ?? []), v.message])

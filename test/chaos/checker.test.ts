@@ -224,6 +224,16 @@ describe('each property, broken, is reported', () => {
     expect(failing(maybe)).toEqual([])
   })
 
+  it('no-false-end: a replaced access token is told SESSION_EXPIRED, which is no end', () => {
+    const h = history([
+      login('a', 0),
+      op('refresh', { at: 1, ...token('a'), issued: { session: 'a', gen: 1 } }),
+      op('read', { at: 2, ...token('a'), outcome: no(401, 'SESSION_EXPIRED') }),
+      finalRead('a', 1, {}),
+    ])
+    expect(failing(h)).toEqual([])
+  })
+
   it('no-false-revocation: TOKEN_REVOKED with no refresh of that generation', () => {
     const h = history([
       login('a', 0),
@@ -276,6 +286,52 @@ describe('each property, broken, is reported', () => {
       finalRead('a', 2, {}),
     ])
     expect(failing(twice)).toEqual(['reuse-ends-session'])
+  })
+
+  it('replay-ends-session: a refresh token replayed past the grace is refused, and the session lives on', () => {
+    const replay = (at: number, outcome: Outcome, final: Record<string, unknown> | null) =>
+      history([
+        login('a', 0),
+        op('refresh', { at: 1, ...token('a'), issued: { session: 'a', gen: 1 } }),
+        op('refresh', { at, ...token('a'), outcome }),
+        finalRead('a', 1, final),
+      ])
+    expect(failing(replay(40, no(401, 'TOKEN_INVALID'), {}))).toEqual(['replay-ends-session'])
+    // Reuse answered as such must end it: a live final read is caught.
+    expect(failing(replay(40, no(401, 'TOKEN_REVOKED'), {}))).toEqual(['final-ended'])
+    expect(failing(replay(40, no(401, 'TOKEN_REVOKED'), null))).toEqual([])
+    // Within the grace, a refused replay says nothing about reuse.
+    expect(failing(replay(5, no(401, 'TOKEN_INVALID'), {}))).toEqual([])
+    // Two replays at once: one ends the session, the other finds it ended.
+    const racing = history([
+      login('a', 0),
+      op('refresh', { at: 1, ...token('a'), issued: { session: 'a', gen: 1 } }),
+      op('refresh', { at: 40, took: 0.05, ...token('a'), outcome: no(401, 'SESSION_EXPIRED') }),
+      op('refresh', { at: 40.01, ...token('a'), outcome: no(401, 'TOKEN_REVOKED') }),
+      finalRead('a', 1, null),
+    ])
+    expect(failing(racing)).toEqual([])
+    // After the reuse, nothing is acknowledged.
+    const after = history([
+      login('a', 0),
+      op('refresh', { at: 1, ...token('a'), issued: { session: 'a', gen: 1 } }),
+      op('refresh', { at: 40, ...token('a'), outcome: no(401, 'TOKEN_REVOKED') }),
+      write('a', 1, 1, 41),
+      finalRead('a', 1, null),
+    ])
+    expect(failing(after)).toEqual(['end-never-undone'])
+  })
+
+  it('access-never-refreshes: an access token answered with a token at /auth/refresh', () => {
+    const stolen = (outcome: Outcome, issued?: { session: string; gen: number }) =>
+      history([
+        login('a', 0),
+        op('steal', { at: 1, ...token('a'), outcome, ...(issued ? { issued } : {}) }),
+        finalRead('a', 0, {}),
+      ])
+    expect(failing(stolen(ok(), { session: 'a', gen: 1 }))).toEqual(['access-never-refreshes'])
+    expect(failing(stolen(no(401, 'AUTH_REQUIRED')))).toEqual([])
+    expect(failing(stolen(no(401, 'TOKEN_INVALID')))).toEqual([])
   })
 
   it('no-500, 5xx-only-storage-at-crash, errors-only-at-crash', () => {

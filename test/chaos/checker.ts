@@ -21,10 +21,9 @@ export interface CheckOptions {
   /** Seconds of slack on every time comparison: the servers count whole seconds. @default 1 */
   marginSeconds?: number
   /**
-   * REFRESH_GRACE_SECONDS as the checker assumes it: refreshing a token that
-   * a refresh replaced less than this long ago answers with a token of the
-   * current generation and ends nothing; 0 = none (0.2: every refresh of a
-   * replaced token is reuse and ends the session). @default 30
+   * REFRESH_GRACE_SECONDS as the checker assumes it: a refresh token that a
+   * refresh replaced less than this long ago (its successor unused) gets that
+   * refresh's answer again and ends nothing; 0 = none. @default 30
    */
   graceSeconds?: number
   /** How near the crash (seconds before the kill, after the restart) a 503 or a network error may be. @default 5 */
@@ -47,11 +46,15 @@ export const CHECKS = {
   'untouched-survives':
     'a session nothing could have ended (logout, revocation, logout-all, the cap, reuse) is live in the final strict read',
   'no-false-end':
-    'SESSION_EXPIRED, or a device list without the session, only once something could have ended it',
-  'no-false-revocation': 'TOKEN_REVOKED only once a refresh could have replaced the token',
-  grace: 'refreshing a token replaced less than the grace ago does not end the session',
+    'SESSION_EXPIRED, or a device list without the session, only once something could have ended it (or a refresh replaced the access token presented)',
+  'no-false-revocation': 'TOKEN_REVOKED only once a refresh could have replaced the refresh token',
+  grace:
+    'refreshing with a refresh token replaced less than the grace ago (its successor unused) does not end the session',
   'reuse-ends-session':
-    'refreshing a token replaced more than the grace ago (or two generations old) is not answered with a token',
+    'a refresh token replayed outside the grace (or once its successor was used) is not answered with a token',
+  'replay-ends-session':
+    'a refresh token replayed outside the grace (or once its successor was used) ends the session: TOKEN_REVOKED, and nothing after it is acknowledged',
+  'access-never-refreshes': 'no access token ever yields a token at /auth/refresh',
   'no-500': 'no 500, ever',
   '5xx-only-storage-at-crash':
     'the only 5xx is a 503 with a storage-outcome-unknown code, and only around the crash',
@@ -176,8 +179,9 @@ export function check(history: History, options: CheckOptions): Violation[] {
         }
         break
       case 'refresh':
-        // Reuse (401 TOKEN_REVOKED) ends the session; so may a refresh with no answer.
+        // Reuse (401 TOKEN_REVOKED) ends the session, surely; a refresh with no answer may.
         if (own && (unknown(op) || reuse(op))) mayEnd(own, op.start, op)
+        if (own && reuse(op)) endAt(own, op.end, op)
         break
     }
   }
@@ -271,6 +275,25 @@ export function check(history: History, options: CheckOptions): Violation[] {
           )
         }
       }
+      // replay-ends-session
+      if (op.kind === 'refresh' && refused(op) && !reuse(op)) {
+        const at = replacedAt(s, gen, op)
+        const twice = replacedAt(s, gen + 1, op)
+        const late = op.start > twice || op.start > at + graceSeconds * 1000 + margin
+        // Anything begun before its answer may have ended the session first (a concurrent reuse).
+        if (late && !possiblyEndedBefore(s, op.end, op)) {
+          report(
+            'replay-ends-session',
+            `${describe(op)}: generation ${gen} was replaced ${((op.start - at) / 1000).toFixed(3)} s before, past the grace, and nothing else had ended the session: reuse must end it`,
+            [op],
+            s.id,
+          )
+        }
+      }
+      // access-never-refreshes
+      if (op.kind === 'steal' && (acked(op) || op.issued)) {
+        report('access-never-refreshes', `${describe(op)}: an access token got a token`, [op], s.id)
+      }
       // grace
       if (op.kind === 'refresh' && reuse(op) && graceSeconds > 0) {
         const first = replacers(s, gen, op.end, op)[0]
@@ -301,8 +324,18 @@ export function check(history: History, options: CheckOptions): Violation[] {
           s.id,
         )
       }
-      // no-false-end
-      if (codeOf(op) === 'SESSION_EXPIRED' && !possiblyEndedBefore(s, op.end, op)) {
+      // no-false-end: an access token a refresh (of its generation or later) replaced is told the same
+      const replacedToken =
+        op.kind !== 'refresh' &&
+        s.uses.some(
+          (r) =>
+            r.kind === 'refresh' && !refused(r) && (r.token?.gen ?? 0) >= gen && r.start < op.end,
+        )
+      if (
+        codeOf(op) === 'SESSION_EXPIRED' &&
+        !replacedToken &&
+        !possiblyEndedBefore(s, op.end, op)
+      ) {
         report(
           'no-false-end',
           `${describe(op)}: nothing could have ended the session (login ${s.login ? describe(s.login) : 'unknown'})`,

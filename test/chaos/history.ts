@@ -10,8 +10,10 @@ export type OpKind =
   | 'read'
   /** `PATCH /me/session {"k<n>": n}`. */
   | 'write'
-  /** `POST /auth/refresh`. */
+  /** `POST /auth/refresh {"refreshToken"}`: `token` names the refresh token's generation. */
   | 'refresh'
+  /** `POST /auth/refresh` by a thief holding only an access token (in the header and the body). */
+  | 'steal'
   /** `GET /auth/sessions`. */
   | 'list'
   /** `POST /auth/logout`. */
@@ -58,6 +60,8 @@ export interface Op {
   outcome: Outcome
   /** `login`, `refresh` answered 2xx: the token it gave. */
   issued?: TokenRef
+  /** `refresh`: its answer was dropped by the client, which sent it again at once. */
+  lost?: boolean
   /** `list`, `final-list` answered 2xx: the public ids listed. */
   listed?: string[]
   /** `read`, `final-read` answered 2xx: the session data. */

@@ -1,8 +1,9 @@
 // A bounded, seeded, random and concurrent workload over a cluster's
 // endpoints: logins of a small pool of users (so that MAX_SESSIONS is hit),
-// session writes with unique keys, reads, refreshes (with replaced tokens too,
-// and one token from two endpoints at once), logouts, device revocations and
-// logout-alls, with a crash halfway; then every session read through the
+// session writes with unique keys, reads, refreshes by refresh token (with
+// replaced refresh tokens too, one from two endpoints at once, and answers
+// lost and sent again at once), a thief refreshing with an access token,
+// logouts, device revocations and logout-alls, with a crash halfway; then every session read through the
 // strict endpoint. It records every request in a {@link History}.
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -66,8 +67,10 @@ interface User {
 interface Known {
   id: string
   user: User
-  /** Token by generation. */
+  /** Access token by generation. */
   tokens: Map<number, string>
+  /** Refresh token by generation (the one answered with that generation's access token). */
+  refreshTokens: Map<number, string>
   newest: number
   /** When its login was answered (ms into the run). */
   bornAt: number
@@ -214,6 +217,7 @@ export async function runWorkload(
         id: ref.session,
         user,
         tokens: new Map(),
+        refreshTokens: new Map(),
         newest: 0,
         bornAt: entry.end,
         over: false,
@@ -224,6 +228,7 @@ export async function runWorkload(
       user.sessions.push(known)
     }
     known.tokens.set(ref.gen, body.token)
+    if (typeof body.refreshToken === 'string') known.refreshTokens.set(ref.gen, body.refreshToken)
     known.newest = Math.max(known.newest, ref.gen)
   }
 
@@ -233,8 +238,9 @@ export async function runWorkload(
     known.overAt = performance.now()
   }
 
-  /** What an answer tells the clients about a session's life. */
-  function notice(known: Known, entry: Op) {
+  /** What an answer tells the clients about a session's life (a replaced token is told the same). */
+  function notice(known: Known, entry: Op, gen: number) {
+    if (gen !== known.newest) return
     if (entry.outcome.type === 'reply' && entry.outcome.code === 'SESSION_EXPIRED') markOver(known)
   }
 
@@ -269,17 +275,24 @@ export async function runWorkload(
     extra: Pick<Op, 'target' | 'write'> & { json?: unknown } = {},
     record?: (entry: Op, body: unknown) => void,
   ) {
-    const token = known.tokens.get(gen) as string
+    // A refresh sends the refresh token, in the body, and nothing else.
+    const refreshing = kind === 'refresh'
+    const token = refreshing ? undefined : (known.tokens.get(gen) as string)
     const { json, ...fields } = extra
+    const body = refreshing ? { refreshToken: known.refreshTokens.get(gen) } : json
     const entry = await op(
       kind,
       endpoint,
       known.user,
       { token: tokenRef(known, gen), ...fields },
-      () => request(endpoint, method, path, { token, ...(json !== undefined ? { json } : {}) }),
+      () =>
+        request(endpoint, method, path, {
+          ...(token ? { token } : {}),
+          ...(body !== undefined ? { json: body } : {}),
+        }),
       record,
     )
-    notice(known, entry)
+    notice(known, entry, gen)
     return entry
   }
 
@@ -367,6 +380,21 @@ export async function runWorkload(
             learn(known.user, entry, body),
           )
         }
+        if (known.user.kind !== 'steady' && chance(0.3)) {
+          // The answer is lost on its way (the client learns nothing from it)
+          // and the client sends the same refresh token again at once.
+          const gen = known.newest
+          await use('refresh', endpoint, known, gen, 'POST', '/auth/refresh', {}, (entry, body) => {
+            entry.lost = true
+            if (isRecord(body) && typeof body.token === 'string')
+              entry.issued = decodeToken(body.token)
+          })
+          const other = anyEndpoint()
+          await use('refresh', other, known, gen, 'POST', '/auth/refresh', {}, (entry, body) =>
+            learn(known.user, entry, body),
+          )
+          return
+        }
         if (known.user.kind !== 'steady') return refresh()
         // One at a time, each with the token the one before gave.
         const previous = known.refreshing
@@ -392,6 +420,43 @@ export async function runWorkload(
             ),
           ),
         )
+        return
+      }
+      if (r < 0.795) {
+        // A thief with an access token (any generation) asks for a token.
+        const known = session()
+        if (!known) return login(endpoint, loginUser())
+        const gen = generation(known, 0.5)
+        const stolen = known.tokens.get(gen) as string
+        await op(
+          'steal',
+          endpoint,
+          known.user,
+          { token: tokenRef(known, gen) },
+          () =>
+            request(endpoint, 'POST', '/auth/refresh', {
+              token: stolen,
+              ...(chance(0.5) ? { json: { refreshToken: stolen } } : {}),
+            }),
+          (entry, body) => {
+            if (isRecord(body) && typeof body.token === 'string')
+              entry.issued = decodeToken(body.token)
+          },
+        )
+        return
+      }
+      if (r < 0.81) {
+        // A thief replays a refresh token whose successor was used: reuse, the session ends.
+        const known = session((k) => !k.over && k.user.kind === 'busy')
+        if (!known) return login(endpoint, loginUser())
+        for (let i = 0; known.newest < 2 && i < 2; i++) {
+          await use('refresh', endpoint, known, known.newest, 'POST', '/auth/refresh', {}, (e, b) =>
+            learn(known.user, e, b),
+          )
+        }
+        const entry = await use('refresh', anyEndpoint(), known, 0, 'POST', '/auth/refresh')
+        if (entry.outcome.type === 'reply' && entry.outcome.code === 'TOKEN_REVOKED')
+          markOver(known)
         return
       }
       if (r < 0.85) {

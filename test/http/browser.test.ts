@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { png } from '../images'
 
 // The playground and /docs in headless Chromium (Debian's package, which
 // .ci/run installs). Outside CI a machine without it skips this file, saying so.
@@ -133,7 +134,7 @@ describe.runIf(available)('the playground in a browser', () => {
     await expect.poll(view).toBe('nickname: (none) · avatar: (none)')
 
     // An image the emulator calls risky: served until the check's push, then gone.
-    expect(await setProfile(Buffer.concat([PIXEL, Buffer.from('risky')]), 'Bo')).toBe(200)
+    expect(await setProfile(Buffer.from(png('risky')), 'Bo')).toBe(200)
     await expect.poll(view).toBe('nickname: Bo · avatar: yes')
     await push('media-checks')
     await expect.poll(view).toBe('nickname: Bo · avatar: (none)')

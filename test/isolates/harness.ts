@@ -44,10 +44,15 @@ export function bundle(entry = 'src/dev.ts'): Promise<string> {
 
 /**
  * Starts `isolates.length` workers of the Worker; `isolates[i]` are extra
- * bindings of worker i (e.g. `{ SESSION_CONSISTENCY: 'strict' }`).
+ * bindings of worker i (e.g. `{ SESSION_CONSISTENCY: 'strict' }`). `entry`
+ * is the Worker (the dev Worker by default); `avatars` binds one R2 bucket
+ * to all as `AVATARS`.
  */
-export async function startIsolates(isolates: Record<string, string>[]) {
-  const script = await bundle()
+export async function startIsolates(
+  isolates: Record<string, string>[],
+  { entry, avatars = false }: { entry?: string; avatars?: boolean } = {},
+) {
+  const script = await bundle(entry)
   const secrets = {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_SECRET: randomBytes(32).toString('base64url'),
@@ -60,6 +65,7 @@ export async function startIsolates(isolates: Record<string, string>[]) {
     compatibilityDate: '2026-07-30',
     // One namespace for all: the same id.
     kvNamespaces: { SESSIONS: 'wxa-auth-sessions' },
+    ...(avatars ? { r2Buckets: { AVATARS: 'wxa-auth-avatars' } } : {}),
     durableObjects:
       i === 0
         ? {
@@ -95,7 +101,7 @@ export async function startIsolates(isolates: Record<string, string>[]) {
       }
     }),
   )
-  return { isolates: handles, dispose: () => mf.dispose() }
+  return { isolates: handles, mf, dispose: () => mf.dispose() }
 }
 
 /** Logs `openid` in at `isolate` with a fresh emulator code; the token and the user id. */
@@ -106,5 +112,9 @@ export async function loginAt(isolate: Isolate, openid: string) {
   })
   const res = await isolate.fetch('/auth/login', { method: 'POST', json: { code: issued.code } })
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`)
-  return { token: res.body.token as string, uid: res.body.user.id as string }
+  return {
+    token: res.body.token as string,
+    refreshToken: res.body.refreshToken as string,
+    uid: res.body.user.id as string,
+  }
 }

@@ -5,6 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Isolate, loginAt, startIsolates } from './harness'
 
+/** What a replay must repeat: both tokens and their ends (`expiresIn` counts from each answer). */
+const tokensOf = ({ body }: { body: any }) => ({
+  token: body.token,
+  refreshToken: body.refreshToken,
+  expiresAt: body.expiresAt,
+  refreshExpiresAt: body.refreshExpiresAt,
+})
+
 let isolates: Isolate[]
 let dispose: () => Promise<void>
 let a: Isolate
@@ -93,91 +101,86 @@ describe('a stale isolate cannot undo an ended session', () => {
   })
 })
 
+/** `POST /auth/refresh` with the refresh token in the body, as 0.4 clients send it. */
+const refresh = (isolate: Isolate, refreshToken: string) =>
+  isolate.fetch('/auth/refresh', { method: 'POST', json: { refreshToken } })
+
 describe('a stale isolate cannot bring back an older generation', () => {
-  it('refresh in A; a write in B with the older token is refused and does not land', async () => {
-    const { token: old } = await loginAt(a, openid())
+  it('refresh in A; a write in B with the older access token is refused and does not land', async () => {
+    const { token: old, refreshToken } = await loginAt(a, openid())
     expect((await b.fetch('/me', { token: old })).status).toBe(200) // B holds generation 0
-    const refreshed = await a.fetch('/auth/refresh', { method: 'POST', token: old })
+    const refreshed = await refresh(a, refreshToken)
     expect(refreshed.status).toBe(200)
     const fresh = refreshed.body.token as string
     const write = await b.fetch('/me/session', { method: 'PATCH', token: old, json: { stale: 1 } })
-    expect(codeOf(write)).toBe('TOKEN_REVOKED')
-    expect(codeOf(await c.fetch('/me', { token: old }))).toBe('TOKEN_REVOKED')
+    expect(codeOf(write)).toBe('SESSION_EXPIRED')
+    expect(codeOf(await c.fetch('/me', { token: old }))).toBe('SESSION_EXPIRED')
     const me = await c.fetch('/me', { token: fresh })
     expect([me.status, me.body.session]).toEqual([200, {}])
   })
 
-  it('reuse of a replaced token for a refresh ends the whole session (OAuth 2.1 practice)', async () => {
-    const { token: old } = await loginAt(a, openid())
-    const next = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
-    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: next })).body.token
-    // Two generations old: not the token the last refresh replaced, so no grace.
-    const reuse = await b.fetch('/auth/refresh', { method: 'POST', token: old })
-    expect(codeOf(reuse)).toBe('TOKEN_REVOKED')
-    expect(codeOf(await strict.fetch('/me', { token: fresh }))).toBe('SESSION_EXPIRED')
-    expect(codeOf(await c.fetch('/auth/refresh', { method: 'POST', token: fresh }))).toBe(
-      'SESSION_EXPIRED',
-    )
+  it('reuse of a replaced refresh token ends the whole session (OAuth 2.1 practice)', async () => {
+    const { refreshToken: old } = await loginAt(a, openid())
+    const next = (await refresh(a, old)).body.refreshToken
+    const fresh = (await refresh(a, next)).body
+    // Its successor was used: no grace.
+    expect(codeOf(await refresh(b, old))).toBe('TOKEN_REVOKED')
+    expect(codeOf(await strict.fetch('/me', { token: fresh.token }))).toBe('SESSION_EXPIRED')
+    expect(codeOf(await refresh(c, fresh.refreshToken))).toBe('SESSION_EXPIRED')
   })
 
-  it('two refreshes of one token at once, in A and B: both answered, the session lives everywhere', async () => {
-    const { token } = await loginAt(a, openid())
+  it('two refreshes of one refresh token at once, in A and B: the same answer, the session lives everywhere', async () => {
+    const { token, refreshToken } = await loginAt(a, openid())
     expect((await c.fetch('/me', { token })).status).toBe(200)
-    const [one, two] = await Promise.all([
-      a.fetch('/auth/refresh', { method: 'POST', token }),
-      b.fetch('/auth/refresh', { method: 'POST', token }),
-    ])
+    const [one, two] = await Promise.all([refresh(a, refreshToken), refresh(b, refreshToken)])
     expect([one.status, two.status]).toEqual([200, 200])
+    expect(tokensOf(two)).toEqual(tokensOf(one))
     for (const isolate of [a, b, c, strict]) {
-      for (const next of [one.body.token, two.body.token]) {
-        expect((await isolate.fetch('/me', { token: next })).status, isolate.name).toBe(200)
-      }
+      expect((await isolate.fetch('/me', { token: one.body.token })).status, isolate.name).toBe(200)
     }
-    // The replaced token still cannot write, anywhere.
+    // The replaced access token still cannot write, anywhere.
     for (const isolate of [a, b, c, strict]) {
       const write = await isolate.fetch('/me/session', { method: 'PATCH', token, json: { x: 1 } })
-      expect(codeOf(write), isolate.name).toBe('TOKEN_REVOKED')
+      expect(codeOf(write), isolate.name).toBe('SESSION_EXPIRED')
     }
   })
-
-  it('a refresh whose answer was lost, retried in B: a token of the current generation', async () => {
-    const { token } = await loginAt(a, openid())
-    const lost = await a.fetch('/auth/refresh', { method: 'POST', token })
-    const retried = await b.fetch('/auth/refresh', { method: 'POST', token })
+  it('a refresh whose answer was lost, retried in B: the same answer again', async () => {
+    const { refreshToken } = await loginAt(a, openid())
+    const lost = await refresh(a, refreshToken)
+    const retried = await refresh(b, refreshToken)
     expect(retried.status).toBe(200)
-    for (const next of [lost.body.token, retried.body.token]) {
-      expect((await strict.fetch('/me', { token: next })).status).toBe(200)
-    }
+    expect(tokensOf(retried)).toEqual(tokensOf(lost))
+    expect((await strict.fetch('/me', { token: retried.body.token })).status).toBe(200)
   })
 
   it('a stale write refused in B does not make B refuse the new token', async () => {
-    const { token: old } = await loginAt(a, openid())
+    const { token: old, refreshToken } = await loginAt(a, openid())
     expect((await b.fetch('/me', { token: old })).status).toBe(200) // B caches generation 0
-    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    const fresh = (await refresh(a, refreshToken)).body.token
     // B still holds generation 0, so the old token's write reaches the object, which refuses it.
     const stale = await b.fetch('/me/session', { method: 'PATCH', token: old, json: { x: 1 } })
-    expect(codeOf(stale)).toBe('TOKEN_REVOKED')
+    expect(codeOf(stale)).toBe('SESSION_EXPIRED')
     expect((await b.fetch('/me', { token: fresh })).status).toBe(200)
     expect(
       (await b.fetch('/me/session', { method: 'PATCH', token: fresh, json: { y: 1 } })).status,
     ).toBe(200)
   })
 
-  it('a replaced token in B ends nothing and is TOKEN_REVOKED, not SESSION_EXPIRED (logout-all, a device)', async () => {
+  it('a replaced token in B ends nothing (logout-all, a device), refused as an ended one is', async () => {
     // Found by the chaos run: B, holding generation 0, passed the old token on
-    // to the object, which refused the caller and B answered SESSION_EXPIRED.
-    const { token: old } = await loginAt(a, openid())
+    // to the object, which refused the caller; nothing may end for it.
+    const { token: old, refreshToken } = await loginAt(a, openid())
     const other = await loginAt(a, openid())
     expect((await b.fetch('/me', { token: old })).status).toBe(200) // B caches generation 0
-    const fresh = (await a.fetch('/auth/refresh', { method: 'POST', token: old })).body.token
+    const fresh = (await refresh(a, refreshToken)).body.token
     const all = await b.fetch('/auth/logout-all', { method: 'POST', token: old })
-    expect([all.status, codeOf(all)]).toEqual([401, 'TOKEN_REVOKED'])
+    expect([all.status, codeOf(all)]).toEqual([401, 'SESSION_EXPIRED'])
     const sessions = (await a.fetch('/auth/sessions', { token: fresh })).body.sessions
     const device = await b.fetch(`/auth/sessions/${sessions[0].id}`, {
       method: 'DELETE',
       token: old,
     })
-    expect([device.status, codeOf(device)]).toEqual([401, 'TOKEN_REVOKED'])
+    expect([device.status, codeOf(device)]).toEqual([401, 'SESSION_EXPIRED'])
     for (const isolate of [a, b, c, strict]) {
       expect((await isolate.fetch('/me', { token: fresh })).status, isolate.name).toBe(200)
     }
@@ -185,10 +188,38 @@ describe('a stale isolate cannot bring back an older generation', () => {
   })
 
   it('a refresh in B reaches C at once: C asks the object when its copy is older than the token', async () => {
-    const { token } = await loginAt(a, openid())
+    const { token, refreshToken } = await loginAt(a, openid())
     expect((await c.fetch('/me', { token })).status).toBe(200) // C holds generation 0
-    const fresh = (await b.fetch('/auth/refresh', { method: 'POST', token })).body.token
+    const fresh = (await refresh(b, refreshToken)).body.token
     expect((await c.fetch('/me', { token: fresh })).status).toBe(200)
+  })
+})
+
+describe('M-1: an access token never follows a refresh, in any isolate', () => {
+  it('a thief polling B and C with the access token sees an ended session and cannot refresh', async () => {
+    const victim = await loginAt(a, openid())
+    const ended = await loginAt(a, openid())
+    await a.fetch('/auth/logout', { method: 'POST', token: ended.token })
+    const endedAnswer = await c.fetch('/me', { token: ended.token })
+    expect((await b.fetch('/me', { token: victim.token })).status).toBe(200) // B caches gen 0
+    const refreshed = await refresh(a, victim.refreshToken)
+    expect(refreshed.status).toBe(200)
+    for (const isolate of [a, b, c, strict]) {
+      const polled = await isolate.fetch('/me', { token: victim.token })
+      if (polled.status === 200) continue // B's cached copy, for at most its cache seconds
+      expect(polled, isolate.name).toEqual(endedAnswer)
+      for (const attempt of [
+        await isolate.fetch('/auth/refresh', { method: 'POST', token: victim.token }),
+        await refresh(isolate, victim.token),
+      ]) {
+        expect(attempt.status, isolate.name).toBe(401)
+        expect(attempt.body.token).toBeUndefined()
+      }
+    }
+    // The replay of the victim's refresh token, from another isolate, is the same answer.
+    const replayed = await refresh(c, victim.refreshToken)
+    expect(tokensOf(replayed)).toEqual(tokensOf(refreshed))
+    expect((await strict.fetch('/me', { token: refreshed.body.token })).status).toBe(200)
   })
 })
 

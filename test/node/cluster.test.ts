@@ -66,7 +66,7 @@ describe('Cluster', () => {
       // Users on every master, each a WATCH transaction on a connection of its own to its slot's master.
       const users = Array.from({ length: 12 }, (_, i) => `own-${i}`)
       await Promise.all(
-        users.map((user) => authority.login(user, 's', sessionRecord(user, at), POLICY, at)),
+        users.map((user) => authority.login(user, 's', sessionRecord(user, at), 'h0', POLICY, at)),
       )
       for (const user of users)
         expect(await authority.read(user, 's', at)).toMatchObject({ uid: user })

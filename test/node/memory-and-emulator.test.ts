@@ -1,9 +1,19 @@
 // Without REDIS_URL: one server process on this process's memory, said once
 // at start, still the whole flow. And the Node emulator as a user's test
 // sees it: WeChat's answers for apps and secrets it does not know.
+import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emulatorClient } from '../../src/testing-client'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
+
+/** What a replay must repeat: both tokens and their ends (`expiresIn` counts from each answer). */
+const tokensOf = ({ body }: { body: any }) => ({
+  token: body.token,
+  refreshToken: body.refreshToken,
+  expiresAt: body.expiresAt,
+  refreshExpiresAt: body.refreshExpiresAt,
+})
 
 let stack: NodeStack
 let app: Caller
@@ -25,11 +35,13 @@ describe('the embedded default (no REDIS_URL)', () => {
       json: { code: await emulator.loginCode('alice') },
     })
     expect(login.status).toBe(200)
-    const { token } = login.body
+    const { token, refreshToken } = login.body
     expect((await app('/me/session', { method: 'PATCH', token, json: { a: 1 } })).status).toBe(200)
     expect((await app('/me', { token })).body.session).toEqual({ a: 1 })
-    const refreshed = await app('/auth/refresh', { method: 'POST', token })
+    const refreshed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
     expect(refreshed.status).toBe(200)
+    const replayed = await app('/auth/refresh', { method: 'POST', json: { refreshToken } })
+    expect(tokensOf(replayed)).toEqual(tokensOf(refreshed))
     expect(
       (await app('/auth/logout', { method: 'POST', token: refreshed.body.token })).status,
     ).toBe(200)
@@ -72,5 +84,20 @@ describe('the Node emulator', () => {
     })
     expect(await res.json()).toEqual({ status: 200, answer: 'success' })
     expect((await app('/me', { token: login.body.token })).body.error.code).toBe('SESSION_EXPIRED')
+  })
+})
+
+describe('configuration refused at start', () => {
+  it('AVATARS_DIR without PUBLIC_URL: CONFIG_INVALID naming PUBLIC_URL, the server does not start (M-3)', () => {
+    const { PUBLIC_URL: _unset, ...env } = process.env
+    const started = spawnSync(process.execPath, ['examples/node/server.mjs'], {
+      env: { ...env, AVATARS_DIR: tmpdir(), PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(started.status).not.toBe(0)
+    expect(started.stderr).toContain('CONFIG_INVALID')
+    expect(started.stderr).toContain('AVATARS_DIR is set without PUBLIC_URL')
+    expect(started.stdout).not.toContain('listening')
   })
 })

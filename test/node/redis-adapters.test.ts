@@ -16,6 +16,8 @@ import { redisKv } from '../../src/runtime/node/kv'
 import { directoryObjects } from '../../src/runtime/node/objects'
 import { redisLimiter } from '../../src/runtime/node/rate-limit'
 import { type RedisConnection, redisConnection } from '../../src/runtime/node/redis'
+import { INDEX_MARGIN } from '../../src/runtime/node/transact'
+import { IDENTITY_SLACK, identityStore } from '../../src/session/identities'
 import type { SessionPolicy, SessionRecord } from '../../src/session/record'
 import { createCipher } from '../../src/storage/cipher'
 import { identityKey, unionidKey } from '../../src/storage/keys'
@@ -135,7 +137,14 @@ describe('owed deletes', () => {
     const at = now()
     await kv.put(identityKey('wxapp', `o-${user}`), { v: 1, uid: user }, 3600)
     await kv.put(unionidKey(`union-${user}`), { v: 1, uid: user }, 3600)
-    await authority.login(user, 's1', record(user, at, { unionid: `union-${user}` }), POLICY, at)
+    await authority.login(
+      user,
+      's1',
+      record(user, at, { unionid: `union-${user}` }),
+      'h0',
+      POLICY,
+      at,
+    )
     await authority.updateProfile(
       user,
       { nickname: { value: 'A', check: 'pass' }, avatar: avatar('a9') },
@@ -154,7 +163,53 @@ describe('owed deletes', () => {
 })
 
 describe('keys and expiries', () => {
-  it('the user keys expire at the last row’s expiry; rows past theirs go at the next write', async () => {
+  it('M-4: an idle user logs in through app A and deletes the account: app B’s identity goes too', async () => {
+    const connection = connect()
+    const kv = sealed(connection)
+    const identities = identityStore(kv)
+    const authority = redisAuthority({
+      connection,
+      prefix: 'wxa:',
+      sealed: kv,
+      objects: undefined,
+      log: quiet,
+    })
+    const user = uid()
+    const policy = { ...POLICY, ttl: 1, maxAge: 60 }
+    const unionid = `un-${user}`
+    // App B, long ago: its identity lives SESSION_MAX_AGE and a day, its session 1 s.
+    let at = now()
+    await identities.put('wxB', `oB-${user}`, {
+      v: 1,
+      uid: user,
+      unionid,
+      updatedAt: at,
+      expiresAt: at + policy.maxAge + IDENTITY_SLACK,
+    })
+    const b = record(user, at, { appId: 'wxB', openid: `oB-${user}`, unionid, expiresAt: at + 1 })
+    await authority.login(user, 'b', b, 'h0', policy, at)
+    const bKey = `wxa:${identityKey('wxB', `oB-${user}`)}`
+    expect(await db.pExpireTime(userKey(user, 'identities'))).toBeGreaterThanOrEqual(
+      await db.pExpireTime(bKey),
+    )
+    // Idle: the session is over and gone from Redis.
+    await new Promise((resolve) => setTimeout(resolve, 2100))
+    expect(await db.exists(userKey(user, 'sessions'))).toBe(0)
+    expect(await identities.get('wxB', `oB-${user}`)).not.toBeNull()
+    // App A now, then the account is deleted.
+    at = now()
+    const a = record(user, at, { appId: 'wxA', openid: `oA-${user}`, unionid, expiresAt: at + 1 })
+    await authority.login(user, 'a', a, 'h0', policy, at)
+    expect(await db.sMembers(userKey(user, 'identities'))).toEqual(
+      expect.arrayContaining([identityKey('wxB', `oB-${user}`), identityKey('wxA', `oA-${user}`)]),
+    )
+    await authority.forget(user, now())
+    expect(await identities.get('wxB', `oB-${user}`)).toBeNull()
+    expect(await db.exists(bKey)).toBe(0)
+    expect(await db.exists(userKey(user, 'identities'))).toBe(0)
+  })
+
+  it('the sessions expire at the last row’s expiry, the identity index with its identities; rows past theirs go at the next write', async () => {
     const connection = connect()
     const authority = redisAuthority({
       connection,
@@ -165,10 +220,13 @@ describe('keys and expiries', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), POLICY, at)
-    await authority.login(user, 'long', record(user, at + 1), POLICY, at)
+    await authority.login(user, 'short', record(user, at, { expiresAt: at + 1 }), 'h0', POLICY, at)
+    await authority.login(user, 'long', record(user, at + 1), 'h0', POLICY, at)
     expect(await db.pExpireTime(userKey(user, 'sessions'))).toBe((at + 1 + POLICY.ttl) * 1000)
-    expect(await db.pExpireTime(userKey(user, 'identities'))).toBe((at + 1 + POLICY.ttl) * 1000)
+    // As long as the identity a login writes: SESSION_MAX_AGE and a day.
+    expect(await db.pExpireTime(userKey(user, 'identities'))).toBe(
+      (at + POLICY.maxAge + IDENTITY_SLACK + INDEX_MARGIN) * 1000,
+    )
     await new Promise((resolve) => setTimeout(resolve, 2100))
     await authority.write(user, 'long', 0, { set: [['k', 1]], delete: [] }, POLICY, now())
     expect(await db.hKeys(userKey(user, 'sessions'))).toEqual(['long'])
@@ -193,6 +251,7 @@ describe('keys and expiries', () => {
           user,
           `s${i}`,
           record(user, at, { createdAtMs: at * 1000 + i }),
+          'h0',
           POLICY,
           at,
         ),
@@ -203,15 +262,21 @@ describe('keys and expiries', () => {
 })
 
 describe('claims, sealed records, the rate limit', () => {
-  it('claim: null for the first, the holder’s tag after; peek; expiry as PX', async () => {
+  it('claim: null for the first, the holder’s tag after; swap only by the holder; expiry as PX', async () => {
     const claims = redisClaims(connect(), 'wxa:')
-    expect(await claims.claim('scope', 'id-1', 'tag-a', 900, now())).toBeNull()
-    expect(await claims.claim('scope', 'id-1', 'tag-b', 900, now())).toBe('tag-a')
-    expect(await claims.peek('scope', 'id-1', now())).toBe('tag-a')
-    expect(await claims.peek('scope', 'id-2', now())).toBeNull()
+    expect(await claims.claim('scope', 'id-1', 'tag-a', 60, now())).toBeNull()
+    expect(await claims.claim('scope', 'id-1', 'tag-b', 60, now())).toBe('tag-a')
+    expect(await claims.swap('scope', 'id-1', 'tag-b', 'done', 900, now())).toBe(false)
+    expect(await claims.swap('scope', 'id-1', 'tag-a', 'done', 900, now())).toBe(true)
+    expect(await claims.claim('scope', 'id-1', 'tag-c', 60, now())).toBe('done')
     const ttl = await db.pTTL('wxa:claim:scope:id-1')
     expect(ttl).toBeGreaterThan(899_000)
     expect(ttl).toBeLessThanOrEqual(900_000)
+    // A holder lets go: the next claim is free.
+    expect(await claims.claim('scope', 'id-2', 'tag-a', 60, now())).toBeNull()
+    expect(await claims.swap('scope', 'id-2', 'tag-a', null, 0, now())).toBe(true)
+    expect(await claims.swap('scope', 'id-2', 'tag-a', null, 0, now())).toBe(false)
+    expect(await claims.claim('scope', 'id-2', 'tag-b', 60, now())).toBeNull()
   })
 
   it('KvStore: strings with PX, listed by a prefix that SCAN would read as a pattern', async () => {
@@ -257,7 +322,7 @@ describe('a client of your own', () => {
       log: quiet,
     })
     const at = now()
-    await authority.login('own-user', 's', record('own-user', at), POLICY, at)
+    await authority.login('own-user', 's', record('own-user', at), 'h0', POLICY, at)
     expect(await authority.read('own-user', 's', at)).toMatchObject({ uid: 'own-user' })
     await connection.close()
     expect(client.isOpen).toBe(true) // yours to close
@@ -287,11 +352,13 @@ describe('a cluster (one node owning every slot)', () => {
     })
     const user = uid()
     const at = now()
-    await authority.login(user, 's', record(user, at), POLICY, at)
+    await authority.login(user, 's', record(user, at), 'h0', POLICY, at)
     expect(
       await authority.write(user, 's', 0, { set: [['a', 1]], delete: [] }, POLICY, at),
     ).toMatchObject({ ok: true })
-    expect(await authority.refresh(user, 's', 0, null, POLICY, at)).toMatchObject({ ok: true })
+    expect(
+      await authority.refresh(user, 's', { gen: 0, hash: 'h0', next: 'h1' }, POLICY, at),
+    ).toMatchObject({ ok: true })
     await authority.updateProfile(user, { avatar: avatar('c1') }, at)
     await authority.updateProfile(user, { avatar: null }, at)
     expect(await authority.forget(user, at)).toEqual(['s'])

@@ -39,7 +39,9 @@ export interface RedisOptions {
   appendfsync?: 'always' | 'everysec' | 'no'
   /** Cluster mode on one node owning every slot: multi-key commands across slots fail (CROSSSLOT). */
   cluster?: boolean
-  /** More arguments of redis-server (`--replicaof …`, `--cluster-enabled yes`, …). */
+  /** `--appendonly`: false runs it as a snapshot-only Redis would lose writes. @default true */
+  appendonly?: boolean
+  /** More arguments of redis-server (`--replicaof …`, `--requirepass …`, `--maxmemory-policy …`). */
   args?: string[]
 }
 
@@ -66,7 +68,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const { appendfsync = 'everysec', cluster = false } = options
+  const { appendfsync = 'everysec', cluster = false, appendonly = true } = options
   const extra = [...(options.args ?? [])]
   const binary = redisServerBinary()
   const dir = await mkdtemp(join(tmpdir(), 'wxa-redis-'))
@@ -84,7 +86,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       '--save',
       '',
       '--appendonly',
-      'yes',
+      appendonly ? 'yes' : 'no',
       '--appendfsync',
       appendfsync,
       '--dir',

@@ -70,7 +70,7 @@ describe('Sentinel', () => {
       // In parallel: WATCH transactions on leases, the owed index and sealed records beside them.
       await Promise.all(
         users.map(async (user) => {
-          await authority.login(user, 's', sessionRecord(user, at), POLICY, at)
+          await authority.login(user, 's', sessionRecord(user, at), 'h0', POLICY, at)
           await sealed.put(`identity:${user}`, { uid: user }, 60)
         }),
       )
@@ -154,11 +154,18 @@ describe('a partition of the primary from its replica, then a failover', () => {
     const users = (wait: 0 | 1) => Array.from({ length: 5 }, (_, i) => `partition-${wait}-${i}`)
     for (const wait of [0, 1] as const) {
       for (const user of users(wait)) {
-        await servers[wait].login(user, 's', sessionRecord(user, at), POLICY, at)
+        await servers[wait].login(user, 's', sessionRecord(user, at), 'h0', POLICY, at)
       }
     }
     // Every login is on the replica (WAIT through the server that waits) before the partition.
-    await servers[1].login('partition-sync', 's', sessionRecord('partition-sync', at), POLICY, at)
+    await servers[1].login(
+      'partition-sync',
+      's',
+      sessionRecord('partition-sync', at),
+      'h0',
+      POLICY,
+      at,
+    )
     proxy.blackhole('replication')
     const acknowledged: Record<0 | 1, string[]> = { 0: [], 1: [] }
     const answers: Record<0 | 1, string[]> = { 0: [], 1: [] }

@@ -93,7 +93,11 @@ export async function startChild(options: {
         await res.body?.cancel()
         if (res.ok) return
       } catch {}
-      if (Date.now() > deadline) throw new Error(`${name} did not start:\n${output.join('\n')}`)
+      if (Date.now() > deadline) {
+        // Not left running behind the failed test.
+        started.kill('SIGKILL')
+        throw new Error(`${name} did not start:\n${output.join('\n')}`)
+      }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -128,19 +132,28 @@ export interface NodeStack {
 
 /**
  * The emulator and `servers` server processes on `redisUrl` (none: each in
- * its own memory). `vars` are added to every server's environment; the
- * emulator delivers pushes to the first server.
+ * its own memory). `vars` are added to every server's environment, and then
+ * what `besideEmulator` gives once the emulator runs (e.g. a relay in front
+ * of it); the emulator delivers pushes to the first server.
  */
 export async function startNodeStack({
   servers = 3,
   redisUrl,
   vars = {},
   perServer = () => ({}),
+  script = 'examples/node/server.mjs',
+  besideEmulator,
 }: {
   servers?: number
   redisUrl?: string
   vars?: Record<string, string>
   perServer?: (index: number) => Record<string, string>
+  /** The server each process runs. */
+  script?: string
+  besideEmulator?: (
+    emulator: Child,
+    shared: { WECHAT_APP_ID: string; WECHAT_APP_SECRET: string },
+  ) => Promise<Record<string, string>>
 }): Promise<NodeStack> {
   const binaries = nodeBinaries()
   const newest = binaries[binaries.length - 1] as NodeBinary
@@ -166,6 +179,7 @@ export async function startNodeStack({
     WECHAT_API_BASE: emulator.url,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...vars,
+    ...(await besideEmulator?.(emulator, shared)),
   }
   const started: Child[] = []
   try {
@@ -173,7 +187,7 @@ export async function startNodeStack({
       started.push(
         await startChild({
           name: `node-${i}`,
-          script: 'examples/node/server.mjs',
+          script,
           port,
           env: { ...all, ...perServer(i) },
           node: binaries[i % binaries.length] as NodeBinary,

@@ -5,15 +5,32 @@
 // tests (test/lifecycle, test/isolates, test/identity, test/events): devices,
 // the exact cap under 50 parallel logins, refresh generations with the grace,
 // refused stale writes, logout-all, account deletion, WeChat's pushes; and
-// what is in Redis.
+// what is in Redis. The project `redis-cloud-hosting` runs the one-node
+// topology (three-processes.test.ts) again in the WeChat Cloud Hosting mode
+// (WXA_TEST_CLOUD_HOSTING=1): users log in from the gateway's X-WX-* headers,
+// the client address is the gateway's X-Original-Forwarded-For, and WeChat's
+// API goes through the open interface service (a relay of the test).
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BuiltPush } from '../../src/emulator/push'
 import { type EmulatorClient, emulatorClient } from '../../src/testing-client'
+import { png } from '../images'
+import { type OpenApiRelay, startOpenApiRelay } from './open-api-relay'
 import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
+
+const CLOUD = process.env.WXA_TEST_CLOUD_HOSTING === '1'
+
+/** What a replay must repeat: both tokens and their ends (`expiresIn` counts from each answer). */
+const tokensOf = ({ body }: { body: any }) => ({
+  token: body.token,
+  refreshToken: body.refreshToken,
+  expiresAt: body.expiresAt,
+  refreshExpiresAt: body.refreshExpiresAt,
+})
 
 /** What the suite reads of Redis directly, whichever its shape. */
 export interface Db {
@@ -42,14 +59,79 @@ export interface Suite {
   readonly callers: readonly [Caller, Caller, Caller]
   readonly db: Db
   readonly emulator: EmulatorClient
-  loginAt(at: Caller, user: string): Promise<{ token: string; uid: string }>
+  loginAt(at: Caller, user: string): Promise<{ token: string; refreshToken: string; uid: string }>
 }
 
 export const codeOf = (reply: { body: any }) => reply.body?.error?.code ?? null
+/** The client's address as the proxy in front sets it: nginx, or Cloud Hosting's gateway. */
+const from = (at: string) => ({
+  [CLOUD ? 'X-Original-Forwarded-For' : 'X-Forwarded-For']: at,
+})
+/** What Cloud Hosting's gateway adds to a callContainer request of `user`. */
+const gateway = (user: string, unionid?: string) => ({
+  'X-WX-SOURCE': 'wx_client',
+  'X-WX-ENV': 'prod-test',
+  'X-WX-OPENID': user,
+  'X-WX-APPID': APP_ID,
+  ...(unionid ? { 'X-WX-UNIONID': unionid } : {}),
+})
+/** Where the servers are reached from the internet: what avatar URLs are built on. */
+const PUBLIC_URL = 'https://wxa.example'
+/** A well-formed 1×1 PNG. */
+const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+)
+
+/**
+ * `POST /auth/profile` as wx.uploadFile sends it, over node:http so that the
+ * Host header is ours to write; the body's last bytes wait for `hold`.
+ */
+function rawUpload(
+  base: string,
+  token: string,
+  { host, hold, nickname }: { host?: string; hold?: Promise<void>; nickname?: string } = {},
+): Promise<{ status: number; body: any }> {
+  const boundary = `----wxa${randomBytes(6).toString('hex')}`
+  const head = Buffer.from(
+    (nickname
+      ? `--${boundary}\r\nContent-Disposition: form-data; name="nickname"\r\n\r\n${nickname}\r\n`
+      : '') +
+      `--${boundary}\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
+  )
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL('/auth/profile', base).href,
+      {
+        method: 'POST',
+        headers: {
+          Authorization: `JWT ${token}`,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + PNG_1X1.length + tail.length),
+          ...(host ? { Host: host } : {}),
+        },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => {
+          text += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+      },
+    )
+    req.on('error', reject)
+    req.write(head)
+    req.write(PNG_1X1)
+    void (hold ?? Promise.resolve()).then(() => req.end(tail))
+  })
+}
 
 /** The three-process suite against `topology`'s Redis; its state for the tests that follow. */
 export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suite {
   let redis: RedisSetup
+  let relay: OpenApiRelay | undefined
   let avatars: string
   let stack: NodeStack
   let db: Db
@@ -69,7 +151,24 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
     avatars = await mkdtemp(join(tmpdir(), 'wxa-avatars-'))
     stack = await startNodeStack({
       servers: 3,
-      vars: { ...redis.vars, TRUST_PROXY: '1', IDENTITY: 'unionid', AVATARS_DIR: avatars },
+      vars: {
+        ...redis.vars,
+        IDENTITY: 'unionid',
+        AVATARS_DIR: avatars,
+        PUBLIC_URL,
+        ...(CLOUD
+          ? { CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'prod-test', WECHAT_OPEN_API: 'cloud-hosting' }
+          : { TRUST_PROXY: '1' }),
+      },
+      besideEmulator: async (emulator, { WECHAT_APP_ID, WECHAT_APP_SECRET }) => {
+        if (!CLOUD) return {} as Record<string, string>
+        relay = await startOpenApiRelay({
+          emulatorUrl: emulator.url,
+          appId: WECHAT_APP_ID,
+          appSecret: WECHAT_APP_SECRET,
+        })
+        return { WECHAT_API_BASE: relay.url }
+      },
     })
     ;[a, b, c] = stack.servers.map((server) => caller(server.url)) as [Caller, Caller, Caller]
     emulator = emulatorClient(stack.emulator.url)
@@ -87,6 +186,7 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
         )
     }
     await stack?.dispose()
+    await relay?.close()
     await redis?.dispose()
     if (avatars) await rm(avatars, { recursive: true, force: true })
   })
@@ -96,15 +196,24 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
     user: string,
     { unionid, device }: { unionid?: string; device?: Record<string, string> } = {},
   ) {
+    // The emulator knows the user in both modes: a later code (account deletion) is theirs.
     const code = await emulator.loginCode(user, unionid ? { unionid } : {})
     const res = await at('/auth/login', {
       method: 'POST',
-      json: { code, ...(device ? { device } : {}) },
-      headers: { 'X-Forwarded-For': address() },
+      json: { ...(CLOUD ? {} : { code }), ...(device ? { device } : {}) },
+      headers: { ...from(address()), ...(CLOUD ? gateway(user, unionid) : {}) },
     })
     if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`)
-    return { token: res.body.token as string, uid: res.body.user.id as string }
+    return {
+      token: res.body.token as string,
+      refreshToken: res.body.refreshToken as string,
+      uid: res.body.user.id as string,
+    }
   }
+
+  /** `POST /auth/refresh` with the refresh token in the body, as 0.4 clients send it. */
+  const refresh = (at: Caller, refreshToken: string) =>
+    at('/auth/refresh', { method: 'POST', json: { refreshToken } })
 
   const userKey = (uid: string, part: string) => `wxa:{${encodeURIComponent(uid)}}:${part}`
 
@@ -183,12 +292,14 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
       }
       expect((await a('/auth/sessions', { token: newest.token })).body.sessions).toHaveLength(10)
       // Ended sessions stay as tombstones until their expiry; nothing else is kept per
-      // session. One more field: the user's newest session_key (`key:wechat:<appid>`), sealed.
-      expect(await db.hLen(userKey(newest.uid, 'sessions'))).toBe(51)
+      // session. One more field: the user's newest session_key (`key:wechat:<appid>`), sealed;
+      // none after logins from the Cloud Hosting gateway's headers, which bring no key.
+      expect(await db.hLen(userKey(newest.uid, 'sessions'))).toBe(CLOUD ? 50 : 51)
       const fields = await db.hKeys(userKey(newest.uid, 'sessions'))
-      const keyField = fields.find((f) => f.startsWith('key:')) as string
+      const keyField = fields.find((f) => f.startsWith('key:'))
+      if (CLOUD) return expect(keyField).toBeUndefined()
       expect(keyField).toMatch(/^key:wechat:wx/)
-      expect(await db.hGet(userKey(newest.uid, 'sessions'), keyField)).toMatch(/^v1\./)
+      expect(await db.hGet(userKey(newest.uid, 'sessions'), keyField as string)).toMatch(/^v1\./)
     })
 
     it('parallel changes to different keys from three processes all land', async () => {
@@ -211,22 +322,22 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
   })
 
   describe('refresh generations', () => {
-    it('refresh in A; the older token is refused in B, for writes and reads, and writes nothing', async () => {
-      const { token: old } = await loginAt(a, openid())
-      const refreshed = await a('/auth/refresh', { method: 'POST', token: old })
+    it('refresh in A; the older access token is refused in B, for writes and reads, and writes nothing', async () => {
+      const { token: old, refreshToken } = await loginAt(a, openid())
+      const refreshed = await refresh(a, refreshToken)
       expect(refreshed.status).toBe(200)
       const write = await b('/me/session', { method: 'PATCH', token: old, json: { stale: 1 } })
-      expect(codeOf(write)).toBe('TOKEN_REVOKED')
-      expect(codeOf(await c('/me', { token: old }))).toBe('TOKEN_REVOKED')
+      expect(codeOf(write)).toBe('SESSION_EXPIRED')
+      expect(codeOf(await c('/me', { token: old }))).toBe('SESSION_EXPIRED')
       const me = await c('/me', { token: refreshed.body.token })
       expect([me.status, me.body.session]).toEqual([200, {}])
     })
 
     it('a refused stale write ends nothing: the new token still reads and writes everywhere', async () => {
-      const { token: old } = await loginAt(a, openid())
-      const fresh = (await a('/auth/refresh', { method: 'POST', token: old })).body.token
+      const { token: old, refreshToken } = await loginAt(a, openid())
+      const fresh = (await refresh(a, refreshToken)).body.token
       expect(codeOf(await b('/me/session', { method: 'PATCH', token: old, json: { x: 1 } }))).toBe(
-        'TOKEN_REVOKED',
+        'SESSION_EXPIRED',
       )
       for (const at of [a, b, c]) expect((await at('/me', { token: fresh })).status).toBe(200)
       expect(
@@ -234,29 +345,61 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
       ).toBe(200)
     })
 
-    it('two refreshes of one token at once, in A and B: both answered (the grace), both live', async () => {
-      const { token } = await loginAt(a, openid())
-      const [one, two] = await Promise.all([
-        a('/auth/refresh', { method: 'POST', token }),
-        b('/auth/refresh', { method: 'POST', token }),
-      ])
+    it('two refreshes of one refresh token at once, in A and B: the same answer (the grace), live', async () => {
+      const { token, refreshToken } = await loginAt(a, openid())
+      const [one, two] = await Promise.all([refresh(a, refreshToken), refresh(b, refreshToken)])
       expect([one.status, two.status]).toEqual([200, 200])
-      for (const at of [a, b, c]) {
-        for (const next of [one.body.token, two.body.token]) {
-          expect((await at('/me', { token: next })).status).toBe(200)
-        }
-      }
+      expect(tokensOf(two)).toEqual(tokensOf(one))
+      for (const at of [a, b, c])
+        expect((await at('/me', { token: one.body.token })).status).toBe(200)
       expect(codeOf(await c('/me/session', { method: 'PATCH', token, json: { x: 1 } }))).toBe(
-        'TOKEN_REVOKED',
+        'SESSION_EXPIRED',
       )
     })
 
-    it('reuse of a token two generations old ends the whole session (OAuth 2.1 practice)', async () => {
-      const { token: old } = await loginAt(a, openid())
-      const next = (await a('/auth/refresh', { method: 'POST', token: old })).body.token
-      const fresh = (await b('/auth/refresh', { method: 'POST', token: next })).body.token
-      expect(codeOf(await c('/auth/refresh', { method: 'POST', token: old }))).toBe('TOKEN_REVOKED')
+    it('reuse of a refresh token whose successor was used ends the whole session (OAuth 2.1 practice)', async () => {
+      const { refreshToken: old } = await loginAt(a, openid())
+      const next = (await refresh(a, old)).body.refreshToken
+      const fresh = (await refresh(b, next)).body.token
+      expect(codeOf(await refresh(c, old))).toBe('TOKEN_REVOKED')
       expect(codeOf(await a('/me', { token: fresh }))).toBe('SESSION_EXPIRED')
+    })
+  })
+
+  describe('M-1: an access token never yields a token, in any process', () => {
+    it('a thief polling B and C sees an ended session, cannot refresh, and the replay is the same answer', async () => {
+      const victim = await loginAt(a, openid())
+      const ended = await loginAt(a, openid())
+      await a('/auth/logout', { method: 'POST', token: ended.token })
+      const endedAnswer = await c('/me', { token: ended.token })
+      expect(codeOf(await b('/auth/refresh', { method: 'POST', token: victim.token }))).toBe(
+        'AUTH_REQUIRED',
+      )
+      const refreshed = await refresh(a, victim.refreshToken)
+      expect(refreshed.status).toBe(200)
+      for (const at of [a, b, c]) {
+        const polled = await at('/me', { token: victim.token })
+        expect([polled.status, polled.body]).toEqual([endedAnswer.status, endedAnswer.body])
+        for (const attempt of [
+          await at('/auth/refresh', { method: 'POST', token: victim.token }),
+          await refresh(at, victim.token),
+        ]) {
+          expect(attempt.status).toBe(401)
+          expect(attempt.body.token).toBeUndefined()
+        }
+      }
+      const replayed = await refresh(c, victim.refreshToken)
+      expect(tokensOf(replayed)).toEqual(tokensOf(refreshed))
+      expect((await b('/me', { token: refreshed.body.token })).status).toBe(200)
+    })
+
+    it('the refresh token is kept in Redis only as a hash', async () => {
+      const { refreshToken, uid } = await loginAt(a, openid())
+      const nonce = Buffer.from(refreshToken, 'base64url').toString().split('.')[1] as string
+      const dump = JSON.stringify(await db.hGetAll(userKey(uid, 'sessions')))
+      expect(dump).toContain('hash')
+      expect(dump).not.toContain(nonce)
+      expect(dump).not.toContain(refreshToken)
     })
   })
 
@@ -285,11 +428,11 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
       const replaced = await loginAt(a, user)
       const keep = await loginAt(b, user)
       expect((await a('/auth/logout', { method: 'POST', token: dead.token })).status).toBe(200)
-      await b('/auth/refresh', { method: 'POST', token: replaced.token })
+      await refresh(b, replaced.refreshToken)
       const byDead = await c('/auth/logout-all', { method: 'POST', token: dead.token })
       expect([byDead.status, codeOf(byDead)]).toEqual([401, 'SESSION_EXPIRED'])
       const byReplaced = await c('/auth/logout-all', { method: 'POST', token: replaced.token })
-      expect([byReplaced.status, codeOf(byReplaced)]).toEqual([401, 'TOKEN_REVOKED'])
+      expect([byReplaced.status, codeOf(byReplaced)]).toEqual([401, 'SESSION_EXPIRED'])
       expect((await a('/me', { token: keep.token })).status).toBe(200)
     })
   })
@@ -368,8 +511,8 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
   })
 
   describe('the profile, avatars in AVATARS_DIR', () => {
-    const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-    const image = (text: string) => new Uint8Array([...PNG, ...new TextEncoder().encode(text)])
+    /** A real PNG whose pixel data holds `text`. */
+    const image = (text: string) => png(text)
     /** `PUT /auth/profile` as wx.uploadFile sends it. */
     async function upload(base: string, token: string, avatar: Uint8Array, nickname?: string) {
       const form = new FormData()
@@ -448,15 +591,151 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
     })
   })
 
+  describe('trust: a forged Host, a deletion during an upload (M-2, M-3)', () => {
+    const avatarFiles = async () =>
+      (await readdir(avatars)).filter((name) => !name.endsWith('.type')).sort()
+
+    it('M-3: a forged Host does not change the URL sent to media_check_async: PUBLIC_URL', async () => {
+      const { token } = await loginAt(a, openid())
+      const [nodeA] = stack.servers.map((server) => server.url) as [string]
+      const res = await rawUpload(nodeA, token, { host: 'attacker.example' })
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      const key = new URL(res.body.profile.avatarUrl).pathname.split('/').pop()
+      expect(res.body.profile.avatarUrl).toBe(`${PUBLIC_URL}/auth/avatars/${key}`)
+      const pending = await emulator.request('GET', '/media-checks')
+      const { checks } = (await pending.json()) as { checks: { mediaUrl: string }[] }
+      const sent = checks.map((check) => check.mediaUrl).filter((url) => url.endsWith(`/${key}`))
+      expect(sent).toEqual([`${PUBLIC_URL}/auth/avatars/${key}`])
+    })
+
+    it('M-2: an upload still sending when another process deletes the account is 401; nothing stays', async () => {
+      const user = openid()
+      const { token, uid } = await loginAt(a, user)
+      const before = await avatarFiles()
+      let release = () => {}
+      const hold = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const [nodeA] = stack.servers.map((server) => server.url) as [string]
+      const upload = rawUpload(nodeA, token, { hold, nickname: 'Ghost' })
+      // The upload is past its login check, waiting for the rest of its body.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const code = await emulator.loginCode(user)
+      const deleted = await b('/auth/account', { method: 'DELETE', token, json: { code } })
+      expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
+      release()
+      const res = await upload
+      expect([res.status, res.body?.error?.code]).toEqual([401, 'SESSION_EXPIRED'])
+      expect(await avatarFiles()).toEqual(before)
+      expect(await db.exists(userKey(uid, 'profile'))).toBe(0)
+      const again = await loginAt(c, user)
+      expect(again.uid).toBe(uid)
+      expect((await c('/auth/profile', { token: again.token })).body.profile).toEqual({
+        nickname: null,
+        avatarUrl: null,
+      })
+    })
+  })
+
+  describe('each push is acted on once across processes (M-5)', () => {
+    let hooked: NodeStack
+    let hookDir: string
+    let hookEmulator: EmulatorClient
+    let callers: Caller[]
+    beforeAll(async () => {
+      hookDir = await mkdtemp(join(tmpdir(), 'wxa-hooks-'))
+      hooked = await startNodeStack({
+        servers: 3,
+        script: 'test/node/hooked-server.mjs',
+        vars: { ...redis.vars, TRUST_PROXY: '1', HOOK_LOG: join(hookDir, 'runs'), HOOK_MS: '400' },
+      })
+      hookEmulator = emulatorClient(hooked.emulator.url)
+      callers = hooked.servers.map((server) => caller(server.url))
+    }, 60_000)
+    afterAll(async () => {
+      await hooked?.dispose()
+      if (hookDir) await rm(hookDir, { recursive: true, force: true })
+    })
+    const runs = async (user: string) =>
+      (await readFile(join(hookDir, 'runs'), 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => line === user).length
+    async function cancellations(user: string, n: number): Promise<BuiltPush[]> {
+      const createTime = Math.floor(Date.now() / 1000)
+      return Promise.all(
+        Array.from({ length: n }, async () => {
+          const res = await hookEmulator.request('POST', '/push', {
+            openid: user,
+            event: 'user_authorization_cancellation',
+            createTime,
+          })
+          expect(res.status).toBe(200)
+          return (await res.json()) as BuiltPush
+        }),
+      )
+    }
+    const deliver = (at: Caller, built: BuiltPush) =>
+      at(`/wechat/events?${built.query}`, {
+        method: 'POST',
+        body: built.body,
+        headers: { 'Content-Type': built.contentType },
+      })
+    async function loggedIn(user: string) {
+      const code = await hookEmulator.loginCode(user)
+      const at = callers[0] as Caller
+      const res = await at('/auth/login', {
+        method: 'POST',
+        json: { code },
+        headers: { 'X-Forwarded-For': address() },
+      })
+      expect(res.status).toBe(200)
+      return res.body.token as string
+    }
+
+    it('4 simultaneous deliveries of one cancellation, to three processes, run the hook once', async () => {
+      const user = openid()
+      const token = await loggedIn(user)
+      const pushes = await cancellations(user, 4)
+      const answers = await Promise.all(
+        pushes.map((built, i) => deliver(callers[i % 3] as Caller, built)),
+      )
+      expect(await runs(user)).toBe(1)
+      expect(answers.filter((answer) => answer.body === 'success')).toHaveLength(1)
+      for (const answer of answers.filter((answer) => answer.body !== 'success')) {
+        expect([answer.status, codeOf(answer)]).toEqual([503, 'WECHAT_EVENT_IN_PROGRESS'])
+      }
+      // WeChat's retries, later, at any process: done, not run again.
+      for (const [i, built] of pushes.entries()) {
+        expect((await deliver(callers[(i + 1) % 3] as Caller, built)).body).toBe('success')
+      }
+      expect(await runs(user)).toBe(1)
+      for (const at of callers) expect(codeOf(await at('/me', { token }))).toBe('SESSION_EXPIRED')
+    })
+
+    it('a hook that throws in one process lets the retry at another run it', async () => {
+      const user = `fail-${openid()}`
+      await loggedIn(user)
+      const [first, retry] = (await cancellations(user, 2)) as [BuiltPush, BuiltPush]
+      expect((await deliver(callers[0] as Caller, first)).status).toBeGreaterThanOrEqual(500)
+      expect((await deliver(callers[1] as Caller, retry)).body).toBe('success')
+      expect(await runs(user)).toBe(2)
+      expect((await deliver(callers[2] as Caller, first)).body).toBe('success')
+      expect(await runs(user)).toBe(2)
+    })
+  })
+
   describe('what Redis keeps', () => {
-    it('every key of a user expires (PEXPIREAT) with the last session: an idle user costs nothing', async () => {
-      const { token, uid } = await loginAt(a, openid())
+    it('every key of a user expires (PEXPIREAT): the sessions with the last, the index with its identities', async () => {
+      const user = openid()
+      const { token, uid } = await loginAt(a, user)
       const { expiresAt } = (await a('/auth/sessions', { token })).body.sessions[0]
       const at = Date.parse(expiresAt)
-      for (const part of ['sessions', 'identities']) {
-        const key = userKey(uid, part)
-        expect(Math.abs((await db.pExpireTime(key)) - at), key).toBeLessThan(1000)
-      }
+      const sessions = userKey(uid, 'sessions')
+      expect(Math.abs((await db.pExpireTime(sessions)) - at)).toBeLessThan(1000)
+      // The identity index outlives the identities it lists (M-4), which outlive the sessions.
+      const identity = await db.pExpireTime(`wxa:identity:${APP_ID}:${user}`)
+      expect(identity).toBeGreaterThan(at)
+      expect(await db.pExpireTime(userKey(uid, 'identities'))).toBeGreaterThanOrEqual(identity)
       const owned = await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`)
       expect(owned.sort()).toEqual([userKey(uid, 'identities'), userKey(uid, 'sessions')])
       // No key without an expiry but the owed index and profiles (user data).
@@ -467,14 +746,217 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
     })
 
     it('the login limit is one counter for all processes (fixed window, a minute)', async () => {
-      const from = { 'X-Forwarded-For': `203.0.113.${1 + Math.floor(Math.random() * 250)}` }
+      const headers = from(`203.0.113.${1 + Math.floor(Math.random() * 250)}`)
       const statuses: number[] = []
       for (let i = 0; i < 31; i++) {
         const at = [a, b, c][i % 3] as Caller
-        statuses.push((await at('/auth/login', { method: 'POST', json: {}, headers: from })).status)
+        statuses.push((await at('/auth/login', { method: 'POST', json: {}, headers })).status)
       }
-      expect(statuses.slice(0, 30).every((s) => s === 400)).toBe(true)
+      // No code: 400; in the Cloud Hosting mode no gateway headers either: 401.
+      expect(statuses.slice(0, 30).every((s) => s === (CLOUD ? 401 : 400))).toBe(true)
       expect(statuses[30]).toBe(429)
+    })
+  })
+
+  describe.skipIf(CLOUD)('without CLOUD_HOSTING', () => {
+    it("ignores the X-WX-* headers: no code is a 400, a code logs in the code's user", async () => {
+      const named = openid()
+      const real = openid()
+      const headers = { ...from(address()), ...gateway(named) }
+      const bare = await a('/auth/login', { method: 'POST', json: {}, headers })
+      expect([bare.status, codeOf(bare)]).toEqual([400, 'INVALID_REQUEST'])
+      const code = await emulator.loginCode(real)
+      const res = await b('/auth/login', { method: 'POST', json: { code }, headers })
+      expect([res.status, res.body.user.openid]).toEqual([200, real])
+      expect(await db.exists(`wxa:identity:${APP_ID}:${named}`)).toBe(0)
+      const deletion = await c('/auth/account', {
+        method: 'DELETE',
+        token: res.body.token,
+        json: {},
+        headers: gateway(real),
+      })
+      expect([deletion.status, codeOf(deletion)]).toEqual([400, 'INVALID_REQUEST'])
+    })
+  })
+
+  describe.runIf(CLOUD)('the Cloud Hosting mode (CLOUD_HOSTING=wechat)', () => {
+    const login = (at: Caller, headers: Record<string, string>, json: object = {}) =>
+      at('/auth/login', { method: 'POST', json, headers: { ...from(address()), ...headers } })
+
+    it('three users from the gateway headers, one per process, each a device the others see', async () => {
+      const users = [openid(), openid(), openid()]
+      const unionid = `union-${randomBytes(6).toString('hex')}`
+      const hints = ['ios', 'android', 'windows']
+      const tokens: string[] = []
+      for (const [i, at] of [a, b, c].entries()) {
+        const user = users[i] as string
+        const res = await login(at, gateway(user, i === 0 ? unionid : undefined), {
+          device: { platform: hints[i] },
+        })
+        expect(res.status, JSON.stringify(res.body)).toBe(200)
+        expect(res.body).toMatchObject({ token: expect.any(String), expiresIn: expect.any(Number) })
+        expect(res.body.user).toMatchObject({ openid: user, platform: 'wechat' })
+        tokens.push(res.body.token)
+      }
+      const [first] = await Promise.all([b('/me', { token: tokens[0] })])
+      expect(first.body.user).toMatchObject({ openid: users[0], unionid })
+      for (const [i, at] of [b, c, a].entries()) {
+        const list = await at('/auth/sessions', { token: tokens[i] })
+        expect(list.body.sessions).toHaveLength(1)
+        expect(list.body.sessions[0].device).toMatchObject({ platform: hints[i] })
+      }
+      // IDENTITY=unionid: the unionid the gateway sent is the user's link.
+      expect(await db.exists(`wxa:unionid:${unionid}`)).toBe(1)
+    })
+
+    it("a login with a code is an ordinary login: the code's user, whatever the headers say", async () => {
+      const named = openid()
+      const real = openid()
+      const res = await login(b, gateway(named), { code: await emulator.loginCode(real) })
+      expect([res.status, res.body.user?.openid]).toEqual([200, real])
+    })
+
+    it('reads the header names in any case', async () => {
+      const user = openid()
+      const lower = Object.fromEntries(
+        Object.entries(gateway(user)).map(([name, value]) => [name.toLowerCase(), value]),
+      )
+      const res = await login(a, lower)
+      expect([res.status, res.body.user?.openid]).toEqual([200, user])
+    })
+
+    it('refuses a request without X-WX-SOURCE: it did not come through callContainer', async () => {
+      const user = openid()
+      const { 'X-WX-SOURCE': _source, ...forged } = gateway(user)
+      const res = await login(b, forged)
+      expect([res.status, codeOf(res)]).toEqual([401, 'CLOUD_IDENTITY_MISSING'])
+      expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(0)
+    })
+
+    it('refuses an X-WX-APPID this server does not serve', async () => {
+      const user = openid()
+      const res = await login(c, { ...gateway(user), 'X-WX-APPID': 'wx00000000forged00' })
+      expect([res.status, codeOf(res)]).toEqual([400, 'UNKNOWN_APP'])
+      const other = await login(c, gateway(user), { appId: 'wx00000000forged00' })
+      expect([other.status, codeOf(other)]).toEqual([400, 'UNKNOWN_APP'])
+    })
+
+    it('resource reuse: X-WX-FROM-* name the user of the mini program that uses the environment', async () => {
+      const user = openid()
+      const res = await login(a, {
+        'X-WX-SOURCE': 'wx_client',
+        'X-WX-APPID': 'wx0000000000owner1', // the environment's own account, not served here
+        'X-WX-FROM-OPENID': user,
+        'X-WX-FROM-APPID': APP_ID,
+      })
+      expect([res.status, res.body.user?.openid]).toEqual([200, user])
+      expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(1)
+    })
+
+    it("deletes an account confirmed by the gateway's headers of the same user, not another's", async () => {
+      const user = openid()
+      const res = await login(a, gateway(user))
+      const { token } = res.body
+      const forged = await b('/auth/account', {
+        method: 'DELETE',
+        token,
+        json: {},
+        headers: gateway(openid()),
+      })
+      expect([forged.status, codeOf(forged)]).toEqual([403, 'REAUTH_REQUIRED'])
+      const bare = await b('/auth/account', { method: 'DELETE', token, json: {} })
+      expect([bare.status, codeOf(bare)]).toEqual([401, 'CLOUD_IDENTITY_MISSING'])
+      expect((await c('/me', { token })).status).toBe(200)
+      const gone = await c('/auth/account', {
+        method: 'DELETE',
+        token,
+        json: {},
+        headers: gateway(user),
+      })
+      expect([gone.status, gone.body]).toEqual([200, { ok: true }])
+      expect(codeOf(await a('/me', { token }))).toBe('SESSION_EXPIRED')
+      expect(await db.exists(`wxa:identity:${APP_ID}:${user}`)).toBe(0)
+    })
+
+    it('a header login has no session_key: decrypt asks for a wx.login code, then keeps its key', async () => {
+      const user = openid()
+      await emulator.loginCode(user) // the user has opened the mini program
+      const { token } = (await login(a, gateway(user))).body
+      const { encryptedData, iv } = await emulator.userData(user, { stepInfoList: [{ step: 7 }] })
+      const asked = await b('/auth/decrypt', { method: 'POST', token, json: { encryptedData, iv } })
+      expect([asked.status, codeOf(asked)]).toEqual([409, 'LOGIN_CODE_REQUIRED'])
+      const foreign = await emulator.loginCode(openid())
+      const wrong = await c('/auth/decrypt', {
+        method: 'POST',
+        token,
+        json: { encryptedData, iv, code: foreign },
+      })
+      expect([wrong.status, codeOf(wrong)]).toEqual([403, 'REAUTH_REQUIRED'])
+      const code = await emulator.loginCode(user)
+      const opened = await c('/auth/decrypt', {
+        method: 'POST',
+        token,
+        json: { encryptedData, iv, code },
+      })
+      expect([opened.status, opened.body.data]).toEqual([200, { stepInfoList: [{ step: 7 }] }])
+      const again = await a('/auth/decrypt', { method: 'POST', token, json: { encryptedData, iv } })
+      expect(again.status).toBe(200)
+      // A later key at WeChat: checksession through the open interface service says stale.
+      await emulator.rotateSessionKey(user)
+      const newer = await emulator.userData(user, { stepInfoList: [] })
+      const stale = await b('/auth/decrypt', {
+        method: 'POST',
+        token,
+        json: { encryptedData: newer.encryptedData, iv: newer.iv },
+      })
+      expect([stale.status, codeOf(stale)]).toEqual([409, 'SESSION_KEY_STALE'])
+    })
+
+    it('calls WeChat through the open interface service: plain http, no access token, no stable_token', async () => {
+      const user = openid()
+      await emulator.loginCode(user)
+      const phoneCode = await emulator.phoneCode(user, '+8613800000001')
+      const res = await login(b, gateway(user), { phoneCode })
+      expect([res.status, res.body.phone?.purePhoneNumber]).toEqual([200, '13800000001'])
+      const { token } = res.body
+      const again = await emulator.phoneCode(user, '+8613800000002')
+      const asked = await c('/auth/phone', { method: 'POST', token, json: { code: again } })
+      expect([asked.status, asked.body.phone?.purePhoneNumber]).toEqual([200, '13800000002'])
+      const calls = relay?.calls ?? []
+      const paths = new Set(calls.map((call) => call.path))
+      // The profile tests above checked a nickname and an avatar, the decrypt test a session_key.
+      for (const path of [
+        '/wxa/business/getuserphonenumber',
+        '/wxa/msg_sec_check',
+        '/wxa/media_check_async',
+        '/wxa/checksession',
+      ]) {
+        expect(paths).toContain(path)
+      }
+      expect(paths).not.toContain('/cgi-bin/stable_token')
+      for (const call of calls) {
+        expect(call.query.access_token, call.path).toBeUndefined()
+        if (call.path !== '/sns/jscode2session') expect(call.query.from_appid).toBe(APP_ID)
+      }
+    })
+
+    it("counts the login limit per user address, from the gateway's X-Original-Forwarded-For", async () => {
+      const crowded = `198.51.100.${1 + Math.floor(Math.random() * 250)}`
+      const statuses: number[] = []
+      for (let i = 0; i < 31; i++) {
+        const at = [a, b, c][i % 3] as Caller
+        const res = await at('/auth/login', {
+          method: 'POST',
+          json: {},
+          // Every request reaches the server from the gateway; X-Forwarded-For is not the client's.
+          headers: { ...gateway(openid()), ...from(crowded), 'X-Forwarded-For': '10.0.0.1' },
+        })
+        statuses.push(res.status)
+      }
+      expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true)
+      expect(statuses[30]).toBe(429)
+      const elsewhere = await login(a, gateway(openid()))
+      expect(elsewhere.status).toBe(200)
     })
   })
 

@@ -32,6 +32,9 @@ const record = (uid: string, at = NOW, extra: Partial<SessionRecord> = {}): Sess
   ...extra,
 })
 
+/** What a refresh token of generation `gen` presents: its hash and its successor's (`h<gen>`, `h<gen+1>`). */
+const R = (gen: number, hash = `h${gen}`) => ({ gen, hash, next: `h${gen + 1}` })
+
 const change = (key: string, value: unknown) => ({
   set: [[key, value]] as [string, unknown][],
   delete: [],
@@ -42,31 +45,60 @@ describe('the rules on the memory authority', () => {
     const authority = memoryAuthority()
     const ended: string[] = []
     for (let i = 0; i < 5; i++) {
-      ended.push(...(await authority.login('u', `s${i}`, record('u', NOW + i), POLICY, NOW + i)))
+      ended.push(
+        ...(await authority.login('u', `s${i}`, record('u', NOW + i), 'h0', POLICY, NOW + i)),
+      )
     }
     expect(ended).toEqual(['s0', 's1'])
     expect((await authority.list('u', NOW + 5)).map((s) => s.id)).toEqual(['s4', 's3', 's2'])
   })
 
-  it('refresh: a new generation; the replaced token within the grace gets it back, outside it ends the session', async () => {
+  it('refresh: a new generation; the replaced refresh token within the grace replays it, outside it ends the session', async () => {
     const authority = memoryAuthority()
-    await authority.login('u', 's', record('u'), POLICY, NOW)
-    const first = await authority.refresh('u', 's', 0, null, POLICY, NOW + 1)
-    expect(first).toMatchObject({ ok: true, record: { gen: 1 } })
-    const retried = await authority.refresh('u', 's', 0, null, POLICY, NOW + 20)
-    expect(retried).toMatchObject({ ok: true, record: { gen: 1 } })
-    const late = await authority.refresh('u', 's', 0, null, POLICY, NOW + 40)
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
+    const first = await authority.refresh('u', 's', R(0), POLICY, NOW + 1)
+    expect(first).toMatchObject({
+      ok: true,
+      replayed: false,
+      record: { gen: 1, refreshedAt: NOW + 1 },
+    })
+    const retried = await authority.refresh('u', 's', R(0), POLICY, NOW + 20)
+    expect(retried).toMatchObject({
+      ok: true,
+      replayed: true,
+      record: { gen: 1, refreshedAt: NOW + 1 },
+    })
+    const late = await authority.refresh('u', 's', R(0), POLICY, NOW + 40)
     expect(late).toEqual({ ok: false, refused: 'TOKEN_REVOKED', over: true })
     expect(await authority.read('u', 's', NOW + 41)).toBeNull()
   })
 
+  it('refresh: once the successor was used, the replaced refresh token is reuse within the grace too', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
+    await authority.refresh('u', 's', R(0), POLICY, NOW + 1)
+    expect(await authority.refresh('u', 's', R(1), POLICY, NOW + 2)).toMatchObject({ ok: true })
+    const reused = await authority.refresh('u', 's', R(0), POLICY, NOW + 3)
+    expect(reused).toEqual({ ok: false, refused: 'TOKEN_REVOKED', over: true })
+    expect(await authority.read('u', 's', NOW + 3)).toBeNull()
+  })
+
+  it('refresh: a current generation with another hash, or one ahead, is refused and ends nothing', async () => {
+    const authority = memoryAuthority()
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
+    const refused = { ok: false, refused: 'SESSION_EXPIRED', over: false }
+    expect(await authority.refresh('u', 's', R(0, 'other'), POLICY, NOW + 1)).toEqual(refused)
+    expect(await authority.refresh('u', 's', R(3), POLICY, NOW + 1)).toEqual(refused)
+    expect(await authority.read('u', 's', NOW + 1)).not.toBeNull()
+  })
+
   it('a write from a replaced token is refused and ends nothing', async () => {
     const authority = memoryAuthority()
-    await authority.login('u', 's', record('u'), POLICY, NOW)
-    await authority.refresh('u', 's', 0, null, POLICY, NOW + 1)
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
+    await authority.refresh('u', 's', R(0), POLICY, NOW + 1)
     expect(await authority.write('u', 's', 0, change('a', 1), POLICY, NOW + 2)).toEqual({
       ok: false,
-      refused: 'TOKEN_REVOKED',
+      refused: 'SESSION_EXPIRED',
       over: false,
     })
     expect(await authority.write('u', 's', 1, change('a', 1), POLICY, NOW + 2)).toMatchObject({
@@ -77,7 +109,7 @@ describe('the rules on the memory authority', () => {
 
   it('refuses data over the size, depth or key limits', async () => {
     const authority = memoryAuthority()
-    await authority.login('u', 's', record('u'), POLICY, NOW)
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
     const big = 'x'.repeat(2000)
     let deep: unknown = 1
     for (let i = 0; i < 40; i++) deep = { a: deep }
@@ -91,8 +123,8 @@ describe('the rules on the memory authority', () => {
 
   it('a dead or replaced token cannot end the user’s other sessions', async () => {
     const authority = memoryAuthority()
-    await authority.login('u', 'a', record('u'), POLICY, NOW)
-    await authority.login('u', 'b', record('u', NOW + 1), POLICY, NOW + 1)
+    await authority.login('u', 'a', record('u'), 'h0', POLICY, NOW)
+    await authority.login('u', 'b', record('u', NOW + 1), 'h0', POLICY, NOW + 1)
     await authority.end('u', 'a', NOW + 2)
     const over = { refused: 'SESSION_EXPIRED' }
     expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toEqual(over)
@@ -101,12 +133,12 @@ describe('the rules on the memory authority', () => {
     expect(await authority.endAll('u', NOW + 3, undefined, { id: 'b', gen: 0 })).toEqual(['b'])
   })
 
-  it('a replaced token is told TOKEN_REVOKED, not that its session is over, and ends nothing', async () => {
+  it('a replaced token is told what an ended one is (SESSION_EXPIRED), and ends nothing', async () => {
     const authority = memoryAuthority()
-    await authority.login('u', 'a', record('u'), POLICY, NOW)
-    await authority.login('u', 'b', record('u', NOW + 1), POLICY, NOW + 1)
-    await authority.refresh('u', 'a', 0, null, POLICY, NOW + 2)
-    const replaced = { refused: 'TOKEN_REVOKED' }
+    await authority.login('u', 'a', record('u'), 'h0', POLICY, NOW)
+    await authority.login('u', 'b', record('u', NOW + 1), 'h0', POLICY, NOW + 1)
+    await authority.refresh('u', 'a', R(0), POLICY, NOW + 2)
+    const replaced = { refused: 'SESSION_EXPIRED' }
     expect(await authority.endAll('u', NOW + 3, undefined, { id: 'a', gen: 0 })).toEqual(replaced)
     expect(await authority.end('u', 'b', NOW + 3, { id: 'a', gen: 0 })).toEqual(replaced)
     // A generation the authority never had is refused as over (fail closed).
@@ -122,11 +154,12 @@ describe('the rules on the memory authority', () => {
     await kv.put(identityKey('wxapp', 'o-u'), { v: 1, uid: 'u' }, 3600)
     await kv.put(unionidKey('union-1'), { v: 1, uid: 'u' }, 3600)
     await kv.put(identityKey('wxother', 'o-u2'), { v: 1, uid: 'u' }, 3600)
-    await authority.login('u', 's', linked, POLICY, NOW)
+    await authority.login('u', 's', linked, 'h0', POLICY, NOW)
     await authority.login(
       'u',
       't',
       record('u', NOW + 1, { appId: 'wxother', openid: 'o-u2' }),
+      'h0',
       POLICY,
       NOW + 1,
     )
@@ -143,7 +176,7 @@ describe('the rules on the memory authority', () => {
   it('leaves a unionid link that another user took since', async () => {
     const kv = sealedKv(memoryKv(), createCipher('Vq3xT9mR2kLp8sWz4nYb7cHf1dJg6aEu-memory'))
     const authority = memoryAuthority({ identities: kv })
-    await authority.login('u', 's', record('u', NOW, { unionid: 'union-2' }), POLICY, NOW)
+    await authority.login('u', 's', record('u', NOW, { unionid: 'union-2' }), 'h0', POLICY, NOW)
     await kv.put(unionidKey('union-2'), { v: 1, uid: 'someone-else' }, 3600)
     await authority.forget('u', NOW + 1)
     expect((await kv.get<{ uid: string }>(unionidKey('union-2')))?.value.uid).toBe('someone-else')
@@ -178,7 +211,7 @@ describe('the profile on the memory authority', () => {
     const objects = memoryObjects()
     const authority = memoryAuthority({ objects })
     await objects.put('a1', new Uint8Array([1]), 'image/png')
-    await authority.login('u', 's', record('u'), POLICY, NOW)
+    await authority.login('u', 's', record('u'), 'h0', POLICY, NOW)
     await authority.updateProfile(
       'u',
       { nickname: { value: 'Alice', check: 'pass' }, avatar: avatar('a1') },

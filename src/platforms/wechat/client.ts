@@ -1,4 +1,4 @@
-import { isWxaAuthError, type WxaAuthError } from '../../errors'
+import { isWxaAuthError, WxaAuthError } from '../../errors'
 import { hex } from '../../util/hex'
 import {
   type AppClientOptions,
@@ -10,6 +10,8 @@ import {
   type ErrorTable,
   filled,
   platformError,
+  type UpstreamCall,
+  upstreamCaller,
 } from '../caller'
 import {
   type ErrcodeBody,
@@ -21,6 +23,9 @@ import type { PhoneNumber, PlatformSession } from '../platform'
 
 export { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS }
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
+
+const NO_SECRET =
+  'This server has no AppSecret (WECHAT_APP_SECRET), so it takes no login code: log in through wx.cloud.callContainer without one.'
 
 /** What WeChat answers when a call fails. Only errors carry a non-zero `errcode`. */
 export type WeChatErrorBody = ErrcodeBody
@@ -48,6 +53,15 @@ export const MAX_ACCESS_TOKEN_LENGTH = 512 // characters
 export interface WeChatClientOptions extends AppClientOptions {
   /** Base URL of the WeChat server API. @default 'https://api.weixin.qq.com' */
   baseUrl?: string
+  /**
+   * Cloud Hosting's open interface service (开放接口服务), e.g.
+   * `http://api.weixin.qq.com`: every API that takes an access token is sent
+   * there without one (the `accessToken` arguments are ignored: pass `''`),
+   * with `from_appid` naming this app (资源复用). code2Session still goes to
+   * `baseUrl` with the AppSecret: it is no cloud call. With this option
+   * `appSecret` may be `''`: code2Session then rejects with `NOT_OFFERED`.
+   */
+  openApiBase?: string
 }
 
 /** WeChat's verdict on content: `pass`, `review` (uncertain) or `risky`. */
@@ -129,8 +143,7 @@ export function wechatError(
 }
 
 /** The query of checkSessionKey and resetUserSessionKey: signed with the session_key. */
-const signedQuery = async (accessToken: string, openid: string, sessionKey: string) => ({
-  access_token: accessToken,
+const signedQuery = async (openid: string, sessionKey: string) => ({
   openid,
   signature: await sessionKeySignature(sessionKey),
   sig_method: 'hmac_sha256',
@@ -148,10 +161,18 @@ const signedQuery = async (accessToken: string, openid: string, sessionKey: stri
  * ```
  */
 export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
-  const { appId, appSecret } = options
-  const request = appCaller('WeChat', options, WECHAT_API_BASE)
+  const { appId, appSecret, openApiBase, ...transport } = options
+  const request: UpstreamCall =
+    openApiBase && !appSecret
+      ? // Through the open interface service the AppSecret is optional: without it, no code2Session.
+        () => Promise.reject(new WxaAuthError('NOT_OFFERED', NO_SECRET))
+      : appCaller('WeChat', { appId, appSecret, ...transport }, WECHAT_API_BASE)
+  const openRequest = openApiBase && upstreamCaller({ ...transport, baseUrl: openApiBase })
 
-  /** Calls `api` at `path` (GET, or POST of `json`), retried as `upstreamCaller` says. */
+  /**
+   * Calls `api` at `path` (GET, or POST of `json`), retried as `upstreamCaller`
+   * says; with `accessToken`, through the open interface service when there is one.
+   */
   const call = (
     api: string,
     path: string,
@@ -160,11 +181,17 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       json,
       overrides = {},
       singleUse = false,
-    }: { json?: object; overrides?: Overrides; singleUse?: boolean } = {},
+      accessToken,
+    }: { json?: object; overrides?: Overrides; singleUse?: boolean; accessToken?: string } = {},
   ) =>
-    request(api, {
+    (accessToken !== undefined && openRequest ? openRequest : request)(api, {
       path,
-      query,
+      query:
+        accessToken === undefined
+          ? query
+          : openRequest
+            ? { ...query, from_appid: appId }
+            : { access_token: accessToken, ...query },
       ...(json ? { json } : {}),
       singleUse,
       refusal: errcodeRefusal({ ...ERRCODES, ...overrides }, api),
@@ -197,8 +224,9 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const { phone_info: info } = await call(
         'getPhoneNumber',
         '/wxa/business/getuserphonenumber',
-        { access_token: accessToken },
+        {},
         {
+          accessToken,
           json: { code, ...(openid ? { openid } : {}) },
           overrides: PHONE_ERRCODES,
           singleUse: true,
@@ -220,8 +248,8 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const { result } = await call(
         'msgSecCheck',
         '/wxa/msg_sec_check',
-        { access_token: accessToken },
-        { json: { content, version: 2, scene, openid } },
+        {},
+        { accessToken, json: { content, version: 2, scene, openid } },
       )
       const suggest = (result as { suggest?: unknown } | undefined)?.suggest
       if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky') {
@@ -235,17 +263,20 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
       const { trace_id } = await call(
         'mediaCheckAsync',
         '/wxa/media_check_async',
-        { access_token: accessToken },
-        { json: { media_url: mediaUrl, media_type: 2, version: 2, scene, openid } },
+        {},
+        { accessToken, json: { media_url: mediaUrl, media_type: 2, version: 2, scene, openid } },
       )
       if (!filled(trace_id)) throw badResponse('mediaCheckAsync: trace_id missing')
       return trace_id
     },
 
     async checkSessionKey(accessToken, openid, sessionKey) {
-      const query = await signedQuery(accessToken, openid, sessionKey)
+      const query = await signedQuery(openid, sessionKey)
       try {
-        await call('checkSessionKey', '/wxa/checksession', query, { overrides: CHECK_ERRCODES })
+        await call('checkSessionKey', '/wxa/checksession', query, {
+          accessToken,
+          overrides: CHECK_ERRCODES,
+        })
         return true
       } catch (err) {
         if (isWxaAuthError(err, 'SESSION_KEY_STALE')) return false
@@ -255,8 +286,9 @@ export function createWeChatClient(options: WeChatClientOptions): WeChatClient {
 
     // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/ResetUserSessionKey.html
     async resetSessionKey(accessToken, openid, sessionKey) {
-      const query = await signedQuery(accessToken, openid, sessionKey)
+      const query = await signedQuery(openid, sessionKey)
       const { session_key } = await call('resetSessionKey', '/wxa/resetusersessionkey', query, {
+        accessToken,
         overrides: CHECK_ERRCODES,
       })
       if (!filled(session_key)) throw badResponse('resetSessionKey: session_key missing')

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../../errors'
+import { parseJson } from '../../util/json'
 import { parseWeChatXml, XmlShapeError } from './xml'
 
 /**
@@ -71,8 +72,9 @@ export function readPushBody(text: string): PushBody {
   if (first === '{') {
     let parsed: unknown
     try {
-      parsed = JSON.parse(text)
-    } catch {
+      parsed = parseJson(text)
+    } catch (err) {
+      if (err instanceof WxaAuthError) throw err
       throw new WxaAuthError('INVALID_JSON')
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -3,6 +3,7 @@ import type { PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
 import { createWeChatClient } from './client'
+import { OPEN_API_BASE, openApi } from './cloud-hosting'
 
 const APP_ID = /^wx[\w-]{1,40}$/
 /** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
@@ -12,12 +13,16 @@ const APP_SECRET = /^[0-9a-f]{32}$/i
  * WeChat: `WECHAT_APP_ID` (several separated by spaces), `WECHAT_APP_SECRET`
  * or `WECHAT_APP_SECRETS`, `WECHAT_API_BASE`, `WECHAT_TIMEOUT_MS`. Each app
  * has code2Session, the shared data crypto, the phone number and
- * checkSessionKey through the stable access token (cached in KV).
+ * checkSessionKey through the stable access token (cached in KV), or with
+ * `WECHAT_OPEN_API=cloud-hosting` through Cloud Hosting's open interface
+ * service with no token (at `WECHAT_API_BASE` when set, for tests); the
+ * AppSecret is then optional, and without it no code is taken (`NOT_OFFERED`).
  */
 export const wechat: PlatformDefinition = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
     const shape = 'wx followed by letters and digits'
+    const viaOpenApi = openApi(vars)
     return configuredApps(vars, 'WECHAT', {
       pattern: APP_ID,
       shape,
@@ -27,10 +32,18 @@ export const wechat: PlatformDefinition = {
           "32 hexadecimal characters, as the mini program admin's 开发管理 → 开发设置 shows it",
       },
       upstream,
+      // The open interface service needs none; only code2Session does.
+      secretOptional: viaOpenApi,
     }).map((app) => {
       const { appId } = app
-      const client = createWeChatClient(app.client)
-      const tokens = accessTokenCache({ kv, wechat: client, appId, log })
+      const client = createWeChatClient({
+        ...app.client,
+        ...(viaOpenApi ? { openApiBase: app.client.baseUrl ?? OPEN_API_BASE } : {}),
+      })
+      // The open interface service adds the token itself: none is fetched, none sent.
+      const tokens = viaOpenApi
+        ? { withToken: <T>(use: (token: string) => Promise<T>) => use('') }
+        : accessTokenCache({ kv, wechat: client, appId, log })
       return {
         platform: 'wechat' as const,
         appId,

@@ -8,6 +8,28 @@ import { base64url } from '../../util/base64url'
  * retries (three, seconds apart).
  */
 export const DEFAULT_PUSH_CLAIM_TTL = 15 * 60 // 15 minutes, seconds
+/**
+ * How long a delivery that acts on an event holds it: a delivery that finds
+ * it held does not act (see {@link PushClaims.claim}). WeChat hangs up after
+ * 5 seconds and retries about every 5 seconds, three times: a run that died
+ * without a word (a crash, a Worker cancelled when WeChat hung up) lets a
+ * later retry act; a hook still running past this may run once more.
+ */
+export const DEFAULT_PUSH_LEASE = 10 // seconds
+
+const DONE = 'done'
+
+/** A delivery's claim on an event: acted on, held by another delivery, or this delivery's to act on. */
+export type EventClaim =
+  | { state: 'done' }
+  | { state: 'busy' }
+  | {
+      state: 'ours'
+      /** Marks the event acted on, for the replay window. */
+      done(now: number): Promise<void>
+      /** Lets the event go (the run failed): WeChat's retry acts on it again. */
+      release(now: number): Promise<void>
+    }
 
 /**
  * The pushes WeChat sent, claimed atomically in the deployment's claim store
@@ -22,10 +44,12 @@ export interface PushClaims {
    * The same request again (WeChat's retry) is true.
    */
   query(signed: string[], request: string, now: number): Promise<boolean>
-  /** Whether the event was already acted on. */
-  handled(event: string[], now: number): Promise<boolean>
-  /** Marks the event as acted on. */
-  markHandled(event: string[], now: number): Promise<void>
+  /**
+   * Claims the event for this delivery, atomically, before anything is done:
+   * `ours` (for {@link DEFAULT_PUSH_LEASE}, until `done` or `release`), `busy`
+   * (another delivery acts on it now) or `done` (it was acted on).
+   */
+  claim(event: string[], now: number): Promise<EventClaim>
 }
 
 /**
@@ -36,7 +60,11 @@ export interface PushClaims {
  */
 export function pushClaims(
   store: ClaimStore,
-  { secret, ttl = DEFAULT_PUSH_CLAIM_TTL }: { secret: string; ttl?: number },
+  {
+    secret,
+    ttl = DEFAULT_PUSH_CLAIM_TTL,
+    lease = DEFAULT_PUSH_LEASE,
+  }: { secret: string; ttl?: number; lease?: number },
 ): PushClaims {
   let hmac: Promise<CryptoKey> | undefined
   const digest = async (parts: string[]) => {
@@ -62,11 +90,17 @@ export function pushClaims(
       const prior = await store.claim(await scoped(), id, tag, ttl, now)
       return prior === null || prior === tag
     },
-    async handled(event, now) {
-      return (await store.peek(await scoped(), await digest(['event', ...event]), now)) !== null
-    },
-    async markHandled(event, now) {
-      await store.claim(await scoped(), await digest(['event', ...event]), 'done', ttl, now)
+    async claim(event, now) {
+      const [at, id] = await Promise.all([scoped(), digest(['event', ...event])])
+      const run = `run:${base64url(crypto.getRandomValues(new Uint8Array(12)))}`
+      const prior = await store.claim(at, id, run, lease, now)
+      if (prior === DONE) return { state: 'done' }
+      if (prior !== null) return { state: 'busy' }
+      return {
+        state: 'ours',
+        done: async (when) => void (await store.swap(at, id, run, DONE, ttl, when)),
+        release: async (when) => void (await store.swap(at, id, run, null, 0, when)),
+      }
     },
   }
 }

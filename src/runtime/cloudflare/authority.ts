@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../../errors'
 import type { ClaimStore, SessionAuthority } from '../../session/authority'
+import type { ProfileRecord } from '../../session/profile'
 import type { CallerRefused } from '../../session/record'
 import type { UserSessions } from './object'
 import { NOT_SQLITE } from './sql'
@@ -61,16 +62,20 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
   const namespace = rpcNamespace(binding)
   const object = (uid: string) => namespace.get(namespace.idFromName(uid))
   return {
-    login: (uid, id, record, policy, now, sessionKey) =>
-      call('login', () => object(uid).login(uid, id, record, policy, now, sessionKey), true),
+    login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
+      call(
+        'login',
+        () => object(uid).login(uid, id, record, refreshHash, policy, now, sessionKey),
+        true,
+      ),
     sessionKey: (uid, slot) => call('sessionKey', () => object(uid).sessionKey(uid, slot), false),
     setSessionKey: (uid, slot, sealed) =>
       call('setSessionKey', () => object(uid).setSessionKey(uid, slot, sealed), true),
     read: (uid, id, now) => call('read', () => object(uid).read(uid, id, now), false),
     write: (uid, id, gen, change, policy, now) =>
       call('write', () => object(uid).write(uid, id, gen, change, policy, now), true),
-    refresh: (uid, id, gen, change, policy, now) =>
-      call('refresh', () => object(uid).refresh(uid, id, gen, change, policy, now), true),
+    refresh: (uid, id, presented, policy, now) =>
+      call('refresh', () => object(uid).refresh(uid, id, presented, policy, now), true),
     // RPC types a union return as a union of promises: the object answers one value.
     end: (uid, id, now, by) =>
       call(
@@ -86,8 +91,15 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
       ),
     forget: (uid, now) => call('forget', () => object(uid).forget(uid, now), true),
     profile: (uid, now) => call('profile', () => object(uid).profile(uid, now), false),
-    updateProfile: (uid, update, now) =>
-      call('updateProfile', () => object(uid).updateProfile(uid, update, now), true),
+    updateProfile: (uid, update, now, by) =>
+      call(
+        'updateProfile',
+        () =>
+          object(uid).updateProfile(uid, update, now, by) as Promise<
+            ProfileRecord | null | CallerRefused
+          >,
+        true,
+      ),
     list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
   } as SessionAuthority
 }
@@ -99,6 +111,7 @@ export function durableClaims(binding: DurableObjectNamespace): ClaimStore {
   return {
     claim: (scope, id, tag, ttl, now) =>
       call('claim', () => object(scope).claim(id, tag, ttl, now), true),
-    peek: (scope, id, now) => call('peek', () => object(scope).peek(id, now), false),
+    swap: (scope, id, tag, next, ttl, now) =>
+      call('swap', () => object(scope).swap(id, tag, next, ttl, now), true),
   }
 }

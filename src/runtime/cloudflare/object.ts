@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../../env'
 import type { Logger } from '../../errors'
+import { IDENTITY_SLACK } from '../../session/identities'
 import {
   applyProfile,
   avatarObject,
@@ -17,27 +18,30 @@ import {
   type SessionSummary,
   sessionKeySlot,
 } from '../../session/record'
-import { rules, type SessionTable } from '../../session/rules'
+import { callerRefused, rules, type SessionTable } from '../../session/rules'
 import { identityKeysOf } from '../../session/transactional'
 import { createCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import { checkSecret } from '../../token/keys'
+import type { RefreshPresented } from '../../token/refresh'
 import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
 import { drainDeletes, drainReplica } from './owed'
 import {
   claimRow,
   countRows,
+  indexUntil,
   insertSession,
+  keepIndex,
   nextExpiry,
   oweDelete,
   oweIdentities,
   owesDelete,
-  peekRow,
   readMeta,
   SCHEMA,
   sqliteOf,
   sqlTable,
+  swapRow,
   writeMeta,
 } from './sql'
 
@@ -96,12 +100,14 @@ export class UserSessions extends DurableObject<WxaBindings> {
     uid: string,
     id: string,
     record: SessionRecord,
+    refreshHash: string,
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
   ) {
     await this.#ready(uid, now)
-    const changed = rules.login(this.#table, id, record, policy, now)
+    const changed = rules.login(this.#table, id, record, refreshHash, policy, now)
+    keepIndex(this.#sql, now + policy.maxAge + IDENTITY_SLACK) // as long as its identity lives
     if (sessionKey)
       this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
     return (await this.#settle(changed.slice(1))) as string[]
@@ -129,14 +135,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async refresh(
     uid: string,
     id: string,
-    gen: number,
-    change: SessionChange | null,
+    presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
-  ): Promise<Outcome> {
+  ): Promise<Outcome & { replayed?: boolean }> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return this.#settle(rules.refresh(this.#table, id, gen, change, policy, now))
+    return this.#settle(rules.refresh(this.#table, id, presented, policy, now))
   }
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
@@ -202,8 +206,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
     uid: string,
     update: ProfileUpdate,
     now: number,
-  ): Promise<ProfileRecord | null> {
+    by?: Caller,
+  ): Promise<ProfileRecord | null | CallerRefused> {
     await this.#ready(uid, now)
+    const refused = by && callerRefused(this.#table, by, now)
+    if (refused) return refused
     const next = applyProfile(this.#profile(), update, now)
     this.#setMeta('profile', next.profile ? JSON.stringify(next.profile) : null)
     for (const key of next.dropped) this.#owe(key)
@@ -215,24 +222,20 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return text ? (JSON.parse(text) as ProfileRecord) : null
   }
 
-  #owe(key: string) {
-    oweDelete(this.#sql, key)
-  }
+  #owe = (key: string) => oweDelete(this.#sql, key)
 
-  /**
-   * Claims `id` with `tag` for `ttl` seconds, atomically: null when it was
-   * free, else the tag it already carries. A claims object (`claims:<scope>`)
-   * uses it so that a signed push query carries at most one body.
-   */
+  /** Claims `id` with `tag` for `ttl` seconds, atomically: null when it was free, else its tag. */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
     const held = claimRow(this.#sql, id, tag, ttl, now)
     if (held === null) this.#arm()
     return held
   }
 
-  /** The tag `id` is claimed with, or null. */
-  async peek(id: string, now: number): Promise<string | null> {
-    return peekRow(this.#sql, id, now)
+  /** While `id` carries `tag`, gives it `next` for `ttl` seconds, or frees it (null). */
+  async swap(id: string, tag: string, next: string | null, ttl: number, now: number) {
+    const swapped = swapRow(this.#sql, id, tag, next, ttl, now)
+    if (swapped) this.#arm()
+    return swapped
   }
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
@@ -280,12 +283,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
   }
 
-  /** Nothing to keep: no session, claim or owed KV work, and no profile (user data, kept until deleted). */
+  /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
       !this.#owed() &&
-      this.#meta('profile') === undefined
+      this.#meta('profile') === undefined &&
+      indexUntil(this.#sql) * 1000 <= Date.now()
     )
   }
 
@@ -329,6 +333,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    const indexed = indexUntil(this.#sql) * 1000
+    if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
       const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()
       this.#setMeta('emptied', String(emptied))

@@ -7,6 +7,15 @@ import { workersKv } from './kv'
 import { r2Objects } from './r2'
 import { bindingLimiter } from './rate-limit'
 
+/** The names wxa-auth keeps secret: set with `wrangler secret put`, never in wrangler.toml. */
+const SECRET_NAME = /(?:SECRETS?|TOKEN|KEYS?)$/
+
+/** How a variable is set on Workers: a secret with wrangler, the rest in wrangler.toml. */
+export const wranglerHowToSet = (name: string) =>
+  SECRET_NAME.test(name)
+    ? `Set it with \`wrangler secret put ${name}\` (locally: in .dev.vars).`
+    : 'Set it in wrangler.toml [vars], and for `--env <name>` in [env.<name>.vars] as well: an environment does not inherit [vars].'
+
 /**
  * Cloudflare Workers: sessions in the `UserSessions` Durable Object (binding
  * `USER_SESSIONS`, one object per user, the only writer), their read replica,
@@ -52,6 +61,7 @@ export function cloudflare<E extends { Bindings: WxaBindings }>(): WxaRuntime<E>
           user: bindingLimiter(env.USER_RATE_LIMITER),
         },
         replica: true,
+        howToSet: wranglerHowToSet,
       }
       made.set(env, parts)
       return parts

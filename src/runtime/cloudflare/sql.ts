@@ -1,5 +1,6 @@
 import type { SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
+import type { RefreshState } from '../../token/refresh'
 
 /**
  * How a `UserSessions` object without SQLite storage says so (its constructor
@@ -17,6 +18,11 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
   try {
     const sql = ctx.storage.sql
     sql.exec(SCHEMA)
+    // Objects of 0.3 have no refresh column: their sessions get one, empty (no refresh).
+    const columns = sql.exec<{ name: string }>('PRAGMA table_info(sessions)').toArray()
+    if (!columns.some((c) => c.name === 'refresh')) {
+      sql.exec('ALTER TABLE sessions ADD COLUMN refresh TEXT')
+    }
     return sql
   } catch (cause) {
     if (/SQL is not enabled/i.test(String((cause as Error)?.message))) {
@@ -37,7 +43,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   record TEXT,
   expires_at INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL
+  created_ms INTEGER NOT NULL,
+  refresh TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -46,13 +53,20 @@ CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, tag TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 `
 
-type Row = { id: string; record: string | null; expires_at: number; created_ms: number }
+type Row = {
+  id: string
+  record: string | null
+  expires_at: number
+  created_ms: number
+  refresh?: string | null
+}
 
 const stored = (row: Row): StoredSession => ({
   id: row.id,
   record: row.record === null ? null : (JSON.parse(row.record) as SessionRecord),
   expiresAt: row.expires_at,
   createdAtMs: row.created_ms,
+  ...(row.refresh ? { refresh: JSON.parse(row.refresh) as RefreshState } : {}),
 })
 
 /**
@@ -67,12 +81,14 @@ export function sqlTable(sql: SqlStorage, indexed: (record: SessionRecord) => vo
     },
     put: (s) => {
       sql.exec(
-        `INSERT INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
+        `INSERT INTO sessions (id, record, expires_at, created_ms, refresh) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
+         refresh = excluded.refresh`,
         s.id,
         s.record === null ? null : JSON.stringify(s.record),
         s.expiresAt,
         s.createdAtMs,
+        s.refresh ? JSON.stringify(s.refresh) : null,
       )
       // The version tells a newer change from one already written.
       sql.exec(
@@ -108,8 +124,23 @@ export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
 
 export const countRows = (
   sql: SqlStorage,
-  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims',
+  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+
+/**
+ * Keeps the identity index until at least `until` (unix seconds): as long as
+ * the identities it lists, which a login writes for SESSION_MAX_AGE and a
+ * day, longer than any session.
+ */
+export function keepIndex(sql: SqlStorage, until: number) {
+  if (until > Number(readMeta(sql, 'identities_until') ?? 0)) {
+    writeMeta(sql, 'identities_until', String(until))
+  }
+}
+
+/** Unix seconds until which the identity index is kept; 0 when it lists none. */
+export const indexUntil = (sql: SqlStorage): number =>
+  countRows(sql, 'identities') > 0 ? Number(readMeta(sql, 'identities_until') ?? 0) : 0
 
 /** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
 export const oweDelete = (sql: SqlStorage, key: string) =>
@@ -146,11 +177,28 @@ export function claimRow(
   return null
 }
 
-/** The tag `id` is claimed with at `now`, or null. */
-export const peekRow = (sql: SqlStorage, id: string, now: number): string | null =>
-  sql
-    .exec<{ tag: string }>('SELECT tag FROM claims WHERE id = ? AND expires_at > ?', id, now)
-    .toArray()[0]?.tag ?? null
+/** While `id` carries `tag` at `now`, gives it `next` until `now + ttl`, or frees it (null). */
+export function swapRow(
+  sql: SqlStorage,
+  id: string,
+  tag: string,
+  next: string | null,
+  ttl: number,
+  now: number,
+): boolean {
+  const held = sql
+    .exec<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM claims WHERE id = ? AND tag = ? AND expires_at > ?',
+      id,
+      tag,
+      now,
+    )
+    .one().n
+  if (!held) return false
+  if (next === null) sql.exec('DELETE FROM claims WHERE id = ?', id)
+  else sql.exec('UPDATE claims SET tag = ?, expires_at = ? WHERE id = ?', next, now + ttl, id)
+  return true
+}
 
 /** Every identity the object indexed becomes an owed delete. */
 export function oweIdentities(sql: SqlStorage) {

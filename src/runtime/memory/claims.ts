@@ -15,6 +15,12 @@ export function memoryClaims(): ClaimStore {
       claims.set(key, { tag, until: now + ttl })
       return null
     },
-    peek: async (scope, id, now) => held(`${scope}\n${id}`, now)?.tag ?? null,
+    async swap(scope, id, tag, next, ttl, now) {
+      const key = `${scope}\n${id}`
+      if (held(key, now)?.tag !== tag) return false
+      if (next === null) claims.delete(key)
+      else claims.set(key, { tag: next, until: now + ttl })
+      return true
+    },
   }
 }

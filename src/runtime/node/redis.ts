@@ -20,8 +20,88 @@ export type { RedisLink } from './redis-pool'
 export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process (per master on a cluster)
 export const DEFAULT_WAIT_TIMEOUT_MS = 1000 // how long WAIT waits for the replicas, then a 503
 const SCAN_COUNT = '500' // keys per SCAN page
-export const DEFAULT_COMMAND_TIMEOUT_MS = 2000 // a command not answered by then is a 503 (a failover can strand one)
+export const DEFAULT_COMMAND_TIMEOUT_MS = 3000 // a command Redis has not answered by then: a 503 (a failover can strand one)
+export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000 // the first connection, at start, before giving up
 const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not one per retry
+
+/** Why Redis cannot be used at start, and what to change: an error that names `REDIS_URL`. */
+export class RedisStartError extends Error {
+  override name = 'RedisStartError'
+}
+
+/** `redis://host:port`, without the user or password the URL may carry. */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}`
+  } catch {
+    return 'REDIS_URL'
+  }
+}
+
+/**
+ * What to change, for the error of a first connection that failed: the
+ * message names the variable (`name`: REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)
+ * and the likely fix, never the password.
+ * `final`: an error no retry mends (a password, a certificate).
+ */
+export function startupHint(
+  err: Error | undefined,
+  url: string,
+  name = 'REDIS_URL',
+): { hint: string; final: boolean } {
+  const code = (err as { code?: string } | undefined)?.code ?? ''
+  const message = err?.message ?? ''
+  const where = redisAddress(url)
+  const tls = url.startsWith('rediss:')
+  if (/^NOAUTH|HELLO must be called with the client already authenticated/.test(message)) {
+    return {
+      final: true,
+      hint: `Redis at ${where} asks for a password and ${name} has none: redis://:PASSWORD@host:port (redis://USER:PASSWORD@… for an ACL user)`,
+    }
+  }
+  if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+    return {
+      final: true,
+      hint: `Redis at ${where} refused the user or password in ${name}: check them (characters such as @ : / # in a password must be percent-encoded)`,
+    }
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate/i.test(message)) {
+    return {
+      final: true,
+      hint: `the TLS certificate of Redis at ${where} is not trusted (${message}): give Node the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass node({ redis: createClient({ url, socket: { tls: true, ca } }) })`,
+    }
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return {
+      final: false,
+      hint: `the host of ${name} (${where}) does not resolve: check the host name (a cloud Redis gives a private address reachable from the same VPC)`,
+    }
+  }
+  if (code === 'ECONNREFUSED') {
+    return {
+      final: false,
+      hint: `nothing accepts connections at ${where}: is Redis running, and are the host and port of ${name} right?`,
+    }
+  }
+  return {
+    final: false,
+    hint: tls
+      ? `no TLS connection to ${where} (${message || 'no answer'}): is that port TLS? For a plain port use redis://; else check the firewall or security group`
+      : `no answer from ${where} (${message || 'no answer'}): check the host and port of ${name}, the firewall or security group, and whether this Redis wants TLS (rediss://)`,
+  }
+}
+
+/** Rejects with `error()` when `promise` is not settled within `ms`. */
+export function deadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(error()), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
 
 /**
  * One Redis as wxa-auth uses it, whichever its shape (one node, a Sentinel's
@@ -46,8 +126,14 @@ export interface RedisConnection {
   isolated<T>(key: string, fn: (link: RedisLink) => Promise<T>): Promise<T>
   /** The names that match a `SCAN … MATCH` pattern, on every master. */
   keys(match: string): Promise<string[]>
-  /** Resolves once Redis answers. */
+  /**
+   * Resolves once Redis answers; rejects with a {@link RedisStartError}
+   * naming the variable and the likely fix when it does not within
+   * `startupTimeoutMs` (at once for a password or a certificate).
+   */
   ready(): Promise<void>
+  /** Whether Redis answers a PING within the command timeout (every master of a cluster). */
+  ping(): Promise<boolean>
   /** Closes what this module opened (the client too when it made it). */
   close(): Promise<void>
 }
@@ -64,6 +150,8 @@ export function redisConnection(
     isolatedConnections = DEFAULT_ISOLATED_CONNECTIONS,
     waitReplicas = 0,
     waitTimeoutMs = DEFAULT_WAIT_TIMEOUT_MS,
+    commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+    startupTimeoutMs = DEFAULT_STARTUP_TIMEOUT_MS,
   } = {} as {
     log?: Logger
     isolatedConnections?: number
@@ -71,10 +159,18 @@ export function redisConnection(
     waitReplicas?: number
     /** `REDIS_WAIT_TIMEOUT_MS`. @default 1000 */
     waitTimeoutMs?: number
+    /** `REDIS_COMMAND_TIMEOUT_MS`: how long a command may wait for Redis's answer before a 503. @default 3000 */
+    commandTimeoutMs?: number
+    /** How long `ready()` waits for the first connection. */
+    startupTimeoutMs?: number
   },
 ): RedisConnection {
   let lastLogged = 0
+  let lastError: Error | undefined
+  let failFirst: ((err: Error) => void) | undefined
   const onError = (err: Error) => {
+    lastError = err
+    if (failFirst && startupHint(err, url, variable).final) failFirst(err)
     if (Date.now() - lastLogged < ERROR_LOG_INTERVAL_MS) return
     lastLogged = Date.now()
     log.error(`wxa-auth: Redis connection error (retrying): ${err.message}`)
@@ -86,6 +182,21 @@ export function redisConnection(
         ? (redis as RedisConfig)
         : undefined
   const kind = config ? config.kind : redisKind(redis)
+  /** The variable a start-up error names, and the address it shows (never a password). */
+  const variable =
+    kind === 'sentinel'
+      ? 'REDIS_SENTINELS'
+      : kind === 'cluster'
+        ? 'REDIS_CLUSTER_NODES'
+        : 'REDIS_URL'
+  const url =
+    config?.kind === 'plain'
+      ? config.url
+      : config?.kind === 'sentinel'
+        ? (config.sentinels[0] as string)
+        : config?.kind === 'cluster'
+          ? (config.nodes[0] as string)
+          : variable
   if (!kind) {
     throw configError(
       'The redis option must be a node-redis createClient(), createSentinel() or createCluster(), or a URL.',
@@ -115,25 +226,11 @@ export function redisConnection(
     () => {},
   )
   /** A connect that is not done by then is a 503: requests do not wait long for Redis. */
-  const within = <T>(promise: Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis is not connected')), CONNECT_TIMEOUT_MS)
-      }),
-    ]).finally(() => clearTimeout(timer))
-  }
+  const within = <T>(promise: Promise<T>): Promise<T> =>
+    deadline(promise, CONNECT_TIMEOUT_MS, () => new Error('Redis is not connected'))
   /** A command not answered in time fails (its connection is then dropped): a 503, never a request that hangs. */
-  const timed = <T>(promise: Promise<T>, ms = DEFAULT_COMMAND_TIMEOUT_MS): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CommandTimeout(ms)), ms)
-      }),
-    ]).finally(() => clearTimeout(timer))
-  }
+  const timed = <T>(promise: Promise<T>, ms = commandTimeoutMs): Promise<T> =>
+    deadline(promise, ms, () => new CommandTimeout(ms))
   // Once up, commands go out at once; while Redis is away they fail at once (no offline queue).
   const client = (): Promise<AnyRedisClient> => (up ? shared : within(started))
 
@@ -154,23 +251,34 @@ export function redisConnection(
       )
     }
   }
+  /**
+   * A link whose commands are bounded by the command timeout; once one timed
+   * out, its replies and WATCH state are unknown, so what follows fails at once
+   * (and the pool lets the connection go).
+   */
   const linkOf = (
     send: (args: string[]) => Promise<unknown>,
     exec: (commands: string[][]) => Promise<unknown[]>,
     watch: (keys: string[]) => Promise<unknown>,
     unwatch: () => Promise<unknown>,
-  ): RedisLink => ({
-    send: (args) =>
-      timed(
-        send(args),
-        args[0] === 'WAIT' ? waitTimeoutMs + DEFAULT_COMMAND_TIMEOUT_MS : undefined,
-      ),
-    exec: (commands) => timed(exec(commands)),
-    watch: (keys) => timed(watch(keys)),
-    unwatch: () => timed(unwatch()),
-    replicated: () =>
-      replicated((args) => timed(send(args), waitTimeoutMs + DEFAULT_COMMAND_TIMEOUT_MS)),
-  })
+  ): RedisLink => {
+    let broken = false
+    const bound = <T>(run: () => Promise<T>, ms = commandTimeoutMs): Promise<T> => {
+      if (broken) return Promise.reject(new CommandTimeout(ms))
+      return timed(run(), ms).catch((err) => {
+        if (err instanceof CommandTimeout) broken = true
+        throw err
+      })
+    }
+    const waitMs = waitTimeoutMs + commandTimeoutMs
+    return {
+      send: (args) => bound(() => send(args), args[0] === 'WAIT' ? waitMs : undefined),
+      exec: (commands) => bound(() => exec(commands)),
+      watch: (keys) => bound(() => watch(keys)),
+      unwatch: () => bound(() => unwatch()),
+      replicated: () => replicated((args) => bound(() => send(args), waitMs)),
+    }
+  }
   const plainLink = (c: RedisClient) =>
     linkOf(
       (args) => c.sendCommand(args),
@@ -328,7 +436,32 @@ export function redisConnection(
       return names
     },
     async ready() {
-      await started
+      const first = new Promise<never>((_, reject) => {
+        failFirst = reject
+      })
+      try {
+        await deadline(Promise.race([started, first]), startupTimeoutMs, () => new Error())
+      } catch (err) {
+        const cause = (err as Error).message ? (err as Error) : lastError
+        const { hint } = startupHint(cause, url, variable)
+        throw new RedisStartError(`${variable}: ${hint}.`, { cause })
+      } finally {
+        failFirst = undefined
+      }
+    },
+    async ping() {
+      try {
+        if (kind !== 'cluster') return (await connection.send('', ['PING'])) === 'PONG'
+        const cluster = (await client()) as unknown as ClusterShape
+        const replies = await Promise.all(
+          cluster.masters.map(async (node) =>
+            timed((await within(cluster.nodeClient(node))).sendCommand(['PING'])),
+          ),
+        )
+        return replies.every((reply) => reply === 'PONG')
+      } catch {
+        return false
+      }
     },
     async close() {
       for (const { all } of pools.values()) {

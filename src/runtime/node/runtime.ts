@@ -1,4 +1,5 @@
-import type { Logger } from '../../errors'
+import type { Env } from 'hono'
+import { type Logger, WxaAuthError } from '../../errors'
 import { whole } from '../../platforms/variables'
 import type { SessionAuthority } from '../../session/authority'
 import type { ObjectStore } from '../../storage/objects'
@@ -6,17 +7,25 @@ import { memoryAuthority } from '../memory/authority'
 import { memoryClaims } from '../memory/claims'
 import { memoryKv } from '../memory/kv'
 import type { RateLimiter, RuntimeParts, WxaRuntime } from '../runtime'
-import { nodeClientAddress, trustedProxies } from './address'
+import { cloudHostingClientAddress, nodeClientAddress, trustedProxies } from './address'
 import { redisAuthority } from './authority'
 import { redisClaims } from './claims'
+import {
+  type DurabilityMode,
+  durabilityRisks,
+  type RedisSettings,
+  readSettings,
+} from './durability'
 import { DEFAULT_PREFIX } from './keys'
 import { redisKv } from './kv'
 import { directoryObjects } from './objects'
 import { DEFAULT_RATE_LIMIT, memoryLimiter, redisLimiter } from './rate-limit'
 import {
   type AnyRedisClient,
+  DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_WAIT_TIMEOUT_MS,
   type RedisConfig,
+  RedisStartError,
   redisConfig,
   redisConnection,
 } from './redis'
@@ -37,15 +46,37 @@ export interface NodeOptions {
   log?: Logger
 }
 
-/** The Node runtime: the parts, and what a server does with them at start and stop. */
-export interface NodeRuntime extends WxaRuntime {
+/**
+ * The Node runtime: the parts, and what a server does with them at start and
+ * stop. `E` is the host app's Hono env, inferred from where it is passed
+ * (`wxaAuth<User, AppEnv>({ runtime: node() })`), as with `cloudflare()`.
+ */
+export interface NodeRuntime<E extends Env = Env> extends WxaRuntime<E> {
   /** `redis` or `memory`. */
   readonly store: 'redis' | 'memory'
-  /** Resolves once Redis answers (at once in memory); rejects if the first connection fails. */
+  /**
+   * Resolves once Redis answers (at once in memory) and its durability
+   * settings were read (a warning per setting that loses acknowledged
+   * writes). Rejects with a `RedisStartError` naming `REDIS_URL` (or
+   * `REDIS_SENTINELS`, `REDIS_CLUSTER_NODES`) and the
+   * likely fix when the first connection fails within 10 s, or, under
+   * `REDIS_DURABILITY=strict`, when a setting loses acknowledged writes.
+   */
   ready(): Promise<void>
   /** Closes the Redis connections this runtime opened, and stops its sweeper. */
   close(): Promise<void>
 }
+
+/** The variable that sets each shape of Redis, named when it fails. */
+const REDIS_VARIABLE = {
+  plain: 'REDIS_URL',
+  sentinel: 'REDIS_SENTINELS',
+  cluster: 'REDIS_CLUSTER_NODES',
+} as const
+
+/** How a variable is set on Node: the environment, a `.env` file, the platform's settings. */
+export const nodeHowToSet = (name: string) =>
+  `On Node, set ${name} in the server's environment: export it, put it in a .env file read with \`node --env-file=.env\`, or in the platform's settings (Cloud Hosting: the service's environment variables; SCF: the function's environment variables).`
 
 const limitOf = (vars: Record<string, unknown>, name: string) =>
   whole(vars, name, 0, DEFAULT_RATE_LIMIT)
@@ -62,8 +93,12 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * `REDIS_SENTINEL_MASTER` (Sentinel), `REDIS_CLUSTER_NODES` (Cluster),
  * `REDIS_WAIT_REPLICAS` and `REDIS_WAIT_TIMEOUT_MS` (replicas that confirm each
  * change before its answer), `TRUST_PROXY` (proxies in front whose
- * `X-Forwarded-For` is believed), `AVATARS_DIR`, `LOGIN_RATE_LIMIT` and
- * `USER_RATE_LIMIT` (a minute, per client address and per user; 0 = off).
+ * `X-Forwarded-For` is believed; with `CLOUD_HOSTING=wechat` and no
+ * `TRUST_PROXY`, the gateway's `X-Original-Forwarded-For`), `AVATARS_DIR`,
+ * `LOGIN_RATE_LIMIT` and `USER_RATE_LIMIT` (a minute, per client address and
+ * per user; 0 = off), `REDIS_COMMAND_TIMEOUT_MS` (a command unanswered by then
+ * is a 503; 3000) and `REDIS_DURABILITY` (`warn`, or `strict`: refuse to start
+ * on Redis settings that lose acknowledged writes).
  *
  * @example
  * ```ts
@@ -73,13 +108,26 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * await serve({ app: createApp({ runtime }), runtime }) // waits for Redis, closes it on SIGTERM
  * ```
  */
-export function node(options: NodeOptions = {}): NodeRuntime {
+export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntime<E> {
   const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
   const vars = { ...env } as Record<string, string | undefined>
   const redis: string | AnyRedisClient | RedisConfig | undefined =
     options.redis ?? redisConfig(vars)
-  const clientAddress = nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
+  // In Cloud Hosting its gateway's header, unless TRUST_PROXY says otherwise.
+  const clientAddress =
+    vars.CLOUD_HOSTING?.trim() === 'wechat' && !vars.TRUST_PROXY?.trim()
+      ? cloudHostingClientAddress
+      : nodeClientAddress(trustedProxies(vars.TRUST_PROXY))
   const dir = vars.AVATARS_DIR?.trim()
+  // An avatar's URL goes to WeChat's image check: from the configuration,
+  // never from the request's Host, which a client writes (Workers is reached
+  // only by the hostnames routed to it).
+  if (dir && !vars.PUBLIC_URL?.trim()) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      'AVATARS_DIR is set without PUBLIC_URL: on Node, avatars need PUBLIC_URL (https://your.domain), the origin their URLs are built on.',
+    )
+  }
   const objects: ObjectStore | undefined = dir ? directoryObjects(dir) : undefined
   const login = limitOf(vars, 'LOGIN_RATE_LIMIT')
   const user = limitOf(vars, 'USER_RATE_LIMIT')
@@ -109,15 +157,23 @@ export function node(options: NodeOptions = {}): NodeRuntime {
       rateLimits,
       clientAddress,
       replica: false,
+      howToSet: nodeHowToSet,
     }
     return { store: 'memory', parts: () => parts, ready: async () => {}, close: async () => {} }
   }
 
+  const commandTimeoutMs = whole(vars, 'REDIS_COMMAND_TIMEOUT_MS', 1, DEFAULT_COMMAND_TIMEOUT_MS)
+  const durability = (vars.REDIS_DURABILITY?.trim() || 'warn') as DurabilityMode
+  if (durability !== 'warn' && durability !== 'strict') {
+    throw new WxaAuthError('CONFIG_INVALID', 'REDIS_DURABILITY must be warn or strict.')
+  }
   const connection = redisConnection(redis, {
     log,
+    commandTimeoutMs,
     waitReplicas: whole(vars, 'REDIS_WAIT_REPLICAS', 0, 0),
     waitTimeoutMs: whole(vars, 'REDIS_WAIT_TIMEOUT_MS', 1, DEFAULT_WAIT_TIMEOUT_MS),
   })
+  let settings: RedisSettings | undefined
   const limiter = (limit: number): RateLimiter | undefined =>
     limit > 0 ? redisLimiter(connection, prefix, { limit }) : undefined
   let authority: ReturnType<typeof redisAuthority> | undefined
@@ -139,11 +195,32 @@ export function node(options: NodeOptions = {}): NodeRuntime {
     clientAddress,
     // Redis is one strongly consistent primary: every read asks it, no replica to lag.
     replica: false,
+    howToSet: nodeHowToSet,
+    async health() {
+      const ok = await connection.ping()
+      return {
+        ok,
+        ...(ok ? {} : { failing: REDIS_VARIABLE[connection.kind] }),
+        ...(settings && { redis: { ...settings } }),
+      }
+    },
   }
   return {
     store: 'redis',
     parts: () => parts,
-    ready: () => connection.ready(),
+    async ready() {
+      await connection.ready()
+      settings = await readSettings(connection)
+      const risks = durabilityRisks(settings)
+      if (risks.length && durability === 'strict') {
+        throw new RedisStartError(
+          `REDIS_DURABILITY=strict: Redis loses acknowledged writes: ${risks.join('; ')}.`,
+        )
+      }
+      for (const risk of risks) {
+        log.warn(`wxa-auth: Redis ${risk} (REDIS_DURABILITY=strict makes this fatal)`)
+      }
+    },
     async close() {
       stopSweep?.()
       await connection.close()

@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net'
 import type { Env } from 'hono'
 import { createApp } from '../../app'
-import type { Logger } from '../../errors'
+import { buildConfig, configSubject } from '../../config'
+import { isWxaAuthError, type Logger } from '../../errors'
 import type { DefaultUser } from '../../hooks'
 import type { WxaAuthOptions } from '../../options'
-import { type NodeRuntime, node } from './runtime'
+import { type NodeRuntime, node, nodeHowToSet } from './runtime'
 
 export const DEFAULT_PORT = 3000 // @hono/node-server's own default
 
@@ -34,8 +35,23 @@ export interface ServeOptions<User extends { id: string } = DefaultUser, E exten
   port?: number
   /** @default process.env.HOST, else every interface */
   hostname?: string
-  /** Closes the server on SIGTERM and SIGINT, as containers stop them. @default true */
+  /**
+   * Closes the server on SIGTERM and SIGINT, as containers stop them, and
+   * exits the process with code 1 when it cannot start (after one line
+   * saying why). `false`: `serve()` rejects instead. @default true
+   */
   signals?: boolean
+}
+
+/** Why the server cannot start, for the one line it prints: the variable at fault and how to set it. */
+function startFailure(err: unknown): string {
+  if (isWxaAuthError(err) && err.code === 'CONFIG_INVALID') {
+    const name = configSubject(err.message)
+    return name && !err.message.includes(nodeHowToSet(name))
+      ? `${err.message} ${nodeHowToSet(name)}`
+      : err.message
+  }
+  return err instanceof Error ? err.message : String(err)
 }
 
 /** Listens with `@hono/node-server` (loaded here, so that only a server needs it). */
@@ -66,7 +82,10 @@ export async function listen(
 
 /**
  * Serves wxa-auth (or your app) on Node with `@hono/node-server`, once the
- * runtime's Redis answers.
+ * runtime's configuration is complete and its Redis answers (checked before
+ * listening: a missing variable or a Redis it cannot use exits the process
+ * with code 1 and one line naming the variable and the fix; with
+ * `signals: false` it rejects instead).
  *
  * @example
  * ```ts
@@ -79,14 +98,34 @@ export async function serve<User extends { id: string } = DefaultUser, E extends
 ): Promise<NodeServer> {
   const { app: given, port: portOption, hostname: hostOption, signals = true, ...rest } = options
   const log: Logger = rest.log ?? console
-  const runtime = (rest.runtime ?? (given ? undefined : node({ log }))) as NodeRuntime | undefined
-  const app = given ?? createApp({ ...rest, runtime } as unknown as WxaAuthOptions<User, E>)
-  await runtime?.ready?.()
-  const port = portOption ?? (process.env.PORT ? Number(process.env.PORT) : DEFAULT_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`wxa-auth: PORT must be a port number, not ${process.env.PORT}`)
+  let runtime: NodeRuntime | undefined
+  let started: { app: FetchApp; port: number; hostname: string | undefined }
+  try {
+    started = await start()
+  } catch (err) {
+    if (!signals) {
+      await runtime?.close?.()
+      throw err
+    }
+    log.error(`wxa-auth: cannot start: ${startFailure(err)}`)
+    await runtime?.close?.()
+    process.exit(1)
   }
-  const hostname = hostOption ?? (process.env.HOST || undefined)
+  /** Everything that can be wrong, found before listening: the variables, then Redis. */
+  async function start() {
+    const port = portOption ?? (process.env.PORT ? Number(process.env.PORT) : DEFAULT_PORT)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new TypeError(`PORT must be a port number, not ${process.env.PORT}.`)
+    }
+    runtime = (rest.runtime ?? (given ? undefined : node({ log }))) as NodeRuntime | undefined
+    const app = given ?? createApp({ ...rest, runtime } as unknown as WxaAuthOptions<User, E>)
+    // The configuration as the first request would build it (the runtime's parts are kept, so
+    // this is the same authority): a missing secret stops the start, not the first login.
+    if (runtime?.store) buildConfig(runtime.parts(undefined as never), { log })
+    await runtime?.ready?.()
+    return { app, port, hostname: hostOption ?? (process.env.HOST || undefined) }
+  }
+  const { app, port, hostname } = started
   const server = await listen(app, { port, hostname })
   const store = runtime?.store
     ? `, sessions in ${runtime.store === 'redis' ? 'Redis' : 'memory'}`

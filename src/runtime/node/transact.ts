@@ -11,6 +11,8 @@ const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
 const MAX_BATCH = 64 // changes to one user committed together
 const REDIRECT_WAIT_MS = 2000 // how long a request waits for its slot to finish moving, then a 503
 const REDIRECT_BACKOFF_MS = 25 // between tries while it moves
+/** Seconds the identity index outlives its identities: their TTLs are rounded up to whole seconds. */
+export const INDEX_MARGIN = 60
 
 interface Pending {
   step: (state: UserState) => unknown
@@ -37,6 +39,7 @@ interface Ran<T> {
     identities: Set<string>
     profile: ProfileRecord | null
     keys: Map<string, string>
+    identitiesUntil: number | undefined
   } | null
 }
 
@@ -112,11 +115,18 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
   const sameKeys =
     state.keys.size === loaded.keys.size &&
     [...state.keys].every(([slot, sealed]) => loaded.keys.get(slot) === sealed)
-  const changed = put.size > 0 || !sameIdentities || !sameProfile || !sameKeys
+  const changed =
+    put.size > 0 || !sameIdentities || !sameProfile || !sameKeys || !!state.identitiesUntil
   return {
     result,
     changes: changed
-      ? { put, identities: state.identities, profile: state.profile, keys: state.keys }
+      ? {
+          put,
+          identities: state.identities,
+          profile: state.profile,
+          keys: state.keys,
+          identitiesUntil: state.identitiesUntil,
+        }
       : null,
   }
 }
@@ -124,8 +134,9 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
 /**
  * The commands that write a step's changes back: the rows it put (rows past
  * their expiry go, tombstones too: nothing can bring them back), the key
- * expiries (the user's keys live as long as the last row, tombstones
- * included), the identity index, the profile (no expiry: it is user data,
+ * expiries (the sessions live as long as the last row, tombstones
+ * included; the identity index as long as the identities it lists), the
+ * identity index, the profile (no expiry: it is user data,
  * not session data), and the avatars the step let go of, owed in the same
  * transaction.
  */
@@ -156,11 +167,14 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
   const removed = [...loaded.identities].filter((key) => !changes.identities.has(key))
   if (added.length) commands.push(['SADD', keys.identities, ...added])
   if (removed.length) commands.push(['SREM', keys.identities, ...removed])
-  if (last > 0) {
-    commands.push(['PEXPIREAT', keys.sessions, String(last)])
-    commands.push(['PEXPIREAT', keys.identities, String(last)])
-  } else {
-    commands.push(['DEL', keys.sessions, keys.identities])
+  if (last > 0) commands.push(['PEXPIREAT', keys.sessions, String(last)])
+  else commands.push(['DEL', keys.sessions])
+  // The identity index outlives every identity it lists (they outlive the
+  // sessions): a login keeps it SESSION_MAX_AGE + a day, as long as the
+  // identity it wrote. Nothing else shortens it.
+  if (changes.identitiesUntil && changes.identities.size > 0) {
+    const until = (changes.identitiesUntil + INDEX_MARGIN) * 1000
+    commands.push(['PEXPIREAT', keys.identities, String(until)])
   }
   const text = changes.profile ? JSON.stringify(changes.profile) : null
   if (text !== loaded.profileText) {
