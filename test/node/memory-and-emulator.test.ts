@@ -97,7 +97,9 @@ describe('configuration refused at start', () => {
     })
     expect(started.status).not.toBe(0)
     // One line, as every start-up failure (serve.ts): the variable at fault and what to set.
-    expect(started.stderr).toContain('wxa-auth: cannot start: AVATARS_DIR is set without PUBLIC_URL')
+    expect(started.stderr).toContain(
+      'wxa-auth: cannot start: AVATARS_DIR is set without PUBLIC_URL',
+    )
     expect(started.stderr).toContain('avatars need PUBLIC_URL')
     expect(started.stdout).not.toContain('listening')
   })

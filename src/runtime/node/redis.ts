@@ -13,9 +13,11 @@ import {
   type SentinelShape,
 } from './redis-clients'
 import { CommandTimeout, connectionPool, type Held, type Pool, type RedisLink } from './redis-pool'
+import { deadline, RedisStartError, startupHint, startupSubject } from './redis-startup'
 
 export * from './redis-clients'
 export type { RedisLink } from './redis-pool'
+export * from './redis-startup'
 
 export const DEFAULT_ISOLATED_CONNECTIONS = 8 // WATCH transactions at once, per process (per master on a cluster)
 export const DEFAULT_WAIT_TIMEOUT_MS = 1000 // how long WAIT waits for the replicas, then a 503
@@ -23,85 +25,6 @@ const SCAN_COUNT = '500' // keys per SCAN page
 export const DEFAULT_COMMAND_TIMEOUT_MS = 3000 // a command Redis has not answered by then: a 503 (a failover can strand one)
 export const DEFAULT_STARTUP_TIMEOUT_MS = 10_000 // the first connection, at start, before giving up
 const ERROR_LOG_INTERVAL_MS = 10_000 // one connection error line per 10 s, not one per retry
-
-/** Why Redis cannot be used at start, and what to change: an error that names `REDIS_URL`. */
-export class RedisStartError extends Error {
-  override name = 'RedisStartError'
-}
-
-/** `redis://host:port`, without the user or password the URL may carry. */
-export function redisAddress(url: string): string {
-  try {
-    const parsed = new URL(url)
-    return `${parsed.protocol}//${parsed.host}`
-  } catch {
-    return 'REDIS_URL'
-  }
-}
-
-/**
- * What to change, for the error of a first connection that failed: the
- * message names the variable (`name`: REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)
- * and the likely fix, never the password.
- * `final`: an error no retry mends (a password, a certificate).
- */
-export function startupHint(
-  err: Error | undefined,
-  url: string,
-  name = 'REDIS_URL',
-): { hint: string; final: boolean } {
-  const code = (err as { code?: string } | undefined)?.code ?? ''
-  const message = err?.message ?? ''
-  const where = redisAddress(url)
-  const tls = url.startsWith('rediss:')
-  if (/^NOAUTH|HELLO must be called with the client already authenticated/.test(message)) {
-    return {
-      final: true,
-      hint: `Redis at ${where} asks for a password and ${name} has none: redis://:PASSWORD@host:port (redis://USER:PASSWORD@… for an ACL user)`,
-    }
-  }
-  if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
-    return {
-      final: true,
-      hint: `Redis at ${where} refused the user or password in ${name}: check them (characters such as @ : / # in a password must be percent-encoded)`,
-    }
-  }
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate/i.test(message)) {
-    return {
-      final: true,
-      hint: `the TLS certificate of Redis at ${where} is not trusted (${message}): give Node the CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass node({ redis: createClient({ url, socket: { tls: true, ca } }) })`,
-    }
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return {
-      final: false,
-      hint: `the host of ${name} (${where}) does not resolve: check the host name (a cloud Redis gives a private address reachable from the same VPC)`,
-    }
-  }
-  if (code === 'ECONNREFUSED') {
-    return {
-      final: false,
-      hint: `nothing accepts connections at ${where}: is Redis running, and are the host and port of ${name} right?`,
-    }
-  }
-  return {
-    final: false,
-    hint: tls
-      ? `no TLS connection to ${where} (${message || 'no answer'}): is that port TLS? For a plain port use redis://; else check the firewall or security group`
-      : `no answer from ${where} (${message || 'no answer'}): check the host and port of ${name}, the firewall or security group, and whether this Redis wants TLS (rediss://)`,
-  }
-}
-
-/** Rejects with `error()` when `promise` is not settled within `ms`. */
-export function deadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(error()), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
 
 /**
  * One Redis as wxa-auth uses it, whichever its shape (one node, a Sentinel's
@@ -182,26 +105,12 @@ export function redisConnection(
         ? (redis as RedisConfig)
         : undefined
   const kind = config ? config.kind : redisKind(redis)
-  /** The variable a start-up error names, and the address it shows (never a password). */
-  const variable =
-    kind === 'sentinel'
-      ? 'REDIS_SENTINELS'
-      : kind === 'cluster'
-        ? 'REDIS_CLUSTER_NODES'
-        : 'REDIS_URL'
-  const url =
-    config?.kind === 'plain'
-      ? config.url
-      : config?.kind === 'sentinel'
-        ? (config.sentinels[0] as string)
-        : config?.kind === 'cluster'
-          ? (config.nodes[0] as string)
-          : variable
   if (!kind) {
     throw configError(
       'The redis option must be a node-redis createClient(), createSentinel() or createCluster(), or a URL.',
     )
   }
+  const { variable, url } = startupSubject(kind, config)
   const owned = config !== undefined
   const made: Promise<AnyRedisClient> = config
     ? makeClient(config, isolatedConnections)
