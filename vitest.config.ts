@@ -113,7 +113,8 @@ export default defineConfig({
         },
       },
       {
-        // The three-process suite again in the WeChat Cloud Hosting mode
+        // The three-process suite on one Redis node (three-processes.test.ts
+        // runs threeProcesses() of three-processes.ts) again in the WeChat Cloud Hosting mode
         // (CLOUD_HOSTING=wechat): logins from the gateway's X-WX-* headers, the
         // client address from X-Original-Forwarded-For, WeChat's API through
         // the open interface service (a plain-http relay of the test).

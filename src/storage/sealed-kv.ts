@@ -26,6 +26,8 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op()
   } catch (cause) {
+    // Already said (a change Redis's replicas did not confirm): kept as it is.
+    if (cause instanceof WxaAuthError) throw cause
     // KV answers 429 past one write per second to a key: worth a quick retry by the client.
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`KV ${what} failed`, { cause }),

@@ -12,6 +12,10 @@
 // of Redis alone loses nothing either: the kernel holds what it wrote);
 // `CHAOS_GRACE=<s>` is the refresh grace the checker assumes (0 = none, as
 // 0.2); `CHAOS_HISTORY=<file>` writes the history (one per cluster).
+// Behind Sentinel the crash is a failover instead (`sentinel-failover`: the
+// primary SIGKILLed; `sentinel-partition`: its replica cut off first), with
+// `REDIS_WAIT_REPLICAS=1`; `CHAOS_WAIT=0` runs them without WAIT, which the
+// partition run shows losing what it acknowledged.
 import { randomInt } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { expect, it } from 'vitest'
@@ -21,11 +25,13 @@ import { acked, codeOf } from './history'
 import { startMiniflareCluster } from './miniflare-cluster'
 import { childProcesses } from './processes'
 import { startRedisCluster } from './redis-cluster'
+import { startSentinelCluster } from './sentinel-cluster'
 import { runWorkload } from './workload'
 
 const MAX_SESSIONS = 3
 const CACHE_SECONDS = 5 // what the checker assumes, and the servers run with unless broken
 const OPERATIONS = 1500
+const SENTINEL_OPERATIONS = 600 // the failover, not the workload, is what those runs are for
 /** The 503 codes that say a storage call failed and its outcome is unknown. */
 const UNKNOWN_OUTCOME_CODES = ['STORAGE_UNAVAILABLE', 'STORAGE_OUTCOME_UNKNOWN']
 
@@ -36,12 +42,15 @@ if (!['', 'cache', 'persistence'].includes(broken)) {
 }
 const graceSeconds = Number(process.env.CHAOS_GRACE ?? 30)
 const only = process.env.CHAOS_CLUSTER ?? ''
-if (!['', 'miniflare', 'redis'].includes(only)) {
-  throw new Error(`CHAOS_CLUSTER is miniflare or redis, not ${only}`)
+const NAMES = ['miniflare', 'redis', 'sentinel-failover', 'sentinel-partition'] as const
+if (only !== '' && !(NAMES as readonly string[]).includes(only)) {
+  throw new Error(`CHAOS_CLUSTER is one of ${NAMES.join(', ')}, not ${only}`)
 }
+const waitReplicas = process.env.CHAOS_WAIT ?? '1'
 
 interface Kind {
-  name: 'miniflare' | 'redis'
+  name: (typeof NAMES)[number]
+  operations?: number
   start(): Promise<Cluster & { output: readonly string[] }>
   /** The processes that must be gone after dispose. */
   commands: string[]
@@ -75,21 +84,37 @@ const KINDS: Kind[] = [
     commands: ['node', 'redis-server'],
     cacheSeconds: 0,
   },
+  ...(['failover', 'partition'] as const).map(
+    (fault): Kind => ({
+      name: `sentinel-${fault}`,
+      operations: SENTINEL_OPERATIONS,
+      start: () =>
+        startSentinelCluster({
+          fault,
+          vars: { MAX_SESSIONS: String(MAX_SESSIONS), REDIS_WAIT_REPLICAS: waitReplicas },
+        }),
+      commands: ['node', 'redis-server'],
+      cacheSeconds: 0,
+    }),
+  ),
 ]
 
 const kinds = KINDS.filter(
-  (kind) => (only === '' || kind.name === only) && !(broken === 'cache' && kind.name === 'redis'),
+  (kind) =>
+    (only === '' || kind.name === only) &&
+    !(broken === 'cache' && kind.name !== 'miniflare') &&
+    !(broken === 'persistence' && kind.name.startsWith('sentinel')),
 )
 
 it.each(kinds)(
-  `sessions stay safe through a crash, on $name (seed ${seed}${broken ? `, broken: ${broken}` : ''})`,
+  `sessions stay safe through a crash, on $name (seed ${seed}${broken ? `, broken: ${broken}` : ''}${waitReplicas !== '1' ? `, CHAOS_WAIT=${waitReplicas}` : ''})`,
   async (kind) => {
     console.log(`chaos: ${kind.name}: seed ${seed} (CHAOS_SEED=${seed} replays it)`)
     const started = performance.now()
     const cluster = await kind.start()
     let result: Awaited<ReturnType<typeof runWorkload>>
     try {
-      result = await runWorkload(cluster, { seed, operations: OPERATIONS })
+      result = await runWorkload(cluster, { seed, operations: kind.operations ?? OPERATIONS })
     } finally {
       await cluster.dispose()
     }
@@ -115,7 +140,7 @@ it.each(kinds)(
     const refreshes = history.ops.filter((op) => op.kind === 'refresh')
     const tokens = `${refreshes.filter(acked).length} refreshes answered (${refreshes.filter((op) => op.lost).length} answers lost and sent again), ${refreshes.filter((op) => codeOf(op) === 'TOKEN_REVOKED').length} reuses, ${history.ops.filter((op) => op.kind === 'steal').length} thefts tried`
     console.log(
-      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}: ${violations.length} violations`,
+      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
     )
     const failed = new Map<CheckName, string[]>()
     for (const v of violations) failed.set(v.check, [...(failed.get(v.check) ?? []), v.message])

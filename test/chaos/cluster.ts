@@ -40,6 +40,11 @@ export interface Cluster {
    * from their persisted state. Requests in flight fail.
    */
   crash(): Promise<Crash>
+  /**
+   * Cuts a link inside the storage some operations before the crash (a
+   * partition); the crash then counts from the moment it was cut. Optional.
+   */
+  partition?(): void
   /** Stops everything and removes what the cluster wrote on disk. */
   dispose(): Promise<void>
 }

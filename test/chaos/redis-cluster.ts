@@ -31,6 +31,26 @@ export interface RedisCluster extends Cluster {
 
 const DEFAULTS = { MAX_SESSIONS: 10 } // src/config.ts
 
+/**
+ * The endpoints of three Node servers (the third answers for the strict
+ * endpoint too: on Node every read asks Redis), the emulator, the settings.
+ */
+export function nodeEndpoints(stack: NodeStack, vars: Record<string, string>) {
+  const endpoint = (name: string, index: number, strict = false): Endpoint => ({
+    name,
+    strict,
+    get url() {
+      return stack.servers[index]?.url as string
+    },
+  })
+  return {
+    edges: stack.servers.map((_, i) => endpoint(`node-${i}`, i)),
+    strict: endpoint('strict', 2, true),
+    emulator: { name: 'emulator', strict: false, url: stack.emulator.url },
+    settings: { maxSessions: Number(vars.MAX_SESSIONS ?? DEFAULTS.MAX_SESSIONS), cacheSeconds: 0 },
+  }
+}
+
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const { vars = {}, appendfsync = 'always', restart = 'persisted' } = options
   const redis: RedisServer = await startRedis({ appendfsync })
@@ -48,19 +68,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw err
   }
   const servers = stack.servers
-  const endpoint = (name: string, index: number, strict = false): Endpoint => ({
-    name,
-    strict,
-    get url() {
-      return servers[index]?.url as string
-    },
-  })
   return {
-    edges: servers.map((_, i) => endpoint(`node-${i}`, i)),
-    // The third process answers for the strict endpoint too: on Node every read asks Redis.
-    strict: endpoint('strict', 2, true),
-    emulator: { name: 'emulator', strict: false, url: stack.emulator.url },
-    settings: { maxSessions: Number(vars.MAX_SESSIONS ?? DEFAULTS.MAX_SESSIONS), cacheSeconds: 0 },
+    ...nodeEndpoints(stack, vars),
     get output() {
       return [...servers.flatMap((s) => s.output), ...redis.output]
     },

@@ -87,6 +87,7 @@ interface Reply {
   body: unknown
 }
 
+const PARTITION_AT = 0.42 // of the operations: a partition starts there (where a cluster has one), the crash at half
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -510,6 +511,8 @@ export async function runWorkload(
         if (restarting) await restarting
         if (started >= operations) return
         const n = started++
+        // A partition, where the cluster has one, some operations before the crash.
+        if (crashing && n === Math.floor(operations * PARTITION_AT)) cluster.partition?.()
         if (crashing && n === Math.floor(operations / 2)) {
           // Halfway: a burst of operations, and the kill a few milliseconds
           // later, while most of them are in flight.

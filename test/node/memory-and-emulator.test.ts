@@ -88,7 +88,7 @@ describe('the Node emulator', () => {
 })
 
 describe('configuration refused at start', () => {
-  it('AVATARS_DIR without PUBLIC_URL: CONFIG_INVALID naming PUBLIC_URL, the server does not start (M-3)', () => {
+  it('AVATARS_DIR without PUBLIC_URL: refused at start naming PUBLIC_URL, the server does not start (M-3)', () => {
     const { PUBLIC_URL: _unset, ...env } = process.env
     const started = spawnSync(process.execPath, ['examples/node/server.mjs'], {
       env: { ...env, AVATARS_DIR: tmpdir(), PORT: '0' },

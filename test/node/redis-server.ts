@@ -41,7 +41,7 @@ export interface RedisOptions {
   cluster?: boolean
   /** `--appendonly`: false runs it as a snapshot-only Redis would lose writes. @default true */
   appendonly?: boolean
-  /** More arguments (`--requirepass …`, `--maxmemory-policy …`). */
+  /** More arguments of redis-server (`--replicaof …`, `--requirepass …`, `--maxmemory-policy …`). */
   args?: string[]
 }
 
@@ -56,8 +56,8 @@ export interface RedisServer {
   readonly output: readonly string[]
   /** SIGKILL, and waits for the exit. */
   kill(): Promise<void>
-  /** Starts it again on the same port and directory (after `kill`). */
-  start(): Promise<void>
+  /** Starts it again on the same port and directory (after `kill`), with `more` arguments from now on. */
+  start(more?: string[]): Promise<void>
   /** Kills it and removes its directory. */
   dispose(): Promise<void>
 }
@@ -68,14 +68,16 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const { appendfsync = 'everysec', cluster = false, appendonly = true, args: extra = [] } = options
+  const { appendfsync = 'everysec', cluster = false, appendonly = true } = options
+  const extra = [...(options.args ?? [])]
   const binary = redisServerBinary()
   const dir = await mkdtemp(join(tmpdir(), 'wxa-redis-'))
   const port = await freePort()
   const output: string[] = []
   let child: ChildProcess | undefined
 
-  async function start() {
+  async function start(more: string[] = []) {
+    extra.push(...more)
     const args = [
       '--port',
       String(port),
@@ -148,7 +150,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     },
     output,
     kill,
-    start,
+    start: (more?: string[]) => start(more),
     async dispose() {
       await kill()
       await rm(dir, { recursive: true, force: true })

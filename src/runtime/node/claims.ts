@@ -36,12 +36,11 @@ export function redisClaims(connection: RedisConnection, prefix: string): ClaimS
         'claim',
         async () => {
           const key = claimKey(prefix, scope, id)
-          const client = await connection.shared()
-          const [set, held] = await client
-            .multi()
-            .addCommand(['SET', key, tag, 'NX', 'PX', String(Math.ceil(ttl * 1000))])
-            .addCommand(['GET', key])
-            .exec()
+          // One key, one slot; confirmed by the replicas REDIS_WAIT_REPLICAS asks for.
+          const [set, held] = await connection.write(key, [
+            ['SET', key, tag, 'NX', 'PX', String(Math.ceil(ttl * 1000))],
+            ['GET', key],
+          ])
           return set === 'OK' ? null : typeof held === 'string' ? held : null
         },
         true,
@@ -50,10 +49,14 @@ export function redisClaims(connection: RedisConnection, prefix: string): ClaimS
       guard(
         'swap',
         async () => {
-          const client = await connection.shared()
           const key = claimKey(prefix, scope, id)
           const ms = String(Math.max(1, Math.ceil(ttl * 1000)))
-          return (await client.sendCommand(['EVAL', SWAP, '1', key, tag, next ?? '', ms])) === 1
+          // One key, one slot (EVAL routed by it on a cluster); under REDIS_WAIT_REPLICAS
+          // the swap is confirmed by the replicas like a claim.
+          const [swapped] = await connection.write(key, [
+            ['EVAL', SWAP, '1', key, tag, next ?? '', ms],
+          ])
+          return swapped === 1
         },
         true,
       ),

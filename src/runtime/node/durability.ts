@@ -15,14 +15,14 @@ const NAMES = ['appendonly', 'appendfsync', 'maxmemory-policy'] as const
 
 /**
  * Reads the settings with `CONFIG GET`, one at a time: a managed Redis that
- * refuses `CONFIG` (or renamed it) gives `unknown`, never an error.
+ * refuses `CONFIG` (or renamed it) gives `unknown`, never an error. On
+ * Sentinel they are the master's; on a cluster, the master of slot 0's.
  */
 export async function readSettings(connection: RedisConnection): Promise<RedisSettings> {
-  const client = await connection.shared()
   const values = await Promise.all(
     NAMES.map(async (name) => {
       try {
-        const reply = await client.sendCommand(['CONFIG', 'GET', name])
+        const reply = await connection.send('', ['CONFIG', 'GET', name])
         const list = Array.isArray(reply) ? reply : Object.entries(reply ?? {}).flat()
         const value = list[1]
         return typeof value === 'string' && value ? value : UNKNOWN

@@ -9,6 +9,14 @@ export { redisClaims } from './claims'
 export { redisKv } from './kv'
 export { directoryObjects } from './objects'
 export { memoryLimiter, redisLimiter } from './rate-limit'
-export { type RedisClient, type RedisConnection, type RedisMulti, redisConnection } from './redis'
+export {
+  type AnyRedisClient,
+  type RedisClient,
+  type RedisClusterClient,
+  type RedisConnection,
+  type RedisMulti,
+  type RedisSentinelClient,
+  redisConnection,
+} from './redis'
 export { type NodeOptions, type NodeRuntime, node } from './runtime'
 export { type FetchApp, type NodeServer, type ServeOptions, serve } from './serve'

@@ -17,6 +17,8 @@ export function userKeys(prefix: string, uid: string) {
     profile: `${user}:profile`,
     /** Set: objects (`avatar:<key>`) to delete, written in the step that let go of them. */
     owed: `${user}:owed`,
+    /** String, for a millisecond: the write a read waits for replicas behind (`REDIS_WAIT_REPLICAS`). */
+    fence: `${user}:fence`,
   }
 }
 

@@ -2,8 +2,6 @@ import type { KvStore } from '../../storage/kv'
 import { kvKey } from './keys'
 import type { RedisConnection } from './redis'
 
-const SCAN_COUNT = '500' // keys per SCAN page
-
 /** Escapes what `SCAN … MATCH` reads as a pattern. */
 const literal = (text: string) => text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`)
 
@@ -12,35 +10,24 @@ const literal = (text: string) => text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`)
  * token): strings with a `PX` expiry, under `<prefix><key>`.
  */
 export function redisKv(connection: RedisConnection, prefix: string): KvStore {
-  const send = async (args: string[]) => (await connection.shared()).sendCommand(args)
   return {
     get: async (key) => {
-      const value = await send(['GET', kvKey(prefix, key)])
+      const name = kvKey(prefix, key)
+      const value = await connection.send(name, ['GET', name])
       return typeof value === 'string' ? value : null
     },
+    // One key each, so one slot; confirmed by the replicas REDIS_WAIT_REPLICAS asks for.
     async put(key, value, ttl) {
-      await send(['SET', kvKey(prefix, key), value, 'PX', String(Math.ceil(ttl * 1000))])
+      const name = kvKey(prefix, key)
+      await connection.write(name, [['SET', name, value, 'PX', String(Math.ceil(ttl * 1000))]])
     },
     async delete(key) {
-      await send(['DEL', kvKey(prefix, key)])
+      const name = kvKey(prefix, key)
+      await connection.write(name, [['DEL', name]])
     },
     async list(keyPrefix) {
-      const match = `${literal(kvKey(prefix, keyPrefix))}*`
-      const names: string[] = []
-      let cursor = '0'
-      do {
-        const [next, page] = (await send([
-          'SCAN',
-          cursor,
-          'MATCH',
-          match,
-          'COUNT',
-          SCAN_COUNT,
-        ])) as [string, string[]]
-        cursor = String(next)
-        for (const name of page) names.push(String(name).slice(prefix.length))
-      } while (cursor !== '0')
-      return [...new Set(names)]
+      const names = await connection.keys(`${literal(kvKey(prefix, keyPrefix))}*`)
+      return [...new Set(names.map((name) => name.slice(prefix.length)))]
     },
   }
 }

@@ -53,9 +53,9 @@ export function owedDeletes({
 
   async function leaveIndex(uid: string, score: number | undefined) {
     // WATCH the index: an entry written meanwhile (a new owed delete) stays.
-    await connection.isolated(async (client) => {
-      await client.watch(index)
-      const now = await client.sendCommand(['ZSCORE', index, uid])
+    await connection.isolated(index, async (client) => {
+      await client.watch([index])
+      const now = await client.send(['ZSCORE', index, uid])
       // Without a score of its own, only an entry past the sweep age: a younger one is its writer's.
       const mine =
         now !== null &&
@@ -64,20 +64,16 @@ export function owedDeletes({
         await client.unwatch()
         return
       }
-      await client
-        .multi()
-        .addCommand(['ZREM', index, uid])
-        .exec()
-        .catch((err: unknown) => {
-          if (!isWatchError(err)) throw err
-        })
+      await client.exec([['ZREM', index, uid]]).catch((err: unknown) => {
+        if (!isWatchError(err)) throw err
+      })
     })
   }
 
   async function drainNow(uid: string, score: number | undefined) {
-    const client = await connection.shared()
     const { owed } = userKeys(prefix, uid)
-    const keys = (await client.sendCommand(['SMEMBERS', owed])) as string[]
+    const send = (args: string[]) => connection.send(owed, args)
+    const keys = (await send(['SMEMBERS', owed])) as string[]
     for (const key of keys) {
       if (key.startsWith('avatar:')) {
         if (objects) await objects.delete(key.slice('avatar:'.length))
@@ -85,9 +81,9 @@ export function owedDeletes({
       } else {
         await deleteIdentities(sealed, uid, [key])
       }
-      await client.sendCommand(['SREM', owed, key])
+      await send(['SREM', owed, key])
     }
-    if (Number(await client.sendCommand(['SCARD', owed])) === 0) await leaveIndex(uid, score)
+    if (Number(await send(['SCARD', owed])) === 0) await leaveIndex(uid, score)
   }
 
   const drain = (uid: string, score?: number) => {
@@ -100,8 +96,7 @@ export function owedDeletes({
   }
 
   async function sweep(): Promise<number> {
-    const client = await connection.shared()
-    const reply = (await client.sendCommand([
+    const reply = (await connection.send(index, [
       'ZRANGEBYSCORE',
       index,
       '-inf',

@@ -20,11 +20,11 @@ export function redisLimiter(
     async limit(key) {
       const window = Math.floor(Date.now() / RATE_WINDOW_MS)
       const counter = rateKey(prefix, key, window)
-      const [count] = await (await connection.shared())
-        .multi()
-        .addCommand(['INCR', counter])
-        .addCommand(['PEXPIREAT', counter, String((window + 1) * RATE_WINDOW_MS + 1000)])
-        .exec()
+      // One key, one slot. No WAIT: a counter a failover loses lets a few more requests in.
+      const [count] = await connection.exec(counter, [
+        ['INCR', counter],
+        ['PEXPIREAT', counter, String((window + 1) * RATE_WINDOW_MS + 1000)],
+      ])
       return Number(count) <= limit
     },
   }

@@ -21,19 +21,23 @@ import { redisKv } from './kv'
 import { directoryObjects } from './objects'
 import { DEFAULT_RATE_LIMIT, memoryLimiter, redisLimiter } from './rate-limit'
 import {
+  type AnyRedisClient,
   DEFAULT_COMMAND_TIMEOUT_MS,
-  type RedisClient,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type RedisConfig,
   RedisStartError,
+  redisConfig,
   redisConnection,
 } from './redis'
 
 export interface NodeOptions {
   /**
    * Where sessions, identities, claims and rate limits live: a node-redis
-   * client (`createClient()` from `redis`, connected or not) or a Redis URL.
-   * @default process.env.REDIS_URL; without one, this process's memory
+   * client (`createClient()`, `createSentinel()` or `createCluster()` from
+   * `redis`, connected or not) or a Redis URL. Anything else is `CONFIG_INVALID`.
+   * @default REDIS_URL, REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES; without one, this process's memory
    */
-  redis?: string | RedisClient | undefined
+  redis?: string | AnyRedisClient | undefined
   /** The variables (`WECHAT_APP_ID`, `JWT_SECRET`, …). @default process.env */
   env?: Readonly<Record<string, string | undefined>>
   /** The prefix of every Redis key, to share a Redis with other apps. @default 'wxa:' */
@@ -53,7 +57,8 @@ export interface NodeRuntime<E extends Env = Env> extends WxaRuntime<E> {
   /**
    * Resolves once Redis answers (at once in memory) and its durability
    * settings were read (a warning per setting that loses acknowledged
-   * writes). Rejects with a `RedisStartError` naming `REDIS_URL` and the
+   * writes). Rejects with a `RedisStartError` naming `REDIS_URL` (or
+   * `REDIS_SENTINELS`, `REDIS_CLUSTER_NODES`) and the
    * likely fix when the first connection fails within 10 s, or, under
    * `REDIS_DURABILITY=strict`, when a setting loses acknowledged writes.
    */
@@ -61,6 +66,13 @@ export interface NodeRuntime<E extends Env = Env> extends WxaRuntime<E> {
   /** Closes the Redis connections this runtime opened, and stops its sweeper. */
   close(): Promise<void>
 }
+
+/** The variable that sets each shape of Redis, named when it fails. */
+const REDIS_VARIABLE = {
+  plain: 'REDIS_URL',
+  sentinel: 'REDIS_SENTINELS',
+  cluster: 'REDIS_CLUSTER_NODES',
+} as const
 
 /** How a variable is set on Node: the environment, a `.env` file, the platform's settings. */
 export const nodeHowToSet = (name: string) =>
@@ -77,7 +89,10 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
  * Without `REDIS_URL` (and no `redis` option) everything is in this
  * process's memory: one process only, and a restart logs everyone out.
  *
- * Variables of its own: `REDIS_URL`, `TRUST_PROXY` (proxies in front whose
+ * Variables of its own: `REDIS_URL` (one node), `REDIS_SENTINELS` with
+ * `REDIS_SENTINEL_MASTER` (Sentinel), `REDIS_CLUSTER_NODES` (Cluster),
+ * `REDIS_WAIT_REPLICAS` and `REDIS_WAIT_TIMEOUT_MS` (replicas that confirm each
+ * change before its answer), `TRUST_PROXY` (proxies in front whose
  * `X-Forwarded-For` is believed; with `CLOUD_HOSTING=wechat` and no
  * `TRUST_PROXY`, the gateway's `X-Original-Forwarded-For`), `AVATARS_DIR`,
  * `LOGIN_RATE_LIMIT` and `USER_RATE_LIMIT` (a minute, per client address and
@@ -96,7 +111,8 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
 export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntime<E> {
   const { env = process.env, prefix = DEFAULT_PREFIX, log = console } = options
   const vars = { ...env } as Record<string, string | undefined>
-  const redis = options.redis ?? (vars.REDIS_URL?.trim() || undefined)
+  const redis: string | AnyRedisClient | RedisConfig | undefined =
+    options.redis ?? redisConfig(vars)
   // In Cloud Hosting its gateway's header, unless TRUST_PROXY says otherwise.
   const clientAddress =
     vars.CLOUD_HOSTING?.trim() === 'wechat' && !vars.TRUST_PROXY?.trim()
@@ -151,7 +167,12 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
   if (durability !== 'warn' && durability !== 'strict') {
     throw new WxaAuthError('CONFIG_INVALID', 'REDIS_DURABILITY must be warn or strict.')
   }
-  const connection = redisConnection(redis, { log, commandTimeoutMs })
+  const connection = redisConnection(redis, {
+    log,
+    commandTimeoutMs,
+    waitReplicas: whole(vars, 'REDIS_WAIT_REPLICAS', 0, 0),
+    waitTimeoutMs: whole(vars, 'REDIS_WAIT_TIMEOUT_MS', 1, DEFAULT_WAIT_TIMEOUT_MS),
+  })
   let settings: RedisSettings | undefined
   const limiter = (limit: number): RateLimiter | undefined =>
     limit > 0 ? redisLimiter(connection, prefix, { limit }) : undefined
@@ -179,7 +200,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
       const ok = await connection.ping()
       return {
         ok,
-        ...(ok ? {} : { failing: 'REDIS_URL' }),
+        ...(ok ? {} : { failing: REDIS_VARIABLE[connection.kind] }),
         ...(settings && { redis: { ...settings } }),
       }
     },

@@ -4,11 +4,13 @@ import { avatarObject } from '../../session/profile'
 import type { SessionTable, StoredSession } from '../../session/rules'
 import type { Transact, UserState } from '../../session/transactional'
 import { owedIndexKey, type UserKeys, userKeys } from './keys'
-import type { RedisClient, RedisConnection } from './redis'
+import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
 const BACKOFF_MAX_MS = 40 // the most one retry waits, jittered
 const MAX_BATCH = 64 // changes to one user committed together
+const REDIRECT_WAIT_MS = 2000 // how long a request waits for its slot to finish moving, then a 503
+const REDIRECT_BACKOFF_MS = 25 // between tries while it moves
 /** Seconds the identity index outlives its identities: their TTLs are rounded up to whole seconds. */
 export const INDEX_MARGIN = 60
 
@@ -193,6 +195,22 @@ const unavailable = (what: string, cause: unknown) =>
     retryAfter: 1,
   })
 
+/**
+ * An answer read from Redis may show a change the replicas do not have yet
+ * (made by a request whose WAIT failed: a refresh answered again within its
+ * grace, say). With `REDIS_WAIT_REPLICAS`, a write of the user's slot (a key
+ * that lives a millisecond) and WAIT come first: replication is one ordered
+ * stream, so the replicas then hold everything the answer rests on.
+ */
+async function fenced(link: RedisLink, keys: UserKeys) {
+  try {
+    await link.send(['SET', keys.fence, '1', 'PX', '1'])
+  } catch (cause) {
+    throw unavailable('read', cause)
+  }
+  await link.replicated()
+}
+
 /** node-redis's `WatchError` (its `name` is plain `Error`): a watched key changed, or the connection did. */
 export const isWatchError = (err: unknown) =>
   err instanceof Error && (err.name === 'WatchError' || err.constructor.name === 'WatchError')
@@ -235,38 +253,40 @@ export function redisTransact({
   const later = (uid: string, score?: number) => void settle(uid, score)
 
   async function snapshot(keys: UserKeys): Promise<Loaded> {
-    let replies: unknown[]
-    try {
-      const client = await connection.shared()
-      const multi = client.multi()
-      for (const args of READS(keys)) multi.addCommand(args)
-      replies = await multi.exec()
-    } catch (cause) {
-      throw unavailable('read', cause)
+    const movingUntil = Date.now() + REDIRECT_WAIT_MS
+    for (;;) {
+      try {
+        return load(await connection.exec(keys.sessions, READS(keys)))
+      } catch (cause) {
+        // The slot is moving (ASK, TRYAGAIN during a resharding): a moment later it is in one place.
+        if (!isRedirect(cause) || Date.now() >= movingUntil) throw unavailable('read', cause)
+        await sleep(REDIRECT_BACKOFF_MS)
+      }
     }
-    return load(replies)
   }
 
   async function attempt<T>(
-    client: RedisClient,
+    client: RedisLink,
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
-  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false }> {
+  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false; moved?: boolean }> {
     let loaded: Loaded
     try {
       const replies = await Promise.all([
         client.watch([keys.sessions, keys.identities, keys.profile]),
-        ...READS(keys).map((args) => client.sendCommand(args)),
+        ...READS(keys).map((args) => client.send(args)),
       ])
       loaded = load(replies.slice(1))
     } catch (cause) {
       await client.unwatch().catch(() => {})
+      if (isRedirect(cause)) return { done: false, moved: true }
       throw unavailable('read', cause)
     }
     const ran = run(loaded, step)
     if (!ran.changes) {
       await client.unwatch().catch(() => {})
+      if (connection.waits) await fenced(client, keys)
       return { done: true, value: ran.result }
     }
     const { commands, owes } = writes(keys, loaded, ran.changes)
@@ -274,39 +294,51 @@ export function redisTransact({
     if (owes) {
       // Before the commit: the sweeper finds the user even if this process dies right after it.
       try {
-        await client.sendCommand(['ZADD', owedIndexKey(prefix), String(score), uid])
+        // The index is a key of its own slot: sent where it lives, not on this connection.
+        await connection.send(owedIndexKey(prefix), [
+          'ZADD',
+          owedIndexKey(prefix),
+          String(score),
+          uid,
+        ])
       } catch (cause) {
         await client.unwatch().catch(() => {})
         throw unavailable('write', cause)
       }
     }
-    const multi = client.multi()
-    for (const args of commands) multi.addCommand(args)
     try {
-      await multi.exec()
+      await client.exec(commands)
     } catch (err) {
+      // A conflict, or the slot moved (MOVED/ASK aborts the whole EXEC): nothing was written.
       if (isWatchError(err)) return { done: false }
+      if (isRedirect(err)) return { done: false, moved: true }
       throw new WxaAuthError('STORAGE_OUTCOME_UNKNOWN', undefined, {
         cause: new Error('Redis EXEC failed', { cause: err }),
         retryAfter: 1,
       })
     }
+    // Committed: confirmed by the replicas REDIS_WAIT_REPLICAS asks for, or a 503.
+    await client.replicated()
     // Drained after this connection is released; before the answer when this step owes.
     return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
   }
 
   async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
-    for (let n = 0; n < maxAttempts; n++) {
-      if (n > 0) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** n))
+    const movingUntil = Date.now() + REDIRECT_WAIT_MS
+    for (let conflicts = 0; conflicts < maxAttempts; ) {
       const outcome = await connection
-        .isolated((client) => attempt(client, uid, keys, step))
+        .isolated(keys.sessions, (client) => attempt(client, uid, keys, step))
         .catch((err: unknown) => {
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
-      if (!outcome.done) continue
-      if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
-      else if (outcome.owes === null) later(uid)
-      return outcome.value
+      if (outcome.done) {
+        if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
+        else if (outcome.owes === null) later(uid)
+        return outcome.value
+      }
+      // A slot being moved is waited for (a while), not counted as a conflict.
+      if (outcome.moved && Date.now() < movingUntil) await sleep(REDIRECT_BACKOFF_MS)
+      else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
     }
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
@@ -345,6 +377,7 @@ export function redisTransact({
     const ran = run(loaded, step)
     if (!ran.changes) {
       if (loaded.owes) later(uid)
+      if (connection.waits) await connection.isolated(keys.sessions, (link) => fenced(link, keys))
       return ran.result
     }
     return new Promise<T>((resolve, reject) => {
