@@ -1,0 +1,61 @@
+// Many parallel logins of one user through a Sentinel connection made here,
+// with REDIS_WAIT_REPLICAS=1 and few connections: node-redis's shared
+// commands and wxa-auth's own leases come from one master pool, and none may
+// hang or starve the other.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { redisAuthority } from '../../src/runtime/node/authority'
+import { redisKv } from '../../src/runtime/node/kv'
+import { redisConnection } from '../../src/runtime/node/redis'
+import { createCipher } from '../../src/storage/cipher'
+import { sealedKv } from '../../src/storage/sealed-kv'
+import { POLICY, quiet, sessionRecord } from './records'
+import { SENTINEL_MASTER, type SentinelSetup, startSentinel } from './redis-topology'
+
+let setup: SentinelSetup
+beforeAll(async () => {
+  setup = await startSentinel()
+}, 60_000)
+afterAll(async () => {
+  await setup?.dispose()
+})
+
+it('50 parallel logins of one user over 3 Sentinel connections all answer, none hangs', async () => {
+  const connection = redisConnection(
+    {
+      kind: 'sentinel',
+      sentinels: setup.sentinels.map((at) => `redis://${at}`),
+      master: SENTINEL_MASTER,
+    },
+    { log: quiet, waitReplicas: 1, isolatedConnections: 3 },
+  )
+  try {
+    await connection.ready()
+    const sealed = sealedKv(
+      redisKv(connection, 'pool:'),
+      createCipher(randomBytes(32).toString('base64url')),
+    )
+    const authority = redisAuthority({
+      connection,
+      prefix: 'pool:',
+      sealed,
+      objects: undefined,
+      log: quiet,
+    })
+    // Parallel reads on the shared connection first (snapshot reads of parallel requests).
+    await Promise.all(
+      Array.from({ length: 20 }, () => connection.send('pool:x', ['GET', 'pool:x'])),
+    )
+    const at = Math.floor(Date.now() / 1000)
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, async (_, i) => {
+        await sealed.put(`identity:u-${i}`, { uid: 'u' }, 60)
+        return authority.login('u', `s${i}`, sessionRecord('u', at), 'h0', POLICY, at)
+      }),
+    )
+    const failed = results.filter((r) => r.status === 'rejected')
+    expect(failed.map((r) => String((r as PromiseRejectedResult).reason?.message))).toEqual([])
+  } finally {
+    await connection.close()
+  }
+}, 40_000)
