@@ -59,3 +59,34 @@ it('50 parallel logins of one user over 3 Sentinel connections all answer, none 
     await connection.close()
   }
 }, 40_000)
+
+it('a lease stuck behind a stalled master is not waited for past the command timeout', async () => {
+  const connection = redisConnection(
+    {
+      kind: 'sentinel',
+      sentinels: setup.sentinels.map((at) => `redis://${at}`),
+      master: SENTINEL_MASTER,
+    },
+    { log: quiet, isolatedConnections: 1, commandTimeoutMs: 500 },
+  )
+  const pid = setup.primary.pid as number
+  try {
+    await connection.ready()
+    await connection.isolated('stall', (link) => link.send(['PING']))
+    // A GET under WATCH times out: the lease is let go, and node-redis resets it behind the stall.
+    await expect(
+      connection.isolated('stall', async (link) => {
+        await link.watch(['stall'])
+        process.kill(pid, 'SIGSTOP')
+        return link.send(['GET', 'stall'])
+      }),
+    ).rejects.toThrow()
+    const started = Date.now()
+    const next = connection.isolated('stall', (link) => link.send(['PING']))
+    await expect(next).rejects.toThrow()
+    expect(Date.now() - started).toBeLessThan(2000)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+    await connection.close()
+  }
+}, 40_000)
