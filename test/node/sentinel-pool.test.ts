@@ -20,15 +20,19 @@ afterAll(async () => {
   await setup?.dispose()
 })
 
-it('50 parallel logins of one user over 3 Sentinel connections all answer, none hangs', async () => {
-  const connection = redisConnection(
+/** A connection made here from REDIS_SENTINELS, as the servers make theirs. */
+const connect = (options: Parameters<typeof redisConnection>[1]) =>
+  redisConnection(
     {
       kind: 'sentinel',
       sentinels: setup.sentinels.map((at) => `redis://${at}`),
       master: SENTINEL_MASTER,
     },
-    { log: quiet, waitReplicas: 1, isolatedConnections: 3 },
+    { log: quiet, ...options },
   )
+
+it('50 parallel logins of one user over 3 Sentinel connections all answer, none hangs', async () => {
+  const connection = connect({ waitReplicas: 1, isolatedConnections: 3 })
   try {
     await connection.ready()
     const sealed = sealedKv(
@@ -61,14 +65,7 @@ it('50 parallel logins of one user over 3 Sentinel connections all answer, none 
 }, 40_000)
 
 it('a lease stuck behind a stalled master is not waited for past the command timeout', async () => {
-  const connection = redisConnection(
-    {
-      kind: 'sentinel',
-      sentinels: setup.sentinels.map((at) => `redis://${at}`),
-      master: SENTINEL_MASTER,
-    },
-    { log: quiet, isolatedConnections: 1, commandTimeoutMs: 500 },
-  )
+  const connection = connect({ isolatedConnections: 1, commandTimeoutMs: 500 })
   const pid = setup.primary.pid as number
   try {
     await connection.ready()
