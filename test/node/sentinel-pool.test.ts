@@ -87,3 +87,28 @@ it('a lease stuck behind a stalled master is not waited for past the command tim
     await connection.close()
   }
 }, 40_000)
+
+it('a connection whose command timed out is let go, even when the error that says so is wrapped', async () => {
+  const connection = connect({ isolatedConnections: 1, commandTimeoutMs: 500 })
+  const pid = setup.primary.pid as number
+  try {
+    await connection.ready()
+    // As transact.ts's reads do: the timeout becomes the cause of a STORAGE_UNAVAILABLE.
+    await expect(
+      connection.isolated('stall', async (link) => {
+        process.kill(pid, 'SIGSTOP')
+        try {
+          return await link.send(['GET', 'stall'])
+        } catch (cause) {
+          throw new Error('Redis read failed', { cause })
+        } finally {
+          process.kill(pid, 'SIGCONT')
+        }
+      }),
+    ).rejects.toThrow('Redis read failed')
+    expect(await connection.isolated('stall', (link) => link.send(['PING']))).toBe('PONG')
+  } finally {
+    process.kill(pid, 'SIGCONT')
+    await connection.close()
+  }
+}, 40_000)
