@@ -198,7 +198,11 @@ export async function makeClient(config: RedisConfig, pool: number): Promise<Any
         const { host, port } = nodeOf(url)
         return { host, port }
       }),
-      masterPoolSize: pool + 1, // the leases of WATCH transactions, and one for the rest
+      // The leases of WATCH transactions, and one reserved for every other command: node-redis
+      // 6 otherwise takes a lease per burst of parallel commands and loses all but one of them
+      // (its `#masterClientInfo ??= await …` races), until the pool is empty and every wait hangs.
+      masterPoolSize: pool + 1,
+      reserveClient: true,
       nodeClientOptions: { ...credentials, disableOfflineQueue: true, socket } as never,
       sentinelClientOptions: { ...credentials, socket } as never,
     }) as unknown as RedisSentinelClient

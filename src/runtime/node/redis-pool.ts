@@ -74,7 +74,10 @@ export function connectionPool(size: number, make: () => Promise<Held>) {
       try {
         return await fn(held.link)
       } catch (err) {
-        stranded = err instanceof CommandTimeout
+        // Callers wrap it (transact.ts's "Redis read failed"): look down the causes.
+        for (let e = err; e instanceof Error && !stranded; e = e.cause) {
+          stranded = e instanceof CommandTimeout
+        }
         throw err
       } finally {
         if (held.open() && !stranded) idle.push(held)

@@ -240,7 +240,15 @@ export function redisConnection(
     return leases
   }
   const sentinelLease = (c: AnyRedisClient) => async () => {
-    const lease = (await (await leaseSource(c)).acquire()) as SentinelLease & { release(): unknown }
+    // A lease let go after a timeout returns to node-redis's pool only once its reset is
+    // answered (never, if a failover drops its connection): wait for one no longer than a command.
+    const acquired = (await leaseSource(c)).acquire() as Promise<
+      SentinelLease & { release(): unknown }
+    >
+    const lease = await timed(acquired).catch((err: unknown) => {
+      void acquired.then((late) => late.release()).catch(() => {})
+      throw err
+    })
     const link = linkOf(
       (args) => lease.sendCommand(false, args),
       (commands) => {
