@@ -228,11 +228,8 @@ export function redisConnection(
   const leaseSource = (c: AnyRedisClient) => {
     leases ??= (async () => {
       if (owned) return c as unknown as SentinelShape & AnyRedisClient
-      const copy = (
-        c as unknown as { duplicate(o: object): SentinelShape & AnyRedisClient }
-      ).duplicate({
-        masterPoolSize: isolatedConnections,
-      })
+      type Duplicable = { duplicate(o: object): SentinelShape & AnyRedisClient }
+      const copy = (c as unknown as Duplicable).duplicate({ masterPoolSize: isolatedConnections })
       copy.on('error', onError)
       await copy.connect()
       return copy
@@ -240,11 +237,10 @@ export function redisConnection(
     return leases
   }
   const sentinelLease = (c: AnyRedisClient) => async () => {
-    // A lease let go after a timeout returns to node-redis's pool only once its reset is
-    // answered (never, if a failover drops its connection): wait for one no longer than a command.
-    const acquired = (await leaseSource(c)).acquire() as Promise<
-      SentinelLease & { release(): unknown }
-    >
+    // A lease let go after a timeout returns to node-redis's pool only once its reset is answered
+    // (never, if a failover drops it): wait for one no longer than a command.
+    type Lease = SentinelLease & { release(): unknown }
+    const acquired = (await leaseSource(c)).acquire() as Promise<Lease>
     const lease = await timed(acquired).catch((err: unknown) => {
       void acquired.then((late) => late.release()).catch(() => {})
       throw err
