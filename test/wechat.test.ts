@@ -143,6 +143,22 @@ describe('code2Session', () => {
     expect(calls).toBe(1)
   })
 
+  it('leaves no timer behind a call that finished: its signal is never aborted later', async () => {
+    const signals: AbortSignal[] = []
+    const openid = newOpenid()
+    const wechat = client({
+      timeoutMs: 100,
+      fetch: (input, init) => {
+        if (init?.signal) signals.push(init.signal)
+        return emulatorStub(testEnv).fetch(input, init)
+      },
+    })
+    await wechat.code2Session(await codeFor(openid))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(signals.length).toBeGreaterThan(0)
+    expect(signals.map((signal) => signal.aborted)).toEqual(signals.map(() => false))
+  })
+
   it('abandons a call after its timeout', async () => {
     const openid = newOpenid()
     await emulate(openid, { fault: 'hang', hangMs: 2_000 })

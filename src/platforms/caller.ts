@@ -113,12 +113,29 @@ export function upstreamCaller(options: CallerOptions) {
   } = options
   const base = baseUrl.replace(/\/+$/, '')
 
-  /** One attempt: a parsed JSON object, or a WxaAuthError saying why not. */
+  /**
+   * One attempt: a parsed JSON object, or a WxaAuthError saying why not. Its
+   * timer is cleared once the answer is read (`AbortSignal.timeout`'s would
+   * still fire `timeoutMs` later, on a call long finished).
+   */
   async function attempt(api: string, url: string, json?: object): Promise<object> {
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    )
+    try {
+      return await read(api, url, controller.signal, json)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async function read(api: string, url: string, signal: AbortSignal, json?: object) {
     let res: Response
     try {
       res = await doFetch(url, {
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
         ...(json
           ? {
               method: 'POST',
