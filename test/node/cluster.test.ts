@@ -1,21 +1,11 @@
-// The three-process suite against a Redis Cluster of three masters and three
-// replicas (REDIS_CLUSTER_NODES, made by `redis-cli --cluster create`): every
-// WATCH transaction on a connection of its own to its slot's master, the
-// keys that are not per user each in a slot of its own. Then a master is
-// SIGKILLed during a workload, its replica takes over, and the servers carry
-// on with no 5xx but 503s around the failover.
-import { randomBytes } from 'node:crypto'
 import { createCluster } from 'redis'
 import { describe, expect, it } from 'vitest'
-import { redisAuthority } from '../../src/runtime/node/authority'
-import { redisKv } from '../../src/runtime/node/kv'
 import { redisConnection } from '../../src/runtime/node/redis'
 import { node } from '../../src/runtime/node/runtime'
-import { createCipher } from '../../src/storage/cipher'
-import { sealedKv } from '../../src/storage/sealed-kv'
 import { writeThroughFailover } from './failover'
 import { POLICY, quiet, sessionRecord } from './records'
 import type { RedisServer } from './redis-server'
+import { redisStores } from './redis-stores'
 import { type ClusterSetup, cli, startCluster } from './redis-topology'
 import type { Caller } from './stack'
 import { codeOf, type Db, threeProcesses } from './three-processes'
@@ -51,17 +41,7 @@ describe('Cluster', () => {
     const mine = createCluster({ rootNodes: [{ url: setup.nodes[0]?.url as string }] })
     const connection = redisConnection(mine, { log: quiet })
     try {
-      const sealed = sealedKv(
-        redisKv(connection, 'own:'),
-        createCipher(randomBytes(32).toString('base64url')),
-      )
-      const authority = redisAuthority({
-        connection,
-        prefix: 'own:',
-        sealed,
-        objects: undefined,
-        log: quiet,
-      })
+      const { sealed, authority } = redisStores(connection, 'own:')
       const at = Math.floor(Date.now() / 1000)
       // Users on every master, each a WATCH transaction on a connection of its own to its slot's master.
       const users = Array.from({ length: 12 }, (_, i) => `own-${i}`)

@@ -1,15 +1,7 @@
-// Many parallel logins of one user through a Sentinel connection made here,
-// with REDIS_WAIT_REPLICAS=1 and few connections: node-redis's shared
-// commands and wxa-auth's own leases come from one master pool, and none may
-// hang or starve the other.
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { redisAuthority } from '../../src/runtime/node/authority'
-import { redisKv } from '../../src/runtime/node/kv'
 import { redisConnection } from '../../src/runtime/node/redis'
-import { createCipher } from '../../src/storage/cipher'
-import { sealedKv } from '../../src/storage/sealed-kv'
 import { POLICY, quiet, sessionRecord } from './records'
+import { redisStores } from './redis-stores'
 import { SENTINEL_MASTER, type SentinelSetup, startSentinel } from './redis-topology'
 
 let setup: SentinelSetup
@@ -35,17 +27,7 @@ it('50 parallel logins of one user over 3 Sentinel connections all answer, none 
   const connection = connect({ waitReplicas: 1, isolatedConnections: 3 })
   try {
     await connection.ready()
-    const sealed = sealedKv(
-      redisKv(connection, 'pool:'),
-      createCipher(randomBytes(32).toString('base64url')),
-    )
-    const authority = redisAuthority({
-      connection,
-      prefix: 'pool:',
-      sealed,
-      objects: undefined,
-      log: quiet,
-    })
+    const { sealed, authority } = redisStores(connection, 'pool:')
     // Parallel reads on the shared connection first (snapshot reads of parallel requests).
     await Promise.all(
       Array.from({ length: 20 }, () => connection.send('pool:x', ['GET', 'pool:x'])),

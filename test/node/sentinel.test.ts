@@ -14,6 +14,7 @@ import { createCipher } from '../../src/storage/cipher'
 import { sealedKv } from '../../src/storage/sealed-kv'
 import { writeThroughFailover } from './failover'
 import { POLICY, quiet, sessionRecord } from './records'
+import { redisStores } from './redis-stores'
 import { SENTINEL_MASTER, type SentinelSetup, startSentinel, until } from './redis-topology'
 import { startProxy, type TcpProxy } from './tcp-proxy'
 import { type Db, threeProcesses } from './three-processes'
@@ -54,17 +55,7 @@ describe('Sentinel', () => {
     })
     const connection = redisConnection(mine as never, { log: quiet, waitReplicas: 1 })
     try {
-      const sealed = sealedKv(
-        redisKv(connection, 'own:'),
-        createCipher(randomBytes(32).toString('base64url')),
-      )
-      const authority = redisAuthority({
-        connection,
-        prefix: 'own:',
-        sealed,
-        objects: undefined,
-        log: quiet,
-      })
+      const { sealed, authority } = redisStores(connection, 'own:')
       const at = Math.floor(Date.now() / 1000)
       const users = Array.from({ length: 12 }, (_, i) => `own-${i}`)
       // In parallel: WATCH transactions on leases, the owed index and sealed records beside them.

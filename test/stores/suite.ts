@@ -5,10 +5,11 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { SessionAuthority } from '../../src/session/authority'
 import type { AvatarRecord } from '../../src/session/profile'
-import { type SessionPolicy, type SessionRecord, sessionKeySlot } from '../../src/session/record'
+import { type SessionRecord, sessionKeySlot } from '../../src/session/record'
 import { identityKey, unionidKey } from '../../src/storage/keys'
 import type { ObjectStore } from '../../src/storage/objects'
 import type { SealedKv } from '../../src/storage/sealed-kv'
+import { POLICY, sessionRecord } from '../node/records'
 
 /** A store as the suite drives it. */
 export interface StoreUnderTest {
@@ -29,28 +30,11 @@ export interface StoreSuiteOptions {
   unreachable?: () => Promise<{ authority: SessionAuthority; restore(): Promise<void> }>
 }
 
-export const POLICY: SessionPolicy = {
-  ttl: 3600,
-  maxAge: 7200,
-  maxBytes: 1024,
-  maxSessions: 3,
-  grace: 30,
-}
-
 /** A user id of its own per test: stores that outlive a test (Redis, the objects) never mix them. */
 const newUid = () => `suite-${crypto.randomUUID()}`
 
 const record = (uid: string, at: number, extra: Partial<SessionRecord> = {}): SessionRecord => ({
-  v: 1,
-  uid,
-  appId: 'wxapp',
-  openid: `o-${uid}`,
-  createdAt: at,
-  createdAtMs: at * 1000,
-  refreshedAt: at,
-  expiresAt: at + POLICY.ttl,
-  gen: 0,
-  data: {},
+  ...sessionRecord(uid, at),
   ...extra,
 })
 
