@@ -1,6 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
-import { namingPlatform, PLATFORMS } from './platforms/index'
-import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
+import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
+import type { Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
@@ -32,7 +32,7 @@ export interface WxaConfig {
   /** The default app: logins that name none are for it. */
   defaultAppId: string
   /** Each app the deployment serves, by AppID, whatever its platform. */
-  apps: ReadonlyMap<string, PlatformApp>
+  apps: ReadonlyMap<string, App>
   secrets: SigningSecret[]
   issuer: string
   audience: string
@@ -170,7 +170,7 @@ function resolve(
   const { vars } = parts
   const cipher = createCipher(checkSecret('STORAGE_SECRET', raw(vars, 'STORAGE_SECRET')))
   const kv = sealedKv(parts.kv, cipher, { log })
-  const apps = new Map<string, PlatformApp>()
+  const apps = new Map<string, App>()
   for (const platform of PLATFORMS) {
     for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(platform.name) })) {
       if (apps.has(app.appId)) {

@@ -1,4 +1,4 @@
-import type { PlatformName } from '../env'
+import type { PlatformName } from '../platforms/index'
 import { emulatorStub } from './stub'
 
 /** Where {@link mountEmulator} puts the emulator's control surface by default. */

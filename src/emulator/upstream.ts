@@ -1,5 +1,5 @@
 import type { Context, Env } from 'hono'
-import type { PlatformName } from '../env'
+import type { PlatformName } from '../platforms/index'
 import type { Upstream } from '../platforms/platform'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, EMULATOR_FACES, emulatorStub } from './stub'
 

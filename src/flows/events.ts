@@ -247,12 +247,12 @@ export async function receivePush<User extends { id: string }>(
   ]
   return once(push, id, now, async () => {
     const row = EVENT_TABLE[found.event] as EventRow<AuthorizationEventName>
-    const identity = await config.identities.get(appId, found.openid)
+    const identity = await config.identities.get(appId, found.openid, 'wechat')
     // With the default user model the uid follows from (appid, openid), even once the identity has expired.
     const uid =
       identity?.uid ??
       (!flow.ownUsers && config.identity === 'openid'
-        ? await defaultUserId(appId, found.openid)
+        ? await defaultUserId(appId, found.openid, 'wechat')
         : null)
     let sessionsEnded = 0
     if (uid && row.ends === 'all') sessionsEnded = (await config.sessions.endAll(uid, now)).length
@@ -276,7 +276,7 @@ export async function receivePush<User extends { id: string }>(
       raw: Object.freeze({ ...fields }),
     } as AuthorizationEvent
     for (const hook of row.hooks(hooks, found)) await hook(event, c)
-    if (row.after === 'user' && uid) await forgetUser(flow, uid, appId, found.openid)
+    if (row.after === 'user' && uid) await forgetUser(flow, uid, appId, found.openid, 'wechat')
   })
 }
 

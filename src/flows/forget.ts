@@ -1,5 +1,5 @@
-import type { PlatformName } from '../env'
 import { isWxaAuthError, WxaAuthError } from '../errors'
+import type { PlatformName } from '../platforms/index'
 import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
 import type { Session } from '../session/session'
 import { appOf, type Flow } from './context'
@@ -52,7 +52,7 @@ export async function forgetUser<User extends { id: string }>(
   uid: string,
   appId: string,
   openid: string,
-  platform: PlatformName = 'wechat',
+  platform: PlatformName,
 ): Promise<void> {
   await flow.config.sessions.forget(uid, flow.now)
   await flow.config.identities.delete(appId, openid, platform)

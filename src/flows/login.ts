@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../errors'
-import type { PhoneNumber, PlatformApp, PlatformSession } from '../platforms/platform'
+import type { App } from '../platforms/index'
+import type { PhoneNumber, PlatformSession } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
 import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
 import { deviceHints } from '../session/device'
@@ -43,7 +44,7 @@ function cloudApp<User extends { id: string }>(
   { config }: Flow<User>,
   cloud: CloudCaller,
   input: LoginInput,
-): PlatformApp {
+): App {
   const app = appOf(config, cloud.appId)
   if (app.platform !== 'wechat' || (input.appId !== undefined && input.appId !== app.appId)) {
     throw new WxaAuthError('UNKNOWN_APP')

@@ -1,8 +1,6 @@
-import type { PlatformName, Variables } from '../env'
+import type { Variables } from '../env'
 import type { Logger } from '../errors'
 import type { SealedKv } from '../storage/sealed-kv'
-
-export type { PlatformName }
 
 /** Who the platform says the user is, after its code2Session. `sessionKey` never leaves the server. */
 export interface PlatformSession {
@@ -37,8 +35,8 @@ export interface LoginCode {
  * platform's own errcode goes into `cause` and the log. What a platform does
  * not offer is absent: the route answers 4xx `NOT_OFFERED`.
  */
-export interface PlatformApp {
-  readonly platform: PlatformName
+export interface PlatformApp<Name extends string = string> {
+  readonly platform: Name
   readonly appId: string
   /** Exchanges a login code for the user's identity and session_key. */
   code2Session(login: LoginCode): Promise<PlatformSession>
@@ -81,11 +79,13 @@ export interface PlatformContext {
 }
 
 /**
- * A platform: the apps its variables configure. One file per platform
- * (`wechat/platform.ts`), one line in `./index.ts`.
+ * A platform: the apps its variables configure. One folder per platform
+ * (`wechat/platform.ts`), one line in `./index.ts`. Typed by its own
+ * name; nothing here knows the others (`PlatformName` is the registry's).
  */
-export interface PlatformDefinition {
-  readonly name: PlatformName
+export interface PlatformDefinition<Name extends string = string> {
+  /** The platform's name: `PlatformName` is the registry's names. */
+  readonly name: Name
   /** The apps configured in `vars`; none when the platform's variables are unset. */
-  apps(vars: Variables, context: PlatformContext): PlatformApp[]
+  apps(vars: Variables, context: PlatformContext): PlatformApp<Name>[]
 }

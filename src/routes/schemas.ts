@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { PLATFORM_NAMES } from '../platforms/index'
 
 /**
  * The request and response schemas of every route, in valibot (a Standard
@@ -110,7 +111,7 @@ const isoTime = v.pipe(v.string(), v.isoTimestamp())
 const User = v.pipe(
   v.looseObject({
     id: v.string(),
-    platform: v.optional(v.picklist(['wechat', 'douyin', 'qq'])),
+    platform: v.optional(v.picklist(PLATFORM_NAMES)),
     openid: v.optional(v.string()),
     unionid: v.optional(v.string()),
   }),

@@ -1,4 +1,4 @@
-import type { PlatformName } from '../env'
+import { type PlatformName, platformOf } from '../platforms/index'
 import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 
@@ -61,7 +61,7 @@ export class Session {
   }
   /** Its platform (`wechat`, …). */
   get platform(): PlatformName | null {
-    return this.#record ? (this.#record.platform ?? 'wechat') : null
+    return this.#record ? platformOf(this.#record.platform) : null
   }
   get openid(): string | null {
     return this.#record?.openid ?? null

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono'
-import type { PlatformName } from '../../env'
+import type { PlatformName } from '../../platforms/index'
 import { buildPush, type PushFormat, type PushMode } from '../push'
 import {
   type AccessTokenState,

@@ -1,4 +1,4 @@
-import type { PlatformName } from '../../env'
+import type { PlatformName } from '../../platforms/index'
 import { bytesOf } from '../../util/base64url'
 import { hex } from '../../util/hex'
 import type { EmulatorStorage } from '../storage'

@@ -13,12 +13,12 @@ const APP_ID = /^tt[\w-]{1,40}$/
  * No phone number here (Douyin's needs an RSA key pair of the app's own) and
  * no checkSessionKey (Douyin's server API has none).
  */
-export const douyin: PlatformDefinition = {
+export const douyin: PlatformDefinition<'douyin'> = {
   name: 'douyin',
   apps(vars, { upstream }) {
     const shape = 'tt followed by letters and digits'
     return configuredApps(vars, 'DOUYIN', { pattern: APP_ID, shape, upstream }).map(
-      ({ appId, client }): PlatformApp => ({
+      ({ appId, client }): PlatformApp<'douyin'> => ({
         platform: 'douyin',
         appId,
         code2Session: createDouyinClient(client).code2Session,

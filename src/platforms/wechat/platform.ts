@@ -18,7 +18,7 @@ const APP_SECRET = /^[0-9a-f]{32}$/i
  * service with no token (at `WECHAT_API_BASE` when set, for tests); the
  * AppSecret is then optional, and without it no code is taken (`NOT_OFFERED`).
  */
-export const wechat: PlatformDefinition = {
+export const wechat: PlatformDefinition<'wechat'> = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
     const shape = 'wx followed by letters and digits'
