@@ -3,7 +3,6 @@ import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platfo
 import type { Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
-import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
@@ -51,8 +50,8 @@ export interface WxaConfig {
   clientAddress?: RuntimeParts['clientAddress']
   /** Whether the storage answers now (Redis's PING), for `/readyz`. */
   health?: RuntimeParts['health']
-  /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
-  events: PushSettings | null
+  /** What each platform's `settings` made of the variables (WeChat's message push), by platform. */
+  platformSettings: ReadonlyMap<PlatformName, unknown>
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
   objects: ObjectStore | undefined
   /** Pending image checks of avatars, by trace id. */
@@ -223,7 +222,12 @@ function resolve(
     rateLimits: parts.rateLimits,
     clientAddress: parts.clientAddress,
     health: parts.health,
-    events: pushSettings(vars, parts.claims),
+    platformSettings: new Map(
+      PLATFORMS.map((platform) => [
+        platform.name,
+        platform.settings?.(vars, { claims: parts.claims }) ?? null,
+      ]),
+    ),
     objects: parts.objects,
     mediaChecks: mediaChecks(kv),
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),

@@ -413,7 +413,9 @@ describe('7. the lower findings', () => {
 
   it('a generated WECHAT_EVENT_TOKEN of 32 letters and digits is accepted', () => {
     expect(
-      configFromEnv(production({ WECHAT_EVENT_TOKEN: PRODUCTION_SECRET })).events,
+      configFromEnv(production({ WECHAT_EVENT_TOKEN: PRODUCTION_SECRET })).platformSettings.get(
+        'wechat',
+      ),
     ).not.toBeNull()
   })
 

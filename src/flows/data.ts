@@ -18,6 +18,8 @@ export async function decrypt<User extends { id: string }>(
   input: { encryptedData: string; iv: string; code?: string | undefined },
 ): Promise<Record<string, unknown>> {
   const app = appOf(flow.config, session.appId)
+  // A platform without a session_key (Alipay) has nothing to decrypt with.
+  if (!app.decrypt) throw new WxaAuthError('NOT_OFFERED')
   const openid = session.openid as string
   const uid = session.userId as string
   let sessionKey: string | null | undefined
@@ -25,7 +27,9 @@ export async function decrypt<User extends { id: string }>(
     const fresh = await app.code2Session({ code: input.code })
     if (fresh.openid !== openid) throw new WxaAuthError('REAUTH_REQUIRED')
     sessionKey = fresh.sessionKey
-    await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
+    if (sessionKey) {
+      await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
+    }
   } else {
     sessionKey =
       (await flow.config.sessions.sessionKey(uid, app.appId, app.platform)) ??

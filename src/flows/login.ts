@@ -1,5 +1,5 @@
 import { WxaAuthError } from '../errors'
-import type { App } from '../platforms/index'
+import { type App, loginFields } from '../platforms/index'
 import type { PhoneNumber, PlatformSession } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
 import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
@@ -19,8 +19,8 @@ export interface LoginInput extends UserInfoInput {
   code?: string | undefined
   /** Without a code, in the Cloud Hosting mode: the user the gateway's headers name. */
   cloud?: CloudCaller | undefined
-  /** Douyin's `anonymousCode` from `tt.login`, beside the code; ignored elsewhere. */
-  anonymousCode?: string | undefined
+  /** The body as read: the fields of the platform's login kind are taken from it (Douyin's `anonymousCode`). */
+  fields?: Readonly<Record<string, unknown>> | undefined
   /** The app logging in; default: the first configured. */
   appId?: string | undefined
   /** A phone-number button's code: the number comes back with the token. */
@@ -77,10 +77,19 @@ export async function login<User extends { id: string }>(
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
+  if (
+    (input.rawData !== undefined && !app.verifyRawData) ||
+    (input.encryptedData !== undefined && !app.decrypt)
+  ) {
+    throw new WxaAuthError('NOT_OFFERED')
+  }
   await importKeyRing(config.secrets)
   const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
     cloud ??
-    (await app.code2Session({ code: input.code ?? '', anonymousCode: input.anonymousCode }))
+    (await app.code2Session({
+      ...loginFields(platform, 'code', input.fields ?? {}),
+      code: input.code ?? '',
+    }))
   const { openid, sessionKey, unionid, anonymousOpenid } = platformSession
   const info = sessionKey ? await userInfo(app, sessionKey) : undefined
   // The phone code is checked against this user by the platform and never retried once sent.

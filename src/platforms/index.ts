@@ -29,6 +29,23 @@ export const platformOf = (given: PlatformName | null | undefined): PlatformName
   given ?? wechat.name
 
 /**
+ * The fields of `platform`'s login kind `kind` that `body` holds: what the
+ * kind's schema declares (Douyin's `anonymousCode` for `code`), and nothing else.
+ */
+export function loginFields(
+  platform: PlatformName,
+  kind: string,
+  body: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const { input = {} } = PLATFORMS.find((p) => p.name === platform)?.logins[kind] ?? {}
+  return Object.fromEntries(
+    Object.keys(input)
+      .filter((field) => body[field] !== undefined)
+      .map((field) => [field, body[field]]),
+  )
+}
+
+/**
  * `app`, whose failures name its platform: an error of Douyin or QQ carries
  * no WeChat alias (0.2's codes were WeChat's).
  */

@@ -1,5 +1,8 @@
+import type { Context, Hono } from 'hono'
+import type * as v from 'valibot'
 import type { Variables } from '../env'
 import type { Logger } from '../errors'
+import type { ClaimStore } from '../storage/claims'
 import type { SealedKv } from '../storage/sealed-kv'
 
 /** Who the platform says the user is, after its code2Session. `sessionKey` never leaves the server. */
@@ -9,7 +12,8 @@ export interface PlatformSession {
   unionid?: string
   /** Douyin, when the login sent an `anonymousCode`: the openid of the user's visits before logging in. */
   anonymousOpenid?: string
-  sessionKey: string
+  /** Absent where the platform has none (Alipay, a web login): no decrypt, no user info. */
+  sessionKey?: string
 }
 
 /** A user's phone number as the platform returns it. */
@@ -21,12 +25,11 @@ export interface PhoneNumber {
   countryCode: string
 }
 
-/** What a login hands to code2Session: the login code, and what else the platform takes. */
-export interface LoginCode {
-  code: string
-  /** Douyin's `anonymousCode` from `tt.login`, sent beside the code; other platforms ignore it. */
-  anonymousCode?: string | undefined
-}
+/**
+ * What a login hands to code2Session: the login code, and the fields of the
+ * platform's `code` login kind as its schema read them (Douyin's `anonymousCode`).
+ */
+export type LoginCode = { code: string } & Readonly<Record<string, unknown>>
 
 /**
  * One mini program of one platform, ready to call: the port between the
@@ -38,16 +41,20 @@ export interface LoginCode {
 export interface PlatformApp<Name extends string = string> {
   readonly platform: Name
   readonly appId: string
-  /** Exchanges a login code for the user's identity and session_key. */
+  /** Exchanges a login code for the user's identity (and session_key, where there is one). */
   code2Session(login: LoginCode): Promise<PlatformSession>
   /** Opens `encryptedData` with the session_key, checking that its watermark names this app. */
-  decrypt(input: {
+  decrypt?(input: {
     encryptedData: string
     iv: string
     sessionKey: string
   }): Promise<Record<string, unknown>>
   /** Whether `signature` is rawData's signature under the session_key. */
-  verifyRawData(input: { rawData: string; signature: string; sessionKey: string }): Promise<boolean>
+  verifyRawData?(input: {
+    rawData: string
+    signature: string
+    sessionKey: string
+  }): Promise<boolean>
   /** The phone number behind a phone-number button's code, checked against `openid`. */
   phone?(code: string, openid: string): Promise<PhoneNumber>
   /** Whether the platform still holds `sessionKey` as the user's session_key. */
@@ -79,13 +86,95 @@ export interface PlatformContext {
 }
 
 /**
+ * One way to log in on a platform: the fields its login body holds beside the
+ * shared ones (`appId`, `phoneCode`, `device`, the user info), as valibot
+ * entries. `POST /auth/login`'s schema is the shared fields and every kind's.
+ */
+export interface LoginKind {
+  readonly input: v.ObjectEntries
+}
+
+/** The names of the hooks a platform's events may call (see `UserHooks`). */
+export type EventHookName =
+  | 'onAuthorizationRevoked'
+  | 'onPhoneNumberRevoked'
+  | 'onAccountCancelled'
+  | 'onUserInfoModified'
+
+/** Who a platform's event is about. */
+export interface EventUser {
+  platform: string
+  appId: string
+  openid: string
+}
+
+/**
+ * What a platform's event asks of wxa-auth for one user, in this order: end
+ * every session, clear what of the profile it names, tell the app's hooks
+ * (with `event`, and the user id and what was done), then forget the user.
+ */
+export interface UserAction extends EventUser {
+  endSessions?: boolean
+  clear?: readonly ('nickname' | 'avatar')[]
+  hooks?: readonly EventHookName[]
+  /** What the hooks receive beside `appId`, `openid`, `uid`, `sessionsEnded` and `deleted`. */
+  event?: Readonly<Record<string, unknown>>
+  forget?: boolean
+}
+
+/** What an action did: the user it found by the login's rule (null: unknown), and what went. */
+export interface ActionDone {
+  uid: string | null
+  sessionsEnded: number
+  deleted: ('nickname' | 'avatar')[]
+}
+
+/** What a request to a platform's own routes reads. */
+export interface PlatformRequest<Settings> {
+  /** The platform's apps, by AppID. */
+  apps: ReadonlyMap<string, PlatformApp>
+  /** What `settings` made of the variables; null when the platform's routes are not configured. */
+  settings: Settings | null
+  /** Unix seconds, read once. */
+  now: number
+}
+
+/**
+ * What a platform's routes get: a request's configuration, narrowly, and the
+ * actions its pushes may ask for. The actions run the flows; the platform
+ * imports none of them.
+ */
+export interface PlatformRoutesContext<Settings> {
+  request(c: Context): PlatformRequest<Settings>
+  log: Logger
+  /** Acts on `action` for its user (see {@link UserAction}). */
+  act(c: Context, action: UserAction): Promise<ActionDone>
+  /** Forgets a user, as an account cancellation does: every session ends, the identities go. */
+  forget(c: Context, user: EventUser): Promise<ActionDone>
+  /** The verdict of an image check the platform was asked for: a risky avatar goes. */
+  imageChecked(
+    c: Context,
+    verdict: { appId: string; trace: string; suggest: 'pass' | 'review' | 'risky' },
+  ): Promise<void>
+}
+
+/**
  * A platform: the apps its variables configure. One folder per platform
  * (`wechat/platform.ts`), one line in `./index.ts`. Typed by its own
  * name; nothing here knows the others (`PlatformName` is the registry's).
  */
-export interface PlatformDefinition<Name extends string = string> {
+export interface PlatformDefinition<Name extends string = string, Settings = unknown> {
   /** The platform's name: `PlatformName` is the registry's names. */
   readonly name: Name
   /** The apps configured in `vars`; none when the platform's variables are unset. */
   apps(vars: Variables, context: PlatformContext): PlatformApp<Name>[]
+  /** Its ways to log in, by name: `code` (the mini program's login code) at least. */
+  readonly logins: { readonly code: LoginKind } & Readonly<Record<string, LoginKind>>
+  /**
+   * What its routes need of the variables (a push Token), checked at
+   * configuration time; null when they are not set.
+   */
+  settings?(vars: Variables, context: { claims: ClaimStore }): Settings | null
+  /** Mounts its own routes (push endpoints, redirects), served under `/<name>`. */
+  routes?(routes: Hono, context: PlatformRoutesContext<Settings>): void
 }

@@ -100,6 +100,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       const flow = flowOf(resolved, c)
       const answer = await login(flow, {
         ...body,
+        fields: body,
         ...(body.code === undefined ? { cloud: cloudOnly(flow, c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })

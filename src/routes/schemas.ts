@@ -1,24 +1,12 @@
 import * as v from 'valibot'
-import { PLATFORM_NAMES } from '../platforms/index'
+import { PLATFORM_NAMES, PLATFORMS } from '../platforms/index'
+import { codeField as code } from '../platforms/login-kind'
 
 /**
  * The request and response schemas of every route, in valibot (a Standard
  * Schema library). The same objects validate the requests, type the
  * handlers and make the OpenAPI document (`describeRoute` + `resolver`).
  */
-
-/**
- * A single-use code field (`wx.login`, the phone-number button): printable
- * ASCII, no spaces, at most 128 characters.
- */
-const code = (description: string) =>
-  v.pipe(
-    v.string(),
-    v.minLength(1),
-    v.maxLength(128),
-    v.regex(/^[\x21-\x7e]+$/),
-    v.description(description),
-  )
 
 /** Generous bounds: real encryptedData is a few hundred characters; bodies are capped anyway. */
 const MAX_ENCRYPTED_LENGTH = 12 * 1024 // characters
@@ -37,18 +25,21 @@ const encryptedData = text(
 )
 const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
 
-/** `POST /auth/login` body. */
+/** The fields of every platform's login kinds, as their schemas declare them. */
+const loginKindFields: v.ObjectEntries = Object.assign(
+  {},
+  ...PLATFORMS.flatMap((platform) => Object.values(platform.logins).map((kind) => kind.input)),
+)
+
+/** `POST /auth/login` body: the shared fields and every platform's login-kind fields. */
 export const LoginBody = v.object({
   code: v.optional(
     code(
       'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
     ),
   ),
-  anonymousCode: v.optional(
-    code(
-      "Douyin: tt.login's anonymousCode, beside the code; the login then also reports the user's anonymous openid. Ignored on the other platforms.",
-    ),
-  ),
+  // Each platform's own fields (Douyin's anonymousCode): read by its login kind.
+  ...(loginKindFields as Record<never, never>),
   phoneCode: v.optional(
     code(
       'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
@@ -234,12 +225,6 @@ export const NotReadyResponse = v.object({
   ),
   redis: RedisSettings,
 })
-
-/** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */
-export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
-
-/** `POST /wechat/events`: what WeChat expects back. */
-export const EventAnswer = v.literal('success')
 
 /** `PUT /auth/profile` as JSON: the nickname alone. */
 export const ProfileBody = v.object({

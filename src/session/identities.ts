@@ -103,3 +103,20 @@ export async function deleteIdentities(kv: SealedKv, uid: string, keys: string[]
     await kv.delete(key)
   }
 }
+
+/**
+ * The user an event about (platform, appid, openid) concerns, by the login's
+ * rule: the user its identity names; with none left (expired), the id the
+ * login derives from (platform, appid, openid) with the default user model
+ * and `IDENTITY=openid`. Otherwise unknown (null): a unionid or your own
+ * `findOrCreateUser` decided, and nothing recorded it.
+ */
+export async function eventUserId(
+  { platform, appId, openid }: { platform: PlatformName; appId: string; openid: string },
+  existing: IdentityRecord | null,
+  { identity }: { identity: 'openid' | 'unionid' },
+  ownUsers: boolean,
+): Promise<string | null> {
+  if (existing) return existing.uid
+  return !ownUsers && identity === 'openid' ? defaultUserId(appId, openid, platform) : null
+}

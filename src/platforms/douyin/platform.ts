@@ -1,4 +1,6 @@
+import * as v from 'valibot'
 import { sealedData } from '../data-crypto'
+import { codeField } from '../login-kind'
 import type { PlatformApp, PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { createDouyinClient } from './client'
@@ -18,12 +20,30 @@ export const douyin: PlatformDefinition<'douyin'> = {
   apps(vars, { upstream }) {
     const shape = 'tt followed by letters and digits'
     return configuredApps(vars, 'DOUYIN', { pattern: APP_ID, shape, upstream }).map(
-      ({ appId, client }): PlatformApp<'douyin'> => ({
-        platform: 'douyin',
-        appId,
-        code2Session: createDouyinClient(client).code2Session,
-        ...sealedData(appId),
-      }),
+      ({ appId, client }): PlatformApp<'douyin'> => {
+        const douyinClient = createDouyinClient(client)
+        return {
+          platform: 'douyin',
+          appId,
+          code2Session: ({ code, anonymousCode }) =>
+            douyinClient.code2Session({
+              code,
+              anonymousCode: typeof anonymousCode === 'string' ? anonymousCode : undefined,
+            }),
+          ...sealedData(appId),
+        }
+      },
     )
+  },
+  logins: {
+    code: {
+      input: {
+        anonymousCode: v.optional(
+          codeField(
+            "Douyin: tt.login's anonymousCode, beside the code; the login then also reports the user's anonymous openid. Ignored on the other platforms.",
+          ),
+        ),
+      },
+    },
   },
 }

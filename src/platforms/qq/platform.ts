@@ -26,4 +26,5 @@ export const qq: PlatformDefinition<'qq'> = {
       },
     )
   },
+  logins: { code: { input: {} } },
 }
