@@ -1,6 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
-import type { Upstream } from './platforms/platform'
+import type { PlatformDefinition, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
@@ -50,6 +50,8 @@ export interface WxaConfig {
   clientAddress?: RuntimeParts['clientAddress']
   /** Whether the storage answers now (Redis's PING), for `/readyz`. */
   health?: RuntimeParts['health']
+  /** The platforms served: the registry's (`PLATFORMS`), or a test's. */
+  platforms: readonly PlatformDefinition[]
   /** What each platform's `settings` made of the variables (WeChat's message push), by platform. */
   platformSettings: ReadonlyMap<PlatformName, unknown>
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
@@ -150,7 +152,12 @@ export const configSubject = (message: string): string | undefined => NAMED.exec
  */
 export function buildConfig(
   parts: RuntimeParts,
-  options: { log: Logger; upstream?: UpstreamOf | undefined },
+  options: {
+    log: Logger
+    upstream?: UpstreamOf | undefined
+    /** The platforms served. @default PLATFORMS */
+    platforms?: readonly PlatformDefinition[] | undefined
+  },
 ): WxaConfig {
   try {
     return resolve(parts, options)
@@ -162,27 +169,32 @@ export function buildConfig(
   }
 }
 
+/** `A, B or C`. */
+const either = (names: string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '')
+
 function resolve(
   parts: RuntimeParts,
-  { log, upstream }: { log: Logger; upstream?: UpstreamOf | undefined },
+  { log, upstream, platforms = PLATFORMS }: Parameters<typeof buildConfig>[1],
 ): WxaConfig {
   const { vars } = parts
   const cipher = createCipher(checkSecret('STORAGE_SECRET', raw(vars, 'STORAGE_SECRET')))
   const kv = sealedKv(parts.kv, cipher, { log })
   const apps = new Map<string, App>()
-  for (const platform of PLATFORMS) {
-    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(platform.name) })) {
+  for (const platform of platforms) {
+    const named = platform.name as PlatformName
+    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(named) })) {
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }
-      apps.set(app.appId, namingPlatform(app))
+      apps.set(app.appId, namingPlatform(app as App))
     }
   }
   const defaultAppId = apps.keys().next().value
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID.',
+      `No mini program is configured: set ${either(platforms.map(({ name }) => `${name.toUpperCase()}_APP_ID`))}.`,
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -222,9 +234,10 @@ function resolve(
     rateLimits: parts.rateLimits,
     clientAddress: parts.clientAddress,
     health: parts.health,
+    platforms,
     platformSettings: new Map(
-      PLATFORMS.map((platform) => [
-        platform.name,
+      platforms.map((platform) => [
+        platform.name as PlatformName,
         platform.settings?.(vars, { claims: parts.claims }) ?? null,
       ]),
     ),

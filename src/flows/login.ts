@@ -87,7 +87,11 @@ export async function login<User extends { id: string }>(
   const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
     cloud ??
     (await app.code2Session({
-      ...loginFields(platform, 'code', input.fields ?? {}),
+      ...loginFields(
+        config.platforms.find(({ name }) => name === platform),
+        'code',
+        input.fields ?? {},
+      ),
       code: input.code ?? '',
     }))
   const { openid, sessionKey, unionid, anonymousOpenid } = platformSession

@@ -33,11 +33,11 @@ export const platformOf = (given: PlatformName | null | undefined): PlatformName
  * kind's schema declares (Douyin's `anonymousCode` for `code`), and nothing else.
  */
 export function loginFields(
-  platform: PlatformName,
+  platform: PlatformDefinition | undefined,
   kind: string,
   body: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
-  const { input = {} } = PLATFORMS.find((p) => p.name === platform)?.logins[kind] ?? {}
+  const { input = {} } = platform?.logins[kind] ?? {}
   return Object.fromEntries(
     Object.keys(input)
       .filter((field) => body[field] !== undefined)

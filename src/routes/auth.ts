@@ -15,9 +15,9 @@ import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
 import {
   AccountDeletionBody,
-  LoginBody,
   LoginResponse,
   LogoutAllResponse,
+  loginBody,
   Ok,
   RefreshBody,
   SessionsResponse,
@@ -94,7 +94,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     }),
     loginLimit,
     limitBody(),
-    json(LoginBody),
+    json(loginBody(resolved.platforms)),
     async (c) => {
       const body = c.req.valid('json')
       const flow = flowOf(resolved, c)

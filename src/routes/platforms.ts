@@ -1,8 +1,7 @@
 import { Hono } from 'hono/tiny'
 import { actOnUser, imageChecked } from '../flows/events'
 import type { ResolvedOptions } from '../options'
-import { PLATFORMS } from '../platforms/index'
-import type { PlatformDefinition, PlatformRoutesContext } from '../platforms/platform'
+import type { PlatformRoutesContext } from '../platforms/platform'
 import { flowOf } from './flow'
 
 /** What a platform's routes get: its apps and settings per request, and the flows' actions. */
@@ -32,10 +31,9 @@ function contextOf<User extends { id: string }>(
  */
 export function platformRoutes<User extends { id: string }>(
   resolved: ResolvedOptions<User>,
-  platforms: readonly PlatformDefinition[] = PLATFORMS,
 ): Map<string, Hono> {
   const mounted = new Map<string, Hono>()
-  for (const platform of platforms) {
+  for (const platform of resolved.platforms) {
     if (!platform.routes) continue
     const routes = new Hono()
     platform.routes(routes, contextOf(resolved, platform.name))

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { PLATFORM_NAMES, PLATFORMS } from '../platforms/index'
 import { codeField as code } from '../platforms/login-kind'
+import type { PlatformDefinition } from '../platforms/platform'
 
 /**
  * The request and response schemas of every route, in valibot (a Standard
@@ -25,46 +26,49 @@ const encryptedData = text(
 )
 const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
 
-/** The fields of every platform's login kinds, as their schemas declare them. */
-const loginKindFields: v.ObjectEntries = Object.assign(
-  {},
-  ...PLATFORMS.flatMap((platform) => Object.values(platform.logins).map((kind) => kind.input)),
-)
+/** `POST /auth/login` body: the shared fields and the login-kind fields of every platform served. */
+export const loginBody = (platforms: readonly PlatformDefinition[]) =>
+  v.object({
+    code: v.optional(
+      code(
+        'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
+      ),
+    ),
+    // Each platform's own fields (Douyin's anonymousCode): read by its login kind.
+    ...(Object.assign(
+      {},
+      ...platforms.flatMap((platform) => Object.values(platform.logins).map((kind) => kind.input)),
+    ) as Record<never, never>),
+    phoneCode: v.optional(
+      code(
+        'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
+      ),
+    ),
+    appId: v.optional(
+      text(
+        1,
+        64,
+        'The mini program logging in (and so its platform), when this server serves several. Default: the first.',
+      ),
+    ),
+    device: v.optional(
+      v.pipe(
+        v.strictObject({ platform: hint, system: hint, model: hint, brand: hint, version: hint }),
+        v.description(
+          'Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).',
+        ),
+      ),
+    ),
+    rawData: v.optional(
+      text(1, MAX_RAW_DATA_LENGTH, 'rawData from wx.getUserInfo; needs signature.'),
+    ),
+    signature: v.optional(text(1, 64, 'hex sha1(rawData + session_key) from wx.getUserInfo.')),
+    encryptedData: v.optional(encryptedData),
+    iv: v.optional(iv),
+  })
 
-/** `POST /auth/login` body: the shared fields and every platform's login-kind fields. */
-export const LoginBody = v.object({
-  code: v.optional(
-    code(
-      'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
-    ),
-  ),
-  // Each platform's own fields (Douyin's anonymousCode): read by its login kind.
-  ...(loginKindFields as Record<never, never>),
-  phoneCode: v.optional(
-    code(
-      'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
-    ),
-  ),
-  appId: v.optional(
-    text(
-      1,
-      64,
-      'The mini program logging in (and so its platform), when this server serves several. Default: the first.',
-    ),
-  ),
-  device: v.optional(
-    v.pipe(
-      v.strictObject({ platform: hint, system: hint, model: hint, brand: hint, version: hint }),
-      v.description('Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).'),
-    ),
-  ),
-  rawData: v.optional(
-    text(1, MAX_RAW_DATA_LENGTH, 'rawData from wx.getUserInfo; needs signature.'),
-  ),
-  signature: v.optional(text(1, 64, 'hex sha1(rawData + session_key) from wx.getUserInfo.')),
-  encryptedData: v.optional(encryptedData),
-  iv: v.optional(iv),
-})
+/** `POST /auth/login` body, for the registry's platforms. */
+export const LoginBody = loginBody(PLATFORMS)
 
 /** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
 export const DecryptBody = v.object({
