@@ -1,8 +1,7 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
-import type { PlatformDefinition, Upstream } from './platforms/platform'
+import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
 import { apiBase, text, whole } from './platforms/variables'
-import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
@@ -64,8 +63,11 @@ export interface WxaConfig {
   publicUrl: string | undefined
   /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
   corsOrigins: readonly string[]
-  /** `CLOUD_HOSTING=wechat`: a login without a code is the user the gateway's X-WX-* headers name. */
-  cloudHosting: CloudHosting | undefined
+  /**
+   * A platform's login kind by trusted headers, when on (`CLOUD_HOSTING=wechat`):
+   * a login without a code is the user its gateway's headers name.
+   */
+  headerLogin: HeaderLogin | undefined
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -169,6 +171,27 @@ export function buildConfig(
   }
 }
 
+/** A login kind without a code that this deployment offers: the platform whose gateway names the user. */
+export interface HeaderLogin {
+  platform: PlatformName
+  caller(headers: Headers): TrustedCaller
+}
+
+/** The first platform's login kind by trusted headers that is on (`CLOUD_HOSTING=wechat`). */
+function headerLogin(
+  platforms: readonly PlatformDefinition[],
+  vars: RuntimeParts['vars'],
+): HeaderLogin | undefined {
+  for (const platform of platforms) {
+    for (const kind of Object.values(platform.logins)) {
+      if (kind.headers?.on(vars)) {
+        return { platform: platform.name as PlatformName, caller: kind.headers.caller }
+      }
+    }
+  }
+  return undefined
+}
+
 /** `A, B or C`. */
 const either = (names: string[]) =>
   names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '')
@@ -246,6 +269,6 @@ function resolve(
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
-    cloudHosting: cloudHosting(vars),
+    headerLogin: headerLogin(platforms, vars),
   }
 }

@@ -38,7 +38,7 @@ export async function decrypt<User extends { id: string }>(
   }
   if (!sessionKey) {
     throw new WxaAuthError(
-      flow.config.cloudHosting ? 'LOGIN_CODE_REQUIRED' : 'SESSION_KEY_STALE',
+      flow.config.headerLogin ? 'LOGIN_CODE_REQUIRED' : 'SESSION_KEY_STALE',
       undefined,
       { platform: app.platform },
     )

@@ -92,6 +92,23 @@ export interface PlatformContext {
  */
 export interface LoginKind {
   readonly input: v.ObjectEntries
+  /**
+   * A kind without a code: the user the request's headers name, as the
+   * platform's gateway vouches for them (WeChat Cloud Hosting's X-WX-*).
+   * Offered where `on(vars)` (which throws `CONFIG_INVALID` at configuration
+   * time when they are wrong); elsewhere a login without a code is a 400.
+   */
+  readonly headers?: {
+    on(vars: Variables): boolean
+    caller(headers: Headers): TrustedCaller
+  }
+}
+
+/** Who a platform's gateway says sent a request: a login without a code, and no session_key. */
+export interface TrustedCaller {
+  appId: string
+  openid: string
+  unionid?: string
 }
 
 /** The names of the hooks a platform's events may call (see `UserHooks`). */

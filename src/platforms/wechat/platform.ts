@@ -3,7 +3,7 @@ import type { PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
 import { createWeChatClient } from './client'
-import { OPEN_API_BASE, openApi } from './cloud-hosting'
+import { cloudCaller, cloudHosting, OPEN_API_BASE, openApi } from './cloud-hosting'
 import { type PushSettings, pushSettings } from './push-settings'
 import { wechatRoutes } from './routes'
 
@@ -64,7 +64,14 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
       }
     })
   },
-  logins: { code: { input: {} } },
+  logins: {
+    code: { input: {} },
+    // CLOUD_HOSTING=wechat: a login without a code is the user Cloud Hosting's gateway names.
+    'trusted-headers': {
+      input: {},
+      headers: { on: (vars) => cloudHosting(vars) !== undefined, caller: cloudCaller },
+    },
+  },
   settings: (vars, { claims }) => pushSettings(vars, claims),
   // `/wechat/events`: the message push.
   routes: wechatRoutes,
