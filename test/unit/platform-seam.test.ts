@@ -2,9 +2,11 @@
 // `example` is one definition (its apps, a login kind with a field of its
 // own, no session key, and a push route that forgets a user), added to the
 // registry's through `platforms`. Nothing else of wxa-auth is told of it.
+import { Hono } from 'hono'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
+import { wxaAuth } from '../../src/auth'
 import { describe as describeRoute } from '../../src/openapi/describe'
 import { PLATFORM_NAMES, PLATFORMS } from '../../src/platforms/index'
 import type { LoginCode, PlatformDefinition } from '../../src/platforms/platform'
@@ -129,5 +131,25 @@ describe('a platform is its definition and one line in the registry', () => {
 
   it('the registry itself is unchanged: PlatformName is its names', () => {
     expect(PLATFORM_NAMES).toEqual(['wechat', 'douyin', 'qq'])
+  })
+
+  it('0.3’s auth.events still serves WeChat’s push when mounted at /wechat', async () => {
+    const hex = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
+    const auth = wxaAuth({
+      runtime: memoryRuntime({
+        JWT_SECRET: secret(),
+        STORAGE_SECRET: secret(),
+        WECHAT_APP_ID: 'wx0123456789abcdef',
+        WECHAT_APP_SECRET: hex,
+        WECHAT_EVENT_TOKEN: hex,
+      }),
+    })
+    const app = new Hono()
+    app.onError(auth.onError)
+    app.route('/wechat', auth.events)
+    const res = await app.request('/wechat/events?signature=0&timestamp=1&nonce=n&echostr=e')
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'WECHAT_EVENT_SIGNATURE_INVALID',
+    )
   })
 })
