@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import { type PlatformName, platformOf } from './platforms/index'
+import { platformOf } from './platforms/default'
+import type { PlatformName } from './platforms/index'
 import type { PhoneNumber } from './platforms/platform'
 import type { AuthorizationEvent } from './platforms/wechat/events'
 import { platformPart } from './storage/keys'

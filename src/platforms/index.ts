@@ -20,15 +20,6 @@ export const PLATFORM_NAMES = PLATFORMS.map((p) => p.name) as [PlatformName, ...
 export type App = PlatformApp<PlatformName>
 
 /**
- * The platform of what names none: WeChat, the one platform of 0.2, whose
- * session records, keys and user ids carry no platform. Said here only: the
- * edges (a session record read, a public function of 0.3) resolve through
- * it, and everything below them takes a platform.
- */
-export const platformOf = (given: PlatformName | null | undefined): PlatformName =>
-  given ?? wechat.name
-
-/**
  * The fields of `platform`'s login kind `kind` that `body` holds: what the
  * kind's schema declares (Douyin's `anonymousCode` for `code`), and nothing else.
  */

@@ -1,4 +1,5 @@
-import { type PlatformName, platformOf } from '../platforms/index'
+import { platformOf } from '../platforms/default'
+import type { PlatformName } from '../platforms/index'
 
 /** Coarse device hints a client sends at login, shown in the device list. */
 export interface DeviceInfo {

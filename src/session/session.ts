@@ -1,4 +1,5 @@
-import { type PlatformName, platformOf } from '../platforms/index'
+import { platformOf } from '../platforms/default'
+import type { PlatformName } from '../platforms/index'
 import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 

@@ -1,4 +1,4 @@
-import { platformOf } from '../platforms/index'
+import { platformOf } from '../platforms/default'
 import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
 import { IDENTITY_SLACK } from './identities'
