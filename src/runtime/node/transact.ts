@@ -336,9 +336,18 @@ export function redisTransact({
         else if (outcome.owes === null) later(uid)
         return outcome.value
       }
-      // A slot being moved is waited for (a while), not counted as a conflict.
-      if (outcome.moved && Date.now() < movingUntil) await sleep(REDIRECT_BACKOFF_MS)
-      else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
+      if (outcome.moved) {
+        // A slot being moved is waited for (a while), not counted as a conflict. The connection
+        // of a WATCH does not follow MOVED: a routed command does, and refreshes the map of slots.
+        if (Date.now() >= movingUntil) {
+          throw unavailable(
+            'transaction',
+            new Error(`the user's slot kept moving for ${REDIRECT_WAIT_MS} ms`),
+          )
+        }
+        await connection.send(keys.sessions, ['EXISTS', keys.sessions]).catch(() => {})
+        await sleep(REDIRECT_BACKOFF_MS)
+      } else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
     }
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
