@@ -1,5 +1,7 @@
+import type { ProfileRecord } from '../../session/profile'
 import type { SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
+import type { StepChanges, UserSnapshot } from '../../session/transactional'
 import type { RefreshState } from '../../token/refresh'
 
 /**
@@ -71,9 +73,9 @@ const stored = (row: Row): StoredSession => ({
 
 /**
  * The rules' {@link SessionTable} over the object's SQLite. Every change is
- * owed to the KV replica (table `replica`); `indexed` hears of each live record.
+ * owed to the KV replica (table `replica`).
  */
-export function sqlTable(sql: SqlStorage, indexed: (record: SessionRecord) => void): SessionTable {
+export function sqlTable(sql: SqlStorage): SessionTable {
   return {
     get: (id) => {
       const row = sql.exec<Row>('SELECT * FROM sessions WHERE id = ?', id).toArray()[0]
@@ -96,7 +98,6 @@ export function sqlTable(sql: SqlStorage, indexed: (record: SessionRecord) => vo
          ON CONFLICT(id) DO UPDATE SET version = version + 1`,
         s.id,
       )
-      if (s.record) indexed(s.record)
     },
     live: (now) =>
       sql
@@ -200,12 +201,6 @@ export function swapRow(
   return true
 }
 
-/** Every identity the object indexed becomes an owed delete. */
-export function oweIdentities(sql: SqlStorage) {
-  sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
-  sql.exec('DELETE FROM identities')
-}
-
 /** Unix seconds of the next session or claim expiry, or null. */
 export const nextExpiry = (sql: SqlStorage): number | null =>
   sql
@@ -239,4 +234,79 @@ export function insertSession(sql: SqlStorage, id: string, record: SessionRecord
     record.expiresAt,
     record.createdAtMs ?? record.createdAt * 1000,
   )
+}
+
+/** The meta keys of the session_keys: `key:<slot>`. */
+const KEY_META = 'key:'
+
+/** The user as the object keeps it, each part read from SQLite when a step first asks. */
+export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot {
+  let identities: Set<string> | undefined
+  let keys: Map<string, string> | undefined
+  let profile: { value: ProfileRecord | null } | undefined
+  return {
+    table,
+    get identities() {
+      identities ??= new Set(
+        sql
+          .exec<{ key: string }>('SELECT key FROM identities')
+          .toArray()
+          .map((row) => row.key),
+      )
+      return identities
+    },
+    get keys() {
+      keys ??= new Map(
+        sql
+          .exec<{ key: string; value: string }>(
+            "SELECT key, value FROM meta WHERE key LIKE 'key:%'",
+          )
+          .toArray()
+          .map((row) => [row.key.slice(KEY_META.length), row.value] as const),
+      )
+      return keys
+    },
+    get profile() {
+      if (!profile) {
+        const text = readMeta(sql, 'profile')
+        profile = { value: text ? (JSON.parse(text) as ProfileRecord) : null }
+      }
+      return profile.value
+    },
+  }
+}
+
+/**
+ * Writes back what a step changed of `before`, in the step: the sessions
+ * (owed to the replica), the identity index and how long it is kept, the
+ * profile, the session_keys, and the step's outbox (owed deletes).
+ */
+export function commitStep(
+  sql: SqlStorage,
+  table: SessionTable,
+  before: UserSnapshot,
+  changes: StepChanges,
+) {
+  for (const session of changes.put.values()) table.put(session)
+  if (changes.identities) {
+    for (const key of before.identities) {
+      if (!changes.identities.has(key)) sql.exec('DELETE FROM identities WHERE key = ?', key)
+    }
+    for (const key of changes.identities) {
+      if (!before.identities.has(key)) {
+        sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
+      }
+    }
+  }
+  if (changes.identitiesUntil !== undefined) keepIndex(sql, changes.identitiesUntil)
+  if (changes.profile !== undefined) {
+    writeMeta(sql, 'profile', changes.profile ? JSON.stringify(changes.profile) : null)
+  }
+  if (changes.keys) {
+    for (const slot of before.keys.keys()) {
+      if (!changes.keys.has(slot)) writeMeta(sql, `${KEY_META}${slot}`, null)
+    }
+    for (const [slot, sealed] of changes.keys) writeMeta(sql, `${KEY_META}${slot}`, sealed)
+  }
+  for (const key of changes.outbox) oweDelete(sql, key)
 }

@@ -50,11 +50,10 @@ export function redisAuthority(
     drain: owed.drain,
     ...(maxAttempts !== undefined ? { maxAttempts } : {}),
   })
-  const authority = transactionalAuthority(transact, {
-    // Before the step that ends the sessions: if this fails, nothing has ended yet.
-    identities: (uid, keys) => deleteIdentities(sealed, uid, keys),
-    // Owed in the step's own transaction and drained after it by `transact`.
-    objects: async () => {},
-  })
+  // Before the step that ends the sessions: if this fails, nothing has ended yet.
+  // What a step lets go of is owed in its own transaction, drained after it by `transact`.
+  const authority = transactionalAuthority(transact, (uid, keys) =>
+    deleteIdentities(sealed, uid, keys),
+  )
   return { ...authority, owed }
 }

@@ -1,8 +1,12 @@
 import { type Logger, WxaAuthError } from '../../errors'
 import type { ProfileRecord } from '../../session/profile'
-import { avatarObject } from '../../session/profile'
-import type { SessionTable, StoredSession } from '../../session/rules'
-import type { Transact, UserState } from '../../session/transactional'
+import type { StoredSession } from '../../session/rules'
+import {
+  runStep,
+  type StepChanges,
+  type Transact,
+  type UserState,
+} from '../../session/transactional'
 import { owedIndexKey, type UserKeys, userKeys } from './keys'
 import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 
@@ -29,18 +33,6 @@ interface Loaded {
   keys: Map<string, string>
   /** Whether owed deletes wait (drained after this call). */
   owes: boolean
-}
-
-interface Ran<T> {
-  result: T
-  /** The rows the step put, the identity index and profile as it left them. */
-  changes: {
-    put: Map<string, StoredSession>
-    identities: Set<string>
-    profile: ProfileRecord | null
-    keys: Map<string, string>
-    identitiesUntil: number | undefined
-  } | null
 }
 
 /** The field of a session_key in the sessions hash; a session id never holds `:`. */
@@ -88,47 +80,22 @@ function load(replies: unknown[]): Loaded {
   }
 }
 
-/** Runs `step` on a copy of `loaded`, recording what it changed. */
-function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
-  const rows = new Map(loaded.rows)
-  const put = new Map<string, StoredSession>()
-  const table: SessionTable = {
-    get: (id) => rows.get(id),
-    put(session) {
-      rows.set(session.id, session)
-      put.set(session.id, session)
+/** Runs `step` on `loaded` (see {@link runStep}). */
+function run<T>(loaded: Loaded, step: (state: UserState) => T) {
+  const { rows } = loaded
+  return runStep(
+    {
+      table: {
+        get: (id) => rows.get(id),
+        live: (now) =>
+          [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+      },
+      identities: loaded.identities,
+      profile: loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null,
+      keys: loaded.keys,
     },
-    live: (now) => [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
-  }
-  const profile = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
-  const state: UserState = {
-    table,
-    identities: new Set(loaded.identities),
-    profile,
-    keys: new Map(loaded.keys),
-  }
-  const result = step(state)
-  const sameIdentities =
-    state.identities.size === loaded.identities.size &&
-    [...state.identities].every((key) => loaded.identities.has(key))
-  const sameProfile = (state.profile ? JSON.stringify(state.profile) : null) === loaded.profileText
-  const sameKeys =
-    state.keys.size === loaded.keys.size &&
-    [...state.keys].every(([slot, sealed]) => loaded.keys.get(slot) === sealed)
-  const changed =
-    put.size > 0 || !sameIdentities || !sameProfile || !sameKeys || !!state.identitiesUntil
-  return {
-    result,
-    changes: changed
-      ? {
-          put,
-          identities: state.identities,
-          profile: state.profile,
-          keys: state.keys,
-          identitiesUntil: state.identitiesUntil,
-        }
-      : null,
-  }
+    step,
+  )
 }
 
 /**
@@ -140,10 +107,12 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
  * not session data), and the avatars the step let go of, owed in the same
  * transaction.
  */
-function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown>['changes']>) {
+function writes(keys: UserKeys, loaded: Loaded, changes: StepChanges) {
   const nowMs = Date.now()
   const commands: string[][] = []
   const rows = new Map([...loaded.rows, ...changes.put])
+  const sessionKeys = changes.keys ?? loaded.keys
+  const identities = changes.identities ?? loaded.identities
   let last = 0
   for (const [id, row] of rows) {
     const expired = row.expiresAt * 1000 <= nowMs
@@ -155,16 +124,16 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
     if (changes.put.has(id)) commands.push(['HSET', keys.sessions, id, JSON.stringify(row)])
   }
   // The session_keys live in the sessions hash, as long as the user's sessions do.
-  for (const [slot, sealed] of changes.keys) {
+  for (const [slot, sealed] of sessionKeys) {
     if (loaded.keys.get(slot) !== sealed) {
       commands.push(['HSET', keys.sessions, `${KEY_FIELD}${slot}`, sealed])
     }
   }
   for (const slot of loaded.keys.keys()) {
-    if (!changes.keys.has(slot)) commands.push(['HDEL', keys.sessions, `${KEY_FIELD}${slot}`])
+    if (!sessionKeys.has(slot)) commands.push(['HDEL', keys.sessions, `${KEY_FIELD}${slot}`])
   }
-  const added = [...changes.identities].filter((key) => !loaded.identities.has(key))
-  const removed = [...loaded.identities].filter((key) => !changes.identities.has(key))
+  const added = [...identities].filter((key) => !loaded.identities.has(key))
+  const removed = [...loaded.identities].filter((key) => !identities.has(key))
   if (added.length) commands.push(['SADD', keys.identities, ...added])
   if (removed.length) commands.push(['SREM', keys.identities, ...removed])
   if (last > 0) commands.push(['PEXPIREAT', keys.sessions, String(last)])
@@ -172,21 +141,22 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
   // The identity index outlives every identity it lists (they outlive the
   // sessions): a login keeps it SESSION_MAX_AGE + a day, as long as the
   // identity it wrote. Nothing else shortens it.
-  if (changes.identitiesUntil && changes.identities.size > 0) {
+  if (changes.identitiesUntil && identities.size > 0) {
     const until = (changes.identitiesUntil + INDEX_MARGIN) * 1000
     commands.push(['PEXPIREAT', keys.identities, String(until)])
   }
-  const text = changes.profile ? JSON.stringify(changes.profile) : null
+  const text =
+    changes.profile === undefined
+      ? loaded.profileText
+      : changes.profile
+        ? JSON.stringify(changes.profile)
+        : null
   if (text !== loaded.profileText) {
     commands.push(text === null ? ['DEL', keys.profile] : ['SET', keys.profile, text])
   }
-  const before = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
-  const dropped =
-    before?.avatar && before.avatar.key !== changes.profile?.avatar?.key
-      ? [avatarObject(before.avatar)]
-      : []
-  if (dropped.length) commands.push(['SADD', keys.owed, ...dropped])
-  return { commands, owes: dropped.length > 0 }
+  const { outbox } = changes
+  if (outbox.length) commands.push(['SADD', keys.owed, ...outbox])
+  return { commands, owes: outbox.length > 0 }
 }
 
 const unavailable = (what: string, cause: unknown) =>
