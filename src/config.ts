@@ -1,7 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
 import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
-import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
@@ -15,6 +14,7 @@ import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
 import { parseSecrets, type SigningSecret } from './token/keys'
+import { apiBase, text, whole } from './util/variables'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
