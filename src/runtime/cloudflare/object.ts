@@ -22,9 +22,9 @@ import {
 import { storageCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import type { RefreshPresented } from '../../token/refresh'
-import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
-import { drainDeletes, drainReplica } from './owed'
+import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
+import { drainOutbox, drainReplica } from './outbox'
 import {
   claimRow,
   commitStep,
@@ -32,14 +32,15 @@ import {
   indexUntil,
   insertSession,
   nextExpiry,
-  oweDelete,
-  owesDelete,
+  OUTBOX_TABLE,
   readMeta,
+  replicaOwesDelete,
   SCHEMA,
   sqliteOf,
   sqlSnapshot,
   sqlTable,
   swapRow,
+  toOutbox,
   writeMeta,
 } from './sql'
 
@@ -47,7 +48,7 @@ export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doub
 const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
 const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
-const ADOPTION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
+const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
 
 /**
  * The session authority of one user: the only writer of that user's
@@ -85,13 +86,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#sql = sqliteOf(ctx)
     this.replicaKv = sealedKv(workersKv(env.SESSIONS), storageCipher(env))
     this.#table = sqlTable(this.#sql)
-    // Forget's identities are owed (the outbox) before the step that ends the sessions.
+    // Forget's identities go to the outbox before the step that ends the sessions.
     this.#rules = transactionalAuthority(this.#transact, async (_uid, keys) => {
-      for (const key of keys) oweDelete(this.#sql, key)
+      for (const key of keys) toOutbox(this.#sql, key)
     })
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
-      if (this.#owed() && (await ctx.storage.getAlarm()) === null) {
+      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
         await ctx.storage.setAlarm(Date.now())
       }
     })
@@ -129,7 +130,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   async read(uid: string, id: string, now: number): Promise<SessionRecord | null> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
+    await this.#migrate(uid, id, now)
     return this.#rules.read(uid, id, now)
   }
 
@@ -142,7 +143,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     now: number,
   ): Promise<Outcome> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
+    await this.#migrate(uid, id, now)
     return this.#rules.write(uid, id, gen, change, policy, now)
   }
 
@@ -159,7 +160,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
+    await this.#migrate(uid, id, now)
     return this.#rules.end(uid, id, now, by)
   }
 
@@ -267,20 +268,20 @@ export class UserSessions extends DurableObject<WxaBindings> {
     }
   }
 
-  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims'): number {
+  #count(table: 'sessions' | 'replica' | typeof OUTBOX_TABLE | 'claims'): number {
     return countRows(this.#sql, table)
   }
 
-  /** Whether KV work is owed: replica writes, deletes, a sweep. */
-  #owed(): boolean {
-    return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
+  /** Whether work waits: replica writes, the outbox's deletes, a sweep. */
+  #pending(): boolean {
+    return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
   }
 
   /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
-      !this.#owed() &&
+      !this.#pending() &&
       this.#meta('profile') === undefined &&
       indexUntil(this.#sql) * 1000 <= Date.now()
     )
@@ -288,7 +289,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /**
    * On the first call, remembers whose object this is and when it was born,
-   * and adopts the user's sessions that are in KV but not here: those an
+   * and migrates the user's sessions that are in KV but not here: those an
    * earlier version (0.1, with KV as the only store) made. Nothing else runs meanwhile.
    */
   async #ready(uid: string, now: number) {
@@ -302,7 +303,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
       throw new Error('wxa-auth: a user object was called for another user')
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.#meta('uid') === uid) return
-      for (const [id, record] of await liveInKv(this.replicaKv, uid, now)) this.#insert(id, record)
+      for (const [id, record] of await sessionsToMigrate(this.replicaKv, uid, now)) {
+        this.#insert(id, record)
+      }
       this.#setMeta('uid', uid)
       this.#setMeta('born', String(now))
     })
@@ -314,10 +317,16 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#index(record)
   }
 
-  /** A session this object never heard of, found in KV and older than the object (see `adoptable`). */
-  async #adopt(uid: string, id: string, now: number) {
+  /** Migrates a session this object never heard of, found in KV and older than the object (see `sessionToMigrate`). */
+  async #migrate(uid: string, id: string, now: number) {
     if (this.#table.get(id)) return
-    const record = await adoptable(this.replicaKv, uid, id, now, this.#born() - ADOPTION_MARGIN)
+    const record = await sessionToMigrate(
+      this.replicaKv,
+      uid,
+      id,
+      now,
+      this.#born() - MIGRATION_MARGIN,
+    )
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
@@ -325,7 +334,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   #arm() {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
-    if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
     const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
@@ -355,7 +364,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (!failed) this.#retryMs = REPLICA_RETRY_MS
     this.#arm()
     if (failed) {
-      const deletes = this.#count('owed_deletes') > 0 || owesDelete(this.#sql, Date.now() / 1000)
+      const deletes =
+        this.#count(OUTBOX_TABLE) > 0 || replicaOwesDelete(this.#sql, Date.now() / 1000)
       const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
       this.#retryMs = Math.min(this.#retryMs * 2, cap)
     }
@@ -371,9 +381,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
         uid,
         kv: this.replicaKv,
         table: this.#table,
-        keepBefore: (this.#born() - ADOPTION_MARGIN) * 1000,
+        keepBefore: (this.#born() - MIGRATION_MARGIN) * 1000,
       })
-      await drainDeletes(this.#sql, {
+      await drainOutbox(this.#sql, {
         uid,
         kv: this.replicaKv,
         objects: this.env.AVATARS,

@@ -35,10 +35,11 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
 }
 
 /**
- * The tables of a `UserSessions` object: the sessions, what KV is owed, meta,
- * identities, claims. WITHOUT ROWID: a row is its primary key, so an insert
- * writes one row, not a row and its key's index (each billed as a row
- * written). Tables an older version made keep their shape and work the same.
+ * The tables of a `UserSessions` object: the sessions, the replica writes
+ * KV is owed, meta, identities, the outbox (`owed_deletes`, as earlier
+ * versions named it: objects keep their tables), claims. WITHOUT ROWID: a
+ * row is its primary key, so an insert writes one row, not a row and its
+ * key's index (each billed as a row written). Tables an older version made keep their shape and work the same.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -143,12 +144,18 @@ export function keepIndex(sql: SqlStorage, until: number) {
 export const indexUntil = (sql: SqlStorage): number =>
   countRows(sql, 'identities') > 0 ? Number(readMeta(sql, 'identities_until') ?? 0) : 0
 
-/** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
-export const oweDelete = (sql: SqlStorage, key: string) =>
-  void sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
+/**
+ * The outbox's table, by the name earlier versions gave it: objects they
+ * wrote still drain theirs.
+ */
+export const OUTBOX_TABLE = 'owed_deletes'
+
+/** A delete for the outbox: `avatar:<key>` in the object store, or an identity key in KV. */
+export const toOutbox = (sql: SqlStorage, key: string) =>
+  void sql.exec(`INSERT OR IGNORE INTO ${OUTBOX_TABLE} (key) VALUES (?)`, key)
 
 /** Whether an owed replica write is a delete (an ended or expired session) at `now` (seconds). */
-export const owesDelete = (sql: SqlStorage, now: number): boolean =>
+export const replicaOwesDelete = (sql: SqlStorage, now: number): boolean =>
   sql
     .exec<{ n: number }>(
       `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
@@ -212,7 +219,7 @@ export const nextExpiry = (sql: SqlStorage): number | null =>
 /**
  * Drops the tombstone `id` once its KV delete of `version` is confirmed,
  * unless the session was created before `sinceMs` (a stale KV read of it
- * could be adopted again).
+ * could be migrated again).
  */
 export function dropTombstone(sql: SqlStorage, id: string, version: number, sinceMs: number) {
   sql.exec(
@@ -279,7 +286,7 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
 /**
  * Writes back what a step changed of `before`, in the step: the sessions
  * (owed to the replica), the identity index and how long it is kept, the
- * profile, the session_keys, and the step's outbox (owed deletes).
+ * profile, the session_keys, and the step's outbox.
  */
 export function commitStep(
   sql: SqlStorage,
@@ -308,5 +315,5 @@ export function commitStep(
     }
     for (const [slot, sealed] of changes.keys) writeMeta(sql, `${KEY_META}${slot}`, sealed)
   }
-  for (const key of changes.outbox) oweDelete(sql, key)
+  for (const key of changes.outbox) toOutbox(sql, key)
 }

@@ -185,7 +185,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
     authority({ sealed, objects: store }) {
       if (!authority) {
         authority = redisAuthority({ connection, prefix, sealed, objects: store, log })
-        stopSweep = authority.owed.start()
+        stopSweep = authority.outbox.start()
       }
       return authority
     },

@@ -7,7 +7,7 @@ import {
   type Transact,
   type UserState,
 } from '../../session/transactional'
-import { owedIndexKey, type UserKeys, userKeys } from './keys'
+import { outboxIndexKey, type UserKeys, userKeys } from './keys'
 import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
@@ -31,8 +31,8 @@ interface Loaded {
   profileText: string | null
   /** The sealed session_keys, by slot: fields `key:<slot>` of the sessions hash. */
   keys: Map<string, string>
-  /** Whether owed deletes wait (drained after this call). */
-  owes: boolean
+  /** Whether the outbox holds deletes (drained after this call). */
+  outboxed: boolean
 }
 
 /** The field of a session_key in the sessions hash; a session id never holds `:`. */
@@ -42,7 +42,7 @@ const READS = (keys: UserKeys) => [
   ['HGETALL', keys.sessions],
   ['SMEMBERS', keys.identities],
   ['GET', keys.profile],
-  ['EXISTS', keys.owed],
+  ['EXISTS', keys.outbox],
 ]
 
 /** RESP2 answers HGETALL with a flat array, RESP3 with a map: both read. */
@@ -61,7 +61,7 @@ function entries(reply: unknown): [string, string][] {
 }
 
 function load(replies: unknown[]): Loaded {
-  const [rows, identities, profile, owes] = replies
+  const [rows, identities, profile, outboxed] = replies
   const fields = entries(rows)
   return {
     rows: new Map(
@@ -76,7 +76,7 @@ function load(replies: unknown[]): Loaded {
     ),
     identities: new Set(Array.isArray(identities) ? identities.map(String) : []),
     profileText: typeof profile === 'string' ? profile : null,
-    owes: Number(owes) > 0,
+    outboxed: Number(outboxed) > 0,
   }
 }
 
@@ -104,7 +104,7 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T) {
  * expiries (the sessions live as long as the last row, tombstones
  * included; the identity index as long as the identities it lists), the
  * identity index, the profile (no expiry: it is user data,
- * not session data), and the avatars the step let go of, owed in the same
+ * not session data), and the avatars the step let go of, in the outbox in the same
  * transaction.
  */
 function writes(keys: UserKeys, loaded: Loaded, changes: StepChanges) {
@@ -155,8 +155,8 @@ function writes(keys: UserKeys, loaded: Loaded, changes: StepChanges) {
     commands.push(text === null ? ['DEL', keys.profile] : ['SET', keys.profile, text])
   }
   const { outbox } = changes
-  if (outbox.length) commands.push(['SADD', keys.owed, ...outbox])
-  return { commands, owes: outbox.length > 0 }
+  if (outbox.length) commands.push(['SADD', keys.outbox, ...outbox])
+  return { commands, outboxed: outbox.length > 0 }
 }
 
 const unavailable = (what: string, cause: unknown) =>
@@ -191,7 +191,7 @@ export interface RedisTransactOptions {
   connection: RedisConnection
   prefix: string
   log: Logger
-  /** Drains the user's owed deletes; runs after a commit that owes some, and after a read that finds some. */
+  /** Drains the user's outbox; runs after a commit that adds to it, and after a read that finds it full. */
   drain: (uid: string, score?: number) => Promise<void>
   /** WATCH conflicts before `STORAGE_UNAVAILABLE`. @default 12 */
   maxAttempts?: number
@@ -215,10 +215,12 @@ export function redisTransact({
   drain,
   maxAttempts = DEFAULT_MAX_ATTEMPTS,
 }: RedisTransactOptions): Transact {
-  /** Drains the user's owed deletes; a failure is logged and left to the next call or a sweep. */
+  /** Drains the user's outbox; a failure is logged and left to the next call or a sweep. */
   const settle = (uid: string, score?: number) =>
     drain(uid, score).catch((err: unknown) => {
-      log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
+      log.error(
+        `wxa-auth: the outbox's deletes failed; retried later: ${(err as Error)?.message ?? err}`,
+      )
     })
   const later = (uid: string, score?: number) => void settle(uid, score)
 
@@ -240,7 +242,9 @@ export function redisTransact({
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
-  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false; moved?: boolean }> {
+  ): Promise<
+    { done: true; value: T; outboxed?: number | null } | { done: false; moved?: boolean }
+  > {
     let loaded: Loaded
     try {
       const replies = await Promise.all([
@@ -259,15 +263,15 @@ export function redisTransact({
       if (connection.waits) await fenced(client, keys)
       return { done: true, value: ran.result }
     }
-    const { commands, owes } = writes(keys, loaded, ran.changes)
+    const { commands, outboxed } = writes(keys, loaded, ran.changes)
     const score = Date.now()
-    if (owes) {
+    if (outboxed) {
       // Before the commit: the sweeper finds the user even if this process dies right after it.
       try {
         // The index is a key of its own slot: sent where it lives, not on this connection.
-        await connection.send(owedIndexKey(prefix), [
+        await connection.send(outboxIndexKey(prefix), [
           'ZADD',
-          owedIndexKey(prefix),
+          outboxIndexKey(prefix),
           String(score),
           uid,
         ])
@@ -289,8 +293,12 @@ export function redisTransact({
     }
     // Committed: confirmed by the replicas REDIS_WAIT_REPLICAS asks for, or a 503.
     await client.replicated()
-    // Drained after this connection is released; before the answer when this step owes.
-    return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
+    // Drained after this connection is released; before the answer when this step filled it.
+    return {
+      done: true,
+      value: ran.result,
+      outboxed: outboxed ? score : loaded.outboxed ? null : undefined,
+    }
   }
 
   async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
@@ -302,8 +310,8 @@ export function redisTransact({
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
       if (outcome.done) {
-        if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
-        else if (outcome.owes === null) later(uid)
+        if (typeof outcome.outboxed === 'number') await settle(uid, outcome.outboxed)
+        else if (outcome.outboxed === null) later(uid)
         return outcome.value
       }
       // A slot being moved is waited for (a while), not counted as a conflict.
@@ -346,7 +354,7 @@ export function redisTransact({
     const loaded = await snapshot(keys)
     const ran = run(loaded, step)
     if (!ran.changes) {
-      if (loaded.owes) later(uid)
+      if (loaded.outboxed) later(uid)
       if (connection.waits) await connection.isolated(keys.sessions, (link) => fenced(link, keys))
       return ran.result
     }
