@@ -262,12 +262,6 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
   }
 
-  #index(record: SessionRecord) {
-    for (const key of identityKeysOf(record)) {
-      this.#sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
-    }
-  }
-
   #count(table: 'sessions' | 'replica' | typeof OUTBOX_TABLE | 'claims'): number {
     return countRows(this.#sql, table)
   }
@@ -312,21 +306,19 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#uid = uid
   }
 
+  /** A migrated session, and its identities in the index. */
   #insert(id: string, record: SessionRecord) {
     insertSession(this.#sql, id, record)
-    this.#index(record)
+    for (const key of identityKeysOf(record)) {
+      this.#sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
+    }
   }
 
-  /** Migrates a session this object never heard of, found in KV and older than the object (see `sessionToMigrate`). */
+  /** Migrates a session this object never heard of, found in KV and older than it (see `sessionToMigrate`). */
   async #migrate(uid: string, id: string, now: number) {
     if (this.#table.get(id)) return
-    const record = await sessionToMigrate(
-      this.replicaKv,
-      uid,
-      id,
-      now,
-      this.#born() - MIGRATION_MARGIN,
-    )
+    const bornBefore = this.#born() - MIGRATION_MARGIN
+    const record = await sessionToMigrate(this.replicaKv, uid, id, now, bornBefore)
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
