@@ -22,7 +22,7 @@ export interface UserState {
   identitiesUntil?: number
   /**
    * Objects the step let go of (`avatar:<key>`): the store deletes them once
-   * the step committed, and keeps them owed (its outbox) until they are gone.
+   * the step committed, and keeps them in its outbox until they are gone.
    */
   outbox: string[]
   /**
