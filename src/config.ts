@@ -1,18 +1,18 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
 import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
-import { apiBase, text, whole } from './platforms/variables'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
-import { createCipher } from './storage/cipher'
+import { storageCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
-import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
+import { parseSecrets, type SigningSecret } from './token/keys'
+import { apiBase, text, whole } from './util/variables'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
@@ -201,7 +201,7 @@ function resolve(
   { log, upstream, platforms = PLATFORMS }: Parameters<typeof buildConfig>[1],
 ): WxaConfig {
   const { vars } = parts
-  const cipher = createCipher(checkSecret('STORAGE_SECRET', raw(vars, 'STORAGE_SECRET')))
+  const cipher = storageCipher(vars)
   const kv = sealedKv(parts.kv, cipher, { log })
   const apps = new Map<string, App>()
   for (const platform of platforms) {

@@ -1,3 +1,4 @@
+import { WxaAuthError } from '../errors'
 import { platformOf } from '../platforms/default'
 import type { PlatformName } from '../platforms/index'
 import type { TokenClaims } from '../token/jwt'
@@ -14,6 +15,18 @@ export interface PresentedSession {
   gen: number
   /** The token's verified claims. */
   claims?: TokenClaims
+}
+
+/**
+ * The session a request's token named (live, or replaced): its user id and
+ * public id.
+ *
+ * @throws WxaAuthError `AUTH_REQUIRED` when no token named one
+ */
+export function namedSession(session: Session): PresentedSession {
+  const { presented } = session
+  if (!presented) throw new WxaAuthError('AUTH_REQUIRED')
+  return presented
 }
 
 /** JSON text of a session value; `undefined` is stored as null. */
