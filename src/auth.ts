@@ -31,7 +31,10 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
    * `/wechat/events`): mount them at `/`, before `middleware`.
    */
   platforms: Hono<E>
-  /** WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`, before `middleware`. */
+  /**
+   * WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`,
+   * before `middleware`. WeChat's routes alone, as in 0.3; `platforms` has them too.
+   */
   events: Hono<E>
   /**
    * CORS for the `CORS_ORIGINS` (H5 builds), which `routes` already carry:
