@@ -107,7 +107,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const found = cycles(graph)
   console.log(`cycles: ${found.length ? found.join('\n  ') : 'none'}`)
-  for (const entry of ['src/lib.ts', 'src/platforms/wechat/index.ts']) {
+  for (const entry of ['src/index.ts', 'src/platforms/wechat/index.ts']) {
     const loaded = [...closure(graph, entry)].filter((f) => f.startsWith('cloudflare:'))
     console.log(`${entry} loads cloudflare:*: ${loaded.length ? loaded.join(', ') : 'no'}`)
   }

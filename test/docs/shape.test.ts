@@ -31,7 +31,7 @@ describe('the code', () => {
 
   it('keeps the main entry and the WeChat toolkit free of cloudflare:*', () => {
     const graph = importGraph('src')
-    for (const entry of ['src/lib.ts', 'src/platforms/wechat/index.ts']) {
+    for (const entry of ['src/index.ts', 'src/platforms/wechat/index.ts']) {
       const loaded = [...closure(graph, entry)]
       expect(
         loaded.filter((file) => file.startsWith('cloudflare:')),
@@ -62,7 +62,7 @@ describe('the code', () => {
   })
 
   it(`exports at most ${MAX_RUNTIME_EXPORTS} runtime values from the main entry, and loads in Node`, async () => {
-    const main = await import('../../src/lib')
+    const main = await import('../../src/index')
     const names = Object.keys(main)
     expect(names.length).toBeLessThanOrEqual(MAX_RUNTIME_EXPORTS)
     expect(names).toContain('wxaAuth')
