@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmulator } from '../../src/testing-node'
 import { cloneInto, gateway, loginMany, serverVars, startServer } from './deploy'
 import { freePort, type RedisServer, startRedis } from './redis-server'
+import { registryEnv } from './registry-env'
 import { APP_ID, caller, nodeBinaries } from './stack'
 
 interface Instruction {
@@ -210,6 +211,7 @@ beforeAll(async () => {
             HOME: join(temp, 'home'),
             npm_config_cache: join(process.env.HOME ?? '/root', '.npm'),
             npm_config_prefer_offline: 'true',
+            ...registryEnv(),
             ...stage.args,
             ...stage.env,
           },

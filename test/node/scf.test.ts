@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmulator } from '../../src/testing-node'
 import { cloneInto, gateway, loginMany, recipe, serverVars, startServer } from './deploy'
 import { freePort, type RedisServer, startRedis } from './redis-server'
+import { registryEnv } from './registry-env'
 import { APP_ID, nodeBinaries } from './stack'
 
 const SECRET = randomBytes(16).toString('hex')
@@ -34,6 +35,7 @@ beforeAll(async () => {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/root',
       npm_config_prefer_offline: 'true',
+      ...registryEnv(),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 8 * 60_000,
