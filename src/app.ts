@@ -68,6 +68,7 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
   )
   // WeChat's pushes carry no token: mounted before the session middleware.
   app.route('/wechat', auth.events as unknown as Hono<WxaEnv<User, E>>)
+  app.route('/alipay', auth.alipay as unknown as Hono<WxaEnv<User, E>>)
   app.use(auth.cors as unknown as MiddlewareHandler<WxaEnv<User, E>>)
   app.use(auth.middleware)
   app.route('/auth', auth.routes)

@@ -11,6 +11,7 @@ import { sessionMiddleware, type WxaEnv } from './middleware/session'
 import { resolveOptions, type WxaAuthOptions } from './options'
 import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
+import { alipayRoutes } from './routes/alipay'
 import { eventRoutes } from './routes/events'
 import { flowOf } from './routes/flow'
 import { profileRoutes } from './routes/profile'
@@ -28,6 +29,8 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
   routes: Hono<WxaEnv<User, E>>
   /** WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`, before `middleware`. */
   events: Hono<E>
+  /** Alipay's application gateway, `POST /events`: mount it at `/alipay`, before `middleware`. */
+  alipay: Hono<E>
   /**
    * CORS for the `CORS_ORIGINS` (H5 builds), which `routes` already carry:
    * `app.use(auth.cors)` in front of your own routes gives them the same.
@@ -85,6 +88,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
     requireLogin: requireLogin() as unknown as MiddlewareHandler<WxaEnv<User, E>>,
     routes: routes as unknown as Hono<WxaEnv<User, E>>,
     events: eventRoutes(resolved) as unknown as Hono<E>,
+    alipay: alipayRoutes(resolved) as unknown as Hono<E>,
     cors: cors as unknown as MiddlewareHandler<E>,
     onError: errorHandler({ log: resolved.log }),
     resetSessionKey: (c, user) => resetSessionKey(flowOf(resolved, c), user),

@@ -5,6 +5,7 @@ import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
+import type { ClaimStore } from './session/authority'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
@@ -51,6 +52,8 @@ export interface WxaConfig {
   clientAddress?: RuntimeParts['clientAddress']
   /** Whether the storage answers now (Redis's PING), for `/readyz`. */
   health?: RuntimeParts['health']
+  /** Atomic claims (a push or notification acted on once): the runtime's claim store. */
+  claims: ClaimStore
   /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
   events: PushSettings | null
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
@@ -183,7 +186,7 @@ function resolve(
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID.',
+      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID, QQ_APP_ID or ALIPAY_APP_ID.',
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -223,6 +226,7 @@ function resolve(
     rateLimits: parts.rateLimits,
     clientAddress: parts.clientAddress,
     health: parts.health,
+    claims: parts.claims,
     events: pushSettings(vars, parts.claims),
     objects: parts.objects,
     mediaChecks: mediaChecks(kv),

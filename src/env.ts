@@ -6,7 +6,7 @@
 export type Variables = Readonly<Record<string, unknown>>
 
 /** The mini program platforms wxa-auth serves. */
-export type PlatformName = 'wechat' | 'douyin' | 'qq'
+export type PlatformName = 'wechat' | 'douyin' | 'qq' | 'alipay'
 
 /** The variables wxa-auth reads, with the same meaning on every runtime. All optional strings. */
 export interface WxaConfigVars {

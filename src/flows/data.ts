@@ -18,6 +18,8 @@ export async function decrypt<User extends { id: string }>(
   input: { encryptedData: string; iv: string; code?: string | undefined },
 ): Promise<Record<string, unknown>> {
   const app = appOf(flow.config, session.appId)
+  // A platform without a session_key (Alipay) has nothing to decrypt with.
+  if (!app.decrypt) throw new WxaAuthError('NOT_OFFERED')
   const openid = session.openid as string
   const uid = session.userId as string
   let sessionKey: string | null | undefined
@@ -25,6 +27,7 @@ export async function decrypt<User extends { id: string }>(
     const fresh = await app.code2Session({ code: input.code })
     if (fresh.openid !== openid) throw new WxaAuthError('REAUTH_REQUIRED')
     sessionKey = fresh.sessionKey
+    if (!sessionKey) throw new WxaAuthError('NOT_OFFERED')
     await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
   } else {
     sessionKey =
@@ -41,7 +44,7 @@ export async function decrypt<User extends { id: string }>(
   }
   try {
     // A unionId inside is shown, never trusted: unionids come from code2Session only.
-    return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
+    return withoutWatermark(await app.decrypt({ ...input, sessionKey: sessionKey as string }))
   } catch (err) {
     if (!isWxaAuthError(err, 'DECRYPT_FAILED') || !app.checkSessionKey) throw err
     // The usual cause: a later login replaced the session_key at the platform.
@@ -52,16 +55,30 @@ export async function decrypt<User extends { id: string }>(
   }
 }
 
-/** The phone number behind a phone-number button's code, for the request's user. */
+/**
+ * The phone number behind a phone-number button's code, for the request's
+ * user; on Alipay, inside `my.getPhoneNumber`'s signed `{ response, sign }`.
+ */
 export async function phone<User extends { id: string }>(
   flow: Flow<User>,
   session: Session,
   user: User,
-  code: string,
+  input: { code?: string | undefined; response?: string | undefined; sign?: string | undefined },
 ): Promise<PhoneNumber> {
   const app = appOf(flow.config, session.appId)
-  if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
-  const number = await app.phone(code, session.openid as string)
+  const { code, response, sign } = input
+  let number: PhoneNumber
+  if (response !== undefined || sign !== undefined) {
+    if (!response || !sign) {
+      throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: send response with sign.')
+    }
+    if (!app.signedPhone) throw new WxaAuthError('NOT_OFFERED')
+    number = await app.signedPhone({ response, sign })
+  } else {
+    if (!code) throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+    if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
+    number = await app.phone(code, session.openid as string)
+  }
   await flow.hooks.onPhoneNumber(number, user, flow.c)
   return number
 }

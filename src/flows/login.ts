@@ -76,6 +76,10 @@ export async function login<User extends { id: string }>(
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
+  // User info needs a session_key, which not every platform has (Alipay).
+  if ((input.rawData ?? input.encryptedData) !== undefined && !app.decrypt) {
+    throw new WxaAuthError('NOT_OFFERED')
+  }
   await importKeyRing(config.secrets)
   const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
     cloud ??

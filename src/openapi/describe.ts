@@ -32,7 +32,7 @@ export const UPSTREAM_CALL_ERRORS: readonly WxaErrorCode[] = [
 
 /** One route, as the OpenAPI document and the docs page show it. */
 export interface RouteSpec {
-  tag: 'auth' | 'data' | 'profile' | 'wechat' | 'devices' | 'example' | 'health'
+  tag: 'auth' | 'data' | 'profile' | 'wechat' | 'alipay' | 'devices' | 'example' | 'health'
   summary: string
   description?: string
   /** Whether the route needs a token. */

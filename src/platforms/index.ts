@@ -1,11 +1,12 @@
 import { WxaAuthError } from '../errors'
+import { alipay } from './alipay/platform'
 import { douyin } from './douyin/platform'
 import type { PlatformApp, PlatformDefinition } from './platform'
 import { qq } from './qq/platform'
 import { wechat } from './wechat/platform'
 
 /** Every platform wxa-auth serves: a new one is a folder and one line here. */
-export const PLATFORMS: readonly PlatformDefinition[] = [wechat, douyin, qq]
+export const PLATFORMS: readonly PlatformDefinition[] = [wechat, douyin, qq, alipay]
 
 /**
  * `app`, whose failures name its platform: an error of Douyin or QQ carries

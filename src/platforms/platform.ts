@@ -11,7 +11,8 @@ export interface PlatformSession {
   unionid?: string
   /** Douyin, when the login sent an `anonymousCode`: the openid of the user's visits before logging in. */
   anonymousOpenid?: string
-  sessionKey: string
+  /** Absent where the platform has none (Alipay). */
+  sessionKey?: string
 }
 
 /** A user's phone number as the platform returns it. */
@@ -42,16 +43,18 @@ export interface PlatformApp {
   readonly appId: string
   /** Exchanges a login code for the user's identity and session_key. */
   code2Session(login: LoginCode): Promise<PlatformSession>
-  /** Opens `encryptedData` with the session_key, checking that its watermark names this app. */
-  decrypt(input: {
+  /** Opens `encryptedData` with the session_key, checking that its watermark names this app. Absent without a session_key (Alipay). */
+  decrypt?(input: {
     encryptedData: string
     iv: string
     sessionKey: string
   }): Promise<Record<string, unknown>>
   /** Whether `signature` is rawData's signature under the session_key. */
-  verifyRawData(input: { rawData: string; signature: string; sessionKey: string }): Promise<boolean>
+  verifyRawData?(input: { rawData: string; signature: string; sessionKey: string }): Promise<boolean>
   /** The phone number behind a phone-number button's code, checked against `openid`. */
   phone?(code: string, openid: string): Promise<PhoneNumber>
+  /** Alipay's `my.getPhoneNumber`: the number inside its signed, encrypted `{ response, sign }`. */
+  signedPhone?(input: { response: string; sign: string }): Promise<PhoneNumber>
   /** Whether the platform still holds `sessionKey` as the user's session_key. */
   checkSessionKey?(openid: string, sessionKey: string): Promise<boolean>
   /** Has the platform issue the user a new session_key, signed with the current one. */

@@ -44,6 +44,7 @@ export function readUserInfo({
   return async function userInfo(app, sessionKey) {
     let profile: Record<string, unknown> | undefined
     if (rawData !== undefined && signature !== undefined) {
+      if (!app.verifyRawData) throw new WxaAuthError('NOT_OFFERED')
       if (!(await app.verifyRawData({ rawData, signature, sessionKey }))) {
         throw new WxaAuthError('SIGNATURE_INVALID')
       }
@@ -53,6 +54,7 @@ export function readUserInfo({
       }
     }
     if (encryptedData !== undefined && iv !== undefined) {
+      if (!app.decrypt) throw new WxaAuthError('NOT_OFFERED')
       profile = withoutWatermark(await app.decrypt({ encryptedData, iv, sessionKey }))
     }
     return profile

@@ -87,7 +87,13 @@ export const DecryptBody = v.object({
 
 /** `POST /auth/phone` body. */
 export const PhoneBody = v.object({
-  code: code('The code from the phone-number button (bindgetphonenumber); single use.'),
+  code: v.optional(
+    code('The code from the phone-number button (bindgetphonenumber); single use. Not on Alipay.'),
+  ),
+  response: v.optional(
+    text(1, 4096, 'Alipay: the response of my.getPhoneNumber (encrypted), with its sign.'),
+  ),
+  sign: v.optional(text(1, 1024, 'Alipay: the sign of my.getPhoneNumber, beside response.')),
 })
 
 /** `DELETE /auth/account` body. */
@@ -110,7 +116,7 @@ const isoTime = v.pipe(v.string(), v.isoTimestamp())
 const User = v.pipe(
   v.looseObject({
     id: v.string(),
-    platform: v.optional(v.picklist(['wechat', 'douyin', 'qq'])),
+    platform: v.optional(v.picklist(['wechat', 'douyin', 'qq', 'alipay'])),
     openid: v.optional(v.string()),
     unionid: v.optional(v.string()),
   }),

@@ -116,11 +116,12 @@ export interface EmulatorEnv
   WECHAT_APP_ID?: string
   DOUYIN_APP_ID?: string
   QQ_APP_ID?: string
+  ALIPAY_APP_ID?: string
   WECHAT_EVENT_TOKEN?: string
   WECHAT_EVENT_AES_KEY?: string
 }
 
-export const EMULATED_PLATFORMS: readonly PlatformName[] = ['wechat', 'douyin', 'qq']
+export const EMULATED_PLATFORMS: readonly PlatformName[] = ['wechat', 'douyin', 'qq', 'alipay']
 
 const ids = (value: string | undefined) => new Set((value ?? '').split(/\s+/).filter(Boolean))
 
@@ -140,6 +141,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     wechat: ids(env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID),
     douyin: ids(env.DOUYIN_APP_ID),
     qq: ids(env.QQ_APP_ID),
+    alipay: ids(env.ALIPAY_APP_ID),
   }
   const appIds = apps.wechat
   /** The platform an AppID is configured on, if any. */
