@@ -116,7 +116,7 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
   const refusal = (code: string, msg: string, sub_code: string, sub_msg: string) => ({ code, msg, sub_code, sub_msg })
 
   face.post('/gateway.do', async (c) => {
-    const form = Object.fromEntries(new URLSearchParams(await c.req.text())) as Record<string, string>
+    const form = Object.fromEntries(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) as Record<string, string>
     const key = `${(form.method ?? '').replace(/\./g, '_')}_response`
     const appId = form.app_id ?? ''
     if (!apps.alipay.has(appId)) {
