@@ -179,7 +179,11 @@ describe('Alipay security', () => {
     const tampered = new URLSearchParams({ ...fields, biz_content: '{"open_id":"someone-else"}' })
     expectError(await notify(tampered.toString()), 401, 'EVENT_SIGNATURE_INVALID')
     const { sign: _sign, ...unsigned } = fields
-    expectError(await notify(new URLSearchParams(unsigned).toString()), 401, 'EVENT_SIGNATURE_INVALID')
+    expectError(
+      await notify(new URLSearchParams(unsigned).toString()),
+      401,
+      'EVENT_SIGNATURE_INVALID',
+    )
     const foreign = new URLSearchParams({ ...fields, app_id: '2021000000000999' })
     expectError(await notify(foreign.toString()), 401, 'EVENT_SIGNATURE_INVALID')
     expect((await call('GET', '/me', { token: res.body.token })).status).toBe(200)
@@ -226,10 +230,19 @@ describe('Alipay security', () => {
 describe('Alipay keys as configured', () => {
   it.each([
     ['PKCS#8 PEM', (k: EmulatorKeys) => pem('PRIVATE KEY', k.appPrivateKey)],
-    ['PKCS#1 PEM', (k: EmulatorKeys) => pem('RSA PRIVATE KEY', pkcs1FromPkcs8(bytes(k.appPrivateKey)))],
+    [
+      'PKCS#1 PEM',
+      (k: EmulatorKeys) => pem('RSA PRIVATE KEY', pkcs1FromPkcs8(bytes(k.appPrivateKey))),
+    ],
     ['bare base64 (PKCS#8)', (k: EmulatorKeys) => k.appPrivateKey],
-    ['bare base64 (PKCS#1)', (k: EmulatorKeys) => btoa(String.fromCharCode(...pkcs1FromPkcs8(bytes(k.appPrivateKey))))],
-    ['PEM with \\n written out', (k: EmulatorKeys) => pem('PRIVATE KEY', k.appPrivateKey).replace(/\n/g, '\\n')],
+    [
+      'bare base64 (PKCS#1)',
+      (k: EmulatorKeys) => btoa(String.fromCharCode(...pkcs1FromPkcs8(bytes(k.appPrivateKey)))),
+    ],
+    [
+      'PEM with \\n written out',
+      (k: EmulatorKeys) => pem('PRIVATE KEY', k.appPrivateKey).replace(/\n/g, '\\n'),
+    ],
   ])('the app private key as %s logs in', async (_form, privateKey) => {
     const k = await keys()
     const app = configured({
@@ -244,12 +257,22 @@ describe('Alipay keys as configured', () => {
   it('Alipay’s public key of another pair: every answer is refused, nothing stored', async () => {
     const k = await keys()
     const other = (await crypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        hash: 'SHA-256',
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+      },
       true,
       ['sign', 'verify'],
     )) as CryptoKeyPair
-    const spki = new Uint8Array((await crypto.subtle.exportKey('spki', other.publicKey)) as ArrayBuffer)
-    const app = configured({ ALIPAY_PRIVATE_KEY: k.appPrivateKey, ALIPAY_PUBLIC_KEY: btoa(String.fromCharCode(...spki)) })
+    const spki = new Uint8Array(
+      (await crypto.subtle.exportKey('spki', other.publicKey)) as ArrayBuffer,
+    )
+    const app = configured({
+      ALIPAY_PRIVATE_KEY: k.appPrivateKey,
+      ALIPAY_PUBLIC_KEY: btoa(String.fromCharCode(...spki)),
+    })
     const { openid, res } = await login(undefined, app)
     expectError(res, 502, 'UPSTREAM_ERROR')
     expect(await kvKeys(`identity:alipay:${ALIPAY}:${openid}`)).toHaveLength(0)
@@ -299,20 +322,24 @@ describe('Alipay configuration', () => {
     const ok = { ...base, ALIPAY_PRIVATE_KEY: k.appPrivateKey }
     expect(configError(production(ok as never))).toContain('ALIPAY_PUBLIC_KEY is not set')
     const pub = { ALIPAY_PUBLIC_KEY: k.alipayPublicKey }
-    expect(configError(production({ ...ok, ALIPAY_PUBLIC_KEY: k.appPrivateKey } as never))).toContain(
-      'ALIPAY_PUBLIC_KEY is not',
-    )
+    expect(
+      configError(production({ ...ok, ALIPAY_PUBLIC_KEY: k.appPrivateKey } as never)),
+    ).toContain('ALIPAY_PUBLIC_KEY is not')
     expect(
       configError(production({ ...ok, ...pub, ALIPAY_ROOT_CERT: k.rootCert } as never)),
     ).toContain('ALIPAY_PUBLIC_KEY and ALIPAY_APP_CERT')
     expect(
       configError(
-        production({ ...ok, ALIPAY_APP_CERT: k.appCert, ALIPAY_PUBLIC_CERT: k.alipayCert } as never),
+        production({
+          ...ok,
+          ALIPAY_APP_CERT: k.appCert,
+          ALIPAY_PUBLIC_CERT: k.alipayCert,
+        } as never),
       ),
     ).toContain('ALIPAY_ROOT_CERT is not set')
-    expect(configError(production({ ...ok, ALIPAY_APP_CERT: 'garbage', ...pub } as never))).toContain(
-      'ALIPAY_APP_CERT is not',
-    )
+    expect(
+      configError(production({ ...ok, ALIPAY_APP_CERT: 'garbage', ...pub } as never)),
+    ).toContain('ALIPAY_APP_CERT is not')
     expect(configError(production({ ...ok, ...pub, ALIPAY_AES_KEY: 'short' } as never))).toContain(
       'ALIPAY_AES_KEY',
     )
@@ -323,7 +350,10 @@ describe('Alipay configuration', () => {
 
   it('without ALIPAY_AES_KEY the phone number is NOT_OFFERED', async () => {
     const k = await keys()
-    const app = configured({ ALIPAY_PRIVATE_KEY: k.appPrivateKey, ALIPAY_PUBLIC_KEY: k.alipayPublicKey })
+    const app = configured({
+      ALIPAY_PRIVATE_KEY: k.appPrivateKey,
+      ALIPAY_PUBLIC_KEY: k.alipayPublicKey,
+    })
     const { res } = await login(undefined, app)
     const signed = await emulator('alipay/phone', { appId: ALIPAY, mobile: '13800138000' })
     expectError(

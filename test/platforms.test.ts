@@ -377,7 +377,9 @@ describe('the configuration of Douyin and QQ', () => {
   })
 
   it('names the variable at fault', () => {
-    expect(configError(only({}))).toMatch(/WECHAT_APP_ID, DOUYIN_APP_ID, QQ_APP_ID or ALIPAY_APP_ID/)
+    expect(configError(only({}))).toMatch(
+      /WECHAT_APP_ID, DOUYIN_APP_ID, QQ_APP_ID or ALIPAY_APP_ID/,
+    )
     expect(configError(only({ QQ_APP_ID: 'wx1234567', QQ_APP_SECRET: 's' }))).toContain('QQ_APP_ID')
     expect(configError(only({ DOUYIN_APP_ID: '1234567', DOUYIN_APP_SECRET: 's' }))).toContain(
       'DOUYIN_APP_ID',

@@ -42,7 +42,8 @@ export function emulatorUpstream<E extends Env>() {
     const upstreams: Partial<Record<PlatformName, Upstream>> = {}
     for (const [platform, prefix] of Object.entries(PREFIXES) as [PlatformName, string][]) {
       // Alipay has no AppSecret: its app private key says it is the real one.
-      if (prefix === 'ALIPAY' && (env as { ALIPAY_PRIVATE_KEY?: string }).ALIPAY_PRIVATE_KEY) continue
+      if (prefix === 'ALIPAY' && (env as { ALIPAY_PRIVATE_KEY?: string }).ALIPAY_PRIVATE_KEY)
+        continue
       if (env[`${prefix}_APP_SECRET` as keyof EmulatedEnv]) continue
       if (env[`${prefix}_APP_SECRETS` as keyof EmulatedEnv]) continue
       upstreams[platform] = {

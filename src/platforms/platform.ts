@@ -50,7 +50,11 @@ export interface PlatformApp {
     sessionKey: string
   }): Promise<Record<string, unknown>>
   /** Whether `signature` is rawData's signature under the session_key. */
-  verifyRawData?(input: { rawData: string; signature: string; sessionKey: string }): Promise<boolean>
+  verifyRawData?(input: {
+    rawData: string
+    signature: string
+    sessionKey: string
+  }): Promise<boolean>
   /** The phone number behind a phone-number button's code, checked against `openid`. */
   phone?(code: string, openid: string): Promise<PhoneNumber>
   /** Alipay's `my.getPhoneNumber`: the number inside its signed, encrypted `{ response, sign }`. */

@@ -54,7 +54,9 @@ export function alipayRoutes<User extends { id: string }>(resolved: ResolvedOpti
       if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
         throw new WxaAuthError('INVALID_REQUEST', 'A notification is form-encoded.')
       }
-      const fields = Object.fromEntries(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())))
+      const fields = Object.fromEntries(
+        new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())),
+      )
       return c.text(await receiveAlipayNotify(flowOf(resolved, c), fields))
     },
   )

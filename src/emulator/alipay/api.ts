@@ -1,5 +1,12 @@
 import type { Hono } from 'hono'
-import { CODE_TTL, type EmulatorState, type IssuedCode, newCode, randomBytes, rid } from '../wechat/state'
+import {
+  CODE_TTL,
+  type EmulatorState,
+  type IssuedCode,
+  newCode,
+  randomBytes,
+  rid,
+} from '../wechat/state'
 import { ECDSA_WITH_SHA256, issue, OTHER_ROOT_DN, ROOT_DN } from './certs'
 
 const RSA2 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const
@@ -36,7 +43,13 @@ async function pair() {
 }
 
 const sign = async (pkcs8: string, content: string) =>
-  b64(await crypto.subtle.sign(RSA2, await crypto.subtle.importKey('pkcs8', unb64(pkcs8), RSA2, false, ['sign']), encoder.encode(content)))
+  b64(
+    await crypto.subtle.sign(
+      RSA2,
+      await crypto.subtle.importKey('pkcs8', unb64(pkcs8), RSA2, false, ['sign']),
+      encoder.encode(content),
+    ),
+  )
 
 const verify = async (spki: string, content: string, signature: string) => {
   try {
@@ -56,7 +69,8 @@ const signed = (params: Record<string, string>, omitted: string[]) =>
     .join('&')
 
 /** Beijing time, as Alipay writes it. */
-const beijing = () => new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
+const beijing = () =>
+  new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
 
 /**
  * Alipay's face: the open platform gateway (`POST /gateway.do`) answering
@@ -76,12 +90,39 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     if (stored) return stored
     making ??= (async () => {
       const [alipay, app, root] = await Promise.all([pair(), pair(), pair()])
-      const serial = () => BigInt(`0x${Array.from(randomBytes(8), (b) => b.toString(16).padStart(2, '0')).join('')}`)
-      const subject = (cn: string) => [...ROOT_DN.slice(0, 2), ['2.5.4.3', 'CN', cn]] as typeof ROOT_DN
-      const rootCert = await issue({ serial: serial(), issuer: ROOT_DN, subject: ROOT_DN, spki: unb64(root.publicKey), issuerKey: root.signer })
-      const other = await issue({ serial: serial(), issuer: OTHER_ROOT_DN, subject: OTHER_ROOT_DN, spki: unb64(root.publicKey), issuerKey: root.signer, algorithm: ECDSA_WITH_SHA256 })
-      const appCert = await issue({ serial: serial(), issuer: ROOT_DN, subject: subject(appId), spki: unb64(app.publicKey), issuerKey: root.signer })
-      const alipayCert = await issue({ serial: serial(), issuer: ROOT_DN, subject: subject('Alipay (emulator)'), spki: unb64(alipay.publicKey), issuerKey: root.signer })
+      const serial = () =>
+        BigInt(`0x${Array.from(randomBytes(8), (b) => b.toString(16).padStart(2, '0')).join('')}`)
+      const subject = (cn: string) =>
+        [...ROOT_DN.slice(0, 2), ['2.5.4.3', 'CN', cn]] as typeof ROOT_DN
+      const rootCert = await issue({
+        serial: serial(),
+        issuer: ROOT_DN,
+        subject: ROOT_DN,
+        spki: unb64(root.publicKey),
+        issuerKey: root.signer,
+      })
+      const other = await issue({
+        serial: serial(),
+        issuer: OTHER_ROOT_DN,
+        subject: OTHER_ROOT_DN,
+        spki: unb64(root.publicKey),
+        issuerKey: root.signer,
+        algorithm: ECDSA_WITH_SHA256,
+      })
+      const appCert = await issue({
+        serial: serial(),
+        issuer: ROOT_DN,
+        subject: subject(appId),
+        spki: unb64(app.publicKey),
+        issuerKey: root.signer,
+      })
+      const alipayCert = await issue({
+        serial: serial(),
+        issuer: ROOT_DN,
+        subject: subject('Alipay (emulator)'),
+        spki: unb64(alipay.publicKey),
+        issuerKey: root.signer,
+      })
       const made: AlipayKeys = {
         alipayPrivateKey: alipay.privateKey,
         alipayPublicKey: alipay.publicKey,
@@ -113,32 +154,72 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     })
   }
   const sign_ = (keys: AlipayKeys, text: string) => sign(keys.alipayPrivateKey, text)
-  const refusal = (code: string, msg: string, sub_code: string, sub_msg: string) => ({ code, msg, sub_code, sub_msg })
+  const refusal = (code: string, msg: string, sub_code: string, sub_msg: string) => ({
+    code,
+    msg,
+    sub_code,
+    sub_msg,
+  })
 
   face.post('/gateway.do', async (c) => {
-    const form = Object.fromEntries(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) as Record<string, string>
+    const form = Object.fromEntries(
+      new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())),
+    ) as Record<string, string>
     const key = `${(form.method ?? '').replace(/\./g, '_')}_response`
     const appId = form.app_id ?? ''
     if (!apps.alipay.has(appId)) {
-      return c.json({ error_response: refusal('40002', 'Invalid Arguments', 'isv.invalid-app-id', '无效的AppID参数') })
+      return c.json({
+        error_response: refusal(
+          '40002',
+          'Invalid Arguments',
+          'isv.invalid-app-id',
+          '无效的AppID参数',
+        ),
+      })
     }
     const keys = await keysOf(appId)
     if (!(await verify(keys.appPublicKey, signed(form, ['sign']), form.sign ?? ''))) {
-      return c.json({ error_response: refusal('40002', 'Invalid Arguments', 'isv.invalid-signature', '验签出错') })
+      return c.json({
+        error_response: refusal('40002', 'Invalid Arguments', 'isv.invalid-signature', '验签出错'),
+      })
     }
     if (form.app_cert_sn !== undefined && form.app_cert_sn !== keys.appCertSn) {
-      return c.json({ error_response: refusal('40002', 'Invalid Arguments', 'isv.invalid-app-cert-sn', '应用公钥证书序列号不匹配') })
+      return c.json({
+        error_response: refusal(
+          '40002',
+          'Invalid Arguments',
+          'isv.invalid-app-cert-sn',
+          '应用公钥证书序列号不匹配',
+        ),
+      })
     }
-    if ((form.app_cert_sn !== undefined) !== (form.alipay_root_cert_sn !== undefined) ||
-      (form.alipay_root_cert_sn !== undefined && form.alipay_root_cert_sn !== keys.rootCertSn)) {
-      return c.json({ error_response: refusal('40002', 'Invalid Arguments', 'isv.invalid-alipay-root-cert-sn', '支付宝根证书序列号不匹配') })
+    if (
+      (form.app_cert_sn !== undefined) !== (form.alipay_root_cert_sn !== undefined) ||
+      (form.alipay_root_cert_sn !== undefined && form.alipay_root_cert_sn !== keys.rootCertSn)
+    ) {
+      return c.json({
+        error_response: refusal(
+          '40002',
+          'Invalid Arguments',
+          'isv.invalid-alipay-root-cert-sn',
+          '支付宝根证书序列号不匹配',
+        ),
+      })
     }
     if (form.method !== 'alipay.system.oauth.token' || form.grant_type !== 'authorization_code') {
-      return answer(keys, key, refusal('40002', 'Invalid Arguments', 'isv.invalid-method', '不支持的方法'))
+      return answer(
+        keys,
+        key,
+        refusal('40002', 'Invalid Arguments', 'isv.invalid-method', '不支持的方法'),
+      )
     }
     const issued = await storage.get<IssuedCode>(`code:${form.code ?? ''}`)
     if (!issued || issued.appId !== appId || issued.used || now() - issued.issuedAt > CODE_TTL) {
-      return answer(keys, key, refusal('40002', 'Invalid Arguments', 'isv.code-invalid', '授权码code无效'))
+      return answer(
+        keys,
+        key,
+        refusal('40002', 'Invalid Arguments', 'isv.code-invalid', '授权码code无效'),
+      )
     }
     await storage.put(`code:${form.code}`, { ...issued, used: true })
     const mode = await storage.get<string>(`alipay:mode:${appId}`)
@@ -163,7 +244,10 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
   const appOf = (appId: unknown) =>
     typeof appId === 'string' && apps.alipay.has(appId) ? appId : apps.alipay.values().next().value
 
-  const keysRoute = async (c: { req: { query: (k: string) => string | undefined }; json: (o: object, s?: 400) => Response }) => {
+  const keysRoute = async (c: {
+    req: { query: (k: string) => string | undefined }
+    json: (o: object, s?: 400) => Response
+  }) => {
     const appId = appOf(c.req.query('appId'))
     if (!appId) return c.json({ error: 'no Alipay app is configured' }, 400)
     const { alipayPrivateKey: _secret, ...shown } = await keysOf(appId)
@@ -176,7 +260,8 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     const { appId, identity, forge } = await body(c.req.raw)
     const id = appOf(appId)
     if (!id) return c.json({ error: 'no Alipay app is configured' }, 400)
-    if (identity === 'user_id' || identity === 'open_id') await storage.put(`alipay:mode:${id}`, identity)
+    if (identity === 'user_id' || identity === 'open_id')
+      await storage.put(`alipay:mode:${id}`, identity)
     if (typeof forge === 'number') await storage.put(`alipay:forge:${id}`, forge)
     return c.json({ ok: true })
   })
@@ -188,9 +273,13 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     const id = appOf(appId)
     if (!id || typeof mobile !== 'string') return c.json({ error: 'appId and mobile' }, 400)
     const keys = await keysOf(id)
-    const aes = await crypto.subtle.importKey('raw', unb64(keys.aesKey), 'AES-CBC', false, ['encrypt'])
+    const aes = await crypto.subtle.importKey('raw', unb64(keys.aesKey), 'AES-CBC', false, [
+      'encrypt',
+    ])
     const plain = encoder.encode(JSON.stringify({ code: '10000', msg: 'Success', mobile }))
-    const response = b64(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, aes, plain))
+    const response = b64(
+      await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, aes, plain),
+    )
     return c.json({ response, sign: await sign_(keys, JSON.stringify(response)) })
   })
 
@@ -218,5 +307,3 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     return c.json({ body: new URLSearchParams(fields).toString(), fields })
   })
 }
-
-

@@ -46,14 +46,14 @@ export const dnText = (dn: Dn) =>
 const utcTime = (ms: number) =>
   encode(
     UTC_TIME,
-    new TextEncoder().encode(
-      `${new Date(ms).toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`,
-    ),
+    new TextEncoder().encode(`${new Date(ms).toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`),
   )
 
 const serialBytes = (serial: bigint) => {
   const hex = serial.toString(16)
-  const bytes = (hex.length % 2 ? `0${hex}` : hex).match(/../g)?.map((h) => Number.parseInt(h, 16)) ?? [0]
+  const bytes = (hex.length % 2 ? `0${hex}` : hex)
+    .match(/../g)
+    ?.map((h) => Number.parseInt(h, 16)) ?? [0]
   return new Uint8Array((bytes[0] as number) & 0x80 ? [0, ...bytes] : bytes)
 }
 
@@ -97,7 +97,9 @@ export async function issue({
   const der = encode(SEQUENCE, tbs, algorithmId, encode(BIT_STRING, new Uint8Array([0]), signature))
   let binary = ''
   for (const byte of der) binary += String.fromCharCode(byte)
-  const lines = btoa(binary).match(/.{1,64}/g)?.join('\n')
+  const lines = btoa(binary)
+    .match(/.{1,64}/g)
+    ?.join('\n')
   return {
     pem: `-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`,
     sn: md5Hex(dnText(issuer) + serial.toString(10)),

@@ -71,7 +71,10 @@ export function sequence(bytes: Uint8Array, tlv: Tlv | undefined, min = 0): Tlv[
 export function oidText(bytes: Uint8Array, tlv: Tlv | undefined): string {
   if (!tlv || tlv.tag !== OID || tlv.end === tlv.start) throw new Error('DER: OID expected')
   const first = bytes[tlv.start] as number
-  const arcs = [Math.min(2, Math.floor(first / 40)), first - 40 * Math.min(2, Math.floor(first / 40))]
+  const arcs = [
+    Math.min(2, Math.floor(first / 40)),
+    first - 40 * Math.min(2, Math.floor(first / 40)),
+  ]
   let value = 0
   for (let i = tlv.start + 1; i < tlv.end; i++) {
     const byte = bytes[i] as number
@@ -124,7 +127,8 @@ export function encodeOid(dotted: string): Uint8Array<ArrayBuffer> {
   const body = [40 * a + b]
   for (const arc of rest) {
     const chunk = [arc % 128]
-    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) chunk.unshift(0x80 | n % 128)
+    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128))
+      chunk.unshift(0x80 | (n % 128))
     body.push(...chunk)
   }
   return encode(OID, new Uint8Array(body))
@@ -140,7 +144,12 @@ const rsaAlgorithm = () => encode(SEQUENCE, encodeOid(RSA_ENCRYPTION), encode(NU
 
 /** A PKCS#1 RSAPrivateKey wrapped as PKCS#8 PrivateKeyInfo (RFC 5208), which WebCrypto imports. */
 export const pkcs8FromPkcs1 = (pkcs1: Uint8Array) =>
-  encode(SEQUENCE, encode(INTEGER, new Uint8Array([0])), rsaAlgorithm(), encode(OCTET_STRING, pkcs1))
+  encode(
+    SEQUENCE,
+    encode(INTEGER, new Uint8Array([0])),
+    rsaAlgorithm(),
+    encode(OCTET_STRING, pkcs1),
+  )
 
 /** A PKCS#1 RSAPublicKey wrapped as SubjectPublicKeyInfo (RFC 5280), which WebCrypto imports. */
 export const spkiFromPkcs1 = (pkcs1: Uint8Array) =>

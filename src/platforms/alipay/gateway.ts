@@ -110,7 +110,11 @@ export function gatewayError(api: string, answer: Record<string, unknown>): WxaA
     // Unknown errors (aop.unknow-error), throttling (…-over-limit), service unavailable.
     mapped = 'UPSTREAM_UNAVAILABLE'
     retryAfter = 5
-  } else if (/^isv\.(invalid-signature|missing-signature|invalid-app-id|invalid-app-cert-sn|invalid-alipay-root-cert-sn|insufficient-isv-permissions|app-unauthorized)/.test(sub)) {
+  } else if (
+    /^isv\.(invalid-signature|missing-signature|invalid-app-id|invalid-app-cert-sn|invalid-alipay-root-cert-sn|insufficient-isv-permissions|app-unauthorized)/.test(
+      sub,
+    )
+  ) {
     mapped = 'APP_CREDENTIALS_INVALID'
   }
   return new WxaAuthError(mapped, undefined, {

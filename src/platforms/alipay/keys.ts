@@ -86,7 +86,8 @@ export function privateKeyDer(text: string): KeyDer {
 export function publicKeyDer(text: string): KeyDer {
   const [block, ...more] = pemBlocks(text)
   if (!block || more.length) throw new Error('not one key')
-  if (block.label === 'CERTIFICATE') return { der: parseCertificate(block.der).spki, form: 'certificate' }
+  if (block.label === 'CERTIFICATE')
+    return { der: parseCertificate(block.der).spki, form: 'certificate' }
   if (block.label !== '' && !/^(RSA )?PUBLIC KEY$/.test(block.label)) {
     throw new Error(`a ${block.label}, not a public key`)
   }
@@ -190,7 +191,9 @@ export function certificates(text: string): Certificate[] {
  */
 export function rootCertSn(certs: Certificate[]): string {
   return certs
-    .filter((c) => c.signatureAlgorithm === SHA1_WITH_RSA || c.signatureAlgorithm === SHA256_WITH_RSA)
+    .filter(
+      (c) => c.signatureAlgorithm === SHA1_WITH_RSA || c.signatureAlgorithm === SHA256_WITH_RSA,
+    )
     .map(certificateSn)
     .join('_')
 }

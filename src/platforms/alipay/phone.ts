@@ -27,12 +27,19 @@ export async function openPhone(
   // Encrypted content is signed as it stands in the JSON answer: with its quotes.
   const signed = response.startsWith('{') ? response : JSON.stringify(response)
   if (!(await rsa2Verify(verify, signed, sign))) {
-    throw new WxaAuthError('SIGNATURE_INVALID', 'The phone number response is not signed by Alipay.')
+    throw new WxaAuthError(
+      'SIGNATURE_INVALID',
+      'The phone number response is not signed by Alipay.',
+    )
   }
   let plain: string
   try {
     const data = bytesOf(atob(response))
-    const bytes = await crypto.subtle.decrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, aes, data)
+    const bytes = await crypto.subtle.decrypt(
+      { name: 'AES-CBC', iv: new Uint8Array(16) },
+      aes,
+      data,
+    )
     plain = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
   } catch {
     throw failed('response: not AES-128-CBC under ALIPAY_AES_KEY')
@@ -49,7 +56,8 @@ export async function openPhone(
     })
   }
   const mobile = fields.mobile
-  if (typeof mobile !== 'string' || !/^\+?\d{5,20}$/.test(mobile)) throw failed('response: no mobile')
+  if (typeof mobile !== 'string' || !/^\+?\d{5,20}$/.test(mobile))
+    throw failed('response: no mobile')
   // Alipay's mini programs serve mainland numbers: no country code in the answer.
   return { phoneNumber: mobile, purePhoneNumber: mobile.replace(/^\+86/, ''), countryCode: '86' }
 }

@@ -71,7 +71,9 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
   const aesText = text(vars, 'ALIPAY_AES_KEY')
   const aes = aesText === undefined ? undefined : aesKeyBytes(aesText)
   if (aes === null) {
-    throw invalid('ALIPAY_AES_KEY is not the content key (接口内容加密方式, AES): 24 base64 characters.')
+    throw invalid(
+      'ALIPAY_AES_KEY is not the content key (接口内容加密方式, AES): 24 base64 characters.',
+    )
   }
   const certMode = appCert ?? publicCert ?? rootCert
   if (!privateKey) {
@@ -84,7 +86,9 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
     )
   }
   if (!publicKey && !certMode) {
-    throw invalid('ALIPAY_PUBLIC_KEY is not set (or, in the certificate mode, ALIPAY_APP_CERT, ALIPAY_PUBLIC_CERT and ALIPAY_ROOT_CERT).')
+    throw invalid(
+      'ALIPAY_PUBLIC_KEY is not set (or, in the certificate mode, ALIPAY_APP_CERT, ALIPAY_PUBLIC_CERT and ALIPAY_ROOT_CERT).',
+    )
   }
   if (certMode && !(appCert && publicCert && rootCert)) {
     const missing = ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT'].find(
@@ -107,7 +111,11 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
       aes: aes ? await crypto.subtle.importKey('raw', aes, 'AES-CBC', false, ['decrypt']) : null,
     }))()).catch((err) => {
       imported = undefined
-      throw new WxaAuthError('CONFIG_INVALID', 'ALIPAY_PRIVATE_KEY or ALIPAY_PUBLIC_KEY could not be imported.', { cause: err })
+      throw new WxaAuthError(
+        'CONFIG_INVALID',
+        'ALIPAY_PRIVATE_KEY or ALIPAY_PUBLIC_KEY could not be imported.',
+        { cause: err },
+      )
     })
 }
 
@@ -140,7 +148,8 @@ function emulatorKeys(upstream: Upstream, base: string, appId: string) {
 export function alipayIdentity(answer: Record<string, unknown>): PlatformSession {
   const { open_id, user_id } = answer
   if (typeof open_id === 'string' && open_id !== '') return { openid: open_id }
-  if (typeof user_id === 'string' && user_id !== '') return { openid: `${USER_ID_PREFIX}${user_id}` }
+  if (typeof user_id === 'string' && user_id !== '')
+    return { openid: `${USER_ID_PREFIX}${user_id}` }
   throw new WxaAuthError('UPSTREAM_BAD_RESPONSE', undefined, {
     cause: new Error('alipay.system.oauth.token: neither open_id nor user_id'),
   })
