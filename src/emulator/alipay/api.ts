@@ -1,4 +1,4 @@
-import type { Hono } from 'hono'
+import type { Context, Hono } from 'hono'
 import {
   CODE_TTL,
   type EmulatorState,
@@ -161,7 +161,7 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
     sub_msg,
   })
 
-  face.post('/gateway.do', async (c) => {
+  const gateway = async (c: Context) => {
     const form = Object.fromEntries(
       new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())),
     ) as Record<string, string>
@@ -238,7 +238,10 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
       },
       forge > 0,
     )
-  })
+  }
+  // On its own host in workerd; on the Node emulator's one host, beside WeChat's paths.
+  face.post('/gateway.do', gateway)
+  control.post('/gateway.do', gateway)
 
   /** The app a control request names, or the first Alipay app. */
   const appOf = (appId: unknown) =>
