@@ -37,7 +37,20 @@ interface KeyMaterial extends GatewayKeys {
   aes: CryptoKey | null
 }
 
-const invalid = (message: string) => new WxaAuthError('CONFIG_INVALID', message)
+const invalid = (message: string, cause?: unknown) =>
+  new WxaAuthError('CONFIG_INVALID', message, { cause })
+
+/** `make`'s promise, made once; made again after it failed. */
+function cached<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined
+  return () => {
+    pending ??= make().catch((err: unknown) => {
+      pending = undefined
+      throw err
+    })
+    return pending
+  }
+}
 
 /** Reads `name` with `parse`, or throws CONFIG_INVALID saying what it should be. */
 function checked<T>(vars: Variables, name: string, parse: (value: string) => T, should: string) {
@@ -101,22 +114,19 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
   registerSecret(text(vars, 'ALIPAY_PRIVATE_KEY'))
   registerSecret(aesText)
   const verifyDer = publicKey?.der ?? (publicCert?.[0]?.spki as Uint8Array<ArrayBuffer>)
-  let imported: Promise<KeyMaterial> | undefined
-  return () =>
-    (imported ??= (async () => ({
-      sign: await importSigningKey(privateKey.der),
-      verify: await importVerifyingKey(verifyDer),
-      appCertSn: appCert?.[0] ? certificateSn(appCert[0]) : undefined,
-      rootCertSn: rootSn,
-      aes: aes ? await crypto.subtle.importKey('raw', aes, 'AES-CBC', false, ['decrypt']) : null,
-    }))()).catch((err) => {
-      imported = undefined
-      throw new WxaAuthError(
-        'CONFIG_INVALID',
-        'ALIPAY_PRIVATE_KEY or ALIPAY_PUBLIC_KEY could not be imported.',
-        { cause: err },
-      )
-    })
+  return cached(async () => {
+    try {
+      return {
+        sign: await importSigningKey(privateKey.der),
+        verify: await importVerifyingKey(verifyDer),
+        appCertSn: appCert?.[0] ? certificateSn(appCert[0]) : undefined,
+        rootCertSn: rootSn,
+        aes: aes ? await crypto.subtle.importKey('raw', aes, 'AES-CBC', false, ['decrypt']) : null,
+      }
+    } catch (err) {
+      throw invalid('ALIPAY_PRIVATE_KEY or ALIPAY_PUBLIC_KEY could not be imported.', err)
+    }
+  })
 }
 
 /**
@@ -124,24 +134,19 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
  * fresh ones per run and hands them to the development Worker only.
  */
 function emulatorKeys(upstream: Upstream, base: string, appId: string) {
-  let imported: Promise<KeyMaterial> | undefined
-  return () =>
-    (imported ??= (async () => {
-      const url = new URL('/__emulator/alipay/keys', base)
-      url.searchParams.set('appId', appId)
-      const res = await upstream.fetch(url.toString())
-      if (!res.ok) throw new WxaAuthError('UPSTREAM_UNAVAILABLE')
-      const k = await res.json<Record<string, string>>()
-      const aes = aesKeyBytes(k.aesKey ?? '')
-      return {
-        sign: await importSigningKey(privateKeyDer(k.appPrivateKey ?? '').der),
-        verify: await importVerifyingKey(publicKeyDer(k.alipayPublicKey ?? '').der),
-        aes: aes ? await crypto.subtle.importKey('raw', aes, 'AES-CBC', false, ['decrypt']) : null,
-      }
-    })()).catch((err) => {
-      imported = undefined
-      throw err
-    })
+  return cached(async (): Promise<KeyMaterial> => {
+    const url = new URL('/__emulator/alipay/keys', base)
+    url.searchParams.set('appId', appId)
+    const res = await upstream.fetch(url.toString())
+    if (!res.ok) throw new WxaAuthError('UPSTREAM_UNAVAILABLE')
+    const k = await res.json<Record<string, string>>()
+    const aes = aesKeyBytes(k.aesKey ?? '')
+    return {
+      sign: await importSigningKey(privateKeyDer(k.appPrivateKey ?? '').der),
+      verify: await importVerifyingKey(publicKeyDer(k.alipayPublicKey ?? '').der),
+      aes: aes ? await crypto.subtle.importKey('raw', aes, 'AES-CBC', false, ['decrypt']) : null,
+    }
+  })
 }
 
 /** The user an `alipay.system.oauth.token` answer names: `open_id`, or an old app's `user_id`. */
