@@ -1,4 +1,4 @@
-import { alipayLogin } from './my'
+import { alipayLogin } from './alipay-login'
 
 /** The HTTP methods of `wx.request`, `Taro.request` and `uni.request` (no PATCH). */
 export type Method = 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT'

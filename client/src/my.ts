@@ -1,4 +1,5 @@
 import type { AdapterResponse, RequestData, RuntimeError, WxaAdapter } from './adapters'
+import { authCodeOf } from './alipay-login'
 
 type Done<T> = { success?: (result: T) => void; fail?: (error: MyError) => void }
 
@@ -74,13 +75,6 @@ function call<T, R>(start: (done: Done<T>) => unknown, ok: (result: T) => R): Pr
   })
 }
 
-/** `my.getAuthCode({ scopes: 'auth_base' })`'s code: silent, no consent sheet. */
-const authCode = (my: MyApi) => () =>
-  call<{ authCode?: string }, string>(
-    (done) => my.getAuthCode({ scopes: 'auth_base', ...done }),
-    (result) => result.authCode ?? '',
-  )
-
 /**
  * The adapter for Alipay's runtime, `my`: `my.getAuthCode({ scopes:
  * 'auth_base' })` gives the login code, `my.request` (whose non-2xx answers
@@ -129,21 +123,11 @@ export function myAdapter(my?: MyApi): WxaAdapter {
         }),
       ),
     login: () =>
-      authCode(api)().then(
+      authCodeOf(api)().then(
         (code) => code || Promise.reject({ errMsg: 'getAuthCode:fail no code' }),
       ),
     getStorage: (key) => api.getStorageSync({ key })?.data,
     setStorage: (key, value) => void api.setStorageSync({ key, data: value }),
     removeStorage: (key) => void api.removeStorageSync({ key }),
   }
-}
-
-/**
- * In an Alipay build of Taro (`TARO_ENV === 'alipay'`) or uni-app
- * (`mp-alipay`), the global `my`'s auth code: Taro's and uni-app's login
- * do not give one there. Undefined elsewhere.
- */
-export function alipayLogin(): (() => Promise<string>) | undefined {
-  const my = (globalThis as { my?: Partial<MyApi> }).my
-  return typeof my?.getAuthCode === 'function' ? authCode(my as MyApi) : undefined
 }
