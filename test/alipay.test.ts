@@ -227,6 +227,79 @@ describe('Alipay security', () => {
   })
 })
 
+describe('Alipay errors as the project’s codes', () => {
+  it.each([
+    [{ code: '20000', sub_code: 'aop.unknow-error' }, 503, 'UPSTREAM_UNAVAILABLE'],
+    [{ code: '40004', sub_code: 'aop.app-qps-over-limit' }, 503, 'UPSTREAM_UNAVAILABLE'],
+    [{ code: '40002', sub_code: 'isv.invalid-auth-code' }, 401, 'CODE_INVALID'],
+    [
+      { code: '40006', sub_code: 'isv.insufficient-isv-permissions' },
+      500,
+      'APP_CREDENTIALS_INVALID',
+    ],
+    [{ code: '40004', sub_code: 'isv.something-else' }, 502, 'UPSTREAM_ERROR'],
+  ])('%o is %i %s, and no session', async (refuse, status, code) => {
+    await emulator('alipay/apps', { appId: ALIPAY, refuse })
+    const { openid, res } = await login()
+    expectError(res, status, code)
+    expect(await kvKeys(`identity:alipay:${ALIPAY}:${openid}`)).toHaveLength(0)
+  })
+
+  it('an app private key Alipay does not know: isv.invalid-signature, 500 APP_CREDENTIALS_INVALID', async () => {
+    const k = await keys()
+    const stranger = (await crypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        hash: 'SHA-256',
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+      },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair
+    const pkcs8 = new Uint8Array(
+      (await crypto.subtle.exportKey('pkcs8', stranger.privateKey)) as ArrayBuffer,
+    )
+    const app = configured({
+      ALIPAY_PRIVATE_KEY: btoa(String.fromCharCode(...pkcs8)),
+      ALIPAY_PUBLIC_KEY: k.alipayPublicKey,
+    })
+    expectError((await login(undefined, app)).res, 500, 'APP_CREDENTIALS_INVALID')
+  })
+
+  it('a phone response under another content key is DECRYPT_FAILED', async () => {
+    const k = await keys()
+    const other = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+    const app = configured({
+      ALIPAY_PRIVATE_KEY: k.appPrivateKey,
+      ALIPAY_PUBLIC_KEY: k.alipayPublicKey,
+      ALIPAY_AES_KEY: other,
+    })
+    const { res } = await login(undefined, app)
+    const signed = await emulator('alipay/phone', { appId: ALIPAY, mobile: '13800138000' })
+    expectError(
+      await call('POST', '/auth/phone', { json: signed, token: res.body.token }, app),
+      400,
+      'DECRYPT_FAILED',
+    )
+  })
+
+  it('onAccountCancelled hears of a cancellation, with the Alipay app and user', async () => {
+    const heard: unknown[] = []
+    const app = served(
+      testApp({
+        onAccountCancelled: (event) =>
+          void heard.push({ appId: event.appId, openid: event.openid, ended: event.sessionsEnded }),
+      }),
+    )
+    const { openid, res } = await login(undefined, app)
+    expect(res.status).toBe(200)
+    const { body } = await cancellation(openid)
+    expect((await notify(body, app)).text).toBe('success')
+    expect(heard).toEqual([{ appId: ALIPAY, openid, ended: 1 }])
+  })
+})
+
 describe('Alipay keys as configured', () => {
   it.each([
     ['PKCS#8 PEM', (k: EmulatorKeys) => pem('PRIVATE KEY', k.appPrivateKey)],

@@ -222,6 +222,15 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
       )
     }
     await storage.put(`code:${form.code}`, { ...issued, used: true })
+    const refuse = await storage.get<{ code: string; sub_code: string }>(`alipay:refuse:${appId}`)
+    if (refuse) {
+      await storage.delete(`alipay:refuse:${appId}`)
+      return answer(
+        keys,
+        key,
+        refusal(refuse.code, 'Service Currently Unavailable', refuse.sub_code, '系统繁忙'),
+      )
+    }
     const mode = await storage.get<string>(`alipay:mode:${appId}`)
     const forge = (await storage.get<number>(`alipay:forge:${appId}`)) ?? 0
     if (forge > 0) await storage.put(`alipay:forge:${appId}`, forge - 1)
@@ -260,12 +269,14 @@ export function alipayApi(face: Hono, control: Hono, state: EmulatorState) {
   control.get('/__emulator/alipay/keys', keysRoute)
 
   control.post('/__emulator/alipay/apps', async (c) => {
-    const { appId, identity, forge } = await body(c.req.raw)
+    const { appId, identity, forge, refuse } = await body(c.req.raw)
     const id = appOf(appId)
     if (!id) return c.json({ error: 'no Alipay app is configured' }, 400)
     if (identity === 'user_id' || identity === 'open_id')
       await storage.put(`alipay:mode:${id}`, identity)
     if (typeof forge === 'number') await storage.put(`alipay:forge:${id}`, forge)
+    // The next answer is this error (e.g. { code: '20000', sub_code: 'aop.unknow-error' }).
+    if (typeof refuse === 'object' && refuse) await storage.put(`alipay:refuse:${id}`, refuse)
     return c.json({ ok: true })
   })
 
