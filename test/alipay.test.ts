@@ -73,6 +73,21 @@ describe('Alipay end to end through the emulator', () => {
   })
 })
 
+describe('Alipay account deletion', () => {
+  it('deletes the account with a fresh auth code of the same user; another user’s is REAUTH_REQUIRED', async () => {
+    const { openid, res } = await login()
+    const token = res.body.token
+    const stranger = await authCode(newOpenid('ali'))
+    const refused = await call('DELETE', '/auth/account', { json: { code: stranger }, token })
+    expectError(refused, 403, 'REAUTH_REQUIRED')
+    const code = await authCode(openid)
+    const deleted = await call('DELETE', '/auth/account', { json: { code }, token })
+    expect(deleted.status, deleted.text).toBe(200)
+    expectError(await call('GET', '/me', { token }), 401, 'SESSION_EXPIRED')
+    expect(await kvKeys(`identity:alipay:${ALIPAY}:${openid}`)).toHaveLength(0)
+  })
+})
+
 describe('Alipay security', () => {
   it('a used auth code is CODE_INVALID', async () => {
     const openid = newOpenid('ali')
