@@ -73,6 +73,7 @@ export default defineConfig({
             'test/docs/**',
             'test/chaos/**',
             'test/unit/**',
+            'test/slow/**',
             'test/shapes/**',
             'test/node/**',
             // Its own package (npm run test:h5); node_modules/wxa-auth there links back here.
@@ -81,11 +82,23 @@ export default defineConfig({
         },
       },
       {
+        // `npm run test:unit`, in about a second: pure tests in Node, no
+        // workerd, no server, no child process (the session rules on the
+        // in-memory store, parsers, claims). Slower checks are in test/slow/.
+        extends: true,
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
         // In Node: several isolates of the bundled Worker in one Miniflare,
         // sharing KV and the session objects (stale copies must not undo
-        // revocations); the README's tables against the code; the session
-        // rules on the in-memory authority, in milliseconds; the production
-        // Worker against servers written from the platforms' documentation.
+        // revocations); the README's tables against the code; the production
+        // Worker against servers written from the platforms' documentation;
+        // slower checks (test/slow/: the deploy check runs wrangler's parser,
+        // the secrets check draws 40,000 secrets).
         extends: true,
         test: {
           name: 'node',
@@ -93,7 +106,7 @@ export default defineConfig({
           include: [
             'test/isolates/**/*.test.ts',
             'test/docs/**/*.test.ts',
-            'test/unit/**/*.test.ts',
+            'test/slow/**/*.test.ts',
             'test/shapes/**/*.test.ts',
           ],
         },

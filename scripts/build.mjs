@@ -22,6 +22,7 @@ const bundle = readFileSync(join(OUT_DIR, 'index.js'))
 const text = bundle.toString('utf8')
 // What only the dev entry (src/dev.ts) may carry: the emulator, the playground, the SDK test routes.
 const devOnly = [
+  'class PlatformEmulator',
   'class WeChatEmulator',
   'wxa-auth playground',
   '/__emulator/',

@@ -233,8 +233,8 @@ try {
     cwd: app,
   })
   const bundle = readFileSync(join(app, 'build/index.js'))
-  if (bundle.toString('utf8').includes('class WeChatEmulator')) {
-    throw new Error('the example’s production bundle carries the WeChat emulator')
+  if (/class (PlatformEmulator|WeChatEmulator)\b/.test(bundle.toString('utf8'))) {
+    throw new Error('the example’s production bundle carries the emulator')
   }
   console.log(
     `pack: the example builds (wrangler deploy --dry-run): ${kib(bundle.length)}, ${kib(gzipSync(bundle).length)} gzip`,

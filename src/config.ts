@@ -1,7 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
 import { namingPlatform, PLATFORMS } from './platforms/index'
 import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
-import { apiBase, text, whole } from './platforms/variables'
 import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
 import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
@@ -11,11 +10,12 @@ import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
-import { createCipher } from './storage/cipher'
+import { storageCipher } from './storage/cipher'
 import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
-import { checkSecret, parseSecrets, type SigningSecret } from './token/keys'
+import { parseSecrets, type SigningSecret } from './token/keys'
+import { apiBase, text, whole } from './util/variables'
 
 export const DEFAULT_SESSION_TTL = 30 * 24 * 60 * 60 // 30 days, seconds
 export const DEFAULT_ISSUER = 'wxa-auth'
@@ -171,7 +171,7 @@ function resolve(
   { log, upstream }: { log: Logger; upstream?: UpstreamOf | undefined },
 ): WxaConfig {
   const { vars } = parts
-  const cipher = createCipher(checkSecret('STORAGE_SECRET', raw(vars, 'STORAGE_SECRET')))
+  const cipher = storageCipher(vars)
   const kv = sealedKv(parts.kv, cipher, { log })
   const apps = new Map<string, PlatformApp>()
   for (const platform of PLATFORMS) {

@@ -3,7 +3,7 @@
  * plain HTTP server (`startEmulator()`; `runEmulator()` as a process of
  * its own, which `npx wxa-auth-emulator` runs) or a Hono app
  * (`nodeEmulator()`) over memory, the in-memory runtime, and the client that drives the emulator.
- * `wxa-auth/testing` holds the same for Workers (the `WeChatEmulator`
+ * `wxa-auth/testing` holds the same for Workers (the `PlatformEmulator`
  * Durable Object), which a Node process cannot load. Nothing here belongs in
  * a production entry.
  */

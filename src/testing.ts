@@ -1,7 +1,7 @@
 /**
  * `wxa-auth/testing`: the emulator of WeChat, Douyin and QQ for a host app's
  * development Worker and its tests, and the in-memory runtime. Bind the
- * `WeChatEmulator` Durable Object (it plays all three) as `WECHAT_EMULATOR`,
+ * `PlatformEmulator` Durable Object (it plays all three) as `WECHAT_EMULATOR`,
  * pass `upstream: emulatorUpstream()` in the development entry, and wxa-auth
  * talks to it instead of each platform whose AppSecret is not set;
  * `mountEmulator()` serves its control surface and `emulatorClient()` drives
@@ -14,6 +14,7 @@ export {
   ACCESS_TOKEN_LIFETIME,
   CODE_TTL,
   PHONE_CODE_TTL,
+  PlatformEmulator,
   WeChatEmulator,
 } from './emulator/emulator'
 export { emulatorRoutes, mountEmulator } from './emulator/routes'

@@ -1,4 +1,4 @@
-import { describe, expect, expectTypeOf, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import type { WxaBindings } from '../src/env'
 import worker from '../src/index'
 import { parseSecrets } from '../src/token/keys'
@@ -14,6 +14,16 @@ import {
 } from './helpers'
 
 const SECRET = PRODUCTION_SECRET
+
+afterEach(() => vi.restoreAllMocks())
+/** Every run of 8 characters of `value` that `text` contains. */
+const leaked = (text: string, value: string) => {
+  const runs: string[] = []
+  for (let i = 0; i + 8 <= value.length; i++) {
+    if (text.includes(value.slice(i, i + 8))) runs.push(value.slice(i, i + 8))
+  }
+  return runs
+}
 describe('the configuration', () => {
   it('reads a complete production environment', () => {
     const config = configFromEnv(production({ SESSION_TTL: '3600', JWT_ISSUER: 'me' }))
@@ -190,5 +200,98 @@ describe('the playground', () => {
   it("answers the browser's /favicon.ico with 204, not a 404 in the console", async () => {
     const icon = await call('GET', '/favicon.ico')
     expect([icon.status, icon.text]).toEqual([204, ''])
+  })
+})
+
+describe('JWT_SECRETS entries without a kid (review of 0.1, finding 1)', () => {
+  it.each([
+    ['no colon', SECRET],
+    ['empty kid', `:${SECRET}`],
+    ['empty secret', 'main:'],
+    ['one good, one bare', `new:${SECRET} ${SECRET}`],
+  ])('refuses %s', (_what, JWT_SECRETS) => {
+    expect(configError(production({ JWT_SECRETS }))).toContain('JWT_SECRETS')
+  })
+
+  it('never puts any part of a secret into a token header', async () => {
+    // The easy mistake: JWT_SECRETS set to a bare secret. Today its first 31 characters become the kid.
+    const app = served(testApp(), production({ JWT_SECRETS: SECRET }))
+    const res = await call('POST', '/auth/login', { json: { code: 'x' } }, app)
+    expectError(res, 500, 'CONFIG_INVALID')
+    expect(res.headers.get('authorization')).toBeNull()
+  })
+
+  it.each([
+    ['JWT_SECRETS', { JWT_SECRETS: 'hunter2-password' }],
+    ['JWT_SECRETS', { JWT_SECRETS: `k1:${SECRET} k1:${SECRET}x` }],
+    ['JWT_SECRET', { JWT_SECRET: 'hunter2-password' }],
+    ['STORAGE_SECRET', { STORAGE_SECRET: 'hunter2-password' }],
+    ['WECHAT_APP_ID', { WECHAT_APP_ID: 'hunter2-password' }],
+    ['WECHAT_API_BASE', { WECHAT_API_BASE: 'ftp://hunter2-password.example' }],
+    ['WECHAT_APP_SECRETS', { WECHAT_APP_SECRET: '', WECHAT_APP_SECRETS: 'hunter2-password' }],
+  ])('%s: the client sees the variable named, and no part of its value', async (name, vars) => {
+    const value = Object.values(vars).find((v) => v !== '') as string
+    const app = served(testApp(), production(vars))
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const res = await call('POST', '/auth/login', { json: { code: 'x' } }, app)
+    expectError(res, 500, 'CONFIG_INVALID')
+    expect(res.body.error.message).toContain(name)
+    expect(leaked(res.text, value.replace(/^ftp:\/\//, ''))).toEqual([])
+    expect(leaked(JSON.stringify(logged.mock.calls), value.replace(/^ftp:\/\//, ''))).toEqual([])
+  })
+})
+
+describe('secrets that are visibly not random (review of 0.1, finding 4)', () => {
+  it.each([
+    ['the .dev.vars.example placeholder', 'first-secret-of-at-least-32-chars'],
+    ['the second placeholder', 'older-secret-of-at-least-32-chars'],
+    ['one repeated character', 'a'.repeat(40)],
+    ['few distinct characters', 'abcabcabcabcabcabcabcabcabcabcabcabc'],
+    ['a placeholder word', 'replace-me-with-a-long-random-string-0123'],
+  ])('refuses %s as JWT_SECRET and STORAGE_SECRET', (_what, value) => {
+    for (const name of ['JWT_SECRET', 'STORAGE_SECRET'] as const) {
+      const message = configError(production({ [name]: value }))
+      expect(message).toContain(name)
+      expect(leaked(message, value)).toEqual([])
+    }
+    expect(configError(production({ JWT_SECRETS: `k:${value}` }))).toContain('JWT_SECRETS')
+  })
+
+  it('refuses the rotation example of .dev.vars.example as it stands', () => {
+    const example = '2026-11:<paste openssl rand -base64 32> 2026-05:<the previous secret>'
+    expect(configError(production({ JWT_SECRETS: example }))).toContain('JWT_SECRETS')
+  })
+
+  it('accepts what openssl rand gives', () => {
+    expect(
+      parseSecrets({ JWT_SECRET: 'pQ9Y0bXb3wFhC1Jx8+Rk5nL2vT7sZ4dM6aE0uGq1WcI=' }),
+    ).toHaveLength(1)
+    expect(parseSecrets({ JWT_SECRET: '9f86d081884c7d659a2feaa0c55ad015' })).toHaveLength(1)
+  })
+})
+
+describe('WECHAT_API_BASE (review of 0.1, finding 6)', () => {
+  it.each([
+    'http://api.weixin.qq.com',
+    'http://relay.example.com:8080',
+    'ftp://api.weixin.qq.com',
+    'api.weixin.qq.com',
+    'https://user:pass@relay.example.com',
+  ])('refuses %s', (base) => {
+    expect(configError(production({ WECHAT_API_BASE: base }))).toContain('WECHAT_API_BASE')
+  })
+
+  it.each(['https://relay.example.com/wechat', 'http://127.0.0.1:8788', 'http://localhost:8788'])(
+    'accepts %s',
+    (base) => {
+      expect(() => configFromEnv(production({ WECHAT_API_BASE: base }))).not.toThrow()
+    },
+  )
+})
+
+describe('SESSION_MAX_AGE (review of 0.1, finding 8)', () => {
+  it('defaults to 90 days', () => {
+    expect(configFromEnv(production()).policy.maxAge).toBe(90 * 24 * 60 * 60)
+    expect(configError(production({ SESSION_MAX_AGE: '10' }))).toContain('SESSION_MAX_AGE')
   })
 })

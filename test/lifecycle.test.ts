@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SESSION_TTL } from '../src/config'
+import { addressKey } from '../src/middleware/rate-limit'
+import { BoundedMap } from '../src/util/bounded-map'
 import {
   appWith,
   call,
@@ -313,5 +315,54 @@ describe('rate limits', () => {
     expect(
       (await call('POST', '/auth/login', { json: { code: await codeFor(newOpenid()) } })).status,
     ).toBe(200)
+  })
+})
+
+describe('the login rate limit (review of 0.1, finding 7)', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('keys IPv6 clients by their /64', () => {
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
+    expect(addressKey('2001:DB8:1:2::7')).toBe('2001:db8:1:2::/64')
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1')
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1')
+  })
+
+  it('counts every address of one /64 together', async () => {
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:64`
+    const statuses: number[] = []
+    for (let i = 0; i < 31; i++) {
+      const headers = { 'CF-Connecting-IP': `${prefix}::${(i + 1).toString(16)}` }
+      statuses.push((await call('POST', '/auth/login', { json: {}, headers })).status)
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 400)).toBe(true)
+    expect(statuses[30]).toBe(429)
+  })
+
+  it('says once in the log when requests carry no CF-Connecting-IP', async () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const app = served(testApp())
+    for (let i = 0; i < 3; i++) {
+      const res = await app.fetch('http://wxa.test/auth/login', { method: 'POST', body: '{}' })
+      expect(res.status).toBe(400)
+    }
+    const lines = warned.mock.calls.filter((args) => String(args[0]).includes('CF-Connecting-IP'))
+    expect(lines.length).toBe(1)
+  })
+})
+
+describe('the in-isolate caches (review of 0.1, finding 2)', () => {
+  it('bounds the in-isolate caches by bytes as well as entries', () => {
+    const map = new BoundedMap<string, string>(1000, { maxBytes: 100, sizeOf: (v) => v.length })
+    for (let i = 0; i < 10; i++) map.set(`k${i}`, 'x'.repeat(30))
+    expect(map.size).toBe(3)
+    expect(map.bytes).toBeLessThanOrEqual(100)
+    expect(map.get('k9')).toBeDefined()
+    expect(map.get('k0')).toBeUndefined()
+    // A single value over the budget is not kept at all.
+    map.set('big', 'x'.repeat(101))
+    expect(map.get('big')).toBeUndefined()
+    expect(map.bytes).toBeLessThanOrEqual(100)
   })
 })

@@ -260,3 +260,30 @@ describe('POST /auth/login when WeChat fails', () => {
     expect(await kvKeys(`session:${await defaultUserId(APP_ID, openid)}:`)).toEqual([])
   })
 })
+
+describe('device hints that do not fit KV metadata (review of 0.1, finding 5)', () => {
+  const cjk = '设备型号很长的名字'.repeat(8).slice(0, 64)
+
+  it('refuses oversized hints with 400 before the code is spent', async () => {
+    const openid = newOpenid()
+    const code = await codeFor(openid)
+    const device = { platform: cjk, system: cjk, model: cjk, brand: cjk, version: cjk }
+    const res = await call('POST', '/auth/login', { json: { code, device } })
+    expectError(res, 400, 'INVALID_REQUEST')
+    expect(res.body.error.message).toContain('device')
+    // The code is still good.
+    expect((await call('POST', '/auth/login', { json: { code } })).status).toBe(200)
+  })
+
+  it('cuts a User-Agent full of escapes to fit, and the login succeeds', async () => {
+    const code = await codeFor(newOpenid())
+    const device = { model: cjk, brand: '"\\"\\"\\'.repeat(10) }
+    const headers = { 'User-Agent': `${'"\\\u0001'.repeat(40)}${cjk}${cjk}` }
+    const res = await call('POST', '/auth/login', { json: { code, device }, headers })
+    expect(res.status, res.text).toBe(200)
+    const sessions = await call('GET', '/auth/sessions', { token: res.body.token })
+    const [listed] = sessions.body.sessions
+    expect(listed.device.model).toBe(cjk)
+    expect(headers['User-Agent'].startsWith(listed.device.userAgent)).toBe(true)
+  })
+})

@@ -18,6 +18,9 @@ import {
   login,
   openKv,
   production,
+  refreshWith,
+  served,
+  testApp,
   testEnv,
 } from './helpers'
 
@@ -225,5 +228,26 @@ describe('the grace is an idempotent replay', () => {
     const rotated = await refresh(first.refreshToken, app)
     expectError(await refresh(first.refreshToken, app), 401, 'TOKEN_REVOKED')
     expectError(await me(rotated.body.token, app), 401, 'SESSION_EXPIRED')
+  })
+})
+
+describe('an absolute session lifetime (review of 0.1, finding 8)', () => {
+  it('stops sliding expiry at SESSION_MAX_AGE after login, then refresh is 401', async () => {
+    let clock = Math.floor(Date.now() / 1000)
+    const env = { ...testEnv, SESSION_TTL: '3600', SESSION_MAX_AGE: '7200' }
+    const app = served(testApp({ now: () => clock }), env)
+    const start = clock
+    let { token, refreshToken } = await login(undefined, app)
+    for (const at of [1900, 3800, 5700, 7000]) {
+      clock = start + at
+      const res = await refreshWith(refreshToken, app)
+      expect(res.status, res.text).toBe(200)
+      ;({ token, refreshToken } = res.body)
+      expect(decodeJwt(token).payload.exp).toBeLessThanOrEqual(start + 7200)
+      expect(Date.parse(res.body.refreshExpiresAt) / 1000).toBeLessThanOrEqual(start + 7200)
+    }
+    clock = start + 7201
+    expectError(await refreshWith(refreshToken, app), 401, 'SESSION_EXPIRED')
+    expectError(await call('GET', '/me', { token }, app), 401, 'SESSION_EXPIRED')
   })
 })

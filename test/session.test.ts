@@ -17,6 +17,7 @@ import {
   served,
   testApp,
   testAuth,
+  testEnv,
 } from './helpers'
 
 describe('the session middleware', () => {
@@ -184,5 +185,34 @@ describe('session data', () => {
     const me = await call('GET', '/me', { token })
     expect(me.text).toContain('"__proto__":{"admin":true}')
     expect(me.body.session.a).toBe(1)
+  })
+})
+
+describe('session data has a size limit (review of 0.1, finding 2)', () => {
+  it('answers 413 SESSION_TOO_LARGE past MAX_SESSION_BYTES and keeps the session as it was', async () => {
+    const { token } = await login()
+    const chunk = 'x'.repeat(6000)
+    expect((await call('PATCH', '/me/session', { token, json: { a: chunk } })).status).toBe(200)
+    expect((await call('PATCH', '/me/session', { token, json: { b: chunk } })).status).toBe(200)
+    const res = await call('PATCH', '/me/session', { token, json: { c: chunk } })
+    expectError(res, 413, 'SESSION_TOO_LARGE')
+    const me = await call('GET', '/me', { token })
+    expect(Object.keys(me.body.session)).toEqual(['a', 'b'])
+    // Deleting still works on a session at the limit.
+    expect((await call('PATCH', '/me/session', { token, json: { a: null } })).status).toBe(200)
+  })
+
+  it('takes MAX_SESSION_BYTES from the environment', async () => {
+    const env = { ...testEnv, MAX_SESSION_BYTES: '100' }
+    const app = served(testApp(), env)
+    const { token } = await login(undefined, app)
+    expect(
+      (await call('PATCH', '/me/session', { token, json: { a: 'x'.repeat(50) } }, app)).status,
+    ).toBe(200)
+    expectError(
+      await call('PATCH', '/me/session', { token, json: { b: 'x'.repeat(50) } }, app),
+      413,
+      'SESSION_TOO_LARGE',
+    )
   })
 })

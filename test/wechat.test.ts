@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import { isWxaAuthError } from '../src/errors'
 import {
@@ -11,9 +11,14 @@ import {
   codeFor,
   emulate,
   emulatedSessionKey,
+  expectError,
+  login,
   newOpenid,
   phoneCode,
+  production,
+  served,
   stableTokenCalls,
+  testApp,
   testEnv,
 } from './helpers'
 
@@ -356,5 +361,57 @@ describe('the emulator’s checksession and resetusersessionkey', () => {
     const res = await call('GET', '/__emulator/access-token')
     expect(res.body).toEqual({ stableTokenCalls: before + 1 })
     expect(res.text).not.toContain(accessToken)
+  })
+})
+
+describe('single-use codes are not retried after a failure that may have spent them (review of 0.1, finding 3)', () => {
+  it('login: WeChat spends the code and answers 502: 503 WECHAT_UNAVAILABLE, one call', async () => {
+    const openid = newOpenid()
+    const code = await codeFor(openid)
+    await emulate(openid, { fault: 'spend', times: 1 })
+    const before = (await emulate(openid, {})).calls
+    const res = await call('POST', '/auth/login', { json: { code } })
+    expectError(res, 503, 'UPSTREAM_UNAVAILABLE')
+    expect((await emulate(openid, {})).calls).toBe(before + 1)
+  })
+
+  it('phone: WeChat spends the code and answers 502: 503 WECHAT_UNAVAILABLE, not a lost lookup', async () => {
+    const { openid, token } = await login()
+    const code = await phoneCode(openid, '13800138000')
+    await emulate(openid, { fault: 'spend', times: 1 })
+    const res = await call('POST', '/auth/phone', { token, json: { code } })
+    expectError(res, 503, 'UPSTREAM_UNAVAILABLE')
+  })
+
+  it('still retries errcode -1, which WeChat says did nothing', async () => {
+    const openid = newOpenid()
+    const code = await codeFor(openid)
+    await emulate(openid, { fault: 'busy', times: 1 })
+    expect((await call('POST', '/auth/login', { json: { code } })).status).toBe(200)
+  })
+})
+
+describe('a platform call that fails (review of 0.1, finding 6)', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('never logs a URL with its secret-bearing query', async () => {
+    // The upstream a development entry would inject, here a relay that fails quoting the URL.
+    const app = served(
+      testApp({
+        upstream: () => ({
+          wechat: {
+            appSecret: 'app-secret-hunter2',
+            fetch: (input) => Promise.reject(new TypeError(`Fetch failed: ${String(input)}`)),
+          },
+        }),
+      }),
+      production({ WECHAT_APP_SECRET: undefined }),
+    )
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const res = await call('POST', '/auth/login', { json: { code: 'the-js-code-1234' } }, app)
+    expectError(res, 503, 'UPSTREAM_UNAVAILABLE')
+    const log = JSON.stringify(logged.mock.calls)
+    expect(log).toContain('secret=')
+    for (const value of ['hunter2', 'the-js-code-1234']) expect(log).not.toContain(value)
   })
 })

@@ -5,12 +5,12 @@ import { type AdapterResponse, type RequestData, wxAdapter } from './adapters'
 import { type Answer, errorFrom, retryAfter } from './answers'
 import { WxaClientError } from './errors'
 import {
+  DEFAULT_BUSY_RETRIES,
   DEFAULT_LOGIN_COOLDOWN,
   DEFAULT_MAX_CONCURRENT,
   DEFAULT_MAX_RETRY_WAIT,
   DEFAULT_PATHS,
   DEFAULT_REFRESH_AFTER,
-  DEFAULT_RETRIES,
   DEFAULT_STORAGE_KEY,
   type WxaClient,
   type WxaClientOptions,
@@ -51,7 +51,7 @@ export function createClient<User = Record<string, unknown>>(
     refreshAfter = DEFAULT_REFRESH_AFTER,
     loginCooldown = DEFAULT_LOGIN_COOLDOWN,
     maxConcurrent = DEFAULT_MAX_CONCURRENT,
-    retries = DEFAULT_RETRIES,
+    retries = DEFAULT_BUSY_RETRIES,
     maxRetryWait = DEFAULT_MAX_RETRY_WAIT,
     now = Date.now,
     sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),

@@ -7,7 +7,14 @@ export const DEFAULT_STORAGE_KEY = 'wxa-auth:session'
 export const DEFAULT_REFRESH_AFTER = 0.5 // of the token's lifetime
 export const DEFAULT_LOGIN_COOLDOWN = 10 * 1000 // 10 seconds, ms
 export const DEFAULT_MAX_CONCURRENT = 10 // network calls in flight: WeChat's limit
-export const DEFAULT_RETRIES = 2 // per call, on 429 / 503 with Retry-After
+export const DEFAULT_BUSY_RETRIES = 2 // per call, of an answer 429 / 503 with Retry-After
+/**
+ * The SDK's retries by their 0.3 name.
+ *
+ * @deprecated since 0.4: {@link DEFAULT_BUSY_RETRIES} (the server's platform
+ *   calls have retries of their own)
+ */
+export const DEFAULT_RETRIES = DEFAULT_BUSY_RETRIES
 export const DEFAULT_MAX_RETRY_WAIT = 10 * 1000 // ms; a longer Retry-After is not waited out
 export const DEFAULT_PATHS: WxaPaths = {
   login: '/auth/login',
@@ -71,7 +78,7 @@ export interface WxaClientOptions {
   maxConcurrent?: number
   /**
    * Retries of a call answered 429 or 503 with `Retry-After`, and of a logout
-   * answered 429 or 503 or not at all; default {@link DEFAULT_RETRIES}.
+   * answered 429 or 503 or not at all; default {@link DEFAULT_BUSY_RETRIES}.
    */
   retries?: number
   /**

@@ -14,7 +14,7 @@ import { type EmulatorEnv, emulatorState } from './wechat/state'
  * paths and the control surface (`/__emulator/*`). Douyin's and QQ's faces
  * answer on their own hosts (`douyin.emulator.invalid`, `qq.emulator.invalid`:
  * QQ's paths are WeChat's); any other host is WeChat and the control surface.
- * The `WeChatEmulator` Durable Object serves it in workerd; a plain Node
+ * The `PlatformEmulator` Durable Object serves it in workerd; a plain Node
  * server can serve it too.
  */
 export function emulatorApp(storage: EmulatorStorage, env: EmulatorEnv): Hono {

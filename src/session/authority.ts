@@ -22,7 +22,7 @@ import type {
  */
 export interface SessionAuthority {
   /**
-   * Creates a session; returns the ids of sessions the cap ended. With
+   * Creates a session; `ended` are the sessions the cap ended. With
    * `sessionKey` (sealed), it becomes the user's session_key of the record's
    * app in the same step.
    */
@@ -35,7 +35,7 @@ export interface SessionAuthority {
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
-  ): Promise<string[]>
+  ): Promise<{ ended: string[] }>
   /** The user's newest session_key of `slot` (see `sessionKeySlot`), sealed, or null. */
   sessionKey(uid: string, slot: string): Promise<string | null>
   /** Replaces the user's session_key of `slot` (sealed): a reset. */

@@ -92,9 +92,40 @@ function applyChange(data: Record<string, unknown>, change: SessionChange) {
   return next
 }
 
-/** The session rules. Each returns the ids whose KV replica must be rewritten. */
+/**
+ * Ends every live session of the user (of one app, with `appId`); returns
+ * their ids, or why `by` (the caller's own session) may not: over, or replaced.
+ */
+function endAll(table: SessionTable, now: number, appId?: string): string[]
+function endAll(
+  table: SessionTable,
+  now: number,
+  appId: string | undefined,
+  by: Caller | undefined,
+): string[] | CallerRefused
+function endAll(
+  table: SessionTable,
+  now: number,
+  appId?: string,
+  by?: Caller,
+): string[] | CallerRefused {
+  const refused = by && callerRefused(table, by, now)
+  if (refused) return refused
+  const ended = table.live(now).filter((s) => appId === undefined || s.record?.appId === appId)
+  for (const s of ended) endSession(table, s)
+  return ended.map((s) => s.id)
+}
+
+/**
+ * The session rules, each a synchronous step on one user's table. Every
+ * store runs them the same way, through `runStep` (see `transactional.ts`).
+ */
 export const rules = {
-  /** A new session; the oldest live ones end when more than `maxSessions` would be live. */
+  /**
+   * A new session; the oldest live ones end when more than `maxSessions`
+   * would be live. `ended` are the sessions the cap ended, oldest last (the
+   * new one among them when it was older than the others).
+   */
   login(
     table: SessionTable,
     id: string,
@@ -102,7 +133,7 @@ export const rules = {
     refreshHash: string,
     policy: SessionPolicy,
     now: number,
-  ) {
+  ): { sessionId: string; ended: string[] } {
     table.put({
       id,
       record,
@@ -113,7 +144,7 @@ export const rules = {
     const sessions = table.live(now).sort((a, b) => b.createdAtMs - a.createdAtMs)
     const evicted = sessions.slice(policy.maxSessions)
     for (const s of evicted) endSession(table, s)
-    return [id, ...evicted.map((s) => s.id)]
+    return { sessionId: id, ended: evicted.map((s) => s.id) }
   },
 
   read: (table: SessionTable, id: string, now: number) => live(table.get(id), now),
@@ -214,17 +245,7 @@ export const rules = {
     return true
   },
 
-  /**
-   * Ends every live session of the user (of one app, with `appId`); returns
-   * their ids, or why `by` (the caller's own session) may not: over, or replaced.
-   */
-  endAll(table: SessionTable, now: number, appId?: string, by?: Caller): string[] | CallerRefused {
-    const refused = by && callerRefused(table, by, now)
-    if (refused) return refused
-    const ended = table.live(now).filter((s) => appId === undefined || s.record?.appId === appId)
-    for (const s of ended) endSession(table, s)
-    return ended.map((s) => s.id)
-  },
+  endAll,
 
   /** The live sessions, newest first. */
   list(table: SessionTable, now: number): SessionSummary[] {

@@ -1,4 +1,5 @@
 import type { PlatformName } from '../env'
+import { WxaAuthError } from '../errors'
 import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 
@@ -13,6 +14,18 @@ export interface PresentedSession {
   gen: number
   /** The token's verified claims. */
   claims?: TokenClaims
+}
+
+/**
+ * The session a request's token named (live, or replaced): its user id and
+ * public id.
+ *
+ * @throws WxaAuthError `AUTH_REQUIRED` when no token named one
+ */
+export function namedSession(session: Session): PresentedSession {
+  const { presented } = session
+  if (!presented) throw new WxaAuthError('AUTH_REQUIRED')
+  return presented
 }
 
 /** JSON text of a session value; `undefined` is stored as null. */

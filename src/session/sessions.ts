@@ -157,7 +157,8 @@ export function sessions({
     async create(uid, id, record, refreshHash, now, sessionKey) {
       const slot = sessionKeySlot(record.appId, record.platform)
       const sealed = sessionKey ? await cipher.seal(sessionKey, keyAad(uid, slot)) : undefined
-      over(uid, await authority.login(uid, id, record, refreshHash, policy, now, sealed), now)
+      const { ended } = await authority.login(uid, id, record, refreshHash, policy, now, sealed)
+      over(uid, ended, now)
       edge?.remember(id, record)
     },
     async sessionKey(uid, appId, platform) {

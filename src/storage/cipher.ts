@@ -49,6 +49,20 @@ async function deriveKey(secret: string): Promise<CryptoKey> {
 const ciphers = new Map<string, Cipher>()
 
 /**
+ * The cipher of `STORAGE_SECRET` in `vars` (a Worker's env, Node's
+ * variables): the one place it is made, for the configuration and the
+ * session objects alike.
+ *
+ * @throws WxaAuthError `CONFIG_INVALID` when the secret is unset, too short or not random
+ */
+export function storageCipher(vars: { readonly STORAGE_SECRET?: unknown }): Cipher {
+  const value = vars.STORAGE_SECRET
+  return createCipher(
+    checkSecret('STORAGE_SECRET', typeof value === 'string' && value !== '' ? value : undefined),
+  )
+}
+
+/**
  * The cipher for `secret` (STORAGE_SECRET), made once per isolate. A value is
  * `v1.<iv>.<ciphertext>` in base64url; opening a value already opened in this
  * isolate is a map lookup (same bytes, same key: same plaintext).

@@ -77,7 +77,7 @@ afterAll(async () => {
 
 const userKey = (user: string, part: string) => `wxa:{${encodeURIComponent(user)}}:${part}`
 
-describe('owed deletes', () => {
+describe('the outbox', () => {
   it('an avatar let go of by a process that fails to delete it is deleted by another one', async () => {
     const objects = memoryObjects()
     await objects.put('a1', new Uint8Array([1]), 'image/png')
@@ -114,7 +114,7 @@ describe('owed deletes', () => {
       log: quiet,
       sweep: { ageMs: 0 },
     })
-    expect(await second.owed.sweep()).toBeGreaterThanOrEqual(1)
+    expect(await second.outbox.sweep()).toBeGreaterThanOrEqual(1)
     expect(await objects.get('a1')).toBeNull()
     expect(await objects.get('a2')).not.toBeNull()
     expect(await db.exists(userKey(user, 'owed'))).toBe(0)

@@ -84,7 +84,7 @@ export function storeSuite(
         const ended: string[][] = []
         for (let i = 0; i < 5; i++) {
           const row = record(uid, now, { createdAtMs: now * 1000 + i })
-          ended.push(await a.login(uid, `s${i}`, row, 'h0', POLICY, now))
+          ended.push((await a.login(uid, `s${i}`, row, 'h0', POLICY, now)).ended)
         }
         expect(ended).toEqual([[], [], [], ['s0'], ['s1']])
         expect((await a.list(uid, now)).map((s) => s.id)).toEqual(['s4', 's3', 's2'])
@@ -109,7 +109,7 @@ export function storeSuite(
         expect((await a.list(uid, now)).map((s) => s.id)).toEqual(['p11', 'p10', 'p9'])
         // Each session the cap ended is reported once, by the login that ended it
         // (or it never was live: a login older than the three newest ends itself).
-        const reported = ended.flat()
+        const reported = ended.flatMap((answer) => answer.ended)
         expect(new Set(reported).size).toBe(reported.length)
         expect(reported).not.toContain('p11')
       })
@@ -120,7 +120,7 @@ export function storeSuite(
         const later = now + 20
         for (let i = 0; i < 3; i++) {
           const row = record(uid, later, { createdAtMs: later * 1000 + i })
-          expect(await a.login(uid, `s${i}`, row, 'h0', POLICY, later)).toEqual([])
+          expect(await a.login(uid, `s${i}`, row, 'h0', POLICY, later)).toEqual({ ended: [] })
         }
         expect((await a.list(uid, later)).map((s) => s.id)).toEqual(['s2', 's1', 's0'])
         expect(await a.read(uid, 'old', later)).toBeNull()
@@ -456,10 +456,29 @@ export function storeSuite(
         )
       })
 
+      it('deletes the identity of an app whose sessions are long over (M-4)', async () => {
+        const { a, uid, now, identities } = await withSessions(0)
+        const old = identityKey('wxold', `o-old-${uid}`)
+        await identities.put(old, { v: 1, uid }, 3600)
+        const idle = record(uid, now, {
+          appId: 'wxold',
+          openid: `o-old-${uid}`,
+          expiresAt: now + 1,
+        })
+        await a.login(uid, 'idle', idle, 'h0', POLICY, now)
+        const later = now + 10
+        const fresh = record(uid, later, { createdAtMs: later * 1000 })
+        await a.login(uid, 'fresh', fresh, 'h0', POLICY, later)
+        expect(await a.forget(uid, later)).toEqual(['fresh'])
+        expect(await identities.get(old)).toBeNull()
+      })
+
       it('a login after forget is a new start', async () => {
         const { a, uid, now } = await withSessions(2)
         await a.forget(uid, now)
-        expect(await a.login(uid, 'again', record(uid, now + 1), 'h0', POLICY, now + 1)).toEqual([])
+        expect(await a.login(uid, 'again', record(uid, now + 1), 'h0', POLICY, now + 1)).toEqual({
+          ended: [],
+        })
         expect((await a.list(uid, now + 1)).map((s) => s.id)).toEqual(['again'])
       })
     })

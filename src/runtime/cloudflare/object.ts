@@ -1,47 +1,46 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { WxaBindings } from '../../env'
 import type { Logger } from '../../errors'
-import { IDENTITY_SLACK } from '../../session/identities'
-import {
-  applyProfile,
-  avatarObject,
-  type ProfileRecord,
-  type ProfileUpdate,
-} from '../../session/profile'
-import {
-  type Caller,
-  type CallerRefused,
-  type Outcome,
-  type SessionChange,
-  type SessionPolicy,
-  type SessionRecord,
-  type SessionSummary,
-  sessionKeySlot,
+import type { SessionAuthority } from '../../session/authority'
+import type { ProfileRecord, ProfileUpdate } from '../../session/profile'
+import type {
+  Caller,
+  CallerRefused,
+  Outcome,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
 } from '../../session/record'
-import { callerRefused, rules, type SessionTable } from '../../session/rules'
-import { identityKeysOf } from '../../session/transactional'
-import { createCipher } from '../../storage/cipher'
+import type { SessionTable } from '../../session/rules'
+import {
+  identityKeysOf,
+  runStep,
+  type Transact,
+  transactionalAuthority,
+} from '../../session/transactional'
+import { storageCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
-import { checkSecret } from '../../token/keys'
 import type { RefreshPresented } from '../../token/refresh'
-import { adoptable, liveInKv } from './adopt'
 import { workersKv } from './kv'
-import { drainDeletes, drainReplica } from './owed'
+import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
+import { drainOutbox, drainReplica } from './outbox'
 import {
   claimRow,
+  commitStep,
   countRows,
   indexUntil,
   insertSession,
-  keepIndex,
   nextExpiry,
-  oweDelete,
-  oweIdentities,
-  owesDelete,
+  OUTBOX_TABLE,
   readMeta,
+  replicaOwesDelete,
   SCHEMA,
   sqliteOf,
+  sqlSnapshot,
   sqlTable,
   swapRow,
+  toOutbox,
   writeMeta,
 } from './sql'
 
@@ -49,7 +48,7 @@ export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doub
 const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
 const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
-const ADOPTION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
+const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
 
 /**
  * The session authority of one user: the only writer of that user's
@@ -76,6 +75,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
   replicaKv: SealedKv
   readonly #sql: SqlStorage
   readonly #table: SessionTable
+  /** The rules of `rules.ts`, run as every store runs them (see {@link UserSessions.#transact}). */
+  readonly #rules: SessionAuthority
   #uid: string | undefined
   #flushing: Promise<boolean> | null = null
   #retryMs = REPLICA_RETRY_MS
@@ -83,17 +84,35 @@ export class UserSessions extends DurableObject<WxaBindings> {
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
     this.#sql = sqliteOf(ctx)
-    this.replicaKv = sealedKv(
-      workersKv(env.SESSIONS),
-      createCipher(checkSecret('STORAGE_SECRET', env.STORAGE_SECRET)),
-    )
-    this.#table = sqlTable(this.#sql, (record) => this.#index(record))
+    this.replicaKv = sealedKv(workersKv(env.SESSIONS), storageCipher(env))
+    this.#table = sqlTable(this.#sql)
+    // Forget's identities go to the outbox before the step that ends the sessions.
+    this.#rules = transactionalAuthority(this.#transact, async (_uid, keys) => {
+      for (const key of keys) toOutbox(this.#sql, key)
+    })
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
-      if (this.#owed() && (await ctx.storage.getAlarm()) === null) {
+      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
         await ctx.storage.setAlarm(Date.now())
       }
     })
+  }
+
+  /**
+   * Runs one step of the rules (see `runStep`) on this user's SQLite as one
+   * synchronous transaction, and writes back what it changed in it; then,
+   * when it changed anything, settles what KV is owed.
+   */
+  #transact: Transact = async (_uid, step) => {
+    const { result, changes, endedAll } = this.ctx.storage.transactionSync(() => {
+      const before = sqlSnapshot(this.#sql, this.#table)
+      const ran = runStep(before, step)
+      if (ran.changes) commitStep(this.#sql, this.#table, before, ran.changes)
+      // Whatever an eventually consistent list of KV missed: swept by the drain.
+      if (ran.endedAll) this.#setMeta('sweep', '1')
+      return ran
+    })
+    return changes || endedAll ? this.#settle(result) : result
   }
 
   async login(
@@ -104,19 +123,15 @@ export class UserSessions extends DurableObject<WxaBindings> {
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
-  ) {
+  ): Promise<{ ended: string[] }> {
     await this.#ready(uid, now)
-    const changed = rules.login(this.#table, id, record, refreshHash, policy, now)
-    keepIndex(this.#sql, now + policy.maxAge + IDENTITY_SLACK) // as long as its identity lives
-    if (sessionKey)
-      this.#setMeta(`key:${sessionKeySlot(record.appId, record.platform)}`, sessionKey)
-    return (await this.#settle(changed.slice(1))) as string[]
+    return this.#rules.login(uid, id, record, refreshHash, policy, now, sessionKey)
   }
 
   async read(uid: string, id: string, now: number): Promise<SessionRecord | null> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return rules.read(this.#table, id, now)
+    await this.#migrate(uid, id, now)
+    return this.#rules.read(uid, id, now)
   }
 
   async write(
@@ -128,8 +143,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     now: number,
   ): Promise<Outcome> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return this.#settle(rules.write(this.#table, id, gen, change, policy, now))
+    await this.#migrate(uid, id, now)
+    return this.#rules.write(uid, id, gen, change, policy, now)
   }
 
   async refresh(
@@ -140,16 +155,16 @@ export class UserSessions extends DurableObject<WxaBindings> {
     now: number,
   ): Promise<Outcome & { replayed?: boolean }> {
     await this.#ready(uid, now)
-    return this.#settle(rules.refresh(this.#table, id, presented, policy, now))
+    return this.#rules.refresh(uid, id, presented, policy, now)
   }
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
     await this.#ready(uid, now)
-    await this.#adopt(uid, id, now)
-    return this.#settle(rules.end(this.#table, id, now, by))
+    await this.#migrate(uid, id, now)
+    return this.#rules.end(uid, id, now, by)
   }
 
-  /** Ends the user's sessions (of one app, with `appId`), and sweeps their KV keys. */
+  /** Ends the user's sessions (of one app, with `appId`); all of them sweep their KV keys. */
   async endAll(
     uid: string,
     now: number,
@@ -157,51 +172,42 @@ export class UserSessions extends DurableObject<WxaBindings> {
     by?: Caller,
   ): Promise<string[] | CallerRefused> {
     await this.#ready(uid, now)
-    const ended = rules.endAll(this.#table, now, appId, by)
-    if (Array.isArray(ended) && appId === undefined) this.#setMeta('sweep', '1')
-    return this.#settle(ended)
+    return this.#rules.endAll(uid, now, appId, by)
   }
 
   /**
    * Forgets the user (account deletion, WeChat's cancellation): ends every
    * session, sweeps `session:<uid>:` in KV, and deletes every identity and
-   * unionid link the user logged in with, in any app. Owed deletes are
-   * retried by the alarm until they land.
+   * unionid link the user logged in with, in any app. The deletes are in
+   * the outbox, retried by the alarm until they land.
    */
   async forget(uid: string, now: number): Promise<string[]> {
     await this.#ready(uid, now)
-    const ended = rules.endAll(this.#table, now) as string[]
-    oweIdentities(this.#sql)
-    this.#sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
-    const avatar = this.#profile()?.avatar
-    if (avatar) this.#owe(avatarObject(avatar))
-    this.#setMeta('profile', null)
-    this.#setMeta('sweep', '1')
-    return this.#settle(ended)
+    return this.#rules.forget(uid, now)
   }
 
   /** The user's session_key of `slot`, sealed; it lives as long as the user's sessions. */
   async sessionKey(uid: string, slot: string): Promise<string | null> {
     await this.#ready(uid, Math.floor(Date.now() / 1000))
-    return this.#meta(`key:${slot}`) ?? null
+    return this.#rules.sessionKey(uid, slot)
   }
 
   async setSessionKey(uid: string, slot: string, sealed: string): Promise<void> {
     await this.#ready(uid, Math.floor(Date.now() / 1000))
-    this.#setMeta(`key:${slot}`, sealed)
+    return this.#rules.setSessionKey(uid, slot, sealed)
   }
 
   async list(uid: string, now: number): Promise<SessionSummary[]> {
     await this.#ready(uid, now)
-    return rules.list(this.#table, now)
+    return this.#rules.list(uid, now)
   }
 
   async profile(uid: string, now: number): Promise<ProfileRecord | null> {
     await this.#ready(uid, now)
-    return this.#profile()
+    return this.#rules.profile(uid, now)
   }
 
-  /** Changes the profile in one step; a dropped avatar is an owed delete, retried until R2 has it. */
+  /** Changes the profile in one step; a dropped avatar goes to the outbox, retried until R2 has it. */
   async updateProfile(
     uid: string,
     update: ProfileUpdate,
@@ -209,20 +215,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     by?: Caller,
   ): Promise<ProfileRecord | null | CallerRefused> {
     await this.#ready(uid, now)
-    const refused = by && callerRefused(this.#table, by, now)
-    if (refused) return refused
-    const next = applyProfile(this.#profile(), update, now)
-    this.#setMeta('profile', next.profile ? JSON.stringify(next.profile) : null)
-    for (const key of next.dropped) this.#owe(key)
-    return this.#settle(next.profile)
+    return this.#rules.updateProfile(uid, update, now, by)
   }
-
-  #profile(): ProfileRecord | null {
-    const text = this.#meta('profile')
-    return text ? (JSON.parse(text) as ProfileRecord) : null
-  }
-
-  #owe = (key: string) => oweDelete(this.#sql, key)
 
   /** Claims `id` with `tag` for `ttl` seconds, atomically: null when it was free, else its tag. */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
@@ -268,26 +262,20 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
   }
 
-  #index(record: SessionRecord) {
-    for (const key of identityKeysOf(record)) {
-      this.#sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
-    }
-  }
-
-  #count(table: 'sessions' | 'replica' | 'owed_deletes' | 'claims'): number {
+  #count(table: 'sessions' | 'replica' | typeof OUTBOX_TABLE | 'claims'): number {
     return countRows(this.#sql, table)
   }
 
-  /** Whether KV work is owed: replica writes, deletes, a sweep. */
-  #owed(): boolean {
-    return this.#count('replica') + this.#count('owed_deletes') > 0 || this.#meta('sweep') === '1'
+  /** Whether work waits: replica writes, the outbox's deletes, a sweep. */
+  #pending(): boolean {
+    return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
   }
 
   /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
-      !this.#owed() &&
+      !this.#pending() &&
       this.#meta('profile') === undefined &&
       indexUntil(this.#sql) * 1000 <= Date.now()
     )
@@ -295,7 +283,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /**
    * On the first call, remembers whose object this is and when it was born,
-   * and adopts the user's sessions that are in KV but not here: those an
+   * and migrates the user's sessions that are in KV but not here: those an
    * earlier version (0.1, with KV as the only store) made. Nothing else runs meanwhile.
    */
   async #ready(uid: string, now: number) {
@@ -309,22 +297,28 @@ export class UserSessions extends DurableObject<WxaBindings> {
       throw new Error('wxa-auth: a user object was called for another user')
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.#meta('uid') === uid) return
-      for (const [id, record] of await liveInKv(this.replicaKv, uid, now)) this.#insert(id, record)
+      for (const [id, record] of await sessionsToMigrate(this.replicaKv, uid, now)) {
+        this.#insert(id, record)
+      }
       this.#setMeta('uid', uid)
       this.#setMeta('born', String(now))
     })
     this.#uid = uid
   }
 
+  /** A migrated session, and its identities in the index. */
   #insert(id: string, record: SessionRecord) {
     insertSession(this.#sql, id, record)
-    this.#index(record)
+    for (const key of identityKeysOf(record)) {
+      this.#sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
+    }
   }
 
-  /** A session this object never heard of, found in KV and older than the object (see `adoptable`). */
-  async #adopt(uid: string, id: string, now: number) {
+  /** Migrates a session this object never heard of, found in KV and older than it (see `sessionToMigrate`). */
+  async #migrate(uid: string, id: string, now: number) {
     if (this.#table.get(id)) return
-    const record = await adoptable(this.replicaKv, uid, id, now, this.#born() - ADOPTION_MARGIN)
+    const bornBefore = this.#born() - MIGRATION_MARGIN
+    const record = await sessionToMigrate(this.replicaKv, uid, id, now, bornBefore)
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
@@ -332,7 +326,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
   #arm() {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
-    if (this.#owed()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
     const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
@@ -362,7 +356,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (!failed) this.#retryMs = REPLICA_RETRY_MS
     this.#arm()
     if (failed) {
-      const deletes = this.#count('owed_deletes') > 0 || owesDelete(this.#sql, Date.now() / 1000)
+      const deletes =
+        this.#count(OUTBOX_TABLE) > 0 || replicaOwesDelete(this.#sql, Date.now() / 1000)
       const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
       this.#retryMs = Math.min(this.#retryMs * 2, cap)
     }
@@ -378,9 +373,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
         uid,
         kv: this.replicaKv,
         table: this.#table,
-        keepBefore: (this.#born() - ADOPTION_MARGIN) * 1000,
+        keepBefore: (this.#born() - MIGRATION_MARGIN) * 1000,
       })
-      await drainDeletes(this.#sql, {
+      await drainOutbox(this.#sql, {
         uid,
         kv: this.replicaKv,
         objects: this.env.AVATARS,

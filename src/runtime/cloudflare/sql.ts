@@ -1,5 +1,7 @@
+import type { ProfileRecord } from '../../session/profile'
 import type { SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
+import type { StepChanges, UserSnapshot } from '../../session/transactional'
 import type { RefreshState } from '../../token/refresh'
 
 /**
@@ -33,10 +35,11 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
 }
 
 /**
- * The tables of a `UserSessions` object: the sessions, what KV is owed, meta,
- * identities, claims. WITHOUT ROWID: a row is its primary key, so an insert
- * writes one row, not a row and its key's index (each billed as a row
- * written). Tables an older version made keep their shape and work the same.
+ * The tables of a `UserSessions` object: the sessions, the replica writes
+ * KV is owed, meta, identities, the outbox (`owed_deletes`, as earlier
+ * versions named it: objects keep their tables), claims. WITHOUT ROWID: a
+ * row is its primary key, so an insert writes one row, not a row and its
+ * key's index (each billed as a row written). Tables an older version made keep their shape and work the same.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -71,9 +74,9 @@ const stored = (row: Row): StoredSession => ({
 
 /**
  * The rules' {@link SessionTable} over the object's SQLite. Every change is
- * owed to the KV replica (table `replica`); `indexed` hears of each live record.
+ * owed to the KV replica (table `replica`).
  */
-export function sqlTable(sql: SqlStorage, indexed: (record: SessionRecord) => void): SessionTable {
+export function sqlTable(sql: SqlStorage): SessionTable {
   return {
     get: (id) => {
       const row = sql.exec<Row>('SELECT * FROM sessions WHERE id = ?', id).toArray()[0]
@@ -96,7 +99,6 @@ export function sqlTable(sql: SqlStorage, indexed: (record: SessionRecord) => vo
          ON CONFLICT(id) DO UPDATE SET version = version + 1`,
         s.id,
       )
-      if (s.record) indexed(s.record)
     },
     live: (now) =>
       sql
@@ -142,12 +144,18 @@ export function keepIndex(sql: SqlStorage, until: number) {
 export const indexUntil = (sql: SqlStorage): number =>
   countRows(sql, 'identities') > 0 ? Number(readMeta(sql, 'identities_until') ?? 0) : 0
 
-/** An owed delete: `avatar:<key>` in the object store, or an identity key in KV. */
-export const oweDelete = (sql: SqlStorage, key: string) =>
-  void sql.exec('INSERT OR IGNORE INTO owed_deletes (key) VALUES (?)', key)
+/**
+ * The outbox's table, by the name earlier versions gave it: objects they
+ * wrote still drain theirs.
+ */
+export const OUTBOX_TABLE = 'owed_deletes'
+
+/** A delete for the outbox: `avatar:<key>` in the object store, or an identity key in KV. */
+export const toOutbox = (sql: SqlStorage, key: string) =>
+  void sql.exec(`INSERT OR IGNORE INTO ${OUTBOX_TABLE} (key) VALUES (?)`, key)
 
 /** Whether an owed replica write is a delete (an ended or expired session) at `now` (seconds). */
-export const owesDelete = (sql: SqlStorage, now: number): boolean =>
+export const replicaOwesDelete = (sql: SqlStorage, now: number): boolean =>
   sql
     .exec<{ n: number }>(
       `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
@@ -200,12 +208,6 @@ export function swapRow(
   return true
 }
 
-/** Every identity the object indexed becomes an owed delete. */
-export function oweIdentities(sql: SqlStorage) {
-  sql.exec('INSERT OR IGNORE INTO owed_deletes (key) SELECT key FROM identities')
-  sql.exec('DELETE FROM identities')
-}
-
 /** Unix seconds of the next session or claim expiry, or null. */
 export const nextExpiry = (sql: SqlStorage): number | null =>
   sql
@@ -217,7 +219,7 @@ export const nextExpiry = (sql: SqlStorage): number | null =>
 /**
  * Drops the tombstone `id` once its KV delete of `version` is confirmed,
  * unless the session was created before `sinceMs` (a stale KV read of it
- * could be adopted again).
+ * could be migrated again).
  */
 export function dropTombstone(sql: SqlStorage, id: string, version: number, sinceMs: number) {
   sql.exec(
@@ -239,4 +241,79 @@ export function insertSession(sql: SqlStorage, id: string, record: SessionRecord
     record.expiresAt,
     record.createdAtMs ?? record.createdAt * 1000,
   )
+}
+
+/** The meta keys of the session_keys: `key:<slot>`. */
+const KEY_META = 'key:'
+
+/** The user as the object keeps it, each part read from SQLite when a step first asks. */
+export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot {
+  let identities: Set<string> | undefined
+  let keys: Map<string, string> | undefined
+  let profile: { value: ProfileRecord | null } | undefined
+  return {
+    table,
+    get identities() {
+      identities ??= new Set(
+        sql
+          .exec<{ key: string }>('SELECT key FROM identities')
+          .toArray()
+          .map((row) => row.key),
+      )
+      return identities
+    },
+    get keys() {
+      keys ??= new Map(
+        sql
+          .exec<{ key: string; value: string }>(
+            "SELECT key, value FROM meta WHERE key LIKE 'key:%'",
+          )
+          .toArray()
+          .map((row) => [row.key.slice(KEY_META.length), row.value] as const),
+      )
+      return keys
+    },
+    get profile() {
+      if (!profile) {
+        const text = readMeta(sql, 'profile')
+        profile = { value: text ? (JSON.parse(text) as ProfileRecord) : null }
+      }
+      return profile.value
+    },
+  }
+}
+
+/**
+ * Writes back what a step changed of `before`, in the step: the sessions
+ * (owed to the replica), the identity index and how long it is kept, the
+ * profile, the session_keys, and the step's outbox.
+ */
+export function commitStep(
+  sql: SqlStorage,
+  table: SessionTable,
+  before: UserSnapshot,
+  changes: StepChanges,
+) {
+  for (const session of changes.put.values()) table.put(session)
+  if (changes.identities) {
+    for (const key of before.identities) {
+      if (!changes.identities.has(key)) sql.exec('DELETE FROM identities WHERE key = ?', key)
+    }
+    for (const key of changes.identities) {
+      if (!before.identities.has(key)) {
+        sql.exec('INSERT OR IGNORE INTO identities (key) VALUES (?)', key)
+      }
+    }
+  }
+  if (changes.identitiesUntil !== undefined) keepIndex(sql, changes.identitiesUntil)
+  if (changes.profile !== undefined) {
+    writeMeta(sql, 'profile', changes.profile ? JSON.stringify(changes.profile) : null)
+  }
+  if (changes.keys) {
+    for (const slot of before.keys.keys()) {
+      if (!changes.keys.has(slot)) writeMeta(sql, `${KEY_META}${slot}`, null)
+    }
+    for (const [slot, sealed] of changes.keys) writeMeta(sql, `${KEY_META}${slot}`, sealed)
+  }
+  for (const key of changes.outbox) toOutbox(sql, key)
 }

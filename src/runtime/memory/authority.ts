@@ -2,7 +2,7 @@ import type { SessionAuthority } from '../../session/authority'
 import { deleteIdentities } from '../../session/identities'
 import type { ProfileRecord } from '../../session/profile'
 import type { StoredSession } from '../../session/rules'
-import { transactionalAuthority } from '../../session/transactional'
+import { runStep, transactionalAuthority } from '../../session/transactional'
 import type { ObjectStore } from '../../storage/objects'
 import type { SealedKv } from '../../storage/sealed-kv'
 
@@ -41,28 +41,28 @@ export function memoryAuthority({
   return transactionalAuthority(
     async (uid, step) => {
       const user = userOf(uid)
-      const state = {
-        identities: user.identities,
-        profile: user.profile,
-        keys: user.keys,
-        table: {
-          get: (id: string) => user.rows.get(id),
-          put: (s: StoredSession) => void user.rows.set(s.id, s),
-          live: (now: number) =>
-            [...user.rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+      const { result, changes } = runStep(
+        {
+          ...user,
+          table: {
+            get: (id: string) => user.rows.get(id),
+            live: (now: number) =>
+              [...user.rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+          },
         },
+        step,
+      )
+      if (changes) {
+        for (const [id, row] of changes.put) user.rows.set(id, row)
+        if (changes.identities) user.identities = changes.identities
+        if (changes.profile !== undefined) user.profile = changes.profile
+        if (changes.keys) user.keys = changes.keys
+        for (const key of changes.outbox) await objects?.delete(key.slice('avatar:'.length))
       }
-      const result = step(state)
-      user.profile = state.profile
       return result
     },
-    {
-      identities: async (uid, keys) => {
-        if (identities) await deleteIdentities(identities, uid, keys)
-      },
-      objects: async (keys) => {
-        for (const key of keys) await objects?.delete(key.slice('avatar:'.length))
-      },
+    async (uid, keys) => {
+      if (identities) await deleteIdentities(identities, uid, keys)
     },
   )
 }

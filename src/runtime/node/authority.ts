@@ -4,7 +4,7 @@ import { deleteIdentities } from '../../session/identities'
 import { transactionalAuthority } from '../../session/transactional'
 import type { ObjectStore } from '../../storage/objects'
 import type { SealedKv } from '../../storage/sealed-kv'
-import { type OwedDeletes, owedDeletes } from './owed'
+import { type RedisOutbox, redisOutbox } from './outbox'
 import type { RedisConnection } from './redis'
 import { redisTransact } from './transact'
 
@@ -27,14 +27,14 @@ export interface RedisAuthorityOptions {
  * The session authority in Redis: the rules of `rules.ts` (through
  * `transactionalAuthority`) over each user's keys, read and written back
  * under WATCH/MULTI/EXEC (see {@link redisTransact}). Avatars it lets go of
- * are owed in the same transaction and deleted after it, by this process or,
- * if it dies first, by any other (see {@link owedDeletes}).
+ * go to its outbox in the same transaction and are deleted after it, by this
+ * process or, if it dies first, by any other (see {@link redisOutbox}).
  */
 export function redisAuthority(
   options: RedisAuthorityOptions,
-): SessionAuthority & { owed: OwedDeletes } {
+): SessionAuthority & { outbox: RedisOutbox } {
   const { connection, prefix, sealed, objects, log, maxAttempts, sweep = {} } = options
-  const owed = owedDeletes({
+  const outbox = redisOutbox({
     connection,
     prefix,
     sealed,
@@ -47,14 +47,13 @@ export function redisAuthority(
     connection,
     prefix,
     log,
-    drain: owed.drain,
+    drain: outbox.drain,
     ...(maxAttempts !== undefined ? { maxAttempts } : {}),
   })
-  const authority = transactionalAuthority(transact, {
-    // Before the step that ends the sessions: if this fails, nothing has ended yet.
-    identities: (uid, keys) => deleteIdentities(sealed, uid, keys),
-    // Owed in the step's own transaction and drained after it by `transact`.
-    objects: async () => {},
-  })
-  return { ...authority, owed }
+  // Before the step that ends the sessions: if this fails, nothing has ended yet.
+  // What a step lets go of goes to the outbox in its own transaction, drained after it by `transact`.
+  const authority = transactionalAuthority(transact, (uid, keys) =>
+    deleteIdentities(sealed, uid, keys),
+  )
+  return { ...authority, outbox }
 }

@@ -5,7 +5,7 @@
  */
 export const DEFAULT_PREFIX = 'wxa:'
 
-/** The keys of one user: the session rows, the identity index, the profile, owed deletes. */
+/** The keys of one user: the session rows, the identity index, the profile, the outbox. */
 export function userKeys(prefix: string, uid: string) {
   const user = `${prefix}{${encodeURIComponent(uid)}}`
   return {
@@ -15,8 +15,11 @@ export function userKeys(prefix: string, uid: string) {
     identities: `${user}:identities`,
     /** String: the profile (JSON). */
     profile: `${user}:profile`,
-    /** Set: objects (`avatar:<key>`) to delete, written in the step that let go of them. */
-    owed: `${user}:owed`,
+    /**
+     * Set: the outbox, objects (`avatar:<key>`) to delete, written in the step
+     * that let go of them. Named `owed` by earlier versions: what they wrote still drains.
+     */
+    outbox: `${user}:owed`,
     /** String, for a millisecond: the write a read waits for replicas behind (`REDIS_WAIT_REPLICAS`). */
     fence: `${user}:fence`,
   }
@@ -24,8 +27,11 @@ export function userKeys(prefix: string, uid: string) {
 
 export type UserKeys = ReturnType<typeof userKeys>
 
-/** Sorted set: users with owed deletes, scored by when (ms), for the sweeper. */
-export const owedIndexKey = (prefix: string) => `${prefix}owed`
+/**
+ * Sorted set: users whose outbox is not empty, scored by when (ms), for the
+ * sweeper. Named `owed` by earlier versions: what they wrote still drains.
+ */
+export const outboxIndexKey = (prefix: string) => `${prefix}owed`
 
 /** A sealed record of the core (`identity:…`, `unionid:…`, `wx:access_token:…`). */
 export const kvKey = (prefix: string, key: string) => `${prefix}${key}`

@@ -1,8 +1,8 @@
 import type { Env } from 'hono'
 import { type Logger, WxaAuthError } from '../../errors'
-import { whole } from '../../platforms/variables'
 import type { SessionAuthority } from '../../session/authority'
 import type { ObjectStore } from '../../storage/objects'
+import { whole } from '../../util/variables'
 import { memoryAuthority } from '../memory/authority'
 import { memoryClaims } from '../memory/claims'
 import { memoryKv } from '../memory/kv'
@@ -185,7 +185,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
     authority({ sealed, objects: store }) {
       if (!authority) {
         authority = redisAuthority({ connection, prefix, sealed, objects: store, log })
-        stopSweep = authority.owed.start()
+        stopSweep = authority.outbox.start()
       }
       return authority
     },

@@ -1,9 +1,13 @@
 import { type Logger, WxaAuthError } from '../../errors'
 import type { ProfileRecord } from '../../session/profile'
-import { avatarObject } from '../../session/profile'
-import type { SessionTable, StoredSession } from '../../session/rules'
-import type { Transact, UserState } from '../../session/transactional'
-import { owedIndexKey, type UserKeys, userKeys } from './keys'
+import type { StoredSession } from '../../session/rules'
+import {
+  runStep,
+  type StepChanges,
+  type Transact,
+  type UserState,
+} from '../../session/transactional'
+import { outboxIndexKey, type UserKeys, userKeys } from './keys'
 import { isRedirect, type RedisConnection, type RedisLink } from './redis'
 
 export const DEFAULT_MAX_ATTEMPTS = 12 // WATCH conflicts before a 503
@@ -27,20 +31,8 @@ interface Loaded {
   profileText: string | null
   /** The sealed session_keys, by slot: fields `key:<slot>` of the sessions hash. */
   keys: Map<string, string>
-  /** Whether owed deletes wait (drained after this call). */
-  owes: boolean
-}
-
-interface Ran<T> {
-  result: T
-  /** The rows the step put, the identity index and profile as it left them. */
-  changes: {
-    put: Map<string, StoredSession>
-    identities: Set<string>
-    profile: ProfileRecord | null
-    keys: Map<string, string>
-    identitiesUntil: number | undefined
-  } | null
+  /** Whether the outbox holds deletes (drained after this call). */
+  outboxed: boolean
 }
 
 /** The field of a session_key in the sessions hash; a session id never holds `:`. */
@@ -50,7 +42,7 @@ const READS = (keys: UserKeys) => [
   ['HGETALL', keys.sessions],
   ['SMEMBERS', keys.identities],
   ['GET', keys.profile],
-  ['EXISTS', keys.owed],
+  ['EXISTS', keys.outbox],
 ]
 
 /** RESP2 answers HGETALL with a flat array, RESP3 with a map: both read. */
@@ -69,7 +61,7 @@ function entries(reply: unknown): [string, string][] {
 }
 
 function load(replies: unknown[]): Loaded {
-  const [rows, identities, profile, owes] = replies
+  const [rows, identities, profile, outboxed] = replies
   const fields = entries(rows)
   return {
     rows: new Map(
@@ -84,51 +76,26 @@ function load(replies: unknown[]): Loaded {
     ),
     identities: new Set(Array.isArray(identities) ? identities.map(String) : []),
     profileText: typeof profile === 'string' ? profile : null,
-    owes: Number(owes) > 0,
+    outboxed: Number(outboxed) > 0,
   }
 }
 
-/** Runs `step` on a copy of `loaded`, recording what it changed. */
-function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
-  const rows = new Map(loaded.rows)
-  const put = new Map<string, StoredSession>()
-  const table: SessionTable = {
-    get: (id) => rows.get(id),
-    put(session) {
-      rows.set(session.id, session)
-      put.set(session.id, session)
+/** Runs `step` on `loaded` (see {@link runStep}). */
+function run<T>(loaded: Loaded, step: (state: UserState) => T) {
+  const { rows } = loaded
+  return runStep(
+    {
+      table: {
+        get: (id) => rows.get(id),
+        live: (now) =>
+          [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
+      },
+      identities: loaded.identities,
+      profile: loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null,
+      keys: loaded.keys,
     },
-    live: (now) => [...rows.values()].filter((s) => s.record !== null && s.record.expiresAt > now),
-  }
-  const profile = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
-  const state: UserState = {
-    table,
-    identities: new Set(loaded.identities),
-    profile,
-    keys: new Map(loaded.keys),
-  }
-  const result = step(state)
-  const sameIdentities =
-    state.identities.size === loaded.identities.size &&
-    [...state.identities].every((key) => loaded.identities.has(key))
-  const sameProfile = (state.profile ? JSON.stringify(state.profile) : null) === loaded.profileText
-  const sameKeys =
-    state.keys.size === loaded.keys.size &&
-    [...state.keys].every(([slot, sealed]) => loaded.keys.get(slot) === sealed)
-  const changed =
-    put.size > 0 || !sameIdentities || !sameProfile || !sameKeys || !!state.identitiesUntil
-  return {
-    result,
-    changes: changed
-      ? {
-          put,
-          identities: state.identities,
-          profile: state.profile,
-          keys: state.keys,
-          identitiesUntil: state.identitiesUntil,
-        }
-      : null,
-  }
+    step,
+  )
 }
 
 /**
@@ -137,13 +104,15 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T): Ran<T> {
  * expiries (the sessions live as long as the last row, tombstones
  * included; the identity index as long as the identities it lists), the
  * identity index, the profile (no expiry: it is user data,
- * not session data), and the avatars the step let go of, owed in the same
+ * not session data), and the avatars the step let go of, in the outbox in the same
  * transaction.
  */
-function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown>['changes']>) {
+function writes(keys: UserKeys, loaded: Loaded, changes: StepChanges) {
   const nowMs = Date.now()
   const commands: string[][] = []
   const rows = new Map([...loaded.rows, ...changes.put])
+  const sessionKeys = changes.keys ?? loaded.keys
+  const identities = changes.identities ?? loaded.identities
   let last = 0
   for (const [id, row] of rows) {
     const expired = row.expiresAt * 1000 <= nowMs
@@ -155,16 +124,16 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
     if (changes.put.has(id)) commands.push(['HSET', keys.sessions, id, JSON.stringify(row)])
   }
   // The session_keys live in the sessions hash, as long as the user's sessions do.
-  for (const [slot, sealed] of changes.keys) {
+  for (const [slot, sealed] of sessionKeys) {
     if (loaded.keys.get(slot) !== sealed) {
       commands.push(['HSET', keys.sessions, `${KEY_FIELD}${slot}`, sealed])
     }
   }
   for (const slot of loaded.keys.keys()) {
-    if (!changes.keys.has(slot)) commands.push(['HDEL', keys.sessions, `${KEY_FIELD}${slot}`])
+    if (!sessionKeys.has(slot)) commands.push(['HDEL', keys.sessions, `${KEY_FIELD}${slot}`])
   }
-  const added = [...changes.identities].filter((key) => !loaded.identities.has(key))
-  const removed = [...loaded.identities].filter((key) => !changes.identities.has(key))
+  const added = [...identities].filter((key) => !loaded.identities.has(key))
+  const removed = [...loaded.identities].filter((key) => !identities.has(key))
   if (added.length) commands.push(['SADD', keys.identities, ...added])
   if (removed.length) commands.push(['SREM', keys.identities, ...removed])
   if (last > 0) commands.push(['PEXPIREAT', keys.sessions, String(last)])
@@ -172,21 +141,22 @@ function writes(keys: UserKeys, loaded: Loaded, changes: NonNullable<Ran<unknown
   // The identity index outlives every identity it lists (they outlive the
   // sessions): a login keeps it SESSION_MAX_AGE + a day, as long as the
   // identity it wrote. Nothing else shortens it.
-  if (changes.identitiesUntil && changes.identities.size > 0) {
+  if (changes.identitiesUntil && identities.size > 0) {
     const until = (changes.identitiesUntil + INDEX_MARGIN) * 1000
     commands.push(['PEXPIREAT', keys.identities, String(until)])
   }
-  const text = changes.profile ? JSON.stringify(changes.profile) : null
+  const text =
+    changes.profile === undefined
+      ? loaded.profileText
+      : changes.profile
+        ? JSON.stringify(changes.profile)
+        : null
   if (text !== loaded.profileText) {
     commands.push(text === null ? ['DEL', keys.profile] : ['SET', keys.profile, text])
   }
-  const before = loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null
-  const dropped =
-    before?.avatar && before.avatar.key !== changes.profile?.avatar?.key
-      ? [avatarObject(before.avatar)]
-      : []
-  if (dropped.length) commands.push(['SADD', keys.owed, ...dropped])
-  return { commands, owes: dropped.length > 0 }
+  const { outbox } = changes
+  if (outbox.length) commands.push(['SADD', keys.outbox, ...outbox])
+  return { commands, outboxed: outbox.length > 0 }
 }
 
 const unavailable = (what: string, cause: unknown) =>
@@ -221,7 +191,7 @@ export interface RedisTransactOptions {
   connection: RedisConnection
   prefix: string
   log: Logger
-  /** Drains the user's owed deletes; runs after a commit that owes some, and after a read that finds some. */
+  /** Drains the user's outbox; runs after a commit that adds to it, and after a read that finds it full. */
   drain: (uid: string, score?: number) => Promise<void>
   /** WATCH conflicts before `STORAGE_UNAVAILABLE`. @default 12 */
   maxAttempts?: number
@@ -245,10 +215,12 @@ export function redisTransact({
   drain,
   maxAttempts = DEFAULT_MAX_ATTEMPTS,
 }: RedisTransactOptions): Transact {
-  /** Drains the user's owed deletes; a failure is logged and left to the next call or a sweep. */
+  /** Drains the user's outbox; a failure is logged and left to the next call or a sweep. */
   const settle = (uid: string, score?: number) =>
     drain(uid, score).catch((err: unknown) => {
-      log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
+      log.error(
+        `wxa-auth: the outbox's deletes failed; retried later: ${(err as Error)?.message ?? err}`,
+      )
     })
   const later = (uid: string, score?: number) => void settle(uid, score)
 
@@ -270,7 +242,9 @@ export function redisTransact({
     uid: string,
     keys: UserKeys,
     step: (state: UserState) => T,
-  ): Promise<{ done: true; value: T; owes?: number | null } | { done: false; moved?: boolean }> {
+  ): Promise<
+    { done: true; value: T; outboxed?: number | null } | { done: false; moved?: boolean }
+  > {
     let loaded: Loaded
     try {
       const replies = await Promise.all([
@@ -289,15 +263,15 @@ export function redisTransact({
       if (connection.waits) await fenced(client, keys)
       return { done: true, value: ran.result }
     }
-    const { commands, owes } = writes(keys, loaded, ran.changes)
+    const { commands, outboxed } = writes(keys, loaded, ran.changes)
     const score = Date.now()
-    if (owes) {
+    if (outboxed) {
       // Before the commit: the sweeper finds the user even if this process dies right after it.
       try {
         // The index is a key of its own slot: sent where it lives, not on this connection.
-        await connection.send(owedIndexKey(prefix), [
+        await connection.send(outboxIndexKey(prefix), [
           'ZADD',
-          owedIndexKey(prefix),
+          outboxIndexKey(prefix),
           String(score),
           uid,
         ])
@@ -319,8 +293,12 @@ export function redisTransact({
     }
     // Committed: confirmed by the replicas REDIS_WAIT_REPLICAS asks for, or a 503.
     await client.replicated()
-    // Drained after this connection is released; before the answer when this step owes.
-    return { done: true, value: ran.result, owes: owes ? score : loaded.owes ? null : undefined }
+    // Drained after this connection is released; before the answer when this step filled it.
+    return {
+      done: true,
+      value: ran.result,
+      outboxed: outboxed ? score : loaded.outboxed ? null : undefined,
+    }
   }
 
   async function write<T>(uid: string, keys: UserKeys, step: (state: UserState) => T): Promise<T> {
@@ -332,13 +310,22 @@ export function redisTransact({
           throw err instanceof WxaAuthError ? err : unavailable('transaction', err)
         })
       if (outcome.done) {
-        if (typeof outcome.owes === 'number') await settle(uid, outcome.owes)
-        else if (outcome.owes === null) later(uid)
+        if (typeof outcome.outboxed === 'number') await settle(uid, outcome.outboxed)
+        else if (outcome.outboxed === null) later(uid)
         return outcome.value
       }
-      // A slot being moved is waited for (a while), not counted as a conflict.
-      if (outcome.moved && Date.now() < movingUntil) await sleep(REDIRECT_BACKOFF_MS)
-      else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
+      if (outcome.moved) {
+        // A slot being moved is waited for (a while), not counted as a conflict. The connection
+        // of a WATCH does not follow MOVED: a routed command does, and refreshes the map of slots.
+        if (Date.now() >= movingUntil) {
+          throw unavailable(
+            'transaction',
+            new Error(`the user's slot kept moving for ${REDIRECT_WAIT_MS} ms`),
+          )
+        }
+        await connection.send(keys.sessions, ['EXISTS', keys.sessions]).catch(() => {})
+        await sleep(REDIRECT_BACKOFF_MS)
+      } else await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 2 ** ++conflicts))
     }
     throw new WxaAuthError('STORAGE_UNAVAILABLE', undefined, {
       cause: new Error(`Redis: ${maxAttempts} WATCH conflicts in a row for one user`),
@@ -376,7 +363,7 @@ export function redisTransact({
     const loaded = await snapshot(keys)
     const ran = run(loaded, step)
     if (!ran.changes) {
-      if (loaded.owes) later(uid)
+      if (loaded.outboxed) later(uid)
       if (connection.waits) await connection.isolated(keys.sessions, (link) => fenced(link, keys))
       return ran.result
     }

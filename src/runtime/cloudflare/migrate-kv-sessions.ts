@@ -2,11 +2,13 @@ import type { SessionRecord } from '../../session/record'
 import { sessionRecordKey } from '../../storage/keys'
 import type { SealedKv } from '../../storage/sealed-kv'
 
-// The adoption of sessions an earlier version (0.1, with KV as the only
-// store) made, by a user's `UserSessions` object.
+// The migration of 0.1's sessions: 0.1 kept them in KV only; since 0.2 a
+// user's `UserSessions` object is their store, and it takes over (migrates)
+// the sessions of its user that 0.1 wrote, on its first call and, for those
+// an eventually consistent list missed, when one is asked for.
 
-/** The user's live sessions in KV, by id: what a new object adopts on its first call. */
-export async function liveInKv(
+/** The user's live sessions in KV, by id: what a new object migrates on its first call. */
+export async function sessionsToMigrate(
   kv: SealedKv,
   uid: string,
   now: number,
@@ -23,12 +25,12 @@ export async function liveInKv(
 }
 
 /**
- * The session `id` from KV when it may be adopted: live, the user's, and
+ * The session `id` from KV when it may be migrated: live, the user's, and
  * created before `bornBefore` (an earlier version wrote it and the first,
  * eventually consistent list missed it). Anything younger is a copy the
  * object wrote and then deleted: never trusted.
  */
-export async function adoptable(
+export async function sessionToMigrate(
   kv: SealedKv,
   uid: string,
   id: string,

@@ -2,16 +2,16 @@ import { deleteIdentities } from '../../session/identities'
 import type { SessionTable } from '../../session/rules'
 import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import type { SealedKv } from '../../storage/sealed-kv'
-import { dropTombstone, readMeta, writeMeta } from './sql'
+import { dropTombstone, OUTBOX_TABLE, readMeta, writeMeta } from './sql'
 
 /**
- * The deletes a `UserSessions` object owes, done and then crossed off one by
+ * The outbox of a `UserSessions` object, its deletes done and then crossed off one by
  * one (a failure throws and the alarm retries what is left): avatars
  * (`avatar:<key>`) in the object store, identities and unionid links in KV,
  * and the sweep of `session:<uid>:` that logout-all and forgetting the user
  * ask for (whatever an eventually consistent list missed).
  */
-export async function drainDeletes(
+export async function drainOutbox(
   sql: SqlStorage,
   {
     uid,
@@ -26,10 +26,10 @@ export async function drainDeletes(
     live: (id: string) => boolean
   },
 ): Promise<void> {
-  for (const { key } of sql.exec<{ key: string }>('SELECT key FROM owed_deletes').toArray()) {
+  for (const { key } of sql.exec<{ key: string }>(`SELECT key FROM ${OUTBOX_TABLE}`).toArray()) {
     if (key.startsWith('avatar:')) await objects?.delete(key.slice('avatar:'.length))
     else await deleteIdentities(kv, uid, [key])
-    sql.exec('DELETE FROM owed_deletes WHERE key = ?', key)
+    sql.exec(`DELETE FROM ${OUTBOX_TABLE} WHERE key = ?`, key)
   }
   if (readMeta(sql, 'sweep') === '1') {
     const prefix = sessionRecordKey(uid, '')
@@ -45,7 +45,7 @@ export async function drainDeletes(
  * session is now, until nothing is owed: one writer, so no stale write wins.
  * A confirmed delete drops the tombstone too (nothing can bring the session
  * back), unless the session was created before `keepBefore` (ms): a stale KV
- * read of it could be adopted.
+ * read of it could be migrated again.
  */
 export async function drainReplica(
   sql: SqlStorage,

@@ -2,18 +2,18 @@ import type { Logger } from '../../errors'
 import { deleteIdentities } from '../../session/identities'
 import type { ObjectStore } from '../../storage/objects'
 import type { SealedKv } from '../../storage/sealed-kv'
-import { owedIndexKey, userKeys } from './keys'
+import { outboxIndexKey, userKeys } from './keys'
 import type { RedisConnection } from './redis'
 import { isWatchError } from './transact'
 
-export const DEFAULT_SWEEP_INTERVAL_MS = 30_000 // how often a process looks for owed deletes
+export const DEFAULT_SWEEP_INTERVAL_MS = 30_000 // how often a process looks for outboxes to drain
 export const DEFAULT_SWEEP_AGE_MS = 60_000 // an entry younger than this is its writer's to drain
 const SWEEP_BATCH = 100 // users per sweep
 
-export interface OwedDeletes {
+export interface RedisOutbox {
   /**
    * Deletes what the user's authority owes (`avatar:<key>` objects, and any
-   * identity key), each removed from the owed set once done; then the user
+   * identity key), each removed from the outbox once done; then the user
    * leaves the index, unless another entry arrived meanwhile. `score` is the
    * index entry this drain may remove (default: one past the sweep age).
    */
@@ -25,13 +25,13 @@ export interface OwedDeletes {
 }
 
 /**
- * Owed deletes in Redis: a step that lets go of an avatar adds it to the
- * user's owed set in its own MULTI/EXEC, and the user to an index (a sorted
+ * The outbox in Redis: a step that lets go of an avatar adds it to the
+ * user's outbox (a set) in its own MULTI/EXEC, and the user to an index (a sorted
  * set, by time) before that commit. After the commit the writer drains the
  * set; if it dies first, the next call for the user, or any process's
  * sweeper, does. Nothing depends on one process's memory.
  */
-export function owedDeletes({
+export function redisOutbox({
   connection,
   prefix,
   sealed,
@@ -47,12 +47,12 @@ export function owedDeletes({
   log: Logger
   sweepIntervalMs?: number
   sweepAgeMs?: number
-}): OwedDeletes {
-  const index = owedIndexKey(prefix)
+}): RedisOutbox {
+  const index = outboxIndexKey(prefix)
   const running = new Map<string, Promise<void>>()
 
   async function leaveIndex(uid: string, score: number | undefined) {
-    // WATCH the index: an entry written meanwhile (a new owed delete) stays.
+    // WATCH the index: an entry written meanwhile (a new delete in the outbox) stays.
     await connection.isolated(index, async (client) => {
       await client.watch([index])
       const now = await client.send(['ZSCORE', index, uid])
@@ -71,19 +71,22 @@ export function owedDeletes({
   }
 
   async function drainNow(uid: string, score: number | undefined) {
-    const { owed } = userKeys(prefix, uid)
-    const send = (args: string[]) => connection.send(owed, args)
-    const keys = (await send(['SMEMBERS', owed])) as string[]
+    const { outbox } = userKeys(prefix, uid)
+    const send = (args: string[]) => connection.send(outbox, args)
+    const keys = (await send(['SMEMBERS', outbox])) as string[]
     for (const key of keys) {
       if (key.startsWith('avatar:')) {
         if (objects) await objects.delete(key.slice('avatar:'.length))
-        else log.warn('wxa-auth: an owed avatar delete, but no object store (AVATARS_DIR); dropped')
+        else
+          log.warn(
+            'wxa-auth: an avatar delete in the outbox, but no object store (AVATARS_DIR); dropped',
+          )
       } else {
         await deleteIdentities(sealed, uid, [key])
       }
-      await send(['SREM', owed, key])
+      await send(['SREM', outbox, key])
     }
-    if (Number(await send(['SCARD', owed])) === 0) await leaveIndex(uid, score)
+    if (Number(await send(['SCARD', outbox])) === 0) await leaveIndex(uid, score)
   }
 
   const drain = (uid: string, score?: number) => {
@@ -116,7 +119,9 @@ export function owedDeletes({
         await drain(uid, score)
         drained++
       } catch (err) {
-        log.error(`wxa-auth: owed deletes failed; retried later: ${(err as Error)?.message ?? err}`)
+        log.error(
+          `wxa-auth: the outbox's deletes failed; retried later: ${(err as Error)?.message ?? err}`,
+        )
       }
     }
     return drained
@@ -128,7 +133,7 @@ export function owedDeletes({
     start() {
       const timer = setInterval(() => {
         sweep().catch((err: unknown) => {
-          log.error(`wxa-auth: the owed-delete sweep failed: ${(err as Error)?.message ?? err}`)
+          log.error(`wxa-auth: the outbox sweep failed: ${(err as Error)?.message ?? err}`)
         })
       }, sweepIntervalMs)
       timer.unref?.()
