@@ -66,9 +66,8 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
     }),
     readiness(auth.config),
   )
-  // WeChat's pushes carry no token: mounted before the session middleware.
-  app.route('/wechat', auth.events as unknown as Hono<WxaEnv<User, E>>)
-  app.route('/alipay', auth.alipay as unknown as Hono<WxaEnv<User, E>>)
+  // The platforms' routes (WeChat's pushes) carry no token: mounted before the session middleware.
+  app.route('/', auth.platforms as unknown as Hono<WxaEnv<User, E>>)
   app.use(auth.cors as unknown as MiddlewareHandler<WxaEnv<User, E>>)
   app.use(auth.middleware)
   app.route('/auth', auth.routes)

@@ -9,11 +9,10 @@ import { errorHandler } from './middleware/on-error'
 import { requireLogin } from './middleware/require-login'
 import { sessionMiddleware, type WxaEnv } from './middleware/session'
 import { resolveOptions, type WxaAuthOptions } from './options'
-import { alipayRoutes } from './routes/alipay'
 import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
-import { eventRoutes } from './routes/events'
 import { flowOf } from './routes/flow'
+import { platformRoutes } from './routes/platforms'
 import { profileRoutes } from './routes/profile'
 
 /** What {@link wxaAuth} makes: one set of options, resolved once, behind all of it. */
@@ -27,10 +26,16 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
    * `/sessions/:id`, `/decrypt`, `/phone`: mount them at `/auth`, behind `middleware`.
    */
   routes: Hono<WxaEnv<User, E>>
-  /** WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`, before `middleware`. */
+  /**
+   * Every platform's own routes under `/<platform>` (WeChat's message push at
+   * `/wechat/events`): mount them at `/`, before `middleware`.
+   */
+  platforms: Hono<E>
+  /**
+   * WeChat's message push, `GET` and `POST /events`: mount them at `/wechat`,
+   * before `middleware`. WeChat's routes alone, as in 0.3; `platforms` has them too.
+   */
   events: Hono<E>
-  /** Alipay's application gateway, `POST /events`: mount it at `/alipay`, before `middleware`. */
-  alipay: Hono<E>
   /**
    * CORS for the `CORS_ORIGINS` (H5 builds), which `routes` already carry:
    * `app.use(auth.cors)` in front of your own routes gives them the same.
@@ -65,7 +70,7 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
  * const auth = wxaAuth<DefaultUser, AppEnv>({ runtime: cloudflare() })
  * const app = new Hono<AppEnv>()
  * app.onError(auth.onError)
- * app.route('/wechat', auth.events)
+ * app.route('/', auth.platforms)
  * app.use(auth.middleware)
  * app.route('/auth', auth.routes)
  * app.get('/me', auth.requireLogin, (c) => c.json(c.var.user))
@@ -82,13 +87,16 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
   routes.route('/', authRoutes(resolved))
   routes.route('/', dataRoutes(resolved))
   routes.route('/', profileRoutes(resolved))
+  const own = platformRoutes(resolved)
+  const platforms = new Hono()
+  for (const [name, routes] of own) platforms.route(`/${name}`, routes)
   // Typed for the host's env at this edge; inside, wxa-auth reads only its own variables.
   return {
     middleware: sessionMiddleware(resolved) as unknown as MiddlewareHandler<WxaEnv<User, E>>,
     requireLogin: requireLogin() as unknown as MiddlewareHandler<WxaEnv<User, E>>,
     routes: routes as unknown as Hono<WxaEnv<User, E>>,
-    events: eventRoutes(resolved) as unknown as Hono<E>,
-    alipay: alipayRoutes(resolved) as unknown as Hono<E>,
+    platforms: platforms as unknown as Hono<E>,
+    events: (own.get('wechat') ?? new Hono()) as unknown as Hono<E>,
     cors: cors as unknown as MiddlewareHandler<E>,
     onError: errorHandler({ log: resolved.log }),
     resetSessionKey: (c, user) => resetSessionKey(flowOf(resolved, c), user),

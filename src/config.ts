@@ -1,10 +1,7 @@
 import { type Logger, WxaAuthError } from './errors'
-import { namingPlatform, PLATFORMS } from './platforms/index'
-import type { PlatformApp, PlatformName, Upstream } from './platforms/platform'
-import { type CloudHosting, cloudHosting } from './platforms/wechat/cloud-hosting'
-import { type PushSettings, pushSettings } from './platforms/wechat/push-settings'
+import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
+import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
-import type { ClaimStore } from './session/authority'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
@@ -33,7 +30,7 @@ export interface WxaConfig {
   /** The default app: logins that name none are for it. */
   defaultAppId: string
   /** Each app the deployment serves, by AppID, whatever its platform. */
-  apps: ReadonlyMap<string, PlatformApp>
+  apps: ReadonlyMap<string, App>
   secrets: SigningSecret[]
   issuer: string
   audience: string
@@ -52,10 +49,10 @@ export interface WxaConfig {
   clientAddress?: RuntimeParts['clientAddress']
   /** Whether the storage answers now (Redis's PING), for `/readyz`. */
   health?: RuntimeParts['health']
-  /** Atomic claims (a push or notification acted on once): the runtime's claim store. */
-  claims: ClaimStore
-  /** WeChat's message push; null (its routes answer 404) without `WECHAT_EVENT_TOKEN`. */
-  events: PushSettings | null
+  /** The platforms served: the registry's (`PLATFORMS`), or a test's. */
+  platforms: readonly PlatformDefinition[]
+  /** What each platform's `settings` made of the variables (WeChat's message push), by platform. */
+  platformSettings: ReadonlyMap<PlatformName, unknown>
   /** Where avatars live; undefined: avatars are not offered (no `AVATARS` binding). */
   objects: ObjectStore | undefined
   /** Pending image checks of avatars, by trace id. */
@@ -66,8 +63,11 @@ export interface WxaConfig {
   publicUrl: string | undefined
   /** The origins of pages (H5 builds) that may call wxa-auth's routes, exactly; none by default. */
   corsOrigins: readonly string[]
-  /** `CLOUD_HOSTING=wechat`: a login without a code is the user the gateway's X-WX-* headers name. */
-  cloudHosting: CloudHosting | undefined
+  /**
+   * A platform's login kind by trusted headers, when on (`CLOUD_HOSTING=wechat`):
+   * a login without a code is the user its gateway's headers name.
+   */
+  headerLogin: HeaderLogin | undefined
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -154,7 +154,12 @@ export const configSubject = (message: string): string | undefined => NAMED.exec
  */
 export function buildConfig(
   parts: RuntimeParts,
-  options: { log: Logger; upstream?: UpstreamOf | undefined },
+  options: {
+    log: Logger
+    upstream?: UpstreamOf | undefined
+    /** The platforms served. @default PLATFORMS */
+    platforms?: readonly PlatformDefinition[] | undefined
+  },
 ): WxaConfig {
   try {
     return resolve(parts, options)
@@ -166,27 +171,53 @@ export function buildConfig(
   }
 }
 
+/** A login kind without a code that this deployment offers: the platform whose gateway names the user. */
+export interface HeaderLogin {
+  platform: PlatformName
+  caller(headers: Headers): TrustedCaller
+}
+
+/** The first platform's login kind by trusted headers that is on (`CLOUD_HOSTING=wechat`). */
+function headerLogin(
+  platforms: readonly PlatformDefinition[],
+  vars: RuntimeParts['vars'],
+): HeaderLogin | undefined {
+  for (const platform of platforms) {
+    for (const kind of Object.values(platform.logins)) {
+      if (kind.headers?.on(vars)) {
+        return { platform: platform.name as PlatformName, caller: kind.headers.caller }
+      }
+    }
+  }
+  return undefined
+}
+
+/** `A, B or C`. */
+const either = (names: string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '')
+
 function resolve(
   parts: RuntimeParts,
-  { log, upstream }: { log: Logger; upstream?: UpstreamOf | undefined },
+  { log, upstream, platforms = PLATFORMS }: Parameters<typeof buildConfig>[1],
 ): WxaConfig {
   const { vars } = parts
   const cipher = storageCipher(vars)
   const kv = sealedKv(parts.kv, cipher, { log })
-  const apps = new Map<string, PlatformApp>()
-  for (const platform of PLATFORMS) {
-    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(platform.name) })) {
+  const apps = new Map<string, App>()
+  for (const platform of platforms) {
+    const named = platform.name as PlatformName
+    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(named) })) {
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }
-      apps.set(app.appId, namingPlatform(app))
+      apps.set(app.appId, namingPlatform(app as App))
     }
   }
   const defaultAppId = apps.keys().next().value
   if (defaultAppId === undefined) {
     throw new WxaAuthError(
       'CONFIG_INVALID',
-      'No mini program is configured: set WECHAT_APP_ID, DOUYIN_APP_ID, QQ_APP_ID or ALIPAY_APP_ID.',
+      `No mini program is configured: set ${either(platforms.map(({ name }) => `${name.toUpperCase()}_APP_ID`))}.`,
     )
   }
   const sessionTtl = whole(vars, 'SESSION_TTL', MIN_TTL, DEFAULT_SESSION_TTL)
@@ -226,13 +257,18 @@ function resolve(
     rateLimits: parts.rateLimits,
     clientAddress: parts.clientAddress,
     health: parts.health,
-    claims: parts.claims,
-    events: pushSettings(vars, parts.claims),
+    platforms,
+    platformSettings: new Map(
+      platforms.map((platform) => [
+        platform.name as PlatformName,
+        platform.settings?.(vars, { claims: parts.claims }) ?? null,
+      ]),
+    ),
     objects: parts.objects,
     mediaChecks: mediaChecks(kv),
     maxAvatarBytes: whole(vars, 'MAX_AVATAR_BYTES', 1, DEFAULT_MAX_AVATAR_BYTES),
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
-    cloudHosting: cloudHosting(vars),
+    headerLogin: headerLogin(platforms, vars),
   }
 }

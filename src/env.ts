@@ -5,9 +5,6 @@
 /** The configuration variables as a runtime hands them over (wrangler.toml `[vars]` and secrets, `process.env`). */
 export type Variables = Readonly<Record<string, unknown>>
 
-/** The mini program platforms wxa-auth serves. */
-export type PlatformName = 'wechat' | 'douyin' | 'qq' | 'alipay'
-
 /** The variables wxa-auth reads, with the same meaning on every runtime. All optional strings. */
 export interface WxaConfigVars {
   /** `edge` (default): reads from the replica, the authority on a miss; `strict`: every request asks the authority. */

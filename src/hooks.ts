@@ -1,6 +1,9 @@
 import type { Context } from 'hono'
-import type { PhoneNumber, PlatformName } from './platforms/platform'
+import { platformOf } from './platforms/default'
+import type { PlatformName } from './platforms/index'
+import type { PhoneNumber } from './platforms/platform'
 import type { AuthorizationEvent } from './platforms/wechat/events'
+import { platformPart } from './storage/keys'
 import type { TokenClaims } from './token/jwt'
 import { base64url } from './util/base64url'
 
@@ -166,19 +169,21 @@ async function opaqueId(text: string): Promise<string> {
   return `u_${base64url(new Uint8Array(digest).subarray(0, 18))}`
 }
 
-/** What the hashes of the default ids add for a platform: nothing for WeChat (its ids are those of 0.2). */
-const platformPart = (platform: PlatformName) => (platform === 'wechat' ? '' : `${platform}:`)
-
 /**
  * The opaque user id of the default user model: sha256 of (appid, openid)
  * for WeChat, of (platform, appid, openid) for the others, base64url.
+ * `platform` is optional for 0.3's callers, who name none (WeChat, by
+ * `platformOf`); wxa-auth itself always names it.
  */
-export const defaultUserId = (appId: string, openid: string, platform: PlatformName = 'wechat') =>
-  opaqueId(`wxa-auth:user:${platformPart(platform)}${appId}:${openid}`)
+export const defaultUserId = (appId: string, openid: string, platform?: PlatformName) =>
+  opaqueId(`wxa-auth:user:${platformPart(platformOf(platform))}${appId}:${openid}`)
 
-/** The opaque id of a user first seen with a unionid of `platform` (`IDENTITY=unionid`). */
-export const unionUserId = (unionid: string, platform: PlatformName = 'wechat') =>
-  opaqueId(`wxa-auth:unionid:${platformPart(platform)}${unionid}`)
+/**
+ * The opaque id of a user first seen with a unionid of `platform` (`IDENTITY=unionid`).
+ * `platform` is optional for 0.3's callers, as for {@link defaultUserId}.
+ */
+export const unionUserId = (unionid: string, platform?: PlatformName) =>
+  opaqueId(`wxa-auth:unionid:${platformPart(platformOf(platform))}${unionid}`)
 
 export const defaultHooks: Required<UserHooks<DefaultUser>> = {
   async findOrCreateUser({ platform, appId, openid, unionid }) {
@@ -202,7 +207,7 @@ export const defaultHooks: Required<UserHooks<DefaultUser>> = {
     if (!session?.openid) return null
     return {
       id: claims.sub,
-      platform: session.platform ?? 'wechat',
+      platform: platformOf(session.platform),
       openid: session.openid,
       ...(session.unionid ? { unionid: session.unionid } : {}),
     }

@@ -6,7 +6,7 @@
  */
 export { createApp } from './app'
 export { type WxaAuth, wxaAuth } from './auth'
-export type { PlatformName, Variables, WxaConfigVars } from './env'
+export type { Variables, WxaConfigVars } from './env'
 export {
   ERROR_ALIASES,
   ERRORS,
@@ -25,6 +25,7 @@ export {
 } from './hooks'
 export type { WxaEnv, WxaVariables } from './middleware/session'
 export type { WxaAuthOptions } from './options'
+export type { PlatformName } from './platforms/index'
 export type { PhoneNumber, PlatformApp, PlatformSession, Upstream } from './platforms/platform'
 export type { AuthorizationEvent, AuthorizationEventName } from './platforms/wechat/events'
 export type { RateLimiter, RuntimeParts, WxaRuntime } from './runtime/runtime'

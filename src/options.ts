@@ -2,7 +2,8 @@ import type { Context, Env } from 'hono'
 import { buildConfig, type UpstreamOf, type WxaConfig } from './config'
 import type { Logger } from './errors'
 import { type DefaultUser, defaultHooks, type UserHooks } from './hooks'
-import type { Upstream } from './platforms/platform'
+import { PLATFORMS } from './platforms/index'
+import type { PlatformDefinition, Upstream } from './platforms/platform'
 import type { WxaRuntime } from './runtime/runtime'
 
 /**
@@ -27,6 +28,13 @@ export interface WxaAuthOptions<User extends { id: string } = DefaultUser, E ext
   /** The current time, unix seconds. Tests pass a clock; nothing else should. @default Date.now */
   now?: () => number
   /**
+   * The platforms served: their apps, login kinds and routes. Tests of a
+   * platform not yet in the registry pass `[...PLATFORMS, theirs]`.
+   * @default PLATFORMS, every platform wxa-auth ships
+   * @internal
+   */
+  platforms?: readonly PlatformDefinition[]
+  /**
    * Where detail for operators goes (a 5xx's cause, a platform's errcode,
    * which check failed); wxa-auth writes nowhere else. Never secrets. @default console
    */
@@ -42,6 +50,8 @@ export interface ResolvedOptions<User extends { id: string }> {
   ownUsers: boolean
   now: () => number
   log: Logger
+  /** The platforms served. */
+  platforms: readonly PlatformDefinition[]
 }
 
 /** @internal */
@@ -53,6 +63,7 @@ export function resolveOptions<User extends { id: string }, E extends Env = Env>
     upstream,
     now = () => Math.floor(Date.now() / 1000),
     log = console,
+    platforms = PLATFORMS,
     ...hooks
   } = options
   if (!runtime?.parts) {
@@ -69,7 +80,7 @@ export function resolveOptions<User extends { id: string }, E extends Env = Env>
       if (!config) {
         const upstreams = upstream?.(c as Context<E>)
         const upstreamOf: UpstreamOf | undefined = upstreams && ((name) => upstreams[name])
-        config = buildConfig(parts, { log, upstream: upstreamOf })
+        config = buildConfig(parts, { log, upstream: upstreamOf, platforms })
         built.set(parts.key, config)
       }
       return config
@@ -89,5 +100,6 @@ export function resolveOptions<User extends { id: string }, E extends Env = Env>
     ownUsers: hooks.findOrCreateUser !== undefined,
     now,
     log,
+    platforms,
   }
 }

@@ -93,9 +93,9 @@ describe('the configuration', () => {
   })
 
   it('takes the Cloud Hosting mode only where Cloud Hosting runs it (CBR_ENV_ID)', () => {
-    expect(configFromEnv(production({})).cloudHosting).toBeUndefined()
+    expect(configFromEnv(production({})).headerLogin).toBeUndefined()
     const vars = { CLOUD_HOSTING: 'wechat', CBR_ENV_ID: 'prod-1', WECHAT_OPEN_API: 'cloud-hosting' }
-    expect(configFromEnv(production(vars)).cloudHosting).toEqual({ envId: 'prod-1' })
+    expect(configFromEnv(production(vars)).headerLogin?.platform).toBe('wechat')
   })
 
   it('says a missing WECHAT_APP_ID may be an environment that did not repeat [vars]', () => {

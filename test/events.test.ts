@@ -122,7 +122,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     const { app, events } = recordingApp({}, { plain: mode === 'plain' })
     const alice = await loggedIn(app)
     const second = await login(alice.openid, app) // a second device
-    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
 
     const push = await pushFor({ openid: alice.openid, event, format, mode, revokeInfo: '8' })
     expect(push.contentType).toBe(format === 'json' ? 'application/json' : 'text/xml')
@@ -138,7 +138,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
       if (cancelled) expectError(me, 401, 'SESSION_EXPIRED')
       else expect(me.status).toBe(200)
     }
-    const identity = await testIdentities().get(APP_ID, alice.openid)
+    const identity = await testIdentities().get(APP_ID, alice.openid, 'wechat')
     if (cancelled) expect(identity).toBeNull()
     else expect(identity).not.toBeNull()
     const seen = {
@@ -177,7 +177,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     expect(res.status, res.text).toBe(200)
     expect(res.body).toEqual({ status: 200, answer: 'success' })
     expectError(await call('GET', '/me', { token: alice.token }), 401, 'SESSION_EXPIRED')
-    expect(await testIdentities().get(APP_ID, alice.openid)).toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).toBeNull()
   })
 
   it('leaves the user’s sessions in the other app alone', async () => {
@@ -198,7 +198,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     expect((await send(app, cancelled)).text).toBe('success')
     expectError(await call('GET', '/me', { token: here.token }, app), 401, 'SESSION_EXPIRED')
     expect((await call('GET', '/me', { token: there.body.token }, app)).status).toBe(200)
-    expect(await testIdentities().get('wx0000000000second', openid)).not.toBeNull()
+    expect(await testIdentities().get('wx0000000000second', openid, 'wechat')).not.toBeNull()
   })
 
   it('user_info_modified calls its hook and ends nothing', async () => {
@@ -207,7 +207,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     const push = await pushFor({ openid: alice.openid, event: 'user_info_modified', mode: 'safe' })
     expect((await send(app, push)).text).toBe('success')
     expect((await call('GET', '/me', { token: alice.token }, app)).status).toBe(200)
-    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
     expect(events).toEqual([
       expect.objectContaining({
         hook: 'onUserInfoModified',
@@ -291,7 +291,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     const first = await pushFor({ openid: alice.openid, event: 'user_authorization_cancellation' })
     expectError(await send(app, first), 500, 'INTERNAL_ERROR')
     expectError(await call('GET', '/me', { token: alice.token }, app), 401, 'SESSION_EXPIRED')
-    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
     fail = false
     // WeChat retries the same push; here with a new nonce, as a retry may have.
     const retry = await pushFor({
@@ -301,7 +301,7 @@ describe('POST /wechat/events: a cancellation forgets the user; a withdrawal end
     })
     expect((await send(app, retry)).text).toBe('success')
     expect(seen).toEqual([alice.user.id, alice.user.id])
-    expect(await testIdentities().get(APP_ID, alice.openid)).toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).toBeNull()
   })
 })
 
@@ -313,7 +313,7 @@ describe('POST /wechat/events: security', () => {
     events: unknown[],
   ) {
     expect((await call('GET', '/me', { token: alice.token }, app)).status).toBe(200)
-    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
     expect(events).toEqual([])
   }
 
@@ -398,7 +398,7 @@ describe('POST /wechat/events: security', () => {
       const again = await login(alice.openid, app) // she logs in again
       expect((await send(app, push)).text).toBe('success')
       expect((await call('GET', '/me', { token: again.token }, app)).status).toBe(200)
-      expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+      expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
       expect(events).toHaveLength(1)
     })
 

@@ -253,7 +253,7 @@ describe('concurrency', () => {
       ),
     )
     expect(live.filter((r) => r.status === 200)).toHaveLength(10)
-    expect(await testIdentities().get(APP_ID, openid)).toMatchObject({ uid })
+    expect(await testIdentities().get(APP_ID, openid, 'wechat')).toMatchObject({ uid })
   })
 
   it('parallel changes to different keys of one session all land', async () => {

@@ -45,7 +45,7 @@ describe('the identity index outlives the identities it lists (M-4)', () => {
     const kv = testEnv.SESSIONS as KVNamespace
     for (const { name } of (await kv.list({ prefix: `session:${uid}:` })).keys)
       await kv.delete(name)
-    expect(await testIdentities().get(APP_B, b)).not.toBeNull() // SESSION_MAX_AGE and a day
+    expect(await testIdentities().get(APP_B, b, 'wechat')).not.toBeNull() // SESSION_MAX_AGE and a day
     const viaA = await loginTo(app, APP_A, a)
     expect(viaA.user.id).toBe(uid)
     const deleted = await call(
@@ -56,7 +56,7 @@ describe('the identity index outlives the identities it lists (M-4)', () => {
     )
     expect(deleted.status, deleted.text).toBe(200)
     await runDurableObjectAlarm(objectOf(uid))
-    expect(await testIdentities().get(APP_A, a)).toBeNull()
-    expect(await testIdentities().get(APP_B, b)).toBeNull()
+    expect(await testIdentities().get(APP_A, a, 'wechat')).toBeNull()
+    expect(await testIdentities().get(APP_B, b, 'wechat')).toBeNull()
   })
 })

@@ -196,7 +196,7 @@ describe('DELETE /auth/account', () => {
     for (const token of [one.token, two.token]) {
       expectError(await call('GET', '/me', { token }, appWith()), 401, 'SESSION_EXPIRED')
     }
-    expect(await testIdentities().get(APP_ID, openid)).toBeNull()
+    expect(await testIdentities().get(APP_ID, openid, 'wechat')).toBeNull()
   })
 
   it("refuses another user's code, an old code and no code, and deletes nothing", async () => {
@@ -221,7 +221,7 @@ describe('DELETE /auth/account', () => {
       'AUTH_REQUIRED',
     )
     expect((await call('GET', '/me', { token })).status).toBe(200)
-    expect(await testIdentities().get(APP_ID, openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, openid, 'wechat')).not.toBeNull()
   })
 
   it('a failing onDeleteAccount aborts: the user is still there to try again', async () => {

@@ -99,7 +99,7 @@ describe('POST /auth/login', () => {
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     await login(openid)
     const newest = await emulatedSessionKey(openid)
-    expect((await store().get(APP_ID, openid))?.sessionKey).toBeUndefined()
+    expect((await store().get(APP_ID, openid, 'wechat'))?.sessionKey).toBeUndefined()
     const stored = await runInDurableObject(sessionObject(first.user.id), (_o, state) =>
       state.storage.sql
         .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'key:wechat:' || ?", APP_ID)
@@ -121,9 +121,9 @@ describe('POST /auth/login', () => {
     const openid = newOpenid()
     const { token, user } = await login(openid)
     // As 0.2 left it: the key in the identity, none in the object.
-    const identity = await store().get(APP_ID, openid)
+    const identity = await store().get(APP_ID, openid, 'wechat')
     const sessionKey = await emulatedSessionKey(openid)
-    await store().put(APP_ID, openid, { ...(identity as IdentityRecord), sessionKey })
+    await store().put(APP_ID, openid, { ...(identity as IdentityRecord), sessionKey }, 'wechat')
     await runInDurableObject(sessionObject(user.id), (_o, state) => {
       state.storage.sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
     })
@@ -131,7 +131,7 @@ describe('POST /auth/login', () => {
     const json = { encryptedData: sealed.encryptedData, iv: sealed.iv }
     expect((await call('POST', '/auth/decrypt', { token, json })).status).toBe(200)
     await login(openid)
-    expect((await store().get(APP_ID, openid))?.sessionKey).toBeUndefined()
+    expect((await store().get(APP_ID, openid, 'wechat'))?.sessionKey).toBeUndefined()
     expect((await call('POST', '/auth/decrypt', { token, json })).status).toBe(200)
   })
 

@@ -399,7 +399,7 @@ describe('WeChat’s events, acted on exactly', () => {
     for (const token of [alice.token, alice.other.token]) {
       expect((await call('GET', '/me', { token })).status).toBe(200)
     }
-    expect(await testIdentities().get(APP_ID, alice.openid)).not.toBeNull()
+    expect(await testIdentities().get(APP_ID, alice.openid, 'wechat')).not.toBeNull()
   })
 
   it('user_info_modified clears the nickname and the avatar; the sessions stay', async () => {

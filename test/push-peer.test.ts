@@ -94,7 +94,7 @@ describe("WeChat's own pushes (an independent implementation of its crypto)", ()
     expect(res.text).toBe('success')
     expect(events.map((e) => e.openid)).toEqual([user.openid])
     expect((await call('GET', '/me', { token: user.token }, app)).status).toBe(401)
-    expect(await testIdentities().get(APP_ID, user.openid)).toBeNull()
+    expect(await testIdentities().get(APP_ID, user.openid, 'wechat')).toBeNull()
   })
 
   it('a withdrawal of the nickname and avatar (RevokeInfo 6) reaches the user', async () => {

@@ -81,7 +81,7 @@ async function victim(app: Fetcher) {
 /** Nothing was done to `user`: the session works, the identity is there, no hook ran. */
 async function untouched(app: Fetcher, user: { token: string; openid: string }, events: unknown[]) {
   expect((await call('GET', '/me', { token: user.token }, app)).status).toBe(200)
-  expect(await testIdentities().get(APP_ID, user.openid)).not.toBeNull()
+  expect(await testIdentities().get(APP_ID, user.openid, 'wechat')).not.toBeNull()
   expect(events).toEqual([])
 }
 

@@ -252,9 +252,9 @@ describe('6. account deletion is whole under IDENTITY=unionid', () => {
       app,
     )
     expect(res.status, res.text).toBe(200)
-    expect(await testIdentities().get(APP_ID, a)).toBeNull()
-    expect(await testIdentities().get(SECOND, b)).toBeNull()
-    expect(await testIdentities().linked(unionid)).toBeNull()
+    expect(await testIdentities().get(APP_ID, a, 'wechat')).toBeNull()
+    expect(await testIdentities().get(SECOND, b, 'wechat')).toBeNull()
+    expect(await testIdentities().linked(unionid, 'wechat')).toBeNull()
     expectError(await call('GET', '/me', { token: there.token }, app), 401, 'SESSION_EXPIRED')
 
     const viaB = await loginTo(app, SECOND, b)
@@ -387,7 +387,7 @@ describe('7. the lower findings', () => {
     )
     expect(res.status, res.text).toBe(200)
     expect(res.body.user.unionid).toBeUndefined()
-    expect((await testIdentities().get(APP_ID, openid))?.unionid).toBeUndefined()
+    expect((await testIdentities().get(APP_ID, openid, 'wechat'))?.unionid).toBeUndefined()
     const again = await userData(openid, { unionId: forged })
     const decrypted = await call(
       'POST',
@@ -396,8 +396,8 @@ describe('7. the lower findings', () => {
       app,
     )
     expect(decrypted.status).toBe(200)
-    expect((await testIdentities().get(APP_ID, openid))?.unionid).toBeUndefined()
-    expect(await testIdentities().linked(forged)).toBeNull()
+    expect((await testIdentities().get(APP_ID, openid, 'wechat'))?.unionid).toBeUndefined()
+    expect(await testIdentities().linked(forged, 'wechat')).toBeNull()
   })
 
   it.each([
@@ -413,7 +413,9 @@ describe('7. the lower findings', () => {
 
   it('a generated WECHAT_EVENT_TOKEN of 32 letters and digits is accepted', () => {
     expect(
-      configFromEnv(production({ WECHAT_EVENT_TOKEN: PRODUCTION_SECRET })).events,
+      configFromEnv(production({ WECHAT_EVENT_TOKEN: PRODUCTION_SECRET })).platformSettings.get(
+        'wechat',
+      ),
     ).not.toBeNull()
   })
 
@@ -531,12 +533,12 @@ describe('7. the lower findings', () => {
       expect((await push(a, APP_ID, 'user_authorization_revoke')).text).toBe('success')
       expect((await call('GET', '/me', { token: here.token }, app)).status).toBe(200)
       expect((await call('GET', '/me', { token: there.token }, app)).status).toBe(200)
-      expect(await testIdentities().get(SECOND, b)).not.toBeNull()
+      expect(await testIdentities().get(SECOND, b, 'wechat')).not.toBeNull()
 
       expect((await push(b, SECOND, 'user_authorization_cancellation')).text).toBe('success')
       expectError(await call('GET', '/me', { token: there.token }, app), 401, 'SESSION_EXPIRED')
-      expect(await testIdentities().get(SECOND, b)).toBeNull()
-      expect(await testIdentities().linked(unionid)).toBeNull()
+      expect(await testIdentities().get(SECOND, b, 'wechat')).toBeNull()
+      expect(await testIdentities().linked(unionid, 'wechat')).toBeNull()
     })
   })
 

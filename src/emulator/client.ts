@@ -1,5 +1,5 @@
-import type { PlatformName } from '../env'
 import { emulatorStub } from './stub'
+import type { EmulatedPlatform } from './wechat/state'
 
 /** Where {@link mountEmulator} puts the emulator's control surface by default. */
 export const DEFAULT_EMULATOR_PATH = '/__emulator'
@@ -44,7 +44,7 @@ export interface LoginCodeOptions {
   /** The app the code is for (one of `WECHAT_APP_ID`, `DOUYIN_APP_ID`, `QQ_APP_ID`); it picks the platform. */
   appId?: string
   /** Without `appId`: the first app of this platform. Default: WeChat's first app. */
-  platform?: PlatformName
+  platform?: EmulatedPlatform
   /** Gives the user this unionid (WeChat sends it when the app is on an Open Platform account). */
   unionid?: string
   /** A new session_key for the user, as a later `wx.login()` can give. */
@@ -63,7 +63,7 @@ export interface SealedUserData {
 
 /** Which platform's user a call is about (each platform has its own users). @default 'wechat' */
 export interface UserOptions {
-  platform?: PlatformName
+  platform?: EmulatedPlatform
 }
 
 /** What `tt.login()` gives on Douyin: the code and an anonymous code; elsewhere the code alone. */
@@ -84,7 +84,7 @@ export interface EmulatedUserChange extends UserOptions {
 /** An emulated user as the emulator shows it (never its session_key). */
 export interface EmulatedUserState {
   /** Absent for WeChat's users. */
-  platform?: PlatformName
+  platform?: EmulatedPlatform
   openid: string
   unionid?: string
   blocked: boolean

@@ -1,14 +1,14 @@
 import type { Context, Env } from 'hono'
-import type { PlatformName } from '../env'
 import type { Upstream } from '../platforms/platform'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, EMULATOR_FACES, emulatorStub } from './stub'
+import type { EmulatedPlatform } from './wechat/state'
 
 /** What the emulators need in the Worker's env: their binding, and no real secret. */
 type EmulatedEnv = { WECHAT_EMULATOR?: DurableObjectNamespace } & Partial<
   Record<`${'WECHAT' | 'DOUYIN' | 'QQ'}_APP_SECRET${'' | 'S'}`, string>
 >
 
-const PREFIXES: Record<PlatformName, 'WECHAT' | 'DOUYIN' | 'QQ' | 'ALIPAY'> = {
+const PREFIXES: Record<EmulatedPlatform, 'WECHAT' | 'DOUYIN' | 'QQ' | 'ALIPAY'> = {
   wechat: 'WECHAT',
   douyin: 'DOUYIN',
   qq: 'QQ',
@@ -16,7 +16,7 @@ const PREFIXES: Record<PlatformName, 'WECHAT' | 'DOUYIN' | 'QQ' | 'ALIPAY'> = {
 }
 
 /** The URL a platform's call goes to: its face's host, the client's path and query. */
-function onFace(input: Request | string | URL, platform: PlatformName): string | Request | URL {
+function onFace(input: Request | string | URL, platform: EmulatedPlatform): string | Request | URL {
   if (platform === 'wechat') return input
   const url = new URL(input instanceof Request ? input.url : String(input))
   const target = `http://${EMULATOR_FACES[platform]}${url.pathname}${url.search}`
@@ -39,8 +39,8 @@ export function emulatorUpstream<E extends Env>() {
   return (c: Context<E>): Partial<Record<string, Upstream>> | undefined => {
     const env = c.env as EmulatedEnv | undefined
     if (!env?.WECHAT_EMULATOR) return undefined
-    const upstreams: Partial<Record<PlatformName, Upstream>> = {}
-    for (const [platform, prefix] of Object.entries(PREFIXES) as [PlatformName, string][]) {
+    const upstreams: Partial<Record<EmulatedPlatform, Upstream>> = {}
+    for (const [platform, prefix] of Object.entries(PREFIXES) as [EmulatedPlatform, string][]) {
       // Alipay has no AppSecret: its app private key says it is the real one.
       if (prefix === 'ALIPAY' && (env as { ALIPAY_PRIVATE_KEY?: string }).ALIPAY_PRIVATE_KEY)
         continue

@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { WxaConfig } from '../config'
 import { type Logger, WxaAuthError } from '../errors'
 import type { UserHooks } from '../hooks'
-import type { PlatformApp } from '../platforms/platform'
+import type { App } from '../platforms/index'
 
 /** What a flow runs with: the configuration, the hooks and the time. It knows nothing of HTTP. */
 export interface Flow<User extends { id: string }> {
@@ -19,7 +19,7 @@ export interface Flow<User extends { id: string }> {
 }
 
 /** The app `appId` names, or `UNKNOWN_APP`. */
-export function appOf(config: WxaConfig, appId: string | null | undefined): PlatformApp {
+export function appOf(config: WxaConfig, appId: string | null | undefined): App {
   const app = appId ? config.apps.get(appId) : undefined
   if (!app) throw new WxaAuthError('UNKNOWN_APP')
   return app

@@ -27,8 +27,9 @@ export async function decrypt<User extends { id: string }>(
     const fresh = await app.code2Session({ code: input.code })
     if (fresh.openid !== openid) throw new WxaAuthError('REAUTH_REQUIRED')
     sessionKey = fresh.sessionKey
-    if (!sessionKey) throw new WxaAuthError('NOT_OFFERED')
-    await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
+    if (sessionKey) {
+      await flow.config.sessions.setSessionKey(uid, app.appId, app.platform, sessionKey)
+    }
   } else {
     sessionKey =
       (await flow.config.sessions.sessionKey(uid, app.appId, app.platform)) ??
@@ -37,14 +38,14 @@ export async function decrypt<User extends { id: string }>(
   }
   if (!sessionKey) {
     throw new WxaAuthError(
-      flow.config.cloudHosting ? 'LOGIN_CODE_REQUIRED' : 'SESSION_KEY_STALE',
+      flow.config.headerLogin ? 'LOGIN_CODE_REQUIRED' : 'SESSION_KEY_STALE',
       undefined,
       { platform: app.platform },
     )
   }
   try {
     // A unionId inside is shown, never trusted: unionids come from code2Session only.
-    return withoutWatermark(await app.decrypt({ ...input, sessionKey: sessionKey as string }))
+    return withoutWatermark(await app.decrypt({ ...input, sessionKey }))
   } catch (err) {
     if (!isWxaAuthError(err, 'DECRYPT_FAILED') || !app.checkSessionKey) throw err
     // The usual cause: a later login replaced the session_key at the platform.

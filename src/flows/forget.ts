@@ -1,6 +1,6 @@
-import type { PlatformName } from '../env'
 import { isWxaAuthError, WxaAuthError } from '../errors'
-import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
+import type { PlatformName } from '../platforms/index'
+import type { TrustedCaller } from '../platforms/platform'
 import type { Session } from '../session/session'
 import { appOf, type Flow } from './context'
 
@@ -15,13 +15,13 @@ export async function deleteAccount<User extends { id: string }>(
   flow: Flow<User>,
   session: Session,
   user: User,
-  confirm: { code: string } | { cloud: CloudCaller },
+  confirm: { code: string } | { trusted: TrustedCaller },
 ): Promise<void> {
   const { config, hooks, c } = flow
   const app = appOf(config, session.appId)
   let openid: string | undefined
-  if ('cloud' in confirm) {
-    if (confirm.cloud.appId === app.appId) openid = confirm.cloud.openid
+  if ('trusted' in confirm) {
+    if (confirm.trusted.appId === app.appId) openid = confirm.trusted.openid
   } else {
     // A code from a login a moment ago (codes live 5 minutes) of this very user.
     try {
@@ -52,7 +52,7 @@ export async function forgetUser<User extends { id: string }>(
   uid: string,
   appId: string,
   openid: string,
-  platform: PlatformName = 'wechat',
+  platform: PlatformName,
 ): Promise<void> {
   await flow.config.sessions.forget(uid, flow.now)
   await flow.config.identities.delete(appId, openid, platform)

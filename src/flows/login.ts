@@ -1,7 +1,7 @@
 import { WxaAuthError } from '../errors'
-import type { PhoneNumber, PlatformApp, PlatformSession } from '../platforms/platform'
+import { type App, loginFields } from '../platforms/index'
+import type { PhoneNumber, PlatformSession, TrustedCaller } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
-import type { CloudCaller } from '../platforms/wechat/cloud-hosting'
 import { deviceHints } from '../session/device'
 import { defaultUserIdFor, IDENTITY_SLACK } from '../session/identities'
 import { hashSessionId, newSessionId } from '../session/ids'
@@ -16,10 +16,10 @@ const USER_ID = /^[\w.@-]{1,128}$/
 export interface LoginInput extends UserInfoInput {
   /** The code from the platform's login (`wx.login`, `tt.login`, `qq.login`). */
   code?: string | undefined
-  /** Without a code, in the Cloud Hosting mode: the user the gateway's headers name. */
-  cloud?: CloudCaller | undefined
-  /** Douyin's `anonymousCode` from `tt.login`, beside the code; ignored elsewhere. */
-  anonymousCode?: string | undefined
+  /** Without a code, by a login kind of trusted headers (Cloud Hosting): the user the gateway names. */
+  trusted?: (TrustedCaller & { platform: string }) | undefined
+  /** The body as read: the fields of the platform's login kind are taken from it (Douyin's `anonymousCode`). */
+  fields?: Readonly<Record<string, unknown>> | undefined
   /** The app logging in; default: the first configured. */
   appId?: string | undefined
   /** A phone-number button's code: the number comes back with the token. */
@@ -35,17 +35,20 @@ export type LoginResult<User> = IssuedToken & {
 }
 
 /**
- * The WeChat app a Cloud Hosting login is for: the one the gateway named
+ * The app a login by trusted headers (Cloud Hosting) is for: the one the gateway named
  * (`UNKNOWN_APP` for any other, e.g. a forged `X-WX-APPID`), and only when
  * the login brings no user info, which needs a session_key.
  */
-function cloudApp<User extends { id: string }>(
+function trustedApp<User extends { id: string }>(
   { config }: Flow<User>,
-  cloud: CloudCaller,
+  trusted: TrustedCaller & { platform: string },
   input: LoginInput,
-): PlatformApp {
-  const app = appOf(config, cloud.appId)
-  if (app.platform !== 'wechat' || (input.appId !== undefined && input.appId !== app.appId)) {
+): App {
+  const app = appOf(config, trusted.appId)
+  if (
+    app.platform !== trusted.platform ||
+    (input.appId !== undefined && input.appId !== app.appId)
+  ) {
     throw new WxaAuthError('UNKNOWN_APP')
   }
   if (input.rawData !== undefined || input.encryptedData !== undefined) {
@@ -67,23 +70,32 @@ export async function login<User extends { id: string }>(
   input: LoginInput,
 ): Promise<LoginResult<User>> {
   const { config, hooks, now, c } = flow
-  const { cloud } = input
-  const app = cloud
-    ? cloudApp(flow, cloud, input)
+  const { trusted } = input
+  const app = trusted
+    ? trustedApp(flow, trusted, input)
     : appOf(config, input.appId ?? config.defaultAppId)
   const { appId, platform } = app
   // Everything that can refuse the request is checked before the code is spent.
   const userInfo = readUserInfo(input)
   const device = deviceHints(input.device, input.userAgent)
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
-  // User info needs a session_key, which not every platform has (Alipay).
-  if ((input.rawData ?? input.encryptedData) !== undefined && !app.decrypt) {
+  if (
+    (input.rawData !== undefined && !app.verifyRawData) ||
+    (input.encryptedData !== undefined && !app.decrypt)
+  ) {
     throw new WxaAuthError('NOT_OFFERED')
   }
   await importKeyRing(config.secrets)
-  const platformSession: Omit<PlatformSession, 'sessionKey'> & { sessionKey?: string } =
-    cloud ??
-    (await app.code2Session({ code: input.code ?? '', anonymousCode: input.anonymousCode }))
+  const platformSession: PlatformSession =
+    trusted ??
+    (await app.code2Session({
+      ...loginFields(
+        config.platforms.find(({ name }) => name === platform),
+        'code',
+        input.fields ?? {},
+      ),
+      code: input.code ?? '',
+    }))
   const { openid, sessionKey, unionid, anonymousOpenid } = platformSession
   const info = sessionKey ? await userInfo(app, sessionKey) : undefined
   // The phone code is checked against this user by the platform and never retried once sent.

@@ -32,7 +32,8 @@ export const UPSTREAM_CALL_ERRORS: readonly WxaErrorCode[] = [
 
 /** One route, as the OpenAPI document and the docs page show it. */
 export interface RouteSpec {
-  tag: 'auth' | 'data' | 'profile' | 'wechat' | 'alipay' | 'devices' | 'example' | 'health'
+  /** The group: auth, data, profile, devices, example, health, or a platform's routes: its name. */
+  tag: string
   summary: string
   description?: string
   /** Whether the route needs a token. */

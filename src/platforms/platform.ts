@@ -1,8 +1,9 @@
-import type { PlatformName, Variables } from '../env'
+import type { Context, Hono } from 'hono'
+import type * as v from 'valibot'
+import type { Variables } from '../env'
 import type { Logger } from '../errors'
+import type { ClaimStore } from '../storage/claims'
 import type { SealedKv } from '../storage/sealed-kv'
-
-export type { PlatformName }
 
 /** Who the platform says the user is, after its code2Session. `sessionKey` never leaves the server. */
 export interface PlatformSession {
@@ -11,7 +12,7 @@ export interface PlatformSession {
   unionid?: string
   /** Douyin, when the login sent an `anonymousCode`: the openid of the user's visits before logging in. */
   anonymousOpenid?: string
-  /** Absent where the platform has none (Alipay). */
+  /** Absent where the platform has none (Alipay, a web login): no decrypt, no user info. */
   sessionKey?: string
 }
 
@@ -24,12 +25,11 @@ export interface PhoneNumber {
   countryCode: string
 }
 
-/** What a login hands to code2Session: the login code, and what else the platform takes. */
-export interface LoginCode {
-  code: string
-  /** Douyin's `anonymousCode` from `tt.login`, sent beside the code; other platforms ignore it. */
-  anonymousCode?: string | undefined
-}
+/**
+ * What a login hands to code2Session: the login code, and the fields of the
+ * platform's `code` login kind as its schema read them (Douyin's `anonymousCode`).
+ */
+export type LoginCode = { code: string } & Readonly<Record<string, unknown>>
 
 /**
  * One mini program of one platform, ready to call: the port between the
@@ -38,12 +38,12 @@ export interface LoginCode {
  * platform's own errcode goes into `cause` and the log. What a platform does
  * not offer is absent: the route answers 4xx `NOT_OFFERED`.
  */
-export interface PlatformApp {
-  readonly platform: PlatformName
+export interface PlatformApp<Name extends string = string> {
+  readonly platform: Name
   readonly appId: string
-  /** Exchanges a login code for the user's identity and session_key. */
+  /** Exchanges a login code for the user's identity (and session_key, where there is one). */
   code2Session(login: LoginCode): Promise<PlatformSession>
-  /** Opens `encryptedData` with the session_key, checking that its watermark names this app. Absent without a session_key (Alipay). */
+  /** Opens `encryptedData` with the session_key, checking that its watermark names this app. */
   decrypt?(input: {
     encryptedData: string
     iv: string
@@ -88,11 +88,112 @@ export interface PlatformContext {
 }
 
 /**
- * A platform: the apps its variables configure. One file per platform
- * (`wechat/platform.ts`), one line in `./index.ts`.
+ * One way to log in on a platform: the fields its login body holds beside the
+ * shared ones (`appId`, `phoneCode`, `device`, the user info), as valibot
+ * entries. `POST /auth/login`'s schema is the shared fields and every kind's.
  */
-export interface PlatformDefinition {
-  readonly name: PlatformName
+export interface LoginKind {
+  readonly input: v.ObjectEntries
+  /**
+   * A kind without a code: the user the request's headers name, as the
+   * platform's gateway vouches for them (WeChat Cloud Hosting's X-WX-*).
+   * Offered where `on(vars)` (which throws `CONFIG_INVALID` at configuration
+   * time when they are wrong); elsewhere a login without a code is a 400.
+   */
+  readonly headers?: {
+    on(vars: Variables): boolean
+    caller(headers: Headers): TrustedCaller
+  }
+}
+
+/** Who a platform's gateway says sent a request: a login without a code, and no session_key. */
+export interface TrustedCaller {
+  appId: string
+  openid: string
+  unionid?: string
+}
+
+/** The names of the hooks a platform's events may call (see `UserHooks`). */
+export type EventHookName =
+  | 'onAuthorizationRevoked'
+  | 'onPhoneNumberRevoked'
+  | 'onAccountCancelled'
+  | 'onUserInfoModified'
+
+/** Who a platform's event is about. */
+export interface EventUser {
+  platform: string
+  appId: string
+  openid: string
+}
+
+/**
+ * What a platform's event asks of wxa-auth for one user, in this order: end
+ * every session, clear what of the profile it names, tell the app's hooks
+ * (with `event`, and the user id and what was done), then forget the user.
+ */
+export interface UserAction extends EventUser {
+  endSessions?: boolean
+  clear?: readonly ('nickname' | 'avatar')[]
+  hooks?: readonly EventHookName[]
+  /** What the hooks receive beside `appId`, `openid`, `uid`, `sessionsEnded` and `deleted`. */
+  event?: Readonly<Record<string, unknown>>
+  forget?: boolean
+}
+
+/** What an action did: the user it found by the login's rule (null: unknown), and what went. */
+export interface ActionDone {
+  uid: string | null
+  sessionsEnded: number
+  deleted: ('nickname' | 'avatar')[]
+}
+
+/** What a request to a platform's own routes reads. */
+export interface PlatformRequest<Settings> {
+  /** The platform's apps, by AppID. */
+  apps: ReadonlyMap<string, PlatformApp>
+  /** What `settings` made of the variables; null when the platform's routes are not configured. */
+  settings: Settings | null
+  /** Unix seconds, read once. */
+  now: number
+}
+
+/**
+ * What a platform's routes get: a request's configuration, narrowly, and the
+ * actions its pushes may ask for. The actions run the flows; the platform
+ * imports none of them.
+ */
+export interface PlatformRoutesContext<Settings> {
+  request(c: Context): PlatformRequest<Settings>
+  log: Logger
+  /** Acts on `action` for its user (see {@link UserAction}). */
+  act(c: Context, action: UserAction): Promise<ActionDone>
+  /** Forgets a user, as an account cancellation does: every session ends, the identities go. */
+  forget(c: Context, user: EventUser): Promise<ActionDone>
+  /** The verdict of an image check the platform was asked for: a risky avatar goes. */
+  imageChecked(
+    c: Context,
+    verdict: { appId: string; trace: string; suggest: 'pass' | 'review' | 'risky' },
+  ): Promise<void>
+}
+
+/**
+ * A platform: the apps its variables configure. One folder per platform
+ * (`wechat/platform.ts`), one line in `./index.ts`. Typed by its own
+ * name; nothing here knows the others (`PlatformName` is the registry's).
+ */
+export interface PlatformDefinition<Name extends string = string, Settings = unknown> {
+  /** The platform's name: `PlatformName` is the registry's names. */
+  readonly name: Name
   /** The apps configured in `vars`; none when the platform's variables are unset. */
-  apps(vars: Variables, context: PlatformContext): PlatformApp[]
+  apps(vars: Variables, context: PlatformContext): PlatformApp<Name>[]
+  /** Its ways to log in, by name: `code` (the mini program's login code) at least. */
+  readonly logins: { readonly code: LoginKind } & Readonly<Record<string, LoginKind>>
+  /**
+   * What its routes need of the variables (a push Token), checked at
+   * configuration time; null when they are not set.
+   */
+  settings?(vars: Variables, context: { claims: ClaimStore }): Settings | null
+  /** Mounts its own routes (push endpoints, redirects), served under `/<name>`. */
+  routes?(routes: Hono, context: PlatformRoutesContext<Settings>): void
 }

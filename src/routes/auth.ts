@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
+import type { WxaConfig } from '../config'
 import { WxaAuthError } from '../errors'
 import { devices, revokeDevice } from '../flows/devices'
 import { deleteAccount } from '../flows/forget'
@@ -12,13 +13,12 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
-import { cloudCaller } from '../platforms/wechat/cloud-hosting'
 import { flowOf } from './flow'
 import {
   AccountDeletionBody,
-  LoginBody,
   LoginResponse,
   LogoutAllResponse,
+  loginBody,
   Ok,
   RefreshBody,
   SessionsResponse,
@@ -26,14 +26,14 @@ import {
 } from './schemas'
 
 /**
- * Who Cloud Hosting's gateway says sent a request without a code: believed in
- * the Cloud Hosting mode only; elsewhere the code is missing (400, as ever).
+ * Who a platform's gateway says sent a request without a code (WeChat Cloud
+ * Hosting's headers): believed only where a login kind by trusted headers is
+ * on; elsewhere the code is missing (400, as ever).
  */
-function cloudOnly(flow: { config: { cloudHosting: unknown } }, headers: Headers) {
-  if (!flow.config.cloudHosting) {
-    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
-  }
-  return cloudCaller(headers)
+function trustedOnly(flow: { config: Pick<WxaConfig, 'headerLogin'> }, headers: Headers) {
+  const login = flow.config.headerLogin
+  if (!login) throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+  return { platform: login.platform, ...login.caller(headers) }
 }
 
 /**
@@ -95,13 +95,14 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     }),
     loginLimit,
     limitBody(),
-    json(LoginBody),
+    json(loginBody(resolved.platforms)),
     async (c) => {
       const body = c.req.valid('json')
       const flow = flowOf(resolved, c)
       const answer = await login(flow, {
         ...body,
-        ...(body.code === undefined ? { cloud: cloudOnly(flow, c.req.raw.headers) } : {}),
+        fields: body,
+        ...(body.code === undefined ? { trusted: trustedOnly(flow, c.req.raw.headers) } : {}),
         userAgent: c.req.header('User-Agent'),
       })
       c.header('Cache-Control', 'no-store')
@@ -191,7 +192,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         flow,
         c.var.session,
         c.var.user as User,
-        code !== undefined ? { code } : { cloud: cloudOnly(flow, c.req.raw.headers) },
+        code !== undefined ? { code } : { trusted: trustedOnly(flow, c.req.raw.headers) },
       )
       return c.json({ ok: true as const })
     },

@@ -1,23 +1,13 @@
 import * as v from 'valibot'
+import { PLATFORM_NAMES, PLATFORMS } from '../platforms/index'
+import { codeField as code } from '../platforms/login-kind'
+import type { PlatformDefinition } from '../platforms/platform'
 
 /**
  * The request and response schemas of every route, in valibot (a Standard
  * Schema library). The same objects validate the requests, type the
  * handlers and make the OpenAPI document (`describeRoute` + `resolver`).
  */
-
-/**
- * A single-use code field (`wx.login`, the phone-number button): printable
- * ASCII, no spaces, at most 128 characters.
- */
-const code = (description: string) =>
-  v.pipe(
-    v.string(),
-    v.minLength(1),
-    v.maxLength(128),
-    v.regex(/^[\x21-\x7e]+$/),
-    v.description(description),
-  )
 
 /** Generous bounds: real encryptedData is a few hundred characters; bodies are capped anyway. */
 const MAX_ENCRYPTED_LENGTH = 12 * 1024 // characters
@@ -36,43 +26,49 @@ const encryptedData = text(
 )
 const iv = text(1, 64, 'iv from the mini program, base64 of 16 bytes.')
 
-/** `POST /auth/login` body. */
-export const LoginBody = v.object({
-  code: v.optional(
-    code(
-      'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
+/** `POST /auth/login` body: the shared fields and the login-kind fields of every platform served. */
+export const loginBody = (platforms: readonly PlatformDefinition[]) =>
+  v.object({
+    code: v.optional(
+      code(
+        'The code from the platform login (wx.login, tt.login, qq.login); single use, valid for a few minutes. Required, except with CLOUD_HOSTING=wechat: without it the user is the one WeChat Cloud Hosting’s X-WX-* headers name.',
+      ),
     ),
-  ),
-  anonymousCode: v.optional(
-    code(
-      "Douyin: tt.login's anonymousCode, beside the code; the login then also reports the user's anonymous openid. Ignored on the other platforms.",
+    // Each platform's own fields (Douyin's anonymousCode): read by its login kind.
+    ...(Object.assign(
+      {},
+      ...platforms.flatMap((platform) => Object.values(platform.logins).map((kind) => kind.input)),
+    ) as Record<never, never>),
+    phoneCode: v.optional(
+      code(
+        'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
+      ),
     ),
-  ),
-  phoneCode: v.optional(
-    code(
-      'A code from the phone-number button (bindgetphonenumber): log in and get the number in one request.',
+    appId: v.optional(
+      text(
+        1,
+        64,
+        'The mini program logging in (and so its platform), when this server serves several. Default: the first.',
+      ),
     ),
-  ),
-  appId: v.optional(
-    text(
-      1,
-      64,
-      'The mini program logging in (and so its platform), when this server serves several. Default: the first.',
+    device: v.optional(
+      v.pipe(
+        v.strictObject({ platform: hint, system: hint, model: hint, brand: hint, version: hint }),
+        v.description(
+          'Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).',
+        ),
+      ),
     ),
-  ),
-  device: v.optional(
-    v.pipe(
-      v.strictObject({ platform: hint, system: hint, model: hint, brand: hint, version: hint }),
-      v.description('Coarse device hints for the device list (wx.getDeviceInfo / getAppBaseInfo).'),
+    rawData: v.optional(
+      text(1, MAX_RAW_DATA_LENGTH, 'rawData from wx.getUserInfo; needs signature.'),
     ),
-  ),
-  rawData: v.optional(
-    text(1, MAX_RAW_DATA_LENGTH, 'rawData from wx.getUserInfo; needs signature.'),
-  ),
-  signature: v.optional(text(1, 64, 'hex sha1(rawData + session_key) from wx.getUserInfo.')),
-  encryptedData: v.optional(encryptedData),
-  iv: v.optional(iv),
-})
+    signature: v.optional(text(1, 64, 'hex sha1(rawData + session_key) from wx.getUserInfo.')),
+    encryptedData: v.optional(encryptedData),
+    iv: v.optional(iv),
+  })
+
+/** `POST /auth/login` body, for the registry's platforms. */
+export const LoginBody = loginBody(PLATFORMS)
 
 /** `POST /auth/decrypt` body; other fields (rawData, signature) are ignored. */
 export const DecryptBody = v.object({
@@ -116,7 +112,7 @@ const isoTime = v.pipe(v.string(), v.isoTimestamp())
 const User = v.pipe(
   v.looseObject({
     id: v.string(),
-    platform: v.optional(v.picklist(['wechat', 'douyin', 'qq', 'alipay'])),
+    platform: v.optional(v.picklist(PLATFORM_NAMES)),
     openid: v.optional(v.string()),
     unionid: v.optional(v.string()),
   }),
@@ -239,12 +235,6 @@ export const NotReadyResponse = v.object({
   ),
   redis: RedisSettings,
 })
-
-/** `GET /wechat/events`: the `echostr` of WeChat's URL check, as it came. */
-export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
-
-/** `POST /wechat/events`: what WeChat expects back. */
-export const EventAnswer = v.literal('success')
 
 /** `PUT /auth/profile` as JSON: the nickname alone. */
 export const ProfileBody = v.object({

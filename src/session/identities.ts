@@ -1,5 +1,5 @@
-import type { PlatformName } from '../env'
 import { defaultUserId, unionUserId } from '../hooks'
+import type { PlatformName } from '../platforms/index'
 import { identityKey, ttlUntil, UNIONID_PREFIX, unionidKey } from '../storage/keys'
 import type { SealedKv } from '../storage/sealed-kv'
 
@@ -22,19 +22,16 @@ export interface IdentityRecord {
   expiresAt: number
 }
 
-/**
- * Where identities live: the sealed KV namespace. `platform` defaults to
- * WeChat, whose keys are those of 0.2.
- */
+/** Where identities live: the sealed KV namespace, keyed by platform (WeChat's keys are those of 0.2). */
 export interface IdentityStore {
-  get(appId: string, openid: string, platform?: PlatformName): Promise<IdentityRecord | null>
-  put(appId: string, openid: string, record: IdentityRecord, platform?: PlatformName): Promise<void>
-  delete(appId: string, openid: string, platform?: PlatformName): Promise<void>
+  get(appId: string, openid: string, platform: PlatformName): Promise<IdentityRecord | null>
+  put(appId: string, openid: string, record: IdentityRecord, platform: PlatformName): Promise<void>
+  delete(appId: string, openid: string, platform: PlatformName): Promise<void>
   /** The user id a unionid of `platform` is linked to (`IDENTITY=unionid`), or null. */
-  linked(unionid: string, platform?: PlatformName): Promise<string | null>
+  linked(unionid: string, platform: PlatformName): Promise<string | null>
   /** Links `unionid` (of `platform`) to `uid`, for good. */
-  link(unionid: string, uid: string, now: number, platform?: PlatformName): Promise<void>
-  unlink(unionid: string, platform?: PlatformName): Promise<void>
+  link(unionid: string, uid: string, now: number, platform: PlatformName): Promise<void>
+  unlink(unionid: string, platform: PlatformName): Promise<void>
 }
 
 const LINK_TTL = 10 * 365 * 24 * 60 * 60 // seconds: for good, as KV counts it
@@ -73,11 +70,11 @@ export function identityStore(kv: SealedKv): IdentityStore {
  */
 export async function defaultUserIdFor(
   {
-    platform = 'wechat',
+    platform,
     appId,
     openid,
     unionid,
-  }: { platform?: PlatformName; appId: string; openid: string; unionid?: string },
+  }: { platform: PlatformName; appId: string; openid: string; unionid?: string },
   existing: IdentityRecord | null,
   { identity, identities }: { identity: 'openid' | 'unionid'; identities: IdentityStore },
   now: number,
@@ -105,4 +102,21 @@ export async function deleteIdentities(kv: SealedKv, uid: string, keys: string[]
     }
     await kv.delete(key)
   }
+}
+
+/**
+ * The user an event about (platform, appid, openid) concerns, by the login's
+ * rule: the user its identity names; with none left (expired), the id the
+ * login derives from (platform, appid, openid) with the default user model
+ * and `IDENTITY=openid`. Otherwise unknown (null): a unionid or your own
+ * `findOrCreateUser` decided, and nothing recorded it.
+ */
+export async function eventUserId(
+  { platform, appId, openid }: { platform: PlatformName; appId: string; openid: string },
+  existing: IdentityRecord | null,
+  { identity }: { identity: 'openid' | 'unionid' },
+  ownUsers: boolean,
+): Promise<string | null> {
+  if (existing) return existing.uid
+  return !ownUsers && identity === 'openid' ? defaultUserId(appId, openid, platform) : null
 }

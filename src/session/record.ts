@@ -1,4 +1,5 @@
-import type { PlatformName } from '../env'
+import { platformOf } from '../platforms/default'
+import type { PlatformName } from '../platforms/index'
 
 /** Coarse device hints a client sends at login, shown in the device list. */
 export interface DeviceInfo {
@@ -88,9 +89,10 @@ export interface Caller {
 /**
  * Where a user's newest session_key of one app is kept by the session
  * authority: `<platform>:<appid>`. The platform rotates it at a login, for
- * the user, not per device.
+ * the user, not per device. `platform` as a record holds it: absent in 0.2's.
  */
-export const sessionKeySlot = (appId: string, platform = 'wechat') => `${platform}:${appId}`
+export const sessionKeySlot = (appId: string, platform: PlatformName | undefined) =>
+  `${platformOf(platform)}:${appId}`
 
 /**
  * Why a caller's session may not act for the user (logout everywhere, a

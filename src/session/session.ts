@@ -1,5 +1,6 @@
-import type { PlatformName } from '../env'
 import { WxaAuthError } from '../errors'
+import { platformOf } from '../platforms/default'
+import type { PlatformName } from '../platforms/index'
 import type { TokenClaims } from '../token/jwt'
 import type { SessionChange, SessionRecord } from './record'
 
@@ -74,7 +75,7 @@ export class Session {
   }
   /** Its platform (`wechat`, …). */
   get platform(): PlatformName | null {
-    return this.#record ? (this.#record.platform ?? 'wechat') : null
+    return this.#record ? platformOf(this.#record.platform) : null
   }
   get openid(): string | null {
     return this.#record?.openid ?? null

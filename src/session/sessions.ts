@@ -1,5 +1,5 @@
-import type { PlatformName } from '../env'
 import { type Logger, WxaAuthError } from '../errors'
+import type { PlatformName } from '../platforms/index'
 import type { Cipher } from '../storage/cipher'
 import type { RefreshPresented } from '../token/refresh'
 import type { SessionAuthority } from './authority'
@@ -56,12 +56,12 @@ export interface Sessions {
     sessionKey?: string,
   ): Promise<void>
   /** The user's newest session_key of an app, or null (a session of 0.2 has it in the identity). */
-  sessionKey(uid: string, appId: string, platform?: PlatformName): Promise<string | null>
+  sessionKey(uid: string, appId: string, platform: PlatformName): Promise<string | null>
   /** Replaces it (a reset). */
   setSessionKey(
     uid: string,
     appId: string,
-    platform: PlatformName | undefined,
+    platform: PlatformName,
     sessionKey: string,
   ): Promise<void>
   write(presented: Presented, change: SessionChange, now: number): Promise<Outcome>

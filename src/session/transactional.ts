@@ -1,3 +1,4 @@
+import { platformOf } from '../platforms/default'
 import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
 import { IDENTITY_SLACK } from './identities'
@@ -142,8 +143,8 @@ export type Transact = <T>(uid: string, step: (state: UserState) => T) => Promis
 /** The keys of the identities a session came from. */
 export function identityKeysOf(record: SessionRecord): string[] {
   return [
-    identityKey(record.appId, record.openid, record.platform),
-    ...(record.unionid ? [unionidKey(record.unionid, record.platform)] : []),
+    identityKey(record.appId, record.openid, platformOf(record.platform)),
+    ...(record.unionid ? [unionidKey(record.unionid, platformOf(record.platform))] : []),
   ]
 }
 

@@ -1,5 +1,3 @@
-import type { PlatformName } from '../env'
-
 /**
  * The KV keys of wxa-auth, all in one namespace (binding `SESSIONS`). The
  * README's storage schema lists them. Key parts are URI-encoded.
@@ -17,14 +15,14 @@ export const sessionRecordKey = (uid: string, id: string) =>
   `${SESSION_PREFIX}${encodeURIComponent(uid)}:${id}`
 
 /**
- * What follows a prefix for a platform's keys: nothing for WeChat (its keys
- * are those of 0.2), `<platform>:` for the others. Encoded parts never hold a
- * `:`, so the two forms cannot meet.
+ * What a platform adds to its keys and to the hashes of its default user ids:
+ * nothing for WeChat (its keys and ids are those of 0.2), `<platform>:` for
+ * the others. Encoded parts never hold a `:`, so the two forms cannot meet.
  */
-const platformPart = (platform: PlatformName) => (platform === 'wechat' ? '' : `${platform}:`)
+export const platformPart = (platform: string) => (platform === 'wechat' ? '' : `${platform}:`)
 
 /** `identity:<appid>:<openid>` (WeChat), `identity:<platform>:<appid>:<openid>` (Douyin, QQ). */
-export const identityKey = (appId: string, openid: string, platform: PlatformName = 'wechat') =>
+export const identityKey = (appId: string, openid: string, platform: string) =>
   `${IDENTITY_PREFIX}${platformPart(platform)}${encodeURIComponent(appId)}:${encodeURIComponent(openid)}`
 
 /**
@@ -32,7 +30,7 @@ export const identityKey = (appId: string, openid: string, platform: PlatformNam
  * the user a unionid is linked to (`IDENTITY=unionid`). A unionid links the
  * apps of one platform only.
  */
-export const unionidKey = (unionid: string, platform: PlatformName = 'wechat') =>
+export const unionidKey = (unionid: string, platform: string) =>
   `${UNIONID_PREFIX}${platformPart(platform)}${encodeURIComponent(unionid)}`
 
 /** `wx:access_token:<appid>`. */

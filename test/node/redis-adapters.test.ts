@@ -158,32 +158,40 @@ describe('keys and expiries', () => {
     const unionid = `un-${user}`
     // App B, long ago: its identity lives SESSION_MAX_AGE and a day, its session 1 s.
     let at = now()
-    await identities.put('wxB', `oB-${user}`, {
-      v: 1,
-      uid: user,
-      unionid,
-      updatedAt: at,
-      expiresAt: at + policy.maxAge + IDENTITY_SLACK,
-    })
+    await identities.put(
+      'wxB',
+      `oB-${user}`,
+      {
+        v: 1,
+        uid: user,
+        unionid,
+        updatedAt: at,
+        expiresAt: at + policy.maxAge + IDENTITY_SLACK,
+      },
+      'wechat',
+    )
     const b = record(user, at, { appId: 'wxB', openid: `oB-${user}`, unionid, expiresAt: at + 1 })
     await authority.login(user, 'b', b, 'h0', policy, at)
-    const bKey = `wxa:${identityKey('wxB', `oB-${user}`)}`
+    const bKey = `wxa:${identityKey('wxB', `oB-${user}`, 'wechat')}`
     expect(await db.pExpireTime(userKey(user, 'identities'))).toBeGreaterThanOrEqual(
       await db.pExpireTime(bKey),
     )
     // Idle: the session is over and gone from Redis.
     await new Promise((resolve) => setTimeout(resolve, 2100))
     expect(await db.exists(userKey(user, 'sessions'))).toBe(0)
-    expect(await identities.get('wxB', `oB-${user}`)).not.toBeNull()
+    expect(await identities.get('wxB', `oB-${user}`, 'wechat')).not.toBeNull()
     // App A now, then the account is deleted.
     at = now()
     const a = record(user, at, { appId: 'wxA', openid: `oA-${user}`, unionid, expiresAt: at + 1 })
     await authority.login(user, 'a', a, 'h0', policy, at)
     expect(await db.sMembers(userKey(user, 'identities'))).toEqual(
-      expect.arrayContaining([identityKey('wxB', `oB-${user}`), identityKey('wxA', `oA-${user}`)]),
+      expect.arrayContaining([
+        identityKey('wxB', `oB-${user}`, 'wechat'),
+        identityKey('wxA', `oA-${user}`, 'wechat'),
+      ]),
     )
     await authority.forget(user, now())
-    expect(await identities.get('wxB', `oB-${user}`)).toBeNull()
+    expect(await identities.get('wxB', `oB-${user}`, 'wechat')).toBeNull()
     expect(await db.exists(bKey)).toBe(0)
     expect(await db.exists(userKey(user, 'identities'))).toBe(0)
   })

@@ -135,13 +135,13 @@ export function storeSuite(
 
       it('keeps the sealed session_key of a login per app slot; setSessionKey replaces it', async () => {
         const { a, uid, now } = await withSessions(0)
-        const slot = sessionKeySlot('wxapp')
+        const slot = sessionKeySlot('wxapp', 'wechat')
         expect(await a.sessionKey(uid, slot)).toBeNull()
         await a.login(uid, 's', record(uid, now), 'h0', POLICY, now, 'sealed-1')
         expect(await a.sessionKey(uid, slot)).toBe('sealed-1')
         await a.setSessionKey(uid, slot, 'sealed-2')
         expect(await a.sessionKey(uid, slot)).toBe('sealed-2')
-        expect(await a.sessionKey(uid, sessionKeySlot('wxother'))).toBeNull()
+        expect(await a.sessionKey(uid, sessionKeySlot('wxother', 'wechat'))).toBeNull()
       })
     })
 
@@ -413,9 +413,9 @@ export function storeSuite(
       it('ends every session and deletes every identity and unionid link it logged in with, the keys, the profile and its avatar', async () => {
         const { a, uid, now, identities, objects } = await withSessions(0)
         const keys = [
-          identityKey('wxapp', `o-${uid}`),
-          unionidKey(`union-${uid}`),
-          identityKey('wxother', `o2-${uid}`),
+          identityKey('wxapp', `o-${uid}`, 'wechat'),
+          unionidKey(`union-${uid}`, 'wechat'),
+          identityKey('wxother', `o2-${uid}`, 'wechat'),
         ]
         for (const key of keys) await identities.put(key, { v: 1, uid }, 3600)
         const first = record(uid, now, { unionid: `union-${uid}` })
@@ -438,7 +438,7 @@ export function storeSuite(
         for (const k of keys) expect(await identities.get(k), k).toBeNull()
         expect(await a.list(uid, now + 1)).toEqual([])
         expect(await a.read(uid, 's', now + 1)).toBeNull()
-        expect(await a.sessionKey(uid, sessionKeySlot('wxapp'))).toBeNull()
+        expect(await a.sessionKey(uid, sessionKeySlot('wxapp', 'wechat'))).toBeNull()
         expect(await a.profile(uid, now + 1)).toBeNull()
         await vi.waitFor(async () => expect(await objects.get(key)).toBeNull())
         // Forgotten twice (a retried push): nothing left to end.
@@ -449,16 +449,20 @@ export function storeSuite(
         const { a, uid, now, identities } = await withSessions(0)
         const linked = record(uid, now, { unionid: `union-${uid}` })
         await a.login(uid, 's', linked, 'h0', POLICY, now)
-        await identities.put(unionidKey(`union-${uid}`), { v: 1, uid: 'someone-else' }, 3600)
-        await a.forget(uid, now + 1)
-        expect((await identities.get<{ uid: string }>(unionidKey(`union-${uid}`)))?.value.uid).toBe(
-          'someone-else',
+        await identities.put(
+          unionidKey(`union-${uid}`, 'wechat'),
+          { v: 1, uid: 'someone-else' },
+          3600,
         )
+        await a.forget(uid, now + 1)
+        expect(
+          (await identities.get<{ uid: string }>(unionidKey(`union-${uid}`, 'wechat')))?.value.uid,
+        ).toBe('someone-else')
       })
 
       it('deletes the identity of an app whose sessions are long over (M-4)', async () => {
         const { a, uid, now, identities } = await withSessions(0)
-        const old = identityKey('wxold', `o-old-${uid}`)
+        const old = identityKey('wxold', `o-old-${uid}`, 'wechat')
         await identities.put(old, { v: 1, uid }, 3600)
         const idle = record(uid, now, {
           appId: 'wxold',
@@ -501,7 +505,7 @@ export function storeSuite(
             end: () => a.end(uid, 's', now),
             endAll: () => a.endAll(uid, now),
             forget: () => a.forget(uid, now),
-            setSessionKey: () => a.setSessionKey(uid, sessionKeySlot('wxapp'), 'sealed'),
+            setSessionKey: () => a.setSessionKey(uid, sessionKeySlot('wxapp', 'wechat'), 'sealed'),
           }
           const codes: Record<string, string | undefined> = {}
           for (const [what, change] of Object.entries(changes)) {
@@ -516,7 +520,7 @@ export function storeSuite(
             () => a.read(uid, 's', now),
             () => a.list(uid, now),
             () => a.profile(uid, now),
-            () => a.sessionKey(uid, sessionKeySlot('wxapp')),
+            () => a.sessionKey(uid, sessionKeySlot('wxapp', 'wechat')),
           ]) {
             await expect(read()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' })
           }
@@ -528,7 +532,7 @@ export function storeSuite(
             expect(await a.profile(uid, now)).toBeNull()
           }
           if (codes.setSessionKey === 'STORAGE_UNAVAILABLE') {
-            expect(await a.sessionKey(uid, sessionKeySlot('wxapp'))).toBeNull()
+            expect(await a.sessionKey(uid, sessionKeySlot('wxapp', 'wechat'))).toBeNull()
           }
         },
       )

@@ -4,6 +4,7 @@ import { toJsonSchema as reference } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { toJsonSchema } from '../../src/openapi/json-schema'
+import * as wechatSchemas from '../../src/platforms/wechat/routes'
 import * as schemas from '../../src/routes/schemas'
 
 const withoutDraft = (schema: v.GenericSchema) => {
@@ -15,7 +16,9 @@ const isSchema = (value: unknown): value is v.GenericSchema =>
   typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'schema'
 
 describe('toJsonSchema', () => {
-  const routeSchemas = Object.entries(schemas).filter(([, value]) => isSchema(value))
+  const routeSchemas = Object.entries({ ...schemas, ...wechatSchemas }).filter(([, value]) =>
+    isSchema(value),
+  )
 
   it('finds the routes’ schemas', () => {
     expect(routeSchemas.length).toBeGreaterThan(10)

@@ -1,10 +1,10 @@
 import type { Context, Hono } from 'hono'
-import type { PlatformName } from '../../env'
 import { buildPush, type PushFormat, type PushMode } from '../push'
 import {
   type AccessTokenState,
   DEFAULT_HANG_MS,
   EMULATED_PLATFORMS,
+  type EmulatedPlatform,
   type EmulatorState,
   EVENT_NAME,
   FAULTS,
@@ -37,14 +37,14 @@ export function controlSurface(app: Hono, state: EmulatorState) {
     c: Context,
     appId: unknown,
     platform: unknown,
-  ): { platform: PlatformName; appId: string } | Response {
+  ): { platform: EmulatedPlatform; appId: string } | Response {
     if (typeof appId === 'string') {
       const of = platformOf(appId)
       if (of) return { platform: of, appId }
       const all = EMULATED_PLATFORMS.flatMap((p) => [...apps[p]])
       return c.json({ error: `appId: not one of ${all.join(', ')}` }, 400)
     }
-    const chosen = (platform ?? 'wechat') as PlatformName
+    const chosen = (platform ?? 'wechat') as EmulatedPlatform
     if (!EMULATED_PLATFORMS.includes(chosen)) {
       return c.json({ error: `platform: one of ${EMULATED_PLATFORMS.join(', ')}` }, 400)
     }
@@ -56,8 +56,8 @@ export function controlSurface(app: Hono, state: EmulatorState) {
   }
 
   /** The platform of a `/users/:openid` request: `?platform=` or the body's, default WeChat. */
-  const userPlatform = (c: Context, fromBody?: unknown): PlatformName | Response => {
-    const chosen = (c.req.query('platform') ?? fromBody ?? 'wechat') as PlatformName
+  const userPlatform = (c: Context, fromBody?: unknown): EmulatedPlatform | Response => {
+    const chosen = (c.req.query('platform') ?? fromBody ?? 'wechat') as EmulatedPlatform
     return EMULATED_PLATFORMS.includes(chosen)
       ? chosen
       : c.json({ error: `platform: one of ${EMULATED_PLATFORMS.join(', ')}` }, 400)

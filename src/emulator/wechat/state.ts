@@ -1,4 +1,3 @@
-import type { PlatformName } from '../../env'
 import { bytesOf } from '../../util/base64url'
 import { hex } from '../../util/hex'
 import type { EmulatorStorage } from '../storage'
@@ -19,7 +18,7 @@ export type Fault = (typeof FAULTS)[number]
 
 export interface EmulatedUser {
   /** Absent for WeChat users (their keys are `user:<openid>`). */
-  platform?: PlatformName
+  platform?: EmulatedPlatform
   openid: string
   unionid?: string
   sessionKey: string
@@ -121,7 +120,9 @@ export interface EmulatorEnv
   WECHAT_EVENT_AES_KEY?: string
 }
 
-export const EMULATED_PLATFORMS: readonly PlatformName[] = ['wechat', 'douyin', 'qq', 'alipay']
+/** The platforms the emulator plays: its own list, so that a platform need not have an emulator. */
+export const EMULATED_PLATFORMS = ['wechat', 'douyin', 'qq', 'alipay'] as const
+export type EmulatedPlatform = (typeof EMULATED_PLATFORMS)[number]
 
 const ids = (value: string | undefined) => new Set((value ?? '').split(/\s+/).filter(Boolean))
 
@@ -129,15 +130,15 @@ const ids = (value: string | undefined) => new Set((value ?? '').split(/\s+/).fi
 export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
   const now = () => Math.floor(Date.now() / 1000)
   // Each platform's users are its own: the same openid on two platforms is two people.
-  const userKey = (openid: string, platform: PlatformName) =>
+  const userKey = (openid: string, platform: EmulatedPlatform) =>
     platform === 'wechat' ? `user:${openid}` : `${platform}:user:${openid}`
-  const getUser = (openid: string, platform: PlatformName = 'wechat') =>
+  const getUser = (openid: string, platform: EmulatedPlatform = 'wechat') =>
     storage.get<EmulatedUser>(userKey(openid, platform))
   const putUser = (user: EmulatedUser) =>
     storage.put(userKey(user.openid, user.platform ?? 'wechat'), user)
   // It plays each platform for every app of it the Worker is configured with.
   // As the config reads it: an empty WECHAT_APP_ID means the emulator's own AppID.
-  const apps: Record<PlatformName, Set<string>> = {
+  const apps: Record<EmulatedPlatform, Set<string>> = {
     wechat: ids(env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID),
     douyin: ids(env.DOUYIN_APP_ID),
     qq: ids(env.QQ_APP_ID),
@@ -164,7 +165,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     return env[`${prefix}_APP_SECRET`]?.trim() || EMULATOR_APP_SECRET
   }
 
-  async function ensureUser(openid: string, platform: PlatformName = 'wechat') {
+  async function ensureUser(openid: string, platform: EmulatedPlatform = 'wechat') {
     const user: EmulatedUser = (await getUser(openid, platform)) ?? {
       ...(platform === 'wechat' ? {} : { platform }),
       openid,

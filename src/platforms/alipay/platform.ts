@@ -2,8 +2,10 @@ import type { Variables } from '../../env'
 import { WxaAuthError } from '../../errors'
 import { registerSecret } from '../../util/redact'
 import { DEFAULT_TIMEOUT_MS } from '../caller'
-import type { PlatformApp, PlatformDefinition, PlatformSession, Upstream } from '../platform'
+import type { PlatformDefinition, PlatformSession, Upstream } from '../platform'
 import { apiBase, text, whole } from '../variables'
+import { pushClaims } from '../wechat/push-claims'
+import { type AlipayApp, USER_ID_PREFIX } from './app'
 import { ALIPAY_API_BASE, type GatewayKeys, gatewayCaller } from './gateway'
 import {
   certificateSn,
@@ -17,22 +19,15 @@ import {
   signingString,
 } from './keys'
 import { aesKeyBytes, openPhone } from './phone'
+import { type AlipaySettings, alipayRoutes } from './routes'
 
 // Alipay AppIDs are 16 digits (2021…; sandbox 9021…).
 const APP_ID = /^\d{16}$/
-/** What an `old` app's `user_id` becomes as an openid: never equal to an `open_id`. */
-export const USER_ID_PREFIX = 'user_id:'
-
-/** An Alipay app: a {@link PlatformApp} that also checks the notifications Alipay signs. */
-export interface AlipayApp extends PlatformApp {
-  /** Whether a notification's form fields carry Alipay's signature (over all but `sign` and `sign_type`). */
-  verifyNotify(fields: Record<string, string>): Promise<boolean>
-}
-
-/** Whether `app` is an Alipay app. */
-export const isAlipayApp = (app: PlatformApp | undefined): app is AlipayApp =>
-  app?.platform === 'alipay' && typeof (app as Partial<AlipayApp>).verifyNotify === 'function'
-
+/**
+ * How long a notification's claim is kept: Alipay retries a notification not
+ * answered `success` for about 25 hours (4 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h).
+ */
+export const DEFAULT_NOTIFY_CLAIM_TTL = 26 * 60 * 60 // 26 hours, seconds
 interface KeyMaterial extends GatewayKeys {
   aes: CryptoKey | null
 }
@@ -167,7 +162,7 @@ export function alipayIdentity(answer: Record<string, unknown>): PlatformSession
  * `ALIPAY_TIMEOUT_MS`. One app; login by `alipay.system.oauth.token`, no
  * session_key (no decrypt), the phone number from `my.getPhoneNumber`.
  */
-export const alipay: PlatformDefinition = {
+export const alipay: PlatformDefinition<'alipay', AlipaySettings> = {
   name: 'alipay',
   apps(vars, { upstream }) {
     const ids = (text(vars, 'ALIPAY_APP_ID') ?? '').split(/\s+/).filter(Boolean)
@@ -193,7 +188,7 @@ export const alipay: PlatformDefinition = {
       ...(upstream ? { fetch: upstream.fetch } : {}),
     })
     const app: AlipayApp = {
-      platform: 'alipay',
+      platform: 'alipay' as const,
       appId,
       async code2Session({ code }) {
         const answer = await call('alipay.system.oauth.token', {
@@ -214,4 +209,16 @@ export const alipay: PlatformDefinition = {
     }
     return [app]
   },
+  logins: { code: { input: {} } },
+  // `/alipay/events`, with an Alipay app: the notifications, each acted on once.
+  settings: (vars, { claims }) =>
+    text(vars, 'ALIPAY_APP_ID')
+      ? {
+          claims: pushClaims(claims, {
+            secret: 'wxa-auth alipay notify',
+            ttl: DEFAULT_NOTIFY_CLAIM_TTL,
+          }),
+        }
+      : null,
+  routes: alipayRoutes,
 }

@@ -8,7 +8,7 @@ import {
   platformSession,
   type Refusal,
 } from '../caller'
-import type { LoginCode, PlatformSession } from '../platform'
+import type { PlatformSession } from '../platform'
 
 export const DOUYIN_API_BASE = 'https://developer.toutiao.com'
 
@@ -45,13 +45,19 @@ export interface DouyinClientOptions extends AppClientOptions {
   baseUrl?: string
 }
 
+/** A `tt.login` code, and its `anonymousCode` when the mini program sent it. */
+export interface DouyinLogin {
+  code: string
+  anonymousCode?: string | undefined
+}
+
 export interface DouyinClient {
   /**
    * Exchanges a `tt.login` code (and its `anonymousCode`, when sent) for the
    * user's identity: `POST /api/apps/v2/jscode2session`. Spends the codes:
    * never retried after an answer that may have spent them.
    */
-  code2Session(login: LoginCode): Promise<PlatformSession>
+  code2Session(login: DouyinLogin): Promise<PlatformSession>
 }
 
 /**

@@ -1,4 +1,6 @@
+import * as v from 'valibot'
 import { sealedData } from '../data-crypto'
+import { codeField } from '../login-kind'
 import type { PlatformApp, PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { createDouyinClient } from './client'
@@ -13,17 +15,35 @@ const APP_ID = /^tt[\w-]{1,40}$/
  * No phone number here (Douyin's needs an RSA key pair of the app's own) and
  * no checkSessionKey (Douyin's server API has none).
  */
-export const douyin: PlatformDefinition = {
+export const douyin: PlatformDefinition<'douyin'> = {
   name: 'douyin',
   apps(vars, { upstream }) {
     const shape = 'tt followed by letters and digits'
     return configuredApps(vars, 'DOUYIN', { pattern: APP_ID, shape, upstream }).map(
-      ({ appId, client }): PlatformApp => ({
-        platform: 'douyin',
-        appId,
-        code2Session: createDouyinClient(client).code2Session,
-        ...sealedData(appId),
-      }),
+      ({ appId, client }): PlatformApp<'douyin'> => {
+        const douyinClient = createDouyinClient(client)
+        return {
+          platform: 'douyin',
+          appId,
+          code2Session: ({ code, anonymousCode }) =>
+            douyinClient.code2Session({
+              code,
+              anonymousCode: typeof anonymousCode === 'string' ? anonymousCode : undefined,
+            }),
+          ...sealedData(appId),
+        }
+      },
     )
+  },
+  logins: {
+    code: {
+      input: {
+        anonymousCode: v.optional(
+          codeField(
+            "Douyin: tt.login's anonymousCode, beside the code; the login then also reports the user's anonymous openid. Ignored on the other platforms.",
+          ),
+        ),
+      },
+    },
   },
 }

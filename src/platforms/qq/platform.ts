@@ -11,11 +11,11 @@ const APP_ID = /^[1-9][0-9]{4,19}$/
  * `QQ_TIMEOUT_MS`. Each app has code2Session and the shared data crypto; QQ
  * documents no phone-number API and no checkSessionKey for mini programs.
  */
-export const qq: PlatformDefinition = {
+export const qq: PlatformDefinition<'qq'> = {
   name: 'qq',
   apps(vars, { upstream }) {
     return configuredApps(vars, 'QQ', { pattern: APP_ID, shape: 'digits', upstream }).map(
-      ({ appId, client }): PlatformApp => {
+      ({ appId, client }): PlatformApp<'qq'> => {
         const qq = createQQClient(client)
         return {
           platform: 'qq',
@@ -26,4 +26,5 @@ export const qq: PlatformDefinition = {
       },
     )
   },
+  logins: { code: { input: {} } },
 }

@@ -4,6 +4,7 @@
 // https://developers.weixin.qq.com/miniprogram/dev/wxcloudrun/src/guide/weixin/open.html
 import type { Variables } from '../../env'
 import { WxaAuthError } from '../../errors'
+import type { TrustedCaller } from '../platform'
 import { text } from '../variables'
 
 /** The variable Cloud Hosting sets in every container of a service: its environment's id. */
@@ -66,13 +67,8 @@ export function openApi(vars: Variables): boolean {
 
 const ID = /^[\w-]{1,128}$/
 
-/** Who WeChat's gateway says sent a `callContainer` request. */
-export interface CloudCaller {
-  /** The user's mini program: `X-WX-APPID`, or under resource reuse `X-WX-FROM-APPID`. */
-  appId: string
-  openid: string
-  unionid?: string
-}
+/** Who WeChat's gateway says sent a `callContainer` request; `appId` is `X-WX-APPID`, or under resource reuse `X-WX-FROM-APPID`. */
+export type CloudCaller = TrustedCaller
 
 /**
  * The user the gateway's headers name (names are case-insensitive). Under

@@ -3,7 +3,9 @@ import type { PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
 import { createWeChatClient } from './client'
-import { OPEN_API_BASE, openApi } from './cloud-hosting'
+import { cloudCaller, cloudHosting, OPEN_API_BASE, openApi } from './cloud-hosting'
+import { type PushSettings, pushSettings } from './push-settings'
+import { wechatRoutes } from './routes'
 
 const APP_ID = /^wx[\w-]{1,40}$/
 /** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
@@ -18,7 +20,7 @@ const APP_SECRET = /^[0-9a-f]{32}$/i
  * service with no token (at `WECHAT_API_BASE` when set, for tests); the
  * AppSecret is then optional, and without it no code is taken (`NOT_OFFERED`).
  */
-export const wechat: PlatformDefinition = {
+export const wechat: PlatformDefinition<'wechat', PushSettings> = {
   name: 'wechat',
   apps(vars, { kv, log, upstream }) {
     const shape = 'wx followed by letters and digits'
@@ -62,4 +64,15 @@ export const wechat: PlatformDefinition = {
       }
     })
   },
+  logins: {
+    code: { input: {} },
+    // CLOUD_HOSTING=wechat: a login without a code is the user Cloud Hosting's gateway names.
+    'trusted-headers': {
+      input: {},
+      headers: { on: (vars) => cloudHosting(vars) !== undefined, caller: cloudCaller },
+    },
+  },
+  settings: (vars, { claims }) => pushSettings(vars, claims),
+  // `/wechat/events`: the message push.
+  routes: wechatRoutes,
 }

@@ -1,4 +1,4 @@
-import type { ClaimStore } from '../../session/authority'
+import type { ClaimStore } from '../../storage/claims'
 import { base64url } from '../../util/base64url'
 
 /**

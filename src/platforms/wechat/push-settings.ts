@@ -1,6 +1,6 @@
 import type { Variables } from '../../env'
 import { WxaAuthError } from '../../errors'
-import type { ClaimStore } from '../../session/authority'
+import type { ClaimStore } from '../../storage/claims'
 import { checkSecret } from '../../token/keys'
 import { registerSecret } from '../../util/redact'
 import { text } from '../variables'

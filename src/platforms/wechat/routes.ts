@@ -1,10 +1,17 @@
-import { Hono } from 'hono/tiny'
-import { receivePush, urlCheck } from '../flows/events'
-import { limitBody } from '../middleware/body-limit'
-import { describe } from '../openapi/describe'
-import type { ResolvedOptions } from '../options'
-import { flowOf } from './flow'
-import { EchoAnswer, EventAnswer } from './schemas'
+import type { Hono } from 'hono'
+import * as v from 'valibot'
+import { WxaAuthError } from '../../errors'
+import { limitBody } from '../../middleware/body-limit'
+import { describe } from '../../openapi/describe'
+import type { PlatformRoutesContext } from '../platform'
+import type { PushSettings } from './push-settings'
+import { once, openPush, urlCheck } from './receive'
+
+/** `GET /wechat/events`: the echostr, as it came. */
+export const EchoAnswer = v.pipe(v.string(), v.description('echostr'))
+
+/** `POST /wechat/events`: what WeChat expects back. */
+export const EventAnswer = v.literal('success')
 
 /** The query every push and URL check carries. */
 const pushQuery = [
@@ -45,17 +52,21 @@ const pushFields = {
   },
 }
 
+/** The push settings of a request's configuration; 404 without `WECHAT_EVENT_TOKEN`. */
+function settingsOf(settings: PushSettings | null): PushSettings {
+  if (!settings) throw new WxaAuthError('NOT_FOUND')
+  return settings
+}
+
 /**
  * WeChat's message push (消息推送) for the authorization events of mini
  * program users: `GET /events` answers WeChat's URL check and `POST /events`
  * takes pushes, JSON or XML, in plain mode (without an EncodingAESKey) or
- * safe and compatible mode. What each event does is the flow's event table.
- * Without `WECHAT_EVENT_TOKEN` both routes answer 404. Mounted before the
- * session middleware: pushes carry no token. @internal
+ * safe and compatible mode. What each event asks is `EVENT_TABLE`; the
+ * actions are the context's. Without `WECHAT_EVENT_TOKEN` both routes answer
+ * 404. Served before the session middleware: pushes carry no token. @internal
  */
-export function eventRoutes<User extends { id: string }>(resolved: ResolvedOptions<User>) {
-  const routes = new Hono()
-
+export function wechatRoutes(routes: Hono, context: PlatformRoutesContext<PushSettings>): void {
   // https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
   routes.get(
     '/events',
@@ -80,7 +91,8 @@ export function eventRoutes<User extends { id: string }>(resolved: ResolvedOptio
       errors: ['NOT_FOUND', 'WECHAT_EVENT_SIGNATURE_INVALID', 'INVALID_REQUEST'],
     }),
     async (c) => {
-      const echostr = await urlCheck(flowOf(resolved, c), c.req.query())
+      const { settings, now } = context.request(c)
+      const echostr = await urlCheck(settingsOf(settings), c.req.query(), now)
       c.header('Cache-Control', 'no-store')
       c.header('X-Content-Type-Options', 'nosniff')
       return c.text(echostr)
@@ -129,8 +141,22 @@ export function eventRoutes<User extends { id: string }>(resolved: ResolvedOptio
       ],
     }),
     limitBody(),
-    async (c) => c.text(await receivePush(flowOf(resolved, c), c.req.query(), await c.req.text())),
+    async (c) => {
+      const { apps, settings, now } = context.request(c)
+      const push = settingsOf(settings)
+      const opened = await openPush(push, apps, {
+        query: c.req.query(),
+        body: await c.req.text(),
+        now,
+      })
+      if (opened.kind === 'other') return c.text('success')
+      return c.text(
+        await once(push, opened.id, now, () =>
+          opened.kind === 'user'
+            ? context.act(c, opened.action)
+            : context.imageChecked(c, opened.verdict),
+        ),
+      )
+    },
   )
-
-  return routes
 }

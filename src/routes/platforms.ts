@@ -1,0 +1,43 @@
+import { Hono } from 'hono/tiny'
+import { actOnUser, imageChecked } from '../flows/events'
+import type { ResolvedOptions } from '../options'
+import type { PlatformRoutesContext } from '../platforms/platform'
+import { flowOf } from './flow'
+
+/** What a platform's routes get: its apps and settings per request, and the flows' actions. */
+function contextOf<User extends { id: string }>(
+  resolved: ResolvedOptions<User>,
+  name: string,
+): PlatformRoutesContext<unknown> {
+  return {
+    request(c) {
+      const config = resolved.config(c)
+      const apps = new Map([...config.apps].filter(([, app]) => app.platform === name))
+      const settings = config.platformSettings.get(name as never) ?? null
+      return { apps, settings, now: resolved.now() }
+    },
+    log: resolved.log,
+    act: (c, action) => actOnUser(flowOf(resolved, c), action),
+    forget: (c, user) =>
+      actOnUser(flowOf(resolved, c), { ...user, endSessions: true, forget: true }),
+    imageChecked: (c, verdict) => imageChecked(flowOf(resolved, c), verdict),
+  }
+}
+
+/**
+ * The routes each platform declares (WeChat's message push), by platform:
+ * each is served under `/<name>`, before the session middleware (a
+ * platform's pushes carry no token). @internal
+ */
+export function platformRoutes<User extends { id: string }>(
+  resolved: ResolvedOptions<User>,
+): Map<string, Hono> {
+  const mounted = new Map<string, Hono>()
+  for (const platform of resolved.platforms) {
+    if (!platform.routes) continue
+    const routes = new Hono()
+    platform.routes(routes, contextOf(resolved, platform.name))
+    mounted.set(platform.name, routes)
+  }
+  return mounted
+}
