@@ -13,7 +13,7 @@ export default defineConfig([
     // `wxa-auth/testing/client`: ESM, sharing chunks so that all see one
     // WxaAuthError class.
     entry: {
-      index: 'src/lib.ts',
+      index: 'src/index.ts',
       cloudflare: 'src/runtime/cloudflare/index.ts',
       node: 'src/runtime/node/index.ts',
       wechat: 'src/platforms/wechat/index.ts',

@@ -317,7 +317,7 @@ function buildBundles() {
   const meta = join(work, 'production.meta.json')
   build(['--env', 'production', '--outdir', join(work, 'prod'), '--metafile', meta])
   build(['-c', 'bench/wrangler.toml', '--outdir', join(work, 'bench')])
-  const code = readFileSync(join(work, 'prod', 'index.js'))
+  const code = readFileSync(join(work, 'prod', 'worker.js'))
   const { outputs } = JSON.parse(readFileSync(meta, 'utf8'))
   const output = Object.values(outputs).find((o) => o.entryPoint) ?? Object.values(outputs)[0]
   // Inputs by package (node_modules) or by folder of src/, in minified bytes of the output.

@@ -8,7 +8,6 @@
 import { type Context, Hono } from 'hono'
 import { jwt } from 'hono/jwt'
 import { createApp } from '../src/app'
-import { wxaAuth } from '../src/auth'
 import type { WxaBindings } from '../src/env'
 import { UserSessions } from '../src/runtime/cloudflare/object'
 import { cloudflare } from '../src/runtime/cloudflare/runtime'
@@ -18,6 +17,7 @@ import { hashSessionId } from '../src/session/ids'
 import { sessionRecordKey } from '../src/storage/keys'
 import { signToken, verifyToken } from '../src/token/jwt'
 import { importKeyRing } from '../src/token/keys'
+import { wxaAuth } from '../src/wxa-auth'
 import { countingKv, type KvCounts } from '../test/counting-kv'
 
 /** Everything counted since the last `GET /bench/counters`. */

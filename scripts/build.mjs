@@ -18,7 +18,7 @@ const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--ou
 })
 if (code !== 0) process.exit(code)
 
-const bundle = readFileSync(join(OUT_DIR, 'index.js'))
+const bundle = readFileSync(join(OUT_DIR, 'worker.js'))
 const text = bundle.toString('utf8')
 // What only the dev entry (src/dev.ts) may carry: the emulator, the playground, the SDK test routes.
 const devOnly = [
@@ -38,6 +38,6 @@ const gzip = gzipSync(bundle).length
 /** @param {number} n bytes */
 const kib = (n) => (n / 1024).toFixed(1)
 console.log(
-  `production bundle (${OUT_DIR}/index.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,
+  `production bundle (${OUT_DIR}/worker.js): ${kib(bundle.length)} KiB, ${kib(gzip)} KiB gzip; budget ${kib(GZIP_BUDGET)} KiB gzip; no development code`,
 )
 if (gzip > GZIP_BUDGET) process.exit(1)

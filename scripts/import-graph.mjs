@@ -1,7 +1,9 @@
 // The import graph of src/ (type-only imports included): `node scripts/import-graph.mjs`
 // prints each file's imports, the cycles, the files each entry loads that import
-// `cloudflare:*`, and the floors (a file's floor is one above its highest import).
-// test/docs/imports.test.ts checks the same graph.
+// `cloudflare:*`, and the floors (a file's floor is one above its highest import);
+// then its four rules, and exits 1 when one is broken: no cycle, no arrow from
+// platforms/ up into flows/ or routes/, no file over 400 lines, at most 40
+// runtime exports from the main entry. test/docs/shape.test.ts checks the same.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'
 
@@ -95,6 +97,33 @@ export function floors(graph) {
   return floor
 }
 
+export const MAX_LINES = 400
+export const MAX_RUNTIME_EXPORTS = 40
+
+/** @param {Map<string, string[]>} graph @returns {string[]} imports of flows/ or routes/ by platforms/ */
+export function upward(graph) {
+  return [...graph].flatMap(([file, targets]) =>
+    file.startsWith('src/platforms/')
+      ? targets
+          .filter((t) => t.startsWith('src/flows/') || t.startsWith('src/routes/'))
+          .map((t) => `${file} -> ${t}`)
+      : [],
+  )
+}
+
+/** @param {string} file an entry @returns {string[]} the values (not types) it exports */
+export function runtimeExports(file) {
+  const names = []
+  for (const [, kind, list] of readFileSync(file, 'utf8').matchAll(
+    /^export (type )?\{([^}]*)\}/gm,
+  )) {
+    if (kind) continue
+    for (const name of list.split(',').map((n) => n.trim()))
+      if (name && !name.startsWith('type ')) names.push(name.split(/\s+as\s+/).pop())
+  }
+  return names
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const graph = importGraph('src')
   /** @type {Map<number, string[]>} */
@@ -107,8 +136,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const found = cycles(graph)
   console.log(`cycles: ${found.length ? found.join('\n  ') : 'none'}`)
-  for (const entry of ['src/lib.ts', 'src/platforms/wechat/index.ts']) {
+  for (const entry of ['src/index.ts', 'src/platforms/wechat/index.ts']) {
     const loaded = [...closure(graph, entry)].filter((f) => f.startsWith('cloudflare:'))
     console.log(`${entry} loads cloudflare:*: ${loaded.length ? loaded.join(', ') : 'no'}`)
   }
+  const up = upward(graph)
+  console.log(`platforms/ -> flows/ or routes/: ${up.length ? up.join('\n  ') : 'none'}`)
+  const long = [...graph.keys()]
+    .map((file) => [file, readFileSync(file, 'utf8').split('\n').length])
+    .filter(([, lines]) => Number(lines) > MAX_LINES)
+  console.log(
+    `files over ${MAX_LINES} lines: ${long.length ? long.map(([f, n]) => `${f} (${n})`).join(', ') : 'none'}`,
+  )
+  const exported = runtimeExports('src/index.ts')
+  console.log(
+    `runtime exports of src/index.ts: ${exported.length} (at most ${MAX_RUNTIME_EXPORTS})`,
+  )
+  if (found.length || up.length || long.length || exported.length > MAX_RUNTIME_EXPORTS)
+    process.exit(1)
 }

@@ -1,6 +1,5 @@
 import type { Env, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
-import { wxaAuth } from './auth'
 import { WxaAuthError } from './errors'
 import type { DefaultUser } from './hooks'
 import type { WxaEnv } from './middleware/session'
@@ -12,6 +11,7 @@ import { meRoutes } from './routes/me'
 import { readiness } from './routes/ready'
 import { HealthResponse, NotReadyResponse, ReadyResponse } from './routes/schemas'
 import { VERSION } from './version'
+import { wxaAuth } from './wxa-auth'
 
 /**
  * The whole wxa-auth app: `/healthz` (liveness), `/readyz` (the configuration), `/auth/*`, the protected examples

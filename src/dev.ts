@@ -12,7 +12,7 @@ import { cloudflare } from './runtime/cloudflare/runtime'
  * The development Worker (`[env.dev]`: `npm run dev` and the tests): the
  * deployable Worker with the emulators injected as its upstream, their
  * control surface on `/__emulator/*`, the playground on `/` and the SDK's
- * test routes on `/__dev/*`. The production entry (`src/index.ts`) imports
+ * test routes on `/__dev/*`. The production entry (`src/worker.ts`) imports
  * none of them.
  */
 /** Bytes as base64, in chunks: an avatar is too big for one spread. */

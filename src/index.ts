@@ -1,10 +1,44 @@
-import { createApp } from './app'
-import { cloudflare } from './runtime/cloudflare/runtime'
-
 /**
- * The deployable Worker (wrangler.toml top level and `[env.production]`):
- * wxa-auth's routes and nothing for development. `npm run dev` and the
- * tests run `src/dev.ts`, which adds the emulators and the playground.
+ * `wxa-auth`: mini program login and sessions for Hono apps, on any runtime.
+ * The factory, the app, the errors, and the types of the hooks and the ports.
+ * The runtimes' adapters are `wxa-auth/cloudflare` and `wxa-auth/node`, the
+ * WeChat toolkit `wxa-auth/wechat`, the emulators `wxa-auth/testing`.
  */
-export default createApp({ runtime: cloudflare() })
-export { UserSessions } from './runtime/cloudflare/object'
+export { createApp } from './app'
+export type { Variables, WxaConfigVars } from './env'
+export {
+  ERROR_ALIASES,
+  ERRORS,
+  isWxaAuthError,
+  type LegacyErrorCode,
+  type Logger,
+  WxaAuthError,
+  type WxaErrorCode,
+} from './errors'
+export {
+  type DefaultUser,
+  defaultUserId,
+  type PlatformIdentity,
+  type UserHooks,
+  type WeChatIdentity,
+} from './hooks'
+export type { WxaEnv, WxaVariables } from './middleware/session'
+export type { WxaAuthOptions } from './options'
+export type { PlatformName } from './platforms/index'
+export type { PhoneNumber, PlatformApp, PlatformSession, Upstream } from './platforms/platform'
+export type { AuthorizationEvent, AuthorizationEventName } from './platforms/wechat/events'
+export type { RateLimiter, RuntimeParts, WxaRuntime } from './runtime/runtime'
+export type { ClaimStore, SessionAuthority } from './session/authority'
+export type {
+  DeviceInfo,
+  Outcome,
+  SessionChange,
+  SessionPolicy,
+  SessionRecord,
+  SessionSummary,
+} from './session/record'
+export type { Session } from './session/session'
+export type { KvStore } from './storage/kv'
+export type { TokenClaims } from './token/jwt'
+export { VERSION } from './version'
+export { type WxaAuth, wxaAuth } from './wxa-auth'

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import type { WxaBindings } from '../src/env'
-import worker from '../src/index'
 import { parseSecrets } from '../src/token/keys'
+import worker from '../src/worker'
 import {
   call,
   configError,

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { type PlatformIdentity, type WxaEnv, wxaAuth } from '../src/lib'
+import { type PlatformIdentity, type WxaEnv, wxaAuth } from '../src/index'
 import { cloudflare, type WxaBindings } from '../src/runtime/cloudflare/index'
 import { emulatorUpstream } from '../src/testing'
 import { call, codeFor, expectError, newOpenid, served, testEnv } from './helpers'

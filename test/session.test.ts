@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { wxaAuth } from '../src/auth'
 import { emulatorUpstream } from '../src/emulator/upstream'
 import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
 import type { WxaEnv, WxaVariables } from '../src/middleware/session'
 import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import type { Session } from '../src/session/session'
+import { wxaAuth } from '../src/wxa-auth'
 import {
   call,
   countedEnv,

@@ -2,7 +2,7 @@ import { SELF } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type WxaEnv, wxaAuth } from '../src/lib'
+import { type WxaEnv, wxaAuth } from '../src/index'
 import { cloudflare } from '../src/runtime/cloudflare/index'
 import {
   type EmulatorBindings,

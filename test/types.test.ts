@@ -1,7 +1,7 @@
 // A host app with bindings and a user type of its own: typed end to end, no casts.
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type WxaEnv, wxaAuth } from '../src/lib'
+import { type WxaEnv, wxaAuth } from '../src/index'
 import { cloudflare, type WxaBindings } from '../src/runtime/cloudflare/index'
 import { node } from '../src/runtime/node/runtime'
 import type { Session } from '../src/session/session'

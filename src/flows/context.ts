@@ -5,7 +5,7 @@ import type { UserHooks } from '../hooks'
 import type { App } from '../platforms/index'
 
 /** What a flow runs with: the configuration, the hooks and the time. It knows nothing of HTTP. */
-export interface Flow<User extends { id: string }> {
+export interface FlowContext<User extends { id: string }> {
   config: WxaConfig
   hooks: Required<UserHooks<User>>
   /** Whether the app brings its own `findOrCreateUser`. */

@@ -2,7 +2,7 @@ import { isWxaAuthError, WxaAuthError } from '../errors'
 import type { PhoneNumber } from '../platforms/platform'
 import { withoutWatermark } from '../platforms/user-info'
 import type { Session } from '../session/session'
-import { appOf, type Flow } from './context'
+import { appOf, type FlowContext } from './context'
 
 /**
  * Decrypts data the mini program hands over with the user's newest
@@ -13,7 +13,7 @@ import { appOf, type Flow } from './context'
  * which has none (`LOGIN_CODE_REQUIRED` until then).
  */
 export async function decrypt<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   input: { encryptedData: string; iv: string; code?: string | undefined },
 ): Promise<Record<string, unknown>> {
@@ -61,7 +61,7 @@ export async function decrypt<User extends { id: string }>(
  * user; on Alipay, inside `my.getPhoneNumber`'s signed `{ response, sign }`.
  */
 export async function phone<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   user: User,
   input: { code?: string | undefined; response?: string | undefined; sign?: string | undefined },
@@ -89,7 +89,7 @@ export async function phone<User extends { id: string }>(
  * everything the mini program sends) and keeps it with the user's sessions.
  */
 export async function resetSessionKey<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   { appId, openid }: { appId: string; openid: string },
 ): Promise<void> {
   const app = appOf(flow.config, appId)

@@ -1,7 +1,7 @@
 import { WxaAuthError } from '../errors'
 import type { SessionSummary } from '../session/record'
 import { namedSession, type Session } from '../session/session'
-import type { Flow } from './context'
+import type { FlowContext } from './context'
 
 // The user's devices: the list of their live sessions, and ending one of them.
 
@@ -9,7 +9,7 @@ const SESSION_ID = /^[\w-]{43}$/
 
 /** Ends one of the user's sessions (a device), by its public id. */
 export async function revokeDevice<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   target: string,
 ): Promise<void> {
@@ -38,7 +38,7 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
 
 /** The user's live sessions, newest first, the request's own marked. */
 export async function devices<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
 ): Promise<Device[]> {
   const { uid, id } = namedSession(session)

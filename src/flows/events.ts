@@ -2,11 +2,11 @@ import { WxaAuthError } from '../errors'
 import type { PlatformName } from '../platforms/index'
 import type { ActionDone, EventUser, UserAction } from '../platforms/platform'
 import { eventUserId } from '../session/identities'
-import { appOf, type Flow } from './context'
+import { appOf, type FlowContext } from './context'
 import { forgetUser } from './forget'
 
 /** The app `user` names, of the platform it names: `UNKNOWN_APP` otherwise. */
-function appFor<User extends { id: string }>(flow: Flow<User>, user: EventUser) {
+function appFor<User extends { id: string }>(flow: FlowContext<User>, user: EventUser) {
   const app = appOf(flow.config, user.appId)
   if (app.platform !== user.platform) throw new WxaAuthError('UNKNOWN_APP')
   return app
@@ -19,7 +19,7 @@ function appFor<User extends { id: string }>(flow: Flow<User>, user: EventUser) 
  * A hook that throws stops it there: the platform retries the event.
  */
 export async function actOnUser<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   action: UserAction,
 ): Promise<ActionDone> {
   const { config, hooks, now, c } = flow
@@ -53,7 +53,7 @@ export async function actOnUser<User extends { id: string }>(
  * names (a later avatar of the user is left alone).
  */
 export async function imageChecked<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   verdict: { appId: string; trace: string; suggest: 'pass' | 'review' | 'risky' },
 ): Promise<void> {
   const { config, now } = flow

@@ -2,7 +2,7 @@ import { isWxaAuthError, WxaAuthError } from '../errors'
 import type { PlatformName } from '../platforms/index'
 import type { TrustedCaller } from '../platforms/platform'
 import type { Session } from '../session/session'
-import { appOf, type Flow } from './context'
+import { appOf, type FlowContext } from './context'
 
 /**
  * Deletes the account of the request's user (注销), confirmed by a fresh
@@ -12,7 +12,7 @@ import { appOf, type Flow } from './context'
  * every identity and unionid link the user logged in with, in any app.
  */
 export async function deleteAccount<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   user: User,
   confirm: { code: string } | { trusted: TrustedCaller },
@@ -48,7 +48,7 @@ export async function deleteAccount<User extends { id: string }>(
  * whether indexed or not.
  */
 export async function forgetUser<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   uid: string,
   appId: string,
   openid: string,

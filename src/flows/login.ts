@@ -9,7 +9,7 @@ import type { DeviceInfo, SessionRecord } from '../session/record'
 import { type IssuedToken, issueToken, ownClaims } from '../token/issue'
 import { importKeyRing } from '../token/keys'
 import { hashNonce, newNonce } from '../token/refresh'
-import { appOf, type Flow } from './context'
+import { appOf, type FlowContext } from './context'
 
 const USER_ID = /^[\w.@-]{1,128}$/
 
@@ -40,7 +40,7 @@ export type LoginResult<User> = IssuedToken & {
  * the login brings no user info, which needs a session_key.
  */
 function trustedApp<User extends { id: string }>(
-  { config }: Flow<User>,
+  { config }: FlowContext<User>,
   trusted: TrustedCaller & { platform: string },
   input: LoginInput,
 ): App {
@@ -66,7 +66,7 @@ function trustedApp<User extends { id: string }>(
  * without its identity.
  */
 export async function login<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   input: LoginInput,
 ): Promise<LoginResult<User>> {
   const { config, hooks, now, c } = flow

@@ -1,6 +1,6 @@
 import { WxaAuthError, type WxaErrorCode } from '../errors'
 import { namedSession, type Session } from '../session/session'
-import type { Flow } from './context'
+import type { FlowContext } from './context'
 
 /**
  * Ends the request's session. Idempotent: a token of a session already over
@@ -8,7 +8,7 @@ import type { Flow } from './context'
  * token ends its session too (the answer is the same either way).
  */
 export async function logout<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   why: WxaErrorCode | null,
 ): Promise<void> {
@@ -22,7 +22,7 @@ export async function logout<User extends { id: string }>(
 
 /** Ends every session of the request's user, in every app; returns how many. */
 export async function logoutAll<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
 ): Promise<number> {
   const caller = namedSession(session)

@@ -2,7 +2,7 @@ import { WxaAuthError } from '../errors'
 import type { AvatarRecord, ProfileRecord, ProfileUpdate } from '../session/profile'
 import type { Session } from '../session/session'
 import { base64url } from '../util/base64url'
-import { appOf, type Flow } from './context'
+import { appOf, type FlowContext } from './context'
 import { cleanImage } from './image'
 
 export const MAX_NICKNAME = 32 // graphemes (what a reader counts as characters), after trimming
@@ -70,7 +70,7 @@ const who = (session: Session) => {
 
 /** The profile of the request's user. */
 export async function getProfile<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   origin: string,
 ): Promise<Profile> {
@@ -89,7 +89,7 @@ export async function getProfile<User extends { id: string }>(
  * @param origin the request's origin, for the avatar URL when `PUBLIC_URL` is unset
  */
 export async function setProfile<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   session: Session,
   input: ProfileInput,
   origin: string,
@@ -164,7 +164,10 @@ export async function setProfile<User extends { id: string }>(
 }
 
 /** An avatar's bytes, by its key, while it exists. */
-export async function avatarObject<User extends { id: string }>(flow: Flow<User>, key: string) {
+export async function avatarObject<User extends { id: string }>(
+  flow: FlowContext<User>,
+  key: string,
+) {
   if (!/^[\w-]{16,64}$/.test(key)) throw new WxaAuthError('NOT_FOUND')
   const found = await flow.config.objects?.get(key)
   if (!found) throw new WxaAuthError('NOT_FOUND')

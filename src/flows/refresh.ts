@@ -6,7 +6,7 @@ import { issueToken } from '../token/issue'
 import type { TokenClaims } from '../token/jwt'
 import { importKeyRing } from '../token/keys'
 import { hashNonce, nextNonce, readRefreshToken } from '../token/refresh'
-import type { Flow } from './context'
+import type { FlowContext } from './context'
 
 /**
  * A refresh by refresh token (the body of `POST /auth/refresh`, nothing
@@ -20,7 +20,7 @@ import type { Flow } from './context'
  * @param presented the body's `refreshToken`, unchecked
  */
 export async function refresh<User extends { id: string }>(
-  flow: Flow<User>,
+  flow: FlowContext<User>,
   presented: unknown,
 ): Promise<IssuedToken & { user: User }> {
   const { config, hooks, now, c } = flow

@@ -4,7 +4,13 @@ import { redact, registerSecret } from '../util/redact'
 import type { PlatformSession } from './platform'
 
 export const DEFAULT_TIMEOUT_MS = 5_000 // per attempt
-export const DEFAULT_RETRIES = 2 // after the first attempt; see `upstreamCaller` for which failures
+export const DEFAULT_UPSTREAM_RETRIES = 2 // after the first attempt; see `upstreamCaller` for which failures
+/**
+ * The platform calls' retries by their 0.3 name.
+ *
+ * @deprecated since 0.4: {@link DEFAULT_UPSTREAM_RETRIES} (the SDK's retries are `DEFAULT_BUSY_RETRIES`)
+ */
+export const DEFAULT_RETRIES = DEFAULT_UPSTREAM_RETRIES
 export const DEFAULT_RETRY_DELAY_MS = 200 // doubled on each retry
 
 /** How a platform's API is reached: what every platform client takes. */
@@ -108,7 +114,7 @@ export function upstreamCaller(options: CallerOptions) {
     baseUrl,
     fetch: doFetch = (input, init) => fetch(input, init),
     timeoutMs = DEFAULT_TIMEOUT_MS,
-    retries = DEFAULT_RETRIES,
+    retries = DEFAULT_UPSTREAM_RETRIES,
     retryDelayMs = DEFAULT_RETRY_DELAY_MS,
   } = options
   const base = baseUrl.replace(/\/+$/, '')

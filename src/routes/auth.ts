@@ -13,7 +13,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
-import { flowOf } from './flow'
+import { flowContext } from './flow-context'
 import {
   AccountDeletionBody,
   LoginResponse,
@@ -47,7 +47,7 @@ function refreshHandler<User extends { id: string }>(resolved: ResolvedOptions<U
     const body: unknown = await c.req.json().catch(() => undefined)
     const presented =
       typeof body === 'object' && body !== null ? Reflect.get(body, 'refreshToken') : undefined
-    const answer = await refresh(flowOf(resolved, c), presented)
+    const answer = await refresh(flowContext(resolved, c), presented)
     c.header('Cache-Control', 'no-store')
     return c.json(answer)
   }
@@ -98,7 +98,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(loginBody(resolved.platforms)),
     async (c) => {
       const body = c.req.valid('json')
-      const flow = flowOf(resolved, c)
+      const flow = flowContext(resolved, c)
       const answer = await login(flow, {
         ...body,
         fields: body,
@@ -137,7 +137,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       errors: [],
     }),
     async (c) => {
-      await logout(flowOf(resolved, c), c.var.session, c.var.authError)
+      await logout(flowContext(resolved, c), c.var.session, c.var.authError)
       return c.json({ ok: true as const })
     },
   )
@@ -153,7 +153,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     }),
     requireLogin(),
     async (c) => {
-      const loggedOut = await logoutAll(flowOf(resolved, c), c.var.session)
+      const loggedOut = await logoutAll(flowContext(resolved, c), c.var.session)
       return c.json({ ok: true as const, loggedOut })
     },
   )
@@ -187,7 +187,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(AccountDeletionBody),
     async (c) => {
       const { code } = c.req.valid('json')
-      const flow = flowOf(resolved, c)
+      const flow = flowContext(resolved, c)
       await deleteAccount(
         flow,
         c.var.session,
@@ -208,7 +208,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       errors: [],
     }),
     requireLogin(),
-    async (c) => c.json({ sessions: await devices(flowOf(resolved, c), c.var.session) }),
+    async (c) => c.json({ sessions: await devices(flowContext(resolved, c), c.var.session) }),
   )
 
   routes.delete(
@@ -225,7 +225,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     }),
     requireLogin(),
     async (c) => {
-      await revokeDevice(flowOf(resolved, c), c.var.session, c.req.param('id'))
+      await revokeDevice(flowContext(resolved, c), c.var.session, c.req.param('id'))
       return c.json({ ok: true as const })
     },
   )

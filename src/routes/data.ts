@@ -6,7 +6,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
-import { flowOf } from './flow'
+import { flowContext } from './flow-context'
 import { DecryptBody, DecryptResponse, PhoneBody, PhoneResponse } from './schemas'
 
 /**
@@ -48,7 +48,7 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
     limitBody(),
     json(DecryptBody),
     async (c) => {
-      const data = await decrypt(flowOf(resolved, c), c.var.session, c.req.valid('json'))
+      const data = await decrypt(flowContext(resolved, c), c.var.session, c.req.valid('json'))
       c.header('Cache-Control', 'no-store')
       return c.json({ data })
     },
@@ -83,7 +83,7 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
     json(PhoneBody),
     async (c) => {
       const number = await phone(
-        flowOf(resolved, c),
+        flowContext(resolved, c),
         c.var.session,
         c.var.user as User,
         c.req.valid('json'),

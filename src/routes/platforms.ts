@@ -2,7 +2,7 @@ import { Hono } from 'hono/tiny'
 import { actOnUser, imageChecked } from '../flows/events'
 import type { ResolvedOptions } from '../options'
 import type { PlatformRoutesContext } from '../platforms/platform'
-import { flowOf } from './flow'
+import { flowContext } from './flow-context'
 
 /** What a platform's routes get: its apps and settings per request, and the flows' actions. */
 function contextOf<User extends { id: string }>(
@@ -17,10 +17,10 @@ function contextOf<User extends { id: string }>(
       return { apps, settings, now: resolved.now() }
     },
     log: resolved.log,
-    act: (c, action) => actOnUser(flowOf(resolved, c), action),
+    act: (c, action) => actOnUser(flowContext(resolved, c), action),
     forget: (c, user) =>
-      actOnUser(flowOf(resolved, c), { ...user, endSessions: true, forget: true }),
-    imageChecked: (c, verdict) => imageChecked(flowOf(resolved, c), verdict),
+      actOnUser(flowContext(resolved, c), { ...user, endSessions: true, forget: true }),
+    imageChecked: (c, verdict) => imageChecked(flowContext(resolved, c), verdict),
   }
 }
 

@@ -11,7 +11,7 @@ import { describe, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import { toJsonSchema } from '../openapi/json-schema'
 import type { ResolvedOptions } from '../options'
 import { parseJson } from '../util/json'
-import { flowOf } from './flow'
+import { flowContext } from './flow-context'
 import { AvatarAnswer, ProfileBody, ProfileResponse } from './schemas'
 
 const FORM_OVERHEAD = 16 * 1024 // bytes of a multipart body beyond the avatar itself
@@ -93,7 +93,7 @@ export function profileRoutes<User extends { id: string }>(resolved: ResolvedOpt
     requireLogin(),
     async (c) => {
       const profile = await getProfile(
-        flowOf(resolved, c),
+        flowContext(resolved, c),
         c.var.session,
         new URL(c.req.url).origin,
       )
@@ -136,7 +136,7 @@ export function profileRoutes<User extends { id: string }>(resolved: ResolvedOpt
       )
     }
     const profile = await setProfile(
-      flowOf(resolved, c),
+      flowContext(resolved, c),
       c.var.session,
       input,
       new URL(c.req.url).origin,
@@ -161,7 +161,7 @@ export function profileRoutes<User extends { id: string }>(resolved: ResolvedOpt
       errors: ['NOT_FOUND'],
     }),
     async (c) => {
-      const found = await avatarObject(flowOf(resolved, c), c.req.param('key'))
+      const found = await avatarObject(flowContext(resolved, c), c.req.param('key'))
       return c.body(found.body as ReadableStream, 200, {
         'Content-Type': found.type,
         'Content-Length': String(found.size),

@@ -32,7 +32,7 @@ const bundled = new Map<string, Promise<string>>()
 
 /**
  * A Worker entry bundled as wrangler would, once per test run: by default the
- * dev Worker (the deployable one plus the emulator), or `src/index.ts`.
+ * dev Worker (the deployable one plus the emulator), or `src/worker.ts`.
  */
 export function bundle(entry = 'src/dev.ts'): Promise<string> {
   const made = bundled.get(entry)

@@ -1,5 +1,5 @@
 // Local HTTP servers that stand in for a platform's API as its documentation
-// describes it, and the production Worker (src/index.ts) in Miniflare
+// describes it, and the production Worker (src/worker.ts) in Miniflare
 // pointed at them with `<P>_API_BASE`: real requests over loopback, from
 // the Worker's own clients, nothing of the emulator.
 import { randomBytes } from 'node:crypto'
@@ -71,7 +71,7 @@ export async function platformServer(answer: (req: Received) => Answer | Promise
 export async function productionWorker(vars: Record<string, string>) {
   const mf = new Miniflare({
     modules: true,
-    script: await bundle('src/index.ts'),
+    script: await bundle('src/worker.ts'),
     compatibilityDate: '2026-07-30',
     kvNamespaces: { SESSIONS: 'shapes-sessions' },
     durableObjects: { USER_SESSIONS: { className: 'UserSessions', useSQLite: true } },

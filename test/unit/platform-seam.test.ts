@@ -6,11 +6,11 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
-import { wxaAuth } from '../../src/auth'
 import { describe as describeRoute } from '../../src/openapi/describe'
 import { PLATFORM_NAMES, PLATFORMS } from '../../src/platforms/index'
 import type { LoginCode, PlatformDefinition } from '../../src/platforms/platform'
 import { memoryRuntime } from '../../src/runtime/memory/index'
+import { wxaAuth } from '../../src/wxa-auth'
 
 const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 

@@ -7,6 +7,7 @@ import {
   DEFAULT_RETRIES,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_RETRIES,
   type ErrorTable,
   filled,
   platformError,
@@ -21,7 +22,7 @@ import {
 } from '../jscode2session'
 import type { PhoneNumber, PlatformSession } from '../platform'
 
-export { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS }
+export { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, DEFAULT_UPSTREAM_RETRIES }
 export const WECHAT_API_BASE = 'https://api.weixin.qq.com'
 
 const NO_SECRET =

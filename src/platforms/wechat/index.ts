@@ -15,6 +15,7 @@ export {
   DEFAULT_RETRIES,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_RETRIES,
   type StableToken,
   sessionKeySignature,
   WECHAT_API_BASE,

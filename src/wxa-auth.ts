@@ -11,7 +11,7 @@ import { sessionMiddleware, type WxaEnv } from './middleware/session'
 import { resolveOptions, type WxaAuthOptions } from './options'
 import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
-import { flowOf } from './routes/flow'
+import { flowContext } from './routes/flow-context'
 import { platformRoutes } from './routes/platforms'
 import { profileRoutes } from './routes/profile'
 
@@ -99,7 +99,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
     events: (own.get('wechat') ?? new Hono()) as unknown as Hono<E>,
     cors: cors as unknown as MiddlewareHandler<E>,
     onError: errorHandler({ log: resolved.log }),
-    resetSessionKey: (c, user) => resetSessionKey(flowOf(resolved, c), user),
+    resetSessionKey: (c, user) => resetSessionKey(flowContext(resolved, c), user),
     config: resolved.config,
     log: resolved.log,
   }
