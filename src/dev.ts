@@ -62,6 +62,27 @@ app.post('/__emulator/events', async (c) => {
   return c.json({ status: delivered.status, answer: await delivered.text() })
 })
 
+// A cancellation as Alipay posts it to the application gateway, delivered to
+// this Worker's /alipay/events.
+app.post('/__emulator/alipay/cancel', async (c) => {
+  const built = await emulatorStub(c.env as never).fetch(
+    'http://emulator/__emulator/alipay/notify',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: await c.req.text() },
+  )
+  if (!built.ok) return built
+  const { body } = await built.json<{ body: string }>()
+  const delivered = await app.fetch(
+    new Request(new URL('/alipay/events', c.req.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    }),
+    c.env,
+    c.executionCtx,
+  )
+  return c.json({ status: delivered.status, answer: await delivered.text() })
+})
+
 // WeChat answers an image check by push, after fetching the image: here the
 // Worker fetches it from itself, the emulator judges the bytes, and the
 // verdict is delivered to /wechat/events, as WeChat would deliver it.

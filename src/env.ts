@@ -44,6 +44,24 @@ export interface WxaConfigVars {
   QQ_API_BASE?: string
   /** Milliseconds before a call to QQ is abandoned. */
   QQ_TIMEOUT_MS?: string
+  /** The Alipay AppID (16 digits); one app. */
+  ALIPAY_APP_ID?: string
+  /** Secret: the app private key (应用私钥): PKCS#8 or PKCS#1 PEM, or bare base64. */
+  ALIPAY_PRIVATE_KEY?: string
+  /** Alipay's public key (支付宝公钥), PEM or bare base64 (the public key mode). */
+  ALIPAY_PUBLIC_KEY?: string
+  /** The certificate mode: the app's public key certificate (PEM). */
+  ALIPAY_APP_CERT?: string
+  /** The certificate mode: Alipay's public key certificate (PEM). */
+  ALIPAY_PUBLIC_CERT?: string
+  /** The certificate mode: Alipay's root certificate file (PEM). */
+  ALIPAY_ROOT_CERT?: string
+  /** Secret: the content key (AES, base64 of 16 bytes) that opens my.getPhoneNumber. */
+  ALIPAY_AES_KEY?: string
+  /** Alipay's gateway (default https://openapi.alipay.com/gateway.do): https, or http to localhost only. */
+  ALIPAY_API_BASE?: string
+  /** Milliseconds before a call to Alipay's gateway is abandoned. */
+  ALIPAY_TIMEOUT_MS?: string
   /** Secret: the Token of the message push settings (消息推送); unset = no `/wechat/events`. */
   WECHAT_EVENT_TOKEN?: string
   /** Secret: the EncodingAESKey of those settings (43 characters); with it, safe mode only. */

@@ -99,6 +99,10 @@ export const ERRORS = {
     message:
       'The push is not signed with this server’s Token (or not sealed with its EncodingAESKey), or its timestamp is not current.',
   },
+  EVENT_SIGNATURE_INVALID: {
+    status: 401,
+    message: 'The notification is not signed by the platform.',
+  },
   WECHAT_EVENT_IN_PROGRESS: {
     status: 503,
     message: 'Another delivery of this push is being acted on; WeChat retries it.',

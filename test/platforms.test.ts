@@ -377,7 +377,9 @@ describe('the configuration of Douyin and QQ', () => {
   })
 
   it('names the variable at fault', () => {
-    expect(configError(only({}))).toMatch(/WECHAT_APP_ID, DOUYIN_APP_ID or QQ_APP_ID/)
+    expect(configError(only({}))).toMatch(
+      /WECHAT_APP_ID, DOUYIN_APP_ID, QQ_APP_ID or ALIPAY_APP_ID/,
+    )
     expect(configError(only({ QQ_APP_ID: 'wx1234567', QQ_APP_SECRET: 's' }))).toContain('QQ_APP_ID')
     expect(configError(only({ DOUYIN_APP_ID: '1234567', DOUYIN_APP_SECRET: 's' }))).toContain(
       'DOUYIN_APP_ID',
@@ -415,13 +417,14 @@ describe("the emulator's Douyin and QQ", () => {
     expect(byPlatform.status).toBe(200)
     const unknown = await call('POST', '/__emulator/code', { json: { openid, appId: 'tt-nope' } })
     expect(unknown.status).toBe(400)
-    const bad = await call('POST', '/__emulator/code', { json: { openid, platform: 'alipay' } })
+    const bad = await call('POST', '/__emulator/code', { json: { openid, platform: 'line' } })
     expect(bad.status).toBe(400)
     const apps = await call('GET', '/__emulator/apps')
     expect(apps.body).toEqual({
       wechat: [WECHAT, 'wx0000000000second'],
       douyin: [DOUYIN],
       qq: [QQ],
+      alipay: ['2021000000000001'],
     })
   })
 

@@ -1,3 +1,5 @@
+import { alipayLogin } from './alipay-login'
+
 /** The HTTP methods of `wx.request`, `Taro.request` and `uni.request` (no PATCH). */
 export type Method = 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT'
 
@@ -283,7 +285,7 @@ const NO_LOGIN = (adapter: string) =>
 export function uniAdapter(uni?: UniApi, options: UniAdapterOptions = {}): WxaAdapter {
   const api = methods(uni ?? (globalThis as { uni?: UniApi }).uni, 'uni', 'uniAdapter')
   const adapter = callbackAdapter(api as CallbackApi, 'weixin')
-  return withLogin(adapter, options.login, NO_LOGIN('uniAdapter'))
+  return withLogin(adapter, options.login ?? alipayLogin(), NO_LOGIN('uniAdapter'))
 }
 
 /** `Taro` as the SDK takes it: the object, or its methods named one by one; `login` may be missing (H5). */
@@ -317,7 +319,7 @@ export function taroAdapter(taro: TaroMethods, options: UniAdapterOptions = {}):
       setStorage: (key, value) => api.setStorageSync(key, value),
       removeStorage: (key) => api.removeStorageSync(key),
     },
-    options.login,
+    options.login ?? alipayLogin(),
     NO_LOGIN('taroAdapter'),
   )
 }

@@ -185,8 +185,9 @@ export function createClient<User = Record<string, unknown>>(
     }
   }
 
-  async function phone(code: string) {
-    return (await postData<{ phone: WxaPhone }>(paths.phone, { code })).phone
+  async function phone(code: string | { response: string; sign: string }) {
+    const body = typeof code === 'string' ? { code } : { response: code.response, sign: code.sign }
+    return (await postData<{ phone: WxaPhone }>(paths.phone, body)).phone
   }
 
   async function profile() {

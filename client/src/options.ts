@@ -59,7 +59,7 @@ export interface WxaClientOptions {
    * below it. `http://` only for localhost, 127.0.0.1 and [::1].
    */
   baseUrl: string
-  /** The runtime: {@link wxAdapter} (default), `ttAdapter(tt)`, `qqAdapter(qq)`, `taroAdapter(Taro)` or `uniAdapter(uni)`. */
+  /** The runtime: {@link wxAdapter} (default), `ttAdapter(tt)`, `qqAdapter(qq)`, `myAdapter(my)`, `taroAdapter(Taro)` or `uniAdapter(uni)`. */
   adapter?: WxaAdapter
   /** Shorthand for `adapter: wxAdapter(wx)`, e.g. a stand-in in tests. */
   wx?: CallbackApi
@@ -177,8 +177,8 @@ export interface WxaClient<User = Record<string, unknown>> {
   decrypt<T = Record<string, unknown>>(
     getData: () => Promise<{ encryptedData: string; iv: string; code?: string }>,
   ): Promise<T>
-  /** The phone number behind a phone-number button's code (`POST /auth/phone`). */
-  phone(code: string): Promise<WxaPhone>
+  /** The phone number behind a phone-number button's code (`POST /auth/phone`); on Alipay, `my.getPhoneNumber`'s `{ response, sign }`. */
+  phone(code: string | { response: string; sign: string }): Promise<WxaPhone>
   /** The user's profile (`GET /auth/profile`). */
   profile(): Promise<WxaProfile>
   /**

@@ -1,4 +1,4 @@
-import type { CallbackApi, CloudApi, TaroApi, UniApi } from '../src'
+import type { CallbackApi, CloudApi, MyApi, TaroApi, UniApi } from '../src'
 import type { Device } from './device'
 
 // Stand-ins for the runtimes (wx, tt, qq, Taro, uni-app), and only for them:
@@ -238,4 +238,52 @@ export function wxCloudStandIn(phone: Device, gateway: string) {
     },
   }
   return Object.assign(wxStandIn(phone), { cloud, calls })
+}
+
+/**
+ * Alipay's `my`: `my.getAuthCode` gives `authCode`; `my.request` takes
+ * `headers`, answers `{ status, data, headers }` and fails a non-2xx answer
+ * with error 19 and the answer beside it; storage takes `{ key }` objects and
+ * answers `{ data }`; failures are `{ error, errorMessage }`.
+ */
+export function myStandIn(phone: Device): MyApi {
+  const failed = (e: unknown) => ({ error: 12, errorMessage: String(e) })
+  return {
+    request({ url, method = 'GET', data, headers = {}, success, fail }) {
+      phone.request(url, method, data, headers).then(
+        ({ statusCode, data, header }) =>
+          statusCode >= 200 && statusCode < 300
+            ? success?.({ status: statusCode, data, headers: header })
+            : fail?.({
+                error: 19,
+                errorMessage: 'http status error',
+                status: statusCode,
+                data,
+                headers: header,
+              }),
+        (e) => fail?.(failed(e)),
+      )
+    },
+    uploadFile({ url, filePath, fileName, formData, header = {}, success, fail }) {
+      phone
+        .upload(url, filePath, fileName, formData, header)
+        .then(success, (e) => fail?.(failed(e)))
+    },
+    downloadFile({ url, header = {}, success, fail }) {
+      phone.download(url, header).then(
+        ({ tempFilePath }) => success?.({ apFilePath: tempFilePath }),
+        (e) => fail?.(failed(e)),
+      )
+    },
+    getAuthCode({ scopes, success, fail }) {
+      if (scopes !== 'auth_base') return fail?.({ error: 11, errorMessage: 'scopes' })
+      phone.login().then(
+        (authCode) => success?.({ authCode }),
+        (e) => fail?.(failed(e)),
+      )
+    },
+    getStorageSync: ({ key }) => ({ data: phone.getStorage(key) || null }),
+    setStorageSync: ({ key, data }) => phone.setStorage(key, data),
+    removeStorageSync: ({ key }) => phone.removeStorage(key),
+  }
 }

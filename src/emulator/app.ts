@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { alipayApi } from './alipay/api'
 import { douyinApi } from './douyin/api'
 import { qqApi } from './qq/api'
 import type { EmulatorStorage } from './storage'
@@ -22,11 +23,14 @@ export function emulatorApp(storage: EmulatorStorage, env: EmulatorEnv): Hono {
   douyinApi(douyin, state)
   const qq = new Hono()
   qqApi(qq, state)
+  const alipay = new Hono()
+  const app = new Hono()
+  alipayApi(alipay, app, state)
   const faces: Record<string, Hono> = {
     [EMULATOR_FACES.douyin]: douyin,
     [EMULATOR_FACES.qq]: qq,
+    [EMULATOR_FACES.alipay]: alipay,
   }
-  const app = new Hono()
   app.use(async (c, next) => {
     const face = faces[new URL(c.req.url).hostname]
     if (face) return face.fetch(c.req.raw)

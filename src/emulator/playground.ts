@@ -21,7 +21,7 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 </style></head><body>
 <aside>
 <h1>wxa-auth playground</h1>
-<p>Plays the mini program against this Worker and the emulator (WeChat, Douyin, QQ). Dev only.</p>
+<p>Plays the mini program against this Worker and the emulator (WeChat, Douyin, QQ, Alipay). Dev only.</p>
 <fieldset><legend>1. Log in</legend>
 <label>Mini program <select id="app"></select></label>
 <label>Test user (openid) <input id="openid" value="alice"></label>
@@ -35,7 +35,7 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 <label>User info to encrypt <textarea id="profile" rows="2">{"nickName":"Alice","avatarUrl":"https://example.com/a.png"}</textarea></label>
 <button id="decrypt">POST /auth/decrypt</button>
 <label>Phone number <input id="phone-number" value="13800138000"></label>
-<button id="phone">POST /auth/phone</button> <small>(WeChat only: the others answer NOT_OFFERED)</small></fieldset>
+<button id="phone">POST /auth/phone</button> <small>(WeChat and Alipay: the others answer NOT_OFFERED)</small></fieldset>
 <fieldset><legend>4. Devices</legend>
 <button id="devices">GET /auth/sessions</button><div id="device-list"></div></fieldset>
 <fieldset><legend>5. Leave</legend>
@@ -63,8 +63,8 @@ let token = null
 let refreshToken = null
 let loggedIn = ''
 const $ = (id) => document.getElementById(id)
-const LOGIN = { wechat: 'wx.login()', douyin: 'tt.login()', qq: 'qq.login()' }
-const NAME = { wechat: 'WeChat', douyin: 'Douyin', qq: 'QQ' }
+const LOGIN = { wechat: 'wx.login()', douyin: 'tt.login()', qq: 'qq.login()', alipay: 'my.getAuthCode()' }
+const NAME = { wechat: 'WeChat', douyin: 'Douyin', qq: 'QQ', alipay: 'Alipay' }
 fetch('/__emulator/apps').then((res) => res.json()).then((apps) => {
   for (const [platform, ids] of Object.entries(apps)) {
     for (const id of ids) {
@@ -130,6 +130,10 @@ $('decrypt').onclick = async () => {
   await call('POST', '/auth/decrypt', { encryptedData: data.encryptedData, iv: data.iv })
 }
 $('phone').onclick = async () => {
+  if (platform() === 'alipay') {
+    const { data } = await call('POST', '/__emulator/alipay/phone', { appId: appId(), mobile: $('phone-number').value })
+    return call('POST', '/auth/phone', data)
+  }
   if (platform() !== 'wechat') return call('POST', '/auth/phone', { code: 'no-phone-api-here' })
   const { data } = await call('POST', '/__emulator/phone-code', { openid: openid(), phoneNumber: $('phone-number').value })
   await call('POST', '/auth/phone', { code: data.code })
@@ -180,7 +184,10 @@ async function pushEvent(event, extra) {
   await loadProfile()
 }
 $('revoke-event').onclick = () => pushEvent('user_authorization_revoke', { revokeInfo: $('revoke-info').value })
-$('cancel-event').onclick = () => pushEvent('user_authorization_cancellation')
+$('cancel-event').onclick = () =>
+  platform() === 'alipay'
+    ? call('POST', '/__emulator/alipay/cancel', { appId: appId(), openid: openid() })
+    : pushEvent('user_authorization_cancellation')
 $('info-event').onclick = () => pushEvent('user_info_modified')
 $('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }
 $('logout-all').onclick = async () => { await call('POST', '/auth/logout-all'); token = null; show() }

@@ -10,6 +10,7 @@ export const EMULATOR_APP_SECRET = 'emulator-app-secret-not-a-secret'
 export const EMULATOR_FACES = {
   douyin: 'douyin.emulator.invalid',
   qq: 'qq.emulator.invalid',
+  alipay: 'alipay.emulator.invalid',
 } as const
 
 /** The emulator's Durable Object: one instance plays every platform for the whole dev Worker. */

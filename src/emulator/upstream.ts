@@ -8,10 +8,11 @@ type EmulatedEnv = { WECHAT_EMULATOR?: DurableObjectNamespace } & Partial<
   Record<`${'WECHAT' | 'DOUYIN' | 'QQ'}_APP_SECRET${'' | 'S'}`, string>
 >
 
-const PREFIXES: Record<EmulatedPlatform, 'WECHAT' | 'DOUYIN' | 'QQ'> = {
+const PREFIXES: Record<EmulatedPlatform, 'WECHAT' | 'DOUYIN' | 'QQ' | 'ALIPAY'> = {
   wechat: 'WECHAT',
   douyin: 'DOUYIN',
   qq: 'QQ',
+  alipay: 'ALIPAY',
 }
 
 /** The URL a platform's call goes to: its face's host, the client's path and query. */
@@ -40,6 +41,9 @@ export function emulatorUpstream<E extends Env>() {
     if (!env?.WECHAT_EMULATOR) return undefined
     const upstreams: Partial<Record<EmulatedPlatform, Upstream>> = {}
     for (const [platform, prefix] of Object.entries(PREFIXES) as [EmulatedPlatform, string][]) {
+      // Alipay has no AppSecret: its app private key says it is the real one.
+      if (prefix === 'ALIPAY' && (env as { ALIPAY_PRIVATE_KEY?: string }).ALIPAY_PRIVATE_KEY)
+        continue
       if (env[`${prefix}_APP_SECRET` as keyof EmulatedEnv]) continue
       if (env[`${prefix}_APP_SECRETS` as keyof EmulatedEnv]) continue
       upstreams[platform] = {

@@ -56,16 +56,30 @@ export async function decrypt<User extends { id: string }>(
   }
 }
 
-/** The phone number behind a phone-number button's code, for the request's user. */
+/**
+ * The phone number behind a phone-number button's code, for the request's
+ * user; on Alipay, inside `my.getPhoneNumber`'s signed `{ response, sign }`.
+ */
 export async function phone<User extends { id: string }>(
   flow: FlowContext<User>,
   session: Session,
   user: User,
-  code: string,
+  input: { code?: string | undefined; response?: string | undefined; sign?: string | undefined },
 ): Promise<PhoneNumber> {
   const app = appOf(flow.config, session.appId)
-  if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
-  const number = await app.phone(code, session.openid as string)
+  const { code, response, sign } = input
+  let number: PhoneNumber
+  if (response !== undefined || sign !== undefined) {
+    if (!response || !sign) {
+      throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: send response with sign.')
+    }
+    if (!app.signedPhone) throw new WxaAuthError('NOT_OFFERED')
+    number = await app.signedPhone({ response, sign })
+  } else {
+    if (!code) throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: code is required.')
+    if (!app.phone) throw new WxaAuthError('NOT_OFFERED')
+    number = await app.phone(code, session.openid as string)
+  }
   await flow.hooks.onPhoneNumber(number, user, flow.c)
   return number
 }

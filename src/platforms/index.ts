@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { alipay } from './alipay/platform'
 import { douyin } from './douyin/platform'
 import type { PlatformApp, PlatformDefinition } from './platform'
 import { qq } from './qq/platform'
@@ -8,7 +9,12 @@ import { wechat } from './wechat/platform'
  * Every platform wxa-auth serves: a new one is a folder and one line here.
  * `PlatformName` and the schemas' lists of platforms are read from it.
  */
-export const PLATFORMS = [wechat, douyin, qq] as const satisfies readonly PlatformDefinition[]
+export const PLATFORMS = [
+  wechat,
+  douyin,
+  qq,
+  alipay,
+] as const satisfies readonly PlatformDefinition[]
 
 /** The mini program platforms wxa-auth serves: the names of {@link PLATFORMS}. */
 export type PlatformName = (typeof PLATFORMS)[number]['name']

@@ -57,6 +57,8 @@ export interface PlatformApp<Name extends string = string> {
   }): Promise<boolean>
   /** The phone number behind a phone-number button's code, checked against `openid`. */
   phone?(code: string, openid: string): Promise<PhoneNumber>
+  /** Alipay's `my.getPhoneNumber`: the number inside its signed, encrypted `{ response, sign }`. */
+  signedPhone?(input: { response: string; sign: string }): Promise<PhoneNumber>
   /** Whether the platform still holds `sessionKey` as the user's session_key. */
   checkSessionKey?(openid: string, sessionKey: string): Promise<boolean>
   /** Has the platform issue the user a new session_key, signed with the current one. */

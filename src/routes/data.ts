@@ -60,7 +60,7 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'data',
       summary: 'The phone number behind a phone-number button code',
       description:
-        'The platform checks that the code was issued to this user; a code is never retried after a failure that may have spent it.',
+        'The platform checks that the code was issued to this user; a code is never retried after a failure that may have spent it. On Alipay the body is my.getPhoneNumber’s { response, sign }: checked with Alipay’s public key, then decrypted with ALIPAY_AES_KEY.',
       auth: true,
       body: true,
       response: PhoneResponse,
@@ -68,7 +68,10 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
         'RATE_LIMITED',
         'UNKNOWN_APP',
         'NOT_OFFERED',
+        'INVALID_REQUEST',
         'PHONE_CODE_INVALID',
+        'SIGNATURE_INVALID',
+        'DECRYPT_FAILED',
         'WECHAT_PHONE_QUOTA_EXHAUSTED',
         'ACCESS_TOKEN_INVALID',
         ...UPSTREAM_CALL_ERRORS,
@@ -79,8 +82,12 @@ export function dataRoutes<User extends { id: string }>(resolved: ResolvedOption
     limitBody(),
     json(PhoneBody),
     async (c) => {
-      const { code } = c.req.valid('json')
-      const number = await phone(flowContext(resolved, c), c.var.session, c.var.user as User, code)
+      const number = await phone(
+        flowContext(resolved, c),
+        c.var.session,
+        c.var.user as User,
+        c.req.valid('json'),
+      )
       c.header('Cache-Control', 'no-store')
       return c.json({ phone: number })
     },

@@ -83,7 +83,13 @@ export const DecryptBody = v.object({
 
 /** `POST /auth/phone` body. */
 export const PhoneBody = v.object({
-  code: code('The code from the phone-number button (bindgetphonenumber); single use.'),
+  code: v.optional(
+    code('The code from the phone-number button (bindgetphonenumber); single use. Not on Alipay.'),
+  ),
+  response: v.optional(
+    text(1, 4096, 'Alipay: the response of my.getPhoneNumber (encrypted), with its sign.'),
+  ),
+  sign: v.optional(text(1, 1024, 'Alipay: the sign of my.getPhoneNumber, beside response.')),
 })
 
 /** `DELETE /auth/account` body. */

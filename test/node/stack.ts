@@ -143,6 +143,7 @@ export async function startNodeStack({
   perServer = () => ({}),
   script = 'examples/node/server.mjs',
   besideEmulator,
+  emulatorVars = {},
 }: {
   servers?: number
   redisUrl?: string
@@ -150,6 +151,8 @@ export async function startNodeStack({
   perServer?: (index: number) => Record<string, string>
   /** The server each process runs. */
   script?: string
+  /** Added to the emulator's environment (the apps of other platforms it plays). */
+  emulatorVars?: Record<string, string>
   besideEmulator?: (
     emulator: Child,
     shared: { WECHAT_APP_ID: string; WECHAT_APP_SECRET: string },
@@ -168,7 +171,7 @@ export async function startNodeStack({
     name: 'emulator',
     script: 'examples/node/emulator.mjs',
     port: emulatorPort,
-    env: { ...shared, APP_URL: `http://127.0.0.1:${serverPorts[0]}` },
+    env: { ...shared, ...emulatorVars, APP_URL: `http://127.0.0.1:${serverPorts[0]}` },
     node: newest,
     probe: '/__emulator/access-token',
   })

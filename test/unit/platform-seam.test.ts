@@ -130,7 +130,7 @@ describe('a platform is its definition and one line in the registry', () => {
   })
 
   it('the registry itself is unchanged: PlatformName is its names', () => {
-    expect(PLATFORM_NAMES).toEqual(['wechat', 'douyin', 'qq'])
+    expect(PLATFORM_NAMES).toEqual(['wechat', 'douyin', 'qq', 'alipay'])
   })
 
   it('0.3’s auth.events still serves WeChat’s push when mounted at /wechat', async () => {

@@ -115,12 +115,13 @@ export interface EmulatorEnv
   WECHAT_APP_ID?: string
   DOUYIN_APP_ID?: string
   QQ_APP_ID?: string
+  ALIPAY_APP_ID?: string
   WECHAT_EVENT_TOKEN?: string
   WECHAT_EVENT_AES_KEY?: string
 }
 
 /** The platforms the emulator plays: its own list, so that a platform need not have an emulator. */
-export const EMULATED_PLATFORMS = ['wechat', 'douyin', 'qq'] as const
+export const EMULATED_PLATFORMS = ['wechat', 'douyin', 'qq', 'alipay'] as const
 export type EmulatedPlatform = (typeof EMULATED_PLATFORMS)[number]
 
 const ids = (value: string | undefined) => new Set((value ?? '').split(/\s+/).filter(Boolean))
@@ -141,6 +142,7 @@ export function emulatorState(storage: EmulatorStorage, env: EmulatorEnv) {
     wechat: ids(env.WECHAT_APP_ID?.trim() || EMULATOR_APP_ID),
     douyin: ids(env.DOUYIN_APP_ID),
     qq: ids(env.QQ_APP_ID),
+    alipay: ids(env.ALIPAY_APP_ID),
   }
   const appIds = apps.wechat
   /** The platform an AppID is configured on, if any. */
