@@ -103,9 +103,9 @@ export const ERRORS = {
     status: 401,
     message: 'The notification is not signed by the platform.',
   },
-  WECHAT_EVENT_IN_PROGRESS: {
+  EVENT_IN_PROGRESS: {
     status: 503,
-    message: 'Another delivery of this push is being acted on; WeChat retries it.',
+    message: 'Another delivery of this push is being acted on; the platform retries it.',
   },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Session storage is unavailable; try again later.' },
   STORAGE_OUTCOME_UNKNOWN: {

@@ -1,6 +1,6 @@
 // Each push is acted on once, even when WeChat's deliveries overlap (M-5):
 // the event is claimed before it is acted on, a delivery that finds it
-// claimed answers 503 WECHAT_EVENT_IN_PROGRESS (WeChat retries it), and a
+// claimed answers 503 EVENT_IN_PROGRESS (WeChat retries it), and a
 // run that throws lets it go, so that the retry acts on it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { BuiltPush } from '../src/emulator/push'
@@ -63,7 +63,7 @@ describe('each push is acted on once (M-5)', () => {
     expect(runs).toBe(1)
     expect(answers.filter((a) => a.text === 'success')).toHaveLength(1)
     for (const answer of answers.filter((a) => a.text !== 'success')) {
-      expectError(answer, 503, 'WECHAT_EVENT_IN_PROGRESS')
+      expectError(answer, 503, 'EVENT_IN_PROGRESS')
     }
     // WeChat's later retries find it done.
     for (const push of pushes) expect((await send(app, push)).text).toBe('success')
@@ -84,8 +84,8 @@ describe('each push is acted on once (M-5)', () => {
     const [first, retry] = (await deliveries(user.openid, 2)) as [BuiltPush, BuiltPush]
     const running = send(app, first)
     await slow.reached
-    expectError(await send(app, retry), 503, 'WECHAT_EVENT_IN_PROGRESS')
-    expectError(await send(app, first), 503, 'WECHAT_EVENT_IN_PROGRESS') // the same request again
+    expectError(await send(app, retry), 503, 'EVENT_IN_PROGRESS')
+    expectError(await send(app, first), 503, 'EVENT_IN_PROGRESS') // the same request again
     slow.open()
     expect((await running).text).toBe('success')
     expect((await send(app, retry)).text).toBe('success')
@@ -142,7 +142,7 @@ describe('each push is acted on once (M-5)', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const answers = await Promise.all(Array.from({ length: 4 }, () => send(app, judged.body.push)))
     for (const answer of answers.filter((a) => a.text !== 'success')) {
-      expectError(answer, 503, 'WECHAT_EVENT_IN_PROGRESS')
+      expectError(answer, 503, 'EVENT_IN_PROGRESS')
     }
     const acted = warn.mock.calls.filter(([line]) => String(line).includes('checked risky'))
     expect(acted).toHaveLength(1)

@@ -292,7 +292,7 @@ describe('a signed query carries at most one body (plain mode)', () => {
       // Two at once: one acts, the other acts not (503 while the first runs, so WeChat retries).
       expect(both.map((r) => r.text)).toContain('success')
       for (const r of both.filter((r) => r.text !== 'success')) {
-        expectError(r, 503, 'WECHAT_EVENT_IN_PROGRESS')
+        expectError(r, 503, 'EVENT_IN_PROGRESS')
       }
       expect((await send(app, push)).text).toBe('success')
       expect(events).toHaveLength(1)

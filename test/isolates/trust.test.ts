@@ -119,7 +119,7 @@ describe('each push is acted on once across isolates (M-5)', () => {
     expect(await runs(user)).toBe(1)
     expect(answers.filter((a) => a.body === 'success')).toHaveLength(1)
     for (const answer of answers.filter((a) => a.body !== 'success')) {
-      expect([answer.status, codeOf(answer)]).toEqual([503, 'WECHAT_EVENT_IN_PROGRESS'])
+      expect([answer.status, codeOf(answer)]).toEqual([503, 'EVENT_IN_PROGRESS'])
     }
     for (const [i, push] of pushes.entries()) {
       expect((await deliver(at(i + 1), push)).body).toBe('success')

@@ -702,7 +702,7 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
       expect(await runs(user)).toBe(1)
       expect(answers.filter((answer) => answer.body === 'success')).toHaveLength(1)
       for (const answer of answers.filter((answer) => answer.body !== 'success')) {
-        expect([answer.status, codeOf(answer)]).toEqual([503, 'WECHAT_EVENT_IN_PROGRESS'])
+        expect([answer.status, codeOf(answer)]).toEqual([503, 'EVENT_IN_PROGRESS'])
       }
       // WeChat's retries, later, at any process: done, not run again.
       for (const [i, built] of pushes.entries()) {

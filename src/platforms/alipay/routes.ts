@@ -81,7 +81,7 @@ export function alipayRoutes(routes: Hono, context: PlatformRoutesContext<Alipay
         'EVENT_SIGNATURE_INVALID',
         'INVALID_REQUEST',
         'PAYLOAD_TOO_LARGE',
-        'WECHAT_EVENT_IN_PROGRESS',
+        'EVENT_IN_PROGRESS',
         'STORAGE_UNAVAILABLE',
         'STORAGE_OUTCOME_UNKNOWN',
       ],
@@ -103,7 +103,7 @@ export function alipayRoutes(routes: Hono, context: PlatformRoutesContext<Alipay
       if (Number.isFinite(sentAt) && now - sentAt > MAX_NOTIFY_AGE) return c.text('success')
       const openid = cancelledUser(fields.biz_content)
       const claim = await settings.claims.claim(['alipay', app.appId, notifyId], now)
-      if (claim.state === 'busy') throw new WxaAuthError('WECHAT_EVENT_IN_PROGRESS')
+      if (claim.state === 'busy') throw new WxaAuthError('EVENT_IN_PROGRESS')
       if (claim.state === 'ours') {
         try {
           await context.act(c, {

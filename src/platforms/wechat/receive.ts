@@ -252,7 +252,7 @@ export async function openPush(
 /**
  * Acts on the event `id` once, however its deliveries overlap: claimed
  * before anything is done. A delivery that finds it claimed by another one
- * answers `WECHAT_EVENT_IN_PROGRESS` (503: WeChat retries, and the retry
+ * answers `EVENT_IN_PROGRESS` (503: WeChat retries, and the retry
  * finds it done); a run that throws lets it go, so that the retry redoes it;
  * one done is marked for the replay window.
  */
@@ -264,7 +264,7 @@ export async function once(
 ): Promise<'success'> {
   const claim = await push.claims.claim(id, now)
   if (claim.state === 'done') return 'success'
-  if (claim.state === 'busy') throw new WxaAuthError('WECHAT_EVENT_IN_PROGRESS')
+  if (claim.state === 'busy') throw new WxaAuthError('EVENT_IN_PROGRESS')
   try {
     await act()
   } catch (err) {

@@ -105,7 +105,7 @@ export function wechatRoutes(routes: Hono, context: PlatformRoutesContext<PushSe
       tag: 'wechat',
       summary: 'An authorization event pushed by WeChat',
       description:
-        'JSON or XML; safe or compatible mode (encrypt_type=aes with msg_signature) when WECHAT_EVENT_AES_KEY is set, else plain. A signed query carries one body; each event is acted on once, as its row of the event table says: claimed before it is acted on, so that a delivery overlapping another gets 503 WECHAT_EVENT_IN_PROGRESS and WeChat retries it. Answers success (text/plain). 404 without WECHAT_EVENT_TOKEN.',
+        'JSON or XML; safe or compatible mode (encrypt_type=aes with msg_signature) when WECHAT_EVENT_AES_KEY is set, else plain. A signed query carries one body; each event is acted on once, as its row of the event table says: claimed before it is acted on, so that a delivery overlapping another gets 503 EVENT_IN_PROGRESS and WeChat retries it. Answers success (text/plain). 404 without WECHAT_EVENT_TOKEN.',
       auth: false,
       parameters: [
         ...pushQuery,
@@ -135,7 +135,7 @@ export function wechatRoutes(routes: Hono, context: PlatformRoutesContext<PushSe
         'INVALID_REQUEST',
         'PAYLOAD_TOO_LARGE',
         'UNKNOWN_APP',
-        'WECHAT_EVENT_IN_PROGRESS',
+        'EVENT_IN_PROGRESS',
         'STORAGE_UNAVAILABLE',
         'STORAGE_OUTCOME_UNKNOWN',
       ],
