@@ -124,6 +124,34 @@ describe('Alipay security', () => {
     expect((await call('GET', '/me', { token: res.body.token })).status).toBe(200)
   })
 
+  it('any other body a notification can carry: a clean 401, never a 5xx, and nothing happens', async () => {
+    const { openid, res } = await login()
+    const { fields } = await cancellation(openid)
+    const bodies = [
+      '',
+      '%',
+      '%zz=%',
+      'sign=!!!&sign_type=RSA2',
+      `sign=${'A'.repeat(4097)}`,
+      new URLSearchParams({ ...fields, sign: `${fields.sign}=` }).toString(),
+      new URLSearchParams({ ...fields, sign: fields.sign?.slice(0, 20) ?? '' }).toString(),
+      new URLSearchParams({ ...fields, biz_content: '{' }).toString(),
+      `${new URLSearchParams(fields)}&notify_id=again`,
+      '\u0000\uffff'.repeat(100),
+    ]
+    for (const body of bodies) {
+      const answer = await notify(body)
+      expect(answer.status, body.slice(0, 40)).toBe(401)
+      expect(answer.body?.error?.code, body.slice(0, 40)).toBe('EVENT_SIGNATURE_INVALID')
+    }
+    const plain = await call('POST', '/alipay/events', {
+      body: new URLSearchParams(fields).toString(),
+      headers: { 'Content-Type': 'text/plain' },
+    })
+    expect(plain.status).toBe(400)
+    expect((await call('GET', '/me', { token: res.body.token })).status).toBe(200)
+  })
+
   it('a replayed notification is acknowledged and acted on once', async () => {
     const { openid, res } = await login()
     const { body } = await cancellation(openid)
