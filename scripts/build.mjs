@@ -8,9 +8,10 @@ import { gzipSync } from 'node:zlib'
 import { wrangler } from './wrangler.mjs'
 
 // 0.4 moved it from 50 KiB: two tokens, avatars walked and stripped of
-// metadata, guessable-secret and deep-JSON checks, and the Cloud Hosting
-// mode's header login (Node-only; it leaves the Worker with the platform seam).
-export const GZIP_BUDGET = 56 * 1024 // bytes
+// metadata, guessable-secret and deep-JSON checks, the Cloud Hosting mode's
+// header login (53.2 KiB), then Alipay (60.7 KiB): its RSA2 keys and
+// certificates read from PEM and DER, MD5 for the certificate SNs, its gateway.
+export const GZIP_BUDGET = 64 * 1024 // bytes
 export const OUT_DIR = 'build/worker'
 
 const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', OUT_DIR], {

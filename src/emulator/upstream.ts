@@ -1,4 +1,5 @@
 import type { Context, Env } from 'hono'
+import { WxaAuthError } from '../errors'
 import type { Upstream } from '../platforms/platform'
 import { EMULATOR_APP_ID, EMULATOR_APP_SECRET, EMULATOR_FACES, emulatorStub } from './stub'
 import type { EmulatedPlatform } from './wechat/state'
@@ -21,6 +22,15 @@ function onFace(input: Request | string | URL, platform: EmulatedPlatform): stri
   const url = new URL(input instanceof Request ? input.url : String(input))
   const target = `http://${EMULATOR_FACES[platform]}${url.pathname}${url.search}`
   return input instanceof Request ? new Request(target, input) : target
+}
+
+/** The keys the emulator made for this run's Alipay app: it signs, the development Worker verifies. */
+async function alipayKeys(env: EmulatedEnv, appId: string): Promise<Record<string, string>> {
+  const url = new URL(`http://${EMULATOR_FACES.alipay}/__emulator/alipay/keys`)
+  url.searchParams.set('appId', appId)
+  const res = await emulatorStub(env).fetch(url.toString())
+  if (!res.ok) throw new WxaAuthError('UPSTREAM_UNAVAILABLE')
+  return res.json<Record<string, string>>()
 }
 
 /**
@@ -51,6 +61,7 @@ export function emulatorUpstream<E extends Env>() {
         fetch: (input, init) => emulatorStub(env).fetch(onFace(input, platform), init),
         appSecret: EMULATOR_APP_SECRET,
         ...(platform === 'wechat' ? { defaultAppId: EMULATOR_APP_ID } : {}),
+        ...(platform === 'alipay' ? { keys: (appId: string) => alipayKeys(env, appId) } : {}),
       }
     }
     return upstreams

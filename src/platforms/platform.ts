@@ -76,6 +76,8 @@ export interface Upstream {
   appSecret: string
   /** The AppID to serve when the platform's variables name none. */
   defaultAppId?: string
+  /** The stand-in's keys, for a platform that signs with keys instead of a secret (Alipay). */
+  keys?: (appId: string) => Promise<Record<string, string>>
 }
 
 /** What a platform definition gets to build its apps. */

@@ -128,13 +128,11 @@ function configuredKeys(vars: Variables): (() => Promise<KeyMaterial>) | undefin
  * The keys of the emulator (`npm run dev`, no ALIPAY_PRIVATE_KEY): it makes
  * fresh ones per run and hands them to the development Worker only.
  */
-function emulatorKeys(upstream: Upstream, base: string, appId: string) {
+function emulatorKeys(upstream: Upstream, appId: string) {
+  const keys = upstream.keys
+  if (!keys) return undefined
   return cached(async (): Promise<KeyMaterial> => {
-    const url = new URL('/__emulator/alipay/keys', base)
-    url.searchParams.set('appId', appId)
-    const res = await upstream.fetch(url.toString())
-    if (!res.ok) throw new WxaAuthError('UPSTREAM_UNAVAILABLE')
-    const k = await res.json<Record<string, string>>()
+    const k = await keys(appId)
     const aes = aesKeyBytes(k.aesKey ?? '')
     return {
       sign: await importSigningKey(privateKeyDer(k.appPrivateKey ?? '').der),
@@ -176,7 +174,7 @@ export const alipay: PlatformDefinition<'alipay', AlipaySettings> = {
     if (!APP_ID.test(appId)) throw invalid('ALIPAY_APP_ID is not an Alipay AppID (16 digits).')
     const baseUrl = apiBase(vars, 'ALIPAY_API_BASE') ?? ALIPAY_API_BASE
     const timeoutMs = whole(vars, 'ALIPAY_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS)
-    const material = keys ?? (upstream ? emulatorKeys(upstream, baseUrl, appId) : undefined)
+    const material = keys ?? (upstream ? emulatorKeys(upstream, appId) : undefined)
     if (!material) {
       throw invalid('ALIPAY_PRIVATE_KEY is not set (the app private key, 应用私钥).')
     }
