@@ -150,6 +150,22 @@ describe('the whole flow', () => {
     expect(pc.body.user.id).toBe(phone.user.id)
   })
 
+  it('the confirming session ended before the PC collected (logout, logout-all): no PC session', async () => {
+    for (const leave of ['/auth/logout', '/auth/logout-all']) {
+      const phone = await login()
+      const other = await login(phone.openid)
+      const scan = await start()
+      expect((await step(scan.ticket, 'confirm', phone.token)).status).toBe(200)
+      expect((await call('POST', leave, { token: phone.token })).status).toBe(200)
+      expectError(await poll(scan.ticket), 410, 'SCAN_TICKET_EXPIRED')
+      expectError(await poll(scan.ticket), 409, 'SCAN_TICKET_USED')
+      if (leave === '/auth/logout') {
+        const sessions = await call('GET', '/auth/sessions', { token: other.token })
+        expect(sessions.body.sessions).toHaveLength(1)
+      }
+    }
+  })
+
   it('denied: the PC hears denied, and nothing can confirm it', async () => {
     const phone = await login()
     const scan = await start()

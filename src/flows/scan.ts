@@ -21,7 +21,8 @@ export const SCAN_PICKUP = 60
 const KEEP = 10 * 60
 /** The tag a read leaves on an id no ticket holds: read as expired. */
 const NONE = 'u'
-const SCOPE = 'scan'
+/** The claim scope of a ticket's id: 64 of them (Durable Objects), so that no one object serves every PC. */
+const scope = (id: string) => `scan:${id[0]}`
 
 /** What the helpers below need of a flow. */
 type Flow = { config: WxaConfig; now: number }
@@ -39,6 +40,8 @@ interface Held {
 /** What a confirmation keeps, sealed, until the PC collects it. */
 interface Confirmed {
   uid: string
+  /** The public id of the confirming session: it must still be live when the PC collects. */
+  by: string
   platform: PlatformName
   appId: string
   openid: string
@@ -64,7 +67,7 @@ function checked(ticket: string): string {
 
 /** The ticket's record, read from the claim store (strongly consistent); null: none. */
 async function read({ config, now }: Flow, id: string) {
-  const tag = await config.claims.claim(SCOPE, id, NONE, KEEP, now)
+  const tag = await config.claims.claim(scope(id), id, NONE, KEEP, now)
   if (tag === null || tag === NONE) return null
   const [state, exp, ...rest] = tag.split('.')
   if (!state || !'pscdt'.includes(state) || state.length !== 1) return null
@@ -77,7 +80,7 @@ async function read({ config, now }: Flow, id: string) {
 }
 
 const swap = (flow: Flow, id: string, from: string, to: string, exp: number) =>
-  flow.config.claims.swap(SCOPE, id, from, to, Math.max(1, exp - flow.now + KEEP), flow.now)
+  flow.config.claims.swap(scope(id), id, from, to, Math.max(1, exp - flow.now + KEEP), flow.now)
 
 /**
  * The mini program whose code to show: the named one; else the default app
@@ -122,13 +125,8 @@ export async function createScan<User extends { id: string }>(
     envVersion,
   })
   const exp = now + ttl
-  const prior = await config.claims.claim(
-    SCOPE,
-    await ticketId(ticket),
-    `p.${exp}`,
-    ttl + KEEP,
-    now,
-  )
+  const id = await ticketId(ticket)
+  const prior = await config.claims.claim(scope(id), id, `p.${exp}`, ttl + KEEP, now)
   if (prior !== null) throw new WxaAuthError('INTERNAL_ERROR') // 192 random bits met before
   return {
     ticket,
@@ -195,13 +193,14 @@ export async function confirmScan<User extends { id: string }>(
   user: User,
 ): Promise<void> {
   const { config, now } = flow
-  const { userId: uid, appId, platform, openid, unionid } = session
-  if (!session.active || !uid || !appId || !platform || !openid) {
+  const { userId: uid, appId, platform, openid, unionid, id: by } = session
+  if (!session.active || !uid || !by || !appId || !platform || !openid) {
     throw new WxaAuthError('AUTH_REQUIRED')
   }
   const claims = ownClaims(session.presented?.claims ?? {})
   const confirmed: Confirmed = {
     uid,
+    by,
     platform,
     appId,
     openid,
@@ -247,6 +246,13 @@ export async function pollScan<User extends { id: string }>(
     const opened = await config.cipher.open(held.sealed ?? '', `scan:${id}:${held.exp}`)
     if (opened === null) throw new WxaAuthError('SCAN_TICKET_EXPIRED')
     const who = JSON.parse(opened) as Confirmed
+    // Logged out, logged out everywhere or deleted since it confirmed: no session for the PC.
+    if (!(await config.sessions.list(who.uid, now)).some(({ id }) => id === who.by)) {
+      throw new WxaAuthError(
+        'SCAN_TICKET_EXPIRED',
+        'The mini program session that confirmed this ticket has ended; show a new code.',
+      )
+    }
     await importKeyRing(config.secrets)
     const token = await startSession(flow, who, {
       claims: who.claims,
