@@ -4,7 +4,17 @@
 // claim objects, the session objects and the WeChat emulator.
 
 import { describe, expect, it } from 'vitest'
-import { appWith, call, expectError, type Fetcher, login, served, testApp } from './helpers'
+import {
+  appWith,
+  call,
+  configError,
+  expectError,
+  type Fetcher,
+  login,
+  served,
+  testApp,
+  testEnv,
+} from './helpers'
 
 interface Scan {
   ticket: string
@@ -238,5 +248,26 @@ describe('malformed and unknown tickets: never a 500', () => {
     expect((await poll(ticket)).body).toEqual({ status: 'expired' })
     expect((await poll(ticket)).body).toEqual({ status: 'expired' })
     expectError(await step(ticket, 'confirm', phone.token), 410, 'SCAN_TICKET_EXPIRED')
+  })
+})
+
+describe('the scan variables', () => {
+  it.each([
+    [{ SCAN_TTL_SECONDS: '10' }, 'SCAN_TTL_SECONDS'],
+    [{ SCAN_TTL_SECONDS: '3600' }, 'SCAN_TTL_SECONDS'],
+    [{ WECHAT_SCAN_PAGE: '/pages/scan/index' }, 'WECHAT_SCAN_PAGE'],
+    [{ WECHAT_SCAN_PAGE: 'pages/scan/index?x=1' }, 'WECHAT_SCAN_PAGE'],
+    [{ WECHAT_SCAN_ENV_VERSION: 'beta' }, 'WECHAT_SCAN_ENV_VERSION'],
+  ])('%o is CONFIG_INVALID naming %s', (vars, name) => {
+    expect(configError({ ...testEnv, ...vars } as never)).toContain(name)
+  })
+
+  it('trial and develop open an unpublished page (check_path false)', async () => {
+    const app = appWith({
+      WECHAT_SCAN_PAGE: 'other/page',
+      WECHAT_SCAN_ENV_VERSION: 'trial',
+    } as never)
+    const scan = await start(app)
+    expect(pngText(decode(scan.qrcode))).toMatchObject({ page: 'other/page', env_version: 'trial' })
   })
 })
