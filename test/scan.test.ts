@@ -12,6 +12,7 @@ import {
   type Fetcher,
   login,
   served,
+  stableTokenCalls,
   testApp,
   testEnv,
 } from './helpers'
@@ -93,6 +94,14 @@ describe('POST /auth/scan', () => {
       'UNKNOWN_APP',
     )
     expectError(await call('POST', '/auth/scan', { json: { appId: 7 } }), 400, 'INVALID_REQUEST')
+  })
+
+  it('an access token WeChat no longer takes is fetched again, and the code made', async () => {
+    await start()
+    const before = await stableTokenCalls({ invalidate: true })
+    const scan = await start()
+    expect(pngText(decode(scan.qrcode)).scene).toBe(scan.ticket)
+    expect(await stableTokenCalls()).toBeGreaterThan(before)
   })
 
   it('a page WeChat refuses is the upstream’s error, not a ticket', async () => {
