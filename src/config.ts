@@ -1,4 +1,5 @@
 import { type Logger, WxaAuthError } from './errors'
+import { type ScanSettings, scanSettings } from './flows/scan-settings'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
 import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
@@ -7,7 +8,8 @@ import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
-import { storageCipher } from './storage/cipher'
+import { type Cipher, storageCipher } from './storage/cipher'
+import type { ClaimStore } from './storage/claims'
 import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
@@ -68,6 +70,12 @@ export interface WxaConfig {
    * a login without a code is the user its gateway's headers name.
    */
   headerLogin: HeaderLogin | undefined
+  /** Atomic claims (push queries, scan-to-login tickets): strongly consistent per key. */
+  claims: ClaimStore
+  /** The storage cipher (`STORAGE_SECRET`), for records sealed outside the sealed KV. */
+  cipher: Cipher
+  /** Scan-to-login: the ticket's life, the page its code opens. */
+  scan: ScanSettings
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -270,5 +278,8 @@ function resolve(
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
     headerLogin: headerLogin(platforms, vars),
+    claims: parts.claims,
+    cipher,
+    scan: scanSettings(vars),
   }
 }

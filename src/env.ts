@@ -88,6 +88,12 @@ export interface WxaConfigVars {
   REFRESH_GRACE_SECONDS?: string
   /** Seconds an isolate reuses a session record it read; 0 = always ask the replica. */
   SESSION_CACHE_SECONDS?: string
+  /** Seconds a scan-to-login ticket waits for its confirmation (default 300, 30 to 1800). */
+  SCAN_TTL_SECONDS?: string
+  /** The page the scan-to-login code opens (`pages/scan/index`); unset: the home page. */
+  WECHAT_SCAN_PAGE?: string
+  /** The version the code opens: release (default), trial or develop. */
+  WECHAT_SCAN_ENV_VERSION?: string
   /** The most an avatar may weigh, bytes (default 1 MiB). */
   MAX_AVATAR_BYTES?: string
   /** Where the app is reached from the internet, for the avatar URLs WeChat fetches to check; default: the request's origin. */

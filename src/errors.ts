@@ -28,6 +28,14 @@ export const ERRORS = {
   },
   SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  SCAN_TICKET_EXPIRED: {
+    status: 410,
+    message: 'This scan-to-login ticket has expired or does not exist; show a new code.',
+  },
+  SCAN_TICKET_USED: {
+    status: 409,
+    message: 'This scan-to-login ticket was already confirmed, denied or collected.',
+  },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
   CODE_INVALID: {
     status: 401,

@@ -14,6 +14,7 @@ import { dataRoutes } from './routes/data'
 import { flowContext } from './routes/flow-context'
 import { platformRoutes } from './routes/platforms'
 import { profileRoutes } from './routes/profile'
+import { scanRoutes } from './routes/scan'
 
 /** What {@link wxaAuth} makes: one set of options, resolved once, behind all of it. */
 export interface WxaAuth<User extends { id: string }, E extends Env> {
@@ -87,6 +88,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
   routes.route('/', authRoutes(resolved))
   routes.route('/', dataRoutes(resolved))
   routes.route('/', profileRoutes(resolved))
+  routes.route('/', scanRoutes(resolved))
   const own = platformRoutes(resolved)
   const platforms = new Hono()
   for (const [name, routes] of own) platforms.route(`/${name}`, routes)

@@ -249,6 +249,10 @@ export function createClient<User = Record<string, unknown>>(
     login,
     logout,
     session,
+    confirmScan: async (ticket, answer = 'confirm') => {
+      // Encoded again: a scene is never a path of its own.
+      await postData(`/auth/scan/${encodeURIComponent(decodeURIComponent(ticket))}/${answer}`, {})
+    },
   }
 }
 

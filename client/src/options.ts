@@ -191,6 +191,12 @@ export interface WxaClient<User = Record<string, unknown>> {
   /** Logs in now (`wx.login` -> `POST /auth/login`); joins a login or refresh already running. */
   login(): Promise<WxaSession<User>>
   /**
+   * Answers a PC's scan-to-login (`POST /auth/scan/<ticket>/confirm`): `ticket`
+   * is the page's `scene` option (decoded here). `'deny'` refuses it,
+   * `'scanned'` only tells the PC the code was scanned. Logs in first if needed.
+   */
+  confirmScan(ticket: string, answer?: 'confirm' | 'deny' | 'scanned'): Promise<void>
+  /**
    * Ends the session on the server (`POST /auth/logout`) and forgets the token.
    * A 429, a 503 or no answer is retried (`retries`, waiting `Retry-After` up to
    * `maxRetryWait`, else 1 s, 2 s, …). The token is forgotten even when the

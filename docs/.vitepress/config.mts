@@ -25,6 +25,7 @@ const GROUPS: { zh: string; en: string; pages: string[] }[] = [
       'mini-program/phone',
       'mini-program/profile',
       'mini-program/identity',
+      'mini-program/scan-login',
       'mini-program/platforms',
     ],
   },

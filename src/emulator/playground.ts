@@ -1,9 +1,11 @@
+import { SCAN_PANEL, SCAN_SCRIPT } from './playground-scan'
+
 /**
  * The dev playground at `/` (emulator on only): a page that plays the mini
  * program of any configured app (WeChat, Douyin, QQ) against this Worker and
  * the emulator, showing each request, its response and the token's claims,
- * sets the profile, and sends WeChat's authorization events and image-check
- * results.
+ * sets the profile, sends WeChat's authorization events and image-check
+ * results, and runs a scan-to-login (the PC and the mini program).
  */
 export const PLAYGROUND_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -53,6 +55,7 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 <label>Mode <select id="event-mode"><option value="safe">safe (encrypted)</option><option value="compatible">compatible</option><option value="plain">plain</option></select></label>
 <label>RevokeInfo <select id="revoke-info"><option value="6">6 · nickname and avatar</option><option value="19">19 · nickname</option><option value="20">20 · avatar</option><option value="8">8 · phone number</option><option value="4">4 · Bluetooth</option><option value="13">13 · location</option></select></label>
 <button id="revoke-event">Revoke authorization (event)</button><button id="info-event" class="secondary">User info modified (event)</button><button id="cancel-event" class="secondary">Account cancelled (event)</button></fieldset>
+${SCAN_PANEL}
 </aside>
 <main>
 <h2>Token claims</h2><pre id="claims">(no token)</pre>
@@ -191,6 +194,7 @@ $('cancel-event').onclick = () =>
 $('info-event').onclick = () => pushEvent('user_info_modified')
 $('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }
 $('logout-all').onclick = async () => { await call('POST', '/auth/logout-all'); token = null; show() }
+${SCAN_SCRIPT}
 show()
 </script>
 </body></html>`

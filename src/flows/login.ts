@@ -4,12 +4,11 @@ import type { PhoneNumber, PlatformSession, TrustedCaller } from '../platforms/p
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
 import { deviceHints } from '../session/device'
 import { defaultUserIdFor, IDENTITY_SLACK } from '../session/identities'
-import { hashSessionId, newSessionId } from '../session/ids'
-import type { DeviceInfo, SessionRecord } from '../session/record'
-import { type IssuedToken, issueToken, ownClaims } from '../token/issue'
+import type { DeviceInfo } from '../session/record'
+import { type IssuedToken, ownClaims } from '../token/issue'
 import { importKeyRing } from '../token/keys'
-import { hashNonce, newNonce } from '../token/refresh'
 import { appOf, type FlowContext } from './context'
+import { startSession } from './start-session'
 
 const USER_ID = /^[\w.@-]{1,128}$/
 
@@ -154,29 +153,13 @@ export async function login<User extends { id: string }>(
       platform,
     )
   }
-  const sid = newSessionId()
-  const claims = ownClaims(await hooks.userToClaims(user))
-  const record: SessionRecord = {
-    v: 1,
-    uid,
-    ...(platform === 'wechat' ? {} : { platform }),
-    appId,
-    openid,
-    ...(unionid ? { unionid } : {}),
-    createdAt: now,
-    createdAtMs: Date.now(),
-    refreshedAt: now,
-    expiresAt: now + Math.min(policy.ttl, policy.maxAge),
-    gen: 0,
-    ...(Object.keys(device).length ? { device } : {}),
-    ...(claims ? { claims } : {}),
-    data: {},
-  }
-  const id = await hashSessionId(sid)
-  const nonce = newNonce()
-  await config.sessions.create(uid, id, record, await hashNonce(nonce), now, sessionKey)
+  const token = await startSession(
+    flow,
+    { uid, platform, appId, openid, unionid },
+    { claims: ownClaims(await hooks.userToClaims(user)), device, sessionKey },
+  )
   return {
-    ...(await issueToken(config, sid, record, nonce, now)),
+    ...token,
     user,
     ...(info ? { userInfo: info } : {}),
     ...(phone ? { phone } : {}),

@@ -67,6 +67,16 @@ export interface PlatformApp<Name extends string = string> {
   checkText?(text: string, openid: string): Promise<'pass' | 'review' | 'risky'>
   /** Starts the platform's asynchronous check of an image at `url`; its trace id. */
   checkImage?(url: string, openid: string): Promise<string>
+  /** A mini program code (WeChat's getwxacodeunlimit) opening `page` with `scene`: its image. */
+  miniProgramCode?(input: MiniProgramCodeInput): Promise<{ bytes: Uint8Array; type: string }>
+}
+
+/** What a mini program code opens: `page` (default: the home page) with `scene` in its options. */
+export interface MiniProgramCodeInput {
+  scene: string
+  page?: string | undefined
+  checkPath: boolean
+  envVersion: 'release' | 'trial' | 'develop'
 }
 
 /** Where a platform's API is, when not its own servers: the emulators of `npm run dev`. */

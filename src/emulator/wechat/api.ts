@@ -13,6 +13,7 @@ import {
   wx,
   wxError,
 } from './state'
+import { wxacodeRoute } from './wxacode'
 
 /**
  * WeChat's face: the server API paths and shapes a Worker calls, with
@@ -21,6 +22,7 @@ import {
 export function wechatApi(app: Hono, state: EmulatorState) {
   const { storage, now, getUser, putUser, appIds, secretOf, injectFault, body, rejectToken } = state
   app.get('/sns/jscode2session', jscode2sessionRoute(state, 'wechat'))
+  wxacodeRoute(app, state)
 
   // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
   app.post('/cgi-bin/stable_token', async (c) => {

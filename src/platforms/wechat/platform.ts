@@ -6,6 +6,7 @@ import { createWeChatClient } from './client'
 import { cloudCaller, cloudHosting, OPEN_API_BASE, openApi } from './cloud-hosting'
 import { type PushSettings, pushSettings } from './push-settings'
 import { wechatRoutes } from './routes'
+import { getUnlimitedCode } from './scan-code'
 
 const APP_ID = /^wx[\w-]{1,40}$/
 /** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
@@ -38,10 +39,11 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
       secretOptional: viaOpenApi,
     }).map((app) => {
       const { appId } = app
-      const client = createWeChatClient({
+      const options = {
         ...app.client,
         ...(viaOpenApi ? { openApiBase: app.client.baseUrl ?? OPEN_API_BASE } : {}),
-      })
+      }
+      const client = createWeChatClient(options)
       // The open interface service adds the token itself: none is fetched, none sent.
       const tokens = viaOpenApi
         ? { withToken: <T>(use: (token: string) => Promise<T>) => use('') }
@@ -61,6 +63,8 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
           tokens.withToken((token) => client.checkText(token, content, openid)),
         checkImage: (url, openid) =>
           tokens.withToken((token) => client.checkImage(token, url, openid)),
+        miniProgramCode: (input) =>
+          tokens.withToken((token) => getUnlimitedCode(options, token, input)),
       }
     })
   },
