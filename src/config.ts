@@ -7,7 +7,8 @@ import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
-import { storageCipher } from './storage/cipher'
+import { type Cipher, storageCipher } from './storage/cipher'
+import type { ClaimStore } from './storage/claims'
 import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
 import { sealedKv } from './storage/sealed-kv'
@@ -68,6 +69,10 @@ export interface WxaConfig {
    * a login without a code is the user its gateway's headers name.
    */
   headerLogin: HeaderLogin | undefined
+  /** Atomic claims: a login code's first answer, kept for its replay window. */
+  claims: ClaimStore
+  /** Seals what is kept beside the sessions (a login's first answer). */
+  cipher: Cipher
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -206,7 +211,12 @@ function resolve(
   const apps = new Map<string, App>()
   for (const platform of platforms) {
     const named = platform.name as PlatformName
-    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(named) })) {
+    for (const app of platform.apps(vars, {
+      kv,
+      log,
+      upstream: upstream?.(named),
+      claims: parts.claims,
+    })) {
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }
@@ -270,5 +280,7 @@ function resolve(
     publicUrl: publicUrl(vars),
     corsOrigins: corsOrigins(text(vars, 'CORS_ORIGINS')),
     headerLogin: headerLogin(platforms, vars),
+    claims: parts.claims,
+    cipher,
   }
 }

@@ -198,6 +198,14 @@ const SessionSummary = v.object({
     brand: v.optional(v.string()),
     version: v.optional(v.string()),
     userAgent: v.optional(v.string()),
+    door: v.optional(
+      v.pipe(
+        v.string(),
+        v.description(
+          'oa (an Official Account page), web (a website) or app; absent: a mini program.',
+        ),
+      ),
+    ),
   }),
 })
 
