@@ -1,9 +1,16 @@
 import type { Variables } from '../../env'
 import { WxaAuthError } from '../../errors'
-import { appCaller, badResponse, type ErrorTable, filled, type UpstreamCall } from '../caller'
+import {
+  appCaller,
+  badResponse,
+  DEFAULT_TIMEOUT_MS,
+  type ErrorTable,
+  filled,
+  type UpstreamCall,
+} from '../caller'
 import { errcodeRefusal } from '../jscode2session'
 import type { PlatformApp, PlatformContext, PlatformSession } from '../platform'
-import { configuredApps, text } from '../variables'
+import { apiBase, configuredApps, text, whole } from '../variables'
 import { WECHAT_API_BASE } from './client'
 import { type StateIssuer, stateIssuer } from './oauth-state'
 
@@ -132,6 +139,11 @@ async function exchange(
 export function oauthApps(vars: Variables, context: PlatformContext): PlatformApp<'wechat'>[] {
   const { upstream, claims } = context
   const uris = redirectUris(vars)
+  const baseUrl = apiBase(vars, 'WECHAT_API_BASE')
+  const transport = {
+    timeoutMs: whole(vars, 'WECHAT_TIMEOUT_MS', 1, DEFAULT_TIMEOUT_MS),
+    ...(baseUrl ? { baseUrl } : {}),
+  }
   let states: StateIssuer | undefined
   const statesOf = () => {
     const secret = vars.STORAGE_SECRET
@@ -148,7 +160,9 @@ export function oauthApps(vars: Variables, context: PlatformContext): PlatformAp
       secret: { pattern: APP_SECRET, shape: `32 hexadecimal characters, as ${console} shows it` },
       upstream: upstream && { ...upstream, defaultAppId: undefined },
     })
-    return configured.map(({ appId, client }): PlatformApp<'wechat'> => {
+    return configured.map(({ appId, client: own }): PlatformApp<'wechat'> => {
+      // WeChat's API is one host: the mini program's WECHAT_API_BASE and WECHAT_TIMEOUT_MS hold here too.
+      const client = { ...own, ...transport }
       const call = appCaller('WeChat', client, WECHAT_API_BASE)
       return {
         platform: 'wechat',
