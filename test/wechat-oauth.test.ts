@@ -2,6 +2,7 @@
 // a mobile App, each an app of the `oauth` login kind, against the emulator.
 import { describe, expect, it } from 'vitest'
 import { appWith, call, codeFor, emulate, type Fetcher, newOpenid, worker } from './helpers'
+import { pushFor, send } from './pushes'
 
 const OA = 'wx0000000000oa0001'
 const WEB = 'wx000000000web0001'
@@ -250,6 +251,25 @@ describe('one person through every door', () => {
     ).toEqual(['app', 'mp', 'oa', 'web'])
     const out = await call('POST', '/auth/logout-all', { token: oa.body.token }, server)
     expect(out.body.loggedOut).toBe(4)
+  })
+
+  it('a cancellation pushed for the mini program ends every door’s session', async () => {
+    const server = app({ IDENTITY: 'unionid' })
+    const user = newOpenid('gone')
+    await emulate(user, { unionid: `union-${user}` })
+    const mini = await loginWith(server, { code: await codeFor(user) })
+    const oa = await loginWith(server, { ...(await redirected(server, user)), appId: OA })
+    const mobile = await loginWith(server, { code: await appCode(user), appId: MOBILE })
+    for (const r of [mini, oa, mobile]) expect(r.status, r.text).toBe(200)
+    const push = await pushFor({
+      openid: user,
+      event: 'user_authorization_cancellation',
+      mode: 'safe',
+    })
+    expect((await send(server, push)).text).toBe('success')
+    for (const r of [mini, oa, mobile]) {
+      expect((await call('GET', '/me', { token: r.body.token }, server)).status).toBe(401)
+    }
   })
 
   it('with IDENTITY=openid each app keeps its own user', async () => {
