@@ -282,6 +282,41 @@ describe('one person through every door', () => {
   })
 })
 
+describe('npm run dev', () => {
+  it('the dev Worker serves an OA page login through the emulator, as the playground runs it', async () => {
+    const apps = await call('GET', '/__emulator/oauth/apps')
+    expect(apps.body).toEqual({
+      oa: 'wx0000000emuoa001',
+      web: 'wx000000emuweb001',
+      mobile: 'wx000000emuapp001',
+    })
+    const back = `http://localhost:8787/?appId=${apps.body.oa}`
+    const started = await authorize(worker, {
+      appId: apps.body.oa,
+      redirectUri: back,
+      scope: 'snsapi_userinfo',
+    })
+    expect(started.status, started.text).toBe(302)
+    const consentPage = new URL(started.location ?? '')
+    const page = await worker.fetch(`http://wxa.test${consentPage.pathname}${consentPage.search}`)
+    expect(await page.text()).toContain('Allow')
+    consentPage.searchParams.set('user', newOpenid('dev'))
+    const res = await worker.fetch(`http://wxa.test${consentPage.pathname}${consentPage.search}`, {
+      redirect: 'manual',
+    })
+    const landed = new URL(res.headers.get('Location') ?? '')
+    expect(landed.searchParams.get('appId')).toBe(apps.body.oa)
+    const login = await call('POST', '/auth/login', {
+      json: {
+        code: landed.searchParams.get('code'),
+        state: landed.searchParams.get('state'),
+        appId: apps.body.oa,
+      },
+    })
+    expect(login.status, login.text).toBe(200)
+  })
+})
+
 describe('configuration', () => {
   it('an AppSecret that is not one is CONFIG_INVALID naming the variable', async () => {
     const server = app({ WECHAT_OA_APP_SECRET: 'not-a-secret' })

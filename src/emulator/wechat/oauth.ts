@@ -207,6 +207,17 @@ export function oauthApi(app: Hono, state: EmulatorState) {
     return c.json({ code, openid: openidIn(openid, appId) })
   })
 
+  // The OA, website and mobile apps configured beside the mini programs, for the playground.
+  app.get('/__emulator/oauth/apps', (c) => {
+    const vars = env as unknown as Record<string, string | undefined>
+    const first = (name: string) => vars[name]?.trim().split(/\s+/)[0] || undefined
+    return c.json({
+      oa: first('WECHAT_OA_APP_ID'),
+      web: first('WECHAT_WEB_APP_ID'),
+      mobile: first('WECHAT_MOBILE_APP_ID'),
+    })
+  })
+
   // The next token answer is a snapshot page's user (is_snapshotuser: 1).
   app.post('/__emulator/oauth/snapshot', async (c) => {
     await storage.put('oauthSnapshotNext', true)
