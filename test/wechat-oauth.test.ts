@@ -272,6 +272,21 @@ describe('one person through every door', () => {
     }
   })
 
+  it('an OA page user deletes the account with a fresh code and state', async () => {
+    const server = app()
+    const user = newOpenid('del')
+    const oa = await loginWith(server, { ...(await redirected(server, user)), appId: OA })
+    expect(oa.status, oa.text).toBe(200)
+    const res = await call(
+      'DELETE',
+      '/auth/account',
+      { token: oa.body.token, json: await redirected(server, user) },
+      server,
+    )
+    expect(res.status, res.text).toBe(200)
+    expect((await call('GET', '/me', { token: oa.body.token }, server)).status).toBe(401)
+  })
+
   it('with IDENTITY=openid each app keeps its own user', async () => {
     const server = app()
     const user = newOpenid('own')

@@ -189,13 +189,15 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     limitBody(),
     json(AccountDeletionBody),
     async (c) => {
-      const { code } = c.req.valid('json')
+      const { code, state } = c.req.valid('json')
       const flow = flowContext(resolved, c)
       await deleteAccount(
         flow,
         c.var.session,
         c.var.user as User,
-        code !== undefined ? { code } : { trusted: trustedOnly(flow, c.req.raw.headers) },
+        code !== undefined
+          ? { code, ...(state !== undefined ? { state } : {}) }
+          : { trusted: trustedOnly(flow, c.req.raw.headers) },
       )
       return c.json({ ok: true as const })
     },

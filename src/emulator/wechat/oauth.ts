@@ -220,6 +220,7 @@ export function oauthApi(app: Hono, state: EmulatorState) {
 
   // The next token answer is a snapshot page's user (is_snapshotuser: 1).
   app.post('/__emulator/oauth/snapshot', async (c) => {
+    await body(c.req.raw)
     await storage.put('oauthSnapshotNext', true)
     return c.json({ ok: true })
   })
