@@ -1,7 +1,17 @@
 // The browser and App doors of WeChat: an Official Account page, a website,
 // a mobile App, each an app of the `oauth` login kind, against the emulator.
 import { describe, expect, it } from 'vitest'
-import { appWith, call, codeFor, emulate, type Fetcher, newOpenid, worker } from './helpers'
+import { emulatorStub } from '../src/emulator/stub'
+import {
+  appWith,
+  call,
+  codeFor,
+  emulate,
+  type Fetcher,
+  newOpenid,
+  testEnv,
+  worker,
+} from './helpers'
 import { pushFor, send } from './pushes'
 
 const OA = 'wx0000000000oa0001'
@@ -294,6 +304,45 @@ describe('one person through every door', () => {
     const mini = await loginWith(server, { code: await codeFor(user) })
     const mobile = await loginWith(server, { code: await appCode(user), appId: MOBILE })
     expect(mini.body.user.id).not.toBe(mobile.body.user.id)
+  })
+})
+
+describe('the emulator’s OAuth face', () => {
+  const sns = async (path: string, query: Record<string, string>) =>
+    (
+      await emulatorStub(testEnv).fetch(`http://emulator${path}?${new URLSearchParams(query)}`)
+    ).json() as Promise<any>
+
+  it('exchanges a code once, reads the user, refreshes the token; WeChat’s errcodes', async () => {
+    const code = await appCode(newOpenid('emu'))
+    const query = { appid: MOBILE, secret: 'wrong', code, grant_type: 'authorization_code' }
+    expect(await sns('/sns/oauth2/access_token', query)).toMatchObject({ errcode: 40125 })
+    const secret = 'emulator-app-secret-not-a-secret'
+    const token = await sns('/sns/oauth2/access_token', { ...query, secret })
+    expect(token).toMatchObject({ expires_in: 7200, scope: 'snsapi_userinfo' })
+    expect(await sns('/sns/oauth2/access_token', { ...query, secret })).toMatchObject({
+      errcode: 40163,
+    })
+    const info = await sns('/sns/userinfo', {
+      access_token: token.access_token,
+      openid: token.openid,
+      lang: 'zh_CN',
+    })
+    expect(info).toMatchObject({ openid: token.openid })
+    const refreshed = await sns('/sns/oauth2/refresh_token', {
+      appid: MOBILE,
+      grant_type: 'refresh_token',
+      refresh_token: token.refresh_token,
+    })
+    expect(refreshed.access_token).not.toBe(token.access_token)
+    expect(refreshed.openid).toBe(token.openid)
+    expect(
+      await sns('/sns/oauth2/refresh_token', {
+        appid: OA,
+        grant_type: 'refresh_token',
+        refresh_token: token.refresh_token,
+      }),
+    ).toMatchObject({ errcode: 40030 })
   })
 })
 
