@@ -18,21 +18,21 @@ import { type StateIssuer, stateIssuer } from './oauth-state'
 export const OAUTH_KINDS = {
   oa: {
     prefix: 'WECHAT_OA',
-    console: '公众号: 设置与开发 → 基本配置',
+    adminPath: '公众号: 设置与开发 → 基本配置',
     door: 'oa',
     scopes: ['snsapi_base', 'snsapi_userinfo'],
     path: '/connect/oauth2/authorize',
   },
   web: {
     prefix: 'WECHAT_WEB',
-    console: '开放平台: 管理中心 → 网站应用',
+    adminPath: '开放平台: 管理中心 → 网站应用',
     door: 'web',
     scopes: ['snsapi_login'],
     path: '/connect/qrconnect',
   },
   mobile: {
     prefix: 'WECHAT_MOBILE',
-    console: '开放平台: 管理中心 → 移动应用',
+    adminPath: '开放平台: 管理中心 → 移动应用',
     door: 'app',
     scopes: [],
     path: undefined,
@@ -152,12 +152,12 @@ export function oauthApps(vars: Variables, context: PlatformContext): PlatformAp
     return states
   }
   return (Object.keys(OAUTH_KINDS) as OAuthKind[]).flatMap((kind) => {
-    const { prefix, console, door, scopes, path } = OAUTH_KINDS[kind]
+    const { prefix, adminPath, door, scopes, path } = OAUTH_KINDS[kind]
     // In development each kind has the emulator, but only the AppIDs set: no default app.
     const configured = configuredApps(vars, prefix, {
       pattern: APP_ID,
       shape: 'wx followed by letters and digits',
-      secret: { pattern: APP_SECRET, shape: `32 hexadecimal characters, as ${console} shows it` },
+      secret: { pattern: APP_SECRET, shape: `32 hexadecimal characters, as ${adminPath} shows it` },
       upstream: upstream && { ...upstream, defaultAppId: undefined },
     })
     return configured.map(({ appId, client: own }): PlatformApp<'wechat'> => {
