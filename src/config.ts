@@ -70,7 +70,7 @@ export interface WxaConfig {
    * a login without a code is the user its gateway's headers name.
    */
   headerLogin: HeaderLogin | undefined
-  /** Atomic claims (push queries, scan-to-login tickets): strongly consistent per key. */
+  /** Atomic claims (push queries, scan-to-login tickets, a login code's first answer): strongly consistent per key. */
   claims: ClaimStore
   /** The storage cipher (`STORAGE_SECRET`), for records sealed outside the sealed KV. */
   cipher: Cipher
@@ -214,7 +214,12 @@ function resolve(
   const apps = new Map<string, App>()
   for (const platform of platforms) {
     const named = platform.name as PlatformName
-    for (const app of platform.apps(vars, { kv, log, upstream: upstream?.(named) })) {
+    for (const app of platform.apps(vars, {
+      kv,
+      log,
+      upstream: upstream?.(named),
+      claims: parts.claims,
+    })) {
       if (apps.has(app.appId)) {
         throw new WxaAuthError('CONFIG_INVALID', `The AppID ${app.appId} is configured twice.`)
       }

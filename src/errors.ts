@@ -42,6 +42,24 @@ export const ERRORS = {
     message: 'The login code is invalid or expired; log in again (wx.login, tt.login, qq.login).',
   },
   CODE_USED: { status: 401, message: 'The login code was already used; log in again.' },
+  STATE_INVALID: {
+    status: 400,
+    message:
+      'The state is not one this server issued for this app, has expired, or was already used; start the login again.',
+  },
+  REDIRECT_URI_INVALID: {
+    status: 400,
+    message: 'The redirect URI is not on this server’s list (WECHAT_REDIRECT_URIS).',
+  },
+  SNAPSHOT_USER: {
+    status: 403,
+    message:
+      'WeChat shows this page in snapshot mode, whose user is not the real one: ask the user to open the full page, then log in again.',
+  },
+  LOGIN_IN_PROGRESS: {
+    status: 409,
+    message: 'This code is being exchanged by another request; retry in a moment.',
+  },
   CLOUD_IDENTITY_MISSING: {
     status: 401,
     message:

@@ -12,7 +12,7 @@ import { resolveOptions, type WxaAuthOptions } from './options'
 import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
 import { flowContext } from './routes/flow-context'
-import { platformRoutes } from './routes/platforms'
+import { platformAuthRoutes, platformRoutes } from './routes/platforms'
 import { profileRoutes } from './routes/profile'
 import { scanRoutes } from './routes/scan'
 
@@ -89,6 +89,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
   routes.route('/', dataRoutes(resolved))
   routes.route('/', profileRoutes(resolved))
   routes.route('/', scanRoutes(resolved))
+  routes.route('/', platformAuthRoutes(resolved))
   const own = platformRoutes(resolved)
   const platforms = new Hono()
   for (const [name, routes] of own) platforms.route(`/${name}`, routes)

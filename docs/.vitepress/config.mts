@@ -30,6 +30,11 @@ const GROUPS: { zh: string; en: string; pages: string[] }[] = [
     ],
   },
   {
+    zh: '微信网页与 App',
+    en: 'WeChat web and App',
+    pages: ['wechat/official-account', 'wechat/website', 'wechat/app'],
+  },
+  {
     zh: 'Node 与中国大陆',
     en: 'Node and mainland China',
     pages: ['node/index', 'node/mainland', 'node/redis', 'node/durability', 'node/hosting'],

@@ -6,6 +6,7 @@ import type { EmulatorStorage } from './storage'
 import { EMULATOR_FACES } from './stub'
 import { wechatApi } from './wechat/api'
 import { controlSurface } from './wechat/control'
+import { oauthApi } from './wechat/oauth'
 import { securityApi } from './wechat/security'
 import { type EmulatorEnv, emulatorState } from './wechat/state'
 
@@ -37,6 +38,7 @@ export function emulatorApp(storage: EmulatorStorage, env: EmulatorEnv): Hono {
     await next()
   })
   wechatApi(app, state)
+  oauthApi(app, state)
   securityApi(app, state)
   controlSurface(app, state)
   return app

@@ -5,7 +5,8 @@ import { SCAN_PANEL, SCAN_SCRIPT } from './playground-scan'
  * program of any configured app (WeChat, Douyin, QQ) against this Worker and
  * the emulator, showing each request, its response and the token's claims,
  * sets the profile, sends WeChat's authorization events and image-check
- * results, and runs a scan-to-login (the PC and the mini program).
+ * results, runs a scan-to-login (the PC and the mini program), and logs in
+ * through an Official Account page, a website or an App.
  */
 export const PLAYGROUND_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -56,6 +57,10 @@ button.secondary{background:#fff;color:#07c}label{display:block;margin-top:.5rem
 <label>RevokeInfo <select id="revoke-info"><option value="6">6 · nickname and avatar</option><option value="19">19 · nickname</option><option value="20">20 · avatar</option><option value="8">8 · phone number</option><option value="4">4 · Bluetooth</option><option value="13">13 · location</option></select></label>
 <button id="revoke-event">Revoke authorization (event)</button><button id="info-event" class="secondary">User info modified (event)</button><button id="cancel-event" class="secondary">Account cancelled (event)</button></fieldset>
 ${SCAN_PANEL}
+<fieldset><legend>9. WeChat web and App</legend>
+<p>The apps of <code>WECHAT_OA_APP_ID</code>, <code>WECHAT_WEB_APP_ID</code> and <code>WECHAT_MOBILE_APP_ID</code>: the browser goes to the emulator's consent page and comes back here with a code and a state.</p>
+<label>Scope of the Official Account page <select id="oa-scope"><option>snsapi_userinfo</option><option>snsapi_base</option></select></label>
+<button id="oa-login">Official Account page</button><button id="web-login" class="secondary">Website (QR)</button><button id="app-login" class="secondary">App (SendAuth)</button></fieldset>
 </aside>
 <main>
 <h2>Token claims</h2><pre id="claims">(no token)</pre>
@@ -195,6 +200,32 @@ $('info-event').onclick = () => pushEvent('user_info_modified')
 $('logout').onclick = async () => { await call('POST', '/auth/logout'); token = null; show() }
 $('logout-all').onclick = async () => { await call('POST', '/auth/logout-all'); token = null; show() }
 ${SCAN_SCRIPT}
+let doors = {}
+fetch('/__emulator/oauth/apps').then((res) => res.json()).then((apps) => { doors = apps })
+function authorize(kind, scope) {
+  const appId = doors[kind]
+  if (!appId) return alert('Set WECHAT_' + kind.toUpperCase() + '_APP_ID first.')
+  const back = location.origin + '/?appId=' + appId
+  location.href = '/auth/wechat/authorize?' + new URLSearchParams({ appId, redirectUri: back, scope })
+}
+$('oa-login').onclick = () => authorize('oa', $('oa-scope').value)
+$('web-login').onclick = () => authorize('web', 'snsapi_login')
+$('app-login').onclick = async () => {
+  if (!doors.mobile) return alert('Set WECHAT_MOBILE_APP_ID first.')
+  const { data } = await call('POST', '/__emulator/oauth/code', { appId: doors.mobile, openid: openid() })
+  const res = await call('POST', '/auth/login', { code: data.code, appId: doors.mobile })
+  if (res.status === 200) { ({ token, refreshToken } = res.data); loggedIn = openid() + ' (App)' }
+  show()
+}
+// Back from the consent page: the page WeChat redirects to posts what it carries.
+const back = new URLSearchParams(location.search)
+if (back.get('code') && back.get('state') && back.get('appId')) {
+  history.replaceState(null, '', '/')
+  call('POST', '/auth/login', { code: back.get('code'), state: back.get('state'), appId: back.get('appId') }).then((res) => {
+    if (res.status === 200) { ({ token, refreshToken } = res.data); loggedIn = res.data.user.openid + ' (WeChat web)' }
+    show()
+  })
+}
 show()
 </script>
 </body></html>`

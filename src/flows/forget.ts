@@ -15,7 +15,7 @@ export async function deleteAccount<User extends { id: string }>(
   flow: FlowContext<User>,
   session: Session,
   user: User,
-  confirm: { code: string } | { trusted: TrustedCaller },
+  confirm: { code: string; state?: string } | { trusted: TrustedCaller },
 ): Promise<void> {
   const { config, hooks, c } = flow
   const app = appOf(config, session.appId)

@@ -8,6 +8,7 @@ import type { DeviceInfo } from '../session/record'
 import { type IssuedToken, ownClaims } from '../token/issue'
 import { importKeyRing } from '../token/keys'
 import { appOf, type FlowContext } from './context'
+import { oncePerCode } from './login-replay'
 import { startSession } from './start-session'
 
 const USER_ID = /^[\w.@-]{1,128}$/
@@ -68,15 +69,39 @@ export async function login<User extends { id: string }>(
   flow: FlowContext<User>,
   input: LoginInput,
 ): Promise<LoginResult<User>> {
-  const { config, hooks, now, c } = flow
+  const { config } = flow
   const { trusted } = input
   const app = trusted
     ? trustedApp(flow, trusted, input)
     : appOf(config, input.appId ?? config.defaultAppId)
+  const kind = config.platforms.find(({ name }) => name === app.platform)?.logins[
+    app.loginKind ?? 'code'
+  ]
+  // A code that may come twice (an OAuth redirect): its first answer, again.
+  if (!trusted && input.code && kind?.replay) {
+    const { code } = input
+    return oncePerCode(flow, { appId: app.appId, code, window: kind.replay }, () =>
+      loginTo(flow, app, input),
+    )
+  }
+  return loginTo(flow, app, input)
+}
+
+/** {@link login} for `app`, resolved. */
+async function loginTo<User extends { id: string }>(
+  flow: FlowContext<User>,
+  app: App,
+  input: LoginInput,
+): Promise<LoginResult<User>> {
+  const { config, hooks, now, c } = flow
+  const { trusted } = input
   const { appId, platform } = app
   // Everything that can refuse the request is checked before the code is spent.
   const userInfo = readUserInfo(input)
-  const device = deviceHints(input.device, input.userAgent)
+  const device = {
+    ...deviceHints(input.device, input.userAgent),
+    ...(app.door ? { door: app.door } : {}),
+  }
   if (input.phoneCode && !app.phone) throw new WxaAuthError('NOT_OFFERED')
   if (
     (input.rawData !== undefined && !app.verifyRawData) ||
@@ -90,13 +115,13 @@ export async function login<User extends { id: string }>(
     (await app.code2Session({
       ...loginFields(
         config.platforms.find(({ name }) => name === platform),
-        'code',
+        app.loginKind ?? 'code',
         input.fields ?? {},
       ),
       code: input.code ?? '',
     }))
   const { openid, sessionKey, unionid, anonymousOpenid } = platformSession
-  const info = sessionKey ? await userInfo(app, sessionKey) : undefined
+  const info = sessionKey ? await userInfo(app, sessionKey) : platformSession.userInfo
   // The phone code is checked against this user by the platform and never retried once sent.
   let phone: PhoneNumber | undefined
   if (input.phoneCode && app.phone) phone = await app.phone(input.phoneCode, openid)

@@ -14,6 +14,8 @@ export interface PlatformSession {
   anonymousOpenid?: string
   /** Absent where the platform has none (Alipay, a web login): no decrypt, no user info. */
   sessionKey?: string
+  /** What the platform itself says of the user (WeChat's `/sns/userinfo`): to the `onUserInfo` hook. */
+  userInfo?: Record<string, unknown>
 }
 
 /** A user's phone number as the platform returns it. */
@@ -41,6 +43,22 @@ export type LoginCode = { code: string } & Readonly<Record<string, unknown>>
 export interface PlatformApp<Name extends string = string> {
   readonly platform: Name
   readonly appId: string
+  /** The login kind its code is taken by (`oauth` for a WeChat web page or App). @default 'code' */
+  readonly loginKind?: string
+  /** What its sessions' devices are marked as (`oa`, `web`, `app`); absent for a mini program. */
+  readonly door?: string
+  /**
+   * Where a browser goes to log in (an OAuth authorize URL) for `redirectUri`
+   * and `scope`, with a fresh state. `emulatorBase`: in development, the
+   * emulator's consent page instead of the platform's.
+   * @throws WxaAuthError `REDIRECT_URI_INVALID`, `INVALID_REQUEST`
+   */
+  authorize?(request: {
+    redirectUri: string
+    scope: string
+    now: number
+    emulatorBase: string
+  }): Promise<string>
   /** Exchanges a login code for the user's identity (and session_key, where there is one). */
   code2Session(login: LoginCode): Promise<PlatformSession>
   /** Opens `encryptedData` with the session_key, checking that its watermark names this app. */
@@ -97,6 +115,8 @@ export interface PlatformContext {
   log: Logger
   /** Set in development: the platform's emulator instead of its servers. */
   upstream: Upstream | undefined
+  /** Atomic claims (an OAuth state used once). */
+  claims: ClaimStore
 }
 
 /**
@@ -116,6 +136,12 @@ export interface LoginKind {
     on(vars: Variables): boolean
     caller(headers: Headers): TrustedCaller
   }
+  /**
+   * Seconds within which the same code posted again gets the first login's
+   * answer back (an OAuth redirect delivered twice), not an error and not a
+   * second session. Kept by a hash of the code, never the code.
+   */
+  readonly replay?: number
 }
 
 /** Who a platform's gateway says sent a request: a login without a code, and no session_key. */
@@ -208,4 +234,9 @@ export interface PlatformDefinition<Name extends string = string, Settings = unk
   settings?(vars: Variables, context: { claims: ClaimStore }): Settings | null
   /** Mounts its own routes (push endpoints, redirects), served under `/<name>`. */
   routes?(routes: Hono, context: PlatformRoutesContext<Settings>): void
+  /**
+   * Mounts its own routes of the login (an OAuth authorize redirect), served
+   * under `/auth/<name>` with the auth routes (CORS, rate limits).
+   */
+  authRoutes?(routes: Hono, context: PlatformRoutesContext<Settings>): void
 }

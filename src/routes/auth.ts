@@ -69,7 +69,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
       tag: 'auth',
       summary: 'Log in with a login code (wx.login, tt.login, qq.login)',
       description:
-        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too. With CLOUD_HOSTING=wechat, a login without a code is the user WeChat Cloud Hosting’s X-WX-* headers name.',
+        'Exchanges the code at the platform (code2Session), makes a session (a device) and answers with a token. With phoneCode, the phone number too. With CLOUD_HOSTING=wechat, a login without a code is the user WeChat Cloud Hosting’s X-WX-* headers name. For an Official Account page or a website (WECHAT_OA_APP_ID, WECHAT_WEB_APP_ID), the code and state WeChat passed back to the redirect page; for an App (WECHAT_MOBILE_APP_ID), the code of SendAuth. Such a code posted again within 60 s gets the first answer back.',
       auth: false,
       body: true,
       response: LoginResponse,
@@ -81,6 +81,9 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'LOGIN_CODE_REQUIRED',
         'CODE_INVALID',
         'CODE_USED',
+        'STATE_INVALID',
+        'SNAPSHOT_USER',
+        'LOGIN_IN_PROGRESS',
         'USER_BLOCKED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,
@@ -186,13 +189,15 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
     limitBody(),
     json(AccountDeletionBody),
     async (c) => {
-      const { code } = c.req.valid('json')
+      const { code, state } = c.req.valid('json')
       const flow = flowContext(resolved, c)
       await deleteAccount(
         flow,
         c.var.session,
         c.var.user as User,
-        code !== undefined ? { code } : { trusted: trustedOnly(flow, c.req.raw.headers) },
+        code !== undefined
+          ? { code, ...(state !== undefined ? { state } : {}) }
+          : { trusted: trustedOnly(flow, c.req.raw.headers) },
       )
       return c.json({ ok: true as const })
     },

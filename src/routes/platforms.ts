@@ -1,5 +1,6 @@
 import { Hono } from 'hono/tiny'
 import { actOnUser, imageChecked } from '../flows/events'
+import { limits } from '../middleware/rate-limit'
 import type { ResolvedOptions } from '../options'
 import type { PlatformRoutesContext } from '../platforms/platform'
 import { flowContext } from './flow-context'
@@ -38,6 +39,26 @@ export function platformRoutes<User extends { id: string }>(
     const routes = new Hono()
     platform.routes(routes, contextOf(resolved, platform.name))
     mounted.set(platform.name, routes)
+  }
+  return mounted
+}
+
+/**
+ * The login routes each platform declares (WeChat's `/authorize`), each
+ * under `/<name>`: mounted with the `/auth` routes, so served at
+ * `/auth/<name>/…` behind CORS and the login rate limit. @internal
+ */
+export function platformAuthRoutes<User extends { id: string }>(
+  resolved: ResolvedOptions<User>,
+): Hono {
+  const mounted = new Hono()
+  const { loginLimit } = limits(resolved)
+  for (const platform of resolved.platforms) {
+    if (!platform.authRoutes) continue
+    const routes = new Hono()
+    routes.use(loginLimit as never)
+    platform.authRoutes(routes, contextOf(resolved, platform.name))
+    mounted.route(`/${platform.name}`, routes)
   }
   return mounted
 }

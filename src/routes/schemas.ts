@@ -99,6 +99,15 @@ export const AccountDeletionBody = v.object({
       'A fresh code from wx.login() of the same user: confirms it is them. Required, except with CLOUD_HOSTING=wechat, where WeChat Cloud Hosting’s X-WX-* headers naming the same user confirm it.',
     ),
   ),
+  state: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(128),
+      v.description(
+        'With a code of an Official Account page or a website: the state WeChat passed back with it.',
+      ),
+    ),
+  ),
 })
 
 /** `PATCH /me/session` body: keys to set; a null value deletes its key. */
@@ -198,6 +207,14 @@ const SessionSummary = v.object({
     brand: v.optional(v.string()),
     version: v.optional(v.string()),
     userAgent: v.optional(v.string()),
+    door: v.optional(
+      v.pipe(
+        v.string(),
+        v.description(
+          'oa (an Official Account page), web (a website) or app; absent: a mini program.',
+        ),
+      ),
+    ),
   }),
 })
 

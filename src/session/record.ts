@@ -11,6 +11,8 @@ export interface DeviceInfo {
   version?: string
   /** The User-Agent header of the login request, cut to fit. */
   userAgent?: string
+  /** How the session was opened, when not in a mini program: `oa`, `web` or `app` (WeChat). */
+  door?: string
 }
 
 /** A live session: the user object's row, and its sealed KV replica `session:<uid>:<id>`. */

@@ -1,12 +1,18 @@
+import * as v from 'valibot'
 import { sealedData } from '../data-crypto'
-import type { PlatformDefinition } from '../platform'
+import type { PlatformApp, PlatformDefinition } from '../platform'
 import { configuredApps } from '../variables'
 import { accessTokenCache } from './access-token'
+import { wechatAuthRoutes } from './authorize'
 import { createWeChatClient } from './client'
 import { cloudCaller, cloudHosting, OPEN_API_BASE, openApi } from './cloud-hosting'
+import { oauthApps } from './oauth'
 import { type PushSettings, pushSettings } from './push-settings'
 import { wechatRoutes } from './routes'
 import { getUnlimitedCode } from './scan-code'
+
+/** Seconds within which an OAuth code posted again gets its first login's answer back. */
+export const CODE_REPLAY_SECONDS = 60
 
 const APP_ID = /^wx[\w-]{1,40}$/
 /** WeChat's AppSecret (小程序密钥, 开发管理 → 开发设置): 32 hexadecimal characters. */
@@ -23,10 +29,11 @@ const APP_SECRET = /^[0-9a-f]{32}$/i
  */
 export const wechat: PlatformDefinition<'wechat', PushSettings> = {
   name: 'wechat',
-  apps(vars, { kv, log, upstream }) {
+  apps(vars, context) {
+    const { kv, log, upstream } = context
     const shape = 'wx followed by letters and digits'
     const viaOpenApi = openApi(vars)
-    return configuredApps(vars, 'WECHAT', {
+    const miniPrograms = configuredApps(vars, 'WECHAT', {
       pattern: APP_ID,
       shape,
       secret: {
@@ -37,7 +44,7 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
       upstream,
       // The open interface service needs none; only code2Session does.
       secretOptional: viaOpenApi,
-    }).map((app) => {
+    }).map((app): PlatformApp<'wechat'> => {
       const { appId } = app
       const options = {
         ...app.client,
@@ -67,6 +74,7 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
           tokens.withToken((token) => getUnlimitedCode(options, token, input)),
       }
     })
+    return [...miniPrograms, ...oauthApps(vars, context)]
   },
   logins: {
     code: { input: {} },
@@ -75,8 +83,25 @@ export const wechat: PlatformDefinition<'wechat', PushSettings> = {
       input: {},
       headers: { on: (vars) => cloudHosting(vars) !== undefined, caller: cloudCaller },
     },
+    // An Official Account page, a website or an App: an OAuth code (and the state of the redirect).
+    oauth: {
+      input: {
+        state: v.optional(
+          v.pipe(
+            v.string(),
+            v.maxLength(128),
+            v.description(
+              'The state WeChat passed back to the redirect page (Official Account page, website).',
+            ),
+          ),
+        ),
+      },
+      replay: CODE_REPLAY_SECONDS,
+    },
   },
   settings: (vars, { claims }) => pushSettings(vars, claims),
   // `/wechat/events`: the message push.
   routes: wechatRoutes,
+  // `/auth/wechat/authorize`: the browser flows' redirect to WeChat.
+  authRoutes: wechatAuthRoutes,
 }
