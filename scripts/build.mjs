@@ -9,9 +9,10 @@ import { wrangler } from './wrangler.mjs'
 
 // 0.4 moved it from 50 KiB: two tokens, avatars walked and stripped of
 // metadata, guessable-secret and deep-JSON checks, the Cloud Hosting mode's
-// header login (53.2 KiB), then Alipay (60.7 KiB): its RSA2 keys and
-// certificates read from PEM and DER, MD5 for the certificate SNs, its gateway.
-export const GZIP_BUDGET = 64 * 1024 // bytes
+// header login (53.2 KiB), Alipay (60.7 KiB: its RSA2 keys and certificates
+// read from PEM and DER, MD5 for the certificate SNs, its gateway), the PC's
+// scan-to-login (63.5 KiB) and WeChat's web and App doors (66.9 KiB).
+export const GZIP_BUDGET = 72 * 1024 // bytes
 export const OUT_DIR = 'build/worker'
 
 const code = await wrangler(['deploy', '--dry-run', '--env', 'production', '--outdir', OUT_DIR], {
