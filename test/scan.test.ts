@@ -116,7 +116,8 @@ describe('the whole flow', () => {
     const phone = await login()
     const scan = await start()
     expect((await poll(scan.ticket)).body).toEqual({ status: 'pending' })
-    expect((await step(scan.ticket, 'scanned', phone.token)).body).toEqual({ ok: true })
+    const scanned = await step(scan.ticket, 'scanned', phone.token)
+    expect(scanned.body).toEqual({ ok: true, pc: { requestedAt: expect.any(Number) } })
     expect((await poll(scan.ticket)).body).toEqual({ status: 'scanned' })
     expect((await step(scan.ticket, 'confirm', phone.token)).status).toBe(200)
 
@@ -147,6 +148,24 @@ describe('the whole flow', () => {
     expectError(await poll(scan.ticket), 409, 'SCAN_TICKET_USED')
     // Confirmed twice.
     expectError(await step(scan.ticket, 'confirm', phone.token), 409, 'SCAN_TICKET_USED')
+  })
+
+  it('scanned tells the mini program which PC asked, to show before confirming; twice, the same', async () => {
+    const phone = await login()
+    const pcBrowser = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Chrome/130.0'
+    const res = await call('POST', '/auth/scan', { json: {}, headers: { 'User-Agent': pcBrowser } })
+    expect(res.status).toBe(200)
+    const before = Math.floor(Date.now() / 1000)
+    const first = await step(res.body.ticket, 'scanned', phone.token)
+    expect(first.body).toEqual({
+      ok: true,
+      pc: { userAgent: pcBrowser, requestedAt: expect.any(Number) },
+    })
+    expect(Math.abs(first.body.pc.requestedAt - before)).toBeLessThan(60)
+    expect((await step(res.body.ticket, 'scanned', phone.token)).body).toEqual(first.body)
+    // The ticket still confirms, and the PC still collects.
+    expect((await step(res.body.ticket, 'confirm', phone.token)).status).toBe(200)
+    expect((await poll(res.body.ticket)).body.status).toBe('confirmed')
   })
 
   it('two polls at once: exactly one gets the login', async () => {

@@ -249,10 +249,9 @@ export function createClient<User = Record<string, unknown>>(
     login,
     logout,
     session,
-    confirmScan: async (ticket, answer = 'confirm') => {
-      // Encoded again: a scene is never a path of its own.
-      await postData(`/auth/scan/${encodeURIComponent(decodeURIComponent(ticket))}/${answer}`, {})
-    },
+    // Encoded again: a scene is never a path of its own.
+    confirmScan: (ticket, answer = 'confirm') =>
+      postData(`/auth/scan/${encodeURIComponent(decodeURIComponent(ticket))}/${answer}`, {}),
   }
 }
 

@@ -193,9 +193,14 @@ export interface WxaClient<User = Record<string, unknown>> {
   /**
    * Answers a PC's scan-to-login (`POST /auth/scan/<ticket>/confirm`): `ticket`
    * is the page's `scene` option (decoded here). `'deny'` refuses it,
-   * `'scanned'` only tells the PC the code was scanned. Logs in first if needed.
+   * `'scanned'` only tells the PC the code was scanned, and resolves with
+   * `pc`: the PC's browser (`userAgent`) and when it asked (`requestedAt`),
+   * to show the user before they confirm. Logs in first if needed.
    */
-  confirmScan(ticket: string, answer?: 'confirm' | 'deny' | 'scanned'): Promise<void>
+  confirmScan(
+    ticket: string,
+    answer?: 'confirm' | 'deny' | 'scanned',
+  ): Promise<{ ok: true; pc?: { userAgent?: string; requestedAt: number } }>
   /**
    * Ends the session on the server (`POST /auth/logout`) and forgets the token.
    * A 429, a 503 or no answer is retried (`retries`, waiting `Retry-After` up to

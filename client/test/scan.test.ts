@@ -22,7 +22,8 @@ describe('confirmScan', () => {
     const { api, trail } = miniProgram()
     const { ticket, poll } = await pc()
     // The page's scene option, as the developer tools pass it (encoded).
-    await api.confirmScan(encodeURIComponent(ticket), 'scanned')
+    const scanned = await api.confirmScan(encodeURIComponent(ticket), 'scanned')
+    expect(scanned.pc?.requestedAt).toEqual(expect.any(Number))
     expect((await poll()).body).toEqual({ status: 'scanned' })
     await api.confirmScan(ticket)
     const answer = await poll()

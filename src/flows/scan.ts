@@ -112,6 +112,7 @@ function base64(bytes: Uint8Array): string {
 export async function createScan<User extends { id: string }>(
   flow: FlowContext<User>,
   appId: string | undefined,
+  userAgent: string | undefined,
 ): Promise<{ ticket: string; qrcode: string; expiresAt: string; appId: string }> {
   const { config, now } = flow
   const app = codeApp(flow, appId)
@@ -126,7 +127,10 @@ export async function createScan<User extends { id: string }>(
   })
   const exp = now + ttl
   const id = await ticketId(ticket)
-  const prior = await config.claims.claim(scope(id), id, `p.${exp}`, ttl + KEEP, now)
+  // Who asked, for the mini program to show before its user confirms (a code can be phished).
+  const pc: ScanRequester = { ...deviceHints({}, userAgent ?? ''), requestedAt: now }
+  const sealed = await config.cipher.seal(JSON.stringify(pc), `scan-pc:${id}`)
+  const prior = await config.claims.claim(scope(id), id, `p.${exp}.${sealed}`, ttl + KEEP, now)
   if (prior !== null) throw new WxaAuthError('INTERNAL_ERROR') // 192 random bits met before
   return {
     ticket,
@@ -161,14 +165,31 @@ const used = () => {
   throw new WxaAuthError('SCAN_TICKET_USED')
 }
 
-/** The mini program opened the code's page: the PC may say "scanned, confirm on your phone". */
+/** The PC that asked for a ticket: what the mini program shows before its user confirms. */
+export interface ScanRequester {
+  /** The PC browser's User-Agent, cut as a device's is. */
+  userAgent?: string
+  /** Unix seconds. */
+  requestedAt: number
+}
+
+/**
+ * The mini program opened the code's page: the PC may say "scanned, confirm
+ * on your phone", and the mini program hears which PC asked, to show its user
+ * before a confirmation (a code sent to someone else is how scan logins are phished).
+ */
 export async function markScanned<User extends { id: string }>(
   flow: FlowContext<User>,
   ticket: string,
-): Promise<void> {
-  await advance(flow, ticket, async ({ state, exp }) =>
-    state === 'p' ? `s.${exp}` : state === 's' ? null : used(),
+): Promise<{ pc: ScanRequester }> {
+  const id = await ticketId(checked(ticket))
+  const held = await advance(flow, ticket, async ({ state, exp, sealed }) =>
+    state === 'p' ? `s.${exp}.${sealed ?? ''}` : state === 's' ? null : used(),
   )
+  const opened = held.sealed
+    ? await flow.config.cipher.open(held.sealed, `scan-pc:${id}`).catch(() => null)
+    : null
+  return { pc: opened ? (JSON.parse(opened) as ScanRequester) : { requestedAt: held.exp } }
 }
 
 /** The user said no on the phone. Denying twice is fine; after a confirmation, SCAN_TICKET_USED. */

@@ -43,6 +43,17 @@ const PollResponse = v.object({
   user: v.optional(v.pipe(v.looseObject({}), v.description('When confirmed: who confirmed.'))),
 })
 
+const ScannedResponse = v.object({
+  ok: v.literal(true),
+  pc: v.pipe(
+    v.object({
+      userAgent: v.optional(v.string()),
+      requestedAt: v.pipe(v.number(), v.description('Unix seconds')),
+    }),
+    v.description('The PC that asked for the ticket: show it to the user before a confirmation.'),
+  ),
+})
+
 const TICKET = [
   { name: 'ticket', in: 'path' as const, description: 'The ticket from POST /auth/scan.' },
 ]
@@ -55,7 +66,7 @@ function createHandler<User extends { id: string }>(resolved: ResolvedOptions<Us
     if (appId !== undefined && typeof appId !== 'string') {
       throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: body.appId must be a string.')
     }
-    const answer = await createScan(flowContext(resolved, c), appId)
+    const answer = await createScan(flowContext(resolved, c), appId, c.req.header('User-Agent'))
     c.header('Cache-Control', 'no-store')
     return c.json(answer)
   }
@@ -132,7 +143,12 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
     },
   )
 
-  const step = (path: string, summary: string, run: (c: Context<WxaEnv<User>>) => Promise<void>) =>
+  const step = (
+    path: string,
+    summary: string,
+    run: (c: Context<WxaEnv<User>>) => Promise<object | undefined>,
+    response: v.GenericSchema = Ok,
+  ) =>
     routes.post(
       `/scan/:ticket/${path}`,
       describe({
@@ -140,7 +156,7 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
         summary,
         auth: true,
         parameters: TICKET,
-        response: Ok,
+        response,
         errors: [
           'INVALID_REQUEST',
           'RATE_LIMITED',
@@ -152,19 +168,21 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
       }),
       requireLogin(),
       userLimit,
-      async (c) => {
-        await run(c)
-        return c.json({ ok: true as const })
-      },
+      async (c) => c.json({ ok: true as const, ...(await run(c)) }),
     )
-  step('scanned', 'The mini program opened the scan page (optional)', (c) =>
-    markScanned(flowContext(resolved, c), ticket(c)),
+  step(
+    'scanned',
+    'The mini program opened the scan page: which PC asked, to show before confirming',
+    (c) => markScanned(flowContext(resolved, c), ticket(c)),
+    ScannedResponse,
   )
-  step('confirm', 'Confirm a scan-to-login from the logged-in mini program', (c) =>
-    confirmScan(flowContext(resolved, c), ticket(c), c.var.session, c.var.user as User),
-  )
-  step('deny', 'Refuse a scan-to-login from the mini program', (c) =>
-    denyScan(flowContext(resolved, c), ticket(c)),
-  )
+  step('confirm', 'Confirm a scan-to-login from the logged-in mini program', async (c) => {
+    await confirmScan(flowContext(resolved, c), ticket(c), c.var.session, c.var.user as User)
+    return undefined
+  })
+  step('deny', 'Refuse a scan-to-login from the mini program', async (c) => {
+    await denyScan(flowContext(resolved, c), ticket(c))
+    return undefined
+  })
   return routes
 }
