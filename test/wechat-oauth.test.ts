@@ -241,7 +241,7 @@ describe('POST /auth/login with an OAuth code', () => {
 })
 
 describe('one person through every door', () => {
-  it('with IDENTITY=unionid: mini program, OA, website and App are one user, one device list', async () => {
+  it('with IDENTITY=unionid: mini program, OA, website, App and a PC scan are one user, five devices', async () => {
     const server = app({ IDENTITY: 'unionid' })
     const user = newOpenid('one')
     await emulate(user, { unionid: `union-${user}` })
@@ -252,15 +252,34 @@ describe('one person through every door', () => {
       appId: WEB,
     })
     const mobile = await loginWith(server, { code: await appCode(user), appId: MOBILE })
-    for (const r of [mini, oa, web, mobile]) expect(r.status, r.text).toBe(200)
-    const ids = new Set([mini, oa, web, mobile].map((r) => r.body.user.id))
+    // The fifth door: a PC's scan, confirmed by the mini program.
+    const scan = await call('POST', '/auth/scan', { json: {} }, server)
+    expect(scan.status, scan.text).toBe(200)
+    const confirmed = await call(
+      'POST',
+      `/auth/scan/${scan.body.ticket}/confirm`,
+      { token: mini.body.token },
+      server,
+    )
+    expect(confirmed.status, confirmed.text).toBe(200)
+    const pc = await call('GET', `/auth/scan/${scan.body.ticket}`, {}, server)
+    expect(pc.body.status, pc.text).toBe('confirmed')
+    const doors = [mini, oa, web, mobile]
+    for (const r of doors) expect(r.status, r.text).toBe(200)
+    const ids = new Set([...doors.map((r) => r.body.user.id), pc.body.user.id])
     expect(ids.size).toBe(1)
     const list = await call('GET', '/auth/sessions', { token: mobile.body.token }, server)
+    type Listed = { device: { door?: string; platform?: string } }
     expect(
-      list.body.sessions.map((s: { device: { door?: string } }) => s.device.door ?? 'mp').sort(),
-    ).toEqual(['app', 'mp', 'oa', 'web'])
+      list.body.sessions
+        .map((s: Listed) => s.device.door ?? (s.device.platform === 'pc-scan' ? 'pc' : 'mp'))
+        .sort(),
+    ).toEqual(['app', 'mp', 'oa', 'pc', 'web'])
     const out = await call('POST', '/auth/logout-all', { token: oa.body.token }, server)
-    expect(out.body.loggedOut).toBe(4)
+    expect(out.body.loggedOut).toBe(5)
+    for (const token of [...doors.map((r) => r.body.token), pc.body.token]) {
+      expect((await call('GET', '/me', { token }, server)).status).toBe(401)
+    }
   })
 
   it('a cancellation pushed for the mini program ends every door’s session', async () => {
