@@ -23,9 +23,10 @@ export function freePort() {
  * `npm run dev -- --port N --inspector-port M` (and then the inspector must
  * answer on M too).
  *
- * `args` go to wrangler too (`--var CORS_ORIGINS:…`).
+ * `args` go to wrangler too (`--var CORS_ORIGINS:…`); a function of `base`
+ * makes them once the port is known (`--var WECHAT_REDIRECT_URIS:<base>/`).
  *
- * @param {{ timeoutMs?: number, flags?: boolean, args?: string[] }} [options]
+ * @param {{ timeoutMs?: number, flags?: boolean, args?: string[] | ((base: string) => string[]) }} [options]
  * @returns {Promise<{ base: string, log: () => string, stop: () => void }>}
  *   `base` is `http://127.0.0.1:<port>`; `log()` is everything wrangler
  *   printed so far; `stop()` ends wrangler and its children.
@@ -44,7 +45,7 @@ export async function startDevServer({
     [
       'scripts/dev.mjs',
       ...(flags ? ['--port', String(port), '--inspector-port', String(inspector)] : []),
-      ...args,
+      ...(typeof args === 'function' ? args(base) : args),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],

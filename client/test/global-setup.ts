@@ -67,7 +67,10 @@ export function checkAnswers(doc: Doc, answers: RecordedAnswer[]) {
 }
 
 export default async function setup(project: TestProject) {
-  const server = await startDevServer()
+  // The playground's OA page and website come back to the page they left: its origin is the allow-list.
+  const server = await startDevServer({
+    args: (base) => ['--var', `WECHAT_REDIRECT_URIS:${base}/`],
+  })
   const dir = mkdtempSync(join(tmpdir(), 'wxa-answers-'))
   const answersFile = join(dir, 'answers.jsonl')
   project.provide('baseUrl', server.base)
