@@ -16,7 +16,7 @@
 // primary SIGKILLed; `sentinel-partition`: its replica cut off first), with
 // `REDIS_WAIT_REPLICAS=1`; `CHAOS_WAIT=0` runs them without WAIT, which the
 // partition run shows losing what it acknowledged.
-import { randomInt } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { expect, it } from 'vitest'
 import { type CheckName, check, inFlightAtCrash } from './checker'
@@ -48,6 +48,31 @@ if (only !== '' && !(NAMES as readonly string[]).includes(only)) {
 }
 const waitReplicas = process.env.CHAOS_WAIT ?? '1'
 
+// WeChat's other doors beside the mini program: an Official Account page and
+// an App, with IDENTITY=unionid so that every door of a user is one user (the
+// cap counts them all). Each server's AppSecrets, shared with the Node emulator.
+const DOORS = {
+  oa: 'wx00000000chaosoa1',
+  mobile: 'wx0000000chaosapp1',
+  redirectUri: 'https://chaos.example.com/back',
+}
+const DOOR_VARS = {
+  IDENTITY: 'unionid',
+  WECHAT_OA_APP_ID: DOORS.oa,
+  WECHAT_MOBILE_APP_ID: DOORS.mobile,
+  WECHAT_REDIRECT_URIS: DOORS.redirectUri,
+}
+const DOOR_SECRETS = {
+  WECHAT_OA_APP_SECRET: randomBytes(16).toString('hex'),
+  WECHAT_MOBILE_APP_SECRET: randomBytes(16).toString('hex'),
+}
+const NODE_DOORS = { ...DOOR_VARS, ...DOOR_SECRETS }
+const EMULATOR_DOORS = {
+  WECHAT_OA_APP_ID: DOORS.oa,
+  WECHAT_MOBILE_APP_ID: DOORS.mobile,
+  ...DOOR_SECRETS,
+}
+
 interface Kind {
   name: (typeof NAMES)[number]
   operations?: number
@@ -67,6 +92,7 @@ const KINDS: Kind[] = [
         vars: {
           MAX_SESSIONS: String(MAX_SESSIONS),
           SESSION_CACHE_SECONDS: String(broken === 'cache' ? 60 : CACHE_SECONDS),
+          ...DOOR_VARS,
         },
         restart: broken === 'persistence' ? 'empty' : 'persisted',
       }),
@@ -77,7 +103,8 @@ const KINDS: Kind[] = [
     name: 'redis',
     start: () =>
       startRedisCluster({
-        vars: { MAX_SESSIONS: String(MAX_SESSIONS) },
+        vars: { MAX_SESSIONS: String(MAX_SESSIONS), ...NODE_DOORS },
+        emulatorVars: EMULATOR_DOORS,
         appendfsync: process.env.CHAOS_FSYNC === 'everysec' ? 'everysec' : 'always',
         restart: broken === 'persistence' ? 'empty' : 'persisted',
       }),
@@ -91,7 +118,12 @@ const KINDS: Kind[] = [
       start: () =>
         startSentinelCluster({
           fault,
-          vars: { MAX_SESSIONS: String(MAX_SESSIONS), REDIS_WAIT_REPLICAS: waitReplicas },
+          vars: {
+            MAX_SESSIONS: String(MAX_SESSIONS),
+            REDIS_WAIT_REPLICAS: waitReplicas,
+            ...NODE_DOORS,
+          },
+          emulatorVars: EMULATOR_DOORS,
         }),
       commands: ['node', 'redis-server'],
       cacheSeconds: 0,
@@ -114,7 +146,11 @@ it.each(kinds)(
     const cluster = await kind.start()
     let result: Awaited<ReturnType<typeof runWorkload>>
     try {
-      result = await runWorkload(cluster, { seed, operations: kind.operations ?? OPERATIONS })
+      result = await runWorkload(cluster, {
+        seed,
+        operations: kind.operations ?? OPERATIONS,
+        doors: DOORS,
+      })
     } finally {
       await cluster.dispose()
     }
@@ -139,8 +175,14 @@ it.each(kinds)(
     const kept = writes.filter((op) => live.has(op.token?.session)).length
     const refreshes = history.ops.filter((op) => op.kind === 'refresh')
     const tokens = `${refreshes.filter(acked).length} refreshes answered (${refreshes.filter((op) => op.lost).length} answers lost and sent again), ${refreshes.filter((op) => codeOf(op) === 'TOKEN_REVOKED').length} reuses, ${history.ops.filter((op) => op.kind === 'steal').length} thefts tried`
+    const doors = (['mini', 'oa', 'app'] as const)
+      .map((door) => {
+        const logins = history.ops.filter((op) => op.kind === 'login' && op.door === door)
+        return `${logins.filter(acked).length}/${logins.length} ${door}`
+      })
+      .join(', ')
     console.log(
-      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
+      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, logins acknowledged by door ${doors}, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
     )
     const failed = new Map<CheckName, string[]>()
     for (const v of violations) failed.set(v.check, [...(failed.get(v.check) ?? []), v.message])
@@ -161,6 +203,13 @@ it.each(kinds)(
       )
     }
     expect(Object.fromEntries([...failed].map(([name, m]) => [name, m.length]))).toEqual({})
+    // Every door took logins that counted: the run held them to the same rules.
+    for (const door of ['mini', 'oa', 'app'] as const) {
+      expect(
+        history.ops.some((op) => op.kind === 'login' && op.door === door && acked(op)),
+        door,
+      ).toBe(true)
+    }
   },
   120_000,
 )

@@ -53,6 +53,8 @@ export interface Op {
   end: number
   /** The token presented. */
   token?: TokenRef
+  /** A login's door: the mini program, an Official Account page or an App. */
+  door?: 'mini' | 'oa' | 'app'
   /** `revoke`: the public id of the session it ends. */
   target?: string
   /** `write`: the one key it sets, and to what. */

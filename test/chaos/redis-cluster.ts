@@ -13,6 +13,8 @@ import type { Cluster, Crash, Endpoint } from './cluster'
 export interface RedisClusterOptions {
   /** Variables of every server: MAX_SESSIONS, … */
   vars?: Record<string, string>
+  /** Variables of the emulator too: the AppSecrets of the OA and App apps the servers share with it. */
+  emulatorVars?: Record<string, string>
   /**
    * `always`: Redis fsyncs before it answers, nothing acknowledged can be
    * lost even to a power cut; `everysec`: a crash of Redis alone loses
@@ -52,13 +54,14 @@ export function nodeEndpoints(stack: NodeStack, vars: Record<string, string>) {
 }
 
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
-  const { vars = {}, appendfsync = 'always', restart = 'persisted' } = options
+  const { vars = {}, emulatorVars = {}, appendfsync = 'always', restart = 'persisted' } = options
   const redis: RedisServer = await startRedis({ appendfsync })
   let stack: NodeStack
   try {
     stack = await startNodeStack({
       servers: 3,
       redisUrl: redis.url,
+      emulatorVars,
       // No login limit: every request comes from 127.0.0.1, as the Miniflare cluster has none.
       vars: { LOGIN_RATE_LIMIT: '0', USER_RATE_LIMIT: '0', ...vars },
       perServer: (i): Record<string, string> => (i === 2 ? { SESSION_CONSISTENCY: 'strict' } : {}),

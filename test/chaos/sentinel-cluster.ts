@@ -15,6 +15,8 @@ import { nodeEndpoints } from './redis-cluster'
 export interface SentinelClusterOptions {
   /** Variables of every server: MAX_SESSIONS, REDIS_WAIT_REPLICAS, … */
   vars?: Record<string, string>
+  /** Variables of the emulator too: the AppSecrets of the OA and App apps the servers share with it. */
+  emulatorVars?: Record<string, string>
   /** `failover`, or `partition` (the replica cut off first). */
   fault: 'failover' | 'partition'
 }
@@ -22,7 +24,7 @@ export interface SentinelClusterOptions {
 export async function startSentinelCluster(
   options: SentinelClusterOptions,
 ): Promise<Cluster & { output: readonly string[] }> {
-  const { vars = {}, fault } = options
+  const { vars = {}, emulatorVars = {}, fault } = options
   let proxy: TcpProxy | undefined
   const setup: SentinelSetup = await startSentinel({
     link: async (port) => {
@@ -34,6 +36,7 @@ export async function startSentinelCluster(
   try {
     stack = await startNodeStack({
       servers: 3,
+      emulatorVars,
       vars: { ...setup.vars, LOGIN_RATE_LIMIT: '0', USER_RATE_LIMIT: '0', ...vars },
       perServer: (i): Record<string, string> => (i === 2 ? { SESSION_CONSISTENCY: 'strict' } : {}),
     })

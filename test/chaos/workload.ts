@@ -42,6 +42,14 @@ export interface WorkloadOptions {
   timeoutMs?: number
   /** Operations started together just before the kill. @default 16 */
   burstSize?: number
+  /**
+   * WeChat's other doors, where the cluster configures them (with
+   * `IDENTITY=unionid`, so that every door of a user is that one user): a
+   * user's logins go in turn through the mini program, an Official Account
+   * page (the state of `/auth/wechat/authorize`, a code of the emulator) and
+   * an App (a SendAuth code of the emulator).
+   */
+  doors?: { oa: string; mobile: string; redirectUri: string }
 }
 
 /** Mulberry32: a small seeded generator, good enough to pick operations. */
@@ -122,6 +130,7 @@ export async function runWorkload(
     crash: crashing = true,
     timeoutMs = 10_000,
     burstSize = 16,
+    doors,
   } = options
   const { maxSessions, cacheSeconds } = cluster.settings
   const began = performance.now()
@@ -184,7 +193,7 @@ export async function runWorkload(
     kind: OpKind,
     endpoint: Endpoint,
     user: User,
-    fields: Pick<Op, 'token' | 'target' | 'write'>,
+    fields: Pick<Op, 'token' | 'target' | 'write' | 'door'>,
     send: () => Promise<Reply>,
     record?: (op: Op, body: unknown) => void,
   ): Promise<Op & { body: unknown }> {
@@ -246,23 +255,78 @@ export async function runWorkload(
 
   const tokenRef = (known: Known, gen: number): TokenRef => ({ session: known.id, gen })
 
+  /** The state `/auth/wechat/authorize` puts in the WeChat URL it redirects to. */
+  async function authorizeState(endpoint: Endpoint): Promise<Reply> {
+    if (!doors) throw new Error('no doors')
+    const query = new URLSearchParams({
+      appId: doors.oa,
+      redirectUri: doors.redirectUri,
+      scope: 'snsapi_userinfo',
+    })
+    try {
+      const res = await fetch(new URL(`/auth/wechat/authorize?${query}`, endpoint.url), {
+        headers: { 'CF-Connecting-IP': '2001:db8:1::1' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      const text = await res.text()
+      let code: string | null = null
+      try {
+        const error = (JSON.parse(text) as { error?: { code?: unknown } }).error
+        if (typeof error?.code === 'string') code = error.code
+      } catch {}
+      const location = res.headers.get('Location')
+      const state = location ? new URL(location).searchParams.get('state') : null
+      return { outcome: { type: 'reply', status: res.status, code }, body: { state } }
+    } catch (err) {
+      return { outcome: { type: 'error', message: String(err) }, body: undefined }
+    }
+  }
+
   async function login(endpoint: Endpoint, user: User) {
+    const door = doors ? (['mini', 'oa', 'app'] as const)[user.logins % 3] : 'mini'
     user.logins++
+    const emulator = cluster.emulator ?? endpoint
+    let state: string | undefined
+    if (door === 'oa') {
+      const started = await op('code', endpoint, user, {}, () => authorizeState(endpoint))
+      if (!isRecord(started.body) || typeof started.body.state !== 'string') return
+      state = started.body.state
+    }
+    const appId = door === 'oa' ? doors?.oa : door === 'app' ? doors?.mobile : undefined
     const code = await op('code', endpoint, user, {}, () =>
-      request(cluster.emulator ?? endpoint, 'POST', '/__emulator/code', {
-        json: { openid: user.openid },
-      }),
+      appId
+        ? request(emulator, 'POST', '/__emulator/oauth/code', {
+            json: { appId, openid: user.openid, unionid: unionidOf(user) },
+          })
+        : request(emulator, 'POST', '/__emulator/code', { json: { openid: user.openid } }),
     )
     if (!isRecord(code.body) || typeof code.body.code !== 'string') return
-    const loginCode = code.body.code
+    const json = { code: code.body.code, ...(appId ? { appId } : {}), ...(state ? { state } : {}) }
     await op(
       'login',
       endpoint,
       user,
-      {},
-      () => request(endpoint, 'POST', '/auth/login', { json: { code: loginCode } }),
+      { door },
+      () => request(endpoint, 'POST', '/auth/login', { json }),
       (entry, body) => learn(user, entry, body),
     )
+  }
+
+  const unionidOf = (user: User) => `union-${user.openid}`
+  // Every door of a user is the same person: the emulator knows their unionid from the start.
+  if (doors) {
+    for (const user of users) {
+      const set = await request(
+        cluster.emulator ?? (endpoints[0] as Endpoint),
+        'POST',
+        `/__emulator/users/${user.openid}`,
+        { json: { unionid: unionidOf(user) } },
+      )
+      if (set.outcome.type !== 'reply' || set.outcome.status !== 200) {
+        throw new Error(`the emulator did not take ${user.openid}'s unionid`)
+      }
+    }
   }
 
   async function use(
