@@ -26,25 +26,32 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
 }
 
 // HKDF turns a secret of any shape into a uniform 256-bit key; the info string
-// keeps this key apart from anything else derived from the same secret.
+// keeps each key apart from anything else derived from the same secret.
 // https://www.rfc-editor.org/rfc/rfc5869
-async function deriveKey(secret: string): Promise<CryptoKey> {
+/** A 256-bit key for `algorithm` derived from `secret`, apart from every other `info`. */
+export async function derivedKey(
+  secret: string,
+  info: string,
+  algorithm: { name: 'AES-GCM'; length: 256 } | { name: 'HMAC'; hash: 'SHA-256'; length: 256 },
+  usages: ('encrypt' | 'decrypt' | 'sign' | 'verify')[],
+): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
     'deriveKey',
   ])
   return crypto.subtle.deriveKey(
-    {
-      name: 'HKDF',
-      hash: 'SHA-256',
-      salt: encoder.encode('wxa-auth'),
-      info: encoder.encode('wxa-auth kv records v1'),
-    },
+    { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('wxa-auth'), info: encoder.encode(info) },
     material,
-    { name: 'AES-GCM', length: 256 },
+    algorithm,
     false,
-    ['encrypt', 'decrypt'],
+    usages,
   )
 }
+
+const deriveKey = (secret: string) =>
+  derivedKey(secret, 'wxa-auth kv records v1', { name: 'AES-GCM', length: 256 }, [
+    'encrypt',
+    'decrypt',
+  ])
 
 const ciphers = new Map<string, Cipher>()
 

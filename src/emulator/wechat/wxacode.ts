@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import { concat, crc32 } from '../../util/bytes'
 import type { EmulatorState } from './state'
 import { wxError } from './state'
 
@@ -14,28 +15,6 @@ const MARGIN = 2 // cells
 
 const latin1 = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0) & 255)
 const u32 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255)
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
-
-let table: Uint32Array | undefined
-function crc32(data: Uint8Array): number {
-  table ??= Uint32Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  let c = ~0
-  for (const byte of data) c = (table[(c ^ byte) & 255] as number) ^ (c >>> 8)
-  return ~c >>> 0
-}
-
 const chunk = (type: string, data: Uint8Array) => {
   const body = concat([latin1(type), data])
   return concat([u32(data.length), body, u32(crc32(body))])

@@ -1,6 +1,8 @@
 import { WxaAuthError } from '../../errors'
+import { derivedKey } from '../../storage/cipher'
 import type { ClaimStore } from '../../storage/claims'
 import { hex } from '../../util/hex'
+import { timingSafeEqual } from '../../util/timing-safe'
 
 /** Seconds a state lives from its authorize redirect to its login. */
 export const STATE_TTL = 10 * 60
@@ -35,35 +37,17 @@ const macOf = async (key: Promise<CryptoKey>, grant: StateGrant, nonce: string, 
     ),
   ).slice(0, 32)
 
-/** Equal strings in time independent of where they differ. */
-function same(a: string, b: string): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
-}
-
 /**
  * The HMAC key of states, derived from `STORAGE_SECRET` with HKDF under its
  * own info string: apart from the record key made of the same secret.
  */
-async function stateKey(secret: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
-    'deriveKey',
-  ])
-  return crypto.subtle.deriveKey(
-    {
-      name: 'HKDF',
-      hash: 'SHA-256',
-      salt: encoder.encode('wxa-auth'),
-      info: encoder.encode('wxa-auth wechat oauth state v1'),
-    },
-    material,
+const stateKey = (secret: string) =>
+  derivedKey(
+    secret,
+    'wxa-auth wechat oauth state v1',
     { name: 'HMAC', hash: 'SHA-256', length: 256 },
-    false,
     ['sign'],
   )
-}
 
 const invalid = (why: string) =>
   new WxaAuthError('STATE_INVALID', undefined, { cause: new Error(why) })
@@ -106,7 +90,8 @@ export function stateIssuer(secret: string, claims: ClaimStore): StateIssuer {
         throw invalid('unreadable')
       }
       if (grant.appId !== appId) throw invalid('for another app')
-      if (!same(mac, await macOf(keyOf(), grant, nonce, exp))) throw invalid('bad signature')
+      if (!timingSafeEqual(mac, await macOf(keyOf(), grant, nonce, exp)))
+        throw invalid('bad signature')
       if (!(await claims.swap(SCOPE, nonce, held, USED, STATE_TTL + 60, now))) {
         throw invalid('replayed')
       }
