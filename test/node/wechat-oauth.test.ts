@@ -1,7 +1,7 @@
 // The browser and App doors of WeChat on Node with Redis: two processes, one
 // Redis. A state issued by one process is claimed by the other; a code posted
 // to both gets one answer; one unionid through the mini program, an Official
-// Account page and an App is one user with three devices.
+// Account page, a website and an App is one user with four devices.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emulatorClient } from '../../src/testing-client'
@@ -10,6 +10,7 @@ import { type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
 const OA = 'wx0000000000oanode'
 const MOBILE = 'wx00000000mobnode1'
+const WEB = 'wx000000000webnode'
 const BACK = 'https://h5.example.com/back'
 
 let redis: RedisServer
@@ -24,6 +25,8 @@ beforeAll(async () => {
     WECHAT_OA_APP_SECRET: randomBytes(16).toString('hex'),
     WECHAT_MOBILE_APP_ID: MOBILE,
     WECHAT_MOBILE_APP_SECRET: randomBytes(16).toString('hex'),
+    WECHAT_WEB_APP_ID: WEB,
+    WECHAT_WEB_APP_SECRET: randomBytes(16).toString('hex'),
   }
   stack = await startNodeStack({
     servers: 2,
@@ -41,8 +44,8 @@ afterAll(async () => {
 })
 
 /** A state from `server`'s authorize redirect, which points at WeChat itself on Node. */
-async function stateFrom(base: string, scope = 'snsapi_userinfo'): Promise<string> {
-  const query = new URLSearchParams({ appId: OA, redirectUri: BACK, scope })
+async function stateFrom(base: string, scope = 'snsapi_userinfo', appId = OA): Promise<string> {
+  const query = new URLSearchParams({ appId, redirectUri: BACK, scope })
   const res = await fetch(`${base}/auth/wechat/authorize?${query}`, { redirect: 'manual' })
   expect(res.status).toBe(302)
   const location = new URL(res.headers.get('Location') ?? '')
@@ -77,7 +80,7 @@ describe('WeChat OAuth on Node with Redis', () => {
     expect(replay.body.error.code).toBe('STATE_INVALID')
   })
 
-  it('one unionid through the mini program, an OA page and an App is one user', async () => {
+  it('one unionid through the mini program, an OA page, a website and an App is one user', async () => {
     const emulator = emulatorClient(stack.emulator.url)
     await emulator.setUser('node-one', { unionid: 'union-node-one' })
     const mini = await one('/auth/login', {
@@ -96,9 +99,17 @@ describe('WeChat OAuth on Node with Redis', () => {
       method: 'POST',
       json: { code: await oauthCode(MOBILE, 'node-one'), appId: MOBILE },
     })
-    for (const r of [mini, oa, app]) expect(r.status, JSON.stringify(r.body)).toBe(200)
-    expect(new Set([mini, oa, app].map((r) => r.body.user.id)).size).toBe(1)
+    const web = await two('/auth/login', {
+      method: 'POST',
+      json: {
+        code: await oauthCode(WEB, 'node-one', 'snsapi_login'),
+        state: await stateFrom(stack.servers[0]?.url as string, 'snsapi_login', WEB),
+        appId: WEB,
+      },
+    })
+    for (const r of [mini, oa, app, web]) expect(r.status, JSON.stringify(r.body)).toBe(200)
+    expect(new Set([mini, oa, app, web].map((r) => r.body.user.id)).size).toBe(1)
     const list = await two('/auth/sessions', { token: app.body.token })
-    expect(list.body.sessions).toHaveLength(3)
+    expect(list.body.sessions).toHaveLength(4)
   })
 })
