@@ -282,22 +282,34 @@ describe('one person through every door', () => {
     }
   })
 
-  it('a cancellation pushed for the mini program ends every door’s session', async () => {
+  it('a cancellation pushed for the mini program ends every door’s session, all five', async () => {
     const server = app({ IDENTITY: 'unionid' })
     const user = newOpenid('gone')
     await emulate(user, { unionid: `union-${user}` })
     const mini = await loginWith(server, { code: await codeFor(user) })
     const oa = await loginWith(server, { ...(await redirected(server, user)), appId: OA })
+    const web = await loginWith(server, {
+      ...(await redirected(server, user, WEB, 'snsapi_login')),
+      appId: WEB,
+    })
     const mobile = await loginWith(server, { code: await appCode(user), appId: MOBILE })
-    for (const r of [mini, oa, mobile]) expect(r.status, r.text).toBe(200)
+    const scan = await call('POST', '/auth/scan', { json: {} }, server)
+    const ticket = scan.body.ticket
+    expect(
+      (await call('POST', `/auth/scan/${ticket}/confirm`, { token: mini.body.token }, server))
+        .status,
+    ).toBe(200)
+    const pc = await call('GET', `/auth/scan/${ticket}`, {}, server)
+    expect(pc.body.status).toBe('confirmed')
+    for (const r of [mini, oa, web, mobile]) expect(r.status, r.text).toBe(200)
     const push = await pushFor({
       openid: user,
       event: 'user_authorization_cancellation',
       mode: 'safe',
     })
     expect((await send(server, push)).text).toBe('success')
-    for (const r of [mini, oa, mobile]) {
-      expect((await call('GET', '/me', { token: r.body.token }, server)).status).toBe(401)
+    for (const token of [mini, oa, web, mobile, pc].map((r) => r.body.token)) {
+      expect((await call('GET', '/me', { token }, server)).status).toBe(401)
     }
   })
 
