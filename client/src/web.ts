@@ -296,6 +296,9 @@ export function createWebClient<User = Record<string, unknown>>(
       if (signal?.aborted) throw signal.reason ?? new Error('scanLogin: aborted')
     }
     stopped()
+    // One listener for the whole poll: it ends the wait under way.
+    const aborted =
+      signal && new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()))
     const started = await call('POST', '/auth/scan', app ? { appId: app } : {})
     if (started.statusCode !== 200) throw errorFrom(started, '/auth/scan')
     const { ticket, qrcode, expiresAt } = started.data as Record<string, string>
@@ -344,11 +347,7 @@ export function createWebClient<User = Record<string, unknown>>(
     /** Sleeps `ms`, cut short by the signal (which rejects). */
     async function wait(ms: number) {
       stopped()
-      if (!signal) return sleep(ms)
-      await Promise.race([
-        sleep(ms),
-        new Promise<void>((resolve) => signal.addEventListener('abort', resolve)),
-      ])
+      await (aborted ? Promise.race([sleep(ms), aborted]) : sleep(ms))
       stopped()
     }
   }
