@@ -31,7 +31,12 @@ export type {
 /** The part of the browser's `fetch` the adapter uses. */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; credentials?: 'omit' },
+  init: {
+    method: string
+    headers: Record<string, string>
+    body?: string | ArrayBuffer
+    credentials?: 'omit'
+  },
 ) => Promise<{
   status: number
   headers: { forEach(each: (value: string, name: string) => void): void }
@@ -82,7 +87,7 @@ export function webAdapter(options: WebAdapterOptions = {}): WxaAdapter {
   return {
     async request({ url, method, data, header }) {
       const headers = { ...header }
-      let body: string | undefined
+      let body: string | ArrayBuffer | undefined
       if (method === 'GET' || method === 'HEAD') {
         if (data && typeof data === 'object' && !(data instanceof ArrayBuffer)) {
           const query = Object.entries(data)
@@ -94,10 +99,9 @@ export function webAdapter(options: WebAdapterOptions = {}): WxaAdapter {
           if (query) url += (url.includes('?') ? '&' : '?') + query
         }
       } else if (data !== undefined) {
-        if (data instanceof ArrayBuffer)
-          throw new TypeError('webAdapter: ArrayBuffer bodies are not supported')
-        body = typeof data === 'string' ? data : JSON.stringify(data)
-        if (typeof data !== 'string') headers['Content-Type'] = 'application/json'
+        const json = typeof data === 'object' && !(data instanceof ArrayBuffer)
+        body = json ? JSON.stringify(data) : data
+        if (json) headers['Content-Type'] = 'application/json'
       }
       const res = await send(url, {
         method,
