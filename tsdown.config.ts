@@ -52,4 +52,16 @@ export default defineConfig([
       writeFileSync('dist/miniprogram/client/index.js', "module.exports = require('../index.js')\n")
     },
   },
+  {
+    // `wxa-auth/web`: the browser's client (an Official Account page, a
+    // website, a PC's scan-to-login) on its own, so that the mini program
+    // SDK stays as small as it is; ESM and CommonJS.
+    entry: { index: 'client/src/web.ts' },
+    tsconfig: 'client/tsconfig.build.json',
+    platform: 'browser',
+    target: 'es2017',
+    format: ['esm', 'cjs'],
+    outDir: 'dist/web',
+    dts: { tsgo },
+  },
 ])

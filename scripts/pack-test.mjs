@@ -40,6 +40,10 @@ const REQUIRED = [
   'dist/client/index.d.cts',
   'dist/miniprogram/index.js',
   'dist/miniprogram/client/index.js',
+  'dist/web/index.js',
+  'dist/web/index.d.ts',
+  'dist/web/index.cjs',
+  'dist/web/index.d.cts',
 ]
 const FORBIDDEN = /^(src|test|client|scripts|bench|examples|build|\.ci)\/|\.env|\.dev\.vars/
 

@@ -1,7 +1,7 @@
 // Every TypeScript block of the READMEs and of the docs site's pages (docs/**/*.md), written to files in an
 // installed copy of examples/hono-worker and type-checked there as printed:
 // the server's blocks against the Workers types, the SDK's (those importing
-// `wxa-auth/client`) against the mini program's types (`wx`), Taro's and
+// `wxa-auth/client` or `wxa-auth/web`) against the mini program's types (`wx`), Taro's and
 // uni-app's, once with the example's TypeScript (bundler resolution) and once
 // with TypeScript 5 under moduleResolution "node", as the Taro and uni-app
 // templates and WeChat's TypeScript quickstart have it, and once more under
@@ -77,7 +77,7 @@ export async function compileReadmeBlocks(root, app, run) {
   for (const readme of docFiles(root)) {
     for (const { line, body, skipped } of tsBlocks(readFileSync(join(root, readme), 'utf8'))) {
       if (skipped) continue
-      const side = /from 'wxa-auth\/client/.test(body) ? 'client' : 'server'
+      const side = /from 'wxa-auth\/(?:client|web)/.test(body) ? 'client' : 'server'
       // The file's name says where the block is: tsc's errors name it.
       const name = `${readme.replace(/\W+/g, '-')}line-${line}.ts`
       writeFileSync(join(dir, side, name), body)

@@ -18,6 +18,10 @@ export type WxaClientOnlyCode =
   | 'PRIVACY_NOT_AGREED'
   /** A privacy API failed with errno 112: the admin's privacy guide lacks the scope. */
   | 'PRIVACY_SCOPE_MISSING'
+  /** `wxa-auth/web`: no session and no silent login in a browser; call `authorize()` or `scanLogin()`. */
+  | 'LOGIN_REQUIRED'
+  /** `wxa-auth/web`: the user refused the PC's scan-to-login on the phone. */
+  | 'SCAN_DENIED'
 
 /** Every code a {@link WxaClientError} can carry; `switch (err.code)` narrows on it. */
 export type WxaClientErrorCode = WxaClientOnlyCode | WxaServerCode

@@ -63,32 +63,9 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
   }
 
   function keep(res: Answer, sentAt: number, path: string): WxaSession<User> {
-    const { token, refreshToken, expiresAt, expiresIn, user } = (res.data ?? {}) as Partial<
-      WxaSession<User>
-    >
-    if (
-      typeof token !== 'string' ||
-      !token ||
-      typeof refreshToken !== 'string' ||
-      !refreshToken ||
-      typeof expiresIn !== 'number'
-    ) {
-      throw new WxaClientError(
-        'BAD_RESPONSE',
-        `${path} answered without a token, a refreshToken and expiresIn`,
-        { status: res.statusCode },
-      )
-    }
-    const fresh = {
-      token,
-      refreshToken,
-      expiresAt: String(expiresAt),
-      expiresIn,
-      receivedAt: sentAt,
-      user,
-    }
+    const fresh = sessionFrom<User>(res, sentAt, path)
     adapter.setStorage(storageKey, fresh)
-    return fresh as WxaSession<User>
+    return fresh
   }
 
   /** Removes the stored session; its token, if there was one. */
@@ -130,6 +107,8 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
       const got = await Promise.resolve()
         .then(() => adapter.login())
         .catch((cause: unknown) => {
+          // An adapter's own verdict (the browser's LOGIN_REQUIRED) stays as it is.
+          if (cause instanceof WxaClientError) throw cause
           const errMsg = (cause as { errMsg?: string } | null)?.errMsg
           throw new WxaClientError('WX_LOGIN_FAILED', `wx.login failed: ${errMsg ?? cause}`, {
             cause,
@@ -259,6 +238,37 @@ export function tokens<User>(settings: TokenSettings, post: Post) {
   }
 
   return { read, session, forget, idle, login, ready, authed }
+}
+
+/**
+ * The session a login or refresh answer (`res`, sent at `sentAt`) holds, as
+ * kept in storage; BAD_RESPONSE without a token, a refreshToken and expiresIn.
+ */
+export function sessionFrom<User>(res: Answer, sentAt: number, path: string): WxaSession<User> {
+  const { token, refreshToken, expiresAt, expiresIn, user } = (res.data ?? {}) as Partial<
+    WxaSession<User>
+  >
+  if (
+    typeof token !== 'string' ||
+    !token ||
+    typeof refreshToken !== 'string' ||
+    !refreshToken ||
+    typeof expiresIn !== 'number'
+  ) {
+    throw new WxaClientError(
+      'BAD_RESPONSE',
+      `${path} answered without a token, a refreshToken and expiresIn`,
+      { status: res.statusCode },
+    )
+  }
+  return {
+    token,
+    refreshToken,
+    expiresAt: String(expiresAt),
+    expiresIn,
+    receivedAt: sentAt,
+    user,
+  } as WxaSession<User>
 }
 
 /** The error of a 401 that a login or refresh did not (or may not) fix. */

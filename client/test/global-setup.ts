@@ -67,9 +67,10 @@ export function checkAnswers(doc: Doc, answers: RecordedAnswer[]) {
 }
 
 export default async function setup(project: TestProject) {
-  // The playground's OA page and website come back to the page they left: its origin is the allow-list.
+  // The playground's OA page and website come back to the page they left: its origin is the
+  // allow-list; wxa-auth/web's test (test/http/web-client.test.ts) comes back to /healthz.
   const server = await startDevServer({
-    args: (base) => ['--var', `WECHAT_REDIRECT_URIS:${base}/`],
+    args: (base) => ['--var', `WECHAT_REDIRECT_URIS:${base}/ ${base}/healthz`],
   })
   const dir = mkdtempSync(join(tmpdir(), 'wxa-answers-'))
   const answersFile = join(dir, 'answers.jsonl')
