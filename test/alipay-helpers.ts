@@ -3,6 +3,7 @@
 
 import type { Context } from 'hono'
 import { expect } from 'vitest'
+import type { AlipayKeys } from '../src/emulator/alipay/api'
 import { EMULATOR_FACES, emulatorStub } from '../src/emulator/stub'
 import { emulatorUpstream } from '../src/emulator/upstream'
 import type { Upstream } from '../src/platforms/platform'
@@ -10,17 +11,8 @@ import { call, type Fetcher, newOpenid, served, testApp, testEnv } from './helpe
 
 export const ALIPAY = '2021000000000001'
 
-export interface EmulatorKeys {
-  appPrivateKey: string
-  appPublicKey: string
-  alipayPublicKey: string
-  aesKey: string
-  appCert: string
-  alipayCert: string
-  rootCert: string
-  appCertSn: string
-  rootCertSn: string
-}
+/** What the emulator's keys route shows: everything but Alipay's own private key. */
+export type EmulatorKeys = Omit<AlipayKeys, 'alipayPrivateKey'>
 
 export async function emulator<T = any>(path: string, json?: object): Promise<T> {
   const res = await call<T>(json ? 'POST' : 'GET', `/__emulator/${path}`, json ? { json } : {})

@@ -241,9 +241,8 @@ describe('POST /auth/login with an OAuth code', () => {
 })
 
 describe('one person through every door', () => {
-  it('with IDENTITY=unionid: mini program, OA, website, App and a PC scan are one user, five devices', async () => {
-    const server = app({ IDENTITY: 'unionid' })
-    const user = newOpenid('one')
+  /** One unionid logged in through all five doors: the answers, the PC scan's last. */
+  async function throughFiveDoors(server: Fetcher, user: string) {
     await emulate(user, { unionid: `union-${user}` })
     const mini = await loginWith(server, { code: await codeFor(user) })
     const oa = await loginWith(server, { ...(await redirected(server, user)), appId: OA })
@@ -264,52 +263,41 @@ describe('one person through every door', () => {
     expect(confirmed.status, confirmed.text).toBe(200)
     const pc = await call('GET', `/auth/scan/${scan.body.ticket}`, {}, server)
     expect(pc.body.status, pc.text).toBe('confirmed')
-    const doors = [mini, oa, web, mobile]
-    for (const r of doors) expect(r.status, r.text).toBe(200)
-    const ids = new Set([...doors.map((r) => r.body.user.id), pc.body.user.id])
-    expect(ids.size).toBe(1)
-    const list = await call('GET', '/auth/sessions', { token: mobile.body.token }, server)
+    for (const r of [mini, oa, web, mobile]) expect(r.status, r.text).toBe(200)
+    return { mini, oa, web, mobile, pc }
+  }
+
+  it('with IDENTITY=unionid: mini program, OA, website, App and a PC scan are one user, five devices', async () => {
+    const server = app({ IDENTITY: 'unionid' })
+    const doors = await throughFiveDoors(server, newOpenid('one'))
+    const answers = Object.values(doors)
+    expect(new Set(answers.map((r) => r.body.user.id)).size).toBe(1)
+    const list = await call('GET', '/auth/sessions', { token: doors.mobile.body.token }, server)
     type Listed = { device: { door?: string; platform?: string } }
     expect(
       list.body.sessions
         .map((s: Listed) => s.device.door ?? (s.device.platform === 'pc-scan' ? 'pc' : 'mp'))
         .sort(),
     ).toEqual(['app', 'mp', 'oa', 'pc', 'web'])
-    const out = await call('POST', '/auth/logout-all', { token: oa.body.token }, server)
+    const out = await call('POST', '/auth/logout-all', { token: doors.oa.body.token }, server)
     expect(out.body.loggedOut).toBe(5)
-    for (const token of [...doors.map((r) => r.body.token), pc.body.token]) {
-      expect((await call('GET', '/me', { token }, server)).status).toBe(401)
+    for (const { body } of answers) {
+      expect((await call('GET', '/me', { token: body.token }, server)).status).toBe(401)
     }
   })
 
   it('a cancellation pushed for the mini program ends every door’s session, all five', async () => {
     const server = app({ IDENTITY: 'unionid' })
     const user = newOpenid('gone')
-    await emulate(user, { unionid: `union-${user}` })
-    const mini = await loginWith(server, { code: await codeFor(user) })
-    const oa = await loginWith(server, { ...(await redirected(server, user)), appId: OA })
-    const web = await loginWith(server, {
-      ...(await redirected(server, user, WEB, 'snsapi_login')),
-      appId: WEB,
-    })
-    const mobile = await loginWith(server, { code: await appCode(user), appId: MOBILE })
-    const scan = await call('POST', '/auth/scan', { json: {} }, server)
-    const ticket = scan.body.ticket
-    expect(
-      (await call('POST', `/auth/scan/${ticket}/confirm`, { token: mini.body.token }, server))
-        .status,
-    ).toBe(200)
-    const pc = await call('GET', `/auth/scan/${ticket}`, {}, server)
-    expect(pc.body.status).toBe('confirmed')
-    for (const r of [mini, oa, web, mobile]) expect(r.status, r.text).toBe(200)
+    const answers = Object.values(await throughFiveDoors(server, user))
     const push = await pushFor({
       openid: user,
       event: 'user_authorization_cancellation',
       mode: 'safe',
     })
     expect((await send(server, push)).text).toBe('success')
-    for (const token of [mini, oa, web, mobile, pc].map((r) => r.body.token)) {
-      expect((await call('GET', '/me', { token }, server)).status).toBe(401)
+    for (const { body } of answers) {
+      expect((await call('GET', '/me', { token: body.token }, server)).status).toBe(401)
     }
   })
 

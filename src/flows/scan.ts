@@ -186,10 +186,10 @@ export async function markScanned<User extends { id: string }>(
   const held = await advance(flow, ticket, async ({ state, exp, sealed }) =>
     state === 'p' ? `s.${exp}.${sealed ?? ''}` : state === 's' ? null : used(),
   )
-  const opened = held.sealed
-    ? await flow.config.cipher.open(held.sealed, `scan-pc:${id}`).catch(() => null)
-    : null
-  return { pc: opened ? (JSON.parse(opened) as ScanRequester) : { requestedAt: held.exp } }
+  // Every ticket carries its PC from POST /auth/scan; a record that does not open is no ticket.
+  const opened = await flow.config.cipher.open(held.sealed ?? '', `scan-pc:${id}`)
+  if (opened === null) throw new WxaAuthError('SCAN_TICKET_EXPIRED')
+  return { pc: JSON.parse(opened) as ScanRequester }
 }
 
 /** The user said no on the phone. Denying twice is fine; after a confirmation, SCAN_TICKET_USED. */

@@ -54,6 +54,16 @@ const ScannedResponse = v.object({
   ),
 })
 
+/** What a ticket's routes may answer beside their answer. */
+const TICKET_ERRORS = [
+  'INVALID_REQUEST',
+  'RATE_LIMITED',
+  'SCAN_TICKET_EXPIRED',
+  'SCAN_TICKET_USED',
+  'STORAGE_UNAVAILABLE',
+  'STORAGE_OUTCOME_UNKNOWN',
+] as const
+
 const TICKET = [
   { name: 'ticket', in: 'path' as const, description: 'The ticket from POST /auth/scan.' },
 ]
@@ -126,14 +136,7 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
       auth: false,
       parameters: TICKET,
       response: PollResponse,
-      errors: [
-        'INVALID_REQUEST',
-        'RATE_LIMITED',
-        'SCAN_TICKET_EXPIRED',
-        'SCAN_TICKET_USED',
-        'STORAGE_UNAVAILABLE',
-        'STORAGE_OUTCOME_UNKNOWN',
-      ],
+      errors: TICKET_ERRORS,
     }),
     pollLimit,
     async (c) => {
@@ -157,14 +160,7 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
         auth: true,
         parameters: TICKET,
         response,
-        errors: [
-          'INVALID_REQUEST',
-          'RATE_LIMITED',
-          'SCAN_TICKET_EXPIRED',
-          'SCAN_TICKET_USED',
-          'STORAGE_UNAVAILABLE',
-          'STORAGE_OUTCOME_UNKNOWN',
-        ],
+        errors: TICKET_ERRORS,
       }),
       requireLogin(),
       userLimit,
