@@ -11,7 +11,8 @@
 // `CHAOS_FSYNC=everysec` runs Redis with its default fsync policy (a SIGKILL
 // of Redis alone loses nothing either: the kernel holds what it wrote);
 // `CHAOS_GRACE=<s>` is the refresh grace the checker assumes (0 = none, as
-// 0.2); `CHAOS_HISTORY=<file>` writes the history (one per cluster).
+// 0.2); `CHAOS_HISTORY=<file>` writes the history (one per cluster). An
+// operator bans and unbans busy users through the admin API (`ADMIN_KEYS`).
 // Behind Sentinel the crash is a failover instead (`sentinel-failover`: the
 // primary SIGKILLed; `sentinel-partition`: its replica cut off first), with
 // `REDIS_WAIT_REPLICAS=1`; `CHAOS_WAIT=0` runs them without WAIT, which the
@@ -66,7 +67,10 @@ const DOOR_SECRETS = {
   WECHAT_OA_APP_SECRET: randomBytes(16).toString('hex'),
   WECHAT_MOBILE_APP_SECRET: randomBytes(16).toString('hex'),
 }
-const NODE_DOORS = { ...DOOR_VARS, ...DOOR_SECRETS }
+// The operator's key: bans and unbans through the admin API, on every cluster.
+const ADMIN_KEY = randomBytes(32).toString('base64url')
+const ADMIN_KEYS = `chaos:${ADMIN_KEY}`
+const NODE_DOORS = { ...DOOR_VARS, ...DOOR_SECRETS, ADMIN_KEYS }
 const EMULATOR_DOORS = {
   WECHAT_OA_APP_ID: DOORS.oa,
   WECHAT_MOBILE_APP_ID: DOORS.mobile,
@@ -93,6 +97,7 @@ const KINDS: Kind[] = [
           MAX_SESSIONS: String(MAX_SESSIONS),
           SESSION_CACHE_SECONDS: String(broken === 'cache' ? 60 : CACHE_SECONDS),
           ...DOOR_VARS,
+          ADMIN_KEYS,
         },
         restart: broken === 'persistence' ? 'empty' : 'persisted',
       }),
@@ -150,6 +155,7 @@ it.each(kinds)(
         seed,
         operations: kind.operations ?? OPERATIONS,
         doors: DOORS,
+        adminKey: ADMIN_KEY,
       })
     } finally {
       await cluster.dispose()
@@ -174,6 +180,8 @@ it.each(kinds)(
     )
     const kept = writes.filter((op) => live.has(op.token?.session)).length
     const refreshes = history.ops.filter((op) => op.kind === 'refresh')
+    const bans = history.ops.filter((op) => op.kind === 'ban')
+    const refusedAsBanned = history.ops.filter((op) => codeOf(op) === 'USER_BANNED').length
     const tokens = `${refreshes.filter(acked).length} refreshes answered (${refreshes.filter((op) => op.lost).length} answers lost and sent again), ${refreshes.filter((op) => codeOf(op) === 'TOKEN_REVOKED').length} reuses, ${history.ops.filter((op) => op.kind === 'steal').length} thefts tried`
     const doors = (['mini', 'oa', 'app'] as const)
       .map((door) => {
@@ -182,7 +190,7 @@ it.each(kinds)(
       })
       .join(', ')
     console.log(
-      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, logins acknowledged by door ${doors}, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
+      `chaos: ${kind.name}: seed ${seed}, ${history.ops.length} operations, logins acknowledged by door ${doors}, ${writes.length} acknowledged writes (${kept} in the ${live.size} sessions live at the end), ${ends} acknowledged ends, ${bans.filter(acked).length}/${bans.length} bans acknowledged (${refusedAsBanned} requests refused USER_BANNED), ${tokens}, ${inFlightAtCrash(history).length} in flight at the crash (${crash?.killed.join(', ') ?? 'none'}), ${((performance.now() - started) / 1000).toFixed(1)} s${broken ? `, CHAOS_BREAK=${broken}` : ''}${kind.name.startsWith('sentinel') ? `, REDIS_WAIT_REPLICAS=${waitReplicas}` : ''}: ${violations.length} violations`,
     )
     const failed = new Map<CheckName, string[]>()
     for (const v of violations) failed.set(v.check, [...(failed.get(v.check) ?? []), v.message])
@@ -203,6 +211,8 @@ it.each(kinds)(
       )
     }
     expect(Object.fromEntries([...failed].map(([name, m]) => [name, m.length]))).toEqual({})
+    // An operator's bans took effect: the run held them to banned-never-served.
+    expect(bans.some(acked), 'an acknowledged ban').toBe(true)
     // Every door took logins that counted: the run held them to the same rules.
     for (const door of ['mini', 'oa', 'app'] as const) {
       expect(

@@ -334,6 +334,60 @@ describe('each property, broken, is reported', () => {
     expect(failing(stolen(no(401, 'TOKEN_INVALID')))).toEqual([])
   })
 
+  describe('a ban', () => {
+    const banned = no(403, 'USER_BANNED')
+    // Two sessions, a ban at 2 s acknowledged at 2.01 s, an unban begun at 20 s.
+    const day = (extra: Omit<Op, 'id'>[]) =>
+      history([
+        login('a', 0),
+        login('b', 0.5),
+        op('ban', { at: 2 }),
+        op('login', { at: 3, outcome: banned }),
+        op('refresh', { at: 3.5, ...token('a'), outcome: banned }),
+        op('read', { at: 4, ...token('b'), data: {} }), // an edge copy, within the window
+        op('read', { at: 9, ...token('b'), outcome: no(401, 'SESSION_EXPIRED') }),
+        op('logout', { at: 10, ...token('a') }), // idempotent: may answer 200
+        op('unban', { at: 20 }),
+        login('c', 21),
+        ...extra,
+        finalRead('a', 0, null),
+        finalRead('b', 0, null),
+        finalRead('c', 0, {}),
+      ])
+
+    it('ends every session, refuses logins and refreshes until the unban: safe', () => {
+      expect(check(day([]), OPTIONS)).toEqual([])
+    })
+
+    it('banned-never-served: a login, a refresh, a strict read or an edge read past the window', () => {
+      expect(failing(day([login('x', 3.2), finalRead('x', 0, {})]))).toEqual([
+        'banned-never-served',
+      ])
+      const refreshed = op('refresh', { at: 2.5, ...token('b'), issued: { session: 'b', gen: 1 } })
+      expect(failing(day([refreshed]))).toContain('banned-never-served')
+      const strict = op('read', { at: 2.5, strict: true, ...token('b'), data: {} })
+      expect(failing(day([strict]))).toContain('banned-never-served')
+      const late = op('read', { at: 8.5, ...token('b'), data: {} })
+      expect(failing(day([late]))).toContain('banned-never-served')
+      // A login that began before the ban was acknowledged may come first; one after the unban began is fine.
+      expect(failing(day([login('x', 2.005)]))).not.toContain('banned-never-served')
+      expect(
+        failing(day([op('login', { at: 19.995, took: 0.2, issued: { session: 'x', gen: 0 } })])),
+      ).not.toContain('banned-never-served')
+      // Nothing counts once the window is the checker's.
+      expect(failing(day([late]), { cacheSeconds: 60 })).not.toContain('banned-never-served')
+    })
+
+    it('no-false-ban: USER_BANNED before any ban began', () => {
+      const h = history([
+        login('a', 0),
+        op('login', { at: 1, outcome: banned }),
+        finalRead('a', 0, {}),
+      ])
+      expect(failing(h)).toEqual(['no-false-ban'])
+    })
+  })
+
   it('no-500, 5xx-only-storage-at-crash, errors-only-at-crash', () => {
     const base = [login('a', 0), finalRead('a', 0, {})]
     const with_ = (extra: Omit<Op, 'id'>) => history([...base, extra], [10, 11])

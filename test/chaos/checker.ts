@@ -55,6 +55,9 @@ export const CHECKS = {
   'replay-ends-session':
     'a refresh token replayed outside the grace (or once its successor was used) ends the session: TOKEN_REVOKED, and nothing after it is acknowledged',
   'access-never-refreshes': 'no access token ever yields a token at /auth/refresh',
+  'banned-never-served':
+    'no request of a banned user answers 2xx once the ban was acknowledged and before an unban began: a login, a refresh, a write or a strict read at once, an edge read after the cache window; a logout, idempotent, may',
+  'no-false-ban': 'USER_BANNED only once a ban of the user had begun',
   'no-500': 'no 500, ever',
   '5xx-only-storage-at-crash':
     'the only 5xx is a 503 with a storage-outcome-unknown code, and only around the crash',
@@ -163,6 +166,7 @@ export function check(history: History, options: CheckOptions): Violation[] {
         break
       }
       case 'logout-all':
+      case 'ban':
         for (const s of mates) {
           // Every session that surely existed when it began; any that may have existed when it ended.
           if (acked(op) && bornAt(s) < op.start) endAt(s, op.end, op)
@@ -413,6 +417,42 @@ export function check(history: History, options: CheckOptions): Violation[] {
         )
       }
     }
+  }
+
+  // banned-never-served, no-false-ban
+  const IMMEDIATE: ReadonlySet<OpKind> = new Set(['login', 'refresh', 'write'])
+  for (const ban of ops) {
+    if (ban.kind !== 'ban' || !acked(ban)) continue
+    // Until an unban that may come after it began: one over before the ban began does not count.
+    const lifted = Math.min(
+      ...ops
+        .filter(
+          (u) => u.kind === 'unban' && u.user === ban.user && !refused(u) && u.end > ban.start,
+        )
+        .map((u) => u.start),
+    )
+    for (const op of ops) {
+      if (op.user !== ban.user || !acked(op) || op.end >= lifted) continue
+      if (op.kind === 'code' || op.kind === 'logout' || op.kind === 'ban' || op.kind === 'unban')
+        continue
+      const immediate = IMMEDIATE.has(op.kind) || op.strict
+      const deadline = immediate ? ban.end : ban.end + cacheSeconds * 1000 + margin
+      if (op.start > deadline) {
+        report(
+          'banned-never-served',
+          `${describe(op)}: started ${((op.start - ban.end) / 1000).toFixed(3)} s after the ban was acknowledged by ${describe(ban)}${immediate ? '' : ` (edge window ${cacheSeconds} s)`}`,
+          [op, ban],
+          op.token?.session,
+        )
+      }
+    }
+  }
+  for (const op of ops) {
+    if (codeOf(op) !== 'USER_BANNED') continue
+    const ban = ops.find(
+      (b) => b.kind === 'ban' && b.user === op.user && !refused(b) && b.start < op.end,
+    )
+    if (!ban) report('no-false-ban', `${describe(op)}: no ban of ${op.user} had begun`, [op])
   }
 
   // no-500, 5xx-only-storage-at-crash, errors-only-at-crash

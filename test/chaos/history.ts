@@ -26,6 +26,10 @@ export type OpKind =
   | 'final-read'
   /** `GET /auth/sessions` through the strict endpoint once the workload is over. */
   | 'final-list'
+  /** `POST /admin/api/users/:id/ban` by an operator: ends every session, refuses logins and refreshes. */
+  | 'ban'
+  /** `DELETE /admin/api/users/:id/ban` by an operator. */
+  | 'unban'
 
 /** A token as the client knows it: its session's public id and its generation (the `gen` claim). */
 export interface TokenRef {

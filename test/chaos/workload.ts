@@ -3,8 +3,8 @@
 // session writes with unique keys, reads, refreshes by refresh token (with
 // replaced refresh tokens too, one from two endpoints at once, and answers
 // lost and sent again at once), a thief refreshing with an access token,
-// logouts, device revocations and logout-alls, with a crash halfway; then every session read through the
-// strict endpoint. It records every request in a {@link History}.
+// logouts, device revocations and logout-alls, bans and unbans by an operator (with
+// `adminKey`), with a crash halfway; then every session read through the strict endpoint. It records every request in a {@link History}.
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cluster, Crash, Endpoint } from './cluster'
@@ -50,6 +50,11 @@ export interface WorkloadOptions {
    * an App (a SendAuth code of the emulator).
    */
   doors?: { oa: string; mobile: string; redirectUri: string }
+  /**
+   * A key of the servers' `ADMIN_KEYS`: an operator then bans a busy user now
+   * and then through the admin API, and unbans them a few seconds later.
+   */
+  adminKey?: string
 }
 
 /** Mulberry32: a small seeded generator, good enough to pick operations. */
@@ -67,6 +72,10 @@ export function random(seed: number): () => number {
 interface User {
   openid: string
   kind: 'busy' | 'calm' | 'steady'
+  /** The user id, from their first login's answer (what the admin API names). */
+  uid?: string
+  /** An operator's ban of them is under way or in place. */
+  banned?: boolean
   logins: number
   sessions: Known[]
 }
@@ -131,6 +140,7 @@ export async function runWorkload(
     timeoutMs = 10_000,
     burstSize = 16,
     doors,
+    adminKey,
   } = options
   const { maxSessions, cacheSeconds } = cluster.settings
   const began = performance.now()
@@ -158,10 +168,11 @@ export async function runWorkload(
     endpoint: Endpoint,
     method: string,
     path: string,
-    { token, json }: { token?: string; json?: unknown } = {},
+    { token, json, admin }: { token?: string; json?: unknown; admin?: boolean } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = { 'CF-Connecting-IP': '2001:db8:1::1' }
     if (token) headers.Authorization = `JWT ${token}`
+    if (admin) headers.Authorization = `Bearer ${adminKey}`
     if (json !== undefined) headers['Content-Type'] = 'application/json'
     try {
       const res = await fetch(new URL(path, endpoint.url), {
@@ -218,6 +229,7 @@ export async function runWorkload(
   /** Takes the token of a 2xx login or refresh into the known sessions. */
   function learn(user: User, entry: Op, body: unknown) {
     if (!isRecord(body) || typeof body.token !== 'string') return
+    if (isRecord(body.user) && typeof body.user.id === 'string') user.uid ??= body.user.id
     const ref = decodeToken(body.token)
     entry.issued = ref
     let known = sessions.get(ref.session)
@@ -400,7 +412,34 @@ export async function runWorkload(
       return chance(replaced) && older.length > 0 ? (pick(older) as number) : known.newest
     }
 
+    /** An operator bans a busy user, waits a few seconds (past the cache window), and unbans them. */
+    async function ban() {
+      const user = pick(users.filter((u) => u.kind === 'busy' && u.uid && !u.banned))
+      if (!user?.uid) return
+      user.banned = true
+      const path = `/admin/api/users/${encodeURIComponent(user.uid)}/ban`
+      const at = anyEndpoint()
+      const banned = await op('ban', at, user, {}, () =>
+        request(at, 'POST', path, { admin: true, json: { reason: 'chaos' } }),
+      )
+      if (banned.outcome.type === 'reply' && banned.outcome.status < 300) {
+        for (const k of olderThan(user, banned)) markOver(k)
+      }
+      await sleep((cacheSeconds + 2) * 1000 * (0.5 + rand()))
+      // Until it is surely lifted: an unban with no answer may not have happened.
+      for (let i = 0; i < 5; i++) {
+        if (restarting) await restarting
+        const endpoint = anyEndpoint()
+        const lifted = await op('unban', endpoint, user, {}, () =>
+          request(endpoint, 'DELETE', path, { admin: true }),
+        )
+        if (lifted.outcome.type === 'reply' && lifted.outcome.status < 500) break
+      }
+      user.banned = false
+    }
+
     async function step() {
+      if (adminKey && chance(0.008)) return ban()
       const r = rand()
       const endpoint = anyEndpoint()
       const busy = users.filter((u) => u.kind === 'busy')
