@@ -58,7 +58,12 @@ const GROUPS: { zh: string; en: string; pages: string[] }[] = [
   {
     zh: '运维',
     en: 'Operations',
-    pages: ['operations/deploy', 'operations/playground', 'operations/development'],
+    pages: [
+      'operations/deploy',
+      'operations/admin',
+      'operations/playground',
+      'operations/development',
+    ],
   },
   { zh: '测试', en: 'Testing', pages: ['testing/emulator', 'testing/your-app', 'testing/node'] },
   {
