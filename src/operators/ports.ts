@@ -105,6 +105,14 @@ export interface AuditFilter {
   until?: number | undefined
 }
 
+/** What an audit log is made with: how long it keeps records, and its clock. */
+export interface AuditSettings {
+  /** Days a record is kept (`AUDIT_RETENTION_DAYS`); older ones are never returned and are purged. */
+  retentionDays: number
+  /** The current time, unix milliseconds (tests pass a clock). @default Date.now */
+  now?: (() => number) | undefined
+}
+
 /** The append-only log of security events, kept `retentionDays` by the store itself. */
 export interface AuditLog {
   append(records: readonly AuditRecord[]): Promise<void>

@@ -1,0 +1,80 @@
+import { decodeCursor, encodeCursor, pageLimit } from '../../operators/cursor'
+import type {
+  Directory,
+  DirectoryEntry,
+  DirectoryQuery,
+  DirectoryUser,
+} from '../../operators/ports'
+
+/** A {@link Directory} in this process's memory: for tests and a single process. */
+export function memoryDirectory(): Directory & { readonly size: number } {
+  const users = new Map<string, { identities: Map<string, DirectoryEntry>; phone?: string }>()
+  const identityKey = (e: { platform: string; appId: string; openid: string }) =>
+    `${e.platform}\n${e.appId}\n${e.openid}`
+  const view = (uid: string): DirectoryUser | null => {
+    const user = users.get(uid)
+    if (!user) return null
+    return {
+      uid,
+      identities: [...user.identities.values()]
+        .map((e) => ({ ...e }))
+        .sort((a, b) => identityKey(a).localeCompare(identityKey(b))),
+      phone: user.phone !== undefined,
+    }
+  }
+  const matches = (query: DirectoryQuery, uid: string) => {
+    const user = users.get(uid)
+    if (!user) return false
+    if ('uid' in query) return uid === query.uid
+    if ('phoneHash' in query) return user.phone === query.phoneHash
+    const entries = [...user.identities.values()]
+    if ('unionid' in query) return entries.some((e) => e.unionid === query.unionid)
+    return entries.some(
+      (e) => e.openid === query.openid && (query.appId === undefined || e.appId === query.appId),
+    )
+  }
+  const userOf = (uid: string) => {
+    let user = users.get(uid)
+    if (!user) {
+      user = { identities: new Map() }
+      users.set(uid, user)
+    }
+    return user
+  }
+  return {
+    async put(entry) {
+      // An identity belongs to one user: a later login of it under another uid moves it.
+      const key = identityKey(entry)
+      for (const [uid, user] of users) {
+        if (uid !== entry.uid && user.identities.delete(key) && !user.identities.size) {
+          if (user.phone === undefined) users.delete(uid)
+        }
+      }
+      userOf(entry.uid).identities.set(key, { ...entry })
+    },
+    async putPhone(uid, phoneHash) {
+      userOf(uid).phone = phoneHash
+    },
+    async deleteUser(uid) {
+      users.delete(uid)
+    },
+    get: async (uid) => view(uid),
+    async find(query, page) {
+      const limit = pageLimit(page.limit)
+      const [after] = decodeCursor(page.cursor, ['string'] as const) ?? ['']
+      const found = [...users.keys()]
+        .filter((uid) => uid > after && matches(query, uid))
+        .sort()
+        .slice(0, limit + 1)
+      const more = found.length > limit
+      const uids = found.slice(0, limit)
+      return {
+        users: uids.map((uid) => view(uid) as DirectoryUser),
+        ...(more ? { cursor: encodeCursor([uids.at(-1) as string]) } : {}),
+      }
+    },
+    get size() {
+      return users.size
+    },
+  }
+}
