@@ -66,6 +66,10 @@ export const ERRORS = {
       'No login code, and no WeChat Cloud Hosting identity (X-WX-SOURCE, X-WX-OPENID, X-WX-APPID): call through wx.cloud.callContainer, or send a code.',
   },
   USER_BLOCKED: { status: 403, message: 'The platform blocked this user as high-risk.' },
+  USER_BANNED: {
+    status: 403,
+    message: 'An operator banned this user; no login until the ban is lifted (see until).',
+  },
   UPSTREAM_RATE_LIMITED: {
     status: 429,
     message: 'Too many logins for this user; try again in a minute.',
@@ -219,17 +223,25 @@ export class WxaAuthError extends Error {
   readonly retryAfter: number | undefined
   /** The platform whose call failed, when one did: only WeChat's errors carry a 0.2 alias. */
   readonly platform: string | undefined
+  /** `USER_BANNED`: unix seconds when the ban lifts itself; in the JSON error too. */
+  readonly until: number | undefined
 
   constructor(
     code: WxaErrorCode | LegacyErrorCode,
     message?: string,
-    options?: { cause?: unknown; retryAfter?: number | undefined; platform?: string | undefined },
+    options?: {
+      cause?: unknown
+      retryAfter?: number | undefined
+      platform?: string | undefined
+      until?: number | undefined
+    },
   ) {
     const now = current(code)
     super(message ?? ERRORS[now].message, { cause: options?.cause })
     this.code = now
     this.retryAfter = options?.retryAfter
     this.platform = options?.platform
+    this.until = options?.until
   }
 
   /**
@@ -247,7 +259,7 @@ export class WxaAuthError extends Error {
   }
 
   /**
-   * The JSON error response `{ "error": { "code", "message", "alias"? } }` with its
+   * The JSON error response `{ "error": { "code", "message", "alias"?, "until"? } }` with its
    * status, `WWW-Authenticate` on a 401, `Retry-After` when there is one, and
    * `Cache-Control: no-store`. A host app without wxa-auth's `onError` can
    * return it from its own error handler.
@@ -269,7 +281,14 @@ export class WxaAuthError extends Error {
     if (this.retryAfter !== undefined) headers.set('Retry-After', String(this.retryAfter))
     const alias = this.alias
     return Response.json(
-      { error: { code: this.code, message: this.message, ...(alias ? { alias } : {}) } },
+      {
+        error: {
+          code: this.code,
+          message: this.message,
+          ...(alias ? { alias } : {}),
+          ...(this.until !== undefined ? { until: this.until } : {}),
+        },
+      },
       { status: this.status, headers },
     )
   }

@@ -1,6 +1,7 @@
 import { WxaAuthError } from '../errors'
 import { hashSessionId } from '../session/ids'
 import { Session } from '../session/session'
+import { refusalError } from '../session/sessions'
 import type { IssuedToken } from '../token/issue'
 import { issueToken } from '../token/issue'
 import type { TokenClaims } from '../token/jwt'
@@ -33,7 +34,7 @@ export async function refresh<User extends { id: string }>(
   const successor = await nextNonce(ring, nonce)
   const [hash, next] = await Promise.all([hashNonce(nonce), hashNonce(successor)])
   const outcome = await config.sessions.refresh(uid, id, { gen, hash, next }, now)
-  if (!outcome.ok) throw new WxaAuthError(outcome.refused)
+  if (!outcome.ok) throw refusalError(outcome)
   const { record } = outcome
   // The user as a request with the new access token would have it.
   const claims = {

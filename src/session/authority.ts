@@ -1,6 +1,8 @@
 import type { RefreshPresented } from '../token/refresh'
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import type {
+  Ban,
+  BanRefused,
   Caller,
   CallerRefused,
   Outcome,
@@ -24,7 +26,8 @@ export interface SessionAuthority {
   /**
    * Creates a session; `ended` are the sessions the cap ended. With
    * `sessionKey` (sealed), it becomes the user's session_key of the record's
-   * app in the same step.
+   * app in the same step. A user under a ban gets none (`refused`), and
+   * nothing of the login is kept.
    */
   login(
     uid: string,
@@ -35,7 +38,7 @@ export interface SessionAuthority {
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
-  ): Promise<{ ended: string[] }>
+  ): Promise<{ ended: string[] } | BanRefused>
   /** The user's newest session_key of `slot` (see `sessionKeySlot`), sealed, or null. */
   sessionKey(uid: string, slot: string): Promise<string | null>
   /** Replaces the user's session_key of `slot` (sealed): a reset. */
@@ -91,6 +94,17 @@ export interface SessionAuthority {
   ): Promise<ProfileRecord | null | CallerRefused>
   /** The live sessions, newest first. */
   list(uid: string, now: number): Promise<SessionSummary[]>
+  /**
+   * Bans the user (replacing any ban): every live session ends in the same
+   * step, with the guarantee of {@link SessionAuthority.endAll}; logins and
+   * refreshes are refused until `ban.until`, or until {@link SessionAuthority.unban}.
+   * Returns the ids of the sessions it ended.
+   */
+  ban(uid: string, ban: Ban, now: number): Promise<string[]>
+  /** Lifts the user's ban; whether one held. */
+  unban(uid: string, now: number): Promise<boolean>
+  /** The ban that holds at `now`, or null (none, lifted, or past its `until`). */
+  banned(uid: string, now: number): Promise<Ban | null>
 }
 
 export type { ClaimStore } from '../storage/claims'

@@ -107,7 +107,26 @@ export type CallerRefused = { refused: 'SESSION_EXPIRED' }
  * Why the session authority refused a change: each is the error the client
  * gets. `TOKEN_REVOKED`: a replaced refresh token was reused, the session ended.
  */
-export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
+export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE' | 'USER_BANNED'
+
+/**
+ * An operator's ban of a user, kept by the user's session authority with the
+ * sessions: while it holds (no `until`, or `until` still ahead) no login and
+ * no refresh of the user succeeds. It lifts itself at `until`.
+ */
+export interface Ban {
+  /** Why, as the operator wrote it (1–200 characters). */
+  reason: string
+  /** Unix seconds: the ban lifts itself then; absent: until an operator lifts it. */
+  until?: number
+  /** Unix seconds: when it was set. */
+  at: number
+  /** Who set it: `operator:<kid>`. */
+  by: string
+}
+
+/** Why a login or a refresh of a banned user was refused: `until` when the ban ends by itself. */
+export type BanRefused = { refused: 'USER_BANNED'; until?: number }
 
 /**
  * The authority's answer to a change: the session as it now is, or why not.
@@ -116,4 +135,4 @@ export type Refusal = 'SESSION_EXPIRED' | 'TOKEN_REVOKED' | 'SESSION_TOO_LARGE'
  */
 export type Outcome =
   | { ok: true; record: SessionRecord }
-  | { ok: false; refused: Refusal; over: boolean }
+  | { ok: false; refused: Refusal; over: boolean; until?: number }

@@ -1,6 +1,8 @@
 import type { RefreshPresented, RefreshState } from '../token/refresh'
 import { exceedsShape } from './limits'
 import type {
+  Ban,
+  BanRefused,
   Caller,
   CallerRefused,
   Outcome,
@@ -56,6 +58,17 @@ function tooLarge(data: object, before: object, { maxBytes }: SessionPolicy) {
 }
 
 const refuse = (refused: Refusal, over = false): Outcome => ({ ok: false, refused, over })
+
+/** The ban when it holds at `now` (none, or lifted at its `until`: null). */
+export const banHolds = (ban: Ban | null | undefined, now: number): Ban | null =>
+  ban && (ban.until === undefined || ban.until > now) ? ban : null
+
+/** Why a banned user may not log in or refresh, or undefined when no ban holds. */
+export function bannedRefusal(ban: Ban | null | undefined, now: number): BanRefused | undefined {
+  const holds = banHolds(ban, now)
+  if (!holds) return undefined
+  return { refused: 'USER_BANNED', ...(holds.until !== undefined ? { until: holds.until } : {}) }
+}
 
 /** Why the caller's session may not act, or undefined when it is live and of its token's generation. */
 export function callerRefused(
@@ -124,7 +137,8 @@ export const rules = {
   /**
    * A new session; the oldest live ones end when more than `maxSessions`
    * would be live. `ended` are the sessions the cap ended, oldest last (the
-   * new one among them when it was older than the others).
+   * new one among them when it was older than the others). A user under a
+   * ban gets none (`USER_BANNED`).
    */
   login(
     table: SessionTable,
@@ -133,7 +147,10 @@ export const rules = {
     refreshHash: string,
     policy: SessionPolicy,
     now: number,
-  ): { sessionId: string; ended: string[] } {
+    ban: Ban | null = null,
+  ): { sessionId: string; ended: string[] } | BanRefused {
+    const banned = bannedRefusal(ban, now)
+    if (banned) return banned
     table.put({
       id,
       record,
@@ -186,6 +203,8 @@ export const rules = {
    *
    * `replayed` says which of the first two it was. The presented token's
    * MAC was verified before: an older generation here is one we minted.
+   * A user under a ban refreshes nothing (`USER_BANNED`, over: the ban ended
+   * every session).
    */
   refresh(
     table: SessionTable,
@@ -193,7 +212,10 @@ export const rules = {
     presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
+    ban: Ban | null = null,
   ): Outcome & { replayed?: boolean } {
+    const banned = bannedRefusal(ban, now)
+    if (banned) return { ok: false, over: true, ...banned }
     const stored = table.get(id)
     const record = live(stored, now)
     if (!stored || !record) return refuse('SESSION_EXPIRED', true)

@@ -5,8 +5,10 @@ import type { RefreshPresented } from '../token/refresh'
 import type { SessionAuthority } from './authority'
 import type { ProfileRecord, ProfileUpdate } from './profile'
 import {
+  type Ban,
   type CallerRefused,
   type Outcome,
+  type Refusal,
   type SessionChange,
   type SessionPolicy,
   type SessionRecord,
@@ -86,7 +88,22 @@ export interface Sessions {
     now: number,
     by?: Presented,
   ): Promise<ProfileRecord | null>
+  /** Bans the user, ending every session at once (see `SessionAuthority.ban`); the ids ended. */
+  ban(uid: string, ban: Ban, now: number): Promise<string[]>
+  /** Lifts the ban; whether one held. */
+  unban(uid: string, now: number): Promise<boolean>
+  /** The ban that holds now, or null. */
+  banned(uid: string, now: number): Promise<Ban | null>
 }
+
+/** The error of a refusal: `USER_BANNED` carries the ban's `until`. */
+export const refusalError = ({
+  refused,
+  until,
+}: {
+  refused: Refusal
+  until?: number | undefined
+}) => new WxaAuthError(refused, undefined, { until })
 
 export interface SessionsOptions {
   authority: SessionAuthority
@@ -157,8 +174,9 @@ export function sessions({
     async create(uid, id, record, refreshHash, now, sessionKey) {
       const slot = sessionKeySlot(record.appId, record.platform)
       const sealed = sessionKey ? await cipher.seal(sessionKey, keyAad(uid, slot)) : undefined
-      const { ended } = await authority.login(uid, id, record, refreshHash, policy, now, sealed)
-      over(uid, ended, now)
+      const done = await authority.login(uid, id, record, refreshHash, policy, now, sealed)
+      if ('refused' in done) throw refusalError(done)
+      over(uid, done.ended, now)
       edge?.remember(id, record)
     },
     async sessionKey(uid, appId, platform) {
@@ -208,5 +226,12 @@ export function sessions({
       if (profile && 'refused' in profile) return refusedCaller(uid, by, profile)
       return profile
     },
+    async ban(uid, ban, now) {
+      const ended = await authority.ban(uid, ban, now)
+      over(uid, ended, now)
+      return ended
+    },
+    unban: (uid, now) => authority.unban(uid, now),
+    banned: (uid, now) => authority.banned(uid, now),
   }
 }

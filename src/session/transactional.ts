@@ -3,8 +3,8 @@ import { identityKey, unionidKey } from '../storage/keys'
 import type { SessionAuthority } from './authority'
 import { IDENTITY_SLACK } from './identities'
 import { applyProfile, avatarObject, type ProfileRecord } from './profile'
-import { type SessionRecord, sessionKeySlot } from './record'
-import { callerRefused, rules, type SessionTable, type StoredSession } from './rules'
+import { type Ban, type SessionRecord, sessionKeySlot } from './record'
+import { banHolds, callerRefused, rules, type SessionTable, type StoredSession } from './rules'
 
 /** What an authority keeps of one user: the sessions, the keys of their identities, the profile. */
 export interface UserState {
@@ -15,6 +15,8 @@ export interface UserState {
   profile: ProfileRecord | null
   /** The newest session_key of each app (`sessionKeySlot`), sealed. */
   keys: Map<string, string>
+  /** An operator's ban, as set (it may have lifted itself: see `banHolds`); null when none. */
+  ban: Ban | null
   /**
    * Unix seconds until which the identity index must be kept, set by a login:
    * as long as the identities it lists (`SESSION_MAX_AGE` + {@link IDENTITY_SLACK}),
@@ -44,6 +46,7 @@ export interface UserSnapshot {
   readonly identities: ReadonlySet<string>
   readonly profile: ProfileRecord | null
   readonly keys: ReadonlyMap<string, string>
+  readonly ban: Ban | null
 }
 
 /**
@@ -59,6 +62,8 @@ export interface StepChanges {
   profile?: ProfileRecord | null
   /** The session_keys as the step left them. */
   keys?: Map<string, string>
+  /** The ban as the step left it (null: none). */
+  ban?: Ban | null
   identitiesUntil?: number
   /** See {@link UserState.outbox}. */
   outbox: string[]
@@ -92,6 +97,7 @@ export function runStep<T>(
   let identities: Set<string> | undefined
   let keys: Map<string, string> | undefined
   let profile: { value: ProfileRecord | null } | undefined
+  let ban: { value: Ban | null } | undefined
   const state: UserState = {
     table,
     get identities() {
@@ -109,6 +115,13 @@ export function runStep<T>(
     set profile(value) {
       profile = { value }
     },
+    get ban() {
+      ban ??= { value: snapshot.ban }
+      return ban.value
+    },
+    set ban(value) {
+      ban = { value }
+    },
     outbox: [],
   }
   const result = step(state)
@@ -116,12 +129,14 @@ export function runStep<T>(
   if (identities && !sameSet(identities, snapshot.identities)) changes.identities = identities
   if (keys && !sameMap(keys, snapshot.keys)) changes.keys = keys
   if (profile && profile.value !== snapshot.profile) changes.profile = profile.value
+  if (ban && ban.value !== snapshot.ban) changes.ban = ban.value
   if (state.identitiesUntil !== undefined) changes.identitiesUntil = state.identitiesUntil
   const changed =
     put.size > 0 ||
     changes.identities !== undefined ||
     changes.keys !== undefined ||
     changes.profile !== undefined ||
+    changes.ban !== undefined ||
     changes.identitiesUntil !== undefined ||
     changes.outbox.length > 0
   return {
@@ -166,12 +181,12 @@ export function transactionalAuthority(
   return {
     login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
       transact(uid, (state) => {
-        const { table, identities, keys } = state
-        for (const key of identityKeysOf(record)) identities.add(key)
+        const done = rules.login(state.table, id, record, refreshHash, policy, now, state.ban)
+        if ('refused' in done) return done
+        for (const key of identityKeysOf(record)) state.identities.add(key)
         state.identitiesUntil = now + policy.maxAge + IDENTITY_SLACK
-        if (sessionKey) keys.set(sessionKeySlot(record.appId, record.platform), sessionKey)
-        const { ended } = rules.login(table, id, record, refreshHash, policy, now)
-        return { ended }
+        if (sessionKey) state.keys.set(sessionKeySlot(record.appId, record.platform), sessionKey)
+        return { ended: done.ended }
       }),
     sessionKey: (uid, slot) => transact(uid, ({ keys }) => keys.get(slot) ?? null),
     setSessionKey: (uid, slot, sealed) =>
@@ -182,7 +197,7 @@ export function transactionalAuthority(
     write: (uid, id, gen, change, policy, now) =>
       transact(uid, ({ table }) => rules.write(table, id, gen, change, policy, now)),
     refresh: (uid, id, presented, policy, now) =>
-      transact(uid, ({ table }) => rules.refresh(table, id, presented, policy, now)),
+      transact(uid, ({ table, ban }) => rules.refresh(table, id, presented, policy, now, ban)),
     end: (uid, id, now, by) => transact(uid, ({ table }) => rules.end(table, id, now, by)),
     endAll: (uid, now, appId, by) =>
       transact(uid, (state) => {
@@ -200,10 +215,24 @@ export function transactionalAuthority(
         const avatar = state.profile?.avatar
         if (avatar) state.outbox.push(avatarObject(avatar))
         state.profile = null
+        state.ban = null
         state.endedAll = true
         return rules.endAll(state.table, now)
       })
     },
+    ban: (uid, ban, now) =>
+      transact(uid, (state) => {
+        state.ban = ban
+        state.endedAll = true
+        return rules.endAll(state.table, now)
+      }),
+    unban: (uid, now) =>
+      transact(uid, (state) => {
+        const held = banHolds(state.ban, now) !== null
+        if (state.ban) state.ban = null
+        return held
+      }),
+    banned: (uid, now) => transact(uid, ({ ban }) => banHolds(ban, now)),
     profile: (uid) => transact(uid, ({ profile }) => profile),
     updateProfile: (uid, update, now, by) =>
       transact(uid, (state) => {

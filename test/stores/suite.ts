@@ -55,6 +55,12 @@ const avatar = (key: string): AvatarRecord => ({
 
 const EXPIRED = { refused: 'SESSION_EXPIRED' }
 
+/** The sessions a login ended; a refused login (a ban) fails the test. */
+const endedBy = (answer: { ended: string[] } | { refused: string }) => {
+  if (!('ended' in answer)) throw new Error(`login refused: ${answer.refused}`)
+  return answer.ended
+}
+
 /**
  * Registers the store suite: one `describe` holding `make()`'s store to the
  * behaviour of `SessionAuthority` (the rules of `rules.ts`, the profile, the
@@ -84,7 +90,7 @@ export function storeSuite(
         const ended: string[][] = []
         for (let i = 0; i < 5; i++) {
           const row = record(uid, now, { createdAtMs: now * 1000 + i })
-          ended.push((await a.login(uid, `s${i}`, row, 'h0', POLICY, now)).ended)
+          ended.push(endedBy(await a.login(uid, `s${i}`, row, 'h0', POLICY, now)))
         }
         expect(ended).toEqual([[], [], [], ['s0'], ['s1']])
         expect((await a.list(uid, now)).map((s) => s.id)).toEqual(['s4', 's3', 's2'])
@@ -109,7 +115,7 @@ export function storeSuite(
         expect((await a.list(uid, now)).map((s) => s.id)).toEqual(['p11', 'p10', 'p9'])
         // Each session the cap ended is reported once, by the login that ended it
         // (or it never was live: a login older than the three newest ends itself).
-        const reported = ended.flatMap((answer) => answer.ended)
+        const reported = ended.flatMap(endedBy)
         expect(new Set(reported).size).toBe(reported.length)
         expect(reported).not.toContain('p11')
       })
@@ -484,6 +490,72 @@ export function storeSuite(
           ended: [],
         })
         expect((await a.list(uid, now + 1)).map((s) => s.id)).toEqual(['again'])
+      })
+    })
+
+    describe('bans', () => {
+      const BAN = { reason: 'spam', at: 0, by: 'operator:ops' }
+
+      it('ends every live session in the step, and refuses logins and refreshes while it holds', async () => {
+        const { a, uid, now } = await withSessions(2)
+        expect((await a.ban(uid, { ...BAN, at: now }, now)).sort()).toEqual(['s0', 's1'])
+        expect(await a.list(uid, now)).toEqual([])
+        expect(await a.read(uid, 's0', now)).toBeNull()
+        expect(await a.banned(uid, now)).toEqual({ ...BAN, at: now })
+        expect(await a.login(uid, 'n', record(uid, now), 'h0', POLICY, now, 'sealed')).toEqual({
+          refused: 'USER_BANNED',
+        })
+        // The refused login kept nothing: no session, no session_key.
+        expect(await a.read(uid, 'n', now)).toBeNull()
+        expect(await a.sessionKey(uid, sessionKeySlot('wxapp', 'wechat'))).toBeNull()
+        expect(await a.refresh(uid, 's0', R(0), POLICY, now)).toEqual({
+          ok: false,
+          refused: 'USER_BANNED',
+          over: true,
+        })
+      })
+
+      it('with until: refusals carry it, and at until it lifts itself', async () => {
+        const { a, uid, now } = await withSessions(1)
+        const until = now + 60
+        await a.ban(uid, { ...BAN, at: now, until }, now)
+        const login = (id: string, at: number) =>
+          a.login(uid, id, record(uid, at, { createdAtMs: at * 1000 }), 'h0', POLICY, at)
+        expect(await login('n', now + 59)).toEqual({ refused: 'USER_BANNED', until })
+        expect(await a.refresh(uid, 's0', R(0), POLICY, now + 59)).toEqual({
+          ok: false,
+          refused: 'USER_BANNED',
+          over: true,
+          until,
+        })
+        expect(await a.banned(uid, now + 59)).toMatchObject({ until })
+        expect(await a.banned(uid, until)).toBeNull()
+        expect(await login('m', until)).toEqual({ ended: [] })
+        expect(await a.read(uid, 'm', until)).toMatchObject({ uid })
+        // The session the ban ended stays ended.
+        expect(await a.read(uid, 's0', until)).toBeNull()
+        expect(await a.refresh(uid, 'm', R(0), POLICY, until)).toMatchObject({ ok: true })
+      })
+
+      it('unban lifts it at once; says whether one held; a new ban replaces the old', async () => {
+        const { a, uid, now } = await withSessions(0)
+        expect(await a.unban(uid, now)).toBe(false)
+        await a.ban(uid, { ...BAN, at: now, until: now + 10 }, now)
+        await a.ban(uid, { ...BAN, reason: 'fraud', at: now + 1 }, now + 1)
+        expect(await a.banned(uid, now + 100)).toMatchObject({ reason: 'fraud' })
+        expect(await a.unban(uid, now + 100)).toBe(true)
+        expect(await a.banned(uid, now + 100)).toBeNull()
+        expect(await a.unban(uid, now + 100)).toBe(false)
+        expect(
+          endedBy(await a.login(uid, 'n', record(uid, now + 100), 'h0', POLICY, now + 100)),
+        ).toEqual([])
+      })
+
+      it('is forgotten with the user', async () => {
+        const { a, uid, now } = await withSessions(1)
+        await a.ban(uid, { ...BAN, at: now }, now)
+        await a.forget(uid, now + 1)
+        expect(await a.banned(uid, now + 1)).toBeNull()
       })
     })
 

@@ -1,7 +1,7 @@
 import { WxaAuthError } from '../../errors'
 import type { ClaimStore, SessionAuthority } from '../../session/authority'
 import type { ProfileRecord } from '../../session/profile'
-import type { CallerRefused } from '../../session/record'
+import type { BanRefused, CallerRefused } from '../../session/record'
 import type { UserSessions } from './object'
 import { NOT_SQLITE } from './sql'
 
@@ -65,7 +65,10 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
     login: (uid, id, record, refreshHash, policy, now, sessionKey) =>
       call(
         'login',
-        () => object(uid).login(uid, id, record, refreshHash, policy, now, sessionKey),
+        () =>
+          object(uid).login(uid, id, record, refreshHash, policy, now, sessionKey) as Promise<
+            { ended: string[] } | BanRefused
+          >,
         true,
       ),
     sessionKey: (uid, slot) => call('sessionKey', () => object(uid).sessionKey(uid, slot), false),
@@ -101,6 +104,9 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
         true,
       ),
     list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
+    ban: (uid, ban, now) => call('ban', () => object(uid).ban(uid, ban, now), true),
+    unban: (uid, now) => call('unban', () => object(uid).unban(uid, now), true),
+    banned: (uid, now) => call('banned', () => object(uid).banned(uid, now), false),
   } as SessionAuthority
 }
 

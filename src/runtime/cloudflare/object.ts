@@ -4,6 +4,8 @@ import type { Logger } from '../../errors'
 import type { SessionAuthority } from '../../session/authority'
 import type { ProfileRecord, ProfileUpdate } from '../../session/profile'
 import type {
+  Ban,
+  BanRefused,
   Caller,
   CallerRefused,
   Outcome,
@@ -26,6 +28,7 @@ import { workersKv } from './kv'
 import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
 import { drainOutbox, drainReplica } from './outbox'
 import {
+  banUntil,
   claimRow,
   commitStep,
   countRows,
@@ -123,7 +126,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     policy: SessionPolicy,
     now: number,
     sessionKey?: string,
-  ): Promise<{ ended: string[] }> {
+  ): Promise<{ ended: string[] } | BanRefused> {
     await this.#ready(uid, now)
     return this.#rules.login(uid, id, record, refreshHash, policy, now, sessionKey)
   }
@@ -218,6 +221,22 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#rules.updateProfile(uid, update, now, by)
   }
 
+  /** Bans the user: every session ends in the step, and KV's copies of them are swept. */
+  async ban(uid: string, ban: Ban, now: number): Promise<string[]> {
+    await this.#ready(uid, now)
+    return this.#rules.ban(uid, ban, now)
+  }
+
+  async unban(uid: string, now: number): Promise<boolean> {
+    await this.#ready(uid, now)
+    return this.#rules.unban(uid, now)
+  }
+
+  async banned(uid: string, now: number): Promise<Ban | null> {
+    await this.#ready(uid, now)
+    return this.#rules.banned(uid, now)
+  }
+
   /** Claims `id` with `tag` for `ttl` seconds, atomically: null when it was free, else its tag. */
   async claim(id: string, tag: string, ttl: number, now: number): Promise<string | null> {
     const held = claimRow(this.#sql, id, tag, ttl, now)
@@ -271,13 +290,17 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
   }
 
-  /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
+  /**
+   * Nothing to keep: no session, claim, owed KV work, live identity, profile
+   * (kept until deleted), ban that still holds.
+   */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
       !this.#pending() &&
       this.#meta('profile') === undefined &&
-      indexUntil(this.#sql) * 1000 <= Date.now()
+      indexUntil(this.#sql) * 1000 <= Date.now() &&
+      banUntil(this.#sql) * 1000 <= Date.now()
     )
   }
 
@@ -329,6 +352,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
     const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
+    // A ban with an `until` lets the object go after it (a ban without one never does).
+    const banned = banUntil(this.#sql) * 1000
+    if (banned > Date.now() && banned !== Infinity) wake = Math.min(wake, banned)
     if (this.#empty()) {
       const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()
       this.#setMeta('emptied', String(emptied))

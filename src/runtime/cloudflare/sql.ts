@@ -1,5 +1,5 @@
 import type { ProfileRecord } from '../../session/profile'
-import type { SessionRecord } from '../../session/record'
+import type { Ban, SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
 import type { StepChanges, UserSnapshot } from '../../session/transactional'
 import type { RefreshState } from '../../token/refresh'
@@ -251,6 +251,7 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
   let identities: Set<string> | undefined
   let keys: Map<string, string> | undefined
   let profile: { value: ProfileRecord | null } | undefined
+  let ban: { value: Ban | null } | undefined
   return {
     table,
     get identities() {
@@ -280,13 +281,27 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
       }
       return profile.value
     },
+    get ban() {
+      if (!ban) {
+        const text = readMeta(sql, 'ban')
+        ban = { value: text ? (JSON.parse(text) as Ban) : null }
+      }
+      return ban.value
+    },
   }
+}
+
+/** Unix seconds until which the object must keep the user's ban: Infinity without an `until`; 0 when none. */
+export function banUntil(sql: SqlStorage): number {
+  const text = readMeta(sql, 'ban')
+  if (!text) return 0
+  return (JSON.parse(text) as Ban).until ?? Infinity
 }
 
 /**
  * Writes back what a step changed of `before`, in the step: the sessions
  * (owed to the replica), the identity index and how long it is kept, the
- * profile, the session_keys, and the step's outbox.
+ * profile, the ban, the session_keys, and the step's outbox.
  */
 export function commitStep(
   sql: SqlStorage,
@@ -308,6 +323,9 @@ export function commitStep(
   if (changes.identitiesUntil !== undefined) keepIndex(sql, changes.identitiesUntil)
   if (changes.profile !== undefined) {
     writeMeta(sql, 'profile', changes.profile ? JSON.stringify(changes.profile) : null)
+  }
+  if (changes.ban !== undefined) {
+    writeMeta(sql, 'ban', changes.ban ? JSON.stringify(changes.ban) : null)
   }
   if (changes.keys) {
     for (const slot of before.keys.keys()) {

@@ -1,6 +1,7 @@
 import type { SessionAuthority } from '../../session/authority'
 import { deleteIdentities } from '../../session/identities'
 import type { ProfileRecord } from '../../session/profile'
+import type { Ban } from '../../session/record'
 import type { StoredSession } from '../../session/rules'
 import { runStep, transactionalAuthority } from '../../session/transactional'
 import type { ObjectStore } from '../../storage/objects'
@@ -28,12 +29,13 @@ export function memoryAuthority({
       identities: Set<string>
       profile: ProfileRecord | null
       keys: Map<string, string>
+      ban: Ban | null
     }
   >()
   const userOf = (uid: string) => {
     let user = users.get(uid)
     if (!user) {
-      user = { rows: new Map(), identities: new Set(), profile: null, keys: new Map() }
+      user = { rows: new Map(), identities: new Set(), profile: null, keys: new Map(), ban: null }
       users.set(uid, user)
     }
     return user
@@ -57,6 +59,7 @@ export function memoryAuthority({
         if (changes.identities) user.identities = changes.identities
         if (changes.profile !== undefined) user.profile = changes.profile
         if (changes.keys) user.keys = changes.keys
+        if (changes.ban !== undefined) user.ban = changes.ban
         for (const key of changes.outbox) await objects?.delete(key.slice('avatar:'.length))
       }
       return result

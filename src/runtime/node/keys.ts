@@ -15,6 +15,8 @@ export function userKeys(prefix: string, uid: string) {
     identities: `${user}:identities`,
     /** String: the profile (JSON). */
     profile: `${user}:profile`,
+    /** String: an operator's ban (JSON); expires a minute after its `until`, when it has one. */
+    ban: `${user}:ban`,
     /**
      * Set: the outbox, objects (`avatar:<key>`) to delete, written in the step
      * that let go of them. Named `owed` by earlier versions: what they wrote still drains.

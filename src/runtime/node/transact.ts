@@ -1,5 +1,6 @@
 import { type Logger, WxaAuthError } from '../../errors'
 import type { ProfileRecord } from '../../session/profile'
+import type { Ban } from '../../session/record'
 import type { StoredSession } from '../../session/rules'
 import {
   runStep,
@@ -33,6 +34,7 @@ interface Loaded {
   keys: Map<string, string>
   /** Whether the outbox holds deletes (drained after this call). */
   outboxed: boolean
+  banText: string | null
 }
 
 /** The field of a session_key in the sessions hash; a session id never holds `:`. */
@@ -43,6 +45,7 @@ const READS = (keys: UserKeys) => [
   ['SMEMBERS', keys.identities],
   ['GET', keys.profile],
   ['EXISTS', keys.outbox],
+  ['GET', keys.ban],
 ]
 
 /** RESP2 answers HGETALL with a flat array, RESP3 with a map: both read. */
@@ -61,7 +64,7 @@ function entries(reply: unknown): [string, string][] {
 }
 
 function load(replies: unknown[]): Loaded {
-  const [rows, identities, profile, outboxed] = replies
+  const [rows, identities, profile, outboxed, ban] = replies
   const fields = entries(rows)
   return {
     rows: new Map(
@@ -77,6 +80,7 @@ function load(replies: unknown[]): Loaded {
     identities: new Set(Array.isArray(identities) ? identities.map(String) : []),
     profileText: typeof profile === 'string' ? profile : null,
     outboxed: Number(outboxed) > 0,
+    banText: typeof ban === 'string' ? ban : null,
   }
 }
 
@@ -93,6 +97,7 @@ function run<T>(loaded: Loaded, step: (state: UserState) => T) {
       identities: loaded.identities,
       profile: loaded.profileText ? (JSON.parse(loaded.profileText) as ProfileRecord) : null,
       keys: loaded.keys,
+      ban: loaded.banText ? (JSON.parse(loaded.banText) as Ban) : null,
     },
     step,
   )
@@ -153,6 +158,14 @@ function writes(keys: UserKeys, loaded: Loaded, changes: StepChanges) {
         : null
   if (text !== loaded.profileText) {
     commands.push(text === null ? ['DEL', keys.profile] : ['SET', keys.profile, text])
+  }
+  if (changes.ban === null) commands.push(['DEL', keys.ban])
+  else if (changes.ban) {
+    commands.push(['SET', keys.ban, JSON.stringify(changes.ban)])
+    // Past its `until` a ban no longer holds: the key may go then.
+    if (changes.ban.until !== undefined) {
+      commands.push(['PEXPIREAT', keys.ban, String((changes.ban.until + INDEX_MARGIN) * 1000)])
+    }
   }
   const { outbox } = changes
   if (outbox.length) commands.push(['SADD', keys.outbox, ...outbox])
@@ -248,7 +261,7 @@ export function redisTransact({
     let loaded: Loaded
     try {
       const replies = await Promise.all([
-        client.watch([keys.sessions, keys.identities, keys.profile]),
+        client.watch([keys.sessions, keys.identities, keys.profile, keys.ban]),
         ...READS(keys).map((args) => client.send(args)),
       ])
       loaded = load(replies.slice(1))
