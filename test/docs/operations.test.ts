@@ -1,10 +1,12 @@
 // The operators' page (docs/operations/admin.md, docs/en/operations/admin.md)
-// against the code it describes: the console's headers, the audit types.
+// against the code it describes: the console's headers, the audit types,
+// the retention.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CONSOLE_HEADERS } from '../../src/admin/console'
+import { DEFAULT_AUDIT_RETENTION_DAYS, MIN_AUDIT_RETENTION_DAYS } from '../../src/config'
 import { AUDIT_TYPES } from '../../src/operators/ports'
-import { codeSpans, tableRows } from './markdown'
+import { codeSpans, headings, section, tableRows } from './markdown'
 
 const code = (cell = '') => codeSpans(cell).join(' ')
 
@@ -19,5 +21,15 @@ describe.each(['docs/en/operations/admin.md', 'docs/operations/admin.md'])('%s',
 
   it('lists every audit type, in the order of the code', () => {
     expect(tableRows(text, 'type').map(([type]) => code(type))).toEqual([...AUDIT_TYPES])
+  })
+
+  it('says the retention the code has: its default, its floor, its variable', () => {
+    const retention = section(
+      text,
+      headings(text).find((h) => /^### (Retention|保留期限)$/.test(h)) ?? '',
+    )
+    expect(retention).toContain('`AUDIT_RETENTION_DAYS`')
+    expect(retention).toContain(`${DEFAULT_AUDIT_RETENTION_DAYS} `)
+    expect(retention).toMatch(new RegExp(`(below|低于) ${MIN_AUDIT_RETENTION_DAYS}`))
   })
 })
