@@ -23,7 +23,7 @@ const page = (base: string) => `<!doctype html>
 <form id="key-form"><label for="key" data-t="key"></label><div class="row"><input id="key" type="password" autocomplete="off" spellcheck="false"><button data-t="useKey"></button><button id="forget" type="button" class="secondary" data-t="forget"></button></div><p id="key-state"></p></form>
 <nav><button id="tab-users" type="button" data-t="users"></button><button id="tab-audit" type="button" data-t="audit"></button></nav>
 <main><section id="users">
-<form id="search-form"><div class="row"><input id="q" type="search" data-p="qHint"><button data-t="search"></button></div></form>
+<form id="search-form"><div class="row"><input id="q" type="search" required maxlength="256" data-p="qHint"><button data-t="search"></button></div></form>
 <ul id="results"></ul><button id="more" type="button" class="secondary" data-t="more" hidden></button>
 <article id="user" hidden><h2 id="user-id"></h2>
 <h3 data-t="identities"></h3><div class="scroll"><table><thead><tr><th data-t="platform"></th><th data-t="app"></th><th>openid</th><th>unionid</th></tr></thead><tbody id="identities"></tbody></table></div>
