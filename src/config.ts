@@ -1,5 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type ScanSettings, scanSettings } from './flows/scan-settings'
+import { type AdminKey, parseAdminKeys } from './operators/admin-keys'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
 import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
@@ -76,6 +77,8 @@ export interface WxaConfig {
   cipher: Cipher
   /** Scan-to-login: the ticket's life, the page its code opens. */
   scan: ScanSettings
+  /** The operators' keys (`ADMIN_KEYS`); none: the `/admin` tree answers 404. */
+  adminKeys: readonly AdminKey[]
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -286,5 +289,6 @@ function resolve(
     claims: parts.claims,
     cipher,
     scan: scanSettings(vars),
+    adminKeys: parseAdminKeys(raw(vars, 'ADMIN_KEYS')),
   }
 }
