@@ -15,7 +15,8 @@ import { wxaAuth } from './wxa-auth'
 
 /**
  * The whole wxa-auth app: `/healthz` (liveness), `/readyz` (the configuration), `/auth/*`, the protected examples
- * `GET /me` and `PATCH /me/session`, WeChat's message push at
+ * `GET /me` and `PATCH /me/session`, the operators' API at `/admin/api` (with
+ * `ADMIN_KEYS`), WeChat's message push at
  * `/wechat/events` (with `WECHAT_EVENT_TOKEN`), the OpenAPI document at
  * `/openapi.json` and its page at `/docs`. JSON errors everywhere.
  *
@@ -68,6 +69,8 @@ export function createApp<User extends { id: string } = DefaultUser, E extends E
   )
   // The platforms' routes (WeChat's pushes) carry no token: mounted before the session middleware.
   app.route('/', auth.platforms as unknown as Hono<WxaEnv<User, E>>)
+  // The operators' API carries an operator key, not a token; same origin only (no CORS).
+  app.route('/admin', auth.admin as unknown as Hono<WxaEnv<User, E>>)
   app.use(auth.cors as unknown as MiddlewareHandler<WxaEnv<User, E>>)
   app.use(auth.middleware)
   app.route('/auth', auth.routes)

@@ -1,5 +1,6 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type ScanSettings, scanSettings } from './flows/scan-settings'
+import { type AdminKey, parseAdminKeys } from './operators/admin-keys'
 import { normalizePhone, phoneHash } from './operators/phone'
 import type { AuditLog, Directory } from './operators/ports'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
@@ -95,6 +96,8 @@ export interface WxaConfig {
    * answer, or what an operator typed); null when the text is not a number.
    */
   phoneHash(phone: PhoneNumber | string): Promise<string | null>
+  /** The operators' keys (`ADMIN_KEYS`); none: the `/admin` tree answers 404. */
+  adminKeys: readonly AdminKey[]
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -326,5 +329,6 @@ function resolve(
       const normalized = normalizePhone(phone)
       return normalized === null ? null : phoneHash(secret, normalized)
     },
+    adminKeys: parseAdminKeys(raw(vars, 'ADMIN_KEYS')),
   }
 }

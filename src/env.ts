@@ -108,6 +108,11 @@ export interface WxaConfigVars {
   CBR_ENV_ID?: string
   /** `cloud-hosting`: WeChat's server API through Cloud Hosting's open interface service (http, no access token). */
   WECHAT_OPEN_API?: string
+  /**
+   * Secret: the operators' keys, `kid:key,kid:key` (each key at least 32
+   * random characters); unset = no `/admin` (404).
+   */
+  ADMIN_KEYS?: string
   /** Origins (H5 pages) allowed to call the routes, exactly, separated by spaces; unset = no CORS. */
   CORS_ORIGINS?: string
 }

@@ -28,6 +28,11 @@ export const ERRORS = {
   },
   SESSION_EXPIRED: { status: 401, message: 'The session has ended; log in again.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  USER_NOT_FOUND: { status: 404, message: 'No such user.' },
+  ADMIN_KEY_INVALID: {
+    status: 401,
+    message: 'Send an operator key of ADMIN_KEYS as Authorization: Bearer <key>.',
+  },
   SCAN_TICKET_EXPIRED: {
     status: 410,
     message: 'This scan-to-login ticket has expired or does not exist; show a new code.',
@@ -271,7 +276,9 @@ export class WxaAuthError extends Error {
    */
   getResponse(): Response {
     const headers = new Headers({ 'Cache-Control': 'no-store' })
-    if (this.status === 401) {
+    if (this.code === 'ADMIN_KEY_INVALID') {
+      headers.set('WWW-Authenticate', `Bearer realm=${quote(`${REALM} admin`)}`)
+    } else if (this.status === 401) {
       const error = CHALLENGE_ERROR[this.code]
       headers.set(
         'WWW-Authenticate',

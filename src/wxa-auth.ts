@@ -9,6 +9,7 @@ import { errorHandler } from './middleware/on-error'
 import { requireLogin } from './middleware/require-login'
 import { sessionMiddleware, type WxaEnv } from './middleware/session'
 import { resolveOptions, type WxaAuthOptions } from './options'
+import { adminRoutes } from './routes/admin'
 import { authRoutes } from './routes/auth'
 import { dataRoutes } from './routes/data'
 import { flowContext } from './routes/flow-context'
@@ -37,6 +38,11 @@ export interface WxaAuth<User extends { id: string }, E extends Env> {
    * before `middleware`. WeChat's routes alone, as in 0.3; `platforms` has them too.
    */
   events: Hono<E>
+  /**
+   * The operators' API (`/api/*`): mount it at `/admin`, before `middleware`.
+   * Without `ADMIN_KEYS` all of it answers 404.
+   */
+  admin: Hono<E>
   /**
    * CORS for the `CORS_ORIGINS` (H5 builds), which `routes` already carry:
    * `app.use(auth.cors)` in front of your own routes gives them the same.
@@ -100,6 +106,7 @@ export function wxaAuth<User extends { id: string } = DefaultUser, E extends Env
     routes: routes as unknown as Hono<WxaEnv<User, E>>,
     platforms: platforms as unknown as Hono<E>,
     events: (own.get('wechat') ?? new Hono()) as unknown as Hono<E>,
+    admin: adminRoutes(resolved) as unknown as Hono<E>,
     cors: cors as unknown as MiddlewareHandler<E>,
     onError: errorHandler({ log: resolved.log }),
     resetSessionKey: (c, user) => resetSessionKey(flowContext(resolved, c), user),

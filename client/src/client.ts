@@ -12,6 +12,7 @@ import {
   DEFAULT_PATHS,
   DEFAULT_REFRESH_AFTER,
   DEFAULT_STORAGE_KEY,
+  type WxaAccountExport,
   type WxaClient,
   type WxaClientOptions,
   type WxaDownloadOptions,
@@ -249,6 +250,8 @@ export function createClient<User = Record<string, unknown>>(
     login,
     logout,
     session,
+    exportAccount: async () =>
+      (await request<WxaAccountExport>({ url: '/auth/account/export' })).data,
     // Encoded again: a scene is never a path of its own.
     confirmScan: (ticket, answer = 'confirm') =>
       postData(`/auth/scan/${encodeURIComponent(decodeURIComponent(ticket))}/${answer}`, {}),

@@ -210,4 +210,22 @@ export interface WxaClient<User = Record<string, unknown>> {
   logout(): Promise<void>
   /** The stored session, or null when there is none or its lifetime is over by the device's clock. */
   session(): WxaSession<User> | null
+  /**
+   * The user's own copy of what the server keeps of them (`GET /auth/account/export`,
+   * PIPL art. 45): identities, devices, profile, session data and their audit records.
+   */
+  exportAccount(): Promise<WxaAccountExport>
+}
+
+/** What `GET /auth/account/export` answers. */
+export interface WxaAccountExport {
+  uid: string
+  identities: { platform: string; appId: string; openid: string; unionid?: string }[]
+  devices: Record<string, unknown>[]
+  profile: WxaProfile
+  session: Record<string, unknown>
+  /** An operator's ban that holds (none while logged in, unless set since). */
+  ban: { reason: string; until?: number; at: number; by: string } | null
+  audit: { at: number; type: string; actor: string; detail?: Record<string, unknown> }[]
+  exportedAt: string
 }

@@ -42,6 +42,16 @@ export async function devices<User extends { id: string }>(
   session: Session,
 ): Promise<Device[]> {
   const { uid, id } = namedSession(session)
+  return devicesOf(flow, uid, id)
+}
+
+/** The live sessions of user `uid` as the user sees them, newest first; `current` marks one. */
+export async function devicesOf<User extends { id: string }>(
+  flow: FlowContext<User>,
+  uid: string,
+  current?: string,
+): Promise<Device[]> {
+  const id = current
   return (await flow.config.sessions.list(uid, flow.now)).map((s) => ({
     id: s.id,
     current: s.id === id,

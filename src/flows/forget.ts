@@ -41,6 +41,47 @@ export async function deleteAccount<User extends { id: string }>(
   session.end()
 }
 
+/** One identity of a user, as the directory lists them. */
+export interface KnownIdentity {
+  platform: PlatformName
+  appId: string
+  openid: string
+  unionid?: string | undefined
+}
+
+/**
+ * Deletes the account of user `uid` for an operator, as the user's own
+ * deletion (注销) does: the app's `onDeleteAccount` first (with the user as
+ * the directory knows them: `{ id, platform, openid, unionid? }` of their
+ * first identity; if it throws, nothing is gone), then every session, every
+ * identity and unionid link, the profile, the ban and the directory's entries.
+ */
+export async function deleteAccountByOperator<User extends { id: string }>(
+  flow: FlowContext<User>,
+  uid: string,
+  identities: readonly KnownIdentity[],
+): Promise<void> {
+  const [first, ...others] = identities
+  const user = first
+    ? {
+        id: uid,
+        platform: first.platform,
+        openid: first.openid,
+        ...(first.unionid ? { unionid: first.unionid } : {}),
+      }
+    : { id: uid }
+  await flow.hooks.onDeleteAccount(user as unknown as User, flow.c)
+  if (!first) {
+    await flow.config.sessions.forget(uid, flow.now)
+    return
+  }
+  await forgetUser(flow, uid, first.appId, first.openid, first.platform)
+  // The identities the index no longer lists (their sessions long over): deleted by name.
+  for (const { appId, openid, platform } of others) {
+    await flow.config.identities.delete(appId, openid, platform)
+  }
+}
+
 /**
  * Forgets a user (account deletion, WeChat's cancellation): every session
  * ends, every identity and unionid link goes (the authority keeps their

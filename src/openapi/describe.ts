@@ -15,6 +15,13 @@ const AUTH_ERRORS: readonly WxaErrorCode[] = [
   'STORAGE_UNAVAILABLE',
   'STORAGE_OUTCOME_UNKNOWN',
 ]
+/** Errors of every operator route (`/admin/api`): no ADMIN_KEYS, a wrong key, too many tries. */
+const ADMIN_ERRORS: readonly WxaErrorCode[] = [
+  'NOT_FOUND',
+  'ADMIN_KEY_INVALID',
+  'RATE_LIMITED',
+  'STORAGE_UNAVAILABLE',
+]
 /** Errors of every route with a JSON body. */
 const BODY_ERRORS: readonly WxaErrorCode[] = [
   'INVALID_JSON',
@@ -36,8 +43,8 @@ export interface RouteSpec {
   tag: string
   summary: string
   description?: string
-  /** Whether the route needs a token. */
-  auth: boolean
+  /** Whether the route needs a token; `admin`: an operator key of ADMIN_KEYS. */
+  auth: boolean | 'admin'
   /** Whether it takes a JSON body (validated by {@link json}). */
   body?: boolean
   /** The 200 answer. */
@@ -63,7 +70,7 @@ export interface RouteSpec {
 /** The error codes of a route, all of them, in the error table's order. */
 function routeErrors({ auth, body, errors }: RouteSpec): WxaErrorCode[] {
   const all = new Set([
-    ...(auth ? AUTH_ERRORS : []),
+    ...(auth === 'admin' ? ADMIN_ERRORS : auth ? AUTH_ERRORS : []),
     ...(body ? BODY_ERRORS : []),
     ...errors,
     ...ALWAYS,

@@ -19,6 +19,11 @@ const errorSchema = {
           enum: Object.keys(ERROR_ALIASES),
           description: 'The code’s 0.2 name, when 0.3 renamed it; until 0.4.',
         },
+        until: {
+          type: 'integer',
+          description:
+            'USER_BANNED: unix seconds when the ban lifts itself (absent: until lifted).',
+        },
       },
     },
   },
@@ -70,7 +75,7 @@ export function openApiDocument(
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: [spec.tag],
-      security: spec.auth ? [{ token: [] }] : [],
+      security: spec.auth === 'admin' ? [{ adminKey: [] }] : spec.auth ? [{ token: [] }] : [],
       ...(spec.parameters
         ? {
             parameters: spec.parameters.map(({ in: where = 'path', required, schema, ...p }) => ({
@@ -133,6 +138,12 @@ export function openApiDocument(
           bearerFormat: 'JWT',
           description:
             'The token from POST /auth/login, as `Authorization: JWT <token>` (or `Bearer <token>`).',
+        },
+        adminKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An operator key of ADMIN_KEYS (`kid:key`, the key part), as `Authorization: Bearer <key>`. Without ADMIN_KEYS the /admin tree answers 404.',
         },
       },
     },

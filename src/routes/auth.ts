@@ -3,6 +3,7 @@ import { Hono } from 'hono/tiny'
 import type { WxaConfig } from '../config'
 import { WxaAuthError } from '../errors'
 import { devices, revokeDevice } from '../flows/devices'
+import { exportAccount } from '../flows/export'
 import { deleteAccount } from '../flows/forget'
 import { login } from '../flows/login'
 import { logout, logoutAll } from '../flows/logout'
@@ -16,6 +17,7 @@ import type { ResolvedOptions } from '../options'
 import { flowContext } from './flow-context'
 import {
   AccountDeletionBody,
+  AccountExportResponse,
   LoginResponse,
   LogoutAllResponse,
   loginBody,
@@ -85,6 +87,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'SNAPSHOT_USER',
         'LOGIN_IN_PROGRESS',
         'USER_BLOCKED',
+        'USER_BANNED',
         'UPSTREAM_RATE_LIMITED',
         ...UPSTREAM_CALL_ERRORS,
         'SIGNATURE_INVALID',
@@ -122,7 +125,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'Takes the refresh token (the body, never a header: an access token never refreshes) and answers a new access token and a new refresh token; the older ones stop working, and past half its lifetime the session is extended. The refresh token the last refresh replaced, presented again within REFRESH_GRACE_SECONDS (30 s) and before its successor was used, gets the same answer again (a lost answer retried); any other replaced refresh token ends the session (reuse, TOKEN_REVOKED). Without a refresh token (what 0.3 clients send): 401 AUTH_REQUIRED.',
       auth: false,
       response: TokenResponse,
-      errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED'],
+      errors: ['AUTH_REQUIRED', 'TOKEN_INVALID', 'TOKEN_REVOKED', 'SESSION_EXPIRED', 'USER_BANNED'],
     }),
     limitBody(),
     refreshHandler(resolved),
@@ -200,6 +203,26 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
           : { trusted: trustedOnly(flow, c.req.raw.headers) },
       )
       return c.json({ ok: true as const })
+    },
+  )
+
+  routes.get(
+    '/account/export',
+    describe({
+      tag: 'auth',
+      summary: 'The user’s own copy of their data (PIPL art. 45)',
+      description:
+        'Identities (never a session_key), devices, profile, this session’s data, a ban that holds, and the user’s own audit records, oldest first. Rate-limited per user.',
+      auth: true,
+      response: AccountExportResponse,
+      errors: ['RATE_LIMITED'],
+    }),
+    requireLogin(),
+    userLimit,
+    async (c) => {
+      const origin = new URL(c.req.url).origin
+      c.header('Cache-Control', 'no-store')
+      return c.json(await exportAccount(flowContext(resolved, c), c.var.session, origin))
     },
   )
 

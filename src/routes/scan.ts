@@ -136,7 +136,7 @@ export function scanRoutes<User extends { id: string }>(resolved: ResolvedOption
       auth: false,
       parameters: TICKET,
       response: PollResponse,
-      errors: TICKET_ERRORS,
+      errors: [...TICKET_ERRORS, 'USER_BANNED'],
     }),
     pollLimit,
     async (c) => {

@@ -194,7 +194,7 @@ export const Ok = v.object({ ok: v.literal(true) })
 
 export const LogoutAllResponse = v.object({ ok: v.literal(true), loggedOut: v.number() })
 
-const SessionSummary = v.object({
+export const SessionSummary = v.object({
   id: v.pipe(v.string(), v.description('Public id; not the session id inside the token.')),
   current: v.pipe(v.boolean(), v.description('The session of this request.')),
   createdAt: isoTime,
@@ -219,6 +219,51 @@ const SessionSummary = v.object({
 })
 
 export const SessionsResponse = v.object({ sessions: v.array(SessionSummary) })
+
+/** One identity of a user (never its session_key). */
+export const Identity = v.object({
+  platform: v.picklist(PLATFORM_NAMES),
+  appId: v.string(),
+  openid: v.string(),
+  unionid: v.optional(v.string()),
+})
+
+/** An operator's ban. */
+export const BanState = v.object({
+  reason: v.string(),
+  until: v.optional(v.pipe(v.number(), v.description('Unix seconds: it lifts itself then.'))),
+  at: v.pipe(v.number(), v.description('Unix seconds: when it was set.')),
+  by: v.pipe(v.string(), v.description('`operator:<kid>`.')),
+})
+
+export const ProfileView = v.object({
+  nickname: v.nullable(v.string()),
+  avatarUrl: v.nullable(v.string()),
+})
+
+/** `GET /auth/account/export`: what wxa-auth keeps of the user. */
+export const AccountExportResponse = v.object({
+  uid: v.string(),
+  identities: v.array(Identity),
+  devices: v.array(SessionSummary),
+  profile: ProfileView,
+  session: v.pipe(v.looseObject({}), v.description('This session’s data.')),
+  ban: v.nullable(BanState),
+  audit: v.array(
+    v.object({
+      at: v.pipe(v.number(), v.description('Unix milliseconds.')),
+      type: v.string(),
+      actor: v.string(),
+      detail: v.optional(
+        v.pipe(
+          v.looseObject({}),
+          v.description('Strings, numbers and booleans the type documents.'),
+        ),
+      ),
+    }),
+  ),
+  exportedAt: v.pipe(v.string(), v.isoTimestamp()),
+})
 
 const SessionData = v.pipe(v.looseObject({}), v.description('Session data.'))
 

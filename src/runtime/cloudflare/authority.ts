@@ -104,8 +104,10 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
         true,
       ),
     list: (uid, now) => call('list', () => object(uid).list(uid, now), false),
-    ban: (uid, ban, now) => call('ban', () => object(uid).ban(uid, ban, now), true),
-    unban: (uid, now) => call('unban', () => object(uid).unban(uid, now), true),
+    ban: (uid, ban, now) =>
+      call('ban', () => object(uid).ban(uid, ban, now) as Promise<string[]>, true),
+    unban: (uid, now) =>
+      call('unban', () => object(uid).ban(uid, null, now) as Promise<boolean>, true),
     banned: (uid, now) => call('banned', () => object(uid).banned(uid, now), false),
   } as SessionAuthority
 }

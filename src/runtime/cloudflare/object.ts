@@ -28,12 +28,11 @@ import { workersKv } from './kv'
 import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
 import { drainOutbox, drainReplica } from './outbox'
 import {
-  banUntil,
   claimRow,
   commitStep,
   countRows,
-  indexUntil,
   insertSession,
+  keptUntil,
   nextExpiry,
   OUTBOX_TABLE,
   readMeta,
@@ -150,15 +149,14 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#rules.write(uid, id, gen, change, policy, now)
   }
 
-  async refresh(
+  refresh(
     uid: string,
     id: string,
     presented: RefreshPresented,
     policy: SessionPolicy,
     now: number,
   ): Promise<Outcome & { replayed?: boolean }> {
-    await this.#ready(uid, now)
-    return this.#rules.refresh(uid, id, presented, policy, now)
+    return this.#ready(uid, now).then(() => this.#rules.refresh(uid, id, presented, policy, now))
   }
 
   async end(uid: string, id: string, now: number, by?: Caller): Promise<boolean | CallerRefused> {
@@ -168,14 +166,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   /** Ends the user's sessions (of one app, with `appId`); all of them sweep their KV keys. */
-  async endAll(
-    uid: string,
-    now: number,
-    appId?: string,
-    by?: Caller,
-  ): Promise<string[] | CallerRefused> {
-    await this.#ready(uid, now)
-    return this.#rules.endAll(uid, now, appId, by)
+  endAll(uid: string, now: number, appId?: string, by?: Caller): Promise<string[] | CallerRefused> {
+    return this.#ready(uid, now).then(() => this.#rules.endAll(uid, now, appId, by))
   }
 
   /**
@@ -184,9 +176,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
    * unionid link the user logged in with, in any app. The deletes are in
    * the outbox, retried by the alarm until they land.
    */
-  async forget(uid: string, now: number): Promise<string[]> {
-    await this.#ready(uid, now)
-    return this.#rules.forget(uid, now)
+  forget(uid: string, now: number): Promise<string[]> {
+    return this.#ready(uid, now).then(() => this.#rules.forget(uid, now))
   }
 
   /** The user's session_key of `slot`, sealed; it lives as long as the user's sessions. */
@@ -200,14 +191,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#rules.setSessionKey(uid, slot, sealed)
   }
 
-  async list(uid: string, now: number): Promise<SessionSummary[]> {
-    await this.#ready(uid, now)
-    return this.#rules.list(uid, now)
+  list(uid: string, now: number): Promise<SessionSummary[]> {
+    return this.#ready(uid, now).then(() => this.#rules.list(uid, now))
   }
 
-  async profile(uid: string, now: number): Promise<ProfileRecord | null> {
-    await this.#ready(uid, now)
-    return this.#rules.profile(uid, now)
+  profile(uid: string, now: number): Promise<ProfileRecord | null> {
+    return this.#ready(uid, now).then(() => this.#rules.profile(uid, now))
   }
 
   /** Changes the profile in one step; a dropped avatar goes to the outbox, retried until R2 has it. */
@@ -217,24 +206,19 @@ export class UserSessions extends DurableObject<WxaBindings> {
     now: number,
     by?: Caller,
   ): Promise<ProfileRecord | null | CallerRefused> {
-    await this.#ready(uid, now)
-    return this.#rules.updateProfile(uid, update, now, by)
+    return this.#ready(uid, now).then(() => this.#rules.updateProfile(uid, update, now, by))
   }
 
-  /** Bans the user: every session ends in the step, and KV's copies of them are swept. */
-  async ban(uid: string, ban: Ban, now: number): Promise<string[]> {
-    await this.#ready(uid, now)
-    return this.#rules.ban(uid, ban, now)
+  /** Sets the ban (every session ends in the step, KV's copies swept), or lifts it (null): whether one held. */
+  ban(uid: string, ban: Ban | null, now: number): Promise<string[] | boolean> {
+    return this.#ready(uid, now).then(
+      (): Promise<string[] | boolean> =>
+        ban ? this.#rules.ban(uid, ban, now) : this.#rules.unban(uid, now),
+    )
   }
 
-  async unban(uid: string, now: number): Promise<boolean> {
-    await this.#ready(uid, now)
-    return this.#rules.unban(uid, now)
-  }
-
-  async banned(uid: string, now: number): Promise<Ban | null> {
-    await this.#ready(uid, now)
-    return this.#rules.banned(uid, now)
+  banned(uid: string, now: number): Promise<Ban | null> {
+    return this.#ready(uid, now).then(() => this.#rules.banned(uid, now))
   }
 
   /** Claims `id` with `tag` for `ttl` seconds, atomically: null when it was free, else its tag. */
@@ -290,17 +274,13 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
   }
 
-  /**
-   * Nothing to keep: no session, claim, owed KV work, live identity, profile
-   * (kept until deleted), ban that still holds.
-   */
+  /** Nothing to keep: no session, claim, owed KV work, live identity or ban, profile (kept until deleted). */
   #empty(): boolean {
     return (
       this.#count('sessions') + this.#count('claims') === 0 &&
       !this.#pending() &&
       this.#meta('profile') === undefined &&
-      indexUntil(this.#sql) * 1000 <= Date.now() &&
-      banUntil(this.#sql) * 1000 <= Date.now()
+      keptUntil(this.#sql) * 1000 <= Date.now()
     )
   }
 
@@ -350,11 +330,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
-    const indexed = indexUntil(this.#sql) * 1000
-    if (indexed > Date.now()) wake = Math.min(wake, indexed)
-    // A ban with an `until` lets the object go after it (a ban without one never does).
-    const banned = banUntil(this.#sql) * 1000
-    if (banned > Date.now() && banned !== Infinity) wake = Math.min(wake, banned)
+    const kept = keptUntil(this.#sql) * 1000
+    if (kept > Date.now()) wake = Math.min(wake, kept)
     if (this.#empty()) {
       const emptied = Number(this.#meta('emptied') ?? 0) || Date.now()
       this.#setMeta('emptied', String(emptied))

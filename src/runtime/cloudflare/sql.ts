@@ -291,11 +291,14 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
   }
 }
 
-/** Unix seconds until which the object must keep the user's ban: Infinity without an `until`; 0 when none. */
-export function banUntil(sql: SqlStorage): number {
+/**
+ * Unix seconds until which the object keeps what outlives the sessions: the
+ * identity index (see {@link indexUntil}) and a ban (for good without an `until`).
+ */
+export function keptUntil(sql: SqlStorage): number {
   const text = readMeta(sql, 'ban')
-  if (!text) return 0
-  return (JSON.parse(text) as Ban).until ?? Infinity
+  const ban = text ? ((JSON.parse(text) as Ban).until ?? Infinity) : 0
+  return Math.max(indexUntil(sql), ban)
 }
 
 /**
