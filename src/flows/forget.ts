@@ -1,4 +1,5 @@
 import { isWxaAuthError, WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import type { PlatformName } from '../platforms/index'
 import type { TrustedCaller } from '../platforms/platform'
 import type { Session } from '../session/session'
@@ -37,7 +38,7 @@ export async function deleteAccount<User extends { id: string }>(
     throw new WxaAuthError('REAUTH_REQUIRED')
   }
   await hooks.onDeleteAccount(user, c)
-  await forgetUser(flow, session.userId, app.appId, openid, app.platform)
+  await forgetUser(flow, session.userId, app.appId, openid, app.platform, 'user')
   session.end()
 }
 
@@ -83,10 +84,16 @@ export async function deleteAccountByOperator<User extends { id: string }>(
 }
 
 /**
- * Forgets a user (account deletion, WeChat's cancellation): every session
- * ends, every identity and unionid link goes (the authority keeps their
- * index and owes the deletes), and the identity of (appId, openid) itself,
- * whether indexed or not.
+ * Forgets a user (account deletion, WeChat's cancellation, an operator's
+ * deletion): the directory's entries first (if that fails, nothing has
+ * ended and the deletion can be tried again), then every session ends,
+ * every identity and unionid link goes (the authority keeps their index and
+ * owes the deletes), the identity of (appId, openid) itself, whether indexed
+ * or not, and every identity the directory held; then the directory once
+ * more, for a login that wrote it meanwhile. An `account.deleted` audit
+ * record says by whom.
+ *
+ * @param actor who deleted: `user`, `platform:<name>`, `operator:<kid>`
  */
 export async function forgetUser<User extends { id: string }>(
   flow: FlowContext<User>,
@@ -94,7 +101,25 @@ export async function forgetUser<User extends { id: string }>(
   appId: string,
   openid: string,
   platform: PlatformName,
+  actor = 'user',
 ): Promise<void> {
-  await flow.config.sessions.forget(uid, flow.now)
-  await flow.config.identities.delete(appId, openid, platform)
+  const { config, now } = flow
+  const { directory } = config
+  const held = (await directory?.get(uid))?.identities ?? []
+  await directory?.deleteUser(uid, now)
+  const ended = await config.sessions.forget(uid, now)
+  const identities = new Map([[`${platform}\n${appId}\n${openid}`, { appId, openid, platform }]])
+  for (const entry of held)
+    identities.set(`${entry.platform}\n${entry.appId}\n${entry.openid}`, entry)
+  for (const identity of identities.values()) {
+    await config.identities.delete(identity.appId, identity.openid, identity.platform)
+  }
+  // A login that wrote the directory after the first delete and whose session the forget ended.
+  await directory?.deleteUser(uid, now)
+  void recordAudit(flow, {
+    type: 'account.deleted',
+    uid,
+    actor,
+    detail: { sessionsEnded: ended.length, identities: identities.size },
+  })
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { WxaConfig } from '../config'
 import type { Logger } from '../errors'
+import type { DeviceInfo } from '../session/record'
 import type { AuditLog, AuditRecord } from './ports'
 
 /** Records lost per audit store in this isolate or process (a write that failed). */
@@ -80,4 +81,28 @@ function lose(
       `wxa-auth: audit records lost (${records.map(({ type }) => type).join(', ')}): the audit store failed (${why})`,
     )
   } catch {}
+}
+
+const MAX_DETAIL = 120 // characters of a free-text detail (a device model), at most
+
+/** `{ address }`: the client's address as the runtime knows it (else `CF-Connecting-IP`), when known. */
+export function clientAddressOf(
+  config: Pick<WxaConfig, 'clientAddress'>,
+  c: Context | undefined,
+): { address?: string } {
+  try {
+    const address = c && (config.clientAddress?.(c) ?? c.req.header('CF-Connecting-IP'))
+    return address ? { address: address.slice(0, 64) } : {}
+  } catch {
+    return {}
+  }
+}
+
+/** `{ device, door }` of a login's device hints: what it was, not its User-Agent in full. */
+export function deviceSummary(device: DeviceInfo): { device?: string; door?: string } {
+  const what = [device.platform, device.system, device.brand, device.model]
+    .filter((part): part is string => typeof part === 'string' && part !== '')
+    .join(' ')
+    .slice(0, MAX_DETAIL)
+  return { ...(what ? { device: what } : {}), ...(device.door ? { door: device.door } : {}) }
 }

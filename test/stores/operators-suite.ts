@@ -150,8 +150,8 @@ export function operatorStoresSuite(
       const uid = newUid()
       const unionid = newUid('un')
       const phone = `ph-${crypto.randomUUID()}`
-      await directory.put(entry(uid, { unionid }))
-      await directory.putPhone(uid, phone, 1_800_000_000)
+      expect(await directory.put(entry(uid, { unionid }))).toBe(true)
+      expect(await directory.putPhone(uid, phone, 1_800_000_000)).toBe(true)
       await directory.deleteUser(uid)
       await directory.deleteUser(uid)
       const none = { users: [] }
@@ -160,6 +160,23 @@ export function operatorStoresSuite(
       expect(await directory.find({ openid: `o-${uid}` }, { limit: 10 })).toEqual(none)
       expect(await directory.find({ unionid }, { limit: 10 })).toEqual(none)
       expect(await directory.find({ phoneHash: phone }, { limit: 10 })).toEqual(none)
+    })
+
+    it('refuses, for a while, the writes of a login that began before the user was deleted', async () => {
+      const { directory } = await make()
+      const uid = newUid()
+      const deletedAt = Math.floor(Date.now() / 1000)
+      await directory.put(entry(uid, { updatedAt: deletedAt - 5 }))
+      await directory.deleteUser(uid, deletedAt)
+      // Began before the deletion: refused, nothing written.
+      expect(await directory.put(entry(uid, { updatedAt: deletedAt - 1 }))).toBe(false)
+      expect(await directory.putPhone(uid, `ph-${crypto.randomUUID()}`, deletedAt - 1)).toBe(false)
+      expect(await directory.get(uid)).toBeNull()
+      expect(await directory.find({ openid: `o-${uid}` }, { limit: 10 })).toEqual({ users: [] })
+      // Began with it or after it: a login like any other.
+      expect(await directory.put(entry(uid, { updatedAt: deletedAt }))).toBe(true)
+      expect(await directory.putPhone(uid, `ph-${crypto.randomUUID()}`, deletedAt + 1)).toBe(true)
+      expect(await directory.get(uid)).toMatchObject({ uid, phone: true })
     })
 
     it('pages the users a key finds, by uid, until there is no cursor', async () => {

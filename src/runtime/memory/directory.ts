@@ -1,14 +1,22 @@
 import { decodeCursor, encodeCursor, pageLimit } from '../../operators/cursor'
-import type {
-  Directory,
-  DirectoryEntry,
-  DirectoryQuery,
-  DirectoryUser,
+import {
+  DIRECTORY_TOMBSTONE_SECONDS,
+  type Directory,
+  type DirectoryEntry,
+  type DirectoryQuery,
+  type DirectoryUser,
 } from '../../operators/ports'
 
 /** A {@link Directory} in this process's memory: for tests and a single process. */
 export function memoryDirectory(): Directory & { readonly size: number } {
   const users = new Map<string, { identities: Map<string, DirectoryEntry>; phone?: string }>()
+  /** Deleted users: unix seconds of the deletion. */
+  const gone = new Map<string, number>()
+  const refused = (uid: string, since: number) => {
+    const at = gone.get(uid)
+    if (at !== undefined && at + DIRECTORY_TOMBSTONE_SECONDS < Date.now() / 1000) gone.delete(uid)
+    return at !== undefined && at > since
+  }
   const identityKey = (e: { platform: string; appId: string; openid: string }) =>
     `${e.platform}\n${e.appId}\n${e.openid}`
   const view = (uid: string): DirectoryUser | null => {
@@ -43,6 +51,7 @@ export function memoryDirectory(): Directory & { readonly size: number } {
   }
   return {
     async put(entry) {
+      if (refused(entry.uid, entry.updatedAt)) return false
       // An identity belongs to one user: a later login of it under another uid moves it.
       const key = identityKey(entry)
       for (const [uid, user] of users) {
@@ -51,12 +60,16 @@ export function memoryDirectory(): Directory & { readonly size: number } {
         }
       }
       userOf(entry.uid).identities.set(key, { ...entry })
+      return true
     },
-    async putPhone(uid, phoneHash) {
+    async putPhone(uid, phoneHash, now) {
+      if (refused(uid, now)) return false
       userOf(uid).phone = phoneHash
+      return true
     },
-    async deleteUser(uid) {
+    async deleteUser(uid, now = Math.floor(Date.now() / 1000)) {
       users.delete(uid)
+      gone.set(uid, Math.max(now, gone.get(uid) ?? now))
     },
     get: async (uid) => view(uid),
     async find(query, page) {
