@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
+import { adminConsole } from '../admin/console'
 import { WxaAuthError } from '../errors'
 import {
   banUser,
@@ -87,7 +88,8 @@ const PAGE = [
 ]
 
 /**
- * The operators' API under `/admin/api` (mount at `/admin`): find a user,
+ * The operators' console at `/admin` (src/admin/console.ts) and their API
+ * under `/admin/api` (mount at `/admin`): find a user,
  * see them, ban, unban, log out, end a session, delete the account, read and
  * export the audit log. The whole tree is 404 without `ADMIN_KEYS`; every
  * call needs an operator key (see {@link adminAuth}) and leaves an audit
@@ -97,6 +99,8 @@ export function adminRoutes<User extends { id: string }>(resolved: ResolvedOptio
   const routes = new Hono<AdminEnv>()
   routes.use('*', adminOnly(resolved))
   routes.use('/api/*', adminAuth(resolved))
+  // The console: a page on the API below; it needs no key, the API does.
+  routes.route('/', adminConsole() as unknown as Hono<AdminEnv>)
   const flow = (c: Context) => flowContext(resolved, c)
   const noStore = (c: Context) => c.header('Cache-Control', 'no-store')
 
