@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { emulatorCode } from '../../client/test/device'
+import { recordAnswer } from '../../client/test/global-setup'
 import { CHROMIUM, launchChromium } from '../../scripts/chromium.mjs'
 import { startDevServer } from '../../scripts/dev-server.mjs'
 
@@ -36,6 +37,31 @@ async function login(openid: string, userAgent = 'console-test') {
   })
   const body = (await res.json()) as { user?: { id: string }; error?: { code: string } }
   return { status: res.status, code: body.error?.code, uid: body.user?.id }
+}
+
+/**
+ * Records every 2xx JSON answer of the admin API the page gets, for the check
+ * against /openapi.json at the end of the run; settle() waits for them.
+ */
+function recordApi(page: Page) {
+  const pending: Promise<void>[] = []
+  page.on('response', (res) => {
+    const url = new URL(res.url())
+    const json = (res.headers()['content-type'] ?? '').startsWith('application/json')
+    if (!url.pathname.startsWith('/admin/api/') || !res.ok() || !json) return
+    pending.push(
+      res.json().then((body) => {
+        const method = res.request().method()
+        recordAnswer(inject('answersFile'), {
+          method,
+          path: url.pathname,
+          status: res.status(),
+          body,
+        })
+      }),
+    )
+  })
+  return { settle: () => Promise.all(pending) }
 }
 
 /** Everything the page said was refused by its Content-Security-Policy, or failed in its script. */
@@ -94,6 +120,7 @@ describe.runIf(available)('the console in a browser', () => {
     const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true })
     const page = await context.newPage()
     const seen = troubles(page)
+    const answers = recordApi(page)
     page.on('dialog', (dialog) => dialog.dismiss())
     await page.goto(`${server.base}/admin`)
     await expect.poll(() => page.textContent('#tab-users')).toBe('Users')
@@ -156,7 +183,49 @@ describe.runIf(available)('the console in a browser', () => {
     expect(await page.textContent('#tab-audit')).toBe('审计日志')
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN')
     expect(seen).toEqual([])
+    await answers.settle()
     await context.close()
+  })
+
+  it('ends one device, then every one, then deletes the account after a confirmation', async () => {
+    const openid = `console-end-${Date.now()}`
+    const { uid } = await login(openid)
+    await login(openid)
+    await login(openid)
+    const page = await browser.newPage({ locale: 'en-US' })
+    const seen = troubles(page)
+    const answers = recordApi(page)
+    await page.goto(`${server.base}/admin`)
+    await page.fill('#key', KEY)
+    await page.click('#key-form button:not([type])')
+    await page.fill('#q', openid)
+    await page.click('#search-form button')
+    await page.click(`#results [data-uid="${uid}"]`)
+    await expect.poll(() => page.locator('#devices [data-session]').count()).toBe(3)
+    await page.click('#devices [data-session] button >> nth=0')
+    await expect.poll(() => page.locator('#devices [data-session]').count()).toBe(2)
+    await page.click('#logout-all')
+    await expect.poll(() => page.locator('#devices [data-session]').count()).toBe(0)
+
+    // Dismissed, nothing happens; accepted, the account is gone.
+    page.once('dialog', (dialog) => dialog.dismiss())
+    await page.click('#delete')
+    expect(await page.textContent('#user-id')).toBe(uid)
+    expect(await page.textContent('#status')).toBe('Done.')
+    page.once('dialog', (dialog) => dialog.accept())
+    await page.click('#delete')
+    await expect.poll(() => page.textContent('#status')).toBe('Account deleted.')
+    expect(await page.isVisible('#user')).toBe(false)
+    await page.click('#search-form button')
+    await expect.poll(() => page.textContent('#status')).toBe('Nothing found.')
+    // A login now starts afresh: one device, none of the old ones.
+    expect(await login(openid)).toMatchObject({ status: 200, uid })
+    await page.click('#search-form button')
+    await page.click(`#results [data-uid="${uid}"]`)
+    await expect.poll(() => page.locator('#devices [data-session]').count()).toBe(1)
+    expect(seen).toEqual([])
+    await answers.settle()
+    await page.close()
   })
 
   it('fits a 320 px wide phone, in the language of the browser', async () => {
