@@ -1,8 +1,9 @@
 // The chaos cluster on Miniflare: several isolates of the bundled dev Worker
 // (src/dev.ts) in one workerd process, each with its own HTTP socket, all
-// bound to one KV namespace and one namespace of session objects, persisted
-// on disk. A crash SIGKILLs that workerd process and starts a new Miniflare
-// on the same directories.
+// bound to one KV namespace, one namespace of session objects and one D1
+// database (the directory and the audit log), persisted on disk. A crash
+// SIGKILLs that workerd process and starts a new Miniflare on the same
+// directories.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -62,6 +63,8 @@ export async function startMiniflareCluster(
     compatibilityDate: '2026-07-30',
     // One namespace for all: the same id.
     kvNamespaces: { SESSIONS: 'wxa-auth-sessions' },
+    // The directory and the audit log: what an operator's ban finds the user in.
+    d1Databases: { DB: 'wxa-auth-operators' },
     // Its own socket: requests reach the isolate straight, as they would a server process.
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     durableObjects:
@@ -96,6 +99,7 @@ export async function startMiniflareCluster(
       workers,
       cf: false,
       kvPersist: join(state, 'kv'),
+      d1Persist: join(state, 'd1'),
       durableObjectsPersist: join(state, 'do'),
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         collect(stdout)
