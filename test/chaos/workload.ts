@@ -105,6 +105,7 @@ interface Reply {
 }
 
 const PARTITION_AT = 0.42 // of the operations: a partition starts there (where a cluster has one), the crash at half
+const BAN_AT = 0.25 // of the operations: one ban surely (with an admin key), beside the random ones
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -630,7 +631,7 @@ export async function runWorkload(
             })
           await Promise.all([...running, restarting])
         } else {
-          await step()
+          await (adminKey && n === Math.floor(operations * BAN_AT) ? ban() : step())
         }
         await sleep(rand() * thinkMs)
       }
