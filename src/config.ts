@@ -1,15 +1,17 @@
 import { type Logger, WxaAuthError } from './errors'
 import { type ScanSettings, scanSettings } from './flows/scan-settings'
 import { type AdminKey, parseAdminKeys } from './operators/admin-keys'
+import { normalizePhone, phoneHash } from './operators/phone'
+import type { AuditLog, Directory } from './operators/ports'
 import { type App, namingPlatform, PLATFORMS, type PlatformName } from './platforms/index'
-import type { PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
+import type { PhoneNumber, PlatformDefinition, TrustedCaller, Upstream } from './platforms/platform'
 import type { RateLimiter, RuntimeParts } from './runtime/runtime'
 import { type IdentityStore, identityStore } from './session/identities'
 import { type MediaChecks, mediaChecks } from './session/media-checks'
 import type { SessionPolicy } from './session/record'
 import { sessionReplica } from './session/replica'
 import { type Sessions, sessions } from './session/sessions'
-import { type Cipher, storageCipher } from './storage/cipher'
+import { type Cipher, createCipher, storageSecret } from './storage/cipher'
 import type { ClaimStore } from './storage/claims'
 import { MIN_TTL } from './storage/keys'
 import type { ObjectStore } from './storage/objects'
@@ -26,6 +28,12 @@ export const DEFAULT_MAX_SESSION_BYTES = 16 * 1024 // serialized session data, b
 export const DEFAULT_REFRESH_GRACE = 30 // seconds a replaced refresh token gets its rotation's answer again
 export const DEFAULT_ACCESS_TOKEN_TTL = 2 * 60 * 60 // 2 hours, seconds: an access token's life
 export const MIN_ACCESS_TOKEN_TTL = 60 // seconds
+/**
+ * Days the audit log keeps a record, and the least it may be set to: China's
+ * Cybersecurity Law, art. 21(3), asks network logs be kept at least six months.
+ */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 180
+export const MIN_AUDIT_RETENTION_DAYS = 180
 export const DEFAULT_MAX_AVATAR_BYTES = 1024 * 1024 // 1 MiB; chooseAvatar's cropped images are ~20–300 KiB
 
 /** Everything wxa-auth needs at run time, resolved and checked, once per runtime key. */
@@ -79,6 +87,17 @@ export interface WxaConfig {
   scan: ScanSettings
   /** The operators' keys (`ADMIN_KEYS`); none: the `/admin` tree answers 404. */
   adminKeys: readonly AdminKey[]
+  /** Users by id, openid, unionid and phone hash; undefined: the runtime has none. */
+  directory: Directory | undefined
+  /** The audit log (`recordAudit` writes it); undefined: the runtime has none. */
+  audit: AuditLog | undefined
+  /** Days the audit log keeps a record (`AUDIT_RETENTION_DAYS`, at least 180). */
+  auditRetentionDays: number
+  /**
+   * The keyed hash the directory keeps of a phone number (a platform's
+   * answer, or what an operator typed); null when the text is not a number.
+   */
+  phoneHash(phone: PhoneNumber | string): Promise<string | null>
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -203,6 +222,18 @@ function headerLogin(
   return undefined
 }
 
+/** `AUDIT_RETENTION_DAYS`: whole days, never below what the law asks. */
+function retentionDays(vars: RuntimeParts['vars']): number {
+  const days = whole(vars, 'AUDIT_RETENTION_DAYS', 1, DEFAULT_AUDIT_RETENTION_DAYS)
+  if (days < MIN_AUDIT_RETENTION_DAYS) {
+    throw new WxaAuthError(
+      'CONFIG_INVALID',
+      `AUDIT_RETENTION_DAYS must be at least ${MIN_AUDIT_RETENTION_DAYS}: China's Cybersecurity Law (art. 21) asks network logs be kept at least six months.`,
+    )
+  }
+  return days
+}
+
 /** `A, B or C`. */
 const either = (names: string[]) =>
   names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '')
@@ -212,7 +243,8 @@ function resolve(
   { log, upstream, platforms = PLATFORMS }: Parameters<typeof buildConfig>[1],
 ): WxaConfig {
   const { vars } = parts
-  const cipher = storageCipher(vars)
+  const secret = storageSecret(vars)
+  const cipher = createCipher(secret)
   const kv = sealedKv(parts.kv, cipher, { log })
   const apps = new Map<string, App>()
   for (const platform of platforms) {
@@ -249,6 +281,7 @@ function resolve(
     'strict',
   ])
   const cacheSeconds = whole(vars, 'SESSION_CACHE_SECONDS', 0, DEFAULT_SESSION_CACHE_SECONDS)
+  const auditRetentionDays = retentionDays(vars)
   return {
     defaultAppId,
     apps,
@@ -290,5 +323,12 @@ function resolve(
     cipher,
     scan: scanSettings(vars),
     adminKeys: parseAdminKeys(raw(vars, 'ADMIN_KEYS')),
+    directory: parts.directory,
+    audit: parts.audit?.({ retentionDays: auditRetentionDays }),
+    auditRetentionDays,
+    async phoneHash(phone) {
+      const normalized = normalizePhone(phone)
+      return normalized === null ? null : phoneHash(secret, normalized)
+    },
   }
 }

@@ -23,6 +23,21 @@ export {
   type WeChatIdentity,
 } from './hooks'
 export type { WxaEnv, WxaVariables } from './middleware/session'
+export { type AuditScope, recordAudit } from './operators/audit'
+export {
+  AUDIT_TYPES,
+  type AuditFilter,
+  type AuditLog,
+  type AuditRecord,
+  type AuditSettings,
+  type AuditType,
+  type Directory,
+  type DirectoryEntry,
+  type DirectoryQuery,
+  type DirectoryUser,
+  type Page,
+  type StoredAuditRecord,
+} from './operators/ports'
 export type { WxaAuthOptions } from './options'
 export type { PlatformName } from './platforms/index'
 export type { PhoneNumber, PlatformApp, PlatformSession, Upstream } from './platforms/platform'

@@ -19,5 +19,12 @@ export {
 } from './emulator/emulator'
 export { emulatorRoutes, mountEmulator } from './emulator/routes'
 export { emulatorUpstream } from './emulator/upstream'
-export { memoryAuthority, memoryClaims, memoryKv, memoryRuntime } from './runtime/memory/index'
+export {
+  memoryAudit,
+  memoryAuthority,
+  memoryClaims,
+  memoryDirectory,
+  memoryKv,
+  memoryRuntime,
+} from './runtime/memory/index'
 export * from './testing-client'

@@ -128,9 +128,10 @@ export async function findUsers<User extends { id: string }>(
   for (const query of queries) {
     let cursor: string | undefined
     do {
-      const found = await (config.directory?.find(query, { cursor, limit: MAX_PAGE }) ?? {
-        users: [],
-      })
+      const found: { users: DirectoryUser[]; cursor?: string } = (await config.directory?.find(
+        query,
+        { cursor, limit: MAX_PAGE },
+      )) ?? { users: [] }
       for (const user of found.users) if (user.uid > after) byUid.set(user.uid, user)
       cursor = found.cursor
     } while (cursor && byUid.size <= page.limit)
@@ -238,13 +239,7 @@ export async function deleteUser<User extends { id: string }>(
   kid: string,
 ): Promise<void> {
   const { found } = await known(flow, uid)
-  await deleteAccountByOperator(flow, uid, identitiesOf(found))
-  await flow.config.directory?.deleteUser(uid)
-  void recordAudit(flow, {
-    type: 'account.deleted',
-    uid,
-    actor: operatorActor(kid),
-  })
+  await deleteAccountByOperator(flow, uid, identitiesOf(found), operatorActor(kid))
 }
 
 /** `GET /admin/api/audit`: one page, oldest first. */

@@ -81,6 +81,12 @@ export async function phone<User extends { id: string }>(
     number = await app.phone(code, session.openid as string)
   }
   await flow.hooks.onPhoneNumber(number, user, flow.c)
+  // Findable by it from now on: the keyed hash, never the number.
+  const { directory } = flow.config
+  const hash = directory && session.userId ? await flow.config.phoneHash(number) : null
+  if (hash && session.userId && !(await directory?.putPhone(session.userId, hash, flow.now))) {
+    throw new WxaAuthError('SESSION_EXPIRED')
+  }
   return number
 }
 

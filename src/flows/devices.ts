@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import type { SessionSummary } from '../session/record'
 import { namedSession, type Session } from '../session/session'
 import type { FlowContext } from './context'
@@ -22,6 +23,12 @@ export async function revokeDevice<User extends { id: string }>(
     throw new WxaAuthError('SESSION_NOT_FOUND')
   }
   if (target === id) session.end()
+  void recordAudit(flow, {
+    type: 'device.revoked',
+    uid,
+    actor: 'user',
+    detail: { session: target, by: id },
+  })
 }
 
 /** A device-list entry as the client sees it. */

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import type { PlatformName } from '../platforms/index'
 import type { ActionDone, EventUser, UserAction } from '../platforms/platform'
 import { eventUserId } from '../session/identities'
@@ -44,7 +45,22 @@ export async function actOnUser<User extends { id: string }>(
   for (const name of action.hooks ?? []) {
     await hooks[name]({ ...action.event, appId, openid, ...done } as never, c)
   }
-  if (action.forget && uid) await forgetUser(flow, uid, appId, openid, platform)
+  if (action.forget && uid)
+    await forgetUser(flow, uid, appId, openid, platform, `platform:${platform}`)
+  const event = action.event?.event
+  void recordAudit(flow, {
+    type: 'push',
+    ...(uid ? { uid } : {}),
+    actor: `platform:${platform}`,
+    detail: {
+      app: appId,
+      ...(typeof event === 'string' ? { event: event.slice(0, 64) } : {}),
+      found: uid !== null,
+      sessionsEnded,
+      deleted: deleted.join(','),
+      forgot: Boolean(action.forget && uid),
+    },
+  })
   return done
 }
 
@@ -65,6 +81,14 @@ export async function imageChecked<User extends { id: string }>(
     { avatarChecked: { trace, result: suggest } },
     now,
   )
+  if (suggest === 'risky') {
+    void recordAudit(flow, {
+      type: 'profile.refused',
+      uid: pending.uid,
+      actor: `platform:${config.apps.get(appId)?.platform ?? 'unknown'}`,
+      detail: { app: appId, field: 'avatar', check: suggest },
+    })
+  }
   if (suggest !== 'pass') {
     flow.log.warn(
       `wxa-auth: an avatar was checked ${suggest} by the platform${suggest === 'risky' ? ' and deleted' : ''} (user ${pending.uid})`,

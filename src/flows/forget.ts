@@ -1,4 +1,5 @@
 import { isWxaAuthError, WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import type { PlatformName } from '../platforms/index'
 import type { TrustedCaller } from '../platforms/platform'
 import type { Session } from '../session/session'
@@ -37,7 +38,7 @@ export async function deleteAccount<User extends { id: string }>(
     throw new WxaAuthError('REAUTH_REQUIRED')
   }
   await hooks.onDeleteAccount(user, c)
-  await forgetUser(flow, session.userId, app.appId, openid, app.platform)
+  await forgetUser(flow, session.userId, app.appId, openid, app.platform, 'user')
   session.end()
 }
 
@@ -50,18 +51,19 @@ export interface KnownIdentity {
 }
 
 /**
- * Deletes the account of user `uid` for an operator, as the user's own
- * deletion (注销) does: the app's `onDeleteAccount` first (with the user as
- * the directory knows them: `{ id, platform, openid, unionid? }` of their
- * first identity; if it throws, nothing is gone), then every session, every
- * identity and unionid link, the profile, the ban and the directory's entries.
+ * Deletes the account of user `uid` for an operator (`actor`: `operator:<kid>`),
+ * as the user's own deletion (注销) does: the app's `onDeleteAccount` first
+ * (with the user as the directory knows them, `{ id, platform, openid,
+ * unionid? }` of their first identity; if it throws, nothing is gone), then
+ * {@link forgetUser}.
  */
 export async function deleteAccountByOperator<User extends { id: string }>(
   flow: FlowContext<User>,
   uid: string,
   identities: readonly KnownIdentity[],
+  actor: string,
 ): Promise<void> {
-  const [first, ...others] = identities
+  const [first] = identities
   const user = first
     ? {
         id: uid,
@@ -71,22 +73,28 @@ export async function deleteAccountByOperator<User extends { id: string }>(
       }
     : { id: uid }
   await flow.hooks.onDeleteAccount(user as unknown as User, flow.c)
-  if (!first) {
-    await flow.config.sessions.forget(uid, flow.now)
-    return
-  }
-  await forgetUser(flow, uid, first.appId, first.openid, first.platform)
-  // The identities the index no longer lists (their sessions long over): deleted by name.
-  for (const { appId, openid, platform } of others) {
-    await flow.config.identities.delete(appId, openid, platform)
-  }
+  if (first) return forgetUser(flow, uid, first.appId, first.openid, first.platform, actor)
+  // Known to the session authority alone (no directory): its index names the identities.
+  const ended = await flow.config.sessions.forget(uid, flow.now)
+  void recordAudit(flow, {
+    type: 'account.deleted',
+    uid,
+    actor,
+    detail: { sessionsEnded: ended.length, identities: 0 },
+  })
 }
 
 /**
- * Forgets a user (account deletion, WeChat's cancellation): every session
- * ends, every identity and unionid link goes (the authority keeps their
- * index and owes the deletes), and the identity of (appId, openid) itself,
- * whether indexed or not.
+ * Forgets a user (account deletion, WeChat's cancellation, an operator's
+ * deletion): the directory's entries first (if that fails, nothing has
+ * ended and the deletion can be tried again), then every session ends,
+ * every identity and unionid link goes (the authority keeps their index and
+ * owes the deletes), the identity of (appId, openid) itself, whether indexed
+ * or not, and every identity the directory held; then the directory once
+ * more, for a login that wrote it meanwhile. An `account.deleted` audit
+ * record says by whom.
+ *
+ * @param actor who deleted: `user`, `platform:<name>`, `operator:<kid>`
  */
 export async function forgetUser<User extends { id: string }>(
   flow: FlowContext<User>,
@@ -94,7 +102,25 @@ export async function forgetUser<User extends { id: string }>(
   appId: string,
   openid: string,
   platform: PlatformName,
+  actor = 'user',
 ): Promise<void> {
-  await flow.config.sessions.forget(uid, flow.now)
-  await flow.config.identities.delete(appId, openid, platform)
+  const { config, now } = flow
+  const { directory } = config
+  const held = (await directory?.get(uid))?.identities ?? []
+  await directory?.deleteUser(uid, now)
+  const ended = await config.sessions.forget(uid, now)
+  const identities = new Map([[`${platform}\n${appId}\n${openid}`, { appId, openid, platform }]])
+  for (const entry of held)
+    identities.set(`${entry.platform}\n${entry.appId}\n${entry.openid}`, entry)
+  for (const identity of identities.values()) {
+    await config.identities.delete(identity.appId, identity.openid, identity.platform)
+  }
+  // A login that wrote the directory after the first delete and whose session the forget ended.
+  await directory?.deleteUser(uid, now)
+  void recordAudit(flow, {
+    type: 'account.deleted',
+    uid,
+    actor,
+    detail: { sessionsEnded: ended.length, identities: identities.size },
+  })
 }

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { clientAddressOf, deviceSummary, recordAudit } from '../operators/audit'
 import { type App, loginFields } from '../platforms/index'
 import type { PhoneNumber, PlatformSession, TrustedCaller } from '../platforms/platform'
 import { readUserInfo, type UserInfoInput } from '../platforms/user-info'
@@ -178,11 +179,33 @@ async function loginTo<User extends { id: string }>(
       platform,
     )
   }
-  const token = await startSession(
+  // The phone's keyed hash, with the identity: a write that fails or comes after a deletion fails the login.
+  const phoneHash = phone && config.directory ? await config.phoneHash(phone) : null
+  if (phoneHash && !(await config.directory?.putPhone(uid, phoneHash, now))) {
+    throw new WxaAuthError(
+      'SESSION_EXPIRED',
+      'The account was deleted while this login ran; log in again.',
+    )
+  }
+  const { id: session, ...token } = await startSession(
     flow,
     { uid, platform, appId, openid, unionid },
     { claims: ownClaims(await hooks.userToClaims(user)), device, sessionKey },
   )
+  void recordAudit(flow, {
+    type: 'login',
+    uid,
+    actor: 'user',
+    detail: {
+      platform,
+      app: appId,
+      kind: trusted ? 'headers' : (app.loginKind ?? 'code'),
+      session,
+      ...deviceSummary(device),
+      ...clientAddressOf(config, c),
+      ...(phone ? { phone: true } : {}),
+    },
+  })
   return {
     ...token,
     user,

@@ -1,4 +1,5 @@
 import { WxaAuthError, type WxaErrorCode } from '../errors'
+import { recordAudit } from '../operators/audit'
 import { namedSession, type Session } from '../session/session'
 import type { FlowContext } from './context'
 
@@ -16,8 +17,9 @@ export async function logout<User extends { id: string }>(
   if (why === 'SESSION_EXPIRED' && !replaced) return
   if (!session.active && !replaced) throw new WxaAuthError(why ?? 'AUTH_REQUIRED')
   const { uid, id } = namedSession(session)
-  await flow.config.sessions.end(uid, id, flow.now)
+  const ended = await flow.config.sessions.end(uid, id, flow.now)
   session.end()
+  if (ended) void recordAudit(flow, { type: 'logout', uid, actor: 'user', detail: { session: id } })
 }
 
 /** Ends every session of the request's user, in every app; returns how many. */
@@ -29,5 +31,11 @@ export async function logoutAll<User extends { id: string }>(
   // Checked by the authority in the same step: a dead or replaced token ends nothing.
   const ended = await flow.config.sessions.endAll(caller.uid, flow.now, undefined, caller)
   session.end()
+  void recordAudit(flow, {
+    type: 'logout.all',
+    uid: caller.uid,
+    actor: 'user',
+    detail: { session: caller.id, sessionsEnded: ended.length },
+  })
   return ended.length
 }

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import type { AvatarRecord, ProfileRecord, ProfileUpdate } from '../session/profile'
 import type { Session } from '../session/session'
 import { base64url } from '../util/base64url'
@@ -114,7 +115,15 @@ export async function setProfile<User extends { id: string }>(
   }
   if (nickname !== undefined) {
     const verdict = app.checkText ? await app.checkText(nickname, openid) : 'unchecked'
-    if (verdict === 'risky') throw new WxaAuthError('NICKNAME_RISKY')
+    if (verdict === 'risky') {
+      void recordAudit(flow, {
+        type: 'profile.refused',
+        uid,
+        actor: 'user',
+        detail: { app: app.appId, field: 'nickname', check: verdict },
+      })
+      throw new WxaAuthError('NICKNAME_RISKY')
+    }
     if (verdict === 'review') {
       flow.log.warn(`wxa-auth: a nickname the content check wants reviewed was kept (user ${uid})`)
     }

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { recordAudit } from '../operators/audit'
 import { hashSessionId } from '../session/ids'
 import { Session } from '../session/session'
 import { refusalError } from '../session/sessions'
@@ -34,7 +35,26 @@ export async function refresh<User extends { id: string }>(
   const successor = await nextNonce(ring, nonce)
   const [hash, next] = await Promise.all([hashNonce(nonce), hashNonce(successor)])
   const outcome = await config.sessions.refresh(uid, id, { gen, hash, next }, now)
-  if (!outcome.ok) throw refusalError(outcome)
+  if (!outcome.ok) {
+    // A replaced refresh token used again: the authority ended the session.
+    if (outcome.refused === 'TOKEN_REVOKED') {
+      void recordAudit(flow, {
+        type: 'refresh.reuse',
+        uid,
+        actor: 'system',
+        detail: { session: id, generation: gen, ended: outcome.over },
+      })
+    }
+    throw refusalError(outcome)
+  }
+  if (!outcome.replayed) {
+    void recordAudit(flow, {
+      type: 'refresh',
+      uid,
+      actor: 'user',
+      detail: { session: id, generation: outcome.record.gen },
+    })
+  }
   const { record } = outcome
   // The user as a request with the new access token would have it.
   const claims = {

@@ -1,5 +1,6 @@
 import type { WxaConfig } from '../config'
 import { WxaAuthError } from '../errors'
+import { clientAddressOf, deviceSummary, recordAudit } from '../operators/audit'
 import type { App, PlatformName } from '../platforms/index'
 import { deviceHints } from '../session/device'
 import type { Session } from '../session/session'
@@ -275,9 +276,24 @@ export async function pollScan<User extends { id: string }>(
       )
     }
     await importKeyRing(config.secrets)
-    const token = await startSession(flow, who, {
+    const device = deviceHints({ platform: 'pc-scan' }, userAgent)
+    const { id: session, ...token } = await startSession(flow, who, {
       claims: who.claims,
-      device: deviceHints({ platform: 'pc-scan' }, userAgent),
+      device,
+    })
+    void recordAudit(flow, {
+      type: 'login',
+      uid: who.uid,
+      actor: 'user',
+      detail: {
+        platform: who.platform,
+        app: who.appId,
+        kind: 'scan',
+        session,
+        confirmedBy: who.by,
+        ...deviceSummary(device),
+        ...clientAddressOf(config, flow.c),
+      },
     })
     return { status: 'confirmed', ...token, user: who.user }
   }

@@ -1,3 +1,4 @@
+import { WxaAuthError } from '../errors'
 import type { PlatformName } from '../platforms/index'
 import { hashSessionId, newSessionId } from '../session/ids'
 import type { DeviceInfo, SessionRecord } from '../session/record'
@@ -20,6 +21,14 @@ export interface SessionOwner {
  * session_key of the app in the same step), then the token. Shared by a
  * login and by a scan-to-login, which starts a session of the user who
  * confirmed it without a platform code.
+ *
+ * With a directory, the identity is written to it first (its failure fails
+ * the login, before any session exists), and read back once the session is
+ * there: a deletion of the user that ran meanwhile removed it, and then the
+ * new session is ended at once (`SESSION_EXPIRED`: log in again), so that a
+ * deleted user never keeps a session the directory does not know of. A
+ * deletion marks the user for a while, and refuses the writes of logins
+ * that began before it.
  */
 export async function startSession<User extends { id: string }>(
   { config, now }: FlowContext<User>,
@@ -33,9 +42,11 @@ export async function startSession<User extends { id: string }>(
     device: DeviceInfo
     sessionKey?: string | undefined
   },
-): Promise<IssuedToken> {
+): Promise<IssuedToken & { id: string }> {
   const { uid, platform, appId, openid, unionid } = owner
-  const { policy } = config
+  const { policy, directory } = config
+  const entry = { uid, platform, appId, openid, ...(unionid ? { unionid } : {}), updatedAt: now }
+  if (directory && !(await directory.put(entry))) throw deletedMeanwhile()
   const sid = newSessionId()
   const record: SessionRecord = {
     v: 1,
@@ -56,5 +67,13 @@ export async function startSession<User extends { id: string }>(
   const id = await hashSessionId(sid)
   const nonce = newNonce()
   await config.sessions.create(uid, id, record, await hashNonce(nonce), now, sessionKey)
-  return issueToken(config, sid, record, nonce, now)
+  if (directory && !(await directory.get(uid))) {
+    await config.sessions.end(uid, id, now)
+    throw deletedMeanwhile()
+  }
+  return { ...(await issueToken(config, sid, record, nonce, now)), id }
 }
+
+/** The user was deleted while their login ran: its session is not theirs to keep. */
+const deletedMeanwhile = () =>
+  new WxaAuthError('SESSION_EXPIRED', 'The account was deleted while this login ran; log in again.')

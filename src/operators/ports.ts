@@ -42,16 +42,38 @@ export interface Page {
 }
 
 /**
+ * How long a deletion refuses the directory writes of logins that began
+ * before it: longer than any login takes (its platform calls time out in seconds).
+ */
+export const DIRECTORY_TOMBSTONE_SECONDS = 10 * 60 // 10 minutes
+
+/**
  * Users by id, openid (with app), unionid and phone. Written with the
  * identity at login; a deleted user leaves nothing in it.
  */
 export interface Directory {
-  /** Records (or refreshes) one identity of `entry.uid`. Idempotent. */
-  put(entry: DirectoryEntry): Promise<void>
-  /** Records the keyed hash of the user's phone number (replacing any earlier one). */
-  putPhone(uid: string, phoneHash: string, now: number): Promise<void>
-  /** Everything the directory holds of the user: identities, phone. Idempotent. */
-  deleteUser(uid: string): Promise<void>
+  /**
+   * Records (or refreshes) one identity of `entry.uid`; an identity belongs
+   * to one user, so it leaves any other user it was recorded for. Idempotent.
+   *
+   * @returns false, writing nothing, when the user was deleted after
+   *   `entry.updatedAt` (the login began before the deletion; see `deleteUser`)
+   */
+  put(entry: DirectoryEntry): Promise<boolean>
+  /**
+   * Records the keyed hash of the user's phone number (replacing any earlier one).
+   *
+   * @returns false, writing nothing, when the user was deleted after `now`
+   */
+  putPhone(uid: string, phoneHash: string, now: number): Promise<boolean>
+  /**
+   * Deletes everything the directory holds of the user: identities, phone.
+   * Leaves a mark for {@link DIRECTORY_TOMBSTONE_SECONDS} that refuses the
+   * writes of logins that began before `now`. Idempotent.
+   *
+   * @param now unix seconds @default the current time
+   */
+  deleteUser(uid: string, now?: number): Promise<void>
   /** The user, or null when the directory holds nothing of them. */
   get(uid: string): Promise<DirectoryUser | null>
   /** The users matching `query`, ordered by uid; `cursor` while there are more. */
@@ -103,6 +125,14 @@ export interface AuditFilter {
   since?: number | undefined
   /** Unix milliseconds, exclusive. */
   until?: number | undefined
+}
+
+/** What an audit log is made with: how long it keeps records, and its clock. */
+export interface AuditSettings {
+  /** Days a record is kept (`AUDIT_RETENTION_DAYS`); older ones are never returned and are purged. */
+  retentionDays: number
+  /** The current time, unix milliseconds (tests pass a clock). @default Date.now */
+  now?: (() => number) | undefined
 }
 
 /** The append-only log of security events, kept `retentionDays` by the store itself. */

@@ -83,6 +83,7 @@ export function authRoutes<User extends { id: string }>(resolved: ResolvedOption
         'LOGIN_CODE_REQUIRED',
         'CODE_INVALID',
         'CODE_USED',
+        'SESSION_EXPIRED',
         'STATE_INVALID',
         'SNAPSHOT_USER',
         'LOGIN_IN_PROGRESS',

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { configSubject, type WxaConfig } from '../config'
 import { isWxaAuthError } from '../errors'
+import { auditLost } from '../operators/audit'
 
 /**
  * `GET /readyz`: 200 `{ ok: true }` once the configuration of this request's
@@ -8,7 +9,9 @@ import { isWxaAuthError } from '../errors'
  * else 503 `{ ok: false, failing }` naming what is at fault and nothing of
  * its value. On Workers it calls nothing outside the Worker; on Node it
  * PINGs Redis (503 naming `REDIS_URL` while Redis does not answer) and
- * reports Redis's durability settings. `/healthz` is liveness only.
+ * reports Redis's durability settings. With an audit log, `audit.lost` counts
+ * the records this isolate or process could not write (still 200: the
+ * requests they belonged to were answered). `/healthz` is liveness only.
  */
 export function readiness(config: (c: Context) => WxaConfig) {
   return async function ready(c: Context) {
@@ -22,9 +25,13 @@ export function readiness(config: (c: Context) => WxaConfig) {
     }
     const health = await built.health?.()
     const redis = health?.redis && { redis: health.redis }
+    const audit = built.audit && { audit: { lost: auditLost(built.audit) } }
     if (health && !health.ok) {
-      return c.json({ ok: false as const, failing: health.failing ?? 'storage', ...redis }, 503)
+      return c.json(
+        { ok: false as const, failing: health.failing ?? 'storage', ...redis, ...audit },
+        503,
+      )
     }
-    return c.json({ ok: true as const, ...redis })
+    return c.json({ ok: true as const, ...redis, ...audit })
   }
 }

@@ -1,5 +1,6 @@
 import type { Context, Env } from 'hono'
 import type { Variables } from '../env'
+import type { AuditLog, AuditSettings, Directory } from '../operators/ports'
 import type { ClaimStore, SessionAuthority } from '../session/authority'
 import type { KvStore } from '../storage/kv'
 import type { ObjectStore } from '../storage/objects'
@@ -28,6 +29,16 @@ export interface RuntimeParts {
   authority(deps: { sealed: SealedKv; objects: ObjectStore | undefined }): SessionAuthority
   /** Where avatars live; absent: avatars are not offered. */
   objects?: ObjectStore | undefined
+  /**
+   * Users by id, openid, unionid and phone hash (D1 on Workers, Redis on
+   * Node). Absent: no directory, and operators cannot search.
+   */
+  directory?: Directory | undefined
+  /**
+   * The audit log, made once with the retention the configuration read
+   * (`AUDIT_RETENTION_DAYS`). Absent: security events are not recorded.
+   */
+  audit?: ((settings: AuditSettings) => AuditLog) | undefined
   /** Atomic claims (WeChat push queries). */
   claims: ClaimStore
   rateLimits: { login?: RateLimiter | undefined; user?: RateLimiter | undefined }

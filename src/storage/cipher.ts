@@ -63,9 +63,20 @@ const ciphers = new Map<string, Cipher>()
  * @throws WxaAuthError `CONFIG_INVALID` when the secret is unset, too short or not random
  */
 export function storageCipher(vars: { readonly STORAGE_SECRET?: unknown }): Cipher {
+  return createCipher(storageSecret(vars))
+}
+
+/**
+ * `STORAGE_SECRET` in `vars`, checked: for the cipher, and for the other keys
+ * derived from it (the directory's phone hash).
+ *
+ * @throws WxaAuthError `CONFIG_INVALID` when the secret is unset, too short or not random
+ */
+export function storageSecret(vars: { readonly STORAGE_SECRET?: unknown }): string {
   const value = vars.STORAGE_SECRET
-  return createCipher(
-    checkSecret('STORAGE_SECRET', typeof value === 'string' && value !== '' ? value : undefined),
+  return checkSecret(
+    'STORAGE_SECRET',
+    typeof value === 'string' && value !== '' ? value : undefined,
   )
 }
 

@@ -1,5 +1,7 @@
+export { memoryAudit } from './audit'
 export { memoryAuthority } from './authority'
 export { memoryClaims } from './claims'
+export { memoryDirectory } from './directory'
 export { memoryKv } from './kv'
 export { memoryObjects } from './objects'
 export { memoryRuntime } from './runtime'

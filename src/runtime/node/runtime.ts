@@ -1,10 +1,13 @@
 import type { Env } from 'hono'
 import { type Logger, WxaAuthError } from '../../errors'
+import type { AuditLog } from '../../operators/ports'
 import type { SessionAuthority } from '../../session/authority'
 import type { ObjectStore } from '../../storage/objects'
 import { whole } from '../../util/variables'
+import { memoryAudit } from '../memory/audit'
 import { memoryAuthority } from '../memory/authority'
 import { memoryClaims } from '../memory/claims'
+import { memoryDirectory } from '../memory/directory'
 import { memoryKv } from '../memory/kv'
 import type { RateLimiter, RuntimeParts, WxaRuntime } from '../runtime'
 import { cloudHostingClientAddress, nodeClientAddress, trustedProxies } from './address'
@@ -143,6 +146,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
       limit > 0 ? memoryLimiter({ limit }) : undefined
     const rateLimits = { login: limiter(login), user: limiter(user) }
     let authority: SessionAuthority | undefined
+    let audit: AuditLog | undefined
     const parts: RuntimeParts = {
       key,
       vars,
@@ -153,6 +157,8 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
           ...(store ? { objects: store } : {}),
         })),
       objects,
+      directory: memoryDirectory(),
+      audit: (settings) => (audit ??= memoryAudit(settings)),
       claims,
       rateLimits,
       clientAddress,

@@ -1,0 +1,302 @@
+// The flows write the directory and the audit log: driven over HTTP like a
+// client, on the in-memory runtime, with a platform of this test whose codes
+// are `code-<openid>` (as in platform-seam.test.ts). Then what the directory
+// and the log hold is read back.
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app'
+import { normalizePhone, phoneHash } from '../../src/operators/phone'
+import type { AuditLog, Directory, StoredAuditRecord } from '../../src/operators/ports'
+import { PLATFORMS } from '../../src/platforms/index'
+import type { PlatformDefinition } from '../../src/platforms/platform'
+import { memoryRuntime } from '../../src/runtime/memory/index'
+import type { RuntimeParts, WxaRuntime } from '../../src/runtime/runtime'
+
+const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+
+/** A platform of codes `code-<openid>`, phone codes `phone-<number>`, and a content check refusing "bad". */
+const example: PlatformDefinition<'example'> = {
+  name: 'example',
+  apps(vars) {
+    const appId = typeof vars.EXAMPLE_APP_ID === 'string' ? vars.EXAMPLE_APP_ID : undefined
+    if (!appId) return []
+    return [
+      {
+        platform: 'example',
+        appId,
+        async code2Session({ code }) {
+          return { openid: code.replace(/^code-/, ''), unionid: `un-${code}` }
+        },
+        async phone(code) {
+          const number = code.replace(/^phone-/, '')
+          return { phoneNumber: number, purePhoneNumber: number, countryCode: '86' }
+        },
+        async checkText(text) {
+          return text.includes('bad') ? 'risky' : 'pass'
+        },
+      },
+    ]
+  },
+  logins: { code: { input: {} } },
+  routes(routes, context) {
+    routes.post('/events', async (c) => {
+      const { appId, openid } = await c.req.json<{ appId: string; openid: string }>()
+      await context.forget(c, { platform: 'example', appId, openid })
+      return c.text('success')
+    })
+  },
+}
+
+type Stores = { directory: Directory; audit: AuditLog }
+type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> }
+
+/** The app over the memory runtime, its directory and audit log, and `wrap` to change the parts. */
+const storageSecret = secret()
+
+function setup(wrap: (parts: RuntimeParts) => RuntimeParts = (parts) => parts) {
+  const memory = memoryRuntime({
+    JWT_SECRET: secret(),
+    STORAGE_SECRET: storageSecret,
+    EXAMPLE_APP_ID: 'ex-app',
+  })
+  let stores: Stores | undefined
+  const runtime: WxaRuntime = {
+    parts(c) {
+      const parts = wrap(memory.parts(c))
+      return parts
+    },
+  }
+  const app = createApp({ runtime, platforms: [...PLATFORMS, example] })
+  const opened = () => {
+    if (!stores) {
+      const parts = memory.parts({} as never)
+      stores = {
+        directory: parts.directory as Directory,
+        audit: parts.audit?.({ retentionDays: 180 }) as AuditLog,
+      }
+    }
+    return stores
+  }
+  return { app, stores: opened }
+}
+
+const post = (
+  app: App,
+  path: string,
+  body: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+) =>
+  app.request(path, {
+    method: path.startsWith('/auth/account') ? 'DELETE' : 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `JWT ${token}` } : {}),
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  })
+
+interface LoggedIn {
+  token: string
+  refreshToken: string
+  user: { id: string }
+}
+
+async function login(app: App, openid: string, extra: object = {}) {
+  const res = await post(app, '/auth/login', { code: `code-${openid}`, ...extra }, undefined, {
+    'CF-Connecting-IP': '203.0.113.7',
+  })
+  const text = await res.text()
+  expect(res.status, text).toBe(200)
+  return JSON.parse(text) as LoggedIn
+}
+
+/** The user's audit records, once the writes in flight settled. */
+async function recordsOf(audit: AuditLog, uid: string): Promise<StoredAuditRecord[]> {
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  return (await audit.query({ uid }, { limit: 100 })).records
+}
+
+describe('the directory, written by the flows', () => {
+  it('a login writes the identity; a phone login its keyed hash, found by the number as typed', async () => {
+    const { app, stores } = setup()
+    const { directory } = stores()
+    const { user } = await login(app, 'alice', { phoneCode: 'phone-13800138000' })
+    expect(await directory.get(user.id)).toMatchObject({
+      uid: user.id,
+      identities: [
+        { platform: 'example', appId: 'ex-app', openid: 'alice', unionid: 'un-code-alice' },
+      ],
+      phone: true,
+    })
+    const hash = await phoneHash(storageSecret, normalizePhone('+86 138 0013 8000') as string)
+    expect((await directory.find({ phoneHash: hash }, { limit: 10 })).users[0]?.uid).toBe(user.id)
+    // The directory holds no number.
+    expect(JSON.stringify(await directory.get(user.id))).not.toContain('13800138000')
+  })
+
+  it('an account deletion (注销) and a platform push leave nothing of the user', async () => {
+    const { app, stores } = setup()
+    const { directory } = stores()
+    const bob = await login(app, 'bob', { phoneCode: 'phone-13900139000' })
+    const deleted = await post(app, '/auth/account', { code: 'code-bob' }, bob.token)
+    expect(deleted.status, await deleted.text()).toBe(200)
+    expect(await directory.get(bob.user.id)).toBeNull()
+    expect(await directory.find({ openid: 'bob' }, { limit: 10 })).toEqual({ users: [] })
+    expect(await directory.find({ unionid: 'un-code-bob' }, { limit: 10 })).toEqual({ users: [] })
+
+    const carol = await login(app, 'carol')
+    expect(await directory.get(carol.user.id)).not.toBeNull()
+    const pushed = await post(app, '/example/events', { appId: 'ex-app', openid: 'carol' })
+    expect(pushed.status).toBe(200)
+    expect(await directory.get(carol.user.id)).toBeNull()
+  })
+
+  it('a login that began before a deletion of its user keeps no session and writes nothing', async () => {
+    // The deletion runs while the login is between its directory write and its session.
+    let deleting: (() => Promise<void>) | undefined
+    const { app, stores } = setup((parts) => {
+      const directory = parts.directory as Directory
+      return {
+        ...parts,
+        directory: {
+          ...directory,
+          async put(entry) {
+            const written = await directory.put(entry)
+            const run = deleting
+            deleting = undefined
+            await run?.()
+            return written
+          },
+        },
+      }
+    })
+    const { directory } = stores()
+    const dave = await login(app, 'dave')
+    deleting = async () => {
+      const res = await post(app, '/auth/account', { code: 'code-dave' }, dave.token)
+      expect(res.status).toBe(200)
+    }
+    const res = await post(app, '/auth/login', { code: 'code-dave' })
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SESSION_EXPIRED')
+    expect(await directory.get(dave.user.id)).toBeNull()
+    // And the next login is a user like any other.
+    const again = await login(app, 'dave')
+    expect(await directory.get(again.user.id)).not.toBeNull()
+  })
+
+  it('a login whose directory write is refused by a deletion after it began fails, writing nothing', async () => {
+    const { app, stores } = setup()
+    const { directory } = stores()
+    const erin = await login(app, 'erin')
+    // A deletion stamped a minute in the future: every login now began before it.
+    await directory.deleteUser(erin.user.id, Math.floor(Date.now() / 1000) + 60)
+    const res = await post(app, '/auth/login', { code: 'code-erin' })
+    expect(res.status).toBe(401)
+    expect(await directory.get(erin.user.id)).toBeNull()
+  })
+})
+
+describe('the audit log, written by the flows', () => {
+  it('records a user’s security events, in order, with what each is about and no secret', async () => {
+    const { app, stores } = setup()
+    const { audit } = stores()
+    const first = await login(app, 'frank', { device: { platform: 'ios', model: 'iPhone 15' } })
+    const uid = first.user.id
+    const second = await login(app, 'frank')
+    const refreshed = (await (
+      await post(app, '/auth/refresh', { refreshToken: first.refreshToken })
+    ).json()) as LoggedIn
+    // Reuse: the replaced refresh token again, past the grace (none here would do too).
+    const sessions = (await (
+      await app.request('/auth/sessions', { headers: { Authorization: `JWT ${second.token}` } })
+    ).json()) as { sessions: { id: string; current: boolean }[] }
+    const other = sessions.sessions.find((s) => !s.current)?.id as string
+    const refused = await post(app, '/auth/profile', { nickname: 'bad name' }, second.token)
+    expect(refused.status).toBe(422)
+    const revoked = await app.request(`/auth/sessions/${other}`, {
+      method: 'DELETE',
+      headers: { Authorization: `JWT ${second.token}` },
+    })
+    expect(revoked.status).toBe(200)
+    await post(app, '/auth/logout-all', {}, second.token)
+    const third = await login(app, 'frank')
+    await post(app, '/auth/logout', {}, third.token)
+    const records = await recordsOf(audit, uid)
+    expect(records.map((r) => r.type)).toEqual([
+      'login',
+      'login',
+      'refresh',
+      'profile.refused',
+      'device.revoked',
+      'logout.all',
+      'login',
+      'logout',
+    ])
+    expect(records[0]).toMatchObject({
+      uid,
+      actor: 'user',
+      detail: {
+        platform: 'example',
+        app: 'ex-app',
+        kind: 'code',
+        device: 'ios iPhone 15',
+        address: '203.0.113.7',
+      },
+    })
+    expect(records[3]?.detail).toMatchObject({ field: 'nickname', check: 'risky' })
+    const text = JSON.stringify(records)
+    for (const secretText of [
+      first.token,
+      first.refreshToken,
+      refreshed.token,
+      refreshed.refreshToken,
+      second.token,
+      'bad name',
+    ]) {
+      expect(text).not.toContain(secretText)
+    }
+  })
+
+  it('records refresh token reuse with the session it ended', async () => {
+    const { app, stores } = setup()
+    const { audit } = stores()
+    const grace = await login(app, 'gina')
+    const rotated = (await (
+      await post(app, '/auth/refresh', { refreshToken: grace.refreshToken })
+    ).json()) as LoggedIn
+    // The successor used: the replaced one is now reuse.
+    await post(app, '/auth/refresh', { refreshToken: rotated.refreshToken })
+    const reused = await post(app, '/auth/refresh', { refreshToken: grace.refreshToken })
+    expect(reused.status).toBe(401)
+    const records = await recordsOf(audit, grace.user.id)
+    expect(records.map((r) => r.type)).toEqual(['login', 'refresh', 'refresh', 'refresh.reuse'])
+    expect(records[3]).toMatchObject({
+      actor: 'system',
+      detail: { session: records[0]?.detail?.session },
+    })
+  })
+
+  it('records a deletion by whom, and a push with what it deleted', async () => {
+    const { app, stores } = setup()
+    const { audit } = stores()
+    const hal = await login(app, 'hal')
+    await post(app, '/auth/account', { code: 'code-hal' }, hal.token)
+    const ivy = await login(app, 'ivy')
+    await post(app, '/example/events', { appId: 'ex-app', openid: 'ivy' })
+    const halRecords = await recordsOf(audit, hal.user.id)
+    expect(halRecords.at(-1)).toMatchObject({
+      type: 'account.deleted',
+      actor: 'user',
+      detail: { sessionsEnded: 1 },
+    })
+    const ivyRecords = await recordsOf(audit, ivy.user.id)
+    expect(ivyRecords.map((r) => [r.type, r.actor])).toEqual([
+      ['login', 'user'],
+      ['account.deleted', 'platform:example'],
+      ['push', 'platform:example'],
+    ])
+    expect(ivyRecords[2]?.detail).toMatchObject({ app: 'ex-app', forgot: true, found: true })
+  })
+})
