@@ -23,6 +23,7 @@ export const LATEST_AUDIT = 20 // records shown with a user
 const LATEST_AUDIT_DAYS = 30 // how far back a user's view looks for them
 const LATEST_AUDIT_PAGES = 10 // pages of MAX_PAGE read for them, at most
 const SESSION_ID = /^[\w-]{43}$/
+const USER_ID = /^[\w.@-]{1,128}$/ // as a login takes them
 
 /** Who acts: the key id of the operator's key. */
 export const operatorActor = (kid: string) => `operator:${kid}`
@@ -45,9 +46,16 @@ const identitiesOf = (found: DirectoryUser | null) =>
     ...(unionid ? { unionid } : {}),
   }))
 
+/** `uid` when it can be a user's id (as a login takes them), else `USER_NOT_FOUND`. */
+function userId(uid: string): string {
+  if (!USER_ID.test(uid)) throw new WxaAuthError('USER_NOT_FOUND')
+  return uid
+}
+
 /** The user as the directory and the session authority know them, or `USER_NOT_FOUND`. */
 async function known<User extends { id: string }>(flow: FlowContext<User>, uid: string) {
   const { config, now } = flow
+  userId(uid)
   const [found, devices, profile, ban] = await Promise.all([
     config.directory?.get(uid) ?? null,
     devicesOf(flow, uid),
@@ -121,9 +129,13 @@ export async function findUsers<User extends { id: string }>(
   const { config } = flow
   const after = page.cursor === undefined ? '' : cursorUid(page.cursor)
   const hash = await config.phoneHash(q)
-  const queries: DirectoryQuery[] = hash
-    ? [{ phoneHash: hash }]
-    : [{ uid: q }, { openid: q }, { unionid: q }]
+  // A number is searched as an id too: some platforms' ids are all digits.
+  const queries: DirectoryQuery[] = [
+    ...(hash ? [{ phoneHash: hash }] : []),
+    { uid: q },
+    { openid: q },
+    { unionid: q },
+  ]
   const byUid = new Map<string, DirectoryUser>()
   for (const query of queries) {
     let cursor: string | undefined
@@ -152,7 +164,6 @@ export async function findUsers<User extends { id: string }>(
 }
 
 const encoder = new TextEncoder()
-const USER_ID = /^[\w.@-]{1,128}$/ // as a login takes them
 const uidCursor = (uid: string) => base64url(encoder.encode(uid))
 function cursorUid(cursor: string): string {
   let uid = ''
@@ -203,7 +214,7 @@ export async function unbanUser<User extends { id: string }>(
   uid: string,
   kid: string,
 ): Promise<boolean> {
-  const lifted = await flow.config.sessions.unban(uid, flow.now)
+  const lifted = await flow.config.sessions.unban(userId(uid), flow.now)
   void recordAudit(flow, { type: 'unban', uid, actor: operatorActor(kid), detail: { lifted } })
   return lifted
 }
@@ -214,7 +225,7 @@ export async function logoutUser<User extends { id: string }>(
   uid: string,
   kid: string,
 ): Promise<number> {
-  const ended = await flow.config.sessions.endAll(uid, flow.now)
+  const ended = await flow.config.sessions.endAll(userId(uid), flow.now)
   void recordAudit(flow, admin(kid, uid, 'logout.all', { sessionsEnded: ended.length }))
   return ended.length
 }
@@ -226,7 +237,7 @@ export async function endUserSession<User extends { id: string }>(
   id: string,
   kid: string,
 ): Promise<void> {
-  if (!SESSION_ID.test(id) || !(await flow.config.sessions.end(uid, id, flow.now))) {
+  if (!SESSION_ID.test(id) || !(await flow.config.sessions.end(userId(uid), id, flow.now))) {
     throw new WxaAuthError('SESSION_NOT_FOUND')
   }
   void recordAudit(flow, admin(kid, uid, 'session.end', { session: id }))

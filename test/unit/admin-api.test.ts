@@ -181,6 +181,18 @@ describe('a user as an operator sees them', () => {
     })
     const missing = await admin('GET', '/users/u_nobody')
     expect([missing.status, missing.body.error.code]).toEqual([404, 'USER_NOT_FOUND'])
+    // Not a user id at all (as a login takes them): refused before any store is asked.
+    const malformed = encodeURIComponent('x'.repeat(129))
+    for (const [method, path] of [
+      ['GET', `/users/${malformed}`],
+      ['POST', `/users/${malformed}/logout`],
+      ['DELETE', `/users/${malformed}/ban`],
+      ['DELETE', `/users/a%20b/sessions/${'s'.repeat(43)}`],
+      ['DELETE', `/users/${malformed}`],
+    ] as const) {
+      const res = await admin(method, path)
+      expect([res.status, res.body.error.code], path).toEqual([404, 'USER_NOT_FOUND'])
+    }
   })
 })
 
