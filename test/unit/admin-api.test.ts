@@ -198,7 +198,7 @@ describe('a user as an operator sees them', () => {
 
 describe('the audit log of operator actions', () => {
   it('names the operator by kid for each action; never the key, never a searched phone number', async () => {
-    const { admin, login, records } = setup()
+    const { admin, login, records, call } = setup()
     const { user } = await login('dave', { phoneCode: 'phone-13600136000' })
     const second = await login('dave')
     await admin('GET', '/users?q=136%200013%206000')
@@ -230,6 +230,14 @@ describe('the audit log of operator actions', () => {
       detail: { reason: 'fraud', sessionsEnded: 2 },
     })
     const text = JSON.stringify(all)
+    const refused = await call('GET', '/admin/api/audit', { key: `${KEY.slice(1)}x` })
+    expect(refused.status).toBe(401)
+    expect((await records()).at(-1)).toMatchObject({
+      type: 'admin',
+      actor: 'system',
+      detail: { action: 'key.refused' },
+    })
+    expect(JSON.stringify(await records())).not.toContain(`${KEY.slice(1)}x`)
     for (const secret of [KEY, '13600136000', '136 0013 6000', second.token, second.refreshToken]) {
       expect(text).not.toContain(secret)
     }
