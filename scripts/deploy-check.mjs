@@ -1,5 +1,5 @@
 // `npm run deploy` runs this first: it refuses to deploy wrangler.toml's
-// placeholders (the example domain, the zero KV namespace id, the sample
+// placeholders (the example domain, the zero KV namespace and D1 ids, the sample
 // AppID), and what wxa-auth cannot run with (a compatibility_date before JS
 // RPC, UserSessions without SQLite storage), saying what to replace. It reads
 // wrangler.toml with wrangler's own reader, the environment applied as
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 export const PLACEHOLDERS = {
   domain: /(^|\.)example\.(com|org|net)$/,
   kvId: /^0+$/,
+  d1Id: /^[0-]+$/,
   appId: 'wx0123456789abcdef',
 }
 export const MIN_COMPATIBILITY_DATE = '2024-04-03' // JS RPC to the session objects
@@ -20,6 +21,7 @@ export const MIN_COMPATIBILITY_DATE = '2024-04-03' // JS RPC to the session obje
  *
  * @param {{ name?: string, routes?: unknown[], route?: unknown, vars?: Record<string, unknown>,
  *   kv_namespaces?: { binding: string, id?: string }[], compatibility_date?: string,
+ *   d1_databases?: { binding: string, database_id?: string, database_name?: string }[],
  *   migrations?: { new_sqlite_classes?: string[], new_classes?: string[] }[] }} config
  * @param {string} where how to name the section, e.g. `[env.production]`
  * @returns {string[]}
@@ -44,6 +46,13 @@ export function deployProblems(config, where) {
     if (!id || PLACEHOLDERS.kvId.test(id)) {
       problems.push(
         `${where} kv_namespaces ${binding}: the id is a placeholder. Put the id that \`npx wrangler kv namespace create ${binding}\` prints there.`,
+      )
+    }
+  }
+  for (const { binding, database_id: id, database_name: name } of config.d1_databases ?? []) {
+    if (!id || PLACEHOLDERS.d1Id.test(id)) {
+      problems.push(
+        `${where} d1_databases ${binding}: the database_id is a placeholder. Put the id that \`npx wrangler d1 create ${name ?? 'wxa-auth'}\` prints there.`,
       )
     }
   }

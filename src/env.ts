@@ -132,4 +132,6 @@ export interface WxaBindings extends WxaConfigVars {
   USER_RATE_LIMITER?: RateLimit
   /** R2 bucket of the users' avatars (`PUT /auth/profile`); unbound: avatars are not offered. */
   AVATARS?: R2Bucket
+  /** D1 database of the directory and the audit log; unbound: neither is kept. */
+  DB?: D1Database
 }

@@ -131,7 +131,7 @@ describe('the configuration', () => {
     ).toBe('wx0123456789abcdef')
     // The dev Worker has no AppSecret: the emulator's stand-in is no WeChat secret, and passes.
     const res = await call('GET', '/readyz')
-    expect([res.status, res.body]).toEqual([200, { ok: true }])
+    expect([res.status, res.body]).toEqual([200, { ok: true, audit: { lost: 0 } }])
   })
 
   it('parses a key ring newest first', () => {

@@ -283,8 +283,27 @@ const RedisSettings = v.optional(
   ),
 )
 
+/** The audit log's health in this isolate or process (with an audit log only). */
+const AuditHealth = v.optional(
+  v.pipe(
+    v.object({
+      lost: v.pipe(
+        v.number(),
+        v.description(
+          'Audit records this isolate or process could not write since it started (each request was still answered).',
+        ),
+      ),
+    }),
+    v.description('With an audit log (D1 on Workers, Redis on Node).'),
+  ),
+)
+
 /** `GET /readyz` when ready. */
-export const ReadyResponse = v.object({ ok: v.literal(true), redis: RedisSettings })
+export const ReadyResponse = v.object({
+  ok: v.literal(true),
+  redis: RedisSettings,
+  audit: AuditHealth,
+})
 
 /** `GET /readyz` when the configuration is not complete or Redis does not answer: what is at fault, by name only. */
 export const NotReadyResponse = v.object({
@@ -296,6 +315,7 @@ export const NotReadyResponse = v.object({
     ),
   ),
   redis: RedisSettings,
+  audit: AuditHealth,
 })
 
 /** `PUT /auth/profile` as JSON: the nickname alone. */

@@ -18,6 +18,7 @@ function filledIn() {
     .replace('auth.example.com', 'auth.shop.cn')
     .replace('wx0123456789abcdef', 'wx5f3a9c2e7b1d4068')
     .replace('00000000000000000000000000000000', '8d9e0f1a2b3c4d5e6f708192a3b4c5d6')
+    .replace('00000000-0000-0000-0000-000000000000', '3f1c2b7e-9a4d-4e21-8c55-0d6e7f8a9b10')
   // The entries it names exist only in the repo.
   writeFileSync(path, `${top.replaceAll('src/', `${process.cwd()}/src/`)}[env.production]${own}`)
   return path
@@ -26,12 +27,15 @@ function filledIn() {
 describe('npm run deploy', () => {
   it("refuses production's placeholders, saying what replaces each", async () => {
     const problems = await checkDeploy({ env: 'production' })
-    expect(problems).toHaveLength(3)
+    expect(problems).toHaveLength(4)
     expect(problems[0]).toMatch(/auth\.example\.com is the example domain\. Put your own hostname/)
     expect(problems[1]).toMatch(
       /SESSIONS: the id is a placeholder.*wrangler kv namespace create SESSIONS/,
     )
-    expect(problems[2]).toMatch(/wx0123456789abcdef is the sample AppID.*开发管理 → 开发设置/)
+    expect(problems[2]).toMatch(
+      /d1_databases DB: the database_id is a placeholder.*wrangler d1 create wxa-auth/,
+    )
+    expect(problems[3]).toMatch(/wx0123456789abcdef is the sample AppID.*开发管理 → 开发设置/)
   })
 
   it('deploys a filled-in wrangler.toml', async () => {

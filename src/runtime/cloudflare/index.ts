@@ -5,6 +5,7 @@
  */
 export type { WxaBindings } from '../../env'
 export { durableAuthority, durableClaims } from './authority'
+export { D1_SCHEMA, d1Audit, d1Directory } from './d1'
 export { workersKv } from './kv'
 export { UserSessions } from './object'
 export { r2Objects } from './r2'

@@ -3,6 +3,7 @@ import type { WxaBindings } from '../../env'
 import { WxaAuthError } from '../../errors'
 import type { RuntimeParts, WxaRuntime } from '../runtime'
 import { durableAuthority, durableClaims } from './authority'
+import { d1Audit, d1Directory } from './d1'
 import { workersKv } from './kv'
 import { r2Objects } from './r2'
 import { bindingLimiter } from './rate-limit'
@@ -21,7 +22,8 @@ export const wranglerHowToSet = (name: string) =>
  * `USER_SESSIONS`, one object per user, the only writer), their read replica,
  * identities and access tokens in KV (binding `SESSIONS`), the rate limits
  * from Workers Rate Limiting (`LOGIN_RATE_LIMITER`, `USER_RATE_LIMITER`), the
- * variables from `[vars]` and secrets. Read once per env (per isolate).
+ * directory and the audit log in D1 (`DB`, when bound), the variables from
+ * `[vars]` and secrets. Read once per env (per isolate).
  *
  * @example
  * ```ts
@@ -55,6 +57,8 @@ export function cloudflare<E extends { Bindings: WxaBindings }>(): WxaRuntime<E>
         kv: workersKv(env.SESSIONS),
         authority: () => authority,
         objects: env.AVATARS ? r2Objects(env.AVATARS) : undefined,
+        directory: env.DB ? d1Directory(env.DB) : undefined,
+        audit: env.DB ? (settings) => d1Audit(env.DB as D1Database, settings) : undefined,
         claims: durableClaims(env.USER_SESSIONS),
         rateLimits: {
           login: bindingLimiter(env.LOGIN_RATE_LIMITER),

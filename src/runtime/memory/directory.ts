@@ -26,7 +26,7 @@ export function memoryDirectory(): Directory & { readonly size: number } {
       uid,
       identities: [...user.identities.values()]
         .map((e) => ({ ...e }))
-        .sort((a, b) => identityKey(a).localeCompare(identityKey(b))),
+        .sort((a, b) => (identityKey(a) < identityKey(b) ? -1 : 1)),
       phone: user.phone !== undefined,
     }
   }

@@ -1,0 +1,325 @@
+import { decodeCursor, encodeCursor, pageLimit } from '../../operators/cursor'
+import {
+  type AuditLog,
+  type AuditRecord,
+  type AuditSettings,
+  DIRECTORY_TOMBSTONE_SECONDS,
+  type Directory,
+  type DirectoryEntry,
+  type DirectoryUser,
+  type StoredAuditRecord,
+} from '../../operators/ports'
+import { retention } from '../../operators/retention'
+import type { PlatformName } from '../../platforms/index'
+
+/**
+ * The tables of the directory and the audit log in D1 (binding `DB`), made on
+ * first use in each isolate (`CREATE … IF NOT EXISTS`) and also shipped as
+ * `migrations/0001_operators.sql` for `wrangler d1 migrations apply`. The
+ * storage page of the docs lists them.
+ */
+export const D1_SCHEMA = [
+  // One row per identity (platform, app, openid): an identity belongs to one user.
+  `CREATE TABLE IF NOT EXISTS wxa_directory (
+  platform TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  openid TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  unionid TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (platform, app_id, openid)
+) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS wxa_directory_uid ON wxa_directory (uid)',
+  'CREATE INDEX IF NOT EXISTS wxa_directory_openid ON wxa_directory (openid, app_id)',
+  'CREATE INDEX IF NOT EXISTS wxa_directory_unionid ON wxa_directory (unionid) WHERE unionid IS NOT NULL',
+  // The keyed hash of a user's phone number (HMAC-SHA256 under STORAGE_SECRET), never the number.
+  `CREATE TABLE IF NOT EXISTS wxa_phones (
+  uid TEXT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS wxa_phones_hash ON wxa_phones (hash)',
+  // Users deleted in the last minutes: a login that began before refuses to write them back.
+  `CREATE TABLE IF NOT EXISTS wxa_directory_gone (
+  uid TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS wxa_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  uid TEXT,
+  actor TEXT NOT NULL,
+  detail TEXT
+)`,
+  'CREATE INDEX IF NOT EXISTS wxa_audit_uid_at ON wxa_audit (uid, at)',
+  'CREATE INDEX IF NOT EXISTS wxa_audit_type_at ON wxa_audit (type, at)',
+  'CREATE INDEX IF NOT EXISTS wxa_audit_at ON wxa_audit (at)',
+] as const
+
+const PURGE_BATCH = 5_000 // rows per DELETE: D1 bounds a statement's time, so a long backlog goes in steps
+const PURGE_STEPS = 20 // DELETEs per purge at most; the rest waits for the next one
+
+/** The schema, once per database object (per isolate); a failure is tried again on the next call. */
+const made = new WeakMap<D1Database, Promise<void>>()
+function schema(db: D1Database): Promise<void> {
+  let ready = made.get(db)
+  if (!ready) {
+    ready = db.batch(D1_SCHEMA.map((sql) => db.prepare(sql))).then(() => {})
+    ready.catch(() => made.delete(db))
+    made.set(db, ready)
+  }
+  return ready
+}
+
+interface DirectoryRow {
+  platform: string
+  app_id: string
+  openid: string
+  uid: string
+  unionid: string | null
+  updated_at: number
+}
+
+const entryOf = (row: DirectoryRow): DirectoryEntry => ({
+  uid: row.uid,
+  platform: row.platform as PlatformName,
+  appId: row.app_id,
+  openid: row.openid,
+  ...(row.unionid !== null ? { unionid: row.unionid } : {}),
+  updatedAt: row.updated_at,
+})
+
+/**
+ * The directory in D1: a row per identity, a row per phone hash, indexed by
+ * uid, openid (with app), unionid and hash; a user's rows go in one batch
+ * (a transaction), with a mark that refuses, for
+ * {@link DIRECTORY_TOMBSTONE_SECONDS}, the writes of logins that began before.
+ *
+ * @param db the D1 binding (`DB`)
+ */
+export function d1Directory(db: D1Database): Directory {
+  /** The users `uids` (at most 100: D1 binds 100 parameters), as the directory holds them. */
+  async function users(uids: string[]): Promise<DirectoryUser[]> {
+    if (!uids.length) return []
+    const marks = uids.map(() => '?').join(', ')
+    const [identities, phones] = await db.batch<DirectoryRow | { uid: string }>([
+      db
+        .prepare(
+          `SELECT * FROM wxa_directory WHERE uid IN (${marks}) ORDER BY platform, app_id, openid`,
+        )
+        .bind(...uids),
+      db.prepare(`SELECT uid FROM wxa_phones WHERE uid IN (${marks})`).bind(...uids),
+    ])
+    const withPhone = new Set((phones?.results ?? []).map((row) => row.uid))
+    const byUid = new Map<string, DirectoryEntry[]>()
+    for (const row of (identities?.results ?? []) as DirectoryRow[]) {
+      const list = byUid.get(row.uid) ?? []
+      list.push(entryOf(row))
+      byUid.set(row.uid, list)
+    }
+    return uids
+      .filter((uid) => byUid.has(uid) || withPhone.has(uid))
+      .map((uid) => ({ uid, identities: byUid.get(uid) ?? [], phone: withPhone.has(uid) }))
+  }
+  const notGone = 'NOT EXISTS (SELECT 1 FROM wxa_directory_gone WHERE uid = ?1 AND at > ?2)'
+  return {
+    async put(entry) {
+      await schema(db)
+      const { meta } = await db
+        .prepare(
+          `INSERT INTO wxa_directory (uid, platform, app_id, openid, unionid, updated_at)
+SELECT ?1, ?3, ?4, ?5, ?6, ?2 WHERE ${notGone}
+ON CONFLICT (platform, app_id, openid) DO UPDATE SET
+  uid = excluded.uid, unionid = excluded.unionid, updated_at = excluded.updated_at`,
+        )
+        .bind(
+          entry.uid,
+          entry.updatedAt,
+          entry.platform,
+          entry.appId,
+          entry.openid,
+          entry.unionid ?? null,
+        )
+        .run()
+      return meta.changes > 0
+    },
+    async putPhone(uid, phoneHash, now) {
+      await schema(db)
+      const { meta } = await db
+        .prepare(
+          `INSERT INTO wxa_phones (uid, hash, updated_at) SELECT ?1, ?3, ?2 WHERE ${notGone}
+ON CONFLICT (uid) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
+        )
+        .bind(uid, now, phoneHash)
+        .run()
+      return meta.changes > 0
+    },
+    async deleteUser(uid, now = Math.floor(Date.now() / 1000)) {
+      await schema(db)
+      await db.batch([
+        db.prepare('DELETE FROM wxa_directory WHERE uid = ?').bind(uid),
+        db.prepare('DELETE FROM wxa_phones WHERE uid = ?').bind(uid),
+        db
+          .prepare(
+            'INSERT INTO wxa_directory_gone (uid, at) VALUES (?1, ?2) ON CONFLICT (uid) DO UPDATE SET at = max(at, excluded.at)',
+          )
+          .bind(uid, now),
+        // The marks live minutes: the table stays as small as the deletions of that long.
+        db
+          .prepare('DELETE FROM wxa_directory_gone WHERE at < ?')
+          .bind(now - DIRECTORY_TOMBSTONE_SECONDS),
+      ])
+    },
+    async get(uid) {
+      await schema(db)
+      return (await users([uid]))[0] ?? null
+    },
+    async find(query, page) {
+      const limit = pageLimit(page.limit)
+      const [after] = decodeCursor(page.cursor, ['string'] as const) ?? ['']
+      await schema(db)
+      let statement: D1PreparedStatement
+      if ('uid' in query) {
+        statement = db
+          .prepare(
+            `SELECT uid FROM (SELECT uid FROM wxa_directory WHERE uid = ?1
+UNION SELECT uid FROM wxa_phones WHERE uid = ?1) WHERE uid > ?2 ORDER BY uid LIMIT ?3`,
+          )
+          .bind(query.uid, after, limit + 1)
+      } else if ('phoneHash' in query) {
+        statement = db
+          .prepare('SELECT uid FROM wxa_phones WHERE hash = ? AND uid > ? ORDER BY uid LIMIT ?')
+          .bind(query.phoneHash, after, limit + 1)
+      } else if ('unionid' in query) {
+        statement = db
+          .prepare(
+            'SELECT DISTINCT uid FROM wxa_directory WHERE unionid = ? AND uid > ? ORDER BY uid LIMIT ?',
+          )
+          .bind(query.unionid, after, limit + 1)
+      } else if (query.appId !== undefined) {
+        statement = db
+          .prepare(
+            'SELECT DISTINCT uid FROM wxa_directory WHERE openid = ? AND app_id = ? AND uid > ? ORDER BY uid LIMIT ?',
+          )
+          .bind(query.openid, query.appId, after, limit + 1)
+      } else {
+        statement = db
+          .prepare(
+            'SELECT DISTINCT uid FROM wxa_directory WHERE openid = ? AND uid > ? ORDER BY uid LIMIT ?',
+          )
+          .bind(query.openid, after, limit + 1)
+      }
+      const { results } = await statement.all<{ uid: string }>()
+      const uids = results.map((row) => row.uid)
+      const more = uids.length > limit
+      const shown = uids.slice(0, limit)
+      return {
+        users: await users(shown),
+        ...(more ? { cursor: encodeCursor([shown.at(-1) as string]) } : {}),
+      }
+    },
+  }
+}
+
+interface AuditRow {
+  id: number
+  at: number
+  type: string
+  uid: string | null
+  actor: string
+  detail: string | null
+}
+
+const recordOf = (row: AuditRow): StoredAuditRecord => ({
+  id: String(row.id),
+  at: row.at,
+  type: row.type as AuditRecord['type'],
+  ...(row.uid !== null ? { uid: row.uid } : {}),
+  actor: row.actor,
+  ...(row.detail !== null ? { detail: JSON.parse(row.detail) } : {}),
+})
+
+/**
+ * The audit log in D1: one row per record, indexed by (uid, at), (type, at)
+ * and at, read oldest first. Records past retention are never returned, and
+ * are deleted by the log itself: at most once an hour per isolate, after a
+ * write (and by `purge`, e.g. from a Worker's `scheduled` handler).
+ *
+ * @param db the D1 binding (`DB`)
+ */
+export function d1Audit(db: D1Database, settings: AuditSettings): AuditLog {
+  const kept = retention(settings)
+  const log: AuditLog = {
+    async append(records) {
+      if (!records.length) return
+      await schema(db)
+      const insert = db.prepare(
+        'INSERT INTO wxa_audit (at, type, uid, actor, detail) VALUES (?, ?, ?, ?, ?)',
+      )
+      await db.batch(
+        records.map((r) =>
+          insert.bind(
+            r.at,
+            r.type,
+            r.uid ?? null,
+            r.actor,
+            r.detail ? JSON.stringify(r.detail) : null,
+          ),
+        ),
+      )
+      // Written: a purge that fails now is tried again an hour on, and loses no record.
+      if (kept.due()) await log.purge(kept.cutoff()).catch(() => {})
+    },
+    async query(filter, page) {
+      const limit = pageLimit(page.limit)
+      const position = decodeCursor(page.cursor, ['number', 'number'] as const)
+      await schema(db)
+      const where = ['at >= ?']
+      const params: (string | number)[] = [Math.max(kept.cutoff(), filter.since ?? 0)]
+      if (filter.until !== undefined) {
+        where.push('at < ?')
+        params.push(filter.until)
+      }
+      if (filter.uid !== undefined) {
+        where.push('uid = ?')
+        params.push(filter.uid)
+      }
+      if (filter.type !== undefined) {
+        where.push('type = ?')
+        params.push(filter.type)
+      }
+      if (position) {
+        where.push('(at, id) > (?, ?)')
+        params.push(...position)
+      }
+      const { results } = await db
+        .prepare(`SELECT * FROM wxa_audit WHERE ${where.join(' AND ')} ORDER BY at, id LIMIT ?`)
+        .bind(...params, limit + 1)
+        .all<AuditRow>()
+      const more = results.length > limit
+      const shown = results.slice(0, limit)
+      const last = shown.at(-1)
+      return {
+        records: shown.map(recordOf),
+        ...(more && last ? { cursor: encodeCursor([last.at, last.id]) } : {}),
+      }
+    },
+    async purge(before) {
+      await schema(db)
+      let deleted = 0
+      for (let step = 0; step < PURGE_STEPS; step++) {
+        const { meta } = await db
+          .prepare(
+            'DELETE FROM wxa_audit WHERE id IN (SELECT id FROM wxa_audit WHERE at < ? ORDER BY at LIMIT ?)',
+          )
+          .bind(before, PURGE_BATCH)
+          .run()
+        deleted += meta.changes
+        if (meta.changes < PURGE_BATCH) break
+      }
+      return deleted
+    },
+  }
+  return log
+}
