@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../errors'
 import { recordAudit } from '../operators/audit'
+import { decodeCursor, encodeCursor } from '../operators/cursor'
 import type {
   AuditFilter,
   DirectoryEntry,
@@ -8,7 +9,6 @@ import type {
   StoredAuditRecord,
 } from '../operators/ports'
 import type { Ban } from '../session/record'
-import { base64url } from '../util/base64url'
 import type { FlowContext } from './context'
 import { type Device, devicesOf } from './devices'
 import { deleteAccountByOperator } from './forget'
@@ -127,7 +127,7 @@ export async function findUsers<User extends { id: string }>(
   kid: string,
 ): Promise<UsersPage> {
   const { config } = flow
-  const after = page.cursor === undefined ? '' : cursorUid(page.cursor)
+  const [after] = decodeCursor(page.cursor, ['string'] as const) ?? ['']
   const hash = await config.phoneHash(q)
   // A number is searched as an id too: some platforms' ids are all digits.
   const queries: DirectoryQuery[] = [
@@ -159,21 +159,8 @@ export async function findUsers<User extends { id: string }>(
       identities: identitiesOf(user),
       phone: user.phone,
     })),
-    ...(users.length > page.limit && last ? { cursor: uidCursor(last.uid) } : {}),
+    ...(users.length > page.limit && last ? { cursor: encodeCursor([last.uid]) } : {}),
   }
-}
-
-const encoder = new TextEncoder()
-const uidCursor = (uid: string) => base64url(encoder.encode(uid))
-function cursorUid(cursor: string): string {
-  let uid = ''
-  try {
-    uid = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'))
-  } catch {}
-  if (!USER_ID.test(uid)) {
-    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: cursor is not one this API gave.')
-  }
-  return uid
 }
 
 /** `POST /admin/api/users/:id/ban`: every session ends at once; logins refused until `until`. */
@@ -288,7 +275,7 @@ export function exportAudit<User extends { id: string }>(
       cursor = page.cursor
       done = !cursor
       const lines = page.records.map((record) => `${JSON.stringify(record)}\n`).join('')
-      if (lines) controller.enqueue(encoder.encode(lines))
+      if (lines) controller.enqueue(new TextEncoder().encode(lines))
       if (done) controller.close()
     },
   })
