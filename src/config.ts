@@ -85,6 +85,8 @@ export interface WxaConfig {
   cipher: Cipher
   /** Scan-to-login: the ticket's life, the page its code opens. */
   scan: ScanSettings
+  /** The operators' keys (`ADMIN_KEYS`); none: the `/admin` tree answers 404. */
+  adminKeys: readonly AdminKey[]
   /** Users by id, openid, unionid and phone hash; undefined: the runtime has none. */
   directory: Directory | undefined
   /** The audit log (`recordAudit` writes it); undefined: the runtime has none. */
@@ -96,8 +98,6 @@ export interface WxaConfig {
    * answer, or what an operator typed); null when the text is not a number.
    */
   phoneHash(phone: PhoneNumber | string): Promise<string | null>
-  /** The operators' keys (`ADMIN_KEYS`); none: the `/admin` tree answers 404. */
-  adminKeys: readonly AdminKey[]
 }
 
 /** Where a platform's API is in development (the emulators), from the dev entry. */
@@ -322,6 +322,7 @@ function resolve(
     claims: parts.claims,
     cipher,
     scan: scanSettings(vars),
+    adminKeys: parseAdminKeys(raw(vars, 'ADMIN_KEYS')),
     directory: parts.directory,
     audit: parts.audit?.({ retentionDays: auditRetentionDays }),
     auditRetentionDays,
@@ -329,6 +330,5 @@ function resolve(
       const normalized = normalizePhone(phone)
       return normalized === null ? null : phoneHash(secret, normalized)
     },
-    adminKeys: parseAdminKeys(raw(vars, 'ADMIN_KEYS')),
   }
 }

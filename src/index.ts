@@ -45,6 +45,8 @@ export type { AuthorizationEvent, AuthorizationEventName } from './platforms/wec
 export type { RateLimiter, RuntimeParts, WxaRuntime } from './runtime/runtime'
 export type { ClaimStore, SessionAuthority } from './session/authority'
 export type {
+  Ban,
+  BanRefused,
   DeviceInfo,
   Outcome,
   SessionChange,

@@ -4,16 +4,21 @@
 // what an operator may do to a user.
 import { describe, expect, it } from 'vitest'
 import type { WxaBindings } from '../src/env'
+import { d1Directory } from '../src/runtime/cloudflare/d1'
 import {
   appWith,
   call,
   codeFor,
+  emulate,
   expectError,
   type Fetcher,
   login,
   newOpenid,
+  phoneCode,
   randomAddress,
   refreshWith,
+  testEnv,
+  testIdentities,
 } from './helpers'
 
 // Generated keys, as `openssl rand -base64 32` would make them.
@@ -232,5 +237,113 @@ describe('logging a user out', () => {
       loggedOut: 1,
     })
     expectError(await call('GET', '/me', { token: a.token }, app), 401, 'SESSION_EXPIRED')
+  })
+})
+
+describe('the directory and the audit log (D1) through the admin API', () => {
+  const appId = String(testEnv.WECHAT_APP_ID).split(/\s+/)[0] as string
+  const db = testEnv.DB as D1Database
+  const directory = d1Directory(db)
+
+  async function phoneLogin(openid: string, phone: string, app: Fetcher) {
+    const code = await codeFor(openid)
+    const res = await call(
+      'POST',
+      '/auth/login',
+      { json: { code, phoneCode: await phoneCode(openid, phone) } },
+      app,
+    )
+    expect(res.status, res.text).toBe(200)
+    return res.body as { token: string; user: { id: string } }
+  }
+
+  it('finds a user by id, openid, unionid and phone number; nothing once an operator deleted them', async () => {
+    const app = withKeys()
+    const openid = newOpenid('find')
+    const unionid = `union-${crypto.randomUUID()}`
+    await emulate(openid, { unionid })
+    const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
+    const { user } = await phoneLogin(openid, phone, app)
+    for (const q of [user.id, openid, unionid, phone, `+86 ${phone}`]) {
+      const res = await admin(app, 'GET', `/users?q=${encodeURIComponent(q)}`)
+      expect(res.status, res.text).toBe(200)
+      expect(res.body.users, q).toEqual([
+        {
+          uid: user.id,
+          identities: [{ platform: 'wechat', appId, openid, unionid }],
+          phone: true,
+        },
+      ])
+    }
+    expect((await admin(app, 'DELETE', `/users/${user.id}`)).body).toEqual({ ok: true })
+    for (const q of [user.id, openid, unionid, phone]) {
+      expect((await admin(app, 'GET', `/users?q=${encodeURIComponent(q)}`)).body, q).toEqual({
+        users: [],
+      })
+    }
+  })
+
+  it("an operator's deletion leaves what the user's own does: no directory, identity, session or profile", async () => {
+    const app = withKeys()
+    const remains = async (uid: string, openid: string) => ({
+      directory: await directory.get(uid),
+      identity: await testIdentities().get(appId, openid, 'wechat'),
+      view: (await admin(app, 'GET', `/users/${uid}`)).status,
+      found: (await admin(app, 'GET', `/users?q=${openid}`)).body,
+    })
+    const [self, other] = [newOpenid('self'), newOpenid('other')]
+    const mine = await login(self, app)
+    const theirs = await login(other, app)
+    for (const { token } of [mine, theirs]) {
+      const named = await call(
+        'PUT',
+        '/auth/profile',
+        { token, json: { nickname: 'Someone' } },
+        app,
+      )
+      expect(named.status, named.text).toBe(200)
+    }
+    expect((await remains(theirs.user.id, other)).identity).not.toBeNull()
+    const own = await call(
+      'DELETE',
+      '/auth/account',
+      { token: mine.token, json: { code: await codeFor(self) } },
+      app,
+    )
+    expect(own.status, own.text).toBe(200)
+    expect((await admin(app, 'DELETE', `/users/${theirs.user.id}`)).body).toEqual({ ok: true })
+    const left = await remains(mine.user.id, self)
+    expect(left).toEqual({ directory: null, identity: null, view: 404, found: { users: [] } })
+    expect(await remains(theirs.user.id, other)).toEqual(left)
+    expectError(await call('GET', '/me', { token: theirs.token }, app), 401, 'SESSION_EXPIRED')
+    const back = await login(other, app)
+    expect((await call('GET', '/auth/profile', { token: back.token }, app)).body).toEqual({
+      profile: { nickname: null, avatarUrl: null },
+    })
+  })
+
+  it('reads the audit log of a user, and exports it as NDJSON', async () => {
+    const app = withKeys()
+    const { user } = await login(newOpenid('log'), app)
+    await admin(app, 'POST', `/users/${user.id}/ban`, KEY_OPS, { json: { reason: 'spam' } })
+    await admin(app, 'DELETE', `/users/${user.id}/ban`)
+    let records: any[] = []
+    for (let i = 0; i < 50 && records.length < 3; i++) {
+      records = (await admin(app, 'GET', `/audit?user=${user.id}`)).body.records
+      if (records.length < 3) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(records.map((r) => [r.type, r.actor])).toEqual([
+      ['login', 'user'],
+      ['ban', 'operator:ops'],
+      ['unban', 'operator:ops'],
+    ])
+    const exported = await admin(app, 'GET', `/audit?user=${user.id}&format=ndjson`)
+    expect(exported.headers.get('Content-Type')).toBe('application/x-ndjson')
+    expect(
+      exported.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(records)
   })
 })

@@ -1,5 +1,6 @@
 import { WxaAuthError } from '../errors'
 import { recordAudit } from '../operators/audit'
+import { decodeCursor, encodeCursor } from '../operators/cursor'
 import type {
   AuditFilter,
   DirectoryEntry,
@@ -8,7 +9,6 @@ import type {
   StoredAuditRecord,
 } from '../operators/ports'
 import type { Ban } from '../session/record'
-import { base64url } from '../util/base64url'
 import type { FlowContext } from './context'
 import { type Device, devicesOf } from './devices'
 import { deleteAccountByOperator } from './forget'
@@ -23,6 +23,7 @@ export const LATEST_AUDIT = 20 // records shown with a user
 const LATEST_AUDIT_DAYS = 30 // how far back a user's view looks for them
 const LATEST_AUDIT_PAGES = 10 // pages of MAX_PAGE read for them, at most
 const SESSION_ID = /^[\w-]{43}$/
+const USER_ID = /^[\w.@-]{1,128}$/ // as a login takes them
 
 /** Who acts: the key id of the operator's key. */
 export const operatorActor = (kid: string) => `operator:${kid}`
@@ -45,9 +46,16 @@ const identitiesOf = (found: DirectoryUser | null) =>
     ...(unionid ? { unionid } : {}),
   }))
 
+/** `uid` when it can be a user's id (as a login takes them), else `USER_NOT_FOUND`. */
+function userId(uid: string): string {
+  if (!USER_ID.test(uid)) throw new WxaAuthError('USER_NOT_FOUND')
+  return uid
+}
+
 /** The user as the directory and the session authority know them, or `USER_NOT_FOUND`. */
 async function known<User extends { id: string }>(flow: FlowContext<User>, uid: string) {
   const { config, now } = flow
+  userId(uid)
   const [found, devices, profile, ban] = await Promise.all([
     config.directory?.get(uid) ?? null,
     devicesOf(flow, uid),
@@ -119,17 +127,23 @@ export async function findUsers<User extends { id: string }>(
   kid: string,
 ): Promise<UsersPage> {
   const { config } = flow
-  const after = page.cursor === undefined ? '' : cursorUid(page.cursor)
+  const [after] = decodeCursor(page.cursor, ['string'] as const) ?? ['']
   const hash = await config.phoneHash(q)
-  const queries: DirectoryQuery[] = hash
-    ? [{ phoneHash: hash }]
-    : [{ uid: q }, { openid: q }, { unionid: q }]
+  // A number is searched as an id too: some platforms' ids are all digits.
+  const queries: DirectoryQuery[] = [
+    ...(hash ? [{ phoneHash: hash }] : []),
+    { uid: q },
+    { openid: q },
+    { unionid: q },
+  ]
   const byUid = new Map<string, DirectoryUser>()
   for (const query of queries) {
     let cursor: string | undefined
     do {
-      const found: { users: DirectoryUser[]; cursor?: string | undefined } =
-        (await config.directory?.find(query, { cursor, limit: MAX_PAGE })) ?? { users: [] }
+      const found: { users: DirectoryUser[]; cursor?: string } = (await config.directory?.find(
+        query,
+        { cursor, limit: MAX_PAGE },
+      )) ?? { users: [] }
       for (const user of found.users) if (user.uid > after) byUid.set(user.uid, user)
       cursor = found.cursor
     } while (cursor && byUid.size <= page.limit)
@@ -145,22 +159,8 @@ export async function findUsers<User extends { id: string }>(
       identities: identitiesOf(user),
       phone: user.phone,
     })),
-    ...(users.length > page.limit && last ? { cursor: uidCursor(last.uid) } : {}),
+    ...(users.length > page.limit && last ? { cursor: encodeCursor([last.uid]) } : {}),
   }
-}
-
-const encoder = new TextEncoder()
-const USER_ID = /^[\w.@-]{1,128}$/ // as a login takes them
-const uidCursor = (uid: string) => base64url(encoder.encode(uid))
-function cursorUid(cursor: string): string {
-  let uid = ''
-  try {
-    uid = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'))
-  } catch {}
-  if (!USER_ID.test(uid)) {
-    throw new WxaAuthError('INVALID_REQUEST', 'Invalid request: cursor is not one this API gave.')
-  }
-  return uid
 }
 
 /** `POST /admin/api/users/:id/ban`: every session ends at once; logins refused until `until`. */
@@ -201,7 +201,7 @@ export async function unbanUser<User extends { id: string }>(
   uid: string,
   kid: string,
 ): Promise<boolean> {
-  const lifted = await flow.config.sessions.unban(uid, flow.now)
+  const lifted = await flow.config.sessions.unban(userId(uid), flow.now)
   void recordAudit(flow, { type: 'unban', uid, actor: operatorActor(kid), detail: { lifted } })
   return lifted
 }
@@ -212,7 +212,7 @@ export async function logoutUser<User extends { id: string }>(
   uid: string,
   kid: string,
 ): Promise<number> {
-  const ended = await flow.config.sessions.endAll(uid, flow.now)
+  const ended = await flow.config.sessions.endAll(userId(uid), flow.now)
   void recordAudit(flow, admin(kid, uid, 'logout.all', { sessionsEnded: ended.length }))
   return ended.length
 }
@@ -224,7 +224,7 @@ export async function endUserSession<User extends { id: string }>(
   id: string,
   kid: string,
 ): Promise<void> {
-  if (!SESSION_ID.test(id) || !(await flow.config.sessions.end(uid, id, flow.now))) {
+  if (!SESSION_ID.test(id) || !(await flow.config.sessions.end(userId(uid), id, flow.now))) {
     throw new WxaAuthError('SESSION_NOT_FOUND')
   }
   void recordAudit(flow, admin(kid, uid, 'session.end', { session: id }))
@@ -237,13 +237,7 @@ export async function deleteUser<User extends { id: string }>(
   kid: string,
 ): Promise<void> {
   const { found } = await known(flow, uid)
-  await deleteAccountByOperator(flow, uid, identitiesOf(found))
-  await flow.config.directory?.deleteUser(uid)
-  void recordAudit(flow, {
-    type: 'account.deleted',
-    uid,
-    actor: operatorActor(kid),
-  })
+  await deleteAccountByOperator(flow, uid, identitiesOf(found), operatorActor(kid))
 }
 
 /** `GET /admin/api/audit`: one page, oldest first. */
@@ -281,7 +275,7 @@ export function exportAudit<User extends { id: string }>(
       cursor = page.cursor
       done = !cursor
       const lines = page.records.map((record) => `${JSON.stringify(record)}\n`).join('')
-      if (lines) controller.enqueue(encoder.encode(lines))
+      if (lines) controller.enqueue(new TextEncoder().encode(lines))
       if (done) controller.close()
     },
   })

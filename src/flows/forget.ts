@@ -51,18 +51,19 @@ export interface KnownIdentity {
 }
 
 /**
- * Deletes the account of user `uid` for an operator, as the user's own
- * deletion (注销) does: the app's `onDeleteAccount` first (with the user as
- * the directory knows them: `{ id, platform, openid, unionid? }` of their
- * first identity; if it throws, nothing is gone), then every session, every
- * identity and unionid link, the profile, the ban and the directory's entries.
+ * Deletes the account of user `uid` for an operator (`actor`: `operator:<kid>`),
+ * as the user's own deletion (注销) does: the app's `onDeleteAccount` first
+ * (with the user as the directory knows them, `{ id, platform, openid,
+ * unionid? }` of their first identity; if it throws, nothing is gone), then
+ * {@link forgetUser}.
  */
 export async function deleteAccountByOperator<User extends { id: string }>(
   flow: FlowContext<User>,
   uid: string,
   identities: readonly KnownIdentity[],
+  actor: string,
 ): Promise<void> {
-  const [first, ...others] = identities
+  const [first] = identities
   const user = first
     ? {
         id: uid,
@@ -72,15 +73,15 @@ export async function deleteAccountByOperator<User extends { id: string }>(
       }
     : { id: uid }
   await flow.hooks.onDeleteAccount(user as unknown as User, flow.c)
-  if (!first) {
-    await flow.config.sessions.forget(uid, flow.now)
-    return
-  }
-  await forgetUser(flow, uid, first.appId, first.openid, first.platform)
-  // The identities the index no longer lists (their sessions long over): deleted by name.
-  for (const { appId, openid, platform } of others) {
-    await flow.config.identities.delete(appId, openid, platform)
-  }
+  if (first) return forgetUser(flow, uid, first.appId, first.openid, first.platform, actor)
+  // Known to the session authority alone (no directory): its index names the identities.
+  const ended = await flow.config.sessions.forget(uid, flow.now)
+  void recordAudit(flow, {
+    type: 'account.deleted',
+    uid,
+    actor,
+    detail: { sessionsEnded: ended.length, identities: 0 },
+  })
 }
 
 /**

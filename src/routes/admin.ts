@@ -174,7 +174,7 @@ export function adminRoutes<User extends { id: string }>(resolved: ResolvedOptio
       auth: 'admin',
       parameters: [USER_ID],
       response: UnbanResponse,
-      errors: ['STORAGE_OUTCOME_UNKNOWN'],
+      errors: ['USER_NOT_FOUND', 'STORAGE_OUTCOME_UNKNOWN'],
     }),
     async (c) => {
       const lifted = await unbanUser(flow(c), c.req.param('id'), c.var.operator)
@@ -190,7 +190,7 @@ export function adminRoutes<User extends { id: string }>(resolved: ResolvedOptio
       auth: 'admin',
       parameters: [USER_ID],
       response: LoggedOutResponse,
-      errors: ['STORAGE_OUTCOME_UNKNOWN'],
+      errors: ['USER_NOT_FOUND', 'STORAGE_OUTCOME_UNKNOWN'],
     }),
     async (c) => {
       const loggedOut = await logoutUser(flow(c), c.req.param('id'), c.var.operator)
@@ -213,7 +213,7 @@ export function adminRoutes<User extends { id: string }>(resolved: ResolvedOptio
         },
       ],
       response: Ok,
-      errors: ['SESSION_NOT_FOUND', 'STORAGE_OUTCOME_UNKNOWN'],
+      errors: ['SESSION_NOT_FOUND', 'USER_NOT_FOUND', 'STORAGE_OUTCOME_UNKNOWN'],
     }),
     async (c) => {
       const { id, sessionId } = c.req.param()

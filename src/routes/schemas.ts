@@ -222,7 +222,7 @@ export const SessionsResponse = v.object({ sessions: v.array(SessionSummary) })
 
 /** One identity of a user (never its session_key). */
 export const Identity = v.object({
-  platform: v.picklist(PLATFORM_NAMES),
+  platform: v.pipe(v.string(), v.description('The platform: wechat, douyin, qq, alipay, …')),
   appId: v.string(),
   openid: v.string(),
   unionid: v.optional(v.string()),
