@@ -203,6 +203,7 @@ describe('Redis at start', () => {
         body: {
           ok: true,
           redis: { appendonly: 'unknown', appendfsync: 'unknown', 'maxmemory-policy': 'unknown' },
+          audit: { lost: 0 },
         },
       })
     } finally {
@@ -232,6 +233,7 @@ describe('Redis at start', () => {
         body: {
           ok: true,
           redis: { appendonly: 'no', appendfsync: 'everysec', 'maxmemory-policy': 'allkeys-lru' },
+          audit: { lost: 0 },
         },
       })
     } finally {

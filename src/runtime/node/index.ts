@@ -4,8 +4,10 @@
  * runtime (`node()`), the server (`serve()`), and the adapters they are made of.
  */
 export { nodeClientAddress } from './address'
+export { redisAudit } from './audit'
 export { type RedisAuthorityOptions, redisAuthority } from './authority'
 export { redisClaims } from './claims'
+export { redisDirectory } from './directory'
 export { redisKv } from './kv'
 export { directoryObjects } from './objects'
 export { memoryLimiter, redisLimiter } from './rate-limit'

@@ -11,8 +11,10 @@ import { memoryDirectory } from '../memory/directory'
 import { memoryKv } from '../memory/kv'
 import type { RateLimiter, RuntimeParts, WxaRuntime } from '../runtime'
 import { cloudHostingClientAddress, nodeClientAddress, trustedProxies } from './address'
+import { redisAudit } from './audit'
 import { redisAuthority } from './authority'
 import { redisClaims } from './claims'
+import { redisDirectory } from './directory'
 import {
   type DurabilityMode,
   durabilityRisks,
@@ -87,7 +89,8 @@ const limitOf = (vars: Record<string, unknown>, name: string) =>
 /**
  * Node (`@hono/node-server`): sessions in Redis (the rules of `rules.ts`
  * under WATCH/MULTI/EXEC, every key of one user tagged `{<uid>}`), sealed
- * records, push claims and rate limits in Redis too, avatars in a directory
+ * records, push claims, rate limits, the directory of users and the audit
+ * log (Streams) in Redis too, avatars in a directory
  * (`AVATARS_DIR`). Several processes behind a load balancer share one Redis.
  * Without `REDIS_URL` (and no `redis` option) everything is in this
  * process's memory: one process only, and a restart logs everyone out.
@@ -183,6 +186,7 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
   const limiter = (limit: number): RateLimiter | undefined =>
     limit > 0 ? redisLimiter(connection, prefix, { limit }) : undefined
   let authority: ReturnType<typeof redisAuthority> | undefined
+  let audit: AuditLog | undefined
   let stopSweep: (() => void) | undefined
   const parts: RuntimeParts = {
     key,
@@ -196,6 +200,8 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
       return authority
     },
     objects,
+    directory: redisDirectory(connection, prefix),
+    audit: (auditSettings) => (audit ??= redisAudit(connection, prefix, auditSettings)),
     claims: redisClaims(connection, prefix),
     rateLimits: { login: limiter(login), user: limiter(user) },
     clientAddress,
