@@ -347,3 +347,28 @@ describe('the directory and the audit log (D1) through the admin API', () => {
     ).toEqual(records)
   })
 })
+
+describe("the user's own copy on Workers", () => {
+  it('answers what is kept of the user, never a session key, and is rate-limited per user', async () => {
+    const app = withKeys()
+    const openid = newOpenid('copy')
+    const { token, user } = await login(openid, app)
+    await call('PATCH', '/me/session', { token, json: { cart: 2 } }, app)
+    const res = await call('GET', '/auth/account/export', { token }, app)
+    expect(res.status, res.text).toBe(200)
+    expect(res.body).toMatchObject({
+      uid: user.id,
+      identities: [{ platform: 'wechat', openid }],
+      session: { cart: 2 },
+      ban: null,
+    })
+    expect(res.body.devices).toEqual([expect.objectContaining({ current: true })])
+    expect(res.text).not.toMatch(/session_?key/i)
+    const statuses: number[] = []
+    for (let i = 0; i < 30; i++) {
+      statuses.push((await call('GET', '/auth/account/export', { token }, app)).status)
+    }
+    expect(statuses.at(-1)).toBe(429)
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(28)
+  })
+})

@@ -4,18 +4,22 @@
 // refresh are 403 USER_BANNED with until, an expired ban lets them through,
 // and the key guard answers 401 and 429 alike on every process.
 import { randomBytes } from 'node:crypto'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmulatorClient, emulatorClient } from '../../src/testing-client'
 import { type RedisServer, startRedis } from './redis-server'
-import { type Caller, caller, type NodeStack, startNodeStack } from './stack'
+import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
 
 const KEY = 'cS3n1XzV8qL0mT5wR9pB2dK7hF4gJ6aY'
 
 let redis: RedisServer
 let stack: NodeStack
+let db: ReturnType<typeof createClient>
 let emulator: EmulatorClient
 let a: Caller
 let b: Caller
+/** A third process without ADMIN_KEYS. */
+let none: Caller
 const address = () =>
   `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`
 const from = (at = address()) => ({ 'X-Forwarded-For': at })
@@ -25,15 +29,19 @@ const openid = () => `admin-${randomBytes(4).toString('hex')}`
 beforeAll(async () => {
   redis = await startRedis()
   stack = await startNodeStack({
-    servers: 2,
+    servers: 3,
     redisUrl: redis.url,
     vars: { REDIS_URL: redis.url, TRUST_PROXY: '1', ADMIN_KEYS: `ops:${KEY}` },
+    perServer: (i): Record<string, string> => (i === 2 ? { ADMIN_KEYS: '' } : {}),
   })
-  ;[a, b] = stack.servers.map((server) => caller(server.url)) as [Caller, Caller]
+  ;[a, b, none] = stack.servers.map((server) => caller(server.url)) as [Caller, Caller, Caller]
   emulator = emulatorClient(stack.emulator.url)
+  db = createClient({ url: redis.url })
+  await db.connect()
 }, 120_000)
 
 afterAll(async () => {
+  await db?.close()
   await stack?.dispose()
   await redis?.dispose()
 })
@@ -104,6 +112,13 @@ describe('bans across two processes', () => {
 })
 
 describe('the key guard on Node', () => {
+  it('without ADMIN_KEYS the /admin tree is 404 NOT_FOUND, key or not', async () => {
+    for (const path of ['/admin', '/admin/api/audit', '/admin/api/users?q=x']) {
+      const res = await none(path, { headers: { ...from(), Authorization: `Bearer ${KEY}` } })
+      expect([res.status, codeOf(res)], path).toEqual([404, 'NOT_FOUND'])
+    }
+  })
+
   it('401 without a key or with a wrong one; 429 past 30 tries a minute from one address, on any process', async () => {
     const at = address()
     const guess = (server: Caller, key: string | null) =>
@@ -117,5 +132,56 @@ describe('the key guard on Node', () => {
     const limited = await guess(b, KEY)
     expect([limited.status, codeOf(limited)]).toEqual([429, 'RATE_LIMITED'])
     expect((await operator(a, '/audit')).status).toBe(200)
+  })
+})
+
+describe('the directory in Redis through the admin API', () => {
+  it("finds by id and openid, and an operator's deletion leaves what the user's own does", async () => {
+    const remains = async (uid: string, user: string) => ({
+      found: (await operator(a, `/users?q=${user}`)).body,
+      byId: (await operator(b, `/users?q=${uid}`)).body,
+      view: (await operator(a, `/users/${uid}`)).status,
+      identity: await db.exists(`wxa:identity:${APP_ID}:${user}`),
+      // What is left under the user's hash tag, by kind (the sessions' tombstones, say).
+      keys: (await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`))
+        .map((key) => key.slice(key.indexOf('}:') + 2))
+        .sort(),
+    })
+    const [self, other] = [openid(), openid()]
+    const mine = await loggedIn(a, self)
+    const theirs = await loggedIn(b, other)
+    for (const { token } of [mine, theirs]) {
+      const named = await a('/auth/profile', {
+        method: 'PUT',
+        token,
+        json: { nickname: 'Someone' },
+      })
+      expect(named.status).toBe(200)
+    }
+    const found = await operator(b, `/users?q=${other}`)
+    expect(found.body.users).toEqual([
+      {
+        uid: theirs.user.id,
+        identities: [{ platform: 'wechat', appId: APP_ID, openid: other }],
+        phone: false,
+      },
+    ])
+    expect((await operator(a, `/users?q=${theirs.user.id}`)).body).toEqual(found.body)
+    const code = await emulator.loginCode(self)
+    const own = await b('/auth/account', { method: 'DELETE', token: mine.token, json: { code } })
+    expect(own.status, JSON.stringify(own.body)).toBe(200)
+    expect((await operator(a, `/users/${theirs.user.id}`, { method: 'DELETE' })).body).toEqual({
+      ok: true,
+    })
+    const left = await remains(mine.user.id, self)
+    expect(left).toMatchObject({
+      found: { users: [] },
+      byId: { users: [] },
+      view: 404,
+      identity: 0,
+    })
+    expect(left.keys).not.toContain('profile')
+    expect(await remains(theirs.user.id, other)).toEqual(left)
+    expect(codeOf(await b('/me', { token: theirs.token }))).toBe('SESSION_EXPIRED')
   })
 })

@@ -179,37 +179,27 @@ ON CONFLICT (uid) DO UPDATE SET hash = excluded.hash, updated_at = excluded.upda
       const limit = pageLimit(page.limit)
       const [after] = decodeCursor(page.cursor, ['string'] as const) ?? ['']
       await schema(db)
-      let statement: D1PreparedStatement
-      if ('uid' in query) {
-        statement = db
-          .prepare(
-            `SELECT uid FROM (SELECT uid FROM wxa_directory WHERE uid = ?1
-UNION SELECT uid FROM wxa_phones WHERE uid = ?1) WHERE uid > ?2 ORDER BY uid LIMIT ?3`,
-          )
-          .bind(query.uid, after, limit + 1)
-      } else if ('phoneHash' in query) {
-        statement = db
-          .prepare('SELECT uid FROM wxa_phones WHERE hash = ? AND uid > ? ORDER BY uid LIMIT ?')
-          .bind(query.phoneHash, after, limit + 1)
-      } else if ('unionid' in query) {
-        statement = db
-          .prepare(
-            'SELECT DISTINCT uid FROM wxa_directory WHERE unionid = ? AND uid > ? ORDER BY uid LIMIT ?',
-          )
-          .bind(query.unionid, after, limit + 1)
-      } else if (query.appId !== undefined) {
-        statement = db
-          .prepare(
-            'SELECT DISTINCT uid FROM wxa_directory WHERE openid = ? AND app_id = ? AND uid > ? ORDER BY uid LIMIT ?',
-          )
-          .bind(query.openid, query.appId, after, limit + 1)
-      } else {
-        statement = db
-          .prepare(
-            'SELECT DISTINCT uid FROM wxa_directory WHERE openid = ? AND uid > ? ORDER BY uid LIMIT ?',
-          )
-          .bind(query.openid, after, limit + 1)
-      }
+      // One indexed lookup per key; the phone hash and a user with a phone only are in wxa_phones.
+      const [sql, ...params]: [string, ...string[]] =
+        'uid' in query
+          ? [
+              'SELECT uid FROM wxa_directory WHERE uid = ?3 UNION SELECT uid FROM wxa_phones WHERE uid = ?3',
+              query.uid,
+            ]
+          : 'phoneHash' in query
+            ? ['SELECT uid FROM wxa_phones WHERE hash = ?3', query.phoneHash]
+            : 'unionid' in query
+              ? ['SELECT uid FROM wxa_directory WHERE unionid = ?3', query.unionid]
+              : query.appId !== undefined
+                ? [
+                    'SELECT uid FROM wxa_directory WHERE openid = ?3 AND app_id = ?4',
+                    query.openid,
+                    query.appId,
+                  ]
+                : ['SELECT uid FROM wxa_directory WHERE openid = ?3', query.openid]
+      const statement = db
+        .prepare(`SELECT DISTINCT uid FROM (${sql}) WHERE uid > ?1 ORDER BY uid LIMIT ?2`)
+        .bind(after, limit + 1, ...params)
       const { results } = await statement.all<{ uid: string }>()
       const uids = results.map((row) => row.uid)
       const more = uids.length > limit
