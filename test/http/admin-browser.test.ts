@@ -177,6 +177,18 @@ describe.runIf(available)('the console in a browser', () => {
       .trim()
       .split('\n')
     expect(lines.map((line) => JSON.parse(line))).toMatchObject([{ type: 'ban', uid }])
+    // And by time: since a day ahead, nothing; before a day ahead, the ban again.
+    const dayAhead = new Date(Date.now() + 86_400_000 - new Date().getTimezoneOffset() * 60_000)
+      .toISOString()
+      .slice(0, 16)
+    await page.fill('#a-since', dayAhead)
+    await page.click('#audit-form button:not([type])')
+    await expect.poll(() => page.textContent('#status')).toBe('Nothing found.')
+    expect(await page.locator('#records tr').count()).toBe(0)
+    await page.fill('#a-since', '')
+    await page.fill('#a-until', dayAhead)
+    await page.click('#audit-form button:not([type])')
+    await expect.poll(() => page.locator('#records tr').count()).toBe(1)
 
     // The other language, from the toggle.
     await page.click('#lang')
