@@ -736,11 +736,21 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
       const identity = await db.pExpireTime(`wxa:identity:${APP_ID}:${user}`)
       expect(identity).toBeGreaterThan(at)
       expect(await db.pExpireTime(userKey(uid, 'identities'))).toBeGreaterThanOrEqual(identity)
+      // The login's audit record is written after its answer: wait for it.
+      for (let i = 0; i < 50 && !(await db.exists(userKey(uid, 'audit'))); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
       const owned = await db.keys(`wxa:{${encodeURIComponent(uid)}}:*`)
-      expect(owned.sort()).toEqual([userKey(uid, 'identities'), userKey(uid, 'sessions')])
-      // No key without an expiry but the owed index and profiles (user data).
+      // With the directory's entry (user data) and the audit log's stream of the user.
+      expect(owned.sort()).toEqual(
+        ['audit', 'dir', 'identities', 'sessions'].map((name) => userKey(uid, name)),
+      )
+      expect(await db.pTTL(userKey(uid, 'audit'))).toBeGreaterThan(179 * 24 * 60 * 60 * 1000)
+      // No key without an expiry but the owed index, and user data: profiles, the
+      // directory (deleted with the account) and the audit log's indexes of days and users.
+      const userData = /^wxa:(owed|audit:days|audit:users|dir:.*|\{.*\}:(profile|dir))$/
       for (const key of await db.keys('wxa:*')) {
-        if (key === 'wxa:owed' || key.endsWith(':profile')) continue
+        if (userData.test(key)) continue
         expect(await db.pTTL(key), key).toBeGreaterThan(0)
       }
     })
