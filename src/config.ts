@@ -222,8 +222,12 @@ function headerLogin(
   return undefined
 }
 
-/** `AUDIT_RETENTION_DAYS`: whole days, never below what the law asks. */
-function retentionDays(vars: RuntimeParts['vars']): number {
+/**
+ * `AUDIT_RETENTION_DAYS`: whole days, never below what the law asks.
+ *
+ * @throws WxaAuthError `CONFIG_INVALID` below {@link MIN_AUDIT_RETENTION_DAYS}
+ */
+export function auditRetentionDaysOf(vars: RuntimeParts['vars']): number {
   const days = whole(vars, 'AUDIT_RETENTION_DAYS', 1, DEFAULT_AUDIT_RETENTION_DAYS)
   if (days < MIN_AUDIT_RETENTION_DAYS) {
     throw new WxaAuthError(
@@ -281,7 +285,7 @@ function resolve(
     'strict',
   ])
   const cacheSeconds = whole(vars, 'SESSION_CACHE_SECONDS', 0, DEFAULT_SESSION_CACHE_SECONDS)
-  const auditRetentionDays = retentionDays(vars)
+  const auditRetentionDays = auditRetentionDaysOf(vars)
   return {
     defaultAppId,
     apps,

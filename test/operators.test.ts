@@ -2,8 +2,14 @@
 // [env.dev]), driven as a client: the deployable Worker writes both at a
 // login (the audit record under waitUntil), empties the directory at a
 // deletion, and keeps answering when the audit log cannot be written.
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { D1_SCHEMA, d1Audit, d1Directory } from '../src/runtime/cloudflare/d1'
+import { auditPurge } from '../src/runtime/cloudflare/scheduled'
 import { appWith, call, codeFor, login, newOpenid, testEnv, worker } from './helpers'
 
 const db = testEnv.DB as D1Database
@@ -81,5 +87,27 @@ describe('an audit log that cannot be written', () => {
     } finally {
       await db.batch(D1_SCHEMA.map((sql) => db.prepare(sql)))
     }
+  })
+})
+
+describe('the Worker’s cron', () => {
+  it('deletes the audit records past AUDIT_RETENTION_DAYS, and keeps the rest', async () => {
+    const DAY = 24 * 60 * 60 * 1000
+    const uid = newOpenid('cron')
+    const old = Date.now() - 200 * DAY
+    const recent = Date.now() - 100 * DAY
+    // Written by logs of their time: their own hourly purge keeps them.
+    await d1Audit(db, { retentionDays: 180, now: () => old }).append([
+      { at: old, type: 'login', uid, actor: 'user' },
+    ])
+    await d1Audit(db, { retentionDays: 180, now: () => recent }).append([
+      { at: recent, type: 'logout', uid, actor: 'user' },
+    ])
+    const then = d1Audit(db, { retentionDays: 180, now: () => old })
+    expect((await then.query({ uid }, { limit: 10 })).records).toHaveLength(2)
+    const ctx = createExecutionContext()
+    await auditPurge()(createScheduledController({ cron: '23 * * * *' }), testEnv, ctx)
+    await waitOnExecutionContext(ctx)
+    expect((await then.query({ uid }, { limit: 10 })).records).toMatchObject([{ type: 'logout' }])
   })
 })
