@@ -372,3 +372,25 @@ describe("the user's own copy on Workers", () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(28)
   })
 })
+
+describe('a ban holds at every door', () => {
+  it('a PC scan-to-login confirmed before the ban gets no session after it', async () => {
+    const app = withKeys()
+    const phone = await login(newOpenid('scan'), app)
+    const created = await call('POST', '/auth/scan', { json: {} }, app)
+    expect(created.status, created.text).toBe(200)
+    const { ticket } = created.body
+    const confirmed = await call(
+      'POST',
+      `/auth/scan/${ticket}/confirm`,
+      { token: phone.token },
+      app,
+    )
+    expect(confirmed.status, confirmed.text).toBe(200)
+    await admin(app, 'POST', `/users/${phone.user.id}/ban`, KEY_OPS, { json: { reason: 'x' } })
+    const polled = await call('GET', `/auth/scan/${ticket}`, {}, app)
+    expect(polled.status).toBeGreaterThanOrEqual(400)
+    expect(polled.body.token).toBeUndefined()
+    expect(['SCAN_TICKET_EXPIRED', 'USER_BANNED']).toContain(polled.body.error.code)
+  })
+})

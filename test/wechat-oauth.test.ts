@@ -286,6 +286,36 @@ describe('one person through every door', () => {
     }
   })
 
+  it('a ban by an operator ends every door’s session, and each door’s login is 403 USER_BANNED', async () => {
+    const key = 'cS3n1XzV8qL0mT5wR9pB2dK7hF4gJ6aY'
+    const server = app({ IDENTITY: 'unionid', ADMIN_KEYS: `ops:${key}` })
+    const user = newOpenid('banned')
+    const doors = await throughFiveDoors(server, user)
+    const uid = doors.mini.body.user.id
+    const ban = await call(
+      'POST',
+      `/admin/api/users/${uid}/ban`,
+      { json: { reason: 'abuse' }, headers: { Authorization: `Bearer ${key}` } },
+      server,
+    )
+    expect(ban.status, ban.text).toBe(200)
+    for (const { body } of Object.values(doors)) {
+      expect((await call('GET', '/me', { token: body.token }, server)).status).toBe(401)
+    }
+    const again = [
+      await loginWith(server, { code: await codeFor(user) }),
+      await loginWith(server, { ...(await redirected(server, user)), appId: OA }),
+      await loginWith(server, {
+        ...(await redirected(server, user, WEB, 'snsapi_login')),
+        appId: WEB,
+      }),
+      await loginWith(server, { code: await appCode(user), appId: MOBILE }),
+    ]
+    for (const res of again) {
+      expect([res.status, res.body.error?.code], res.text).toEqual([403, 'USER_BANNED'])
+    }
+  })
+
   it('a cancellation pushed for the mini program ends every door’s session, all five', async () => {
     const server = app({ IDENTITY: 'unionid' })
     const user = newOpenid('gone')
