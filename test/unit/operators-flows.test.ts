@@ -141,6 +141,19 @@ describe('the directory, written by the flows', () => {
     expect(JSON.stringify(await directory.get(user.id))).not.toContain('13800138000')
   })
 
+  it('a phone number read later (/auth/phone) is stored as its keyed hash too', async () => {
+    const { app, stores } = setup()
+    const { directory } = stores()
+    const lee = await login(app, 'lee')
+    expect((await directory.get(lee.user.id))?.phone).toBe(false)
+    const res = await post(app, '/auth/phone', { code: 'phone-13600136000' }, lee.token)
+    expect(res.status, await res.text()).toBe(200)
+    const hash = await phoneHash(storageSecret, '+8613600136000')
+    expect((await directory.find({ phoneHash: hash }, { limit: 10 })).users[0]?.uid).toBe(
+      lee.user.id,
+    )
+  })
+
   it('an account deletion (注销) and a platform push leave nothing of the user', async () => {
     const { app, stores } = setup()
     const { directory } = stores()
