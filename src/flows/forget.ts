@@ -104,14 +104,32 @@ export async function forgetUser<User extends { id: string }>(
   platform: PlatformName,
   actor = 'user',
 ): Promise<void> {
+  await forgetAccount(flow, uid, actor, { appId, openid, platform })
+}
+
+/**
+ * {@link forgetUser} by the user id alone, as an operator deletes an account:
+ * the identities to delete are those the authority indexed and the directory
+ * holds. The same steps, the same audit record.
+ *
+ * @param actor who deleted, e.g. `operator:<kid>`
+ * @returns how many sessions ended
+ */
+export async function forgetAccount<User extends { id: string }>(
+  flow: FlowContext<User>,
+  uid: string,
+  actor: string,
+  known?: { appId: string; openid: string; platform: PlatformName },
+): Promise<number> {
   const { config, now } = flow
   const { directory } = config
   const held = (await directory?.get(uid))?.identities ?? []
   await directory?.deleteUser(uid, now)
   const ended = await config.sessions.forget(uid, now)
-  const identities = new Map([[`${platform}\n${appId}\n${openid}`, { appId, openid, platform }]])
-  for (const entry of held)
+  const identities = new Map<string, { appId: string; openid: string; platform: PlatformName }>()
+  for (const entry of [...(known ? [known] : []), ...held]) {
     identities.set(`${entry.platform}\n${entry.appId}\n${entry.openid}`, entry)
+  }
   for (const identity of identities.values()) {
     await config.identities.delete(identity.appId, identity.openid, identity.platform)
   }
@@ -123,4 +141,5 @@ export async function forgetUser<User extends { id: string }>(
     actor,
     detail: { sessionsEnded: ended.length, identities: identities.size },
   })
+  return ended.length
 }

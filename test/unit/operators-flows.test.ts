@@ -4,10 +4,13 @@
 // and the log hold is read back.
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
+import { forgetAccount } from '../../src/flows/forget'
 import { normalizePhone, phoneHash } from '../../src/operators/phone'
 import type { AuditLog, Directory, StoredAuditRecord } from '../../src/operators/ports'
+import { resolveOptions } from '../../src/options'
 import { PLATFORMS } from '../../src/platforms/index'
 import type { PlatformDefinition } from '../../src/platforms/platform'
+import { flowContext } from '../../src/routes/flow-context'
 import { memoryRuntime } from '../../src/runtime/memory/index'
 import type { RuntimeParts, WxaRuntime } from '../../src/runtime/runtime'
 
@@ -65,7 +68,10 @@ function setup(wrap: (parts: RuntimeParts) => RuntimeParts = (parts) => parts) {
       return parts
     },
   }
-  const app = createApp({ runtime, platforms: [...PLATFORMS, example] })
+  const options = { runtime, platforms: [...PLATFORMS, example] }
+  const app = createApp(options)
+  /** A flow as a route of this app would run it (an operator's deletion, in tests of its own). */
+  const flow = () => flowContext(resolveOptions(options), {} as never)
   const opened = () => {
     if (!stores) {
       const parts = memory.parts({} as never)
@@ -76,7 +82,7 @@ function setup(wrap: (parts: RuntimeParts) => RuntimeParts = (parts) => parts) {
     }
     return stores
   }
-  return { app, stores: opened }
+  return { app, stores: opened, flow }
 }
 
 const post = (
@@ -133,6 +139,19 @@ describe('the directory, written by the flows', () => {
     expect((await directory.find({ phoneHash: hash }, { limit: 10 })).users[0]?.uid).toBe(user.id)
     // The directory holds no number.
     expect(JSON.stringify(await directory.get(user.id))).not.toContain('13800138000')
+  })
+
+  it('a phone number read later (/auth/phone) is stored as its keyed hash too', async () => {
+    const { app, stores } = setup()
+    const { directory } = stores()
+    const lee = await login(app, 'lee')
+    expect((await directory.get(lee.user.id))?.phone).toBe(false)
+    const res = await post(app, '/auth/phone', { code: 'phone-13600136000' }, lee.token)
+    expect(res.status, await res.text()).toBe(200)
+    const hash = await phoneHash(storageSecret, '+8613600136000')
+    expect((await directory.find({ phoneHash: hash }, { limit: 10 })).users[0]?.uid).toBe(
+      lee.user.id,
+    )
   })
 
   it('an account deletion (注销) and a platform push leave nothing of the user', async () => {
@@ -195,6 +214,28 @@ describe('the directory, written by the flows', () => {
     const res = await post(app, '/auth/login', { code: 'code-erin' })
     expect(res.status).toBe(401)
     expect(await directory.get(erin.user.id)).toBeNull()
+  })
+})
+
+describe('an operator’s deletion', () => {
+  it('by the user id alone equals a user’s: sessions, identities, directory gone; recorded with the key id', async () => {
+    const { app, stores, flow } = setup()
+    const { directory, audit } = stores()
+    const kim = await login(app, 'kim', { phoneCode: 'phone-13700137000' })
+    const ended = await forgetAccount(flow(), kim.user.id, 'operator:k1')
+    expect(ended).toBe(1)
+    expect(await directory.get(kim.user.id)).toBeNull()
+    const refreshed = await post(app, '/auth/refresh', { refreshToken: kim.refreshToken })
+    expect(refreshed.status).toBe(401)
+    const records = await recordsOf(audit, kim.user.id)
+    expect(records.at(-1)).toMatchObject({
+      type: 'account.deleted',
+      actor: 'operator:k1',
+      detail: { sessionsEnded: 1, identities: 1 },
+    })
+    // The next login is a new start, as after a user's own deletion.
+    const again = await login(app, 'kim')
+    expect((await directory.get(again.user.id))?.phone).toBe(false)
   })
 })
 

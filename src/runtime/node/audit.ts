@@ -53,6 +53,8 @@ export function redisAudit(
   const kept = retention(settings)
   const retentionMs = settings.retentionDays * DAY_MS
   const send = (key: string, args: string[]) => connection.send(key, args)
+  /** Days this process has put in `audit:days` (a purge takes a day out only once it is over). */
+  const known = new Set<string>()
 
   /** XADD at `id`, else (the stream is past it, or Redis 6) wherever Redis puts it. */
   async function add(key: string, id: string, fields: string[]): Promise<string> {
@@ -75,7 +77,11 @@ export function redisAudit(
     const typeKey = keys.typeDay(record.type, day)
     const writes: Promise<unknown>[] = [
       send(dayKey, ['PEXPIRE', dayKey, String(dayTtl)]),
-      send(keys.days, ['ZADD', keys.days, String(dayStart(day)), day]),
+      known.has(day)
+        ? Promise.resolve()
+        : send(keys.days, ['ZADD', keys.days, String(dayStart(day)), day]).then(() =>
+            known.add(day),
+          ),
       add(typeKey, id, ['r', json, 'i', id]).then(() =>
         send(typeKey, ['PEXPIRE', typeKey, String(dayTtl)]),
       ),

@@ -109,6 +109,9 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
     return Array.isArray(found) ? found.map(String) : []
   }
   const drop = (key: string, member: string) => send(key, ['SREM', key, member]).catch(() => {})
+  /** One script on the user's slot; under `REDIS_WAIT_REPLICAS`, confirmed by the replicas. */
+  const script = async (key: string, args: string[]) =>
+    connection.waits ? (await connection.write(key, [args]))[0] : send(key, args)
 
   return {
     async put(entry) {
@@ -119,13 +122,20 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
         updatedAt: entry.updatedAt,
       })
       const user = keys.user(uid)
-      const [old] = (await connection.write(user, [
-        ['EVAL', PUT, '2', user, keys.gone(uid), String(entry.updatedAt), field, value],
-      ])) as (string | null)[]
+      const old = (await script(user, [
+        'EVAL',
+        PUT,
+        '2',
+        user,
+        keys.gone(uid),
+        String(entry.updatedAt),
+        field,
+        value,
+      ])) as string | null
       if (old === null || old === undefined) return false
       const openidKey = keys.openid(entry.openid)
       const member = [entry.platform, entry.appId, uid].join(SEP)
-      await send(openidKey, ['SADD', openidKey, member])
+      const added = Number(await send(openidKey, ['SADD', openidKey, member]))
       if (entry.unionid) {
         const unionidKey = keys.unionid(entry.unionid)
         await send(unionidKey, ['SADD', unionidKey, uid])
@@ -135,8 +145,8 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
         const still = (await hashOf(uid))?.user.identities.some((e) => e.unionid === before)
         if (!still) await drop(keys.unionid(before), uid)
       }
-      // An identity belongs to one user: it leaves any other the set names.
-      for (const other of await members(openidKey)) {
+      // An identity belongs to one user: it leaves any other the set names (a returning user's is there already).
+      for (const other of added ? await members(openidKey) : []) {
         const [platform, appId, otherUid] = other.split(SEP)
         if (platform !== entry.platform || appId !== entry.appId || otherUid === uid) continue
         if (otherUid) {
@@ -150,9 +160,16 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
     async putPhone(uid, phoneHash, now) {
       const user = keys.user(uid)
       const value = JSON.stringify({ hash: phoneHash, updatedAt: now })
-      const [old] = (await connection.write(user, [
-        ['EVAL', PUT, '2', user, keys.gone(uid), String(now), PHONE, value],
-      ])) as (string | null)[]
+      const old = (await script(user, [
+        'EVAL',
+        PUT,
+        '2',
+        user,
+        keys.gone(uid),
+        String(now),
+        PHONE,
+        value,
+      ])) as string | null
       if (old === null || old === undefined) return false
       const phoneKey = keys.phone(phoneHash)
       await send(phoneKey, ['SADD', phoneKey, uid])
@@ -162,17 +179,15 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
     },
     async deleteUser(uid, now = Math.floor(Date.now() / 1000)) {
       const user = keys.user(uid)
-      const [flat] = (await connection.write(user, [
-        [
-          'EVAL',
-          DELETE,
-          '2',
-          user,
-          keys.gone(uid),
-          String(now),
-          String(DIRECTORY_TOMBSTONE_SECONDS),
-        ],
-      ])) as unknown[]
+      const flat = await script(user, [
+        'EVAL',
+        DELETE,
+        '2',
+        user,
+        keys.gone(uid),
+        String(now),
+        String(DIRECTORY_TOMBSTONE_SECONDS),
+      ])
       const held = heldOf(uid, flat)
       if (!held) return
       // The lookups: what is left of them names no one (the hash is gone), and is dropped here.
