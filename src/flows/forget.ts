@@ -73,15 +73,9 @@ export async function deleteAccountByOperator<User extends { id: string }>(
       }
     : { id: uid }
   await flow.hooks.onDeleteAccount(user as unknown as User, flow.c)
-  if (first) return forgetUser(flow, uid, first.appId, first.openid, first.platform, actor)
-  // Known to the session authority alone (no directory): its index names the identities.
-  const ended = await flow.config.sessions.forget(uid, flow.now)
-  void recordAudit(flow, {
-    type: 'account.deleted',
-    uid,
-    actor,
-    detail: { sessionsEnded: ended.length, identities: 0 },
-  })
+  // The same steps as the user's own deletion: the directory (a phone-only row
+  // included) and its deletion mark, every identity, every session.
+  await forgetAccount(flow, uid, actor, first)
 }
 
 /**
