@@ -33,8 +33,10 @@ import {
   insertSession,
   nextExpiry,
   OUTBOX_TABLE,
+  owedReplica,
   readMeta,
   replicaOwesDelete,
+  replicateForEdge,
   SCHEMA,
   sqliteOf,
   sqlSnapshot,
@@ -56,9 +58,10 @@ const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birt
  * SQLite-backed Durable Object per user id. Each rule runs as one synchronous
  * step on its SQLite table, and the alarm that retries the KV replica is set
  * in that same step, before any KV I/O: an object reset after a commit still
- * retries. After a change it writes the sealed record to KV (or deletes it):
- * KV is the edge's read replica. An ended session stays a tombstone until its
- * KV delete is confirmed. The object also keeps an index of the user's
+ * retries. KV is the edge's read replica, written lazily: a session gets a
+ * sealed copy there once the edge asks the object for it (a KV miss), and
+ * from then on each change rewrites the copy (or deletes it). An ended
+ * session stays a tombstone until its KV delete is confirmed. The object also keeps an index of the user's
  * identities (`identity:<appid>:<openid>`, `unionid:<unionid>`), so that
  * forgetting the user deletes them all.
  *
@@ -80,6 +83,10 @@ export class UserSessions extends DurableObject<WxaBindings> {
   #uid: string | undefined
   #flushing: Promise<boolean> | null = null
   #retryMs = REPLICA_RETRY_MS
+  /** When the alarm is set (ms), as this object set or found it; null when none. */
+  #alarmAt: number | null = null
+  /** Whether the alarm set is a retry of owed KV work, earlier than anything else needs. */
+  #retrying = false
 
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
@@ -92,8 +99,10 @@ export class UserSessions extends DurableObject<WxaBindings> {
     })
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
-      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
-        await ctx.storage.setAlarm(Date.now())
+      this.#alarmAt = await ctx.storage.getAlarm()
+      if (this.#pending() && this.#alarmAt === null) {
+        this.#alarmAt = Date.now()
+        await ctx.storage.setAlarm(this.#alarmAt)
       }
     })
   }
@@ -128,10 +137,23 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#rules.login(uid, id, record, refreshHash, policy, now, sessionKey)
   }
 
-  async read(uid: string, id: string, now: number): Promise<SessionRecord | null> {
+  /**
+   * The live session, or null. With `replicate` (the edge found no copy in
+   * KV), a live session without one gets it: marked owed in its row and
+   * written after the answer, not before. A copy that fails is tried again at
+   * the next miss: nothing at the edge depends on it meanwhile.
+   */
+  async read(
+    uid: string,
+    id: string,
+    now: number,
+    replicate = false,
+  ): Promise<SessionRecord | null> {
     await this.#ready(uid, now)
     await this.#migrate(uid, id, now)
-    return this.#rules.read(uid, id, now)
+    const record = await this.#rules.read(uid, id, now)
+    if (record && replicate && replicateForEdge(this.#sql, id)) void this.#flush()
+    return record
   }
 
   async write(
@@ -234,11 +256,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
   override async alarm() {
+    // The alarm that runs is spent: whatever is needed next is set again.
+    this.#alarmAt = null
+    this.#retrying = false
     const now = Math.floor(Date.now() / 1000)
-    const gone = this.#sql
-      .exec<{ id: string }>('DELETE FROM sessions WHERE expires_at <= ? RETURNING id', now)
-      .toArray()
-    for (const { id } of gone) this.#sql.exec('DELETE FROM replica WHERE id = ?', id)
+    // An expired session's KV copy expires with it (its TTL): nothing is owed for it.
+    this.#sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now)
     this.#sql.exec('DELETE FROM claims WHERE expires_at <= ?', now)
     this.#uid ??= this.#meta('uid')
     if (this.#empty()) {
@@ -262,13 +285,17 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
   }
 
-  #count(table: 'sessions' | 'replica' | typeof OUTBOX_TABLE | 'claims'): number {
+  #count(table: 'sessions' | typeof OUTBOX_TABLE | 'claims'): number {
     return countRows(this.#sql, table)
   }
 
   /** Whether work waits: replica writes, the outbox's deletes, a sweep. */
   #pending(): boolean {
-    return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
+    return (
+      this.#count(OUTBOX_TABLE) > 0 ||
+      this.#meta('sweep') === '1' ||
+      owedReplica(this.#sql).length > 0
+    )
   }
 
   /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
@@ -322,11 +349,18 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
-  /** Sets the alarm for the next retry or expiry, in the step that made the work: no await before it. */
-  #arm() {
+  /**
+   * Sets the alarm for the next retry or expiry, in the step that made the
+   * work: no await before it. An alarm already set as early or earlier stays
+   * (each `setAlarm()` is billed as a row written): when it runs, it sets the
+   * next. After KV work is done (`settled`), a retry alarm no longer needed
+   * is moved to what is.
+   */
+  #arm(settled = false) {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
-    if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    const retry = this.#pending()
+    if (retry) wake = Math.min(wake, Date.now() + this.#retryMs)
     const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
@@ -336,11 +370,16 @@ export class UserSessions extends DurableObject<WxaBindings> {
     } else {
       this.#setMeta('emptied', null)
     }
-    if (wake !== Infinity) {
-      this.ctx.storage.setAlarm(wake).catch((err: unknown) => {
-        this.log.error(`wxa-auth: setting the session object's alarm failed: ${err}`)
-      })
-    }
+    if (wake === Infinity) return
+    const armed = this.#alarmAt
+    const early = armed !== null && armed <= wake && !(settled && this.#retrying && !retry)
+    if (early) return
+    this.#alarmAt = wake
+    this.#retrying = retry
+    this.ctx.storage.setAlarm(wake).catch((err: unknown) => {
+      if (this.#alarmAt === wake) this.#alarmAt = null
+      this.log.error(`wxa-auth: setting the session object's alarm failed: ${err}`)
+    })
   }
 
   /**
@@ -349,12 +388,9 @@ export class UserSessions extends DurableObject<WxaBindings> {
    */
   async #settle<T>(result: T): Promise<T> {
     this.#arm()
-    this.#flushing ??= this.#drain().finally(() => {
-      this.#flushing = null
-    })
-    const failed = await this.#flushing
+    const failed = await this.#flush()
     if (!failed) this.#retryMs = REPLICA_RETRY_MS
-    this.#arm()
+    this.#arm(true)
     if (failed) {
       const deletes =
         this.#count(OUTBOX_TABLE) > 0 || replicaOwesDelete(this.#sql, Date.now() / 1000)
@@ -362,6 +398,14 @@ export class UserSessions extends DurableObject<WxaBindings> {
       this.#retryMs = Math.min(this.#retryMs * 2, cap)
     }
     return result
+  }
+
+  /** Writes what KV and R2 are owed, one drain at a time; true when it failed. */
+  #flush(): Promise<boolean> {
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = null
+    })
+    return this.#flushing
   }
 
   /** One writer of the replica at a time, each key written as it is now: no stale write wins. */
@@ -384,7 +428,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
       return false
     } catch (err) {
       this.log.error(
-        `wxa-auth: KV replica write failed; retrying by alarm: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
+        `wxa-auth: KV replica write failed; retried later: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
       )
       return true
     }
