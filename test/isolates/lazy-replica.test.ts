@@ -40,7 +40,7 @@ async function copyOf(token: string): Promise<string | null> {
     atob((token.split('.')[1] as string).replace(/-/g, '+').replace(/_/g, '/')),
   )
   const kv = await mf.getKVNamespace('SESSIONS', 'isolate-0')
-  return kv.get(sessionRecordKey(sub, await hashSessionId(sid)))
+  return (await kv.get(sessionRecordKey(sub, await hashSessionId(sid)), 'text')) as string | null
 }
 
 /** Waits until `check` holds (the object writes a copy after it answered). */
