@@ -22,6 +22,7 @@ import {
 import { storageCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import type { RefreshPresented } from '../../token/refresh'
+import { ObjectAlarm } from './alarm'
 import { workersKv } from './kv'
 import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
 import { drainOutbox, drainReplica } from './outbox'
@@ -33,7 +34,7 @@ import {
   insertSession,
   nextExpiry,
   OUTBOX_TABLE,
-  owedReplica,
+  owesWork,
   readMeta,
   replicaOwesDelete,
   replicateForEdge,
@@ -46,9 +47,6 @@ import {
   writeMeta,
 } from './sql'
 
-export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
-const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
-const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
 const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
 
@@ -82,15 +80,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   readonly #rules: SessionAuthority
   #uid: string | undefined
   #flushing: Promise<boolean> | null = null
-  #retryMs = REPLICA_RETRY_MS
-  /** When the alarm is set (ms), as this object set or found it; null when none. */
-  #alarmAt: number | null = null
-  /** Whether the alarm set is a retry of owed KV work, earlier than anything else needs. */
-  #retrying = false
+  readonly #alarm: ObjectAlarm
 
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
     this.#sql = sqliteOf(ctx)
+    this.#alarm = new ObjectAlarm(ctx.storage, () => this.log)
     this.replicaKv = sealedKv(workersKv(env.SESSIONS), storageCipher(env))
     this.#table = sqlTable(this.#sql)
     // Forget's identities go to the outbox before the step that ends the sessions.
@@ -99,11 +94,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     })
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm()
-      if (this.#pending() && this.#alarmAt === null) {
-        this.#alarmAt = Date.now()
-        await ctx.storage.setAlarm(this.#alarmAt)
-      }
+      if ((await this.#alarm.load()) === null && this.#pending()) this.#alarm.arm(Date.now(), true)
     })
   }
 
@@ -138,10 +129,8 @@ export class UserSessions extends DurableObject<WxaBindings> {
   }
 
   /**
-   * The live session, or null. With `replicate` (the edge found no copy in
-   * KV), a live session without one gets it: marked owed in its row and
-   * written after the answer, not before. A copy that fails is tried again at
-   * the next miss: nothing at the edge depends on it meanwhile.
+   * The live session, or null. With `replicate` (the edge missed it in KV), a copy is owed
+   * and written after the answer; one that fails is tried again at the next miss.
    */
   async read(
     uid: string,
@@ -256,9 +245,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
   override async alarm() {
-    // The alarm that runs is spent: whatever is needed next is set again.
-    this.#alarmAt = null
-    this.#retrying = false
+    this.#alarm.rang()
     const now = Math.floor(Date.now() / 1000)
     // An expired session's KV copy expires with it (its TTL): nothing is owed for it.
     this.#sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now)
@@ -281,22 +268,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
   #setMeta = (key: string, value: string | null) => writeMeta(this.#sql, key, value)
 
   /** Unix seconds of the object's first call by this version. */
-  #born(): number {
-    return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
-  }
+  #born = (): number => Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
 
-  #count(table: 'sessions' | typeof OUTBOX_TABLE | 'claims'): number {
-    return countRows(this.#sql, table)
-  }
+  #count = (table: 'sessions' | typeof OUTBOX_TABLE | 'claims') => countRows(this.#sql, table)
 
-  /** Whether work waits: replica writes, the outbox's deletes, a sweep. */
-  #pending(): boolean {
-    return (
-      this.#count(OUTBOX_TABLE) > 0 ||
-      this.#meta('sweep') === '1' ||
-      owedReplica(this.#sql).length > 0
-    )
-  }
+  #pending = () => owesWork(this.#sql)
 
   /** Nothing to keep: no session, claim, owed KV work, live identity, profile (kept until deleted). */
   #empty(): boolean {
@@ -349,18 +325,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
-  /**
-   * Sets the alarm for the next retry or expiry, in the step that made the
-   * work: no await before it. An alarm already set as early or earlier stays
-   * (each `setAlarm()` is billed as a row written): when it runs, it sets the
-   * next. After KV work is done (`settled`), a retry alarm no longer needed
-   * is moved to what is.
-   */
+  /** Wants the alarm for the next retry or expiry, in the step that made the work: no await before it. */
   #arm(settled = false) {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
     const retry = this.#pending()
-    if (retry) wake = Math.min(wake, Date.now() + this.#retryMs)
+    if (retry) wake = Math.min(wake, Date.now() + this.#alarm.retryMs)
     const indexed = indexUntil(this.#sql) * 1000
     if (indexed > Date.now()) wake = Math.min(wake, indexed)
     if (this.#empty()) {
@@ -370,16 +340,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     } else {
       this.#setMeta('emptied', null)
     }
-    if (wake === Infinity) return
-    const armed = this.#alarmAt
-    const early = armed !== null && armed <= wake && !(settled && this.#retrying && !retry)
-    if (early) return
-    this.#alarmAt = wake
-    this.#retrying = retry
-    this.ctx.storage.setAlarm(wake).catch((err: unknown) => {
-      if (this.#alarmAt === wake) this.#alarmAt = null
-      this.log.error(`wxa-auth: setting the session object's alarm failed: ${err}`)
-    })
+    this.#alarm.arm(wake, retry, settled)
   }
 
   /**
@@ -389,13 +350,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   async #settle<T>(result: T): Promise<T> {
     this.#arm()
     const failed = await this.#flush()
-    if (!failed) this.#retryMs = REPLICA_RETRY_MS
+    if (!failed) this.#alarm.tried(false, false)
     this.#arm(true)
     if (failed) {
       const deletes =
         this.#count(OUTBOX_TABLE) > 0 || replicaOwesDelete(this.#sql, Date.now() / 1000)
-      const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
-      this.#retryMs = Math.min(this.#retryMs * 2, cap)
+      this.#alarm.tried(true, deletes)
     }
     return result
   }

@@ -182,6 +182,10 @@ export const owedReplica = (sql: SqlStorage) =>
     )
     .toArray()
 
+/** Whether work waits: replica writes, the outbox's deletes, a sweep. */
+export const owesWork = (sql: SqlStorage): boolean =>
+  countRows(sql, OUTBOX_TABLE) > 0 || readMeta(sql, 'sweep') === '1' || owedReplica(sql).length > 0
+
 /** Whether an owed replica write is a delete (an ended or expired session) at `now` (seconds). */
 export const replicaOwesDelete = (sql: SqlStorage, now: number): boolean =>
   sql
