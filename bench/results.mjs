@@ -57,7 +57,7 @@ function figuresOf({ name, per }, rounds) {
     objectRequests: median('objectRequests'),
     rowsRead: median('rowsRead'),
     rowsWritten: median('rowsWritten'),
-    dollarsPerMillion: ranged(spread(costs), 3),
+    dollarsPerMillion: ranged(spread(costs), 6),
   }
 }
 
