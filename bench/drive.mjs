@@ -79,11 +79,14 @@ export const codes = (emulator, openids, { rotateSessionKey = false } = {}) =>
     }).then((r) => r.code),
   )
 
-/** Logs each openid in once; their tokens (or another field of the answer: `refreshToken`), in order. */
+/**
+ * Logs each openid in once; their tokens (or another field of the answer:
+ * `refreshToken`; null: the whole answer), in order.
+ */
 export async function loginAll(app, emulator, openids, field = 'token') {
   const all = await codes(emulator, openids)
   return batched(all.length, (i) =>
-    post(`${app}/auth/login`, { code: all[i] }).then((r) => r[field]),
+    post(`${app}/auth/login`, { code: all[i] }).then((r) => (field === null ? r : r[field])),
   )
 }
 

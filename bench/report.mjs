@@ -7,7 +7,8 @@ import { costPerMillion, PRICES, PRICES_DATE } from './prices.mjs'
 
 export const GOALS = {
   readCost: 0.4, // $ per million authenticated reads (edge, hot isolate)
-  loginCost: 5, // $ per million logins
+  loginCost: 5, // $ per million logins of a returning user
+  firstLoginCost: 10, // $ per million first logins
   hotAuth: 0.5, // /me auth CPU with a hot token, × hono/jwt's
   coldAuth: 1.2, // with a cold token
   gzipKiB: 72, // the production bundle, gzip (GZIP_BUDGET in scripts/build.mjs)
@@ -136,15 +137,7 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
       `an authenticated read (edge, hot isolate) costs ${ranged(read, 2)} $/M (goal ≤ ${dollars(GOALS.readCost)})`,
       `the request price alone is ${dollars(PRICES.workers.requests)}`,
     ),
-    ...['first', 'returning', 'same'].map((key) => {
-      const writes = median(key, 'writes')
-      const rows = median(key, 'rowsWritten')
-      return goal(
-        cost(key).median <= GOALS.loginCost,
-        `${named[key].name}: ${ranged(cost(key), 2)} $/M (goal ≤ ${dollars(GOALS.loginCost)}); ${fmt(writes, 2)} KV writes and ${fmt(rows, 1)} rows written per login`,
-        `KV ${dollars(cost(key, 'kv').median)}, the user's object ${dollars(cost(key, 'objects').median)} (rows written ${dollars(rows * PRICES.durableObjects.rowsWritten)}). One KV write is ${dollars(PRICES.kv.writes)} per million at list price: a login that writes its session replica to KV cannot cost under ${dollars(GOALS.loginCost)} per million`,
-      )
-    }),
+    ...loginGoals({ named, cost, median }),
     goal(
       hotAuth.median <= GOALS.hotAuth,
       `/me auth CPU with a hot token (/me − /healthz in the isolate) is ${ranged(hotAuth, 2)} × hono/jwt's (${fmt(trioAbove('b-hot').median)} µs against its ${ranged(peerAuth)} µs; goal ≤ ${GOALS.hotAuth})${straddles(hotAuth, GOALS.hotAuth)}`,
@@ -165,4 +158,37 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
       : `- shown: Node + Redis /me ${fmt(median('node-me'))} µs CPU per request at ${fmt(median('node-me', 'rps'))} req/s, a login ${fmt(median('node-login'))} µs at ${fmt(median('node-login', 'rps'))} req/s; Workers /me ${fmt(median('hot'))} µs at ${fmt(median('hot', 'rps'))} req/s, a login ${fmt(median('returning'))} µs at ${fmt(median('returning', 'rps'))} req/s`,
   )
   return lines.join('\n')
+}
+
+/**
+ * Goal 3: a returning user's login (with a new session_key and with the same)
+ * at most GOALS.loginCost per million at list price, a first login at most
+ * GOALS.firstLoginCost; a miss names what the bill is made of.
+ */
+function loginGoals({ named, cost, median }) {
+  const { kv, durableObjects: objects } = PRICES
+  return ['first', 'returning', 'same'].map((key) => {
+    const limit = key === 'first' ? GOALS.firstLoginCost : GOALS.loginCost
+    const [reads, writes, lists, rows, requests] = [
+      'reads',
+      'writes',
+      'lists',
+      'rowsWritten',
+      'objectRequests',
+    ].map((field) => median(key, field))
+    const kvParts = [
+      writes && `${fmt(writes, 2)} writes at ${dollars(kv.writes)}`,
+      lists && `${fmt(lists, 2)} lists at ${dollars(kv.lists)}`,
+      reads && `${fmt(reads, 2)} reads at ${dollars(kv.reads)}`,
+    ].filter(Boolean)
+    const why =
+      key === 'first' && writes >= 1 && lists >= 1
+        ? ": a first login writes the user's identity to KV and lists the user's KV sessions once (the adoption of 0.1's), two KV operations at $5.00 per million each"
+        : ''
+    return goal(
+      cost(key).median <= limit,
+      `${named[key].name}: ${ranged(cost(key), 2)} $/M (goal ≤ ${dollars(limit)}); ${fmt(writes, 2)} KV writes and ${fmt(rows, 1)} rows written per login`,
+      `KV ${dollars(cost(key, 'kv').median)} (${kvParts.join(', ') || 'none'})${why}; the user's object ${dollars(cost(key, 'objects').median)} (${fmt(rows, 1)} rows written at ${dollars(objects.rowsWritten)}, each setAlarm() one; ${fmt(requests, 2)} requests at ${dollars(objects.requests)}); the Worker ${dollars(cost(key, 'requests').median + cost(key, 'cpu').median)}`,
+    )
+  })
 }

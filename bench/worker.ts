@@ -250,6 +250,21 @@ app.post('/bench/records', async (c) => {
   }
   return c.json({ keys: copied.size })
 })
+// Whether KV holds the session copy of the token's session (`Authorization:
+// JWT <token>`): a login writes none, the session object writes it once the
+// edge asks for the session (bench/run.mjs waits for them).
+app.get('/bench/copy', async (c) => {
+  const settings = main.config(c)
+  const ring = await importKeyRing(settings.secrets)
+  const token = c.req.header('authorization')?.replace(/^JWT /, '') ?? ''
+  const { sub, sid } = await verifyToken(ring, token, {
+    issuer: settings.issuer,
+    audience: settings.audience,
+    now: Math.floor(Date.now() / 1000),
+  })
+  const key = sessionRecordKey(sub, await hashSessionId(sid))
+  return c.json({ copied: (await c.env.SESSIONS.get(key)) !== null })
+})
 /** SESSIONS with its reads answered from the copies (anything else goes to KV). */
 const copiedKv = (kv: KVNamespace): KVNamespace =>
   new Proxy(kv, {

@@ -8,6 +8,7 @@ import {
   expectError,
   kvKeys,
   newOpenid,
+  readAtEdge,
   testEnv,
 } from './helpers'
 
@@ -31,6 +32,8 @@ describe('several mini programs on one deployment', () => {
     expect(first.body.user.id).not.toBe(second.body.user.id)
     expect(await kvKeys(`identity:${FIRST}:${openid}`)).toHaveLength(1)
     expect(await kvKeys(`identity:${SECOND}:${openid}`)).toHaveLength(1)
+    await readAtEdge(first.body.token)
+    await readAtEdge(second.body.token)
     expect(await kvKeys(`session:${first.body.user.id}:`)).toHaveLength(1)
     expect(await kvKeys(`session:${second.body.user.id}:`)).toHaveLength(1)
     const sessions = await call('GET', '/auth/sessions', { token: second.body.token })

@@ -1,7 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import type { Context } from 'hono'
-import { expect } from 'vitest'
+import { expect, vi } from 'vitest'
 import { createApp } from '../src/app'
 import type { WxaConfig } from '../src/config'
 import { emulatorStub } from '../src/emulator/stub'
@@ -14,7 +14,9 @@ import type { WxaAuthOptions } from '../src/options'
 import { workersKv } from '../src/runtime/cloudflare/kv'
 import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import { identityStore } from '../src/session/identities'
+import { hashSessionId } from '../src/session/ids'
 import { createCipher } from '../src/storage/cipher'
+import { sessionRecordKey } from '../src/storage/keys'
 import { sealedKv } from '../src/storage/sealed-kv'
 import { wxaAuth } from '../src/wxa-auth'
 import { countingKv } from './counting-kv'
@@ -223,6 +225,26 @@ export async function openKv<T = any>(key: string): Promise<T | null> {
   const sealed = await testEnv.SESSIONS.get(key)
   const opened = sealed === null ? null : await testCipher().open(sealed, key)
   return opened === null ? null : (JSON.parse(opened) as T)
+}
+
+/** The KV key of the session a token names: `session:<uid>:<sha256(sid)>`. */
+export async function recordKeyOf(token: string) {
+  const { sub, sid } = decodeJwt(token).payload as { sub: string; sid: string }
+  return sessionRecordKey(sub, await hashSessionId(sid))
+}
+
+/**
+ * Reads the session of `token` once at the edge, from an isolate that has not
+ * seen it (or `app`): a login writes no KV copy, so the read misses KV and asks
+ * the session object, which writes the copy after answering. Resolves once KV
+ * has it; the session's KV key.
+ */
+export async function readAtEdge(token: string, app: Fetcher = appWith()) {
+  const res = await call('GET', '/me', { token }, app)
+  expect(res.status, res.text).toBe(200)
+  const key = await recordKeyOf(token)
+  await vi.waitFor(async () => expect(await testEnv.SESSIONS.get(key)).not.toBeNull())
+  return key
 }
 
 /** Every KV key under `prefix`, with its expiration. */

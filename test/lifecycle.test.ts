@@ -12,6 +12,7 @@ import {
   kvKeys,
   login,
   newOpenid,
+  readAtEdge,
   refreshWith,
   served,
   testApp,
@@ -100,6 +101,7 @@ describe('devices', () => {
     const tokens = [await login(openid), await login(openid), await login(openid)].map(
       (l) => l.token,
     )
+    for (const token of tokens.slice(1)) await readAtEdge(token)
     const res = await call('POST', '/auth/logout-all', { token: tokens[1] })
     expect(res.body).toEqual({ ok: true, loggedOut: 3 })
     for (const token of tokens) {
@@ -112,7 +114,11 @@ describe('devices', () => {
     const app = appWith({ MAX_SESSIONS: '3' })
     const openid = newOpenid()
     const logins = []
-    for (let i = 0; i < 5; i++) logins.push(await login(openid, app))
+    for (let i = 0; i < 5; i++) {
+      const done = await login(openid, app)
+      await readAtEdge(done.token)
+      logins.push(done)
+    }
     const statuses = []
     for (const { token } of logins) statuses.push((await call('GET', '/me', { token }, app)).status)
     expect(statuses).toEqual([401, 401, 200, 200, 200])
@@ -153,6 +159,7 @@ describe('refresh', () => {
   it('extends the session only past half its lifetime, with one KV write', async () => {
     const openid = newOpenid()
     const { token, refreshToken, refreshExpiresAt } = await login(openid)
+    await readAtEdge(token)
     const start = decodeJwt(token).payload.iat
     const early = await refreshWith(refreshToken)
     const { exp, iat } = decodeJwt(early.body.token).payload
@@ -203,6 +210,7 @@ describe('encryption at rest', () => {
   it('keeps session_key, session data and session ids out of KV values', async () => {
     const openid = newOpenid()
     const { token, user } = await login(openid)
+    await readAtEdge(token)
     await call('PATCH', '/me/session', { token, json: { secretNote: 'meet at noon' } })
     const sessionKey = await emulatedSessionKey(openid)
     expect(sessionKey).toMatch(/==$/)
@@ -238,8 +246,10 @@ describe('encryption at rest', () => {
     const b = await login(undefined, uncached)
     await call('PATCH', '/me/session', { token: a.token, json: { owner: 'a' } }, uncached)
     await call('PATCH', '/me/session', { token: b.token, json: { owner: 'b' } }, uncached)
+    // Each PATCH read its session at the edge (a miss: the object wrote the copy) and changed it.
     const [keyA] = await kvKeys(`session:${a.user.id}:`)
     const [keyB] = await kvKeys(`session:${b.user.id}:`)
+    expect([keyA, keyB]).toEqual([expect.anything(), expect.anything()])
     await testEnv.SESSIONS.put(
       keyB?.name as string,
       (await testEnv.SESSIONS.get(keyA?.name as string)) as string,

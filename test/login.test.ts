@@ -15,6 +15,7 @@ import {
   kvKeys,
   login,
   newOpenid,
+  readAtEdge,
   testEnv,
   testIdentities,
   userData,
@@ -61,8 +62,11 @@ describe('POST /auth/login', () => {
     expect(Date.parse(res.body.expiresAt) / 1000).toBe(payload.exp)
     expect(Date.parse(res.body.refreshExpiresAt) / 1000).toBe(payload.iat + DEFAULT_SESSION_TTL)
 
-    // One session under the user's prefix, keyed by a hash (never the sid itself),
+    // A login writes no session to KV; the first read at the edge does: one
+    // session under the user's prefix, keyed by a hash (never the sid itself),
     // expiring with the session (the refresh token); one identity record.
+    expect(await kvKeys(`session:${uid}:`)).toEqual([])
+    await readAtEdge(res.body.token)
     const sessions = await kvKeys(`session:${uid}:`)
     expect(sessions).toHaveLength(1)
     expect(sessions[0]?.name).not.toContain(payload.sid)
@@ -88,6 +92,8 @@ describe('POST /auth/login', () => {
     const first = await login(openid)
     const second = await login(openid)
     expect(decodeJwt(first.token).payload.sid).not.toBe(decodeJwt(second.token).payload.sid)
+    const keys = [await readAtEdge(first.token), await readAtEdge(second.token)]
+    expect(new Set(keys).size).toBe(2)
     expect(await kvKeys(`session:${first.user.id}:`)).toHaveLength(2)
     expect((await call('GET', '/me', { token: first.token })).status).toBe(200)
     expect((await call('GET', '/me', { token: second.token })).status).toBe(200)

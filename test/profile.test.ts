@@ -15,6 +15,7 @@ import {
   login,
   newOpenid,
   type Reply,
+  readAtEdge,
   testApp,
   testEnv,
   testIdentities,
@@ -486,6 +487,8 @@ describe('an avatar whose profile change fails', () => {
 
   it('outcome unknown: a 503, and the avatar stays (the profile may hold it now)', async () => {
     const { token } = await login()
+    // The session is read from KV: the failing link is the change's, not the read's.
+    await readAtEdge(token)
     const before = await stored()
     const reset = appWith({ USER_SESSIONS: failing(() => new Error('Network connection lost.')) })
     expectError(await upload(token, { avatar: image(PNG) }, reset), 503, 'STORAGE_OUTCOME_UNKNOWN')

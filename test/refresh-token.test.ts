@@ -18,6 +18,7 @@ import {
   login,
   openKv,
   production,
+  readAtEdge,
   refreshWith,
   served,
   testApp,
@@ -97,7 +98,8 @@ describe('two tokens: login and refresh answer an access token and a refresh tok
 
   it('the refresh token is kept only hashed: not in the object, not in KV', async () => {
     const app = appWith()
-    const { refreshToken, user } = await loggedIn(app)
+    const { token, refreshToken, user } = await loggedIn(app)
+    await readAtEdge(token)
     const rows = await runInDurableObject(objectOf(user.id), (_instance, state) =>
       state.storage.sql.exec('SELECT * FROM sessions').toArray(),
     )

@@ -1,9 +1,11 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { emulatorUpstream } from '../src/emulator/upstream'
 import type { DefaultUser } from '../src/hooks'
 import { requireLogin } from '../src/middleware/require-login'
 import type { WxaEnv, WxaVariables } from '../src/middleware/session'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import { cloudflare } from '../src/runtime/cloudflare/runtime'
 import type { Session } from '../src/session/session'
 import { wxaAuth } from '../src/wxa-auth'
@@ -14,11 +16,17 @@ import {
   kvKeys,
   login,
   openKv,
+  readAtEdge,
   served,
   testApp,
   testAuth,
   testEnv,
 } from './helpers'
+
+const objectOf = (uid: string) => {
+  const namespace = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+  return namespace.get(namespace.idFromName(uid))
+}
 
 describe('the session middleware', () => {
   it('keeps session data set in one request for the next', async () => {
@@ -40,6 +48,7 @@ describe('the session middleware', () => {
     const { env, counts, objects } = countedEnv()
     const app = served(testApp(), env)
     const { token, user } = await login(undefined, app)
+    await readAtEdge(token, app)
     const before = await kvKeys(`session:${user.id}:`)
     Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
     objects.calls = 0
@@ -65,20 +74,48 @@ describe('the session middleware', () => {
     const { openid, user } = await login(undefined, app)
     expect(counts).toEqual({ get: 1, put: 1, delete: 0, list: 0 })
     expect(objects.calls).toBe(1)
-    // The object wrote the session's replica: the second of the login's two KV writes.
-    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
+    // The session's KV copy is written only once the edge asks for it.
+    expect(await kvKeys(`session:${user.id}:`)).toEqual([])
     // The same session_key again: the identity is not rewritten.
     await login(openid, app)
     expect(counts).toEqual({ get: 2, put: 1, delete: 0, list: 0 })
     expect(objects.calls).toBe(2)
     // A new session_key (WeChat rotates it at a login) goes to the object with
     // the session, in the same call: still no identity write, so a returning
-    // user's login is one KV write in all, the object's replica.
+    // user's login writes no KV at all.
     await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
     await login(openid, app)
     expect(counts).toEqual({ get: 3, put: 1, delete: 0, list: 0 })
     expect(objects.calls).toBe(3)
-    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(3)
+    expect(await kvKeys(`session:${user.id}:`)).toEqual([])
+  })
+
+  it("a returning user's login: no KV write, two SQLite rows (the session, the session_key), no alarm set", async () => {
+    const { env, counts } = countedEnv()
+    const app = served(testApp(), env)
+    const { openid, user } = await login(undefined, app)
+    await readAtEdge((await login(openid, app)).token)
+    const used = { rows: 0, alarms: 0 }
+    await runInDurableObject(objectOf(user.id), (_instance, state) => {
+      const { sql } = state.storage
+      const exec = sql.exec.bind(sql)
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        const cursor = exec(query, ...bindings)
+        queueMicrotask(() => (used.rows += cursor.rowsWritten))
+        return cursor
+      }) as typeof sql.exec
+      const setAlarm = state.storage.setAlarm.bind(state.storage)
+      state.storage.setAlarm = (...args) => {
+        used.alarms++
+        return setAlarm(...args)
+      }
+    })
+    Object.assign(counts, { get: 0, put: 0, delete: 0, list: 0 })
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    await login(openid, app)
+    expect(counts).toEqual({ get: 1, put: 0, delete: 0, list: 0 })
+    expect(used).toEqual({ rows: 2, alarms: 0 })
+    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
   })
 
   it('gives anonymous requests a null user and an empty session that is never written', async () => {
@@ -121,6 +158,8 @@ describe('POST /auth/logout', () => {
   it('deletes the session: the token is dead afterwards', async () => {
     const { token, user } = await login()
     const other = await login(user.openid)
+    await readAtEdge(token)
+    const kept = await readAtEdge(other.token)
     const res = await call('POST', '/auth/logout', { token })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ ok: true })
@@ -129,7 +168,7 @@ describe('POST /auth/logout', () => {
     expect((await call('POST', '/auth/logout', { token })).body).toEqual({ ok: true })
     // The user's other device stays logged in.
     expect((await call('GET', '/me', { token: other.token })).status).toBe(200)
-    expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
+    expect((await kvKeys(`session:${user.id}:`)).map((k) => k.name)).toEqual([kept])
   })
 
   it('needs a login', async () => {

@@ -30,6 +30,7 @@ import {
   openKv,
   PRODUCTION_SECRET,
   production,
+  readAtEdge,
   refreshWith,
   served,
   testApp,
@@ -68,6 +69,7 @@ const rowsOf = (uid: string) =>
 describe('3. a logout is not lost to an object reset between its commit and the KV delete', () => {
   it('the retry alarm is set in the same step as the rule; the copy goes when it rings', async () => {
     const { token, user } = await login()
+    await readAtEdge(token)
     expect(await kvKeys(`session:${user.id}:`)).toHaveLength(1)
     // The object dies as soon as it starts deleting the KV copy.
     await runInDurableObject(objectOf(user.id), (instance: UserSessions, state) => {
@@ -108,7 +110,8 @@ describe('3. a logout is not lost to an object reset between its commit and the 
   it('a reconstructed object with owed rows and no alarm arms one', async () => {
     const { token, user } = await login()
     await runInDurableObject(objectOf(user.id), async (_instance, state) => {
-      state.storage.sql.exec("INSERT OR REPLACE INTO replica (id, version) VALUES ('owed', 1)")
+      // Its one session owes KV a copy.
+      state.storage.sql.exec('UPDATE sessions SET replica = 1')
       await state.storage.deleteAlarm()
       await state.storage.sync()
       state.abort('reset')
@@ -147,6 +150,37 @@ describe('3. a logout is not lost to an object reset between its commit and the 
       app,
     )
     expectError(res, 503, 'STORAGE_UNAVAILABLE')
+  })
+})
+
+describe('an object of 0.3 (every session copied to KV, owed writes in a table) upgraded', () => {
+  it('its sessions keep their copies: an end deletes them; an owed write is still written', async () => {
+    const openid = newOpenid()
+    const kept = await login(openid)
+    const owed = await login(openid)
+    // As 0.3 left it: both sessions in KV, the second's write still owed in table `replica`.
+    const keys = [await readAtEdge(kept.token), await readAtEdge(owed.token)]
+    const owedId = (keys[1] as string).split(':').at(-1) as string
+    await runInDurableObject(objectOf(kept.user.id), async (_instance, state) => {
+      const sql = state.storage.sql
+      sql.exec('ALTER TABLE sessions DROP COLUMN replica')
+      sql.exec('CREATE TABLE replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID')
+      sql.exec('INSERT INTO replica (id, version) VALUES (?, 1)', owedId)
+      await state.storage.deleteAlarm()
+      await testEnv.SESSIONS.delete(keys[1] as string)
+      await state.storage.sync()
+      state.abort('upgrade')
+    }).catch(() => {})
+    // The edge still reads its copy; the object, made anew with this version, arms the owed write.
+    expect((await call('GET', '/me', { token: kept.token }, appWith())).status).toBe(200)
+    expect(await runDurableObjectAlarm(objectOf(kept.user.id))).toBe(true)
+    expect(await testEnv.SESSIONS.get(keys[1] as string)).not.toBeNull()
+    expect((await call('POST', '/auth/logout', { token: kept.token })).status).toBe(200)
+    expect(await testEnv.SESSIONS.get(keys[0] as string)).toBeNull()
+    const tables = await runInDurableObject(objectOf(kept.user.id), (_i, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'replica'").toArray(),
+    )
+    expect(tables).toEqual([])
   })
 })
 
@@ -437,6 +471,7 @@ describe('7. the lower findings', () => {
 
     it('a tombstone stays while its KV delete is owed', async () => {
       const { token, user } = await login()
+      await readAtEdge(token)
       await runInDurableObject(objectOf(user.id), (instance: UserSessions) => {
         instance.replicaKv = {
           ...instance.replicaKv,
@@ -453,6 +488,7 @@ describe('7. the lower findings', () => {
 
     it('the retry of a failing KV delete backs off to at most a minute', async () => {
       const { token, user } = await login()
+      await readAtEdge(token)
       await runInDurableObject(objectOf(user.id), (instance: UserSessions) => {
         instance.replicaKv = {
           ...instance.replicaKv,

@@ -43,8 +43,12 @@ export interface SessionAuthority {
   sessionKey(uid: string, slot: string): Promise<string | null>
   /** Replaces the user's session_key of `slot` (sealed): a reset. */
   setSessionKey(uid: string, slot: string, sealed: string): Promise<void>
-  /** The live session, or null (ended, expired, unknown). */
-  read(uid: string, id: string, now: number): Promise<SessionRecord | null>
+  /**
+   * The live session, or null (ended, expired, unknown). `replicate`: the
+   * edge's read replica had no copy of it; an authority that writes one
+   * lazily (the Durable Object's KV) writes it now.
+   */
+  read(uid: string, id: string, now: number, replicate?: boolean): Promise<SessionRecord | null>
   write(
     uid: string,
     id: string,

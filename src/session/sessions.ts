@@ -149,9 +149,10 @@ export function sessions({
       if (replica?.isEnded(id, now)) return { ok: false, refused: 'SESSION_EXPIRED' }
       let record = edge ? await edge.get(uid, id) : null
       // A miss is a session not yet replicated here, or one that is over; a
-      // copy older than the token missed a refresh. Only the authority knows.
+      // copy older than the token missed a refresh. Only the authority knows,
+      // and on a miss it writes the copy the edge asked for.
       if (!record || record.gen < gen) {
-        record = await authority.read(uid, id, now)
+        record = await authority.read(uid, id, now, edge !== null && record === null)
         if (!record) {
           over(uid, [id], now)
           return { ok: false, refused: 'SESSION_EXPIRED' }

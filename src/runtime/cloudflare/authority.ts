@@ -74,7 +74,8 @@ export function durableAuthority(binding: DurableObjectNamespace): SessionAuthor
     sessionKey: (uid, slot) => call('sessionKey', () => object(uid).sessionKey(uid, slot), false),
     setSessionKey: (uid, slot, sealed) =>
       call('setSessionKey', () => object(uid).setSessionKey(uid, slot, sealed), true),
-    read: (uid, id, now) => call('read', () => object(uid).read(uid, id, now), false),
+    read: (uid, id, now, replicate) =>
+      call('read', () => object(uid).read(uid, id, now, replicate), false),
     write: (uid, id, gen, change, policy, now) =>
       call('write', () => object(uid).write(uid, id, gen, change, policy, now), true),
     refresh: (uid, id, presented, policy, now) =>

@@ -24,6 +24,7 @@ import {
 import { storageCipher } from '../../storage/cipher'
 import { type SealedKv, sealedKv } from '../../storage/sealed-kv'
 import type { RefreshPresented } from '../../token/refresh'
+import { ObjectAlarm } from './alarm'
 import { workersKv } from './kv'
 import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
 import { drainOutbox, drainReplica } from './outbox'
@@ -35,8 +36,10 @@ import {
   keptUntil,
   nextExpiry,
   OUTBOX_TABLE,
+  owesWork,
   readMeta,
   replicaOwesDelete,
+  replicateForEdge,
   SCHEMA,
   sqliteOf,
   sqlSnapshot,
@@ -46,9 +49,6 @@ import {
   writeMeta,
 } from './sql'
 
-export const REPLICA_RETRY_MS = 10_000 // first retry of a failed KV write; doubled from there
-const PUT_RETRY_MAX_MS = 10 * 60 * 1000 // 10 minutes: a late put only delays a login's edge copy
-const DELETE_RETRY_MAX_MS = 60 * 1000 // 1 minute: until a delete lands, an ended session reads at the edge
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
 const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
 
@@ -58,9 +58,10 @@ const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birt
  * SQLite-backed Durable Object per user id. Each rule runs as one synchronous
  * step on its SQLite table, and the alarm that retries the KV replica is set
  * in that same step, before any KV I/O: an object reset after a commit still
- * retries. After a change it writes the sealed record to KV (or deletes it):
- * KV is the edge's read replica. An ended session stays a tombstone until its
- * KV delete is confirmed. The object also keeps an index of the user's
+ * retries. KV is the edge's read replica, written lazily: a session gets a
+ * sealed copy there once the edge asks the object for it (a KV miss), and
+ * from then on each change rewrites the copy (or deletes it). An ended
+ * session stays a tombstone until its KV delete is confirmed. The object also keeps an index of the user's
  * identities (`identity:<appid>:<openid>`, `unionid:<unionid>`), so that
  * forgetting the user deletes them all.
  *
@@ -81,11 +82,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
   readonly #rules: SessionAuthority
   #uid: string | undefined
   #flushing: Promise<boolean> | null = null
-  #retryMs = REPLICA_RETRY_MS
+  readonly #alarm: ObjectAlarm
 
   constructor(ctx: DurableObjectState, env: WxaBindings) {
     super(ctx, env)
     this.#sql = sqliteOf(ctx)
+    this.#alarm = new ObjectAlarm(ctx.storage, () => this.log)
     this.replicaKv = sealedKv(workersKv(env.SESSIONS), storageCipher(env))
     this.#table = sqlTable(this.#sql)
     // Forget's identities go to the outbox before the step that ends the sessions.
@@ -94,9 +96,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     })
     // Owed KV work outlives a reset: make sure an alarm will do it.
     void ctx.blockConcurrencyWhile(async () => {
-      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
-        await ctx.storage.setAlarm(Date.now())
-      }
+      if ((await this.#alarm.load()) === null && this.#pending()) this.#alarm.arm(Date.now(), true)
     })
   }
 
@@ -130,10 +130,21 @@ export class UserSessions extends DurableObject<WxaBindings> {
     return this.#rules.login(uid, id, record, refreshHash, policy, now, sessionKey)
   }
 
-  async read(uid: string, id: string, now: number): Promise<SessionRecord | null> {
+  /**
+   * The live session, or null. With `replicate` (the edge missed it in KV), a copy is owed
+   * and written after the answer; one that fails is tried again at the next miss.
+   */
+  async read(
+    uid: string,
+    id: string,
+    now: number,
+    replicate = false,
+  ): Promise<SessionRecord | null> {
     await this.#ready(uid, now)
     await this.#migrate(uid, id, now)
-    return this.#rules.read(uid, id, now)
+    const record = await this.#rules.read(uid, id, now)
+    if (record && replicate && replicateForEdge(this.#sql, id)) void this.#flush()
+    return record
   }
 
   async write(
@@ -237,11 +248,10 @@ export class UserSessions extends DurableObject<WxaBindings> {
 
   /** Drops rows past their expiry, retries owed KV work, and wakes again when needed. */
   override async alarm() {
+    this.#alarm.rang()
     const now = Math.floor(Date.now() / 1000)
-    const gone = this.#sql
-      .exec<{ id: string }>('DELETE FROM sessions WHERE expires_at <= ? RETURNING id', now)
-      .toArray()
-    for (const { id } of gone) this.#sql.exec('DELETE FROM replica WHERE id = ?', id)
+    // An expired session's KV copy expires with it (its TTL): nothing is owed for it.
+    this.#sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now)
     this.#sql.exec('DELETE FROM claims WHERE expires_at <= ?', now)
     this.#uid ??= this.#meta('uid')
     if (this.#empty()) {
@@ -261,18 +271,11 @@ export class UserSessions extends DurableObject<WxaBindings> {
   #setMeta = (key: string, value: string | null) => writeMeta(this.#sql, key, value)
 
   /** Unix seconds of the object's first call by this version. */
-  #born(): number {
-    return Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
-  }
+  #born = (): number => Number(this.#meta('born') ?? Math.floor(Date.now() / 1000))
 
-  #count(table: 'sessions' | 'replica' | typeof OUTBOX_TABLE | 'claims'): number {
-    return countRows(this.#sql, table)
-  }
+  #count = (table: 'sessions' | typeof OUTBOX_TABLE | 'claims') => countRows(this.#sql, table)
 
-  /** Whether work waits: replica writes, the outbox's deletes, a sweep. */
-  #pending(): boolean {
-    return this.#count('replica') + this.#count(OUTBOX_TABLE) > 0 || this.#meta('sweep') === '1'
-  }
+  #pending = () => owesWork(this.#sql)
 
   /** Nothing to keep: no session, claim, owed KV work, live identity or ban, profile (kept until deleted). */
   #empty(): boolean {
@@ -325,11 +328,12 @@ export class UserSessions extends DurableObject<WxaBindings> {
     if (record && !this.#table.get(id)) this.#insert(id, record)
   }
 
-  /** Sets the alarm for the next retry or expiry, in the step that made the work: no await before it. */
-  #arm() {
+  /** Wants the alarm for the next retry or expiry, in the step that made the work: no await before it. */
+  #arm(settled = false) {
     const next = nextExpiry(this.#sql)
     let wake = next === null ? Infinity : next * 1000
-    if (this.#pending()) wake = Math.min(wake, Date.now() + this.#retryMs)
+    const retry = this.#pending()
+    if (retry) wake = Math.min(wake, Date.now() + this.#alarm.retryMs)
     const kept = keptUntil(this.#sql) * 1000
     if (kept > Date.now()) wake = Math.min(wake, kept)
     if (this.#empty()) {
@@ -339,11 +343,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     } else {
       this.#setMeta('emptied', null)
     }
-    if (wake !== Infinity) {
-      this.ctx.storage.setAlarm(wake).catch((err: unknown) => {
-        this.log.error(`wxa-auth: setting the session object's alarm failed: ${err}`)
-      })
-    }
+    this.#alarm.arm(wake, retry, settled)
   }
 
   /**
@@ -352,19 +352,23 @@ export class UserSessions extends DurableObject<WxaBindings> {
    */
   async #settle<T>(result: T): Promise<T> {
     this.#arm()
-    this.#flushing ??= this.#drain().finally(() => {
-      this.#flushing = null
-    })
-    const failed = await this.#flushing
-    if (!failed) this.#retryMs = REPLICA_RETRY_MS
-    this.#arm()
+    const failed = await this.#flush()
+    if (!failed) this.#alarm.tried(false, false)
+    this.#arm(true)
     if (failed) {
       const deletes =
         this.#count(OUTBOX_TABLE) > 0 || replicaOwesDelete(this.#sql, Date.now() / 1000)
-      const cap = deletes ? DELETE_RETRY_MAX_MS : PUT_RETRY_MAX_MS
-      this.#retryMs = Math.min(this.#retryMs * 2, cap)
+      this.#alarm.tried(true, deletes)
     }
     return result
+  }
+
+  /** Writes what KV and R2 are owed, one drain at a time; true when it failed. */
+  #flush(): Promise<boolean> {
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = null
+    })
+    return this.#flushing
   }
 
   /** One writer of the replica at a time, each key written as it is now: no stale write wins. */
@@ -387,7 +391,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
       return false
     } catch (err) {
       this.log.error(
-        `wxa-auth: KV replica write failed; retrying by alarm: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
+        `wxa-auth: KV replica write failed; retried later: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err}`,
       )
       return true
     }

@@ -2,7 +2,14 @@ import { deleteIdentities } from '../../session/identities'
 import type { SessionTable } from '../../session/rules'
 import { sessionRecordKey, ttlUntil } from '../../storage/keys'
 import type { SealedKv } from '../../storage/sealed-kv'
-import { dropTombstone, OUTBOX_TABLE, readMeta, writeMeta } from './sql'
+import {
+  dropTombstone,
+  OUTBOX_TABLE,
+  owedReplica,
+  readMeta,
+  replicaWritten,
+  writeMeta,
+} from './sql'
 
 /**
  * The outbox of a `UserSessions` object, its deletes done and then crossed off one by
@@ -41,11 +48,11 @@ export async function drainOutbox(
 }
 
 /**
- * Writes what the KV replica is owed (table `replica`), each key as the
- * session is now, until nothing is owed: one writer, so no stale write wins.
+ * Writes what the KV replica is owed (the sessions' `replica` column), each
+ * key as the session is now, until nothing is owed: one writer, so no stale write wins.
  * A confirmed delete drops the tombstone too (nothing can bring the session
- * back), unless the session was created before `keepBefore` (ms): a stale KV
- * read of it could be migrated again.
+ * back), as does ending a session KV never had, unless the session was
+ * created before `keepBefore` (ms): a stale KV read of it could be migrated again.
  */
 export async function drainReplica(
   sql: SqlStorage,
@@ -56,19 +63,25 @@ export async function drainReplica(
     keepBefore,
   }: { uid: string; kv: SealedKv; table: SessionTable; keepBefore: number },
 ): Promise<void> {
+  // An ended session KV never had a copy of: nothing to delete, nothing to wait for.
+  sql.exec(
+    'DELETE FROM sessions WHERE record IS NULL AND replica IS NULL AND created_ms >= ?',
+    keepBefore,
+  )
   for (;;) {
-    const owed = sql.exec<{ id: string; version: number }>('SELECT * FROM replica').toArray()
+    const owed = owedReplica(sql)
     if (owed.length === 0) return
     for (const { id, version } of owed) {
       const record = table.get(id)?.record
       const key = sessionRecordKey(uid, id)
-      if (record && record.expiresAt > Date.now() / 1000) {
+      const live = record && record.expiresAt > Date.now() / 1000
+      if (live) {
         await kv.put(key, record, ttlUntil(record.expiresAt))
       } else {
         await kv.delete(key)
         dropTombstone(sql, id, version, keepBefore)
       }
-      sql.exec('DELETE FROM replica WHERE id = ? AND version = ?', id, version)
+      replicaWritten(sql, id, version, !live)
     }
   }
 }

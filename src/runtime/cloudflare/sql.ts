@@ -25,6 +25,7 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
     if (!columns.some((c) => c.name === 'refresh')) {
       sql.exec('ALTER TABLE sessions ADD COLUMN refresh TEXT')
     }
+    if (!columns.some((c) => c.name === 'replica')) owedReplicaInRows(sql)
     return sql
   } catch (cause) {
     if (/SQL is not enabled/i.test(String((cause as Error)?.message))) {
@@ -35,11 +36,12 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
 }
 
 /**
- * The tables of a `UserSessions` object: the sessions, the replica writes
- * KV is owed, meta, identities, the outbox (`owed_deletes`, as earlier
- * versions named it: objects keep their tables), claims. WITHOUT ROWID: a
- * row is its primary key, so an insert writes one row, not a row and its
- * key's index (each billed as a row written). Tables an older version made keep their shape and work the same.
+ * The tables of a `UserSessions` object: the sessions (each with what the KV
+ * replica holds of it and is owed, see {@link sqlTable}), meta, identities,
+ * the outbox (`owed_deletes`, as earlier versions named it: objects keep
+ * their tables), claims. WITHOUT ROWID: a row is its primary key, so an
+ * insert writes one row, not a row and its key's index (each billed as a row
+ * written). Tables an older version made keep their shape and work the same.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -47,9 +49,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   record TEXT,
   expires_at INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
-  refresh TEXT
+  refresh TEXT,
+  replica INTEGER
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS owed_deletes (key TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -73,8 +75,28 @@ const stored = (row: Row): StoredSession => ({
 })
 
 /**
- * The rules' {@link SessionTable} over the object's SQLite. Every change is
- * owed to the KV replica (table `replica`).
+ * Objects of 0.3 and earlier kept the replica writes they owed in a table of
+ * their own, and wrote every session to KV: their sessions all have a copy
+ * there (0), and those the table listed are owed (1).
+ */
+function owedReplicaInRows(sql: SqlStorage) {
+  sql.exec('ALTER TABLE sessions ADD COLUMN replica INTEGER DEFAULT 0')
+  const old = sql
+    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'replica'")
+    .one().n
+  if (old) {
+    sql.exec('UPDATE sessions SET replica = 1 WHERE id IN (SELECT id FROM replica)')
+    sql.exec('DROP TABLE replica')
+  }
+}
+
+/**
+ * The rules' {@link SessionTable} over the object's SQLite. The `replica`
+ * column says what KV holds of a session: null, no copy (a new session is
+ * copied to KV only once the edge asks for it, see {@link replicateForEdge});
+ * 0, its copy as the row is; n > 0, a copy owed, the version telling a newer
+ * change from one already written. A change to a session with a copy owes
+ * KV the change, in the same row.
  */
 export function sqlTable(sql: SqlStorage): SessionTable {
   return {
@@ -84,20 +106,15 @@ export function sqlTable(sql: SqlStorage): SessionTable {
     },
     put: (s) => {
       sql.exec(
-        `INSERT INTO sessions (id, record, expires_at, created_ms, refresh) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO sessions (id, record, expires_at, created_ms, refresh, replica)
+         VALUES (?, ?, ?, ?, ?, NULL)
          ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
-         refresh = excluded.refresh`,
+         refresh = excluded.refresh, replica = replica + 1`,
         s.id,
         s.record === null ? null : JSON.stringify(s.record),
         s.expiresAt,
         s.createdAtMs,
         s.refresh ? JSON.stringify(s.refresh) : null,
-      )
-      // The version tells a newer change from one already written.
-      sql.exec(
-        `INSERT INTO replica (id, version) VALUES (?, 1)
-         ON CONFLICT(id) DO UPDATE SET version = version + 1`,
-        s.id,
       )
     },
     live: (now) =>
@@ -126,19 +143,22 @@ export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
 
 export const countRows = (
   sql: SqlStorage,
-  table: 'sessions' | 'replica' | 'owed_deletes' | 'claims' | 'identities',
+  table: 'sessions' | 'owed_deletes' | 'claims' | 'identities',
 ) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
 
 /**
  * Keeps the identity index until at least `until` (unix seconds): as long as
  * the identities it lists, which a login writes for SESSION_MAX_AGE and a
- * day, longer than any session.
+ * day, longer than any session. Moved a day further each time it moves, so
+ * that logins write it at most once a day, as they write the identities.
  */
 export function keepIndex(sql: SqlStorage, until: number) {
   if (until > Number(readMeta(sql, 'identities_until') ?? 0)) {
-    writeMeta(sql, 'identities_until', String(until))
+    writeMeta(sql, 'identities_until', String(until + INDEX_SLACK))
   }
 }
+
+const INDEX_SLACK = 24 * 60 * 60 // 1 day, seconds
 
 /** Unix seconds until which the identity index is kept; 0 when it lists none. */
 export const indexUntil = (sql: SqlStorage): number =>
@@ -154,15 +174,57 @@ export const OUTBOX_TABLE = 'owed_deletes'
 export const toOutbox = (sql: SqlStorage, key: string) =>
   void sql.exec(`INSERT OR IGNORE INTO ${OUTBOX_TABLE} (key) VALUES (?)`, key)
 
+/** The sessions whose KV copy is owed, with the version owed. */
+export const owedReplica = (sql: SqlStorage) =>
+  sql
+    .exec<{ id: string; version: number }>(
+      'SELECT id, replica AS version FROM sessions WHERE replica > 0',
+    )
+    .toArray()
+
+/** Whether work waits: replica writes, the outbox's deletes, a sweep. */
+export const owesWork = (sql: SqlStorage): boolean =>
+  countRows(sql, OUTBOX_TABLE) > 0 || readMeta(sql, 'sweep') === '1' || owedReplica(sql).length > 0
+
 /** Whether an owed replica write is a delete (an ended or expired session) at `now` (seconds). */
 export const replicaOwesDelete = (sql: SqlStorage, now: number): boolean =>
   sql
     .exec<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM replica r LEFT JOIN sessions s ON s.id = r.id
-       WHERE s.record IS NULL OR s.expires_at <= ?`,
+      'SELECT COUNT(*) AS n FROM sessions WHERE replica > 0 AND (record IS NULL OR expires_at <= ?)',
       Math.floor(now),
     )
     .one().n > 0
+
+/**
+ * The edge asked for session `id` and KV has no copy of it: a copy is owed
+ * from now on (the version 1), unless the session is over. True when KV is
+ * owed one, now or from before (a copy that failed is tried again).
+ */
+export function replicateForEdge(sql: SqlStorage, id: string): boolean {
+  const row = sql
+    .exec<{ replica: number | null; live: number }>(
+      'SELECT replica, record IS NOT NULL AS live FROM sessions WHERE id = ?',
+      id,
+    )
+    .toArray()[0]
+  if (!row || (row.replica === null && !row.live)) return false
+  if (row.replica !== null) return row.replica > 0
+  sql.exec('UPDATE sessions SET replica = 1 WHERE id = ?', id)
+  return true
+}
+
+/**
+ * Crosses off the owed `version` of session `id` once KV has it: a copy
+ * written is the row as it is (0); a delete confirmed leaves none (null).
+ */
+export function replicaWritten(sql: SqlStorage, id: string, version: number, deleted: boolean) {
+  sql.exec(
+    'UPDATE sessions SET replica = ? WHERE id = ? AND replica = ?',
+    deleted ? null : 0,
+    id,
+    version,
+  )
+}
 
 /** Claims `id` with `tag` until `now + ttl`: null when it was free, else the tag it carries. */
 export function claimRow(
@@ -223,19 +285,20 @@ export const nextExpiry = (sql: SqlStorage): number | null =>
  */
 export function dropTombstone(sql: SqlStorage, id: string, version: number, sinceMs: number) {
   sql.exec(
-    `DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ?
-     AND EXISTS (SELECT 1 FROM replica WHERE id = ? AND version = ?)`,
+    'DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ? AND replica = ?',
     id,
     sinceMs,
-    id,
     version,
   )
 }
 
-/** A session found elsewhere (KV, from an earlier version), kept unless one of that id is here. */
+/**
+ * A session found elsewhere (KV, from an earlier version), kept unless one of
+ * that id is here; KV holds its copy (0), so that ending it deletes that.
+ */
 export function insertSession(sql: SqlStorage, id: string, record: SessionRecord) {
   sql.exec(
-    'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms) VALUES (?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO sessions (id, record, expires_at, created_ms, replica) VALUES (?, ?, ?, ?, 0)',
     id,
     JSON.stringify(record),
     record.expiresAt,
