@@ -12,13 +12,13 @@ import { codes, fmt, load, loginAll, ranged, spread } from './drive.mjs'
 import { startNodeServer } from './node-stack.mjs'
 import { freePort, start } from './proc.mjs'
 
-const NODE_COLD = Number(process.env.BENCH_NODE_COLD ?? 4000) // cold requests per server and round
-const NODE_REFRESHES = Number(process.env.BENCH_NODE_REFRESHES ?? 500) // per round
+const NODE_COLD = Number(process.env.BENCH_NODE_COLD ?? 2500) // cold requests per server and round
+const NODE_REFRESHES = Number(process.env.BENCH_NODE_REFRESHES ?? 300) // per round
 const PEER_SESSIONS = 100 // sessions the peers' tokens name
-const MEMORY_USERS = 500 // first logins whose Redis memory is weighed
-const EXPRESS_RUN = 1000 // express's runs: it costs ~8 × the others a request
-const NUDGE = 300 // unmeasured requests before each run of /me
-const WARM_UP = 2000 // cold requests per server before the rounds
+const MEMORY_USERS = 200 // first logins whose Redis memory is weighed
+const EXPRESS_RUN = 500 // express's runs: it costs ~8 × the others a request
+const NUDGE = 200 // unmeasured requests before each run of /me
+const WARM_UP = 1000 // cold requests per server before the rounds
 const POOL = 32 // refresh tokens taken in turn: no two refreshes of one session at once
 
 export const NODE_GOALS = {
@@ -84,7 +84,7 @@ async function keysOf(client) {
  * Starts wxa-auth's Node server and its peers on `redis`, logs users in,
  * weighs their Redis memory, and returns the Node scenarios for the rounds.
  */
-export async function nodeScenarios({ redis, emu, appId, secrets, rounds, seconds }) {
+export async function nodeScenarios({ redis, emu, appId, secrets, rounds }) {
   const users = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
   const server = await startNodeServer({
     redisUrl: redis.url,
@@ -179,7 +179,6 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds, second
       taken[name] += n
       return all.slice(taken[name] - n, taken[name])
     }
-    const timed = (options) => () => ({ ...options, duration: seconds })
     // Hot and cold alike by count, through the same path of the load generator, each run
     // after a few unmeasured requests: a server idle while the others ran pays for its
     // garbage collection and recompilation in its next requests, which its first run
@@ -218,7 +217,7 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds, second
         key: 'node-floor',
         name: 'GET /healthz (floor)',
         target: node,
-        options: timed({ path: '/healthz' }),
+        options: () => ({ path: '/healthz', amount: NODE_COLD }),
       },
       {
         key: 'node-me',
@@ -236,7 +235,7 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds, second
         key: 'node-fastify-floor',
         name: 'fastify: GET /healthz (floor)',
         target: peer('fastify'),
-        options: timed({ path: '/healthz' }),
+        options: () => ({ path: '/healthz', amount: NODE_COLD }),
       },
       {
         key: 'node-fastify-hot',

@@ -236,7 +236,6 @@ try {
       appId: APP_ID,
       secrets,
       rounds: ROUNDS,
-      seconds: SECONDS,
     })
     scenarios.push(...node.scenarios)
     nodeMemory = node.memory
