@@ -179,24 +179,25 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds }) {
       taken[name] += n
       return all.slice(taken[name] - n, taken[name])
     }
-    // Hot and cold alike by count, through the same path of the load generator, each run
-    // after a few unmeasured requests: a server idle while the others ran pays for its
-    // garbage collection and recompilation in its next requests, which its first run
-    // of a round would otherwise carry alone.
-    const nudge = async (url, token, scheme) =>
+    // Hot and cold alike by count, through the same path of the load generator. Each
+    // server's first run of a round comes after a few unmeasured requests: a server idle
+    // while the others ran pays for its garbage collection and recompilation in its next
+    // requests, which that run would otherwise carry alone.
+    const nudge = (url, token, scheme) =>
       load({ url, path: '/me', tokens: [token], amount: NUDGE, scheme })
+    const floor = (url, token, scheme) => async () => {
+      await nudge(url, token, scheme)
+      return { path: '/healthz', amount: NODE_COLD }
+    }
     const hotRun =
-      (url, token, scheme, amount = NODE_COLD) =>
+      (url, token, scheme, amount = NODE_COLD, first = false) =>
       async () => {
-        await nudge(url, token, scheme)
+        if (first) await nudge(url, token, scheme)
         return { path: '/me', tokens: [token], amount, scheme }
       }
     const cold =
-      (url, token, tokens, scheme, amount = NODE_COLD) =>
-      async () => {
-        await nudge(url, token, scheme)
-        return { path: '/me', tokens: tokens(amount), amount, scheme }
-      }
+      (tokens, scheme, amount = NODE_COLD) =>
+      () => ({ path: '/me', tokens: tokens(amount), amount, scheme })
     const node = { url: server.url, server: () => [server.pid], store: () => [redis.pid] }
     const warm = async (url, token, tokens, scheme) => {
       await load({ url, path: '/me', tokens: [token], amount: WARM_UP, scheme })
@@ -217,7 +218,7 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds }) {
         key: 'node-floor',
         name: 'GET /healthz (floor)',
         target: node,
-        options: () => ({ path: '/healthz', amount: NODE_COLD }),
+        options: floor(server.url, hot, 'JWT'),
       },
       {
         key: 'node-me',
@@ -229,13 +230,13 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds }) {
         key: 'node-cold',
         name: 'GET /me, each token used once',
         target: node,
-        options: cold(server.url, hot, fresh('wxa', wxaCold), 'JWT'),
+        options: cold(fresh('wxa', wxaCold), 'JWT'),
       },
       {
         key: 'node-fastify-floor',
         name: 'fastify: GET /healthz (floor)',
         target: peer('fastify'),
-        options: () => ({ path: '/healthz', amount: NODE_COLD }),
+        options: floor(peers.fastify.url, peerHot, 'Bearer'),
       },
       {
         key: 'node-fastify-hot',
@@ -247,25 +248,19 @@ export async function nodeScenarios({ redis, emu, appId, secrets, rounds }) {
         key: 'node-fastify-cold',
         name: 'fastify: GET /me, each token used once',
         target: peer('fastify'),
-        options: cold(peers.fastify.url, peerHot, fresh('fastify', peerCold.fastify), 'Bearer'),
+        options: cold(fresh('fastify', peerCold.fastify), 'Bearer'),
       },
       {
         key: 'node-express-hot',
         name: 'express: GET /me, token seen before',
         target: peer('express'),
-        options: hotRun(peers.express.url, peerHot, 'Bearer', EXPRESS_RUN),
+        options: hotRun(peers.express.url, peerHot, 'Bearer', EXPRESS_RUN, true),
       },
       {
         key: 'node-express-cold',
         name: 'express: GET /me, each token used once',
         target: peer('express'),
-        options: cold(
-          peers.express.url,
-          peerHot,
-          fresh('express', peerCold.express),
-          'Bearer',
-          EXPRESS_RUN,
-        ),
+        options: cold(fresh('express', peerCold.express), 'Bearer', EXPRESS_RUN),
       },
       {
         key: 'node-login',
