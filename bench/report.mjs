@@ -3,6 +3,7 @@
 // and the spread (min–max) over the rounds.
 import { cpus } from 'node:os'
 import { fmt, ranged, spread } from './drive.mjs'
+import { nodeReport } from './node-peers.mjs'
 import { costPerMillion, PRICES, PRICES_DATE } from './prices.mjs'
 
 export const GOALS = {
@@ -24,7 +25,16 @@ const straddles = ({ min, max }, limit) =>
     : ''
 
 /** The whole report. */
-export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, setting }) {
+export function report({
+  scenarios,
+  runs,
+  trio,
+  bundle,
+  nodeSkipped,
+  nodeMemory,
+  workerd,
+  setting,
+}) {
   const of = (key, field = 'cpuUs') => spread(runs[key].map((run) => run[field]))
   const median = (key, field) => of(key, field).median
   const named = Object.fromEntries(scenarios.map((s) => [s.key, s]))
@@ -97,22 +107,10 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
     '',
   ]
 
-  if (nodeSkipped) {
-    lines.push(`Node + Redis: skipped (${nodeSkipped}).`, '')
-  } else {
-    const beside = { 'node-floor': 'floor', 'node-me': 'hot', 'node-login': 'returning' }
-    lines.push(
-      'Node + Redis (examples/node/server.mjs, one process; Redis apart), in the same rounds, beside the Workers figures:',
-      '',
-      '| scenario | Node CPU µs/request | Redis CPU µs/request | Node req/s | Workers CPU µs/request | Workers req/s |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...Object.entries(beside).map(
-        ([key, peer]) =>
-          `| ${named[key].name} | ${ranged(of(key))} | ${fmt(median(key, 'storeUs'))} | ${fmt(median(key, 'rps'))} | ${fmt(median(peer))} | ${fmt(median(peer, 'rps'))} |`,
-      ),
-      '',
-    )
-  }
+  // Node + Redis and its peers: bench/node-peers.mjs.
+  const node = nodeSkipped ? null : nodeReport({ runs, named, memory: nodeMemory })
+  if (node) lines.push(...node.lines)
+  else lines.push(`Node + Redis: skipped (${nodeSkipped}).`, '')
 
   const peerAuth = trioAbove('b-peer')
   const peerAt = (r) => spread(turns('b-peer')[r]).median
@@ -153,9 +151,7 @@ export function report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, se
       `the production bundle is ${kib(bundle.bytes)} KiB, ${kib(bundle.gzipBytes)} KiB gzip (goal ≤ ${GOALS.gzipKiB}); its largest inputs, minified KiB: ${bundle.largest.map(([name, bytes]) => `${name} ${kib(bytes)}`).join(', ')}`,
       `${kib(bundle.gzipBytes - GOALS.gzipKiB * 1024)} KiB gzip over`,
     ),
-    nodeSkipped
-      ? `- skipped: Node + Redis (${nodeSkipped})`
-      : `- shown: Node + Redis /me ${fmt(median('node-me'))} µs CPU per request at ${fmt(median('node-me', 'rps'))} req/s, a login ${fmt(median('node-login'))} µs at ${fmt(median('node-login', 'rps'))} req/s; Workers /me ${fmt(median('hot'))} µs at ${fmt(median('hot', 'rps'))} req/s, a login ${fmt(median('returning'))} µs at ${fmt(median('returning', 'rps'))} req/s`,
+    ...(node ? node.goals : [`- skipped: Node + Redis (${nodeSkipped})`]),
   )
   return lines.join('\n')
 }

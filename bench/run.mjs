@@ -21,7 +21,8 @@ import { Miniflare } from 'miniflare'
 import { quietEnv } from '../scripts/wrangler.mjs'
 import { batched, call, codes, fmt, load, loginAll, post } from './drive.mjs'
 import { writeHistory } from './history.mjs'
-import { redisServer, startEmulator, startNodeServer, startRedis } from './node-stack.mjs'
+import { nodeScenarios } from './node-peers.mjs'
+import { redisServer, startEmulator, startRedis } from './node-stack.mjs'
 import { commandOf, cpuOf, stopChildren, tree } from './proc.mjs'
 import { report } from './report.mjs'
 import { loadNow, saveResult } from './results.mjs'
@@ -233,32 +234,21 @@ try {
     },
   ].map((scenario) => ({ ...scenario, target: workers }))
 
-  // Node + Redis beside it, in the same rounds, when redis-server is there.
+  // Node + Redis beside it, in the same rounds, when redis-server is there (bench/node-peers.mjs).
   const nodeSkipped = redisServer() ? null : 'redis-server is not on the PATH'
+  let nodeMemory = null
   if (!nodeSkipped) {
+    log('setting up Node + Redis and its peers…')
     const redis = await startRedis(work)
-    const server = await startNodeServer({
-      redisUrl: redis.url,
-      emulatorUrl: emu,
+    const node = await nodeScenarios({
+      redis,
+      emu,
       appId: APP_ID,
-      secret: secrets.appSecret,
-      jwtSecret: secrets.jwt,
-      storageSecret: secrets.storage,
+      secrets,
+      rounds: ROUNDS,
     })
-    const [nodeHot] = await loginAll(server.url, emu, ['node-hot'])
-    await loginAll(server.url, emu, users('node-user', LOGINS))
-    const node = { url: server.url, server: () => [server.pid], store: () => [redis.pid] }
-    scenarios.push(
-      ...[
-        { key: 'node-floor', name: 'GET /healthz (floor)', options: timed({ path: '/healthz' }) },
-        { key: 'node-me', name: 'GET /me', options: timed({ path: '/me', token: nodeHot }) },
-        {
-          key: 'node-login',
-          name: 'POST /auth/login, returning, new session_key',
-          options: logins(() => users('node-user', LOGINS), true),
-        },
-      ].map((scenario) => ({ ...scenario, target: node })),
-    )
+    scenarios.push(...node.scenarios)
+    nodeMemory = node.memory
   }
 
   log('warming up…')
@@ -310,7 +300,7 @@ try {
     trioTimes: TRIO_TIMES,
     coldSessions: COLD_SESSIONS,
   }
-  const text = report({ scenarios, runs, trio, bundle, nodeSkipped, workerd, setting })
+  const text = report({ scenarios, runs, trio, bundle, nodeSkipped, nodeMemory, workerd, setting })
   console.log(text)
   const wallSeconds = (performance.now() - wallStart) / 1000
   const saved = saveResult({

@@ -165,6 +165,8 @@ export const rules = {
   },
 
   read: (table: SessionTable, id: string, now: number) => live(table.get(id), now),
+  /** `read` of the one row a store fetched by itself (Redis: HGET of the session's field). */
+  readRow: (stored: StoredSession | undefined, now: number) => live(stored, now),
 
   /** Applies a data change from a token of generation `gen`. */
   write(

@@ -1,6 +1,7 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { WxaAuthError } from '../errors'
 import { BoundedMap } from '../util/bounded-map'
+import { type NativeCrypto, nativeCrypto } from '../util/native-crypto'
 import type { KeyRing } from './keys'
 
 /** Claims wxa-auth sets itself; hook claims cannot override them. */
@@ -17,8 +18,15 @@ export const RESERVED_CLAIMS = [
 ] as const
 
 const ALGORITHM = 'HS256'
-const VERIFIED_CACHE_SIZE = 10_000 // tokens per key ring and isolate
-const VERIFIED_CACHE_BYTES = 4 * 1024 * 1024 // UTF-16 code units per key ring and isolate
+// Verified tokens are kept by the memory they take, not by their number: an
+// app with many tokens alive at once keeps as many as fit. A token of ~300
+// characters counts 800 bytes with its claims: ~10,000 tokens in a Worker's
+// isolate (8 MiB of its 128 MB), ~80,000 in a Node process (64 MiB).
+const ON_WORKERS =
+  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ===
+  'Cloudflare-Workers'
+const VERIFIED_CACHE_BYTES = (ON_WORKERS ? 8 : 64) * 1024 * 1024 // per key ring, scope and isolate
+const ENTRY_BYTES = 200 // a map entry and the claims object, beyond the strings
 const CLOCK_TOLERANCE = 5 // seconds
 const CANONICAL_SIGNATURE = /\.[\w-]{42}[AEIMQUYcgkosw048]$/
 
@@ -62,26 +70,32 @@ export async function verifyToken(
   token: string,
   options: TokenOptions,
 ): Promise<TokenClaims> {
-  // The same bytes under the same key ring verify the same way until `exp`:
-  // a token seen before costs a map lookup, not a WebCrypto call.
-  const verified =
-    verifiedTokens.get(ring) ??
-    new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE, {
+  // The same bytes under the same key ring, issuer and audience verify the
+  // same way until `exp`: a token seen before costs a map lookup, not a verify.
+  let scopes = verifiedTokens.get(ring)
+  if (!scopes) {
+    scopes = new Map()
+    verifiedTokens.set(ring, scopes)
+  }
+  const scope = `${options.issuer}\n${options.audience}`
+  let verified = scopes.get(scope)
+  if (!verified) {
+    verified = new BoundedMap<string, TokenClaims>(Infinity, {
       maxBytes: VERIFIED_CACHE_BYTES,
-      // The claims are the token's payload: about as long as the token again.
-      sizeOf: (_claims, key) => 2 * key.length,
+      sizeOf: (_claims, token) => ENTRY_BYTES + 2 * token.length,
     })
-  verifiedTokens.set(ring, verified)
-  const key = `${options.issuer}\n${options.audience}\n${token}`
-  const hit = verified.get(key)
+    scopes.set(scope, verified)
+  }
+  const hit = verified.get(token)
   if (hit && hit.exp > options.now - CLOCK_TOLERANCE) return hit
   // Frozen: hooks see the same object on every request with this token.
   const claims = Object.freeze(await verifyUncached(ring, token, options))
-  verified.set(key, claims)
+  verified.set(token, claims)
   return claims
 }
 
-const verifiedTokens = new WeakMap<KeyRing, BoundedMap<string, TokenClaims>>()
+/** Per key ring, per issuer and audience (a few: they come from the configuration). */
+const verifiedTokens = new WeakMap<KeyRing, Map<string, BoundedMap<string, TokenClaims>>>()
 
 async function verifyUncached(
   ring: KeyRing,
@@ -96,6 +110,9 @@ async function verifyUncached(
       cause: new Error('non-canonical signature'),
     })
   }
+  const native = nativeCrypto()
+  const fast = native ? verifyNative(native, ring, token, { issuer, audience, now }) : undefined
+  if (fast) return fast
   let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(
@@ -127,4 +144,90 @@ async function verifyUncached(
     throw new WxaAuthError('TOKEN_INVALID', undefined, { cause: new Error('bad sub, sid or iat') })
   }
   return payload as TokenClaims
+}
+
+const SEGMENT = /^[\w-]+$/
+
+/** The JSON of a base64url segment, decoded by the runtime; undefined when it is not one. */
+function segmentJson(native: NativeCrypto, segment: string): unknown {
+  if (!SEGMENT.test(segment) || segment.length % 4 === 1) return undefined
+  const text = native.base64urlText(segment)
+  // Not UTF-8 (or a U+FFFD of its own): jose, whose decoder is strict, decides.
+  if (text.includes('\uFFFD')) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The kid of a protected header the fast path takes, or null; by the header's base64url. */
+const HEADERS = 16 // per isolate: the headers wxa-auth signs are one per key
+const headerKids = new BoundedMap<string, string | null>(HEADERS)
+
+/** The kid of a header of `alg: HS256`, an optional `typ: JWT` and a `kid`, nothing else; else null. */
+function headerKid(native: NativeCrypto, head: string): string | null {
+  let kid = headerKids.get(head)
+  if (kid !== undefined) return kid
+  const header = segmentJson(native, head)
+  kid = null
+  if (isPlainObject(header) && Object.keys(header).every((name) => HEADER_NAMES.has(name))) {
+    if (
+      header.alg === ALGORITHM &&
+      (header.typ === undefined || header.typ === 'JWT') &&
+      typeof header.kid === 'string'
+    ) {
+      kid = header.kid
+    }
+  }
+  headerKids.set(head, kid)
+  return kid
+}
+const HEADER_NAMES = new Set(['alg', 'typ', 'kid'])
+
+/**
+ * A token verified with the runtime's synchronous HMAC, for the tokens
+ * wxa-auth signs: accepted only when it is one jose's `jwtVerify` accepts
+ * with the options of {@link verifyUncached} (a header of `alg: HS256`, an
+ * optional `typ: JWT` and a `kid` of the ring, nothing else, so no `crit` or
+ * `b64`; `sub`, `sid`, `iat`, `exp`, `iss` and `aud` present and right;
+ * `exp`, `nbf` and `iat` within {@link CLOCK_TOLERANCE}), refused (as jose
+ * refuses it) when its signature is wrong, and undefined for anything else:
+ * then jose decides, so that every refusal is jose's own, code for code.
+ */
+function verifyNative(
+  native: NativeCrypto,
+  ring: KeyRing,
+  token: string,
+  { issuer, audience, now }: TokenOptions,
+): TokenClaims | undefined {
+  const [head, body, signature, extra] = token.split('.')
+  if (extra !== undefined || head === undefined || body === undefined || !signature) return
+  const kid = headerKid(native, head)
+  const key = kid === null ? undefined : ring.nativeByKid?.get(kid)
+  if (!key) return
+  // The signature first, as jose checks it before it reads the claims.
+  if (!native.verifyHmacSha256(key, `${head}.${body}`, signature)) {
+    throw new WxaAuthError('TOKEN_INVALID', undefined, {
+      cause: new Error('signature verification failed'),
+    })
+  }
+  const claims = segmentJson(native, body)
+  if (!isPlainObject(claims)) return
+  const { sub, sid, iat, exp, nbf, iss, aud } = claims
+  const at = Math.floor(now)
+  const fits =
+    typeof sub === 'string' &&
+    typeof sid === 'string' &&
+    typeof iat === 'number' &&
+    iat <= at + CLOCK_TOLERANCE &&
+    typeof exp === 'number' &&
+    exp > at - CLOCK_TOLERANCE &&
+    (nbf === undefined || (typeof nbf === 'number' && nbf <= at + CLOCK_TOLERANCE)) &&
+    iss === issuer &&
+    (aud === audience || (Array.isArray(aud) && aud.includes(audience)))
+  return fits ? (claims as TokenClaims) : undefined
 }

@@ -1,4 +1,5 @@
 import { WxaAuthError } from '../errors'
+import { type NativeKey, nativeCrypto } from '../util/native-crypto'
 import { registerSecret } from '../util/redact'
 import { isGuessable } from './guessable'
 
@@ -14,6 +15,8 @@ export interface SigningSecret {
 export interface KeyRing {
   current: { kid: string; key: CryptoKey }
   byKid: ReadonlyMap<string, CryptoKey>
+  /** The same keys as the runtime's synchronous HMAC takes them, where it has one (Node). */
+  nativeByKid?: ReadonlyMap<string, NativeKey>
 }
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/
@@ -105,7 +108,14 @@ export function importKeyRing(secrets: readonly SigningSecret[]): Promise<KeyRin
       const byKid = new Map(secrets.map(({ kid }, i) => [kid, keys[i] as CryptoKey]))
       const first = secrets[0]
       if (!first) throw new WxaAuthError('CONFIG_INVALID', 'The key ring is empty.')
-      return { current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey }, byKid }
+      const native = nativeCrypto()
+      return {
+        current: { kid: first.kid, key: byKid.get(first.kid) as CryptoKey },
+        byKid,
+        ...(native && {
+          nativeByKid: new Map(secrets.map(({ kid, secret }) => [kid, native.hmacKey(secret)])),
+        }),
+      }
     })()
     rings.set(secrets, ring)
   }

@@ -32,6 +32,12 @@ export async function getUnlimitedCode(
   const base = (openApiBase ?? baseUrl ?? WECHAT_API_BASE).replace(/\/+$/, '')
   let res: Response
   let bytes: Uint8Array
+  // Cleared once the image is read: `AbortSignal.timeout`'s timer would fire long after.
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  )
   try {
     res = await doFetch(`${base}/wxa/getwxacodeunlimit?${query}`, {
       method: 'POST',
@@ -42,7 +48,7 @@ export async function getUnlimitedCode(
         check_path: checkPath,
         env_version: envVersion,
       }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: controller.signal,
     })
     bytes = new Uint8Array(await res.arrayBuffer())
   } catch (err) {
@@ -51,6 +57,8 @@ export async function getUnlimitedCode(
     throw new WxaAuthError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', undefined, {
       cause: new Error(`${api}: ${timedOut ? 'timed out' : 'network error'} (${detail})`),
     })
+  } finally {
+    clearTimeout(timer)
   }
   if (res.status >= 500) {
     throw new WxaAuthError('UPSTREAM_UNAVAILABLE', undefined, {

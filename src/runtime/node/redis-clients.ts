@@ -99,6 +99,10 @@ export const CONNECT_TIMEOUT_MS = 2000 // a connection not up by then: a 503
 
 const CLIENT_OPTIONS = {
   disableOfflineQueue: true,
+  // No timer of node-redis's own (5 s, an AbortSignal.timeout per command that
+  // stays armed after the answer: about a tenth of a read's CPU): every
+  // command here is bounded by REDIS_COMMAND_TIMEOUT_MS already (`deadline`).
+  commandOptions: { timeout: 0 },
   socket: {
     connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
@@ -203,7 +207,12 @@ export async function makeClient(config: RedisConfig, pool: number): Promise<Any
       // (its `#masterClientInfo ??= await …` races), until the pool is empty and every wait hangs.
       masterPoolSize: pool + 1,
       reserveClient: true,
-      nodeClientOptions: { ...credentials, disableOfflineQueue: true, socket } as never,
+      nodeClientOptions: {
+        ...credentials,
+        disableOfflineQueue: true,
+        commandOptions: CLIENT_OPTIONS.commandOptions,
+        socket,
+      } as never,
       sentinelClientOptions: { ...credentials, socket } as never,
     }) as unknown as RedisSentinelClient
   }
@@ -212,7 +221,12 @@ export async function makeClient(config: RedisConfig, pool: number): Promise<Any
       const { host, port } = nodeOf(url)
       return { socket: { host, port } }
     }),
-    defaults: { ...credentials, disableOfflineQueue: true, socket } as never,
+    defaults: {
+      ...credentials,
+      disableOfflineQueue: true,
+      commandOptions: CLIENT_OPTIONS.commandOptions,
+      socket,
+    } as never,
   }) as unknown as RedisClusterClient
 }
 
