@@ -27,7 +27,7 @@ import { commandOf, cpuOf, stopChildren, tree } from './proc.mjs'
 import { report } from './report.mjs'
 import { loadNow, saveResult } from './results.mjs'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1) // per timed run (autocannon counts whole seconds)
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100) // per login scenario and round
 const COLD = Number(process.env.BENCH_COLD ?? 1000) // cold-token requests per round
