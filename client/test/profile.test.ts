@@ -154,3 +154,23 @@ describe('privacy errors', () => {
     expect(prompt.asked).toBe(0)
   })
 })
+
+describe('exportAccount', () => {
+  it("answers the user's own copy: identities, devices, profile, audit; no token or key", async () => {
+    const { api, trail } = miniProgram()
+    const { token } = await api.login()
+    await api.setProfile({ nickname: 'Ada' })
+    const copy = await api.exportAccount()
+    expect(copy.identities).toEqual([
+      expect.objectContaining({ platform: 'wechat', openid: expect.any(String) }),
+    ])
+    expect(copy.devices).toHaveLength(1)
+    expect(copy.profile).toEqual({ nickname: 'Ada', avatarUrl: null })
+    expect(copy.ban).toBeNull()
+    expect(copy.audit.map(({ type }) => type)).toContain('login')
+    const text = JSON.stringify(copy)
+    expect(text).not.toContain(token)
+    expect(text).not.toMatch(/session_?key/i)
+    expect(trail().at(-1)).toBe('GET /auth/account/export 200')
+  })
+})

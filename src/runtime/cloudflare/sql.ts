@@ -129,6 +129,12 @@ export function sqlTable(sql: SqlStorage): SessionTable {
 export const readMeta = (sql: SqlStorage, key: string): string | undefined =>
   sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value
 
+/** A meta value kept as JSON, or null. */
+const metaJson = <T>(sql: SqlStorage, key: string): T | null => {
+  const text = readMeta(sql, key)
+  return text ? (JSON.parse(text) as T) : null
+}
+
 export function writeMeta(sql: SqlStorage, key: string, value: string | null) {
   if (value === null) sql.exec('DELETE FROM meta WHERE key = ?', key)
   // An upsert: one row (a replace is a delete and an insert), none when unchanged.
@@ -338,30 +344,20 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
       return keys
     },
     get profile() {
-      if (!profile) {
-        const text = readMeta(sql, 'profile')
-        profile = { value: text ? (JSON.parse(text) as ProfileRecord) : null }
-      }
+      profile ??= { value: metaJson<ProfileRecord>(sql, 'profile') }
       return profile.value
     },
     get ban() {
-      if (!ban) {
-        const text = readMeta(sql, 'ban')
-        ban = { value: text ? (JSON.parse(text) as Ban) : null }
-      }
+      ban ??= { value: metaJson<Ban>(sql, 'ban') }
       return ban.value
     },
   }
 }
 
-/**
- * Unix seconds until which the object keeps what outlives the sessions: the
- * identity index (see {@link indexUntil}) and a ban (for good without an `until`).
- */
+/** Unix seconds until which the object keeps the identity index ({@link indexUntil}) and a ban (for good without `until`). */
 export function keptUntil(sql: SqlStorage): number {
-  const text = readMeta(sql, 'ban')
-  const ban = text ? ((JSON.parse(text) as Ban).until ?? Infinity) : 0
-  return Math.max(indexUntil(sql), ban)
+  const ban = metaJson<Ban>(sql, 'ban')
+  return Math.max(indexUntil(sql), ban ? (ban.until ?? Infinity) : 0)
 }
 
 /**
@@ -387,11 +383,9 @@ export function commitStep(
     }
   }
   if (changes.identitiesUntil !== undefined) keepIndex(sql, changes.identitiesUntil)
-  if (changes.profile !== undefined) {
-    writeMeta(sql, 'profile', changes.profile ? JSON.stringify(changes.profile) : null)
-  }
-  if (changes.ban !== undefined) {
-    writeMeta(sql, 'ban', changes.ban ? JSON.stringify(changes.ban) : null)
+  for (const part of ['profile', 'ban'] as const) {
+    const value = changes[part]
+    if (value !== undefined) writeMeta(sql, part, value ? JSON.stringify(value) : null)
   }
   if (changes.keys) {
     for (const slot of before.keys.keys()) {
