@@ -27,7 +27,7 @@ afterAll(async () => {
 })
 
 function authorityOn(url: string) {
-  const connection = redisConnection(url, { log: quiet, commandTimeoutMs: 500 })
+  const connection = redisConnection(url, { log: quiet, commandTimeoutMs: 2000 })
   opened.push(connection)
   const identities = sealedKv(
     redisKv(connection, 'wxa:'),

@@ -8,6 +8,7 @@ import {
 import type { PlatformName } from '../../platforms/index'
 import { directoryKeys } from './keys'
 import type { RedisConnection } from './redis'
+import { hashEntries } from './transact'
 
 /**
  * Writes one field of the user's hash (KEYS[1]) unless the user's deletion
@@ -43,24 +44,9 @@ interface Held {
   phoneHash: string | undefined
 }
 
-/** HGETALL's answer as pairs: flat (RESP2, a script's), a Map or an object (RESP3, node-redis). */
-function pairsOf(reply: unknown): [string, string][] {
-  if (Array.isArray(reply)) {
-    const pairs: [string, string][] = []
-    for (let i = 0; i + 1 < reply.length; i += 2)
-      pairs.push([String(reply[i]), String(reply[i + 1])])
-    return pairs
-  }
-  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), String(v)])
-  if (reply && typeof reply === 'object') {
-    return Object.entries(reply).map(([k, v]) => [k, String(v)])
-  }
-  return []
-}
-
 /** What the user's hash holds (HGETALL's answer), or null when nothing. */
 function heldOf(uid: string, reply: unknown): Held | null {
-  const pairs = pairsOf(reply)
+  const pairs = hashEntries(reply)
   if (!pairs.length) return null
   const identities: DirectoryEntry[] = []
   let phone: string | undefined

@@ -49,7 +49,7 @@ const READS = (keys: UserKeys) => [
 ]
 
 /** RESP2 answers HGETALL with a flat array, RESP3 with a map: both read. */
-function entries(reply: unknown): [string, string][] {
+export function hashEntries(reply: unknown): [string, string][] {
   if (Array.isArray(reply)) {
     const pairs: [string, string][] = []
     for (let i = 0; i + 1 < reply.length; i += 2)
@@ -65,7 +65,7 @@ function entries(reply: unknown): [string, string][] {
 
 function load(replies: unknown[]): Loaded {
   const [rows, identities, profile, outboxed, ban] = replies
-  const fields = entries(rows)
+  const fields = hashEntries(rows)
   return {
     rows: new Map(
       fields
