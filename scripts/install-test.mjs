@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { tsBlocks } from './readme-blocks.mjs'
-import { run } from './wrangler.mjs'
+import { run, tested } from './wrangler.mjs'
 
 /**
  * Runs `step` and prints how long it took.
@@ -136,9 +136,9 @@ async function project(dir, install) {
     type: 'module',
     dependencies: { hono: own.peerDependencies.hono },
     devDependencies: {
-      '@cloudflare/workers-types': dev['@cloudflare/workers-types'],
+      '@cloudflare/workers-types': tested('@cloudflare/workers-types'),
       typescript: dev.typescript,
-      wrangler: dev.wrangler,
+      wrangler: tested('wrangler'),
     },
     allowScripts: { workerd: true, esbuild: true, 'wxa-auth': true },
   }

@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib'
 import { transformSync } from 'esbuild'
 import { freePort } from './dev-server.mjs'
 import { CLIENT_TYPES, compileReadmeBlocks } from './readme-blocks.mjs'
-import { quietEnv, run } from './wrangler.mjs'
+import { quietEnv, run, tested } from './wrangler.mjs'
 
 export const START_TIMEOUT = 90_000 // ms, wrangler dev in the example
 
@@ -203,9 +203,17 @@ try {
     recursive: true,
     filter: (path) => !/[/\\](node_modules|\.wrangler|build)$|\.dev\.vars$/.test(path),
   })
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
-    cwd: app,
-  })
+  // wrangler and workers-types at the versions this checkout tested (see `tested`).
+  const toolchain = ['wrangler', '@cloudflare/workers-types'].map(
+    (name) => `${name}@${tested(name)}`,
+  )
+  await run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...toolchain],
+    {
+      cwd: app,
+    },
+  )
   const installed = JSON.parse(
     readFileSync(join(app, 'node_modules/wxa-auth/package.json'), 'utf8'),
   )

@@ -1,6 +1,7 @@
 // wrangler, kept from calling Cloudflare on its own: no telemetry, no download
 // of the `Request.cf` object. `node scripts/wrangler.mjs <args>` runs it as is.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { delimiter } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -68,3 +69,14 @@ export function run(command, args, { cwd = process.cwd(), env = {}, stderr = fal
     })
   })
 }
+
+/**
+ * The version of `name` this checkout's lock file installed, for the projects
+ * the install tests make: a newer wrangler can ask for a workers-types the
+ * registry does not have yet (wrangler 4.168.0 and workers-types
+ * ^5.20261123.1, on 2026-12-07), which would fail the test for no fault of ours.
+ * @param {string} name
+ */
+export const tested = (name) =>
+  JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8'))
+    .version
