@@ -77,8 +77,13 @@ export async function startSentinelCluster(
       proxy?.heal()
       // Back as the new master's replica (what the sentinels would make it, sooner).
       await primary.start(['--replicaof', '127.0.0.1', String(replica.port)])
-      await until('the old primary to replicate', async () =>
-        (await cli(primary.port, 'INFO', 'replication')).includes('master_link_status:up'),
+      // A full resync can start over when the sentinels reconfigure the returning
+      // server meanwhile (each waits out repl-diskless-sync-delay): up to a minute.
+      await until(
+        'the old primary to replicate',
+        async () =>
+          (await cli(primary.port, 'INFO', 'replication')).includes('master_link_status:up'),
+        60_000,
       )
       return { killedAt, restartedAt: performance.now(), killed }
     },
