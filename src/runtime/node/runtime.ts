@@ -1,5 +1,6 @@
 import type { Env } from 'hono'
 import { type Logger, WxaAuthError } from '../../errors'
+import { storageFaults } from '../../operators/faults'
 import type { AuditLog } from '../../operators/ports'
 import type { SessionAuthority } from '../../session/authority'
 import type { ObjectStore } from '../../storage/objects'
@@ -200,8 +201,9 @@ export function node<E extends Env = Env>(options: NodeOptions = {}): NodeRuntim
       return authority
     },
     objects,
-    directory: redisDirectory(connection, prefix),
-    audit: (auditSettings) => (audit ??= redisAudit(connection, prefix, auditSettings)),
+    directory: storageFaults(redisDirectory(connection, prefix)),
+    audit: (auditSettings) =>
+      (audit ??= storageFaults(redisAudit(connection, prefix, auditSettings))),
     claims: redisClaims(connection, prefix),
     rateLimits: { login: limiter(login), user: limiter(user) },
     clientAddress,
