@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { WxaBindings } from '../../env'
 import { WxaAuthError } from '../../errors'
+import { storageFaults } from '../../operators/faults'
 import type { RuntimeParts, WxaRuntime } from '../runtime'
 import { durableAuthority, durableClaims } from './authority'
 import { d1Audit, d1Directory } from './d1'
@@ -57,8 +58,10 @@ export function cloudflare<E extends { Bindings: WxaBindings }>(): WxaRuntime<E>
         kv: workersKv(env.SESSIONS),
         authority: () => authority,
         objects: env.AVATARS ? r2Objects(env.AVATARS) : undefined,
-        directory: env.DB ? d1Directory(env.DB) : undefined,
-        audit: env.DB ? (settings) => d1Audit(env.DB as D1Database, settings) : undefined,
+        directory: env.DB ? storageFaults(d1Directory(env.DB)) : undefined,
+        audit: env.DB
+          ? (settings) => storageFaults(d1Audit(env.DB as D1Database, settings))
+          : undefined,
         claims: durableClaims(env.USER_SESSIONS),
         rateLimits: {
           login: bindingLimiter(env.LOGIN_RATE_LIMITER),
