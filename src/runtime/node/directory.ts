@@ -99,6 +99,13 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
   const script = async (key: string, args: string[]) =>
     connection.waits ? (await connection.write(key, [args]))[0] : send(key, args)
 
+  /** Sets `field` of the user's hash unless a deletion mark refuses it: the old value, or null when refused. */
+  const putField = async (uid: string, now: number, field: string, value: string) => {
+    const user = keys.user(uid)
+    const args = ['EVAL', PUT, '2', user, keys.gone(uid), String(now), field, value]
+    return (await script(user, args)) as string | null
+  }
+
   return {
     async put(entry) {
       const { uid } = entry
@@ -107,17 +114,7 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
         ...(entry.unionid ? { unionid: entry.unionid } : {}),
         updatedAt: entry.updatedAt,
       })
-      const user = keys.user(uid)
-      const old = (await script(user, [
-        'EVAL',
-        PUT,
-        '2',
-        user,
-        keys.gone(uid),
-        String(entry.updatedAt),
-        field,
-        value,
-      ])) as string | null
+      const old = await putField(uid, entry.updatedAt, field, value)
       if (old === null || old === undefined) return false
       const openidKey = keys.openid(entry.openid)
       const member = [entry.platform, entry.appId, uid].join(SEP)
@@ -144,18 +141,8 @@ export function redisDirectory(connection: RedisConnection, prefix: string): Dir
       return true
     },
     async putPhone(uid, phoneHash, now) {
-      const user = keys.user(uid)
       const value = JSON.stringify({ hash: phoneHash, updatedAt: now })
-      const old = (await script(user, [
-        'EVAL',
-        PUT,
-        '2',
-        user,
-        keys.gone(uid),
-        String(now),
-        PHONE,
-        value,
-      ])) as string | null
+      const old = await putField(uid, now, PHONE, value)
       if (old === null || old === undefined) return false
       const phoneKey = keys.phone(phoneHash)
       await send(phoneKey, ['SADD', phoneKey, uid])
