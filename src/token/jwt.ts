@@ -1,8 +1,8 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { WxaAuthError } from '../errors'
 import { BoundedMap } from '../util/bounded-map'
-import { type NativeCrypto, nativeCrypto } from '../util/native-crypto'
 import type { KeyRing } from './keys'
+import { type Verifier, verifier } from './verifiers'
 
 /** Claims wxa-auth sets itself; hook claims cannot override them. */
 export const RESERVED_CLAIMS = [
@@ -110,8 +110,8 @@ async function verifyUncached(
       cause: new Error('non-canonical signature'),
     })
   }
-  const native = nativeCrypto()
-  const fast = native ? verifyNative(native, ring, token, { issuer, audience, now }) : undefined
+  const runtime = verifier()
+  const fast = runtime && (await verifyFast(runtime, ring, token, { issuer, audience, now }))
   if (fast) return fast
   let payload: JWTPayload
   try {
@@ -149,11 +149,10 @@ async function verifyUncached(
 const SEGMENT = /^[\w-]+$/
 
 /** The JSON of a base64url segment, decoded by the runtime; undefined when it is not one. */
-function segmentJson(native: NativeCrypto, segment: string): unknown {
+function segmentJson(runtime: Verifier, segment: string): unknown {
   if (!SEGMENT.test(segment) || segment.length % 4 === 1) return undefined
-  const text = native.base64urlText(segment)
-  // Not UTF-8 (or a U+FFFD of its own): jose, whose decoder is strict, decides.
-  if (text.includes('\uFFFD')) return undefined
+  const text = runtime.text(segment)
+  if (text === undefined) return undefined
   try {
     return JSON.parse(text)
   } catch {
@@ -164,15 +163,20 @@ function segmentJson(native: NativeCrypto, segment: string): unknown {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** The kid of a protected header the fast path takes, or null; by the header's base64url. */
+/** The kid of a protected header the fast path takes, or null; by the header's base64url, per verifier. */
 const HEADERS = 16 // per isolate: the headers wxa-auth signs are one per key
-const headerKids = new BoundedMap<string, string | null>(HEADERS)
+const headerKids = new WeakMap<Verifier, BoundedMap<string, string | null>>()
 
 /** The kid of a header of `alg: HS256`, an optional `typ: JWT` and a `kid`, nothing else; else null. */
-function headerKid(native: NativeCrypto, head: string): string | null {
-  let kid = headerKids.get(head)
+function headerKid(runtime: Verifier, head: string): string | null {
+  let kids = headerKids.get(runtime)
+  if (!kids) {
+    kids = new BoundedMap(HEADERS)
+    headerKids.set(runtime, kids)
+  }
+  let kid = kids.get(head)
   if (kid !== undefined) return kid
-  const header = segmentJson(native, head)
+  const header = segmentJson(runtime, head)
   kid = null
   if (isPlainObject(header) && Object.keys(header).every((name) => HEADER_NAMES.has(name))) {
     if (
@@ -183,39 +187,41 @@ function headerKid(native: NativeCrypto, head: string): string | null {
       kid = header.kid
     }
   }
-  headerKids.set(head, kid)
+  kids.set(head, kid)
   return kid
 }
 const HEADER_NAMES = new Set(['alg', 'typ', 'kid'])
 
 /**
- * A token verified with the runtime's synchronous HMAC, for the tokens
- * wxa-auth signs: accepted only when it is one jose's `jwtVerify` accepts
- * with the options of {@link verifyUncached} (a header of `alg: HS256`, an
- * optional `typ: JWT` and a `kid` of the ring, nothing else, so no `crit` or
- * `b64`; `sub`, `sid`, `iat`, `exp`, `iss` and `aud` present and right;
- * `exp`, `nbf` and `iat` within {@link CLOCK_TOLERANCE}), refused (as jose
- * refuses it) when its signature is wrong, and undefined for anything else:
- * then jose decides, so that every refusal is jose's own, code for code.
+ * A token verified with the runtime's own HMAC (node:crypto's on Node,
+ * WebCrypto's on Workers: src/token/verifiers.ts), for the tokens wxa-auth
+ * signs: accepted only when it is one jose's `jwtVerify` accepts with the
+ * options of {@link verifyUncached} (a header of `alg: HS256`, an optional
+ * `typ: JWT` and a `kid` of the ring, nothing else, so no `crit` or `b64`;
+ * `sub`, `sid`, `iat`, `exp`, `iss` and `aud` present and right; `exp`, `nbf`
+ * and `iat` within {@link CLOCK_TOLERANCE}), refused (as jose refuses it) when
+ * its signature is wrong, and undefined for anything else: then jose decides,
+ * so that every refusal is jose's own, code for code.
  */
-function verifyNative(
-  native: NativeCrypto,
+async function verifyFast(
+  runtime: Verifier,
   ring: KeyRing,
   token: string,
   { issuer, audience, now }: TokenOptions,
-): TokenClaims | undefined {
+): Promise<TokenClaims | undefined> {
   const [head, body, signature, extra] = token.split('.')
   if (extra !== undefined || head === undefined || body === undefined || !signature) return
-  const kid = headerKid(native, head)
-  const key = kid === null ? undefined : ring.nativeByKid?.get(kid)
+  const kid = headerKid(runtime, head)
+  const key = kid === null ? undefined : runtime.keys(ring)?.get(kid)
   if (!key) return
   // The signature first, as jose checks it before it reads the claims.
-  if (!native.verifyHmacSha256(key, `${head}.${body}`, signature)) {
+  const valid = runtime.hmac(key, token.slice(0, head.length + 1 + body.length), signature)
+  if (!(typeof valid === 'boolean' ? valid : await valid)) {
     throw new WxaAuthError('TOKEN_INVALID', undefined, {
       cause: new Error('signature verification failed'),
     })
   }
-  const claims = segmentJson(native, body)
+  const claims = segmentJson(runtime, body)
   if (!isPlainObject(claims)) return
   const { sub, sid, iat, exp, nbf, iss, aud } = claims
   const at = Math.floor(now)

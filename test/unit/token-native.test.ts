@@ -1,220 +1,123 @@
-// The Node verify fast path (node:crypto's HMAC, src/token/jwt.ts
-// verifyNative) against jose's jwtVerify: a table of forged and odd tokens,
-// each verified both ways in the same process, must end the same way, code
-// for code, and as the table says. The fast path decides only what it is
-// sure of and hands the rest to jose: the counts show which path decided.
-import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
-import { isWxaAuthError } from '../../src/errors'
+// The verify fast path (src/token/jwt.ts verifyFast) against jose's
+// jwtVerify, with each runtime's crypto (src/token/verifiers.ts): node:crypto's
+// HMAC as on Node, WebCrypto's as on Workers. The table of forged and odd
+// tokens (./token-table.ts), each verified all three ways in the same process,
+// must end the same way, code for code, and as the table says. The fast path decides only what
+// it is sure of and hands the rest to jose: the counts show which path decided.
+import { createHash, randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hashSessionId } from '../../src/session/ids'
 import { signToken, verifyToken } from '../../src/token/jwt'
-import { importKeyRing, type SigningSecret } from '../../src/token/keys'
+import { importKeyRing } from '../../src/token/keys'
+import {
+  nativeVerifier,
+  useVerifier,
+  type Verifier,
+  verifier,
+  webVerifier,
+} from '../../src/token/verifiers'
 import { type NativeCrypto, nativeCrypto, useNativeCrypto } from '../../src/util/native-crypto'
-
-const SECRET = randomBytes(32).toString('base64url')
-const OTHER = randomBytes(32).toString('base64url')
-const ISSUER = 'wxa-auth'
-const AUDIENCE = 'wx0000000000test1'
-const NOW = 1_800_000_000
-
-const b64 = (value: unknown) =>
-  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
-const hmac = (alg: string, secret: string, input: string) =>
-  createHmac(alg, secret).update(input).digest('base64url')
-
-/** A token of any header and payload, signed with `secret` (HMAC with `alg`'s hash). */
-function forge(
-  header: Record<string, unknown>,
-  payload: unknown,
-  { secret = SECRET, hash = 'sha256' } = {},
-) {
-  const input = `${b64(header)}.${b64(payload)}`
-  return `${input}.${hmac(hash, secret, input)}`
-}
-
-const HEADER = { alg: 'HS256', typ: 'JWT', kid: 'main' }
-const CLAIMS = {
-  sub: 'u1',
-  sid: 's1',
-  gen: 0,
-  iat: NOW - 60,
-  exp: NOW + 600,
-  iss: ISSUER,
-  aud: AUDIENCE,
-}
-const claims = (change: Record<string, unknown>) => {
-  const all: Record<string, unknown> = { ...CLAIMS, ...change }
-  for (const [name, value] of Object.entries(all)) if (value === undefined) delete all[name]
-  return all
-}
-const valid = forge(HEADER, CLAIMS)
-const [validHead, validBody] = valid.split('.')
-
-type Outcome = 'ok' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED'
-/** Each token and how both paths must end with it. */
-const TABLE: [string, string, Outcome][] = [
-  ['a token as wxa-auth signs it', valid, 'ok'],
-  ['without typ', forge({ alg: 'HS256', kid: 'main' }, CLAIMS), 'ok'],
-  ['another typ (jose does not check it)', forge({ ...HEADER, typ: 'at+jwt' }, CLAIMS), 'ok'],
-  ['an extra header parameter', forge({ ...HEADER, jku: 'https://x.example' }, CLAIMS), 'ok'],
-  ['aud as an array holding ours', forge(HEADER, claims({ aud: ['x', AUDIENCE] })), 'ok'],
-  ['exp just past, within the tolerance', forge(HEADER, claims({ exp: NOW - 4 })), 'ok'],
-  ['nbf just ahead, within the tolerance', forge(HEADER, claims({ nbf: NOW + 5 })), 'ok'],
-  ['iat just ahead, within the tolerance', forge(HEADER, claims({ iat: NOW + 5 })), 'ok'],
-  ['crit b64 with b64 true', forge({ ...HEADER, crit: ['b64'], b64: true }, CLAIMS), 'ok'],
-  [
-    'alg none, no signature',
-    `${b64({ alg: 'none', kid: 'main' })}.${b64(CLAIMS)}.`,
-    'TOKEN_INVALID',
-  ],
-  [
-    'alg none with an HS256 signature',
-    forge({ alg: 'none', typ: 'JWT', kid: 'main' }, CLAIMS),
-    'TOKEN_INVALID',
-  ],
-  ['alg HS384', forge({ ...HEADER, alg: 'HS384' }, CLAIMS, { hash: 'sha384' }), 'TOKEN_INVALID'],
-  ['alg HS512', forge({ ...HEADER, alg: 'HS512' }, CLAIMS, { hash: 'sha512' }), 'TOKEN_INVALID'],
-  ['alg RS256 over an HMAC', forge({ ...HEADER, alg: 'RS256' }, CLAIMS), 'TOKEN_INVALID'],
-  ['alg hs256 (case)', forge({ ...HEADER, alg: 'hs256' }, CLAIMS), 'TOKEN_INVALID'],
-  ['no alg', forge({ typ: 'JWT', kid: 'main' }, CLAIMS), 'TOKEN_INVALID'],
-  ['signed with another secret', forge(HEADER, CLAIMS, { secret: OTHER }), 'TOKEN_INVALID'],
-  [
-    'a signature of other claims',
-    `${validHead}.${b64(claims({ sub: 'u2' }))}.${valid.split('.')[2]}`,
-    'TOKEN_INVALID',
-  ],
-  [
-    'a flipped signature character',
-    `${valid.slice(0, -2)}${valid.at(-2) === 'A' ? 'B' : 'A'}${valid.at(-1)}`,
-    'TOKEN_INVALID',
-  ],
-  [
-    'a non-canonical last character',
-    `${valid.slice(0, -1)}${String.fromCharCode(valid.charCodeAt(valid.length - 1) + 1)}`,
-    'TOKEN_INVALID',
-  ],
-  ['a kid not in the ring', forge({ ...HEADER, kid: 'other' }, CLAIMS), 'TOKEN_INVALID'],
-  ['no kid', forge({ alg: 'HS256', typ: 'JWT' }, CLAIMS), 'TOKEN_INVALID'],
-  ['a numeric kid', forge({ ...HEADER, kid: 1 }, CLAIMS), 'TOKEN_INVALID'],
-  ['crit naming exp', forge({ ...HEADER, crit: ['exp'] }, CLAIMS), 'TOKEN_INVALID'],
-  ['crit empty', forge({ ...HEADER, crit: [] }, CLAIMS), 'TOKEN_INVALID'],
-  ['b64 false', forge({ ...HEADER, crit: ['b64'], b64: false }, CLAIMS), 'TOKEN_INVALID'],
-  ['a header that is an array', forge([HEADER] as never, CLAIMS), 'TOKEN_INVALID'],
-  [
-    'a header that is not JSON',
-    `${b64('{alg')}.${validBody}.${hmac('sha256', SECRET, `${b64('{alg')}.${validBody}`)}`,
-    'TOKEN_INVALID',
-  ],
-  ['expired', forge(HEADER, claims({ exp: NOW - 5 })), 'TOKEN_EXPIRED'],
-  ['expired long ago', forge(HEADER, claims({ exp: NOW - 86_400 })), 'TOKEN_EXPIRED'],
-  [
-    'expired and of another issuer',
-    forge(HEADER, claims({ exp: NOW - 60, iss: 'x' })),
-    'TOKEN_INVALID',
-  ],
-  ['nbf ahead', forge(HEADER, claims({ nbf: NOW + 6 })), 'TOKEN_INVALID'],
-  ['nbf not a number', forge(HEADER, claims({ nbf: String(NOW) })), 'TOKEN_INVALID'],
-  ['iat ahead', forge(HEADER, claims({ iat: NOW + 6 })), 'TOKEN_INVALID'],
-  ['iat not a number', forge(HEADER, claims({ iat: String(NOW) })), 'TOKEN_INVALID'],
-  ['exp not a number', forge(HEADER, claims({ exp: String(NOW + 600) })), 'TOKEN_INVALID'],
-  ['another issuer', forge(HEADER, claims({ iss: 'other' })), 'TOKEN_INVALID'],
-  ['no issuer', forge(HEADER, claims({ iss: undefined })), 'TOKEN_INVALID'],
-  ['an issuer array', forge(HEADER, claims({ iss: [ISSUER] })), 'TOKEN_INVALID'],
-  ['another audience', forge(HEADER, claims({ aud: 'wx-other' })), 'TOKEN_INVALID'],
-  ['an audience array without ours', forge(HEADER, claims({ aud: ['x'] })), 'TOKEN_INVALID'],
-  ['no audience', forge(HEADER, claims({ aud: undefined })), 'TOKEN_INVALID'],
-  ['no sub', forge(HEADER, claims({ sub: undefined })), 'TOKEN_INVALID'],
-  ['a numeric sub', forge(HEADER, claims({ sub: 7 })), 'TOKEN_INVALID'],
-  ['no sid', forge(HEADER, claims({ sid: undefined })), 'TOKEN_INVALID'],
-  ['no iat', forge(HEADER, claims({ iat: undefined })), 'TOKEN_INVALID'],
-  ['no exp', forge(HEADER, claims({ exp: undefined })), 'TOKEN_INVALID'],
-  ['claims that are an array', forge(HEADER, [CLAIMS]), 'TOKEN_INVALID'],
-  ['claims that are a string', forge(HEADER, 'claims'), 'TOKEN_INVALID'],
-  [
-    'claims that are not UTF-8',
-    (() => {
-      const input = `${b64(HEADER)}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`
-      return `${input}.${hmac('sha256', SECRET, input)}`
-    })(),
-    'TOKEN_INVALID',
-  ],
-  ['four segments', `${valid}.${valid.split('.')[2]}`, 'TOKEN_INVALID'],
-]
+import {
+  AUDIENCE,
+  CLAIMS,
+  forge,
+  HEADER,
+  ISSUER,
+  NOW,
+  OTHER,
+  SECRET,
+  TABLE,
+  valid,
+  outcome as verifyWith,
+} from './token-table'
 
 const real = nativeCrypto()
-/** The real node:crypto, its HMAC calls counted. */
-let hmacCalls = 0
-const counted: NativeCrypto | null = real && {
-  ...real,
-  verifyHmacSha256(key, data, signature) {
-    hmacCalls++
-    return real.verifyHmacSha256(key, data, signature)
-  },
-}
-
-/** One verification, on a ring of its own (verified tokens are cached per ring). */
-async function outcome(token: string, native: NativeCrypto | null) {
-  useNativeCrypto(native)
-  const ring = await importKeyRing([{ kid: 'main', secret: SECRET }] as SigningSecret[])
-  try {
-    const verified = await verifyToken(ring, token, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      now: NOW,
-    })
-    return { outcome: 'ok' as Outcome, claims: { ...verified } }
-  } catch (err) {
-    if (!isWxaAuthError(err, 'TOKEN_INVALID', 'TOKEN_EXPIRED')) throw err
-    return { outcome: err.code as Outcome }
+/** HMAC calls of the fast path, by runtime. */
+const hmacCalls = { native: 0, web: 0 }
+/** `verifier` with its HMAC calls counted in `hmacCalls[name]`. */
+function counted<K>(name: keyof typeof hmacCalls, verifier: Verifier<K>): Verifier<K> {
+  return {
+    ...verifier,
+    hmac(key, data, signature) {
+      hmacCalls[name]++
+      return verifier.hmac(key, data, signature)
+    },
   }
 }
+const PATHS = {
+  jose: null,
+  native: real && counted('native', nativeVerifier(real)),
+  web: counted('web', webVerifier),
+}
 
-afterEach(() => useNativeCrypto(undefined))
+/** One verification by `path`. */
+const outcome = (token: string, path: keyof typeof PATHS) =>
+  verifyWith(token, PATHS[path] as Verifier | null)
+
+afterEach(() => {
+  useVerifier(undefined)
+  vi.restoreAllMocks()
+})
 
 describe('the verify fast path against jose', () => {
   it('is there on Node', () => {
     expect(real).not.toBeNull()
   })
 
-  it.each(TABLE)('%s: both paths end the same', async (_name, token, expected) => {
-    const byJose = await outcome(token, null)
-    hmacCalls = 0
-    const byNative = await outcome(token, counted)
+  it.each(TABLE)('%s: all three paths end the same', async (_name, token, expected) => {
+    const byJose = await outcome(token, 'jose')
     expect(byJose.outcome).toBe(expected)
-    expect(byNative).toEqual(byJose)
+    expect(await outcome(token, 'native')).toEqual(byJose)
+    expect(await outcome(token, 'web')).toEqual(byJose)
   })
 
-  it('decides a token wxa-auth signs by itself, and a bad signature', async () => {
-    hmacCalls = 0
-    const ring = await importKeyRing([{ kid: 'main', secret: SECRET }])
-    useNativeCrypto(counted)
-    const token = await signToken(
-      ring,
-      { sub: 'u9', sid: 's9', exp: NOW + 600 },
-      { issuer: ISSUER, audience: AUDIENCE, now: NOW },
-    )
-    const verified = await verifyToken(ring, token, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      now: NOW,
-    })
-    expect(verified).toMatchObject({ sub: 'u9', sid: 's9', iss: ISSUER, aud: AUDIENCE })
-    expect(hmacCalls).toBe(1)
-    await expect(outcome(forge(HEADER, CLAIMS, { secret: OTHER }), counted)).resolves.toEqual({
-      outcome: 'TOKEN_INVALID',
-    })
-    expect(hmacCalls).toBe(2)
-  })
+  it.each(['native', 'web'] as const)(
+    'decides a token wxa-auth signs by itself, and a bad signature (%s)',
+    async (path) => {
+      const ring = await importKeyRing([{ kid: 'main', secret: SECRET }])
+      const token = await signToken(
+        ring,
+        { sub: 'u9', sid: 's9', exp: NOW + 600 },
+        { issuer: ISSUER, audience: AUDIENCE, now: NOW },
+      )
+      // jose would verify with WebCrypto too: one call is the fast path's alone.
+      const subtleVerify = vi.spyOn(crypto.subtle, 'verify')
+      hmacCalls[path] = 0
+      useVerifier(PATHS[path])
+      const verified = await verifyToken(ring, token, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        now: NOW,
+      })
+      expect(verified).toMatchObject({ sub: 'u9', sid: 's9', iss: ISSUER, aud: AUDIENCE })
+      expect(hmacCalls[path]).toBe(1)
+      await expect(outcome(forge(HEADER, CLAIMS, { secret: OTHER }), path)).resolves.toEqual({
+        outcome: 'TOKEN_INVALID',
+      })
+      expect(hmacCalls[path]).toBe(2)
+      expect(subtleVerify).toHaveBeenCalledTimes(path === 'web' ? 2 : 0)
+    },
+  )
 
-  it('verifies with every key of a rotated ring', async () => {
-    useNativeCrypto(counted)
-    const ring = await importKeyRing([
-      { kid: 'new', secret: OTHER },
-      { kid: 'main', secret: SECRET },
-    ])
-    await expect(
-      verifyToken(ring, valid, { issuer: ISSUER, audience: AUDIENCE, now: NOW }),
-    ).resolves.toMatchObject({ sub: 'u1' })
+  it.each(['native', 'web'] as const)(
+    'verifies with every key of a rotated ring (%s)',
+    async (path) => {
+      useVerifier(PATHS[path])
+      const ring = await importKeyRing([
+        { kid: 'new', secret: OTHER },
+        { kid: 'main', secret: SECRET },
+      ])
+      await expect(
+        verifyToken(ring, valid, { issuer: ISSUER, audience: AUDIENCE, now: NOW }),
+      ).resolves.toMatchObject({ sub: 'u1' })
+    },
+  )
+
+  it('takes WebCrypto on Workers, where there is no node:crypto', async () => {
+    useNativeCrypto(null)
+    expect(verifier()).toBe(webVerifier)
+    useNativeCrypto(undefined)
+    expect(verifier()).toBe(nativeVerifier(nativeCrypto() as NativeCrypto))
   })
 })
 
