@@ -1,5 +1,5 @@
 import { checkSecret } from '../token/keys'
-import { base64url, bytesOf } from '../util/base64url'
+import { base64url, bytesOfBase64url } from '../util/base64url'
 import { BoundedMap } from '../util/bounded-map'
 
 /** Seals values for KV: AES-256-GCM, the KV key as additional data. */
@@ -18,8 +18,7 @@ const decoder = new TextDecoder()
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[\w-]*$/.test(text)) return null
   try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-    return bytesOf(binary)
+    return bytesOfBase64url(text)
   } catch {
     return null
   }

@@ -1,4 +1,4 @@
-import { bytesOf } from '../util/base64url'
+import { bytesOfBase64url } from '../util/base64url'
 import { type NativeCrypto, type NativeKey, nativeCrypto } from '../util/native-crypto'
 import type { KeyRing } from './keys'
 
@@ -51,9 +51,6 @@ export function nativeVerifier(native: NativeCrypto): Verifier<NativeKey> {
 // As jose decodes a segment: invalid UTF-8 throws, a leading BOM is dropped.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 const encoder = new TextEncoder()
-const NON_ASCII = /[\x80-\xff]/ // atob yields characters up to 0xff
-/** The bytes of a checked base64url segment as a binary string (atob ignores the unused last bits, as jose does). */
-const binaryOf = (segment: string) => atob(segment.replace(/-/g, '+').replace(/_/g, '/'))
 
 /**
  * WebCrypto's HMAC with the ring's imported keys (Workers): about a fifth of
@@ -63,15 +60,12 @@ export const webVerifier: Verifier<CryptoKey> = {
   keys: (ring) => ring.byKid,
   hmac: (key, data, signature) =>
     crypto.subtle
-      .verify('HMAC', key, bytesOf(binaryOf(signature)), encoder.encode(data))
+      .verify('HMAC', key, bytesOfBase64url(signature), encoder.encode(data))
       // jose's answer to a verify that throws: the signature failed.
       .catch(() => false),
   text(segment) {
-    const binary = binaryOf(segment)
-    // ASCII bytes are their own UTF-8, as the tokens wxa-auth signs are.
-    if (!NON_ASCII.test(binary)) return binary
     try {
-      return strictUtf8.decode(bytesOf(binary))
+      return strictUtf8.decode(bytesOfBase64url(segment))
     } catch {
       return undefined
     }

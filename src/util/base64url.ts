@@ -14,3 +14,21 @@ export function bytesOf(binary: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
   return bytes
 }
+
+/** `Uint8Array.fromBase64` where the runtime has it (workerd; Node from V8 14). */
+const native = Uint8Array as unknown as {
+  fromBase64?: (text: string, options: { alphabet: 'base64url' }) => Uint8Array<ArrayBuffer>
+}
+
+/**
+ * The bytes of base64url text, the unused bits of its last character ignored
+ * (as `atob` and jose ignore them); throws when it is not base64url. Like
+ * both, it skips whitespace: callers check for `[\w-]` first. One native
+ * call where the runtime has `Uint8Array.fromBase64`, with no binary string
+ * between.
+ */
+export function bytesOfBase64url(text: string): Uint8Array<ArrayBuffer> {
+  return native.fromBase64
+    ? native.fromBase64(text, { alphabet: 'base64url' })
+    : bytesOf(atob(text.replace(/-/g, '+').replace(/_/g, '/')))
+}
