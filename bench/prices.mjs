@@ -5,6 +5,7 @@
 //   https://developers.cloudflare.com/kv/platform/pricing/
 //   https://developers.cloudflare.com/durable-objects/platform/pricing/ (compute; SQLite storage)
 //   https://developers.cloudflare.com/r2/pricing/ (Standard storage)
+//   https://developers.cloudflare.com/d1/platform/pricing/ (each index a row written is written to counts one more)
 // Update the numbers and the date together when Cloudflare changes them.
 export const PRICES_DATE = '2026-12-01'
 
@@ -26,6 +27,10 @@ export const PRICES = {
     rowsRead: 0.001, // per million SQLite rows read (25 billion a month included)
     rowsWritten: 1.0, // per million SQLite rows written, each setAlarm() one (50 million included)
   },
+  d1: {
+    rowsRead: 0.001, // per million rows read (25 billion a month included)
+    rowsWritten: 1.0, // per million rows written, index entries included (50 million included)
+  },
   r2: {
     classA: 4.5, // per million PutObject, ListObjects, CreateMultipartUpload… (1 million included)
     classB: 0.36, // per million GetObject, HeadObject… (10 million included); DeleteObject is free
@@ -36,10 +41,11 @@ export const PRICES = {
  * Dollars per million requests of a scenario, by product, from what one
  * request used: `cpuMs`, KV `reads`/`writes`/`deletes`/`lists`, session-object
  * `objectRequests` and `objectMs` (active wall time), SQLite `rowsRead` and
- * `rowsWritten` (alarms set included), R2 `classA`/`classB`.
+ * `rowsWritten` (alarms set included), R2 `classA`/`classB`, D1 `d1RowsRead`
+ * and `d1RowsWritten` (the directory and the audit log).
  */
 export function costPerMillion(used) {
-  const { workers, kv, durableObjects: objects, r2 } = PRICES
+  const { workers, kv, durableObjects: objects, r2, d1 } = PRICES
   const parts = {
     requests: workers.requests,
     cpu: used.cpuMs * workers.cpuMs,
@@ -54,6 +60,7 @@ export function costPerMillion(used) {
       used.rowsRead * objects.rowsRead +
       used.rowsWritten * objects.rowsWritten,
     r2: used.classA * r2.classA + used.classB * r2.classB,
+    d1: (used.d1RowsRead ?? 0) * d1.rowsRead + (used.d1RowsWritten ?? 0) * d1.rowsWritten,
   }
   return { ...parts, total: Object.values(parts).reduce((sum, part) => sum + part, 0) }
 }

@@ -81,8 +81,8 @@ export function report({
     '',
     "Per request, from the bench Worker's counters (the objects' own KV, SQL and R2 calls included; rows written include each setAlarm(), billed as one):",
     '',
-    '| scenario | KV reads | KV writes | KV deletes | KV lists | object requests | object ms | rows read | rows written | R2 class A | R2 class B |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | KV reads | KV writes | KV deletes | KV lists | object requests | object ms | rows read | rows written | R2 class A | R2 class B | D1 rows read | D1 rows written |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...http.map(({ key, name }) => {
       const cells = [
         ...['reads', 'writes', 'deletes', 'lists', 'objectRequests', 'objectMs'].map((field) =>
@@ -90,16 +90,17 @@ export function report({
         ),
         ...['rowsRead', 'rowsWritten'].map((field) => fmt(median(key, field), 1)),
         ...['classA', 'classB'].map((field) => fmt(median(key, field), 2)),
+        ...['d1RowsRead', 'd1RowsWritten'].map((field) => fmt(median(key, field), 1)),
       ]
       return `| ${name} | ${cells.join(' | ')} |`
     }),
     '',
     `Dollars per million requests at Cloudflare's list prices of ${PRICES_DATE} (bench/prices.mjs), beyond what the Workers Paid plan includes; the CPU is all of workerd's, an upper bound:`,
     '',
-    '| scenario | requests | CPU | KV | objects | R2 | total $/M |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | requests | CPU | KV | objects | R2 | D1 | total $/M |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...priced.map(({ key, name }) => {
-      const parts = ['requests', 'cpu', 'kv', 'objects', 'r2'].map((part) =>
+      const parts = ['requests', 'cpu', 'kv', 'objects', 'r2', 'd1'].map((part) =>
         fmt(cost(key, part).median, part === 'cpu' ? 3 : 2),
       )
       return `| ${name} | ${parts.join(' | ')} | ${ranged(cost(key), 2)} |`
@@ -162,15 +163,16 @@ export function report({
  * GOALS.firstLoginCost; a miss names what the bill is made of.
  */
 function loginGoals({ named, cost, median }) {
-  const { kv, durableObjects: objects } = PRICES
+  const { kv, durableObjects: objects, d1 } = PRICES
   return ['first', 'returning', 'same'].map((key) => {
     const limit = key === 'first' ? GOALS.firstLoginCost : GOALS.loginCost
-    const [reads, writes, lists, rows, requests] = [
+    const [reads, writes, lists, rows, requests, d1Rows] = [
       'reads',
       'writes',
       'lists',
       'rowsWritten',
       'objectRequests',
+      'd1RowsWritten',
     ].map((field) => median(key, field))
     const kvParts = [
       writes && `${fmt(writes, 2)} writes at ${dollars(kv.writes)}`,
@@ -183,8 +185,8 @@ function loginGoals({ named, cost, median }) {
         : ''
     return goal(
       cost(key).median <= limit,
-      `${named[key].name}: ${ranged(cost(key), 2)} $/M (goal ≤ ${dollars(limit)}); ${fmt(writes, 2)} KV writes and ${fmt(rows, 1)} rows written per login`,
-      `KV ${dollars(cost(key, 'kv').median)} (${kvParts.join(', ') || 'none'})${why}; the user's object ${dollars(cost(key, 'objects').median)} (${fmt(rows, 1)} rows written at ${dollars(objects.rowsWritten)}, each setAlarm() one; ${fmt(requests, 2)} requests at ${dollars(objects.requests)}); the Worker ${dollars(cost(key, 'requests').median + cost(key, 'cpu').median)}`,
+      `${named[key].name}: ${ranged(cost(key), 2)} $/M (goal ≤ ${dollars(limit)}); ${fmt(writes, 2)} KV writes, ${fmt(rows, 1)} rows written by the object and ${fmt(d1Rows, 1)} in D1 per login`,
+      `KV ${dollars(cost(key, 'kv').median)} (${kvParts.join(', ') || 'none'})${why}; the user's object ${dollars(cost(key, 'objects').median)} (${fmt(rows, 1)} rows written at ${dollars(objects.rowsWritten)}, each setAlarm() one; ${fmt(requests, 2)} requests at ${dollars(objects.requests)}); D1 ${dollars(cost(key, 'd1').median)} (${fmt(d1Rows, 1)} rows written at ${dollars(d1.rowsWritten)}, index entries included: the directory and the audit log); the Worker ${dollars(cost(key, 'requests').median + cost(key, 'cpu').median)}`,
     )
   })
 }

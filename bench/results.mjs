@@ -57,6 +57,7 @@ function figuresOf({ name, per }, rounds) {
     objectRequests: median('objectRequests'),
     rowsRead: median('rowsRead'),
     rowsWritten: median('rowsWritten'),
+    d1RowsWritten: median('d1RowsWritten'),
     dollarsPerMillion: ranged(spread(costs), 6),
   }
 }

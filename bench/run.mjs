@@ -78,6 +78,7 @@ try {
     compatibilityDate: '2026-07-30',
     kvNamespaces: ['SESSIONS'],
     r2Buckets: ['AVATARS'],
+    d1Databases: ['DB'],
     durableObjects: { USER_SESSIONS: { className: 'BenchUserSessions', useSQLite: true } },
     bindings: {
       JWT_SECRET: secrets.jwt,
@@ -443,6 +444,8 @@ function perRequest({ requests, cpu, store, errors, seconds, used, stored }) {
       rowsWritten: (used.rowsWritten + used.alarmsSet) / n,
       classA: used.r2.classA / n,
       classB: used.r2.classB / n,
+      d1RowsRead: used.d1.rowsRead / n,
+      d1RowsWritten: used.d1.rowsWritten / n,
     }),
   }
 }
