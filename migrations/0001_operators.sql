@@ -2,18 +2,16 @@
 -- wxa-auth also makes them on first use; `wrangler d1 migrations apply DB` makes them ahead.
 
 CREATE TABLE IF NOT EXISTS wxa_directory (
-  platform TEXT NOT NULL,
-  app_id TEXT NOT NULL,
   openid TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  platform TEXT NOT NULL,
   uid TEXT NOT NULL,
   unionid TEXT,
   updated_at INTEGER NOT NULL,
-  PRIMARY KEY (platform, app_id, openid)
+  PRIMARY KEY (openid, app_id, platform)
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS wxa_directory_uid ON wxa_directory (uid);
-
-CREATE INDEX IF NOT EXISTS wxa_directory_openid ON wxa_directory (openid, app_id);
 
 CREATE INDEX IF NOT EXISTS wxa_directory_unionid ON wxa_directory (unionid) WHERE unionid IS NOT NULL;
 
@@ -31,16 +29,15 @@ CREATE TABLE IF NOT EXISTS wxa_directory_gone (
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS wxa_audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
+  id INTEGER NOT NULL,
   type TEXT NOT NULL,
   uid TEXT,
   actor TEXT NOT NULL,
-  detail TEXT
-);
+  detail TEXT,
+  PRIMARY KEY (at, id)
+) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS wxa_audit_uid_at ON wxa_audit (uid, at);
 
-CREATE INDEX IF NOT EXISTS wxa_audit_type_at ON wxa_audit (type, at);
-
-CREATE INDEX IF NOT EXISTS wxa_audit_at ON wxa_audit (at);
+CREATE INDEX IF NOT EXISTS wxa_audit_type_at ON wxa_audit (type, at) WHERE type NOT IN ('login', 'refresh');

@@ -68,6 +68,89 @@ describe('the Worker writes the directory and the audit log to D1', () => {
   })
 })
 
+/** `db` with the rows each batch writes (what D1 bills, index entries included) added to `rows.written`. */
+function billed(rows: { written: number }): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'batch')
+        return async (list: D1PreparedStatement[]) => {
+          const results = await target.batch(list)
+          for (const result of results) rows.written += result.meta.rows_written
+          return results
+        }
+      const value = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+describe('the rows D1 bills a login', () => {
+  it('a new identity 2, an unchanged one written less than a day ago none, an audit record 3', async () => {
+    const rows = { written: 0 }
+    const [dir, log] = [d1Directory(billed(rows)), d1Audit(billed(rows), { retentionDays: 180 })]
+    const uid = `u-bill-${crypto.randomUUID()}`
+    const entry = {
+      uid,
+      platform: 'wechat' as const,
+      appId: 'wx0000000000test1',
+      openid: newOpenid('bill'),
+      updatedAt: 1_800_000_000,
+    }
+    await dir.get(uid) // the schema, made once per isolate
+    rows.written = 0
+    expect(await dir.put(entry)).toBe(true)
+    expect(rows.written).toBe(2) // the row and its `uid` index entry
+    rows.written = 0
+    expect(await dir.put({ ...entry, updatedAt: entry.updatedAt + 23 * 3600 })).toBe(true)
+    expect(rows.written).toBe(0)
+    expect((await dir.get(uid))?.identities[0]?.updatedAt).toBe(entry.updatedAt)
+    expect(await dir.put({ ...entry, updatedAt: entry.updatedAt + 24 * 3600 })).toBe(true)
+    expect((await dir.get(uid))?.identities[0]?.updatedAt).toBe(entry.updatedAt + 24 * 3600)
+    expect(
+      await dir.put({ ...entry, unionid: 'un-bill', updatedAt: entry.updatedAt + 24 * 3600 + 1 }),
+    ).toBe(true)
+    expect((await dir.get(uid))?.identities[0]?.unionid).toBe('un-bill')
+    rows.written = 0
+    await log.append([{ at: Date.now(), type: 'login', uid, actor: 'user' }])
+    expect(rows.written).toBe(2) // the row and (uid, at): logins are not in the type index
+    rows.written = 0
+    await log.append([{ at: Date.now(), type: 'ban', uid, actor: 'operator:k1' }])
+    expect(rows.written).toBe(3) // and (type, at)
+  })
+
+  it('every lookup of the directory and the log reads an index or the key, never the whole table', async () => {
+    await d1Directory(db).get('u-plan') // the schema
+    const plan = async (sql: string) => {
+      const { results } = await db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all<{ detail: string }>()
+      return results.map((row) => row.detail).join('; ')
+    }
+    const cases: [string, RegExp][] = [
+      ["SELECT uid FROM wxa_directory WHERE openid = 'o' AND app_id = 'a'", /USING PRIMARY KEY/],
+      ["SELECT uid FROM wxa_directory WHERE openid = 'o'", /USING PRIMARY KEY/],
+      ["SELECT uid FROM wxa_directory WHERE unionid = 'u'", /USING .*INDEX wxa_directory_unionid/],
+      ["SELECT * FROM wxa_directory WHERE uid IN ('u')", /USING .*INDEX wxa_directory_uid/],
+      ["SELECT uid FROM wxa_phones WHERE hash = 'h'", /USING .*INDEX wxa_phones_hash/],
+      [
+        'SELECT * FROM wxa_audit WHERE at >= 1 ORDER BY at, id LIMIT 5',
+        /USING PRIMARY KEY \(at>\?\)/,
+      ],
+      [
+        "SELECT * FROM wxa_audit WHERE at >= 1 AND uid = 'u' ORDER BY at, id",
+        /INDEX wxa_audit_uid_at/,
+      ],
+      [
+        "SELECT * FROM wxa_audit WHERE at >= 1 AND type = 'ban' AND type NOT IN ('login', 'refresh') ORDER BY at, id",
+        /INDEX wxa_audit_type_at/,
+      ],
+      [
+        "SELECT * FROM wxa_audit WHERE at >= 1 AND type = 'login' ORDER BY at, id",
+        /USING PRIMARY KEY/,
+      ],
+    ]
+    for (const [sql, expected] of cases) expect(await plan(sql), sql).toMatch(expected)
+  })
+})
+
 describe('an audit log that cannot be written', () => {
   it('fails no login; /readyz stays 200 and counts the lost records', async () => {
     const app = appWith() // an isolate of its own: its own count

@@ -55,6 +55,8 @@ export interface Directory {
   /**
    * Records (or refreshes) one identity of `entry.uid`; an identity belongs
    * to one user, so it leaves any other user it was recorded for. Idempotent.
+   * A store may leave an unchanged identity written less than a day before
+   * `entry.updatedAt` as it is (D1 does: each row written is billed).
    *
    * @returns false, writing nothing, when the user was deleted after
    *   `entry.updatedAt` (the login began before the deletion; see `deleteUser`)

@@ -18,19 +18,23 @@ import type { PlatformName } from '../../platforms/index'
  * `migrations/0001_operators.sql` for `wrangler d1 migrations apply`. The
  * storage page of the docs lists them.
  */
+/** The audit types the type index holds: all but the two that make most of the log. */
+const SPARSE_TYPES = "type NOT IN ('login', 'refresh')"
+
 export const D1_SCHEMA = [
-  // One row per identity (platform, app, openid): an identity belongs to one user.
+  // One row per identity (openid, app, platform): an identity belongs to one user. Keyed by
+  // openid first, so that a search by openid (with its app or not) needs no index of its own:
+  // each index is one more row written per insert.
   `CREATE TABLE IF NOT EXISTS wxa_directory (
-  platform TEXT NOT NULL,
-  app_id TEXT NOT NULL,
   openid TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  platform TEXT NOT NULL,
   uid TEXT NOT NULL,
   unionid TEXT,
   updated_at INTEGER NOT NULL,
-  PRIMARY KEY (platform, app_id, openid)
+  PRIMARY KEY (openid, app_id, platform)
 ) WITHOUT ROWID`,
   'CREATE INDEX IF NOT EXISTS wxa_directory_uid ON wxa_directory (uid)',
-  'CREATE INDEX IF NOT EXISTS wxa_directory_openid ON wxa_directory (openid, app_id)',
   'CREATE INDEX IF NOT EXISTS wxa_directory_unionid ON wxa_directory (unionid) WHERE unionid IS NOT NULL',
   // The keyed hash of a user's phone number (HMAC-SHA256 under STORAGE_SECRET), never the number.
   `CREATE TABLE IF NOT EXISTS wxa_phones (
@@ -44,19 +48,23 @@ export const D1_SCHEMA = [
   uid TEXT PRIMARY KEY,
   at INTEGER NOT NULL
 ) WITHOUT ROWID`,
+  // Kept in time order by its key (at, id): no AUTOINCREMENT counter and no index of `at`.
+  // Logins and refreshes, most of the log, are found by a scan in time order; only the other
+  // types are indexed by type. A login's record writes two rows (the row, its uid entry).
   `CREATE TABLE IF NOT EXISTS wxa_audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
+  id INTEGER NOT NULL,
   type TEXT NOT NULL,
   uid TEXT,
   actor TEXT NOT NULL,
-  detail TEXT
-)`,
+  detail TEXT,
+  PRIMARY KEY (at, id)
+) WITHOUT ROWID`,
   'CREATE INDEX IF NOT EXISTS wxa_audit_uid_at ON wxa_audit (uid, at)',
-  'CREATE INDEX IF NOT EXISTS wxa_audit_type_at ON wxa_audit (type, at)',
-  'CREATE INDEX IF NOT EXISTS wxa_audit_at ON wxa_audit (at)',
+  `CREATE INDEX IF NOT EXISTS wxa_audit_type_at ON wxa_audit (type, at) WHERE ${SPARSE_TYPES}`,
 ] as const
 
+const REWRITE_AFTER = 24 * 60 * 60 // seconds: an unchanged identity's updated_at moves at most daily
 const PURGE_BATCH = 5_000 // rows per DELETE: D1 bounds a statement's time, so a long backlog goes in steps
 const PURGE_STEPS = 20 // DELETEs per purge at most; the rest waits for the next one
 
@@ -126,23 +134,30 @@ export function d1Directory(db: D1Database): Directory {
   return {
     async put(entry) {
       await schema(db)
-      const { meta } = await db
-        .prepare(
-          `INSERT INTO wxa_directory (uid, platform, app_id, openid, unionid, updated_at)
+      // An unchanged identity written less than a day ago is left as it is (a
+      // returning login writes no row); whether the user was deleted meanwhile
+      // is read in the same batch, a transaction.
+      const [, check] = await db.batch([
+        db
+          .prepare(
+            `INSERT INTO wxa_directory (uid, platform, app_id, openid, unionid, updated_at)
 SELECT ?1, ?3, ?4, ?5, ?6, ?2 WHERE ${notGone}
-ON CONFLICT (platform, app_id, openid) DO UPDATE SET
-  uid = excluded.uid, unionid = excluded.unionid, updated_at = excluded.updated_at`,
-        )
-        .bind(
-          entry.uid,
-          entry.updatedAt,
-          entry.platform,
-          entry.appId,
-          entry.openid,
-          entry.unionid ?? null,
-        )
-        .run()
-      return meta.changes > 0
+ON CONFLICT (openid, app_id, platform) DO UPDATE SET
+  uid = excluded.uid, unionid = excluded.unionid, updated_at = excluded.updated_at
+WHERE uid IS NOT excluded.uid OR unionid IS NOT excluded.unionid
+  OR updated_at <= excluded.updated_at - ${REWRITE_AFTER}`,
+          )
+          .bind(
+            entry.uid,
+            entry.updatedAt,
+            entry.platform,
+            entry.appId,
+            entry.openid,
+            entry.unionid ?? null,
+          ),
+        db.prepare(`SELECT ${notGone} AS kept`).bind(entry.uid, entry.updatedAt),
+      ])
+      return (check?.results[0] as { kept?: number } | undefined)?.kept === 1
     },
     async putPhone(uid, phoneHash, now) {
       await schema(db)
@@ -221,6 +236,12 @@ interface AuditRow {
   detail: string | null
 }
 
+// A record's id: this isolate's random base plus a count, so that records of
+// one millisecond keep the order this isolate wrote them in, and ids of other
+// isolates clash with no real chance (the key is `at` and the id together).
+let lastId = Math.floor(Math.random() * 2 ** 52)
+const recordId = (): number => ++lastId
+
 const recordOf = (row: AuditRow): StoredAuditRecord => ({
   id: String(row.id),
   at: row.at,
@@ -231,8 +252,8 @@ const recordOf = (row: AuditRow): StoredAuditRecord => ({
 })
 
 /**
- * The audit log in D1: one row per record, indexed by (uid, at), (type, at)
- * and at, read oldest first. Records past retention are never returned, and
+ * The audit log in D1: one row per record, kept in (at, id) order and
+ * indexed by (uid, at) and, but for logins and refreshes, (type, at); read oldest first. Records past retention are never returned, and
  * are deleted by the log itself: at most once an hour per isolate, after a
  * write (and by `purge`, e.g. from a Worker's `scheduled` handler).
  *
@@ -245,12 +266,13 @@ export function d1Audit(db: D1Database, settings: AuditSettings): AuditLog {
       if (!records.length) return
       await schema(db)
       const insert = db.prepare(
-        'INSERT INTO wxa_audit (at, type, uid, actor, detail) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO wxa_audit (at, id, type, uid, actor, detail) VALUES (?, ?, ?, ?, ?, ?)',
       )
       await db.batch(
         records.map((r) =>
           insert.bind(
             r.at,
+            recordId(),
             r.type,
             r.uid ?? null,
             r.actor,
@@ -278,6 +300,8 @@ export function d1Audit(db: D1Database, settings: AuditSettings): AuditLog {
       if (filter.type !== undefined) {
         where.push('type = ?')
         params.push(filter.type)
+        // The index's own condition, word for word, lets SQLite use it.
+        if (filter.type !== 'login' && filter.type !== 'refresh') where.push(SPARSE_TYPES)
       }
       if (position) {
         where.push('(at, id) > (?, ?)')
@@ -301,7 +325,7 @@ export function d1Audit(db: D1Database, settings: AuditSettings): AuditLog {
       for (let step = 0; step < PURGE_STEPS; step++) {
         const { meta } = await db
           .prepare(
-            'DELETE FROM wxa_audit WHERE id IN (SELECT id FROM wxa_audit WHERE at < ? ORDER BY at LIMIT ?)',
+            'DELETE FROM wxa_audit WHERE (at, id) IN (SELECT at, id FROM wxa_audit WHERE at < ? ORDER BY at LIMIT ?)',
           )
           .bind(before, PURGE_BATCH)
           .run()
