@@ -118,6 +118,49 @@ describe('the rows D1 bills a login', () => {
     expect(rows.written).toBe(3) // and (type, at)
   })
 
+  it('a login record takes at most 350 bytes of D1, an identity at most 200 (the sizing pages)', async () => {
+    const size = async () => (await db.prepare('SELECT 1').run()).meta.size_after
+    await d1Directory(db).get('u-size') // the schema
+    const N = 2_000
+    const at = Date.now()
+    const before = await size()
+    for (let i = 0; i < N; i += 100) {
+      await audit.append(
+        Array.from({ length: 100 }, (_, j) => ({
+          at: at + i + j,
+          type: 'login' as const,
+          uid: `u_${crypto.randomUUID().replaceAll('-', '').slice(0, 22)}`,
+          actor: 'user',
+          detail: {
+            platform: 'wechat',
+            app: 'wx0000000000test1',
+            kind: 'code',
+            session: 'x'.repeat(43),
+            device: 'ios iOS 17.2 iPhone iPhone 15',
+            address: '198.51.100.4',
+          },
+        })),
+      )
+    }
+    const perRecord = ((await size()) - before) / N
+    const middle = await size()
+    for (let i = 0; i < N; i++) {
+      await directory.put({
+        uid: `u_${crypto.randomUUID().replaceAll('-', '').slice(0, 22)}`,
+        platform: 'wechat',
+        appId: 'wx0000000000test1',
+        openid: `o${crypto.randomUUID().replaceAll('-', '').slice(0, 27)}`,
+        updatedAt: 1_800_000_000,
+      })
+    }
+    const perIdentity = ((await size()) - middle) / N
+    console.log(
+      `D1 bytes: ${perRecord.toFixed(0)} per login record, ${perIdentity.toFixed(0)} per identity`,
+    )
+    expect(perRecord).toBeLessThanOrEqual(350)
+    expect(perIdentity).toBeLessThanOrEqual(200)
+  })
+
   it('every lookup of the directory and the log reads an index or the key, never the whole table', async () => {
     await d1Directory(db).get('u-plan') // the schema
     const plan = async (sql: string) => {
