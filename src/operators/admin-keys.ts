@@ -1,5 +1,4 @@
-import { WxaAuthError } from '../errors'
-import { checkSecret } from '../token/keys'
+import { kidEntries } from '../token/keys'
 import { base64url } from '../util/base64url'
 import { timingSafeEqual } from '../util/timing-safe'
 
@@ -8,8 +7,6 @@ export interface AdminKey {
   kid: string
   key: string
 }
-
-const KID = /^[A-Za-z0-9._-]{1,64}$/
 
 /**
  * `ADMIN_KEYS`: comma-separated `kid:key`, each key a generated secret of at
@@ -24,19 +21,10 @@ export function parseAdminKeys(value: string | undefined): AdminKey[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean)
-  const seen = new Set<string>()
-  return entries.map((entry, i) => {
-    const at = entry.indexOf(':')
-    const kid = entry.slice(0, at)
-    if (at < 1 || !KID.test(kid) || seen.has(kid)) {
-      throw new WxaAuthError(
-        'CONFIG_INVALID',
-        `ADMIN_KEYS: entry ${i + 1} is not kid:key with a unique kid (letters, digits, . _ -).`,
-      )
-    }
-    seen.add(kid)
-    return { kid, key: checkSecret(`ADMIN_KEYS (kid ${kid})`, entry.slice(at + 1)) }
-  })
+  return kidEntries('ADMIN_KEYS', entries, 'key', (kid) => `kid ${kid}`).map(({ kid, secret }) => ({
+    kid,
+    key: secret,
+  }))
 }
 
 const encoder = new TextEncoder()

@@ -64,18 +64,36 @@ export function checkSecret(name: string, value: string | undefined): string {
 export function parseSecrets(env: { JWT_SECRET?: string; JWT_SECRETS?: string }): SigningSecret[] {
   const listed = env.JWT_SECRETS?.trim()
   if (!listed) return [{ kid: 'main', secret: checkSecret('JWT_SECRET', env.JWT_SECRET) }]
+  return kidEntries('JWT_SECRETS', listed.split(/\s+/), 'secret', (_kid, i) => `entry ${i + 1}`)
+}
+
+/**
+ * The `kid:secret` entries of `variable` (JWT_SECRETS, ADMIN_KEYS): each kid
+ * unique and of letters, digits, `.`, `_` and `-`, each secret checked by
+ * {@link checkSecret} under the name `<variable> (<label>)`. A message names
+ * the entry's position or kid, never a secret.
+ *
+ * @param what what the entries hold, for the message (`kid:<what>`)
+ * @throws WxaAuthError `CONFIG_INVALID`
+ */
+export function kidEntries(
+  variable: string,
+  entries: string[],
+  what: string,
+  label: (kid: string, index: number) => string,
+): { kid: string; secret: string }[] {
   const seen = new Set<string>()
-  return listed.split(/\s+/).map((item, i) => {
+  return entries.map((item, i) => {
     const at = item.indexOf(':')
     const kid = item.slice(0, at)
     if (at < 1 || !KID.test(kid) || seen.has(kid)) {
       throw new WxaAuthError(
         'CONFIG_INVALID',
-        `JWT_SECRETS: entry ${i + 1} is not kid:secret with a unique kid (letters, digits, . _ -).`,
+        `${variable}: entry ${i + 1} is not kid:${what} with a unique kid (letters, digits, . _ -).`,
       )
     }
     seen.add(kid)
-    return { kid, secret: checkSecret(`JWT_SECRETS (entry ${i + 1})`, item.slice(at + 1)) }
+    return { kid, secret: checkSecret(`${variable} (${label(kid, i)})`, item.slice(at + 1)) }
   })
 }
 
