@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
 import type { StoredAuditRecord } from '../../src/operators/ports'
 import { PLATFORMS } from '../../src/platforms/index'
-import type { PlatformDefinition } from '../../src/platforms/platform'
 import {
   AuditResponse,
   BanResponse,
@@ -17,31 +16,9 @@ import {
 } from '../../src/routes/admin-schemas'
 import { AccountExportResponse } from '../../src/routes/schemas'
 import { memoryRuntime } from '../../src/runtime/memory/index'
+import { example, secret } from './example-platform'
 
-const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 const KEY = 'cS3n1XzV8qL0mT5wR9pB2dK7hF4gJ6aY'
-
-const example: PlatformDefinition<'example'> = {
-  name: 'example',
-  apps(vars) {
-    const appId = typeof vars.EXAMPLE_APP_ID === 'string' ? vars.EXAMPLE_APP_ID : undefined
-    if (!appId) return []
-    return [
-      {
-        platform: 'example',
-        appId,
-        async code2Session({ code }) {
-          return { openid: code.replace(/^code-/, ''), unionid: `un-${code}` }
-        },
-        async phone(code) {
-          const number = code.replace(/^phone-/, '')
-          return { phoneNumber: number, purePhoneNumber: number, countryCode: '86' }
-        },
-      },
-    ]
-  },
-  logins: { code: { input: {} } },
-}
 
 function setup() {
   const runtime = memoryRuntime({

@@ -9,45 +9,10 @@ import { normalizePhone, phoneHash } from '../../src/operators/phone'
 import type { AuditLog, Directory, StoredAuditRecord } from '../../src/operators/ports'
 import { resolveOptions } from '../../src/options'
 import { PLATFORMS } from '../../src/platforms/index'
-import type { PlatformDefinition } from '../../src/platforms/platform'
 import { flowContext } from '../../src/routes/flow-context'
 import { memoryRuntime } from '../../src/runtime/memory/index'
 import type { RuntimeParts, WxaRuntime } from '../../src/runtime/runtime'
-
-const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-
-/** A platform of codes `code-<openid>`, phone codes `phone-<number>`, and a content check refusing "bad". */
-const example: PlatformDefinition<'example'> = {
-  name: 'example',
-  apps(vars) {
-    const appId = typeof vars.EXAMPLE_APP_ID === 'string' ? vars.EXAMPLE_APP_ID : undefined
-    if (!appId) return []
-    return [
-      {
-        platform: 'example',
-        appId,
-        async code2Session({ code }) {
-          return { openid: code.replace(/^code-/, ''), unionid: `un-${code}` }
-        },
-        async phone(code) {
-          const number = code.replace(/^phone-/, '')
-          return { phoneNumber: number, purePhoneNumber: number, countryCode: '86' }
-        },
-        async checkText(text) {
-          return text.includes('bad') ? 'risky' : 'pass'
-        },
-      },
-    ]
-  },
-  logins: { code: { input: {} } },
-  routes(routes, context) {
-    routes.post('/events', async (c) => {
-      const { appId, openid } = await c.req.json<{ appId: string; openid: string }>()
-      await context.forget(c, { platform: 'example', appId, openid })
-      return c.text('success')
-    })
-  },
-}
+import { example, secret } from './example-platform'
 
 type Stores = { directory: Directory; audit: AuditLog }
 type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> }
