@@ -1,11 +1,13 @@
 // WeChat identity and compliance: unionid-first users, phone-number login,
 // account deletion, resetUserSessionKey. Against workerd, KV, the session
 // objects and the emulator.
+import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { EMULATOR_APP_SECRET, emulatorStub } from '../src/emulator/stub'
 import type { WxaBindings } from '../src/env'
 import { defaultUserId, type WeChatIdentity } from '../src/hooks'
 import { createWeChatClient } from '../src/platforms/wechat/client'
+import type { UserSessions } from '../src/runtime/cloudflare/object'
 import {
   call,
   codeFor,
@@ -197,6 +199,13 @@ describe('DELETE /auth/account', () => {
       expectError(await call('GET', '/me', { token }, appWith()), 401, 'SESSION_EXPIRED')
     }
     expect(await testIdentities().get(APP_ID, openid, 'wechat')).toBeNull()
+    // Nor does the user's object keep a session_key, in meta or in a session's row.
+    const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+    const held = await runInDurableObject(ns.get(ns.idFromName(one.user.id)), (_o, state) => [
+      ...state.storage.sql.exec("SELECT key FROM meta WHERE key LIKE 'key:%'").toArray(),
+      ...state.storage.sql.exec('SELECT id FROM sessions WHERE session_key IS NOT NULL').toArray(),
+    ])
+    expect(held).toEqual([])
   })
 
   it("refuses another user's code, an old code and no code, and deletes nothing", async () => {

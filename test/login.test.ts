@@ -108,9 +108,14 @@ describe('POST /auth/login', () => {
     expect((await store().get(APP_ID, openid, 'wechat'))?.sessionKey).toBeUndefined()
     const stored = await runInDurableObject(sessionObject(first.user.id), (_o, state) =>
       state.storage.sql
-        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'key:wechat:' || ?", APP_ID)
+        .exec<{ value: string }>(
+          `SELECT session_key AS value FROM sessions WHERE key_slot = 'wechat:' || ?
+           ORDER BY created_ms DESC LIMIT 1`,
+          APP_ID,
+        )
         .toArray(),
     )
+    // In the newest login's session row (see `sql-keys.ts`), sealed.
     expect(stored).toHaveLength(1)
     expect(stored[0]?.value).toMatch(/^v1\.[\w-]{16}\.[\w-]+$/)
     expect(stored[0]?.value).not.toContain(newest)
@@ -132,6 +137,7 @@ describe('POST /auth/login', () => {
     await store().put(APP_ID, openid, { ...(identity as IdentityRecord), sessionKey }, 'wechat')
     await runInDurableObject(sessionObject(user.id), (_o, state) => {
       state.storage.sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
+      state.storage.sql.exec('UPDATE sessions SET key_slot = NULL, session_key = NULL')
     })
     const sealed = await userData(openid, { nickName: 'Bo' })
     const json = { encryptedData: sealed.encryptedData, iv: sealed.iv }

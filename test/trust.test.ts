@@ -182,6 +182,44 @@ describe('an object of 0.3 (every session copied to KV, owed writes in a table) 
     )
     expect(tables).toEqual([])
   })
+
+  it('its session_keys, all in meta, still decrypt; the next login keeps its key in its row', async () => {
+    const openid = newOpenid()
+    const first = await login(openid)
+    const keys = () =>
+      runInDurableObject(objectOf(first.user.id), (_i, state) => ({
+        meta: state.storage.sql.exec("SELECT key FROM meta WHERE key LIKE 'key:%'").toArray()
+          .length,
+        rows: state.storage.sql
+          .exec('SELECT id FROM sessions WHERE session_key IS NOT NULL')
+          .toArray().length,
+      }))
+    // As 0.3 left it: no key columns in the sessions, the key in meta.
+    await runInDurableObject(objectOf(first.user.id), async (_instance, state) => {
+      const sql = state.storage.sql
+      const [row] = sql
+        .exec<{ slot: string; value: string }>(
+          'SELECT key_slot AS slot, session_key AS value FROM sessions',
+        )
+        .toArray()
+      sql.exec('ALTER TABLE sessions DROP COLUMN key_slot')
+      sql.exec('ALTER TABLE sessions DROP COLUMN session_key')
+      sql.exec('INSERT INTO meta (key, value) VALUES (?, ?)', `key:${row?.slot}`, row?.value)
+      await state.storage.sync()
+      state.abort('upgrade')
+    }).catch(() => {})
+    const decrypts = async () => {
+      const sealed = await userData(openid, { nickName: 'Ada' })
+      const json = { encryptedData: sealed.encryptedData, iv: sealed.iv }
+      return (await call('POST', '/auth/decrypt', { token: first.token, json })).status
+    }
+    expect(await decrypts()).toBe(200)
+    expect(await keys()).toEqual({ meta: 1, rows: 0 })
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    await login(openid)
+    expect(await keys()).toEqual({ meta: 0, rows: 1 })
+    expect(await decrypts()).toBe(200)
+  })
 })
 
 describe('4. a refused stale write is not an ended session', () => {

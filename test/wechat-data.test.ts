@@ -46,6 +46,11 @@ function hookedApp() {
   return { app: served(app), userInfos, phones }
 }
 
+const objectOf = (uid: string) => {
+  const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
+  return ns.get(ns.idFromName(uid))
+}
+
 /** A user who has logged in, with a valid token. */
 async function loggedIn() {
   const openid = newOpenid()
@@ -229,12 +234,36 @@ describe('the stale session_key story, end to end', () => {
     )
   })
 
+  it('keeps the newest session_key when the session of its login ends and its row goes', async () => {
+    const openid = newOpenid()
+    const first = await login(openid)
+    await call('POST', `/__emulator/users/${openid}/rotate-session-key`)
+    const second = await login(openid)
+    const object = objectOf(await defaultUserId(APP_ID, openid))
+    const keyed = () =>
+      runInDurableObject(object, (_o, state) => ({
+        rows: state.storage.sql
+          .exec('SELECT id FROM sessions WHERE session_key IS NOT NULL')
+          .toArray().length,
+        meta: state.storage.sql.exec("SELECT key FROM meta WHERE key LIKE 'key:%'").toArray()
+          .length,
+      }))
+    // Each login's key rides in its session's row; meta holds none.
+    expect(await keyed()).toEqual({ rows: 2, meta: 0 })
+    expect((await call('POST', '/auth/logout', { token: second.token })).status).toBe(200)
+    // The ended session had no KV copy: its row is gone, and its key (the newest) moved to meta.
+    expect(await keyed()).toEqual({ rows: 1, meta: 1 })
+    const sealed = await userData(openid, profile)
+    const json = { encryptedData: sealed.encryptedData, iv: sealed.iv }
+    const res = await call('POST', '/auth/decrypt', { token: first.token, json })
+    expect(res.status, res.text).toBe(200)
+  })
+
   it('answers "log in again" when no session_key is kept for the user', async () => {
     const { openid, token } = await loggedIn()
-    const ns = testEnv.USER_SESSIONS as DurableObjectNamespace<UserSessions>
-    const object = ns.get(ns.idFromName(await defaultUserId(APP_ID, openid)))
-    await runInDurableObject(object, (_o, state) => {
+    await runInDurableObject(objectOf(await defaultUserId(APP_ID, openid)), (_o, state) => {
       state.storage.sql.exec("DELETE FROM meta WHERE key LIKE 'key:%'")
+      state.storage.sql.exec('UPDATE sessions SET key_slot = NULL, session_key = NULL')
     })
     await testEnv.SESSIONS.delete(`identity:${APP_ID}:${openid}`)
     const { encryptedData, iv } = await userData(openid, profile)

@@ -29,7 +29,6 @@ import { workersKv } from './kv'
 import { sessionsToMigrate, sessionToMigrate } from './migrate-kv-sessions'
 import { drainOutbox, drainReplica } from './outbox'
 import {
-  claimRow,
   commitStep,
   countRows,
   insertSession,
@@ -44,10 +43,11 @@ import {
   sqliteOf,
   sqlSnapshot,
   sqlTable,
-  swapRow,
   toOutbox,
   writeMeta,
 } from './sql'
+import { claimRow, swapRow } from './sql-claims'
+import { deleteSessions } from './sql-keys'
 
 const EMPTY_GRACE_MS = 5 * 60 * 1000 // an emptied object keeps its birth this long (KV's stale reads)
 const MIGRATION_MARGIN = 60 // seconds: a record this close to the object's birth may be its own
@@ -109,7 +109,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     const { result, changes, endedAll } = this.ctx.storage.transactionSync(() => {
       const before = sqlSnapshot(this.#sql, this.#table)
       const ran = runStep(before, step)
-      if (ran.changes) commitStep(this.#sql, this.#table, before, ran.changes)
+      if (ran.changes) commitStep(this.#sql, before, ran.changes)
       // Whatever an eventually consistent list of KV missed: swept by the drain.
       if (ran.endedAll) this.#setMeta('sweep', '1')
       return ran
@@ -251,7 +251,7 @@ export class UserSessions extends DurableObject<WxaBindings> {
     this.#alarm.rang()
     const now = Math.floor(Date.now() / 1000)
     // An expired session's KV copy expires with it (its TTL): nothing is owed for it.
-    this.#sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now)
+    deleteSessions(this.#sql, 'expires_at <= ?', now)
     this.#sql.exec('DELETE FROM claims WHERE expires_at <= ?', now)
     this.#uid ??= this.#meta('uid')
     if (this.#empty()) {

@@ -10,6 +10,7 @@ import {
   replicaWritten,
   writeMeta,
 } from './sql'
+import { deleteSessions } from './sql-keys'
 
 /**
  * The outbox of a `UserSessions` object, its deletes done and then crossed off one by
@@ -64,10 +65,7 @@ export async function drainReplica(
   }: { uid: string; kv: SealedKv; table: SessionTable; keepBefore: number },
 ): Promise<void> {
   // An ended session KV never had a copy of: nothing to delete, nothing to wait for.
-  sql.exec(
-    'DELETE FROM sessions WHERE record IS NULL AND replica IS NULL AND created_ms >= ?',
-    keepBefore,
-  )
+  deleteSessions(sql, 'record IS NULL AND replica IS NULL AND created_ms >= ?', keepBefore)
   for (;;) {
     const owed = owedReplica(sql)
     if (owed.length === 0) return

@@ -3,6 +3,7 @@ import type { Ban, SessionRecord } from '../../session/record'
 import type { SessionTable, StoredSession } from '../../session/rules'
 import type { StepChanges, UserSnapshot } from '../../session/transactional'
 import type { RefreshState } from '../../token/refresh'
+import { carriedKeys, commitKeys, deleteSessions, readKeys } from './sql-keys'
 
 /**
  * How a `UserSessions` object without SQLite storage says so (its constructor
@@ -26,6 +27,11 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
       sql.exec('ALTER TABLE sessions ADD COLUMN refresh TEXT')
     }
     if (!columns.some((c) => c.name === 'replica')) owedReplicaInRows(sql)
+    // Objects of 0.3 keep every session_key in meta (see `sql-keys.ts`).
+    if (!columns.some((c) => c.name === 'session_key')) {
+      sql.exec('ALTER TABLE sessions ADD COLUMN key_slot TEXT')
+      sql.exec('ALTER TABLE sessions ADD COLUMN session_key TEXT')
+    }
     return sql
   } catch (cause) {
     if (/SQL is not enabled/i.test(String((cause as Error)?.message))) {
@@ -39,7 +45,8 @@ export function sqliteOf(ctx: DurableObjectState): SqlStorage {
  * The tables of a `UserSessions` object: the sessions (each with what the KV
  * replica holds of it and is owed, see {@link sqlTable}), meta, identities,
  * the outbox (`owed_deletes`, as earlier versions named it: objects keep
- * their tables), claims. WITHOUT ROWID: a row is its primary key, so an
+ * their tables), claims. A session's row may carry its login's session_key
+ * (see `sql-keys.ts`). WITHOUT ROWID: a row is its primary key, so an
  * insert writes one row, not a row and its key's index (each billed as a row
  * written). Tables an older version made keep their shape and work the same.
  */
@@ -50,7 +57,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   expires_at INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
   refresh TEXT,
-  replica INTEGER
+  replica INTEGER,
+  key_slot TEXT,
+  session_key TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identities (key TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -104,19 +113,7 @@ export function sqlTable(sql: SqlStorage): SessionTable {
       const row = sql.exec<Row>('SELECT * FROM sessions WHERE id = ?', id).toArray()[0]
       return row && stored(row)
     },
-    put: (s) => {
-      sql.exec(
-        `INSERT INTO sessions (id, record, expires_at, created_ms, refresh, replica)
-         VALUES (?, ?, ?, ?, ?, NULL)
-         ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
-         refresh = excluded.refresh, replica = replica + 1`,
-        s.id,
-        s.record === null ? null : JSON.stringify(s.record),
-        s.expiresAt,
-        s.createdAtMs,
-        s.refresh ? JSON.stringify(s.refresh) : null,
-      )
-    },
+    put: (s) => putSession(sql, s),
     live: (now) =>
       sql
         .exec<Row>('SELECT * FROM sessions WHERE record IS NOT NULL AND expires_at > ?', now)
@@ -124,6 +121,26 @@ export function sqlTable(sql: SqlStorage): SessionTable {
         .map(stored)
         .filter((s) => (s.record?.expiresAt ?? 0) > now),
   }
+}
+
+/**
+ * Writes session `s`, owing KV its change when KV has a copy; a new session
+ * may carry its login's session_key of `slot`, sealed (see `sql-keys.ts`).
+ */
+function putSession(sql: SqlStorage, s: StoredSession, key?: { slot: string; sealed: string }) {
+  sql.exec(
+    `INSERT INTO sessions (id, record, expires_at, created_ms, refresh, replica, key_slot, session_key)
+     VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at,
+     refresh = excluded.refresh, replica = replica + 1`,
+    s.id,
+    s.record === null ? null : JSON.stringify(s.record),
+    s.expiresAt,
+    s.createdAtMs,
+    s.refresh ? JSON.stringify(s.refresh) : null,
+    key?.slot ?? null,
+    key?.sealed ?? null,
+  )
 }
 
 export const readMeta = (sql: SqlStorage, key: string): string | undefined =>
@@ -232,50 +249,6 @@ export function replicaWritten(sql: SqlStorage, id: string, version: number, del
   )
 }
 
-/** Claims `id` with `tag` until `now + ttl`: null when it was free, else the tag it carries. */
-export function claimRow(
-  sql: SqlStorage,
-  id: string,
-  tag: string,
-  ttl: number,
-  now: number,
-): string | null {
-  const row = sql
-    .exec<{ tag: string; expires_at: number }>('SELECT * FROM claims WHERE id = ?', id)
-    .toArray()[0]
-  if (row && row.expires_at > now) return row.tag
-  sql.exec(
-    'INSERT OR REPLACE INTO claims (id, tag, expires_at) VALUES (?, ?, ?)',
-    id,
-    tag,
-    now + ttl,
-  )
-  return null
-}
-
-/** While `id` carries `tag` at `now`, gives it `next` until `now + ttl`, or frees it (null). */
-export function swapRow(
-  sql: SqlStorage,
-  id: string,
-  tag: string,
-  next: string | null,
-  ttl: number,
-  now: number,
-): boolean {
-  const held = sql
-    .exec<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM claims WHERE id = ? AND tag = ? AND expires_at > ?',
-      id,
-      tag,
-      now,
-    )
-    .one().n
-  if (!held) return false
-  if (next === null) sql.exec('DELETE FROM claims WHERE id = ?', id)
-  else sql.exec('UPDATE claims SET tag = ?, expires_at = ? WHERE id = ?', next, now + ttl, id)
-  return true
-}
-
 /** Unix seconds of the next session or claim expiry, or null. */
 export const nextExpiry = (sql: SqlStorage): number | null =>
   sql
@@ -290,8 +263,9 @@ export const nextExpiry = (sql: SqlStorage): number | null =>
  * could be migrated again).
  */
 export function dropTombstone(sql: SqlStorage, id: string, version: number, sinceMs: number) {
-  sql.exec(
-    'DELETE FROM sessions WHERE id = ? AND record IS NULL AND created_ms >= ? AND replica = ?',
+  deleteSessions(
+    sql,
+    'id = ? AND record IS NULL AND created_ms >= ? AND replica = ?',
     id,
     sinceMs,
     version,
@@ -312,9 +286,6 @@ export function insertSession(sql: SqlStorage, id: string, record: SessionRecord
   )
 }
 
-/** The meta keys of the session_keys: `key:<slot>`. */
-const KEY_META = 'key:'
-
 /** The user as the object keeps it, each part read from SQLite when a step first asks. */
 export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot {
   let identities: Set<string> | undefined
@@ -333,14 +304,7 @@ export function sqlSnapshot(sql: SqlStorage, table: SessionTable): UserSnapshot 
       return identities
     },
     get keys() {
-      keys ??= new Map(
-        sql
-          .exec<{ key: string; value: string }>(
-            "SELECT key, value FROM meta WHERE key LIKE 'key:%'",
-          )
-          .toArray()
-          .map((row) => [row.key.slice(KEY_META.length), row.value] as const),
-      )
+      keys ??= readKeys(sql)
       return keys
     },
     get profile() {
@@ -365,13 +329,11 @@ export function keptUntil(sql: SqlStorage): number {
  * (owed to the replica), the identity index and how long it is kept, the
  * profile, the ban, the session_keys, and the step's outbox.
  */
-export function commitStep(
-  sql: SqlStorage,
-  table: SessionTable,
-  before: UserSnapshot,
-  changes: StepChanges,
-) {
-  for (const session of changes.put.values()) table.put(session)
+export function commitStep(sql: SqlStorage, before: UserSnapshot, changes: StepChanges) {
+  const carried = changes.keys
+    ? carriedKeys(sql, before.keys, changes.keys, changes.put.values())
+    : new Map()
+  for (const session of changes.put.values()) putSession(sql, session, carried.get(session.id))
   if (changes.identities) {
     for (const key of before.identities) {
       if (!changes.identities.has(key)) sql.exec('DELETE FROM identities WHERE key = ?', key)
@@ -388,10 +350,8 @@ export function commitStep(
     if (value !== undefined) writeMeta(sql, part, value ? JSON.stringify(value) : null)
   }
   if (changes.keys) {
-    for (const slot of before.keys.keys()) {
-      if (!changes.keys.has(slot)) writeMeta(sql, `${KEY_META}${slot}`, null)
-    }
-    for (const [slot, sealed] of changes.keys) writeMeta(sql, `${KEY_META}${slot}`, sealed)
+    const slots = new Set([...carried.values()].map((key) => key.slot))
+    commitKeys(sql, before.keys, changes.keys, slots)
   }
   for (const key of changes.outbox) toOutbox(sql, key)
 }
