@@ -149,6 +149,22 @@ export function storeSuite(
         expect(await a.sessionKey(uid, slot)).toBe('sealed-2')
         expect(await a.sessionKey(uid, sessionKeySlot('wxother', 'wechat'))).toBeNull()
       })
+
+      it("the last login's or setSessionKey's key wins, whatever the clocks; an ended session keeps it", async () => {
+        const { a, uid, now } = await withSessions(0)
+        const slot = sessionKeySlot('wxapp', 'wechat')
+        await a.login(uid, 'ahead', record(uid, now + 5), 'h0', POLICY, now, 'sealed-1')
+        // A login from a Worker whose clock is behind: its key is still the newest.
+        await a.login(uid, 'behind', record(uid, now), 'h0', POLICY, now, 'sealed-2')
+        expect(await a.sessionKey(uid, slot)).toBe('sealed-2')
+        await a.setSessionKey(uid, slot, 'sealed-3')
+        expect(await a.sessionKey(uid, slot)).toBe('sealed-3')
+        await a.login(uid, 'last', record(uid, now + 6), 'h0', POLICY, now, 'sealed-4')
+        expect(await a.sessionKey(uid, slot)).toBe('sealed-4')
+        // Its session ends (a store may drop the row): the key stays, no older one comes back.
+        await a.end(uid, 'last', now)
+        expect(await a.sessionKey(uid, slot)).toBe('sealed-4')
+      })
     })
 
     describe('write', () => {

@@ -34,7 +34,9 @@ export function readKeys(sql: SqlStorage): Map<string, string> {
 
 /**
  * The keys a step's new sessions carry in their rows: by session id, each
- * changed slot's key on the step's new live session of that slot, if any.
+ * changed slot's key on the step's new live session of that slot, if any,
+ * and if no keyed row of the slot is as new (a Worker's clock behind
+ * another's): the key of the last step must stay the slot's key.
  */
 export function carriedKeys(
   sql: SqlStorage,
@@ -49,7 +51,13 @@ export function carriedKeys(
     const sealed = keys.get(slot)
     if (sealed === undefined || before.get(slot) === sealed) continue
     const exists = sql.exec('SELECT 1 FROM sessions WHERE id = ?', s.id).toArray().length > 0
-    if (!exists) carried.set(s.id, { slot, sealed })
+    const { newest } = sql
+      .exec<{ newest: number | null }>(
+        'SELECT MAX(created_ms) AS newest FROM sessions WHERE key_slot = ? AND session_key IS NOT NULL',
+        slot,
+      )
+      .one()
+    if (!exists && (newest === null || newest < s.createdAtMs)) carried.set(s.id, { slot, sealed })
   }
   return carried
 }
