@@ -11,8 +11,7 @@ import { PLATFORM_NAMES, PLATFORMS } from '../../src/platforms/index'
 import type { LoginCode, PlatformDefinition } from '../../src/platforms/platform'
 import { memoryRuntime } from '../../src/runtime/memory/index'
 import { wxaAuth } from '../../src/wxa-auth'
-
-const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+import { secret } from './example-platform'
 
 /** What the example platform's code2Session was handed, in order. */
 const exchanged: LoginCode[] = []
