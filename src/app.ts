@@ -1,5 +1,4 @@
 import type { Env, MiddlewareHandler } from 'hono'
-import { Hono } from 'hono/tiny'
 import { WxaAuthError } from './errors'
 import type { DefaultUser } from './hooks'
 import type { WxaEnv } from './middleware/session'
@@ -10,6 +9,7 @@ import type { WxaAuthOptions } from './options'
 import { meRoutes } from './routes/me'
 import { readiness } from './routes/ready'
 import { HealthResponse, NotReadyResponse, ReadyResponse } from './routes/schemas'
+import { Hono } from './util/hono'
 import { VERSION } from './version'
 import { wxaAuth } from './wxa-auth'
 

@@ -1,5 +1,4 @@
 import type { Context, Env, MiddlewareHandler } from 'hono'
-import { Hono } from 'hono/tiny'
 import type { WxaConfig } from './config'
 import type { Logger } from './errors'
 import { resetSessionKey } from './flows/data'
@@ -16,6 +15,7 @@ import { flowContext } from './routes/flow-context'
 import { platformAuthRoutes, platformRoutes } from './routes/platforms'
 import { profileRoutes } from './routes/profile'
 import { scanRoutes } from './routes/scan'
+import { Hono } from './util/hono'
 
 /** What {@link wxaAuth} makes: one set of options, resolved once, behind all of it. */
 export interface WxaAuth<User extends { id: string }, E extends Env> {

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { Hono } from 'hono/tiny'
+import { Hono } from '../util/hono'
 import { CONSOLE_CSS, CONSOLE_SCRIPT } from './console-script'
 
 /**

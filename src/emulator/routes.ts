@@ -1,4 +1,5 @@
 import { type Env, Hono, type Schema } from 'hono'
+import { routePath } from 'hono/route'
 import {
   DEFAULT_EMULATOR_PATH,
   EMULATOR_ORIGIN,
@@ -14,10 +15,13 @@ import { emulatorStub } from './stub'
  */
 export function emulatorRoutes() {
   const routes = new Hono<{ Bindings: EmulatorBindings }>()
-  routes.all('/:route{.+}', (c) => {
-    if (!c.env?.WECHAT_EMULATOR) return c.notFound()
+  // A wildcard, not a parameter matching `/`: a host app's routes under the
+  // same path (the dev app's `/__emulator/events`) stay beside it in any router.
+  routes.all('/*', (c) => {
+    const route = c.req.path.slice(routePath(c).length - 1)
+    if (!c.env?.WECHAT_EMULATOR || !route) return c.notFound()
     const url = new URL(c.req.url)
-    const target = `${EMULATOR_ORIGIN}${DEFAULT_EMULATOR_PATH}/${c.req.param('route')}${url.search}`
+    const target = `${EMULATOR_ORIGIN}${DEFAULT_EMULATOR_PATH}/${route}${url.search}`
     return emulatorStub(c.env).fetch(new Request(target, c.req.raw))
   })
   return routes

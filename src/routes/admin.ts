@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { Hono } from 'hono/tiny'
 import { adminConsole } from '../admin/console'
 import { WxaAuthError } from '../errors'
 import {
@@ -20,6 +19,7 @@ import { limitBody } from '../middleware/body-limit'
 import { describe, json } from '../openapi/describe'
 import { AUDIT_TYPES, type AuditFilter, type AuditType } from '../operators/ports'
 import type { ResolvedOptions } from '../options'
+import { Hono } from '../util/hono'
 import {
   AuditResponse,
   BanBody,

@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { Hono } from 'hono/tiny'
 import type { WxaConfig } from '../config'
 import { WxaAuthError } from '../errors'
 import { devices, revokeDevice } from '../flows/devices'
@@ -14,6 +13,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { BODY, describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { Hono } from '../util/hono'
 import { flowContext } from './flow-context'
 import {
   AccountDeletionBody,

@@ -1,4 +1,3 @@
-import { Hono } from 'hono/tiny'
 import { decrypt, phone } from '../flows/data'
 import { limitBody } from '../middleware/body-limit'
 import { limits } from '../middleware/rate-limit'
@@ -6,6 +5,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { Hono } from '../util/hono'
 import { flowContext } from './flow-context'
 import { DecryptBody, DecryptResponse, PhoneBody, PhoneResponse } from './schemas'
 

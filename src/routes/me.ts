@@ -1,9 +1,9 @@
-import { Hono } from 'hono/tiny'
 import type { DefaultUser } from '../hooks'
 import { limitBody } from '../middleware/body-limit'
 import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { describe, json } from '../openapi/describe'
+import { Hono } from '../util/hono'
 import { MeResponse, SessionPatchBody, SessionResponse } from './schemas'
 
 /** The example protected routes: `GET /me` and `PATCH /me/session`. */

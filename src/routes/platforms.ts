@@ -1,8 +1,8 @@
-import { Hono } from 'hono/tiny'
 import { actOnUser, imageChecked } from '../flows/events'
 import { limits } from '../middleware/rate-limit'
 import type { ResolvedOptions } from '../options'
 import type { PlatformRoutesContext } from '../platforms/platform'
+import { Hono } from '../util/hono'
 import { flowContext } from './flow-context'
 
 /** What a platform's routes get: its apps and settings per request, and the flows' actions. */

@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { WxaAuthError } from '../errors'
 import { confirmScan, createScan, denyScan, markScanned, pollScan } from '../flows/scan'
@@ -9,6 +8,7 @@ import { requireLogin } from '../middleware/require-login'
 import type { WxaEnv } from '../middleware/session'
 import { BODY, describe, UPSTREAM_CALL_ERRORS } from '../openapi/describe'
 import type { ResolvedOptions } from '../options'
+import { Hono } from '../util/hono'
 import { flowContext } from './flow-context'
 import { Ok, TokenResponse } from './schemas'
 
