@@ -33,14 +33,15 @@ const LOGINS = Number(process.env.BENCH_LOGINS ?? 100) // per login scenario and
 const COLD = Number(process.env.BENCH_COLD ?? 1000) // cold-token requests per round
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 300) // per round
 const BURST = 16 // requests dispatched in the isolate per HTTP request of a burst
-const COLD_BURSTS = 100 // cold bursts per round
+const COLD_BURSTS = 100 // cold bursts per run
 // The goals' in-isolate runs: TRIO_TIMES times a round one after the other,
 // TRIO_BURSTS bursts each (by count: autocannon's durations go by whole
 // seconds), their order turned each time, so that none always follows the
 // same one (a run collects some of the garbage of the one before).
-const TRIO = ['b-floor', 'b-hot', 'b-peer']
+const TRIO = ['b-floor', 'b-hot', 'b-peer', 'b-cold-own', 'b-cold-peer']
 const TRIO_TIMES = 6
 const TRIO_BURSTS = 400
+const SETTLE_MS = 300 // after each in-isolate run, before its CPU is read
 // More sessions than an isolate keeps opened records of (1,000): a cold
 // token's record is unsealed each time, not found opened.
 const COLD_SESSIONS = Math.max(1200, 2 * LOGINS)
@@ -99,7 +100,8 @@ try {
   if (workerd.length === 0) throw new Error('no workerd process below this one')
   const counters = () => call(`${url}/bench/counters`, { method: 'GET' })
 
-  const coldTokens = (COLD + 2 * COLD_BURSTS * BURST) * ROUNDS
+  // /cold once a round; /cold-own and the stateful peer in each turn of the goals' runs.
+  const coldTokens = (COLD + (1 + 2 * TRIO_TIMES) * COLD_BURSTS * BURST) * ROUNDS
   log(`setting up: ${COLD_SESSIONS + POOL + 1} logins, ${coldTokens} cold tokens…`)
   const [hot] = await loginAll(url, emu, ['bench-hot'])
   const known = await loginAll(url, emu, users('bench-user', COLD_SESSIONS))
@@ -228,6 +230,17 @@ try {
       per: BURST,
     },
     {
+      key: 'b-cold-peer',
+      name: 'GET /me behind hono/jwt and a KV read of the session (stateful peer), cold token, from memory',
+      options: () => ({
+        burst: { path: '/bench/stateful-me', size: BURST },
+        tokens: freshCold(COLD_BURSTS * BURST),
+        amount: COLD_BURSTS,
+        scheme: 'Bearer',
+      }),
+      per: BURST,
+    },
+    {
       key: 'b-peer',
       name: 'GET /me behind hono/jwt (stateless peer)',
       options: burst('/bench/stateless-me', { scheme: 'Bearer' }),
@@ -278,6 +291,8 @@ try {
       const [server, store] = [target.server(), target.store?.() ?? []]
       const [cpu, storeCpu] = [cpuOf(server), cpuOf(store)]
       const result = await load({ url: target.url, ...options })
+      // The collector's background work on a run's garbage, counted with that run.
+      if (scenario.per) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
       const spent = { cpu: cpuOf(server) - cpu, store: cpuOf(store) - storeCpu }
       const used = (await target.counters?.()) ?? null
       scenario.after?.(result)
@@ -297,6 +312,7 @@ try {
     rounds: ROUNDS,
     seconds: SECONDS,
     trioBursts: TRIO_BURSTS,
+    coldBursts: COLD_BURSTS,
     burst: BURST,
     trioTimes: TRIO_TIMES,
     coldSessions: COLD_SESSIONS,

@@ -1,7 +1,7 @@
 // The deployable Worker plus bench-only pieces that never ship: counters of
 // what Cloudflare bills (KV calls, session-object requests and their active
 // time, the objects' SQLite rows and alarms, R2 operations), the hono/jwt
-// stateless peer of GET /me, strict mode, the session cache off (for cold
+// peers of GET /me (stateless, and with a KV read of the session), strict mode, the session cache off (for cold
 // tokens), and distinct tokens of a session. WeChat is the Node emulator
 // over HTTP (WECHAT_API_BASE), so that its work is not counted in this
 // Worker's CPU. Built by bench/run.mjs with bench/wrangler.toml.
@@ -259,6 +259,25 @@ app.get(
   },
 )
 
+// The stateful peer, as bench/peers/fastify.mjs is on Node: hono/jwt's
+// verify, then one KV read of the session the token names (answered from
+// memory, as /cold-own's), refused when absent or over.
+const peerKv = { get: async (key: string) => peerSessions.get(key) ?? null }
+app.get(
+  '/bench/stateful-me',
+  (c, next) => jwt({ secret: c.env.JWT_SECRET, alg: 'HS256' })(c, next),
+  async (c) => {
+    const { sub, sid } = c.get('jwtPayload') as { sub: string; sid: string }
+    const stored = await peerKv.get(`peer:session:${sid}`)
+    const session =
+      stored === null ? null : (JSON.parse(stored) as { expiresAt: number; data: object })
+    if (!session || session.expiresAt * 1000 <= Date.now()) {
+      return c.json({ error: { code: 'TOKEN_INVALID' } }, 401)
+    }
+    return c.json({ user: { id: sub }, session: session.data })
+  },
+)
+
 const main = wxaAuth({ runtime: counting({}) })
 
 // `n` tokens of the given sessions, in turn, each with its own `iat`: the
@@ -296,7 +315,8 @@ app.post('/bench/records', async (c) => {
   }
   recordKeys = await Promise.all(
     tokens.map(async (token) => {
-      const { sub, sid } = await verifyToken(ring, token, options)
+      const { sub, sid, exp } = await verifyToken(ring, token, options)
+      peerSessions.set(`peer:session:${sid}`, peerRecord(sub, sid, exp, options.now))
       return sessionRecordKey(sub, await hashSessionId(sid))
     }),
   )
@@ -321,6 +341,23 @@ app.get('/bench/copy', async (c) => {
   const key = sessionRecordKey(sub, await hashSessionId(sid))
   return c.json({ copied: (await c.env.SESSIONS.get(key)) !== null })
 })
+// The stateful peer's sessions, as a hand-written Worker keeps them: plain
+// JSON under the token's session id, the fields of wxa-auth's record, read
+// from memory as /cold-own reads its copies.
+const peerSessions = new Map<string, string>()
+const peerRecord = (uid: string, sid: string, expiresAt: number, now: number) =>
+  JSON.stringify({
+    uid,
+    appId: 'wx0000000000bench1',
+    openid: `o${sid.slice(0, 27)}`,
+    createdAt: now,
+    createdAtMs: now * 1000,
+    refreshedAt: now,
+    expiresAt,
+    gen: 0,
+    device: { platform: 'ios', model: 'iPhone 15' },
+    data: {},
+  })
 /** SESSIONS with its reads answered from the copies (anything else goes to KV). */
 const copiedKv = (kv: KVNamespace): KVNamespace =>
   new Proxy(kv, {
