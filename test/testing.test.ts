@@ -1,6 +1,7 @@
 import { SELF } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { Hono } from 'hono'
+import { RegExpRouter } from 'hono/router/reg-exp-router'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type WxaEnv, wxaAuth } from '../src/index'
 import { cloudflare } from '../src/runtime/cloudflare/index'
@@ -46,6 +47,19 @@ describe('wxa-auth/testing', () => {
     expect(res.status).toBe(200)
     expect(res.body.code).toMatch(/^[A-Za-z0-9]{32}$/)
     await logIn(app, res.body.code)
+  })
+
+  it('leaves its mount point, and the host routes under it, to the host app', async () => {
+    // RegExpRouter, as wxa-auth's own app routes: it refused a parameter matching `/` there.
+    const app = new Hono<WxaEnv>({ router: new RegExpRouter() })
+    app.post('/__emulator/events', (c) => c.json({ host: true }))
+    mountEmulator(app)
+    const host = served(app)
+    const own = await call('POST', '/__emulator/events', { json: {} }, host)
+    expect(own.body).toEqual({ host: true })
+    expect((await call('GET', '/__emulator', {}, host)).status).toBe(404)
+    const res = await call('POST', '/__emulator/code', { json: { openid: newOpenid() } }, host)
+    expect(res.body.code).toMatch(/^[A-Za-z0-9]{32}$/)
   })
 
   it('mounts it elsewhere, and the client follows with `path`', async () => {
