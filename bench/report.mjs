@@ -44,8 +44,9 @@ export function report({
   const errors = (key) => runs[key].reduce((sum, run) => sum + run.errors, 0)
   // The three in the isolate: each run against the floor's run of the same turn, medians of
   // all turns; the spread is that of each round's median.
+  const floorOf = (key) => (key.startsWith('b-cold-') ? 'b-cold-floor' : 'b-floor')
   const turns = (key) =>
-    trio[key].map((runs, r) => runs.map((run, i) => run.cpuUs - trio['b-floor'][r][i].cpuUs))
+    trio[key].map((runs, r) => runs.map((run, i) => run.cpuUs - trio[floorOf(key)][r][i].cpuUs))
   const overRounds = (perRound, all) => ({ ...spread(perRound), median: spread(all).median })
   const trioAbove = (key) =>
     overRounds(
@@ -70,13 +71,13 @@ export function report({
         `| ${name} | ${ranged(of(key))} | ${fmt(median(key, 'rps'))} | ${errors(key)} |`,
     ),
     '',
-    `The same, dispatched in the isolate ${setting.burst} to an HTTP request (HTTP and Miniflare's entry paid once a burst), for the goals below; the floor, the hot token and the stateless peer run ${setting.trioTimes} times a round, ${setting.trioBursts} bursts each, and in the same turns a cold token read from memory and the stateful peer's, ${setting.coldBursts} bursts each, one after the other in turned orders, and each of their runs is set against the floor's run of its turn (median of all turns; in brackets, the least and the greatest of the rounds' medians). A cold token is carried by one request only (verified afresh), the session cache is off, and its session is one of ${fmt(setting.coldSessions)} in turn, more than the 1,000 opened records an isolate keeps: one KV read and one unseal each time.`,
+    `The same, dispatched in the isolate ${setting.burst} to an HTTP request (HTTP and Miniflare's entry paid once a burst), for the goals below; the floor, the hot token and the stateless peer run ${setting.trioTimes} times a round, ${setting.trioBursts} bursts each, and then a cold token read from memory, the stateful peer and a floor of their own, ${setting.coldBursts} bursts each, one after the other in turned orders, and each of their runs is set against the floor's run of its turn (median of all turns; in brackets, the least and the greatest of the rounds' medians). A cold token is carried by one request only (verified afresh), the session cache is off, and its session is one of ${fmt(setting.coldSessions)} in turn, more than the 1,000 opened records an isolate keeps: one KV read and one unseal each time.`,
     '',
     '| in the isolate | CPU µs/request | above the floor, µs | errors |',
     '| --- | ---: | ---: | ---: |',
     ...isolate.map(
       ({ key, name }) =>
-        `| ${name} | ${ranged(of(key))} | ${key === 'b-floor' ? '–' : ranged(isolateAbove(key))} | ${errors(key)} |`,
+        `| ${name} | ${ranged(of(key))} | ${floorOf(key) === key ? '–' : ranged(isolateAbove(key))} | ${errors(key)} |`,
     ),
     '',
     "Per request, from the bench Worker's counters (the objects' own KV, SQL and R2 calls included; rows written include each setAlarm(), billed as one):",

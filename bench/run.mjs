@@ -34,11 +34,17 @@ const COLD = Number(process.env.BENCH_COLD ?? 1000) // cold-token requests per r
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 300) // per round
 const BURST = 16 // requests dispatched in the isolate per HTTP request of a burst
 const COLD_BURSTS = 100 // cold bursts per run
-// The goals' in-isolate runs: TRIO_TIMES times a round one after the other,
-// TRIO_BURSTS bursts each (by count: autocannon's durations go by whole
-// seconds), their order turned each time, so that none always follows the
-// same one (a run collects some of the garbage of the one before).
-const TRIO = ['b-floor', 'b-hot', 'b-peer', 'b-cold-own', 'b-cold-peer']
+// The goals' in-isolate runs, in two sets of three, each set TRIO_TIMES times
+// a round one after the other (TRIO_BURSTS bursts each for the hot set,
+// COLD_BURSTS for the cold one), their order turned each time, so that none
+// always follows the same one (a run collects some of the garbage of the one
+// before). Each set has its own floor: the cold set's garbage stays out of the
+// hot set's turns.
+const SETS = [
+  ['b-floor', 'b-hot', 'b-peer'],
+  ['b-cold-floor', 'b-cold-own', 'b-cold-peer'],
+]
+const TRIO = SETS.flat()
 const TRIO_TIMES = 6
 const TRIO_BURSTS = 400
 const SETTLE_MS = 300 // after each in-isolate run, before its CPU is read
@@ -208,6 +214,12 @@ try {
     },
     // In the isolate, BURST to an HTTP request: what the app itself does, per request.
     { key: 'b-floor', name: 'GET /healthz (floor)', options: burst('/healthz'), per: BURST },
+    {
+      key: 'b-cold-floor',
+      name: 'GET /healthz (floor of the cold runs)',
+      options: burst('/healthz', { amount: COLD_BURSTS }),
+      per: BURST,
+    },
     { key: 'b-hot', name: 'GET /me, hot token', options: burst('/me'), per: BURST },
     {
       key: 'b-cold',
@@ -272,10 +284,12 @@ try {
   // times in turned orders, each scenario's runs of a round pooled.
   const named = Object.fromEntries(scenarios.map((scenario) => [scenario.key, scenario]))
   const schedule = [
-    ...Array.from({ length: TRIO_TIMES }, (_, i) => [
-      ...TRIO.slice(i % TRIO.length),
-      ...TRIO.slice(0, i % TRIO.length),
-    ]).flat(),
+    ...SETS.flatMap((set) =>
+      Array.from({ length: TRIO_TIMES }, (_, i) => [
+        ...set.slice(i % set.length),
+        ...set.slice(0, i % set.length),
+      ]).flat(),
+    ),
     ...scenarios.map(({ key }) => key).filter((key) => !TRIO.includes(key)),
   ]
   const pooled = Object.fromEntries(scenarios.map(({ key }) => [key, []]))
