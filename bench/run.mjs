@@ -143,6 +143,15 @@ try {
       amount: TRIO_BURSTS,
       ...options,
     })
+  /** A burst of tokens no request carried before, to `path` in the isolate. */
+  const coldBurst =
+    (path, options = {}) =>
+    () => ({
+      burst: { path, size: BURST },
+      tokens: freshCold(COLD_BURSTS * BURST),
+      amount: COLD_BURSTS,
+      ...options,
+    })
   const logins = (openids, rotateSessionKey) => async (round) => ({
     method: 'POST',
     path: '/auth/login',
@@ -224,32 +233,19 @@ try {
     {
       key: 'b-cold',
       name: 'GET /me, cold token',
-      options: () => ({
-        burst: { path: '/cold/me', size: BURST },
-        tokens: freshCold(COLD_BURSTS * BURST),
-        amount: COLD_BURSTS,
-      }),
+      options: coldBurst('/cold/me'),
       per: BURST,
     },
     {
       key: 'b-cold-own',
       name: 'GET /me, cold token, its record read from memory (no KV simulator)',
-      options: () => ({
-        burst: { path: '/cold-own/me', size: BURST },
-        tokens: freshCold(COLD_BURSTS * BURST),
-        amount: COLD_BURSTS,
-      }),
+      options: coldBurst('/cold-own/me'),
       per: BURST,
     },
     {
       key: 'b-cold-peer',
       name: 'GET /me behind hono/jwt and a KV read of the session (stateful peer), cold token, from memory',
-      options: () => ({
-        burst: { path: '/bench/stateful-me', size: BURST },
-        tokens: freshCold(COLD_BURSTS * BURST),
-        amount: COLD_BURSTS,
-        scheme: 'Bearer',
-      }),
+      options: coldBurst('/bench/stateful-me', { scheme: 'Bearer' }),
       per: BURST,
     },
     {
