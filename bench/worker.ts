@@ -1,10 +1,10 @@
 // The deployable Worker plus bench-only pieces that never ship: counters of
 // what Cloudflare bills (KV calls, session-object requests and their active
 // time, the objects' SQLite rows and alarms, R2 operations), the hono/jwt
-// peers of GET /me (stateless, and with a KV read of the session), strict mode, the session cache off (for cold
-// tokens), and distinct tokens of a session. WeChat is the Node emulator
-// over HTTP (WECHAT_API_BASE), so that its work is not counted in this
-// Worker's CPU. Built by bench/run.mjs with bench/wrangler.toml.
+// peers of GET /me (stateless, and with a KV read of the session), strict
+// mode, the session cache off (for cold tokens), and distinct tokens of a
+// session. WeChat is the Node emulator over HTTP (WECHAT_API_BASE), so that
+// its work is not counted in this Worker's CPU. Built by bench/run.mjs with bench/wrangler.toml.
 import { type Context, Hono } from 'hono'
 import { jwt } from 'hono/jwt'
 import { createApp } from '../src/app'
