@@ -8,7 +8,14 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmulatorClient, emulatorClient } from '../../src/testing-client'
 import { type RedisServer, startRedis } from './redis-server'
-import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
+import {
+  APP_ID,
+  type Caller,
+  caller,
+  clearOfWindowEdge,
+  type NodeStack,
+  startNodeStack,
+} from './stack'
 
 const KEY = 'cS3n1XzV8qL0mT5wR9pB2dK7hF4gJ6aY'
 
@@ -120,6 +127,7 @@ describe('the key guard on Node', () => {
   })
 
   it('401 without a key or with a wrong one; 429 past 30 tries a minute from one address, on any process', async () => {
+    await clearOfWindowEdge()
     const at = address()
     const guess = (server: Caller, key: string | null) =>
       server('/admin/api/audit', {

@@ -3,11 +3,12 @@
 // suite runs the mode as deployed (the project redis-cloud-hosting).
 import { randomBytes } from 'node:crypto'
 import * as v from 'valibot'
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
 import { createWeChatClient } from '../../src/platforms/wechat/client'
 import { LoginResponse } from '../../src/routes/schemas'
 import { node } from '../../src/runtime/node/runtime'
+import { clearOfWindowEdge } from './stack'
 
 const APP_ID = 'wx0000000000cloud1'
 const quiet = { warn() {}, error() {} }
@@ -38,6 +39,8 @@ function cloudApp(vars: Record<string, string | undefined> = {}) {
 }
 
 describe('the client address in the Cloud Hosting mode', () => {
+  // A limit of 1 a minute: the two logins of a test must fall in one window.
+  beforeEach(() => clearOfWindowEdge(2_000))
   it("is the gateway's X-Original-Forwarded-For: one address, one count", async () => {
     const login = cloudApp({ LOGIN_RATE_LIMIT: '1' })
     const proxy = { 'X-Forwarded-For': '10.0.0.1' }

@@ -247,3 +247,14 @@ export function caller(base: string): Caller {
     return { status: res.status, body }
   }
 }
+
+/**
+ * Waits for the next minute when this one ends in less than `margin` ms. The
+ * Redis and memory limiters count in fixed windows of a minute: a test that
+ * counts up to a limit must not cross into the next window, which starts at 0.
+ */
+export async function clearOfWindowEdge(margin = 10_000) {
+  const window = 60_000 // RATE_WINDOW_MS of src/runtime/node/rate-limit.ts (this file is the chaos run's too)
+  const left = window - (Date.now() % window)
+  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}

@@ -20,7 +20,14 @@ import type { BuiltPush } from '../../src/emulator/push'
 import { type EmulatorClient, emulatorClient } from '../../src/testing-client'
 import { png } from '../images'
 import { type OpenApiRelay, startOpenApiRelay } from './open-api-relay'
-import { APP_ID, type Caller, caller, type NodeStack, startNodeStack } from './stack'
+import {
+  APP_ID,
+  type Caller,
+  caller,
+  clearOfWindowEdge,
+  type NodeStack,
+  startNodeStack,
+} from './stack'
 
 const CLOUD = process.env.WXA_TEST_CLOUD_HOSTING === '1'
 
@@ -756,6 +763,7 @@ export function threeProcesses(topology: { start(): Promise<RedisSetup> }): Suit
     })
 
     it('the login limit is one counter for all processes (fixed window, a minute)', async () => {
+      await clearOfWindowEdge()
       const headers = from(`203.0.113.${1 + Math.floor(Math.random() * 250)}`)
       const statuses: number[] = []
       for (let i = 0; i < 31; i++) {
