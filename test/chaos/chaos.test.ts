@@ -221,5 +221,6 @@ it.each(kinds)(
       ).toBe(true)
     }
   },
-  120_000,
+  // The sentinel clusters' crash waits up to two minutes for the old primary's resync.
+  240_000,
 )

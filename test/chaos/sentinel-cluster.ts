@@ -78,12 +78,13 @@ export async function startSentinelCluster(
       // Back as the new master's replica (what the sentinels would make it, sooner).
       await primary.start(['--replicaof', '127.0.0.1', String(replica.port)])
       // A full resync can start over when the sentinels reconfigure the returning
-      // server meanwhile (each waits out repl-diskless-sync-delay): up to a minute.
+      // server meanwhile (each waits out repl-diskless-sync-delay): over a minute
+      // once on a busy 2-core CI machine, so up to two.
       await until(
         'the old primary to replicate',
         async () =>
           (await cli(primary.port, 'INFO', 'replication')).includes('master_link_status:up'),
-        60_000,
+        120_000,
       )
       return { killedAt, restartedAt: performance.now(), killed }
     },
